@@ -1,0 +1,1 @@
+"""Typed domain vocabulary shared by every engine service: enums, currencies, identifiers."""

@@ -1,0 +1,1 @@
+"""The composition root: configuration, CLI and desktop start-up."""

@@ -1,0 +1,30 @@
+"""Where the workstation keeps its data, and which database it opens."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_config_path, user_data_path
+
+APP_NAME = "sma-workstation"
+DB_ENV = "WORKSTATION_DB"
+
+
+def data_dir() -> Path:
+    """The user data directory (XDG_DATA_HOME on Linux), created on demand."""
+    return user_data_path(APP_NAME, appauthor=False)
+
+
+def config_dir() -> Path:
+    return user_config_path(APP_NAME, appauthor=False)
+
+
+def default_db_url() -> str:
+    """The embedded SQLite default in the user data directory."""
+    return f"sqlite:///{data_dir() / 'workstation.db'}"
+
+
+def resolve_db_url(cli_value: str | None) -> str:
+    """`--db` wins, then $WORKSTATION_DB, then the embedded default."""
+    return cli_value or os.environ.get(DB_ENV) or default_db_url()
