@@ -242,7 +242,6 @@ def build_demo_book(
         for username, display, role in DEMO_USERS:
             if username not in have:
                 session.add(User(username=username, display_name=display, role=role))
-        seconds = time.perf_counter() - t0
         for key, value in {
             "kind": "simulated-demo",
             "demo_accounts": str(accounts),
