@@ -3,7 +3,36 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from engine.imports.service import KINDS, import_file
+from workstation.cli.output import print_json
+from workstation.compose import open_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    pass
+    p = sub.add_parser(
+        "import",
+        help="import a CSV file (all-or-nothing; columns in docs/imports.md)",
+        description="Validate FILE completely, then write it in one transaction. Any problem: "
+        "every one is printed (row, column, reason), nothing is written, exit status 2.",
+    )
+    p.add_argument(
+        "kind", choices=list(KINDS), help="what the file holds (import in this order for a new book)"
+    )
+    p.add_argument("file", type=Path, metavar="FILE.csv", help="UTF-8 CSV with a header row")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_import)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    database = open_store(args.db)
+    try:
+        result = import_file(database, args.kind, args.file)
+    finally:
+        database.dispose()
+    if args.json:
+        print_json(result.as_dict())
+    else:
+        print(result.summary(args.file.name))
+    return 0
