@@ -75,7 +75,7 @@ def book_summary(database: Database, as_of: date | None = None) -> dict[str, Any
         .reset_index()
         .sort_values("aum_usd", ascending=False)
     )
-    lots["to_usd"] = fx.rates(lots["base_currency"], [REPORT_CURRENCY] * len(lots), [as_of] * len(lots))
+    lots["to_usd"] = fx.rates(lots["base_currency"], [REPORT_CURRENCY] * len(lots), as_of)
     gain_usd = lots["unrealized_base"] * lots["to_usd"]
     models = (
         accts.groupby(["model", "model_name"], dropna=False)

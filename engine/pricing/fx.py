@@ -79,11 +79,21 @@ class FxTable:
     def currencies(self) -> list[str]:
         return list(self.table.columns)
 
-    def rates(self, from_ccy: Iterable[str], to_ccy: Iterable[str], dates: Iterable[object]) -> np.ndarray:
-        """Units of `to` per one `from`, element-wise. Raises NotFound naming the first gap."""
-        f = np.asarray(list(from_ccy), dtype=object)
-        t = np.asarray(list(to_ccy), dtype=object)
-        d = pd.to_datetime(pd.Index(list(dates))).normalize()
+    def rates(
+        self, from_ccy: Iterable[str], to_ccy: Iterable[str], dates: date | Iterable[object]
+    ) -> np.ndarray:
+        """Units of `to` per one `from`, element-wise; `dates` is one date for all, or one per row.
+
+        Raises NotFound naming the first gap.
+        """
+        f = np.asarray(
+            from_ccy if isinstance(from_ccy, np.ndarray | pd.Series) else list(from_ccy), dtype=object
+        )
+        t = np.asarray(to_ccy if isinstance(to_ccy, np.ndarray | pd.Series) else list(to_ccy), dtype=object)
+        if isinstance(dates, date):
+            d = pd.DatetimeIndex(np.full(len(f), np.datetime64(dates, "D")))
+        else:
+            d = pd.DatetimeIndex(np.asarray(list(dates), dtype="datetime64[D]"))
         out = np.ones(len(f), dtype=float)
         need = f != t
         if not need.any():

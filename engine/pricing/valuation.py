@@ -11,7 +11,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Float, cast, select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
@@ -28,21 +28,24 @@ def load_lots(session: Session, account_ids: list[int] | None = None) -> pd.Data
             TaxLot.id.label("lot_id"),
             TaxLot.account_id,
             TaxLot.security_id,
-            TaxLot.quantity,
-            TaxLot.unit_cost,
+            cast(TaxLot.quantity, Float).label("quantity"),
+            cast(TaxLot.unit_cost, Float).label("unit_cost"),
             TaxLot.acquired,
-            TaxLot.fx_rate,
+            cast(TaxLot.fx_rate, Float).label("fx_rate"),
             Account.base_currency,
             Security.currency,
-            Security.price_multiplier,
+            cast(Security.price_multiplier, Float).label("price_multiplier"),
         )
         .join(Account, Account.id == TaxLot.account_id)
         .join(Security, Security.id == TaxLot.security_id)
     )
     if account_ids is not None:
         q = q.where(TaxLot.account_id.in_(account_ids))
-    df = pd.DataFrame(session.execute(q).all())
-    if df.empty:
+    # Floats straight from the database: analytics are float64; Decimal is for the ledger.
+    result = session.execute(q)
+    names = list(result.keys())
+    rows = result.all()
+    if not rows:
         return pd.DataFrame(
             columns=[
                 "lot_id",
@@ -57,9 +60,7 @@ def load_lots(session: Session, account_ids: list[int] | None = None) -> pd.Data
                 "price_multiplier",
             ]
         )
-    for col in ("quantity", "unit_cost", "fx_rate", "price_multiplier"):
-        df[col] = df[col].astype(float)
-    return df
+    return pd.DataFrame(dict(zip(names, zip(*rows))))
 
 
 def value_lots(
@@ -74,7 +75,7 @@ def value_lots(
         sid = int(lots.loc[lots["price"].isna(), "security_id"].iloc[0])
         raise NotFound(f"security id {sid} has no price on or before {as_of}")
     lots["mv_local"] = lots["quantity"] * lots["price"] * lots["price_multiplier"]
-    lots["fx_now"] = fx.rates(lots["currency"], lots["base_currency"], [as_of] * len(lots))
+    lots["fx_now"] = fx.rates(lots["currency"], lots["base_currency"], as_of)
     lots["mv_base"] = lots["mv_local"] * lots["fx_now"]
     lots["cost_base"] = lots["quantity"] * lots["unit_cost"] * lots["price_multiplier"] * lots["fx_rate"]
     lots["unrealized_base"] = lots["mv_base"] - lots["cost_base"]
@@ -95,5 +96,5 @@ def value_cash(session: Session, as_of: date, fx: FxTable | None = None) -> pd.D
     )
     fx = fx or FxTable.load(session, end=as_of)
     df["amount"] = df["settled"].astype(float) + df["unsettled"].astype(float)
-    df["value_base"] = df["amount"] * fx.rates(df["currency"], df["base_currency"], [as_of] * len(df))
+    df["value_base"] = df["amount"] * fx.rates(df["currency"], df["base_currency"], as_of)
     return df
