@@ -1,9 +1,31 @@
-"""Every table module, imported so that `Base.metadata` is complete (for migrations and tests)."""
+"""Every table module, imported so that `Base.metadata` is complete (for migrations and tests).
 
+Each engine area keeps its own tables in `engine/<area>/tables.py` and its migrations on an
+Alembic branch labelled with the area's name, rooted at 0001_foundation.
+"""
+
+from engine.accounting import tables as accounting_tables
+from engine.compliance import tables as compliance_tables
+from engine.oms import tables as oms_tables
+from engine.rebalance import tables as rebalance_tables
+from engine.reconcile import tables as reconcile_tables
 from engine.store import accounts, market, meta, people, positions, reference, trading
 from engine.store.base import Base
 
-TABLE_MODULES = (reference, accounts, positions, market, people, trading, meta)
+TABLE_MODULES = (
+    reference,
+    accounts,
+    positions,
+    market,
+    people,
+    trading,
+    meta,
+    accounting_tables,
+    rebalance_tables,
+    compliance_tables,
+    oms_tables,
+    reconcile_tables,
+)
 metadata = Base.metadata
 
 __all__ = ["TABLE_MODULES", "Base", "metadata"]

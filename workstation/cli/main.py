@@ -8,9 +8,40 @@ import sys
 from collections.abc import Sequence
 
 from engine.errors import ImportValidationError, WorkstationError
-from workstation.cli import db, demo, imports
+from workstation.cli import (
+    app,
+    audit,
+    broker_sim,
+    compliance,
+    db,
+    demo,
+    events,
+    imports,
+    oms,
+    orders,
+    rebalance,
+    reconcile,
+    report,
+    users,
+)
 
-GROUPS = (demo, db, imports)
+# One module per command group; each owns its subcommands.
+GROUPS = (
+    app,
+    demo,
+    db,
+    imports,
+    report,
+    rebalance,
+    compliance,
+    audit,
+    users,
+    orders,
+    oms,
+    broker_sim,
+    reconcile,
+    events,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

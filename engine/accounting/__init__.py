@@ -1,0 +1,1 @@
+"""Portfolio accounting: trades into lots and cash, realized gains, wash sales, corporate actions, settlement."""

@@ -1,0 +1,1 @@
+"""ORM tables owned by engine.accounting (migrations on the 'accounting' Alembic branch)."""

@@ -1,0 +1,1 @@
+"""Performance and risk analytics: pure functions on pandas inputs (public, scriptable API)."""

@@ -1,0 +1,1 @@
+"""ORM tables owned by engine.compliance (migrations on the 'compliance' Alembic branch)."""

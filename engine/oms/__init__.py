@@ -1,0 +1,1 @@
+"""Order management: the FIX 4.4 order state table, blocks, allocations, market hours, routing."""

@@ -1,0 +1,1 @@
+"""ORM tables owned by engine.oms (migrations on the 'oms' Alembic branch)."""

@@ -1,0 +1,1 @@
+"""ORM tables owned by engine.rebalance (migrations on the 'rebalance' Alembic branch)."""

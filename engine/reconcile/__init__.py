@@ -1,0 +1,1 @@
+"""Custodian reconciliation: statements matched against the book, breaks and their workflow."""

@@ -1,0 +1,1 @@
+"""ORM tables owned by engine.reconcile (migrations on the 'reconcile' Alembic branch)."""
