@@ -1,7 +1,9 @@
 """FX rates on given dates, held in memory, to translate a lot's cost into its account's base currency.
 
 A pair is found direct (base/quote), inverse (1 / quote/base), or crossed through EUR or USD,
-always on the same date: the rate of the trade date, never a nearby one.
+always on the same date: the rate of the trade date, never a nearby one. Unlike
+engine.pricing.fx (floats, forward-filled for valuation), this stays in Decimal, because the
+rate is stored on the lot and drives its base-currency cost.
 """
 
 from __future__ import annotations
@@ -21,14 +23,14 @@ PLACES = Decimal("1e-10")
 """Rates are stored with 10 decimal places (engine.store.base.Rate)."""
 
 
-class FxTable:
+class DayRates:
     """Rates keyed by (base, quote, date)."""
 
     def __init__(self, rates: dict[tuple[str, str, date], Decimal]) -> None:
         self.rates = rates
 
     @classmethod
-    def load(cls, session: Session, dates: Iterable[date]) -> FxTable:
+    def load(cls, session: Session, dates: Iterable[date]) -> DayRates:
         """Every stored rate on any of `dates`."""
         rates: dict[tuple[str, str, date], Decimal] = {}
         for batch in chunks(sorted(set(dates))):

@@ -18,7 +18,7 @@ from engine.errors import Problem
 from engine.imports import parse
 from engine.imports.cells import Cells
 from engine.imports.csvread import Table
-from engine.imports.fxlookup import CROSS_VIA, FxTable
+from engine.imports.fxlookup import CROSS_VIA, DayRates
 from engine.imports.kind import Counts, Kind
 from engine.imports.seen import FirstSeen
 from engine.imports.upsert import load_where_in, upsert
@@ -107,7 +107,7 @@ def check(session: Session, table: Table, problems: list[Problem]) -> Plan:
 
 
 def _rates_from_table(session: Session, pending: list[_Pending]) -> None:
-    fx = FxTable.load(session, {p.acquired for p in pending})
+    fx = DayRates.load(session, {p.acquired for p in pending})
     for p in pending:
         rate = fx.rate(p.currency, p.base, p.acquired)
         if rate is None:

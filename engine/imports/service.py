@@ -19,12 +19,12 @@ KINDS: dict[str, AnyKind] = {
     k.name: k
     for k in (
         securities.KIND,
-        accounts.KIND,
         models.KIND,
+        accounts.KIND,
+        fx.KIND,
+        prices.KIND,
         lots.KIND,
         cash.KIND,
-        prices.KIND,
-        fx.KIND,
     )
 }
 """Every importable kind, in the order a new book is loaded (each may refer to those before it)."""
