@@ -1,0 +1,58 @@
+"""The command line: help lists the commands; demo and db info print documented JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from workstation.cli.main import main
+
+
+def test_help_lists_the_commands() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "workstation.cli.main", "--help"], capture_output=True, text=True, check=True
+    )
+    for command in ("demo", "db", "import"):
+        assert f"    {command}" in out.stdout
+
+
+def test_db_upgrade_then_info_json(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", sqlite_url, "db", "upgrade"]) == 0
+    capsys.readouterr()
+    assert main(["--db", sqlite_url, "db", "info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["url"] == sqlite_url and info["dialect"] == "sqlite"
+    assert info["up_to_date"] is True and info["revision"]
+    assert info["tables"]["accounts"] == 0 and "tax_lots" in info["tables"]
+
+
+@pytest.mark.postgres
+def test_db_info_masks_the_password(pg_schema_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    url = pg_schema_url.replace("postgres@", "postgres:s3cret@")
+    assert main(["--db", url, "db", "upgrade"]) == 0
+    assert main(["--db", url, "db", "info", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "s3cret" not in out
+    info = json.loads(out[out.index("{") :])
+    assert "***" in info["url"] and info["dialect"] == "postgresql"
+
+
+def test_demo_builds_then_reuses_the_same_book(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", sqlite_url, "demo", "--accounts", "12", "--seed", "9", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["kind"] == "simulated-demo" and first["counts"]["accounts"] == 12
+    assert first["built_seconds"] is not None
+    assert first["counts"]["exchanges"] >= 8 and first["counts"]["currencies"] >= 7
+    assert main(["--db", sqlite_url, "demo", "--accounts", "12", "--seed", "9", "--json"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["built_seconds"] is None  # already there: not rebuilt
+    assert second["firm_aum_usd"] == first["firm_aum_usd"]
+
+
+def test_bad_database_url_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", "not a url", "demo"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: not a database URL") and "Traceback" not in err
