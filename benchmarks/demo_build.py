@@ -17,14 +17,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import resources  # noqa: E402
-from engine.demo.build import build_demo_book  # noqa: E402
-from engine.store.database import Database  # noqa: E402
-from engine.store.migrate import upgrade  # noqa: E402
+import resources
+from engine.demo.build import build_demo_book
+from engine.store.database import Database
+from engine.store.migrate import upgrade
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--accounts", type=int, nargs="+", default=[200, 10_000])
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--db-dir", default=tempfile.gettempdir())
@@ -37,10 +39,14 @@ def main() -> None:
         database = Database(f"sqlite:///{path}")
         upgrade(database)
         t0 = time.perf_counter()
-        build = build_demo_book(database, resources.path("reference"), accounts=n, seed=args.seed, today=date(2026, 11, 22))
+        build = build_demo_book(
+            database, resources.path("reference"), accounts=n, seed=args.seed, today=date(2026, 11, 22)
+        )
         secs = time.perf_counter() - t0
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"{n:>9,} {build.rows['tax_lots']:>10,} {build.rows['prices']:>9,} {secs:>8.1f} {n / secs:>8.0f} {peak:>12.0f}")
+        print(
+            f"{n:>9,} {build.rows['tax_lots']:>10,} {build.rows['prices']:>9,} {secs:>8.1f} {n / secs:>8.0f} {peak:>12.0f}"
+        )
         database.dispose()
 
 
