@@ -62,6 +62,10 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Added by the oms migration branch (0401_oms_orders):
+    prev_status: Mapped[str | None] = mapped_column(String(24), doc="before a pending cancel/replace")
+    release_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), doc="held: when it is released")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), doc="first handed to the FIX session")
 
     __mapper_args__ = {"version_id_col": version}
 
