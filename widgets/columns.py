@@ -1,0 +1,28 @@
+"""Column specifications for the numpy-backed table models: key, title, kind and formatting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NUMERIC_KINDS = frozenset({"int", "qty", "price", "money", "pct", "drift", "rate"})
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: `key` in the frame, header `title`, and a `kind` that decides format and alignment.
+
+    kinds: text, int, qty, price, money, pct (a weight), drift (signed weight), rate, date, datetime.
+    `currency_key` names the column holding each row's currency (money is shown with it);
+    `signed` colours positive and negative numbers with the up/down colours.
+    """
+
+    key: str
+    title: str
+    kind: str = "text"
+    currency_key: str | None = None
+    signed: bool = False
+    tooltip: str = ""
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in NUMERIC_KINDS

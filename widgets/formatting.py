@@ -1,0 +1,88 @@
+"""Desk number formats: thousands separators, the currency's minor units, signed percentages, zones."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine.model.currency import minor_units
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def fmt_money(value: Any, currency: str | None = None) -> str:
+    """1,234,567.89 USD; JPY with no decimals; blank for missing."""
+    if _missing(value):
+        return ""
+    if currency:
+        return f"{float(value):,.{minor_units(currency)}f} {currency}"
+    return f"{float(value):,.2f}"
+
+
+def fmt_qty(value: Any) -> str:
+    """Whole quantities with separators; fractional ones to at most 6 decimals."""
+    if _missing(value):
+        return ""
+    v = float(value)
+    if v == int(v):
+        return f"{int(v):,}"
+    return f"{v:,.6f}".rstrip("0").rstrip(".")
+
+
+def fmt_price(value: Any) -> str:
+    if _missing(value):
+        return ""
+    v = float(value)
+    return f"{v:,.4f}" if abs(v) < 10 else f"{v:,.2f}"
+
+
+def fmt_pct(value: Any, signed: bool = False) -> str:
+    """A fraction as a percentage: 0.0123 -> 1.23% (or +1.23% when signed)."""
+    if _missing(value):
+        return ""
+    return f"{float(value) * 100:+.2f}%" if signed else f"{float(value) * 100:.2f}%"
+
+
+def fmt_datetime(value: Any, tz: ZoneInfo | None = None) -> str:
+    """A timezone-aware time in `tz` (UTC by default), with the zone's abbreviation."""
+    if _missing(value):
+        return ""
+    if isinstance(value, datetime):
+        dt = value.astimezone(tz) if tz else value
+        return dt.strftime("%Y-%m-%d %H:%M:%S %Z")
+    return str(value)
+
+
+def format_value(kind: str, value: Any, currency: str | None = None, signed: bool = False) -> str:
+    """Display text of one cell."""
+    if _missing(value):
+        return ""
+    if kind == "money":
+        return fmt_money(value, currency)
+    if kind == "qty":
+        return fmt_qty(value)
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "price":
+        return fmt_price(value)
+    if kind == "pct":
+        return fmt_pct(value, signed=signed)
+    if kind == "drift":
+        return fmt_pct(value, signed=True)
+    if kind == "rate":
+        return f"{float(value):,.6f}"
+    if kind == "date":
+        if isinstance(value, datetime):
+            return value.date().isoformat()
+        if isinstance(value, date):
+            return value.isoformat()
+        if hasattr(value, "date"):
+            return value.date().isoformat()
+        return str(value)
+    if kind == "datetime":
+        return fmt_datetime(value)
+    return str(value)
