@@ -9,6 +9,13 @@ from zoneinfo import ZoneInfo
 
 from engine.model.currency import minor_units
 
+_DISPLAY_TZ: list[ZoneInfo | None] = [None]
+
+
+def set_display_zone(tz: ZoneInfo | None) -> None:
+    """The zone times are shown in (the user's); None shows UTC."""
+    _DISPLAY_TZ[0] = tz
+
 
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
@@ -52,7 +59,8 @@ def fmt_datetime(value: Any, tz: ZoneInfo | None = None) -> str:
     if _missing(value):
         return ""
     if isinstance(value, datetime):
-        dt = value.astimezone(tz) if tz else value
+        zone = tz or _DISPLAY_TZ[0]
+        dt = value.astimezone(zone) if zone else value
         return dt.strftime("%Y-%m-%d %H:%M:%S %Z")
     return str(value)
 

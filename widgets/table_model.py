@@ -288,6 +288,10 @@ class FrameTableModel(QAbstractTableModel):
     def row_of(self, view_row: int) -> int:
         return int(self._view[view_row])
 
+    def raw(self, row: int, key: str) -> Any:
+        """A value by storage row (as passed to background_fn), not by view row."""
+        return self._data[key][row]
+
     def value(self, view_row: int, key: str) -> Any:
         return self._data[key][int(self._view[view_row])]
 

@@ -59,7 +59,11 @@ def positions(snap: BookSnapshot, lots: pd.DataFrame | None = None) -> pd.DataFr
         if len(lots)
         else pd.DataFrame(columns=["account_id", "security_id"])
     )
-    tgt = accts[["account_id", "model_id", "cash_target"]].reset_index(drop=True).merge(snap.targets, on="model_id", how="inner")
+    tgt = (
+        accts[["account_id", "model_id", "cash_target"]]
+        .reset_index(drop=True)
+        .merge(snap.targets, on="model_id", how="inner")
+    )
     tgt["target"] = tgt["weight"] * (1.0 - tgt["cash_target"])
     pos = held.merge(
         tgt[["account_id", "security_id", "target"]], on=["account_id", "security_id"], how="outer"
@@ -75,8 +79,10 @@ def positions(snap: BookSnapshot, lots: pd.DataFrame | None = None) -> pd.DataFr
     pos["currency"] = pos["security_id"].map(sec["currency"])
     pos["mic"] = pos["security_id"].map(sec["mic"])
     cash = snap.cash.groupby(["account_id", "currency"])[["amount", "value_base"]].sum().reset_index()
-    base_rows = accts[["account_id", "base_currency", "cash_target"]].reset_index(drop=True).rename(
-        columns={"base_currency": "currency"}
+    base_rows = (
+        accts[["account_id", "base_currency", "cash_target"]]
+        .reset_index(drop=True)
+        .rename(columns={"base_currency": "currency"})
     )
     cash = cash.merge(base_rows, on=["account_id", "currency"], how="outer")
     cash["target"] = cash["cash_target"].fillna(0.0)

@@ -1,0 +1,199 @@
+"""Orders, executions and proposals as the blotters and queues show them (read from the real tables).
+
+When the OMS service (issue 6) lands, `orders()` keeps its columns and the blotter does not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+from sqlalchemy import Float, cast, func, select
+from sqlalchemy.orm import aliased
+
+from engine.store.accounts import Account
+from engine.store.database import Database
+from engine.store.reference import Security
+from engine.store.trading import Execution, Order, Proposal
+
+OPEN_STATUSES = frozenset(
+    {
+        "new",
+        "pending_new",
+        "held",
+        "approved",
+        "released",
+        "sent",
+        "working",
+        "partially_filled",
+        "pending_cancel",
+        "pending_replace",
+    }
+)
+ORDER_KEYS = [
+    "id",
+    "cl_ord_id",
+    "kind",
+    "parent",
+    "account",
+    "symbol",
+    "side",
+    "quantity",
+    "order_type",
+    "limit_price",
+    "time_in_force",
+    "currency",
+    "broker",
+    "mic",
+    "status",
+    "cum_qty",
+    "leaves_qty",
+    "avg_px",
+    "created_at",
+    "updated_at",
+]
+EXEC_KEYS = [
+    "id",
+    "cl_ord_id",
+    "account",
+    "symbol",
+    "side",
+    "broker",
+    "exec_id",
+    "exec_type",
+    "ord_status",
+    "last_qty",
+    "last_px",
+    "cum_qty",
+    "leaves_qty",
+    "avg_px",
+    "currency",
+    "mic",
+    "transact_time",
+    "received_at",
+]
+PROPOSAL_KEYS = [
+    "id",
+    "batch_id",
+    "account",
+    "mode",
+    "status",
+    "trades",
+    "reason",
+    "created_by",
+    "created_at",
+    "updated_at",
+]
+
+
+def _frame(rows: Iterable[tuple], keys: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(list(rows), columns=keys)
+
+
+def orders(database: Database, ids: list[int] | None = None) -> pd.DataFrame:
+    """Every order (or those with `ids`), blocks and children alike, with market and account code."""
+    parent = aliased(Order)
+    q = (
+        select(
+            Order.id,
+            Order.cl_ord_id,
+            Order.account_id,
+            parent.cl_ord_id,
+            Account.code,
+            Security.symbol,
+            Order.side,
+            cast(Order.quantity, Float),
+            Order.order_type,
+            cast(Order.limit_price, Float),
+            Order.time_in_force,
+            Order.currency,
+            Order.broker,
+            Security.mic,
+            Order.status,
+            cast(Order.cum_qty, Float),
+            cast(Order.leaves_qty, Float),
+            cast(Order.avg_px, Float),
+            Order.created_at,
+            Order.updated_at,
+        )
+        .join(Security, Security.id == Order.security_id)
+        .join(Account, Account.id == Order.account_id, isouter=True)
+        .join(parent, parent.id == Order.parent_id, isouter=True)
+        .order_by(Order.id)
+    )
+    if ids is not None:
+        q = q.where(Order.id.in_(ids))
+    with database.session() as s:
+        rows = [(r[0], r[1], "block" if r[2] is None else "order", *r[3:]) for r in s.execute(q).all()]
+    return _frame(rows, ORDER_KEYS)
+
+
+def executions(database: Database, ids: list[int] | None = None) -> pd.DataFrame:
+    q = (
+        select(
+            Execution.id,
+            Order.cl_ord_id,
+            Account.code,
+            Security.symbol,
+            Order.side,
+            Execution.broker,
+            Execution.exec_id,
+            Execution.exec_type,
+            Execution.ord_status,
+            cast(Execution.last_qty, Float),
+            cast(Execution.last_px, Float),
+            cast(Execution.cum_qty, Float),
+            cast(Execution.leaves_qty, Float),
+            cast(Execution.avg_px, Float),
+            Order.currency,
+            Security.mic,
+            Execution.transact_time,
+            Execution.received_at,
+        )
+        .join(Order, Order.id == Execution.order_id)
+        .join(Security, Security.id == Order.security_id)
+        .join(Account, Account.id == Order.account_id, isouter=True)
+        .order_by(Execution.id)
+    )
+    if ids is not None:
+        q = q.where(Execution.id.in_(ids))
+    with database.session() as s:
+        return _frame(s.execute(q).all(), EXEC_KEYS)
+
+
+def proposals(database: Database) -> pd.DataFrame:
+    q = (
+        select(
+            Proposal.id,
+            Proposal.batch_id,
+            Account.code,
+            Proposal.mode,
+            Proposal.status,
+            Proposal.payload,
+            Proposal.reason,
+            Proposal.created_by,
+            Proposal.created_at,
+            Proposal.updated_at,
+        )
+        .join(Account, Account.id == Proposal.account_id)
+        .order_by(Proposal.id)
+    )
+    with database.session() as s:
+        rows = []
+        for r in s.execute(q).all():
+            payload = r[5] or {}
+            trades = payload.get("trades") if isinstance(payload, dict) else None
+            rows.append((*r[:5], len(trades) if isinstance(trades, list) else None, *r[6:]))
+    return _frame(rows, PROPOSAL_KEYS)
+
+
+def waiting_by_market(database: Database) -> dict[str, int]:
+    """Open orders per market (MIC): what is waiting for each exchange to open or fill."""
+    q = (
+        select(Security.mic, func.count())
+        .join(Order, Order.security_id == Security.id)
+        .where(Order.status.in_(sorted(OPEN_STATUSES)))
+        .group_by(Security.mic)
+    )
+    with database.session() as s:
+        return {mic: int(n) for mic, n in s.execute(q).all()}

@@ -1,0 +1,123 @@
+"""FX exposure: per-currency bars (% of portfolio) beside a table of exposure, today's FX move, hedges."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+
+from widgets.columns import Column
+from widgets.drift_heatmap import LabelAxis
+from widgets.empty_state import EmptyStateStack
+from widgets.table_model import FrameTableModel
+from widgets.table_view import DataTableView
+
+FX_COLUMNS = [
+    Column("currency", "Currency"),
+    Column("local", "Amount (local)", "money", "currency"),
+    Column("positions", "Positions", "money", "reporting_currency"),
+    Column("cash", "Cash", "money", "reporting_currency"),
+    Column(
+        "exposure", "Exposure", "money", "reporting_currency", tooltip="positions plus cash, net of hedges"
+    ),
+    Column("pct", "% of portfolio", "pct"),
+    Column(
+        "change_today",
+        "FX move today",
+        "money",
+        "reporting_currency",
+        signed=True,
+        tooltip="local amounts x change in rate between the last two fixings",
+    ),
+    Column("hedge_ratio", "Hedge ratio", "pct", tooltip="no FX hedges are booked in this book"),
+]
+
+
+class FxExposurePanel(QWidget):
+    """Scope chooser (firm / household / account), bar chart and table."""
+
+    scope_changed = Signal(str, str)
+
+    def __init__(self, parent: QWidget | None = None, dark: bool = False) -> None:
+        super().__init__(parent)
+        self.scope_kind = QComboBox()
+        self.scope_kind.addItems(["firm", "household", "account"])
+        self.scope_key = QComboBox()
+        self.scope_key.setEditable(True)
+        self.scope_key.setMinimumWidth(140)
+        self.scope_key.setEnabled(False)
+        self.caption = QLabel("")
+        self._keys: dict[str, list[str]] = {"household": [], "account": []}
+        self.scope_kind.currentTextChanged.connect(self._kind_changed)
+        self.scope_key.activated.connect(lambda _i: self._emit())
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 2)
+        bar.addWidget(QLabel("Scope:"))
+        bar.addWidget(self.scope_kind)
+        bar.addWidget(self.scope_key)
+        bar.addWidget(self.caption, 1)
+        self.model = FrameTableModel(FX_COLUMNS, key="currency")
+        self.view = DataTableView(self.model)
+        self.axis = LabelAxis("bottom", min_spacing=30)
+        self.chart = pg.PlotWidget(axisItems={"bottom": self.axis})
+        self.chart.setMenuEnabled(False)
+        self.chart.hideButtons()
+        self.chart.setMouseEnabled(x=False, y=False)
+        self.chart.getPlotItem().setLabel("left", "% of portfolio")
+        self.bars: pg.BarGraphItem | None = None
+        split = QSplitter()
+        split.addWidget(self.chart)
+        split.addWidget(EmptyStateStack(self.view, self.model, "Loading the book…"))
+        split.setSizes([300, 500])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
+        layout.addWidget(split, 1)
+        self.apply_theme(dark)
+
+    def apply_theme(self, dark: bool) -> None:
+        self.dark = dark
+        fg = QColor("#d8d8d8") if dark else QColor("#202020")
+        self.chart.setBackground(QColor("#1e1f22") if dark else QColor("#ffffff"))
+        for name in ("left", "bottom"):
+            ax = self.chart.getPlotItem().getAxis(name)
+            ax.setPen(fg)
+            ax.setTextPen(fg)
+
+    def set_scopes(self, households: list[str], accounts: list[str]) -> None:
+        self._keys = {"household": households, "account": accounts}
+        self._kind_changed(self.scope_kind.currentText(), emit=False)
+
+    def _kind_changed(self, kind: str, emit: bool = True) -> None:
+        self.scope_key.clear()
+        keys = self._keys.get(kind, [])
+        self.scope_key.addItems(keys)
+        self.scope_key.setEnabled(kind != "firm")
+        if emit:
+            self._emit()
+
+    def _emit(self) -> None:
+        kind = self.scope_kind.currentText()
+        self.scope_changed.emit(kind, "" if kind == "firm" else self.scope_key.currentText())
+
+    def set_exposure(self, frame: pd.DataFrame, label: str, currency: str, fixings: str) -> None:
+        self.model.set_frame(frame)
+        self.view.fit_columns()
+        total = float(frame["exposure"].sum()) if len(frame) else 0.0
+        self.caption.setText(f"  {label}: {total:,.0f} {currency} · FX move {fixings}")
+        self.axis.set_names(frame["currency"].tolist())
+        if self.bars is not None:
+            self.chart.removeItem(self.bars)
+        x = np.arange(len(frame)) + 0.5
+        heights = frame["pct"].to_numpy(dtype=float) * 100 if len(frame) else np.zeros(0)
+        self.bars = pg.BarGraphItem(x=x, height=heights, width=0.7, brush=QColor("#3d7fc1"))
+        self.chart.addItem(self.bars)
+        self.chart.setXRange(0, max(len(frame), 1), padding=0.02)
+        self.chart.setYRange(
+            min(0.0, float(heights.min()) if len(heights) else 0.0),
+            max(1.0, float(heights.max()) if len(heights) else 1.0) * 1.1,
+        )
