@@ -1,0 +1,13 @@
+"""Errors of access control beyond PermissionDenied (in engine.errors)."""
+
+from __future__ import annotations
+
+from engine.errors import WorkstationError
+
+
+class AuthenticationFailed(WorkstationError):
+    """Wrong user name or password, or the user is locked out or inactive (says which, safely)."""
+
+
+class SegregationOfDuties(WorkstationError):
+    """The action would let one person both make and approve (or release) the same trade."""

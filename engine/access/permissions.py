@@ -1,0 +1,67 @@
+"""What each role may do. Roles are a closed set (engine.model.enums.Role); so is this table.
+
+Segregation of duties lives here and in the services: a trader cannot change a model, a PM
+cannot release a flagged order, and approving is for compliance only (never one's own trade).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from engine.model.enums import Role
+
+
+class Permission(StrEnum):
+    CHECK_RUN = "compliance.check"
+    BOOK_CHECK = "compliance.book_check"
+    RULES_EDIT = "compliance.rules.edit"
+    LISTS_EDIT = "compliance.lists.edit"
+    DESKS_EDIT = "compliance.desks.edit"
+    APPROVE = "approvals.decide"
+    OVERRIDE = "approvals.override"
+    SUBMIT = "trades.submit"
+    RELEASE = "orders.release"
+    RELEASE_FLAGGED = "orders.release_flagged"
+    ORDERS_CREATE = "orders.create"
+    ORDERS_ROUTE = "orders.route"
+    KILL_SWITCH = "killswitch.use"
+    MODELS_EDIT = "models.edit"
+    REBALANCE_RUN = "rebalance.run"
+    USERS_ADMIN = "users.admin"
+    AUDIT_READ = "audit.read"
+
+
+P = Permission
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.PORTFOLIO_MANAGER: frozenset(
+        {P.CHECK_RUN, P.BOOK_CHECK, P.SUBMIT, P.RELEASE, P.ORDERS_CREATE, P.MODELS_EDIT, P.REBALANCE_RUN}
+    ),
+    Role.TRADER: frozenset(
+        {P.CHECK_RUN, P.SUBMIT, P.RELEASE, P.RELEASE_FLAGGED, P.ORDERS_CREATE, P.ORDERS_ROUTE}
+    ),
+    Role.COMPLIANCE: frozenset(
+        {
+            P.CHECK_RUN,
+            P.BOOK_CHECK,
+            P.RULES_EDIT,
+            P.LISTS_EDIT,
+            P.DESKS_EDIT,
+            P.APPROVE,
+            P.OVERRIDE,
+            P.RELEASE_FLAGGED,
+            P.KILL_SWITCH,
+            P.AUDIT_READ,
+        }
+    ),
+    Role.ADMIN: frozenset(
+        {P.CHECK_RUN, P.BOOK_CHECK, P.RULES_EDIT, P.DESKS_EDIT, P.KILL_SWITCH, P.USERS_ADMIN, P.AUDIT_READ}
+    ),
+}
+
+
+def permissions_of(role: str) -> frozenset[Permission]:
+    """The permissions of a role value; an unknown role has none."""
+    try:
+        return ROLE_PERMISSIONS[Role(role)]
+    except ValueError:
+        return frozenset()

@@ -1,0 +1,131 @@
+"""The local user store: create users, set passwords, change roles, unlock. Admin only, audited."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.access.guard import require
+from engine.access.login import hash_password
+from engine.access.permissions import Permission
+from engine.audit.chain import record
+from engine.errors import NotFound, WorkstationError
+from engine.model.enums import Role
+from engine.store.people import User
+
+
+def _role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise WorkstationError(f"unknown role {value!r}; one of {', '.join(r.value for r in Role)}") from None
+
+
+def _get(session: Session, username: str) -> User:
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    return user
+
+
+def needs_bootstrap(session: Session) -> bool:
+    """True while no active admin with a password exists (the first admin may be created freely)."""
+    n = session.execute(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == Role.ADMIN.value, User.active.is_(True), User.password_hash.is_not(None))
+    ).scalar_one()
+    return n == 0
+
+
+def create_user(
+    session: Session, actor: str | None, username: str, display_name: str, role: str, password: str | None
+) -> User:
+    """Add a user. Without an admin yet, the first admin may be created with actor None."""
+    r = _role(role)
+    if actor is None:
+        if not (needs_bootstrap(session) and r is Role.ADMIN):
+            raise WorkstationError("only the first admin can be created without signing in as an admin")
+        actor = username
+    else:
+        require(session, actor, Permission.USERS_ADMIN)
+    existing = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if existing is not None and existing.password_hash is not None:
+        raise WorkstationError(f"user {username!r} already exists")
+    pw = hash_password(password) if password is not None else None
+    if existing is not None:  # a demo user without a password: give it one and a role
+        before = {"role": existing.role, "display_name": existing.display_name}
+        existing.role, existing.display_name, existing.password_hash = r.value, display_name, pw
+        user = existing
+    else:
+        before = None
+        user = User(username=username, display_name=display_name, role=r.value, password_hash=pw, active=True)
+        session.add(user)
+    session.flush()
+    record(
+        session,
+        actor,
+        "user.create",
+        "user",
+        user.id,
+        before=before,
+        after={"username": username, "role": r.value, "display_name": display_name},
+    )
+    return user
+
+
+def set_password(session: Session, actor: str, username: str, password: str) -> None:
+    """Admins set anyone's password; a user may set their own."""
+    if actor != username:
+        require(session, actor, Permission.USERS_ADMIN)
+    user = _get(session, username)
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    record(session, actor, "user.password", "user", user.id, reason="password set")
+
+
+def set_role(session: Session, actor: str, username: str, role: str, reason: str) -> None:
+    require(session, actor, Permission.USERS_ADMIN)
+    if actor == username:
+        raise WorkstationError("nobody changes their own role")
+    user = _get(session, username)
+    before = {"role": user.role}
+    user.role = _role(role).value
+    record(
+        session, actor, "user.role", "user", user.id, before=before, after={"role": user.role}, reason=reason
+    )
+
+
+def set_active(session: Session, actor: str, username: str, active: bool, reason: str) -> None:
+    require(session, actor, Permission.USERS_ADMIN)
+    user = _get(session, username)
+    before = {"active": user.active}
+    user.active = active
+    record(
+        session, actor, "user.active", "user", user.id, before=before, after={"active": active}, reason=reason
+    )
+
+
+def unlock(session: Session, actor: str, username: str, reason: str) -> None:
+    require(session, actor, Permission.USERS_ADMIN)
+    user = _get(session, username)
+    before = {"failed_logins": user.failed_logins, "locked_until": user.locked_until}
+    user.failed_logins = 0
+    user.locked_until = None
+    record(session, actor, "user.unlock", "user", user.id, before=before, reason=reason)
+
+
+def list_users(session: Session) -> list[dict[str, object]]:
+    return [
+        {
+            "username": u.username,
+            "display_name": u.display_name,
+            "role": u.role,
+            "active": u.active,
+            "has_password": u.password_hash is not None,
+            "failed_logins": u.failed_logins,
+            "locked_until": u.locked_until,
+        }
+        for u in session.scalars(select(User).order_by(User.username))
+    ]

@@ -1,0 +1,221 @@
+"""Pre-trade compliance: every rule in force against a batch of orders, vectorized.
+
+`ComplianceChecker` implements engine.ports.PreTradeChecker for the OMS. `run_check` is the
+engine call behind it (and behind the CLI): it returns a `CheckRun` whose verdicts are arrays
+(rules x orders) and whose sentences are written only when someone reads them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from engine.access.guard import require
+from engine.access.permissions import Permission
+from engine.audit.chain import record
+from engine.clock import Clock, SystemClock
+from engine.compliance.book import Book, book_as_of, load_book
+from engine.compliance.projection import Context, Orders, prepare_orders
+from engine.compliance.rules import Rule, rules_in_force
+from engine.compliance.tables import CheckResult
+from engine.compliance.templates import Eval, get_template
+from engine.ports import CheckOutcome, OrderIntent
+
+OUTCOMES = ("pass", "warn", "flag", "block")
+RANK = {o: i for i, o in enumerate(OUTCOMES)}
+NOT_ASSIGNED = -1
+PERSIST_ALL_LIMIT = 20_000  # rule results stored in full up to this many (rules x orders); hits beyond
+
+
+def _clean(x: float) -> float | None:
+    return None if x is None or not np.isfinite(x) else round(float(x), 10)
+
+
+@dataclass
+class CheckRun:
+    """The verdicts of one check: `codes[r, i]` is rule r's outcome rank on order i (-1: not assigned)."""
+
+    run_id: str
+    book: Book
+    orders: Orders
+    rules: list[Rule]
+    evals: list[Eval]
+    codes: np.ndarray
+
+    @property
+    def order_codes(self) -> np.ndarray:
+        if not len(self.rules):
+            return np.zeros(len(self.orders), dtype=np.int8)
+        return np.maximum(self.codes.max(axis=0), 0)
+
+    def outcome(self, i: int) -> str:
+        return OUTCOMES[int(self.order_codes[i])]
+
+    def counts(self) -> dict[str, int]:
+        c = np.bincount(self.order_codes, minlength=len(OUTCOMES))
+        return {o: int(c[k]) for k, o in enumerate(OUTCOMES)}
+
+    def hard_block(self, i: int) -> bool:
+        return bool((self.codes[:, i] == RANK["block"]).any()) if len(self.rules) else False
+
+    def result(self, r: int, i: int) -> dict[str, Any]:
+        rule, ev = self.rules[r], self.evals[r]
+        return {
+            "rule": rule.code,
+            "version": rule.version,
+            "template": rule.template,
+            "severity": rule.severity,
+            "outcome": OUTCOMES[int(self.codes[r, i])],
+            "limit": _clean(ev.limit[i]),
+            "before": _clean(ev.before[i]),
+            "after": _clean(ev.after[i]),
+            "unit": ev.unit,
+            "message": ev.describe(i),
+        }
+
+    def results(self, i: int, hits_only: bool = False) -> list[dict[str, Any]]:
+        """Each assigned rule's result on order i (only warn/flag/block if `hits_only`)."""
+        rows = []
+        for r in range(len(self.rules)):
+            c = int(self.codes[r, i])
+            if c == NOT_ASSIGNED or (hits_only and c == 0):
+                continue
+            rows.append(self.result(r, i))
+        return rows
+
+    def outcomes(self) -> list[CheckOutcome]:
+        """The port's view: one outcome per order with a sentence per rule that did not pass."""
+        out = []
+        codes = self.order_codes
+        for i, o in enumerate(self.orders.intents):
+            msgs: tuple[str, ...] = ()
+            if codes[i] > 0:
+                msgs = tuple(
+                    f"[{res['rule']} {res['outcome']}] {res['message']}"
+                    for res in self.results(i, hits_only=True)
+                )
+            out.append(CheckOutcome(ref=o.ref or str(i), outcome=OUTCOMES[int(codes[i])], messages=msgs))
+        return out
+
+    def order_dict(self, i: int, row: int | None = None) -> dict[str, Any]:
+        o = self.orders.intents[i]
+        d: dict[str, Any] = {}
+        if row is not None:
+            d["row"] = row
+        d.update(
+            ref=o.ref or None,
+            account=o.account,
+            symbol=o.symbol,
+            side=str(o.side).lower(),
+            quantity=float(Decimal(o.quantity)),
+            order_type=str(o.order_type).lower(),
+            limit_price=None if o.limit_price is None else float(Decimal(o.limit_price)),
+            outcome=self.outcome(i),
+            results=self.results(i),
+        )
+        return d
+
+    def persist(self, session: Session, username: str, entity: str, entity_ids: Sequence[str | None]) -> int:
+        """Append the results (all of them for small batches, non-pass ones for big ones)."""
+        hits_only = self.codes.size > PERSIST_ALL_LIMIT
+        now = datetime.now(UTC)
+        rows = []
+        for i, o in enumerate(self.orders.intents):
+            for res in self.results(i, hits_only=hits_only):
+                rows.append(
+                    {
+                        "run_id": self.run_id,
+                        "entity": entity,
+                        "entity_id": entity_ids[i],
+                        "account_code": o.account,
+                        "symbol": o.symbol,
+                        "side": str(o.side).lower(),
+                        "quantity": Decimal(o.quantity),
+                        "rule_code": res["rule"],
+                        "rule_version": res["version"],
+                        "outcome": res["outcome"],
+                        "limit_value": res["limit"],
+                        "before_value": res["before"],
+                        "after_value": res["after"],
+                        "message": res["message"],
+                        "checked_by": username,
+                        "checked_at": now,
+                    }
+                )
+        if rows:
+            session.execute(CheckResult.__table__.insert(), rows)
+        return len(rows)
+
+
+def evaluate(
+    session: Session | None,
+    book: Book,
+    orders: Orders,
+    rules: Sequence[Rule],
+    now: datetime,
+) -> CheckRun:
+    """Run every rule on every order: the heart of the check, no database writes."""
+    ctx = Context(session, book, orders, now)
+    n = len(orders)
+    codes = np.full((len(rules), n), NOT_ASSIGNED, dtype=np.int8)
+    evals = []
+    for r, rule in enumerate(rules):
+        ev = get_template(rule.template).evaluate(ctx, rule.params)
+        assigned = rule.account_mask(book.acct)[orders.a]
+        codes[r] = np.where(assigned, np.where(ev.fail, RANK[rule.fail_outcome], 0), NOT_ASSIGNED)
+        evals.append(ev)
+    return CheckRun(uuid.uuid4().hex, book, orders, list(rules), evals, codes)
+
+
+def run_check(
+    session: Session,
+    intents: Sequence[OrderIntent],
+    *,
+    as_of: date | None = None,
+    now: datetime | None = None,
+    book: Book | None = None,
+    rules: Sequence[Rule] | None = None,
+    source: str = "orders",
+    first_row: int = 1,
+) -> CheckRun:
+    """Check orders against the projected post-trade book. Writes nothing."""
+    as_of = as_of or (book.as_of if book else book_as_of(session))
+    if book is None:
+        book = load_book(session, as_of, account_codes=sorted({o.account for o in intents}))
+    orders = prepare_orders(book, intents, source=source, first_row=first_row)
+    rules = list(rules) if rules is not None else rules_in_force(session, as_of)
+    return evaluate(session, book, orders, rules, now or datetime.now(UTC))
+
+
+class ComplianceChecker:
+    """engine.ports.PreTradeChecker: checks, stores the results and audits the run."""
+
+    def __init__(self, clock: Clock | None = None, persist: bool = True) -> None:
+        self.clock = clock or SystemClock()
+        self.persist = persist
+        self.last_run: CheckRun | None = None
+
+    def check(self, session: Session, orders: Sequence[OrderIntent], username: str) -> list[CheckOutcome]:
+        require(session, username, Permission.CHECK_RUN)
+        if not orders:
+            return []
+        run = run_check(session, orders, now=self.clock.now())
+        self.last_run = run
+        if self.persist:
+            run.persist(session, username, "order", [o.ref or None for o in orders])
+            record(
+                session,
+                username,
+                "compliance.check",
+                "check_run",
+                run.run_id,
+                after={"orders": len(orders), "outcomes": run.counts(), "refs": [o.ref for o in orders][:50]},
+            )
+        return run.outcomes()

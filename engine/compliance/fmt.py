@@ -1,0 +1,23 @@
+"""Numbers as a reviewer reads them: percentages, money with its currency, quantities."""
+
+from __future__ import annotations
+
+import math
+
+
+def pct(x: float) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{x * 100:.2f}%"
+
+
+def money(x: float, ccy: str) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{x:,.2f} {ccy}"
+
+
+def qty(x: float) -> str:
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.4f}".rstrip("0").rstrip(".")
+
+
+def num(x: float, digits: int = 2) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{x:,.{digits}f}"
