@@ -70,6 +70,7 @@ TABLE: dict[tuple[S, Incoming], Target] = {
     (S.HELD, I.CANCEL_REQUEST): S.CANCELED,  # never sent: cancelled locally
     (S.RELEASED, I.CANCEL_REQUEST): S.CANCELED,  # never sent: cancelled locally
     (S.RELEASED, I.AGGREGATE): S.IN_BLOCK,
+    (S.IN_BLOCK, I.CANCEL_REQUEST): S.CANCELED,  # a child leaves a block that was not yet sent
     (S.RELEASED, I.SUBMIT): S.PENDING_NEW,  # committed before it is sent
     (S.HELD, I.HOLD): S.HELD,  # re-hold with a new release time (a later open)
     # --- acknowledgements ------------------------------------------------------------------

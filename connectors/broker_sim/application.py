@@ -1,0 +1,419 @@
+"""The SIMULATED broker's order handling: acknowledge, fill over time near a reference price,
+cancel, replace, answer status requests, honour market hours, and inject faults on request.
+
+quickfix calls fromApp on its threads and a worker thread drives fills and expiries; one lock
+guards the simulated book.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+from pathlib import Path
+from typing import Any
+
+import quickfix as fix
+
+from connectors.broker_sim.faults import SimSettings
+from connectors.fix import tags as T
+from connectors.fix.translate import utc_timestamp
+from engine.markets.clock import MarketClock
+
+log = logging.getLogger(__name__)
+CENT = Decimal("0.01")
+
+
+@dataclass
+class SimOrder:
+    cl_ord_id: str
+    order_id: str
+    sid: fix.SessionID
+    symbol: str
+    mic: str
+    side: str
+    qty: Decimal
+    order_type: str
+    limit: Decimal | None
+    tif: str
+    ref_px: Decimal
+    cum: Decimal = Decimal(0)
+    notional: Decimal = Decimal(0)
+    status: str = "A"
+    acked: bool = False
+    fills: int = 0
+    next_fill: float = 0.0
+    close_at: float | None = None  # sim epoch seconds at which a day order expires
+
+    @property
+    def leaves(self) -> Decimal:
+        return self.qty - self.cum if self.status not in ("2", "4", "8", "C") else Decimal(0)
+
+    @property
+    def avg(self) -> Decimal:
+        return (self.notional / self.cum).quantize(Decimal("0.000001")) if self.cum else Decimal(0)
+
+    @property
+    def live(self) -> bool:
+        return self.status in ("A", "0", "1")
+
+
+def _get(m: fix.Message, tag: int) -> str | None:
+    return m.getField(tag) if m.isSetField(tag) else None
+
+
+class BrokerSimulator(fix.Application):  # type: ignore[misc]
+    """A simulated executing broker (acceptor side). Not a real broker: prices are simulated."""
+
+    def __init__(
+        self,
+        settings: SimSettings,
+        prices: dict[str, Decimal],
+        markets: MarketClock,
+        journal: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.cfg = settings
+        self.prices = prices
+        self.markets = markets
+        self.rng = random.Random(settings.seed)
+        self.lock = threading.RLock()
+        self.orders: dict[str, SimOrder] = {}
+        self.ids = itertools.count(1)
+        self.prefix = f"S{os.getpid()}{int(time.time()) % 100000}"
+        self.sent_app = 0
+        self.drop_due = False
+        self.dropped = False
+        self.delayed: list[tuple[float, SimOrder]] = []
+        self.journal = journal.open("a", encoding="utf-8") if journal else None
+        self.stop = threading.Event()
+        self.worker = threading.Thread(target=self._run, name="broker-sim", daemon=True)
+
+    # ------------------------------------------------------------ quickfix callbacks
+
+    def onCreate(self, sessionID: fix.SessionID) -> None:
+        pass
+
+    def onLogon(self, sessionID: fix.SessionID) -> None:
+        log.info("sim: logon %s", sessionID.toString())
+
+    def onLogout(self, sessionID: fix.SessionID) -> None:
+        log.info("sim: logout %s", sessionID.toString())
+
+    def toAdmin(self, message: fix.Message, sessionID: fix.SessionID) -> None:
+        pass
+
+    def fromAdmin(self, message: fix.Message, sessionID: fix.SessionID) -> None:
+        pass
+
+    def toApp(self, message: fix.Message, sessionID: fix.SessionID) -> None:
+        pass
+
+    def fromApp(self, message: fix.Message, sessionID: fix.SessionID) -> None:
+        kind = message.getHeader().getField(T.MSG_TYPE)
+        try:
+            with self.lock:
+                if kind == "D":
+                    self._new(message, sessionID)
+                elif kind == "F":
+                    self._cancel(message, sessionID)
+                elif kind == "G":
+                    self._replace(message, sessionID)
+                elif kind == "H":
+                    self._status(message, sessionID)
+        except Exception:
+            log.exception("sim: failed on %s", message.toString().replace("\x01", "|"))
+
+    # ------------------------------------------------------------ helpers
+
+    def _note(self, event: str, **data: Any) -> None:
+        if self.journal is not None:
+            self.journal.write(json.dumps({"event": event, **data}, default=str) + "\n")
+            self.journal.flush()
+
+    def _send(self, m: fix.Message, sid: fix.SessionID) -> None:
+        fix.Session.sendToTarget(m, sid)
+        self.sent_app += 1
+        if self.cfg.drop_after and not self.dropped and self.sent_app >= self.cfg.drop_after:
+            self.drop_due = True
+        is_report = m.getHeader().getField(T.MSG_TYPE) == "8"
+        if self.cfg.duplicate_rate and is_report and self.rng.random() < self.cfg.duplicate_rate:
+            dup = fix.Message(m)
+            dup.getHeader().setField(T.POSS_RESEND, "Y")
+            fix.Session.sendToTarget(dup, sid)
+            self._note("duplicate_sent", exec_id=m.getField(T.EXEC_ID))
+
+    def _exec_id(self) -> str:
+        return f"{self.prefix}-{next(self.ids)}"
+
+    def _report(
+        self,
+        o: SimOrder,
+        exec_type: str,
+        *,
+        cl: str | None = None,
+        orig: str | None = None,
+        last_qty: Decimal = Decimal(0),
+        last_px: Decimal = Decimal(0),
+        text: str | None = None,
+        rej: int | None = None,
+    ) -> fix.Message:
+        m = fix.Message()
+        m.getHeader().setField(T.MSG_TYPE, "8")
+        m.setField(T.ORDER_ID, o.order_id)
+        m.setField(T.CL_ORD_ID, cl or o.cl_ord_id)
+        if orig:
+            m.setField(T.ORIG_CL_ORD_ID, orig)
+        m.setField(T.EXEC_ID, self._exec_id())
+        m.setField(T.EXEC_TYPE, exec_type)
+        m.setField(T.ORD_STATUS, o.status)
+        if rej is not None:
+            m.setField(T.ORD_REJ_REASON, str(rej))
+        m.setField(T.SYMBOL, o.symbol)
+        m.setField(T.SIDE, o.side)
+        m.setField(T.ORDER_QTY, str(o.qty))
+        m.setField(T.ORD_TYPE, o.order_type)
+        if o.limit is not None:
+            m.setField(T.PRICE, str(o.limit))
+        m.setField(T.TIME_IN_FORCE, o.tif)
+        if exec_type == "F":
+            m.setField(T.LAST_QTY, str(last_qty))
+            m.setField(T.LAST_PX, str(last_px))
+        m.setField(T.LEAVES_QTY, str(o.leaves))
+        m.setField(T.CUM_QTY, str(o.cum))
+        m.setField(T.AVG_PX, str(o.avg))
+        m.setField(T.TRANSACT_TIME, utc_timestamp(self.markets.clock.now()))
+        if text:
+            m.setField(T.TEXT, text)
+        return m
+
+    def _cancel_reject(
+        self, sid: fix.SessionID, cl: str, orig: str, status: str, to: str, reason: int, text: str, oid: str
+    ) -> None:
+        m = fix.Message()
+        m.getHeader().setField(T.MSG_TYPE, "9")
+        m.setField(T.ORDER_ID, oid)
+        m.setField(T.CL_ORD_ID, cl)
+        m.setField(T.ORIG_CL_ORD_ID, orig)
+        m.setField(T.ORD_STATUS, status)
+        m.setField(T.CXL_REJ_RESPONSE_TO, to)
+        m.setField(T.CXL_REJ_REASON, str(reason))
+        m.setField(T.TEXT, text)
+        self._send(m, sid)
+        self._note("cancel_reject", cl_ord_id=orig, text=text)
+
+    def _is_open(self, mic: str) -> bool:
+        if not self.cfg.market_hours:
+            return True
+        try:
+            return self.markets.is_open(mic)
+        except Exception:
+            return True
+
+    def _price(self, o: SimOrder) -> Decimal:
+        jitter = Decimal(str(round(self.rng.uniform(-0.002, 0.002), 6)))
+        px = (o.ref_px * (1 + jitter)).quantize(CENT)
+        if o.limit is not None:
+            px = min(px, o.limit) if o.side == "1" else max(px, o.limit)
+        return px
+
+    # ------------------------------------------------------------ messages
+
+    def _new(self, m: fix.Message, sid: fix.SessionID) -> None:
+        cl = m.getField(T.CL_ORD_ID)
+        header = m.getHeader()
+        resent = any(header.isSetField(t) and header.getField(t) == "Y" for t in (T.POSS_DUP, T.POSS_RESEND))
+        symbol = m.getField(T.SYMBOL)
+        mic = _get(m, T.SECURITY_EXCHANGE) or "XNYS"
+        qty = Decimal(m.getField(T.ORDER_QTY))
+        limit = Decimal(m.getField(T.PRICE)) if m.isSetField(T.PRICE) else None
+        ref = self.prices.get(symbol) or limit or Decimal(100)
+        o = SimOrder(
+            cl_ord_id=cl,
+            order_id=f"{self.prefix}-O{next(self.ids)}",
+            sid=sid,
+            symbol=symbol,
+            mic=mic,
+            side=m.getField(T.SIDE),
+            qty=qty,
+            order_type=m.getField(T.ORD_TYPE),
+            limit=limit,
+            tif=_get(m, T.TIME_IN_FORCE) or "0",
+            ref_px=ref,
+        )
+        if cl in self.orders:
+            if resent:
+                self._note("possdup_ignored", cl_ord_id=cl)
+                return
+            o.status = "8"
+            self._send(self._report(o, "8", text="duplicate ClOrdID", rej=6), sid)
+            self._note("duplicate_rejected", cl_ord_id=cl)
+            return
+        reason = None
+        if qty <= 0:
+            reason = (99, "order quantity must be positive")
+        elif o.order_type == "2" and (limit is None or limit <= 0):
+            reason = (99, "limit order without a positive limit price")
+        elif self.prices and symbol not in self.prices:
+            reason = (1, f"unknown symbol {symbol}")
+        elif self.cfg.reject_rate and self.rng.random() < self.cfg.reject_rate:
+            reason = (0, "simulated broker reject (fault injection)")
+        self.orders[cl] = o
+        if reason is not None:
+            o.status = "8"
+            self._send(self._report(o, "8", text=reason[1], rej=reason[0]), sid)
+            self._note("rejected", cl_ord_id=cl, text=reason[1])
+            return
+        self._note("new", cl_ord_id=cl, qty=str(qty), symbol=symbol)
+        if self.cfg.delay:
+            self.delayed.append((time.monotonic() + self.cfg.delay, o))
+        else:
+            self._ack(o)
+
+    def _ack(self, o: SimOrder) -> None:
+        o.status = "0"
+        o.acked = True
+        o.next_fill = time.monotonic() + self.cfg.fill_interval
+        if o.tif == "0" and self.cfg.market_hours:
+            try:
+                o.close_at = self.markets.next_close(o.mic).timestamp()
+            except Exception:
+                o.close_at = None
+        self._send(self._report(o, "0"), o.sid)
+
+    def _find(self, cl: str | None) -> SimOrder | None:
+        return self.orders.get(cl or "")
+
+    def _fill(self, o: SimOrder, qty: Decimal) -> None:
+        px = self._price(o)
+        o.cum += qty
+        o.notional += qty * px
+        o.fills += 1
+        o.status = "2" if o.cum >= o.qty else "1"
+        self._send(self._report(o, "F", last_qty=qty, last_px=px), o.sid)
+        self._note("fill", cl_ord_id=o.cl_ord_id, qty=str(qty), px=str(px))
+
+    def _cancel(self, m: fix.Message, sid: fix.SessionID) -> None:
+        cl, orig = m.getField(T.CL_ORD_ID), m.getField(T.ORIG_CL_ORD_ID)
+        o = self._find(orig)
+        if o is None:
+            self._cancel_reject(sid, cl, orig, "8", "1", 1, "unknown order", "NONE")
+            return
+        if self.cfg.race_cancel and o.live and o.leaves > 0:
+            part = max((o.leaves / 2).to_integral_value(rounding=ROUND_FLOOR), Decimal(1))
+            self._fill(o, part)
+        if not o.live:
+            self._cancel_reject(sid, cl, orig, o.status, "1", 0, "too late to cancel", o.order_id)
+            return
+        if self.cfg.reject_cancels:
+            self._cancel_reject(
+                sid, cl, orig, o.status, "1", 99, "cancel refused (fault injection)", o.order_id
+            )
+            return
+        o.status = "4"
+        self.orders[cl] = o
+        self._send(self._report(o, "4", cl=cl, orig=orig), sid)
+        self._note("canceled", cl_ord_id=o.cl_ord_id)
+
+    def _replace(self, m: fix.Message, sid: fix.SessionID) -> None:
+        cl, orig = m.getField(T.CL_ORD_ID), m.getField(T.ORIG_CL_ORD_ID)
+        o = self._find(orig)
+        if o is None:
+            self._cancel_reject(sid, cl, orig, "8", "2", 1, "unknown order", "NONE")
+            return
+        qty = Decimal(m.getField(T.ORDER_QTY))
+        if not o.live:
+            self._cancel_reject(sid, cl, orig, o.status, "2", 0, "too late to replace", o.order_id)
+            return
+        if self.cfg.reject_cancels or qty <= o.cum:
+            why = "replace refused (fault injection)" if self.cfg.reject_cancels else "quantity below filled"
+            self._cancel_reject(sid, cl, orig, o.status, "2", 99, why, o.order_id)
+            return
+        o.qty = qty
+        if m.isSetField(T.PRICE):
+            o.limit = Decimal(m.getField(T.PRICE))
+        o.cl_ord_id = cl
+        self.orders[cl] = o
+        o.status = "1" if o.cum > 0 else "0"
+        self._send(self._report(o, "5", cl=cl, orig=orig), sid)
+        self._note("replaced", cl_ord_id=cl, orig=orig, qty=str(qty))
+
+    def _status(self, m: fix.Message, sid: fix.SessionID) -> None:
+        cl = m.getField(T.CL_ORD_ID)
+        o = self._find(cl)
+        if o is None:
+            ghost = SimOrder(
+                cl_ord_id=cl,
+                order_id="NONE",
+                sid=sid,
+                symbol=m.getField(T.SYMBOL),
+                mic="",
+                side=m.getField(T.SIDE),
+                qty=Decimal(0),
+                order_type="1",
+                limit=None,
+                tif="0",
+                ref_px=Decimal(0),
+                status="8",
+            )
+            self._send(self._report(ghost, "I", text="unknown order", rej=5), sid)
+            self._note("status_unknown", cl_ord_id=cl)
+            return
+        self._send(self._report(o, "I", cl=cl), sid)
+        self._note("status", cl_ord_id=cl, status=o.status)
+
+    # ------------------------------------------------------------ time
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.02):
+            try:
+                self._tick()
+            except Exception:
+                log.exception("sim: tick failed")
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        with self.lock:
+            if self.drop_due and not self.dropped:
+                self.dropped = True
+                self.drop_due = False
+                for o in list(self.orders.values())[:1]:
+                    session = fix.Session.lookupSession(o.sid)
+                    if session is not None:
+                        self._note("drop_connection", after=self.sent_app)
+                        session.disconnect()
+            due = [d for d in self.delayed if d[0] <= now]
+            self.delayed = [d for d in self.delayed if d[0] > now]
+            for _, o in due:
+                if o.status == "A":
+                    self._ack(o)
+            sim_now = self.markets.clock.now().timestamp()
+            for o in {id(x): x for x in self.orders.values()}.values():
+                if not o.live or not o.acked:
+                    continue
+                if o.close_at is not None and sim_now >= o.close_at:
+                    o.status = "C"
+                    self._send(self._report(o, "C", text="day order expired at the close"), o.sid)
+                    self._note("expired", cl_ord_id=o.cl_ord_id)
+                    continue
+                if self.cfg.fill_parts <= 0 or now < o.next_fill or not self._is_open(o.mic):
+                    continue
+                part = max((o.qty / self.cfg.fill_parts).to_integral_value(rounding=ROUND_FLOOR), Decimal(1))
+                left = o.qty - o.cum
+                qty = left if o.fills + 1 >= self.cfg.fill_parts else min(part, left)
+                self._fill(o, qty)
+                o.next_fill = now + self.cfg.fill_interval
+                if (
+                    o.live
+                    and self.cfg.unsolicited_cancel_rate
+                    and self.rng.random() < self.cfg.unsolicited_cancel_rate
+                ):
+                    o.status = "4"
+                    self._send(self._report(o, "4", text="unsolicited cancel (fault injection)"), o.sid)
+                    self._note("unsolicited_cancel", cl_ord_id=o.cl_ord_id)

@@ -1,0 +1,69 @@
+"""Run the broker simulator: a quickfix SocketAcceptor on 127.0.0.1:PORT until stopped."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from decimal import Decimal
+from pathlib import Path
+
+import quickfix as fix
+
+from connectors.broker_sim.application import BrokerSimulator
+from connectors.broker_sim.faults import SimSettings
+from connectors.broker_sim.markets import SimClock, market_clock
+from connectors.fix.config import dictionary_path
+
+
+def acceptor_settings(port: int, comp_id: str, clients: list[str], state_dir: Path) -> str:
+    lines = [
+        "[DEFAULT]",
+        "ConnectionType=acceptor",
+        f"SocketAcceptPort={port}",
+        "SocketReuseAddress=Y",
+        "StartTime=00:00:00",
+        "EndTime=00:00:00",
+        f"FileStorePath={state_dir / 'store'}",
+        f"FileLogPath={state_dir / 'log'}",
+        "UseDataDictionary=Y",
+        f"DataDictionary={dictionary_path()}",
+        "PersistMessages=Y",
+    ]
+    for c in clients:
+        lines += ["", "[SESSION]", "BeginString=FIX.4.4", f"SenderCompID={comp_id}", f"TargetCompID={c}"]
+    return "\n".join(lines) + "\n"
+
+
+def serve(
+    port: int,
+    comp_id: str,
+    clients: list[str],
+    state_dir: Path,
+    settings: SimSettings,
+    prices: dict[str, Decimal],
+    clock: SimClock,
+    journal: Path | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Serve until `stop` is set or SIGTERM/SIGINT arrives."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    cfg = state_dir / f"acceptor-{port}.cfg"
+    cfg.write_text(acceptor_settings(port, comp_id, clients, state_dir), encoding="utf-8")
+    session_settings = fix.SessionSettings(str(cfg))
+    app = BrokerSimulator(settings, prices, market_clock(clock), journal)
+    acceptor = fix.SocketAcceptor(
+        app, fix.FileStoreFactory(session_settings), session_settings, fix.FileLogFactory(session_settings)
+    )
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+    acceptor.start()
+    app.worker.start()
+    print(f"SIMULATED broker {comp_id} listening on 127.0.0.1:{port} for {','.join(clients)}", flush=True)
+    try:
+        while not stop.wait(0.2):
+            pass
+    finally:
+        app.stop.set()
+        acceptor.stop()

@@ -1,0 +1,1 @@
+"""FIX 4.4 over quickfix: sessions, translation to immutable engine messages, settings."""

@@ -1,0 +1,115 @@
+"""The FIX gateway: one quickfix SocketInitiator for every configured broker session.
+
+It implements engine.oms.gateway.OrderGateway: `send` builds the FIX message and hands it to the
+session of the message's broker (its TargetCompID). Store and log are files, so sequence numbers
+survive restarts.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import quickfix as fix
+
+from connectors.fix.application import WorkstationApplication, broker_of
+from connectors.fix.config import complete, usernames
+from connectors.fix.translate import to_fix
+from engine.oms.errors import RouteError
+from engine.oms.messages import Inbound, Outbound
+from engine.ports import CredentialStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BrokerStatus:
+    """Per-broker session status for the blotter and `oms --headless` output."""
+
+    broker: str
+    session_id: str
+    logged_on: bool
+    next_sender_seq: int
+    next_target_seq: int
+    last_heartbeat: datetime | None
+
+
+class FixGateway:
+    """Starts the initiator sessions of a settings file and sends engine messages over them."""
+
+    def __init__(
+        self,
+        settings_file: Path,
+        data_dir: Path,
+        inbox: queue.SimpleQueue[Inbound],
+        credentials: CredentialStore | None = None,
+    ) -> None:
+        text = complete(settings_file, data_dir)
+        (data_dir / "store").mkdir(parents=True, exist_ok=True)
+        (data_dir / "log").mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False, dir=data_dir) as f:
+            f.write(text)
+            self._effective = Path(f.name)
+        self.settings = fix.SessionSettings(str(self._effective))
+        self.app = WorkstationApplication(inbox, credentials, usernames(text))
+        self._store = fix.FileStoreFactory(self.settings)
+        self._log = fix.FileLogFactory(self.settings)
+        self.initiator = fix.SocketInitiator(self.app, self._store, self.settings, self._log)
+        self.session_ids: dict[str, fix.SessionID] = {}
+        for sid in self.settings.getSessions():
+            self.session_ids[broker_of(sid)] = sid
+
+    def start(self) -> None:
+        self.initiator.start()
+
+    def stop(self) -> None:
+        self.initiator.stop()
+        self._effective.unlink(missing_ok=True)
+
+    @property
+    def brokers(self) -> list[str]:
+        return sorted(self.session_ids)
+
+    def _session(self, broker: str) -> fix.Session:
+        sid = self.session_ids.get(broker)
+        if sid is None:
+            raise RouteError(f"no FIX session for broker {broker!r} (sessions: {', '.join(self.brokers)})")
+        session = fix.Session.lookupSession(sid)
+        if session is None:
+            raise RouteError(f"FIX session for {broker} is not running")
+        return session
+
+    def is_logged_on(self, broker: str) -> bool:
+        try:
+            return bool(self._session(broker).isLoggedOn())
+        except RouteError:
+            return False
+
+    def send(self, message: Outbound) -> None:
+        session = self._session(message.broker)
+        if not session.isLoggedOn():
+            raise RouteError(f"FIX session for {message.broker} is not logged on")
+        if not fix.Session.sendToTarget(to_fix(message), self.session_ids[message.broker]):
+            raise RouteError(f"FIX session for {message.broker} refused the message")
+
+    def status(self) -> list[BrokerStatus]:
+        out = []
+        for broker in self.brokers:
+            sid = self.session_ids[broker]
+            session = fix.Session.lookupSession(sid)
+            info = self.app.info.get(broker)
+            out.append(
+                BrokerStatus(
+                    broker=broker,
+                    session_id=sid.toString(),
+                    logged_on=bool(session and session.isLoggedOn()),
+                    next_sender_seq=session.getExpectedSenderNum() if session else 0,
+                    next_target_seq=session.getExpectedTargetNum() if session else 0,
+                    last_heartbeat=info.last_heartbeat if info else None,
+                )
+            )
+        return out

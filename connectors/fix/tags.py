@@ -1,0 +1,45 @@
+"""FIX 4.4 tags and code values used by the workstation (one place, named)."""
+
+from __future__ import annotations
+
+MSG_TYPE = 35
+POSS_DUP = 43
+POSS_RESEND = 97
+SENDER_COMP_ID = 49
+TARGET_COMP_ID = 56
+
+ACCOUNT = 1
+AVG_PX = 6
+CL_ORD_ID = 11
+CUM_QTY = 14
+CURRENCY = 15
+EXEC_ID = 17
+HANDL_INST = 21
+LAST_PX = 31
+LAST_QTY = 32
+ORDER_ID = 37
+ORDER_QTY = 38
+ORD_STATUS = 39
+ORD_TYPE = 40
+ORIG_CL_ORD_ID = 41
+PRICE = 44
+SIDE = 54
+SYMBOL = 55
+TEXT = 58
+TIME_IN_FORCE = 59
+TRANSACT_TIME = 60
+CXL_REJ_REASON = 102
+ORD_REJ_REASON = 103
+EXEC_TYPE = 150
+LEAVES_QTY = 151
+SECURITY_EXCHANGE = 207
+CXL_REJ_RESPONSE_TO = 434
+USERNAME = 553
+PASSWORD = 554
+
+SIDE_CODE = {"buy": "1", "sell": "2"}
+SIDE_NAME = {v: k for k, v in SIDE_CODE.items()}
+ORD_TYPE_CODE = {"market": "1", "limit": "2"}
+ORD_TYPE_NAME = {v: k for k, v in ORD_TYPE_CODE.items()}
+TIF_CODE = {"day": "0", "gtc": "1", "at_the_open": "2", "at_the_close": "7"}
+TIF_NAME = {v: k for k, v in TIF_CODE.items()}

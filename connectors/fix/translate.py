@@ -1,0 +1,168 @@
+"""Translate between quickfix messages and the engine's immutable messages (no state, no I/O)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import quickfix as fix
+
+from connectors.fix import tags as T
+from engine.oms.messages import (
+    CancelOrder,
+    CancelReject,
+    ExecReport,
+    NewOrder,
+    Outbound,
+    ReplaceOrder,
+    StatusRequest,
+)
+
+_TIME_FORMAT = "%Y%m%d-%H:%M:%S.%f"
+
+
+def utc_timestamp(at: datetime | None = None) -> str:
+    """FIX UTCTimestamp with milliseconds."""
+    return (at or datetime.now(UTC)).astimezone(UTC).strftime(_TIME_FORMAT)[:-3]
+
+
+def parse_timestamp(text: str) -> datetime | None:
+    for fmt in (_TIME_FORMAT, "%Y%m%d-%H:%M:%S"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
+
+
+def _num(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text
+
+
+def _message(msg_type: str) -> fix.Message:
+    m = fix.Message()
+    m.getHeader().setField(T.MSG_TYPE, msg_type)
+    return m
+
+
+def to_fix(out: Outbound) -> fix.Message:
+    """The FIX 4.4 message for an outbound engine message."""
+    if isinstance(out, NewOrder):
+        m = _message("D")
+        m.setField(T.CL_ORD_ID, out.cl_ord_id)
+        if out.account:
+            m.setField(T.ACCOUNT, out.account)
+        m.setField(T.HANDL_INST, "1")
+        m.setField(T.SYMBOL, out.symbol)
+        m.setField(T.SECURITY_EXCHANGE, out.mic)
+        m.setField(T.SIDE, T.SIDE_CODE[out.side])
+        m.setField(T.TRANSACT_TIME, utc_timestamp())
+        m.setField(T.ORDER_QTY, _num(out.quantity))
+        m.setField(T.ORD_TYPE, T.ORD_TYPE_CODE[out.order_type])
+        if out.limit_price is not None and out.order_type == "limit":
+            m.setField(T.PRICE, _num(out.limit_price))
+        m.setField(T.TIME_IN_FORCE, T.TIF_CODE[out.time_in_force])
+        m.setField(T.CURRENCY, out.currency)
+        return m
+    if isinstance(out, CancelOrder):
+        m = _message("F")
+        m.setField(T.ORIG_CL_ORD_ID, out.orig_cl_ord_id)
+        m.setField(T.CL_ORD_ID, out.cl_ord_id)
+        if out.broker_order_id:
+            m.setField(T.ORDER_ID, out.broker_order_id)
+        m.setField(T.SYMBOL, out.symbol)
+        m.setField(T.SIDE, T.SIDE_CODE[out.side])
+        m.setField(T.TRANSACT_TIME, utc_timestamp())
+        m.setField(T.ORDER_QTY, _num(out.quantity))
+        return m
+    if isinstance(out, ReplaceOrder):
+        m = _message("G")
+        m.setField(T.ORIG_CL_ORD_ID, out.orig_cl_ord_id)
+        m.setField(T.CL_ORD_ID, out.cl_ord_id)
+        if out.broker_order_id:
+            m.setField(T.ORDER_ID, out.broker_order_id)
+        m.setField(T.HANDL_INST, "1")
+        m.setField(T.SYMBOL, out.symbol)
+        m.setField(T.SECURITY_EXCHANGE, out.mic)
+        m.setField(T.SIDE, T.SIDE_CODE[out.side])
+        m.setField(T.TRANSACT_TIME, utc_timestamp())
+        m.setField(T.ORDER_QTY, _num(out.quantity))
+        m.setField(T.ORD_TYPE, T.ORD_TYPE_CODE[out.order_type])
+        if out.limit_price is not None and out.order_type == "limit":
+            m.setField(T.PRICE, _num(out.limit_price))
+        m.setField(T.TIME_IN_FORCE, T.TIF_CODE[out.time_in_force])
+        m.setField(T.CURRENCY, out.currency)
+        return m
+    if isinstance(out, StatusRequest):
+        m = _message("H")
+        m.setField(T.CL_ORD_ID, out.cl_ord_id)
+        if out.broker_order_id:
+            m.setField(T.ORDER_ID, out.broker_order_id)
+        m.setField(T.SYMBOL, out.symbol)
+        m.setField(T.SIDE, T.SIDE_CODE[out.side])
+        return m
+    raise TypeError(f"not an outbound message: {out!r}")
+
+
+def _get(m: fix.Message, tag: int) -> str | None:
+    return m.getField(tag) if m.isSetField(tag) else None
+
+
+def _dec(m: fix.Message, tag: int) -> Decimal:
+    v = _get(m, tag)
+    return Decimal(v) if v not in (None, "") else Decimal(0)
+
+
+def _flag(m: fix.Message, tag: int) -> bool:
+    h = m.getHeader()
+    return h.isSetField(tag) and h.getField(tag) == "Y"
+
+
+def msg_type(m: fix.Message) -> str:
+    return m.getHeader().getField(T.MSG_TYPE)
+
+
+def exec_report(m: fix.Message, broker: str) -> ExecReport:
+    """An ExecutionReport (35=8) as an immutable engine message."""
+    rej = _get(m, T.ORD_REJ_REASON)
+    tt = _get(m, T.TRANSACT_TIME)
+    oq = _get(m, T.ORDER_QTY)
+    return ExecReport(
+        broker=broker,
+        exec_id=m.getField(T.EXEC_ID),
+        exec_type=m.getField(T.EXEC_TYPE),
+        ord_status=m.getField(T.ORD_STATUS),
+        cl_ord_id=_get(m, T.CL_ORD_ID) or "",
+        orig_cl_ord_id=_get(m, T.ORIG_CL_ORD_ID),
+        broker_order_id=_get(m, T.ORDER_ID),
+        symbol=_get(m, T.SYMBOL) or "",
+        side=T.SIDE_NAME.get(_get(m, T.SIDE) or "", ""),
+        order_qty=Decimal(oq) if oq else None,
+        last_qty=_dec(m, T.LAST_QTY),
+        last_px=_dec(m, T.LAST_PX),
+        cum_qty=_dec(m, T.CUM_QTY),
+        leaves_qty=_dec(m, T.LEAVES_QTY),
+        avg_px=_dec(m, T.AVG_PX),
+        transact_time=parse_timestamp(tt) if tt else None,
+        text=_get(m, T.TEXT),
+        ord_rej_reason=int(rej) if rej and rej.isdigit() else None,
+        poss_dup=_flag(m, T.POSS_DUP),
+        poss_resend=_flag(m, T.POSS_RESEND),
+    )
+
+
+def cancel_reject(m: fix.Message, broker: str) -> CancelReject:
+    """An OrderCancelReject (35=9) as an immutable engine message."""
+    reason = _get(m, T.CXL_REJ_REASON)
+    return CancelReject(
+        broker=broker,
+        cl_ord_id=m.getField(T.CL_ORD_ID),
+        orig_cl_ord_id=_get(m, T.ORIG_CL_ORD_ID),
+        ord_status=m.getField(T.ORD_STATUS),
+        response_to=_get(m, T.CXL_REJ_RESPONSE_TO) or "1",
+        broker_order_id=_get(m, T.ORDER_ID),
+        reason=int(reason) if reason and reason.isdigit() else None,
+        text=_get(m, T.TEXT),
+        poss_dup=_flag(m, T.POSS_DUP),
+    )

@@ -1,0 +1,13 @@
+"""Errors of the order management service."""
+
+from __future__ import annotations
+
+from engine.errors import WorkstationError
+
+
+class RouteError(WorkstationError):
+    """A message could not be handed to a broker session (unknown broker, not logged on)."""
+
+
+class OrderRejected(WorkstationError):
+    """A desk request on an order is not possible in its current state (e.g. cancel a filled order)."""

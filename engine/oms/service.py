@@ -1,0 +1,872 @@
+"""The order manager: creates orders, checks them, holds them for closed markets, blocks them,
+routes them, works them (cancel/replace) and applies what brokers report.
+
+Every change happens in one transaction that also appends the order_events rows; events are
+published after the commit. An order is committed as pending_new BEFORE it is handed to a FIX
+session, so a crash can lose a send but never an order: on every logon the OMS asks the broker
+for the status of each order it holds as sent and not final, resends those the broker never got
+(same ClOrdID, so a duplicate is impossible) and takes the broker's status for the rest.
+
+All broker messages are applied on one engine thread (see engine.oms.loop).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.clock import Clock, SystemClock
+from engine.errors import InvalidTransition, NotFound
+from engine.events import Event, EventBus
+from engine.markets.clock import MarketClock
+from engine.model.enums import Side
+from engine.model.trades import LotPick, TradeFill
+from engine.oms import routing
+from engine.oms.allocation import Want, pick_lots, pro_rata
+from engine.oms.drafts import OrderDraft
+from engine.oms.errors import OrderRejected, RouteError
+from engine.oms.events import BrokerSessionChanged, OrderAlert, OrderChanged
+from engine.oms.gateway import OrderGateway
+from engine.oms.ids import new_cl_ord_id
+from engine.oms.journal import record
+from engine.oms.messages import CancelReject, ExecReport, Inbound, Outbound, SessionState
+from engine.oms.status import AT_BROKER, FINAL, FIX_ORD_STATUS, LOCAL, OrderStatus
+from engine.oms.tables import Allocation, ClientOrderId
+from engine.oms.transitions import Incoming, resolve
+from engine.ports import OrderIntent, PreTradeChecker, TradeBooker
+from engine.store.accounts import Account
+from engine.store.reference import Security, SettlementCycle
+from engine.store.trading import Execution, Order
+
+log = logging.getLogger(__name__)
+S = OrderStatus
+I = Incoming  # noqa: E741
+PX = Decimal("0.000001")
+
+EXEC_TYPE_INCOMING: dict[str, Incoming] = {
+    "A": I.PENDING_NEW,
+    "0": I.NEW,
+    "3": I.DONE_FOR_DAY,
+    "4": I.CANCELED,
+    "5": I.REPLACED,
+    "6": I.PENDING_CANCEL,
+    "8": I.REJECTED,
+    "C": I.EXPIRED,
+    "D": I.RESTATED,
+    "E": I.PENDING_REPLACE,
+    "I": I.ORDER_STATUS,
+}
+
+
+@dataclass
+class _Tx:
+    """What a transaction produced: events to publish and messages to send after the commit."""
+
+    session: Session
+    events: list[Event] = field(default_factory=list)
+    outbound: list[Outbound] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RouteResult:
+    sent: list[int]
+    held: list[int]
+    skipped: list[int]
+
+
+def _routing_allowed(session: Session, account_code: str) -> bool:
+    """Compliance's kill switch when it is installed (engine.compliance.killswitch)."""
+    try:
+        from engine.compliance.killswitch import routing_allowed
+    except ImportError:
+        return True
+    return bool(routing_allowed(session, account_code))
+
+
+class OrderManager:
+    """The OMS service. `gateway` sends to brokers; `checker` is compliance; `booker` is accounting."""
+
+    def __init__(
+        self,
+        database: Any,
+        *,
+        gateway: OrderGateway | None = None,
+        checker: PreTradeChecker | None = None,
+        booker: TradeBooker | None = None,
+        clock: Clock | None = None,
+        bus: EventBus | None = None,
+        username: str = "oms",
+        fault: Callable[[str], None] | None = None,
+    ) -> None:
+        self.database = database
+        self.gateway = gateway
+        self.checker = checker
+        self.booker = booker
+        self.clock = clock or SystemClock()
+        self.bus = bus or EventBus()
+        self.username = username
+        self.fault = fault or (lambda point: None)
+        self.sessions: dict[str, SessionState] = {}
+        self.duplicates = 0
+        self.alerts = 0
+        self._markets: MarketClock | None = None
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def markets(self) -> MarketClock:
+        if self._markets is None:
+            with self.database.session() as s:
+                self._markets = MarketClock.from_store(s, self.clock)
+        return self._markets
+
+    @contextmanager
+    def _tx(self) -> Iterator[_Tx]:
+        with self.database.transaction() as s:
+            tx = _Tx(s)
+            yield tx
+        for ev in tx.events:
+            self.bus.publish(ev)
+        self._send_all(tx.outbound)
+
+    def _send_all(self, messages: Sequence[Outbound]) -> None:
+        if not messages:
+            return
+        if self.gateway is None:
+            log.warning("no FIX gateway: %d message(s) wait for the next logon", len(messages))
+            return
+        for m in messages:
+            try:
+                self.gateway.send(m)
+            except RouteError as exc:
+                log.warning("not sent now, will be reconciled at logon: %s", exc)
+
+    def _changed(self, tx: _Tx, o: Order) -> None:
+        tx.events.append(
+            OrderChanged(
+                order_id=o.id,
+                cl_ord_id=o.cl_ord_id,
+                status=o.status,
+                cum_qty=o.cum_qty,
+                leaves_qty=o.leaves_qty,
+                avg_px=o.avg_px,
+            )
+        )
+
+    def _alert(self, tx: _Tx, o: Order | None, cl_ord_id: str, message: str) -> None:
+        """An invariant or the state table was broken: log, alert, keep the order as it is."""
+        self.alerts += 1
+        log.warning("order %s: %s", cl_ord_id, message)
+        if o is not None:
+            record(tx.session, o, o.status, "alert", self.username, {"message": message})
+        tx.events.append(OrderAlert(order_id=o.id if o else None, cl_ord_id=cl_ord_id, message=message))
+
+    def _move(
+        self, tx: _Tx, o: Order, incoming: Incoming, username: str | None, detail: dict[str, Any]
+    ) -> None:
+        """A desk action through the state table (InvalidTransition propagates to the caller)."""
+        new = resolve(o.status, incoming, previous=o.prev_status, cum_qty=o.cum_qty, order_qty=o.quantity)
+        record(tx.session, o, new, str(incoming), username or self.username, detail or None)
+        self._changed(tx, o)
+
+    # ------------------------------------------------------------------ creating
+
+    def create(self, drafts: Sequence[OrderDraft], username: str | None = None) -> list[int]:
+        """Create orders and run them through compliance: pass/warn -> released, flag -> waits for
+        approval, block -> rejected. Without a checker every order waits for approval."""
+        user = username or self.username
+        with self._tx() as tx:
+            s = tx.session
+            accounts = {
+                a.code: a
+                for a in s.scalars(select(Account).where(Account.code.in_({d.account for d in drafts})))
+            }
+            secs = {
+                x.symbol: x
+                for x in s.scalars(select(Security).where(Security.symbol.in_({d.symbol for d in drafts})))
+            }
+            orders: list[Order] = []
+            for d in drafts:
+                if d.account not in accounts:
+                    raise NotFound(f"account {d.account!r} does not exist")
+                if d.symbol not in secs:
+                    raise NotFound(f"security {d.symbol!r} does not exist")
+                sec = secs[d.symbol]
+                o = Order(
+                    cl_ord_id=new_cl_ord_id(),
+                    account_id=accounts[d.account].id,
+                    proposal_id=d.proposal_id,
+                    security_id=sec.id,
+                    side=d.side,
+                    quantity=d.quantity,
+                    order_type=d.order_type,
+                    limit_price=d.limit_price,
+                    time_in_force=d.time_in_force,
+                    currency=sec.currency,
+                    broker=d.broker,
+                    status=S.PENDING_APPROVAL,
+                    cum_qty=Decimal(0),
+                    leaves_qty=d.quantity,
+                    avg_px=Decimal(0),
+                    lot_instructions=[{"lot_ref": p.lot_ref, "quantity": str(p.quantity)} for p in d.lots]
+                    or None,
+                    created_by=user,
+                )
+                orders.append(o)
+            s.add_all(orders)
+            s.flush()
+            s.add_all(ClientOrderId(cl_ord_id=o.cl_ord_id, order_id=o.id, purpose="new") for o in orders)
+            verdicts = self._check(s, drafts, orders, user)
+            for o, (outcome, messages) in zip(orders, verdicts):
+                detail = {"compliance": outcome, "messages": list(messages)}
+                if outcome in ("pass", "warn"):
+                    record(s, o, S.RELEASED, "created", user, detail)
+                elif outcome == "block":
+                    record(s, o, S.REJECTED, "compliance_block", user, detail)
+                else:
+                    record(s, o, S.PENDING_APPROVAL, "created", user, detail)
+                self._changed(tx, o)
+            return [o.id for o in orders]
+
+    def _check(
+        self, s: Session, drafts: Sequence[OrderDraft], orders: Sequence[Order], user: str
+    ) -> list[tuple[str, tuple[str, ...]]]:
+        if self.checker is None:
+            return [("flag", ("compliance checker not available: approval needed",))] * len(orders)
+        intents = [
+            OrderIntent(
+                account=d.account,
+                symbol=d.symbol,
+                side=d.side,
+                quantity=d.quantity,
+                order_type=d.order_type,
+                limit_price=d.limit_price,
+                ref=o.cl_ord_id,
+            )
+            for d, o in zip(drafts, orders)
+        ]
+        by_ref = {c.ref: c for c in self.checker.check(s, intents, user)}
+        out = []
+        for o in orders:
+            c = by_ref.get(o.cl_ord_id)
+            out.append(("flag", ("no compliance verdict",)) if c is None else (c.outcome, c.messages))
+        return out
+
+    def approve(self, order_id: int, username: str | None = None) -> None:
+        with self._tx() as tx:
+            self._move(tx, self._order(tx.session, order_id), I.APPROVE, username, {})
+
+    # ------------------------------------------------------------------ blocks
+
+    def build_blocks(self, order_ids: Sequence[int] | None = None, min_children: int = 2) -> list[int]:
+        """Aggregate released account orders into blocks by security, side, broker and instructions
+        (order type, limit, time in force). Groups smaller than `min_children` route alone."""
+        with self._tx() as tx:
+            s = tx.session
+            q = select(Order).where(
+                Order.status == S.RELEASED, Order.parent_id.is_(None), Order.account_id.is_not(None)
+            )
+            if order_ids is not None:
+                q = q.where(Order.id.in_(order_ids))
+            groups: dict[tuple[Any, ...], list[Order]] = {}
+            for o in s.scalars(q.order_by(Order.id)):
+                key = (o.security_id, o.side, o.broker, o.order_type, o.limit_price, o.time_in_force)
+                groups.setdefault(key, []).append(o)
+            codes = dict(s.execute(select(Account.id, Account.code)).tuples().all())
+            blocks = []
+            for children in groups.values():
+                children = [c for c in children if _routing_allowed(s, codes[c.account_id])]
+                if len(children) < min_children:
+                    continue
+                first = children[0]
+                total = sum((c.quantity for c in children), Decimal(0))
+                block = Order(
+                    cl_ord_id=new_cl_ord_id("BK"),
+                    account_id=None,
+                    security_id=first.security_id,
+                    side=first.side,
+                    quantity=total,
+                    order_type=first.order_type,
+                    limit_price=first.limit_price,
+                    time_in_force=first.time_in_force,
+                    currency=first.currency,
+                    broker=first.broker,
+                    status=S.RELEASED,
+                    cum_qty=Decimal(0),
+                    leaves_qty=total,
+                    avg_px=Decimal(0),
+                    created_by=self.username,
+                )
+                s.add(block)
+                s.flush()
+                s.add(ClientOrderId(cl_ord_id=block.cl_ord_id, order_id=block.id, purpose="new"))
+                record(s, block, S.RELEASED, "block_created", self.username, {"children": len(children)})
+                for c in children:
+                    c.parent_id = block.id
+                    record(s, c, S.IN_BLOCK, str(I.AGGREGATE), self.username, {"block": block.cl_ord_id})
+                self._changed(tx, block)
+                blocks.append(block.id)
+            return blocks
+
+    def _children(self, s: Session, block: Order) -> list[Order]:
+        return list(s.scalars(select(Order).where(Order.parent_id == block.id).order_by(Order.id)))
+
+    def _follow(self, tx: _Tx, block: Order, kind: str) -> None:
+        """Children of a block show the block's status until allocation gives them their fills."""
+        if block.account_id is not None:
+            return
+        target = S.IN_BLOCK if block.status in LOCAL else S(block.status)
+        for c in self._children(tx.session, block):
+            if c.status not in FINAL and c.status != target:
+                record(tx.session, c, target, kind, self.username, {"block": block.cl_ord_id})
+
+    # ------------------------------------------------------------------ routing
+
+    def route(self, order_ids: Sequence[int] | None = None, *, outside_hours: bool = False) -> RouteResult:
+        """Route released orders (blocks and lone account orders). An order for a closed market is
+        held until its open, unless `outside_hours` (the trader's command, for brokers that take
+        orders outside hours). Orders are committed as pending_new before anything is sent."""
+        sent: list[int] = []
+        held: list[int] = []
+        skipped: list[int] = []
+        with self._tx() as tx:
+            s = tx.session
+            q = select(Order).where(Order.status == S.RELEASED, Order.parent_id.is_(None))
+            if order_ids is not None:
+                q = q.where(Order.id.in_(order_ids))
+            orders = list(s.scalars(q.order_by(Order.id)))
+            secs = {
+                x.id: x
+                for x in s.scalars(select(Security).where(Security.id.in_({o.security_id for o in orders})))
+            }
+            codes = dict(s.execute(select(Account.id, Account.code)).tuples().all()) if orders else {}
+            now = self.clock.now()
+            for o in orders:
+                sec = secs[o.security_id]
+                account = codes.get(o.account_id) if o.account_id is not None else None
+                if not o.broker:
+                    self._alert(tx, o, o.cl_ord_id, "no broker named: cannot route")
+                    skipped.append(o.id)
+                    continue
+                if account is not None and not _routing_allowed(s, account):
+                    self._alert(tx, o, o.cl_ord_id, f"routing stopped for account {account} (kill switch)")
+                    skipped.append(o.id)
+                    continue
+                release_at = None if outside_hours else self.markets.release_time(sec.mic, now)
+                if release_at is not None:
+                    o.release_at = release_at
+                    self._move(tx, o, I.HOLD, None, {"market": sec.mic, "release_at": release_at.isoformat()})
+                    self._follow(tx, o, "hold")
+                    held.append(o.id)
+                    continue
+                o.release_at = None
+                self._move(tx, o, I.SUBMIT, None, {"market": sec.mic, "outside_hours": outside_hours})
+                self._follow(tx, o, "submit")
+                tx.outbound.append(routing.new_order(o, sec.symbol, sec.mic, account))
+                sent.append(o.id)
+            # Committed here (end of block) before _tx sends: the crash hooks sit on both sides.
+            outbound, tx.outbound = tx.outbound, []
+        self.fault("after_commit")
+        self._send_all(outbound)
+        if sent:
+            with self.database.transaction() as s:
+                stamp = self.clock.now()
+                for o in s.scalars(select(Order).where(Order.id.in_(sent))):
+                    o.sent_at = o.sent_at or stamp
+        self.fault("after_send")
+        return RouteResult(sent, held, skipped)
+
+    def release_due(self) -> list[int]:
+        """Release held orders whose market has opened (by the injected clock) and route them."""
+        now = self.clock.now()
+        with self._tx() as tx:
+            due = list(
+                tx.session.scalars(
+                    select(Order).where(Order.status == S.HELD, Order.release_at <= now).order_by(Order.id)
+                )
+            )
+            for o in due:
+                self._move(tx, o, I.RELEASE, None, {"at": now.isoformat(), "why": "market open"})
+                self._follow(tx, o, "release")
+            ids = [o.id for o in due]
+        if ids:
+            self.route(ids)
+        return ids
+
+    def release_now(self, order_ids: Sequence[int], username: str | None = None) -> RouteResult:
+        """The trader's command: send held orders now, for brokers that accept orders out of hours."""
+        with self._tx() as tx:
+            for oid in order_ids:
+                o = self._order(tx.session, oid)
+                self._move(tx, o, I.RELEASE, username, {"why": "trader's command"})
+                self._follow(tx, o, "release")
+        return self.route(order_ids, outside_hours=True)
+
+    # ------------------------------------------------------------------ working orders
+
+    def _order(self, s: Session, order_id: int) -> Order:
+        o = s.get(Order, order_id)
+        if o is None:
+            raise NotFound(f"order {order_id} does not exist")
+        return o
+
+    def _symbol(self, s: Session, o: Order) -> Security:
+        sec = s.get(Security, o.security_id)
+        assert sec is not None
+        return sec
+
+    def cancel(self, order_id: int, username: str | None = None) -> None:
+        """Cancel an order (a block's cancel goes to its children). Unsent orders cancel locally."""
+        with self._tx() as tx:
+            s = tx.session
+            o = self._order(s, order_id)
+            if o.parent_id is not None:
+                self._leave_block(tx, o, username)
+                return
+            if o.status in LOCAL:
+                self._move(tx, o, I.CANCEL_REQUEST, username, {"local": True})
+                self._follow(tx, o, "cancel")
+                return
+            try:
+                new = resolve(o.status, I.CANCEL_REQUEST)
+            except InvalidTransition:
+                raise OrderRejected(f"order {o.cl_ord_id} is {o.status}: it cannot be cancelled") from None
+            cid = new_cl_ord_id("CX")
+            s.add(ClientOrderId(cl_ord_id=cid, order_id=o.id, purpose="cancel", orig_cl_ord_id=o.cl_ord_id))
+            o.prev_status = o.status
+            record(s, o, new, str(I.CANCEL_REQUEST), username or self.username, {"cl_ord_id": cid})
+            self._follow(tx, o, "cancel_request")
+            self._changed(tx, o)
+            tx.outbound.append(routing.cancel_order(o, cid, self._symbol(s, o).symbol))
+
+    def _leave_block(self, tx: _Tx, o: Order, username: str | None) -> None:
+        """Cancel a child of a block that has not been sent: it leaves the block, which shrinks."""
+        block = self._order(tx.session, o.parent_id or 0)
+        if block.status not in LOCAL:
+            raise OrderRejected(
+                f"order {o.cl_ord_id} is part of working block {block.cl_ord_id}: cancel or reduce the block"
+            )
+        block.quantity -= o.quantity
+        block.leaves_qty = block.quantity
+        o.parent_id = None
+        self._move(tx, o, I.CANCEL_REQUEST, username, {"left_block": block.cl_ord_id})
+        record(
+            tx.session, block, block.status, "child_left", username or self.username, {"child": o.cl_ord_id}
+        )
+        if block.quantity <= 0:
+            self._move(tx, block, I.CANCEL_REQUEST, username, {"why": "no children left"})
+
+    def replace(
+        self,
+        order_id: int,
+        quantity: Decimal | None = None,
+        limit_price: Decimal | None = None,
+        username: str | None = None,
+    ) -> str:
+        """Cancel/replace a working order (new ClOrdID, OrigClOrdID = the current one)."""
+        with self._tx() as tx:
+            s = tx.session
+            o = self._order(s, order_id)
+            qty = o.quantity if quantity is None else quantity
+            px = o.limit_price if limit_price is None else limit_price
+            if qty <= o.cum_qty:
+                raise OrderRejected(f"order {o.cl_ord_id}: new quantity {qty} must exceed filled {o.cum_qty}")
+            if o.account_id is None and qty > o.quantity:
+                raise OrderRejected(f"block {o.cl_ord_id}: a block can only be reduced (its children fix it)")
+            if o.order_type == "limit" and (px is None or px <= 0):
+                raise OrderRejected(f"order {o.cl_ord_id}: a limit order needs a positive limit price")
+            try:
+                new = resolve(o.status, I.REPLACE_REQUEST)
+            except InvalidTransition:
+                raise OrderRejected(f"order {o.cl_ord_id} is {o.status}: it cannot be replaced") from None
+            cid = new_cl_ord_id("RP")
+            s.add(
+                ClientOrderId(
+                    cl_ord_id=cid,
+                    order_id=o.id,
+                    purpose="replace",
+                    orig_cl_ord_id=o.cl_ord_id,
+                    quantity=qty,
+                    limit_price=px,
+                )
+            )
+            o.prev_status = o.status
+            detail = {"cl_ord_id": cid, "quantity": str(qty), "limit_price": None if px is None else str(px)}
+            record(s, o, new, str(I.REPLACE_REQUEST), username or self.username, detail)
+            self._follow(tx, o, "replace_request")
+            self._changed(tx, o)
+            sec = self._symbol(s, o)
+            tx.outbound.append(routing.replace_order(o, cid, sec.symbol, sec.mic, qty, px))
+            return cid
+
+    def reconcile(self, broker: str) -> int:
+        """Ask `broker` for the status of every order sent to it and not final."""
+        with self._tx() as tx:
+            s = tx.session
+            orders = s.scalars(
+                select(Order).where(
+                    Order.broker == broker, Order.status.in_(AT_BROKER), Order.parent_id.is_(None)
+                )
+            ).all()
+            for o in orders:
+                tx.outbound.append(routing.status_request(o, self._symbol(s, o).symbol))
+                record(s, o, o.status, "status_request", self.username, None)
+            return len(orders)
+
+    # ------------------------------------------------------------------ broker messages
+
+    def apply(self, message: Inbound) -> None:
+        """Apply one broker message (on the engine thread). Never raises for bad broker data."""
+        if isinstance(message, SessionState):
+            self._session(message)
+            return
+        with self._tx() as tx:
+            if isinstance(message, ExecReport):
+                self._exec(tx, message)
+            elif isinstance(message, CancelReject):
+                self._cancel_reject(tx, message)
+
+    def _session(self, m: SessionState) -> None:
+        self.sessions[m.broker] = m
+        self.bus.publish(
+            BrokerSessionChanged(
+                broker=m.broker,
+                logged_on=m.logged_on,
+                next_sender_seq=m.next_sender_seq,
+                next_target_seq=m.next_target_seq,
+                kind=m.kind,
+            )
+        )
+        if m.kind == "logon":
+            self.reconcile(m.broker)
+
+    def _find(
+        self, s: Session, cl_ord_id: str | None, orig: str | None
+    ) -> tuple[Order | None, ClientOrderId | None]:
+        for key in (cl_ord_id, orig):
+            if key:
+                link = s.get(ClientOrderId, key)
+                if link is not None:
+                    return s.get(Order, link.order_id), link
+        return None, None
+
+    def _exec(self, tx: _Tx, r: ExecReport) -> None:
+        s = tx.session
+        dup = s.scalar(
+            select(Execution.id).where(Execution.broker == r.broker, Execution.exec_id == r.exec_id)
+        )
+        if dup is not None:
+            self.duplicates += 1
+            log.info("duplicate ExecID %s from %s ignored (PossDup=%s)", r.exec_id, r.broker, r.poss_dup)
+            return
+        o, _ = self._find(s, r.cl_ord_id, r.orig_cl_ord_id)
+        if o is None:
+            self._alert(tx, None, r.cl_ord_id, f"execution report {r.exec_id} for an unknown ClOrdID")
+            return
+        s.add(
+            Execution(
+                order_id=o.id,
+                broker=r.broker,
+                exec_id=r.exec_id,
+                exec_type=r.exec_type,
+                ord_status=r.ord_status,
+                last_qty=r.last_qty,
+                last_px=r.last_px,
+                cum_qty=r.cum_qty,
+                leaves_qty=r.leaves_qty,
+                avg_px=r.avg_px,
+                transact_time=r.transact_time,
+                received_at=r.received_at,
+                text=r.text,
+            )
+        )
+        if r.broker_order_id and not o.broker_order_id:
+            o.broker_order_id = r.broker_order_id
+        if r.unknown_order:
+            self._unknown(tx, o, r)
+            return
+        if r.exec_type == "F":
+            incoming = I.FULL_FILL if r.leaves_qty == 0 or r.ord_status == "2" else I.PARTIAL_FILL
+            self._fill(tx, o, r)
+        elif r.exec_type in EXEC_TYPE_INCOMING:
+            incoming = EXEC_TYPE_INCOMING[r.exec_type]
+        else:
+            self._alert(tx, o, o.cl_ord_id, f"ExecType {r.exec_type!r} not handled (ExecID {r.exec_id})")
+            return
+        if incoming == I.REPLACED:
+            self._take_replacement(tx, o, r)
+        broker_status = FIX_ORD_STATUS.get(r.ord_status)
+        try:
+            new = resolve(
+                o.status,
+                incoming,
+                previous=o.prev_status,
+                broker_status=broker_status,
+                cum_qty=o.cum_qty,
+                order_qty=o.quantity,
+            )
+        except InvalidTransition as exc:
+            self._alert(tx, o, o.cl_ord_id, f"{exc} (ExecID {r.exec_id}); status kept")
+            new = S(o.status)
+        if (
+            incoming == I.ORDER_STATUS
+            and o.status in (S.PENDING_CANCEL, S.PENDING_REPLACE)
+            and new
+            in (
+                S.NEW,
+                S.PARTIALLY_FILLED,
+            )
+        ):
+            # The broker holds the order live and never got our request (lost in a crash or a
+            # dropped connection): ask again with a fresh ClOrdID and stay pending.
+            self._reissue(tx, o)
+            new = S(o.status)
+        if new not in (S.PENDING_CANCEL, S.PENDING_REPLACE):
+            o.prev_status = None
+        o.leaves_qty = (
+            Decimal(0) if new in FINAL or new == S.DONE_FOR_DAY else max(o.quantity - o.cum_qty, Decimal(0))
+        )
+        self._check_invariants(tx, o, r, new)
+        detail = {
+            "exec_id": r.exec_id,
+            "exec_type": r.exec_type,
+            "ord_status": r.ord_status,
+            "last_qty": str(r.last_qty),
+            "last_px": str(r.last_px),
+            "poss_dup": r.poss_dup,
+        }
+        if r.text:
+            detail["text"] = r.text
+        record(s, o, new, f"exec:{incoming}", None, detail)
+        self._follow(tx, o, f"block:{incoming}")
+        self._changed(tx, o)
+        if new in FINAL:
+            self._allocate(tx, o, r)
+
+    def _fill(self, tx: _Tx, o: Order, r: ExecReport) -> None:
+        """Add a fill: CumQty grows by LastQty, AvgPx is the quantity-weighted mean of all fills."""
+        if r.last_qty <= 0 or r.last_px <= 0:
+            self._alert(
+                tx, o, o.cl_ord_id, f"fill {r.exec_id} with LastQty {r.last_qty} at {r.last_px}: ignored"
+            )
+            return
+        tx.session.flush()
+        fills = tx.session.execute(
+            select(Execution.last_qty, Execution.last_px).where(
+                Execution.order_id == o.id, Execution.exec_type == "F", Execution.last_qty > 0
+            )
+        ).all()
+        cum = sum((Decimal(str(q)) for q, _ in fills), Decimal(0))
+        notional = sum((Decimal(str(q)) * Decimal(str(p)) for q, p in fills), Decimal(0))
+        if cum > o.quantity:
+            self._alert(tx, o, o.cl_ord_id, f"overfill: CumQty {cum} exceeds OrderQty {o.quantity}")
+        o.cum_qty = cum
+        o.avg_px = (notional / cum).quantize(PX)
+
+    def _check_invariants(self, tx: _Tx, o: Order, r: ExecReport, new: S) -> None:
+        """Our quantities against the broker's view; a mismatch is alerted, never fatal."""
+        problems = []
+        if r.cum_qty != o.cum_qty:
+            problems.append(f"broker CumQty {r.cum_qty} but fills add up to {o.cum_qty}")
+        elif o.cum_qty > 0 and abs(r.avg_px - o.avg_px) > Decimal("0.0001"):
+            problems.append(f"broker AvgPx {r.avg_px} but fills average {o.avg_px}")
+        if new not in FINAL and new != S.DONE_FOR_DAY and o.cum_qty + o.leaves_qty != o.quantity:
+            problems.append(f"CumQty {o.cum_qty} + LeavesQty {o.leaves_qty} != OrderQty {o.quantity}")
+        for p in problems:
+            self._alert(tx, o, o.cl_ord_id, f"{p} (ExecID {r.exec_id})")
+
+    def _unknown(self, tx: _Tx, o: Order, r: ExecReport) -> None:
+        """The broker never got this order: it was committed but the send was lost. Send it again,
+        under the same ClOrdID (a broker refuses a ClOrdID twice, so it cannot execute twice)."""
+        if o.status == S.PENDING_NEW and o.cum_qty == 0:
+            sec = self._symbol(tx.session, o)
+            account = None
+            if o.account_id is not None:
+                acc = tx.session.get(Account, o.account_id)
+                account = acc.code if acc else None
+            record(tx.session, o, o.status, "resend", None, {"reason": "broker does not know the order"})
+            tx.outbound.append(routing.new_order(o, sec.symbol, sec.mic, account))
+        else:
+            self._alert(tx, o, o.cl_ord_id, f"broker says it does not know this {o.status} order")
+
+    def _reissue(self, tx: _Tx, o: Order) -> None:
+        s = tx.session
+        last = s.scalars(
+            select(ClientOrderId)
+            .where(ClientOrderId.order_id == o.id, ClientOrderId.purpose.in_(("cancel", "replace")))
+            .order_by(ClientOrderId.created_at.desc())
+        ).first()
+        sec = self._symbol(s, o)
+        if o.status == S.PENDING_CANCEL:
+            cid = new_cl_ord_id("CX")
+            s.add(ClientOrderId(cl_ord_id=cid, order_id=o.id, purpose="cancel", orig_cl_ord_id=o.cl_ord_id))
+            tx.outbound.append(routing.cancel_order(o, cid, sec.symbol))
+        elif last is not None and last.quantity is not None:
+            cid = new_cl_ord_id("RP")
+            s.add(
+                ClientOrderId(
+                    cl_ord_id=cid,
+                    order_id=o.id,
+                    purpose="replace",
+                    orig_cl_ord_id=o.cl_ord_id,
+                    quantity=last.quantity,
+                    limit_price=last.limit_price,
+                )
+            )
+            tx.outbound.append(
+                routing.replace_order(o, cid, sec.symbol, sec.mic, last.quantity, last.limit_price)
+            )
+        record(s, o, o.status, "request_reissued", None, None)
+
+    def _take_replacement(self, tx: _Tx, o: Order, r: ExecReport) -> None:
+        """The broker replaced the order: it continues under the new ClOrdID with the new terms."""
+        link = tx.session.get(ClientOrderId, r.cl_ord_id)
+        if link is None or link.purpose != "replace" or link.order_id != o.id:
+            self._alert(tx, o, o.cl_ord_id, f"Replaced for {r.cl_ord_id}, which is not our replace request")
+            return
+        old = o.cl_ord_id
+        record(
+            tx.session,
+            o,
+            S.REPLACED,
+            "replaced",
+            None,
+            {"old_cl_ord_id": old, "new_cl_ord_id": link.cl_ord_id},
+        )
+        o.status = S.PENDING_REPLACE  # the superseded ClOrdID is replaced; the order continues
+        o.orig_cl_ord_id = old
+        o.cl_ord_id = link.cl_ord_id
+        if link.quantity is not None:
+            if o.account_id is None and link.quantity != o.quantity:
+                self._resize_children(tx, o, link.quantity)
+            o.quantity = link.quantity
+        o.limit_price = link.limit_price
+        if o.account_id is None:
+            for c in self._children(tx.session, o):
+                c.limit_price = link.limit_price
+
+    def _resize_children(self, tx: _Tx, block: Order, quantity: Decimal) -> None:
+        """A block replaced to a smaller size: its children shrink pro rata, in round lots."""
+        sec = self._symbol(tx.session, block)
+        children = self._children(tx.session, block)
+        sizes = pro_rata(
+            quantity,
+            [Want(c.cl_ord_id, c.quantity) for c in children],
+            Decimal(sec.lot_size),
+            block.cl_ord_id,
+        )
+        for c in children:
+            if sizes[c.cl_ord_id] != c.quantity:
+                detail = {"from": str(c.quantity), "to": str(sizes[c.cl_ord_id]), "block": block.cl_ord_id}
+                c.quantity = sizes[c.cl_ord_id]
+                c.leaves_qty = c.quantity
+                record(tx.session, c, c.status, "resized", None, detail)
+
+    def _cancel_reject(self, tx: _Tx, m: CancelReject) -> None:
+        o, _ = self._find(tx.session, m.cl_ord_id, m.orig_cl_ord_id)
+        if o is None:
+            self._alert(tx, None, m.cl_ord_id, "cancel reject for an unknown ClOrdID")
+            return
+        try:
+            new = resolve(
+                o.status, I.CANCEL_REJECT, previous=o.prev_status, cum_qty=o.cum_qty, order_qty=o.quantity
+            )
+        except InvalidTransition as exc:
+            self._alert(tx, o, o.cl_ord_id, f"{exc}; status kept")
+            new = S(o.status)
+        o.prev_status = None
+        detail = {"cl_ord_id": m.cl_ord_id, "response_to": m.response_to, "reason": m.reason, "text": m.text}
+        record(tx.session, o, new, str(I.CANCEL_REJECT), None, detail)
+        self._follow(tx, o, "block:cancel_reject")
+        self._changed(tx, o)
+
+    # ------------------------------------------------------------------ allocation
+
+    def _allocate(self, tx: _Tx, o: Order, r: ExecReport) -> None:
+        """Give a finished order's fills to its accounts (a block's children, or the order's own
+        account) at the average price, and book each through accounting. Runs once per order."""
+        s = tx.session
+        if s.scalar(select(Allocation.id).where(Allocation.block_id == o.id).limit(1)) is not None:
+            return
+        sec = self._symbol(s, o)
+        children = self._children(s, o) if o.account_id is None else [o]
+        lot = Decimal(sec.lot_size or 1)
+        shares = (
+            pro_rata(o.cum_qty, [Want(c.cl_ord_id, c.quantity) for c in children], lot, o.cl_ord_id)
+            if o.account_id is None
+            else {o.cl_ord_id: o.cum_qty}
+        )
+        when = r.transact_time or self.clock.now()
+        trade_date = self.markets.session_date(sec.mic, when)
+        settle_date = self._settle_date(s, sec.mic, trade_date)
+        codes = dict(
+            s.execute(
+                select(Account.id, Account.code).where(Account.id.in_({c.account_id for c in children}))
+            )
+            .tuples()
+            .all()
+        )
+        now = self.clock.now()
+        for c in children:
+            qty = shares[c.cl_ord_id]
+            if c is not o:
+                c.cum_qty = qty
+                c.avg_px = o.avg_px if qty > 0 else Decimal(0)
+                c.leaves_qty = Decimal(0)
+                status = S.FILLED if qty == c.quantity else S(o.status)
+                record(s, c, status, "allocated", None, {"block": o.cl_ord_id, "quantity": str(qty)})
+                self._changed(tx, c)
+            c.trade_date = trade_date
+            if qty <= 0 or c.account_id is None:
+                continue
+            ref = f"{o.cl_ord_id}/{c.cl_ord_id}"
+            alloc = Allocation(
+                block_id=o.id,
+                child_id=c.id,
+                account_id=c.account_id,
+                quantity=qty,
+                avg_px=o.avg_px,
+                trade_date=trade_date,
+                settle_date=settle_date,
+                source_ref=ref,
+            )
+            s.add(alloc)
+            if self.booker is not None:
+                picks = (
+                    tuple(LotPick(ref_, q) for ref_, q in pick_lots(c.lot_instructions, qty))
+                    if c.side == "sell"
+                    else ()
+                )
+                self.booker.book(
+                    s,
+                    TradeFill(
+                        account=codes[c.account_id],
+                        symbol=sec.symbol,
+                        side=Side(c.side),
+                        quantity=qty,
+                        price=o.avg_px,
+                        trade_date=trade_date,
+                        source_ref=ref,
+                        settle_date=settle_date,
+                        lots=picks,
+                    ),
+                )
+                alloc.booked_at = now
+
+    def _settle_date(self, s: Session, mic: str, trade_date: date) -> date | None:
+        cycle = s.scalars(
+            select(SettlementCycle)
+            .where(SettlementCycle.mic == mic, SettlementCycle.effective_from <= trade_date)
+            .order_by(SettlementCycle.effective_from.desc())
+        ).first()
+        if cycle is None:
+            return None
+        return self.markets.add_sessions(mic, trade_date, cycle.days)

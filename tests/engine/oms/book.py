@@ -1,0 +1,85 @@
+"""A tiny book for OMS tests: three accounts and three securities on three markets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from engine.model.trades import TradeFill
+from engine.ports import CheckOutcome, OrderIntent
+from engine.store.accounts import Account, Household
+from engine.store.database import Database
+from engine.store.reference import Security
+
+ACCOUNTS = ("ACC1", "ACC2", "ACC3")
+SECURITIES = (("AAPL", "XNAS", "USD", 1), ("VOD.L", "XLON", "GBP", 1), ("7203.T", "XTKS", "JPY", 100))
+
+
+def make_book(database: Database) -> None:
+    with database.transaction() as s:
+        h = Household(code="H1", name="Test household")
+        s.add(h)
+        s.flush()
+        for code in ACCOUNTS:
+            s.add(
+                Account(
+                    code=code,
+                    name=f"Account {code}",
+                    household_id=h.id,
+                    base_currency="USD",
+                    custodian="TEST",
+                    tax_status="taxable",
+                    tax_jurisdiction="US",
+                    client_type="retail",
+                    domicile="onshore",
+                    kyc_status="approved",
+                    risk_rating="medium",
+                    cash_target=Decimal("0.02"),
+                    cash_floor=Decimal("0.01"),
+                    drift_band=Decimal("0.05"),
+                    lot_relief="fifo",
+                )
+            )
+        for sym, mic, ccy, lot in SECURITIES:
+            s.add(
+                Security(
+                    symbol=sym,
+                    name=sym,
+                    asset_class="equity",
+                    currency=ccy,
+                    mic=mic,
+                    country="US",
+                    sector="Information Technology",
+                    issuer=sym,
+                    lot_size=lot,
+                )
+            )
+
+
+class PassAll:
+    """Compliance test double: every order passes, except accounts listed in `flag`."""
+
+    def __init__(self, flag: Sequence[str] = ()) -> None:
+        self.flag = set(flag)
+
+    def check(self, session: Session, orders: Sequence[OrderIntent], username: str) -> list[CheckOutcome]:
+        return [
+            CheckOutcome(
+                o.ref,
+                "flag" if o.account in self.flag else "pass",
+                ("test flag",) if o.account in self.flag else (),
+            )
+            for o in orders
+        ]
+
+
+class RecordingBooker:
+    """Accounting test double: records what would be booked, idempotent on source_ref."""
+
+    def __init__(self) -> None:
+        self.fills: dict[str, TradeFill] = {}
+
+    def book(self, session: Session, fill: TradeFill) -> None:
+        self.fills.setdefault(fill.source_ref, fill)
