@@ -47,6 +47,7 @@ class LabelAxis(pg.AxisItem):
     def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:
         if not self.names:
             return []
+        minVal, maxVal = sorted((minVal, maxVal))  # an inverted axis passes them swapped
         lo = max(0, int(np.floor(minVal)))
         hi = min(len(self.names) - 1, int(np.ceil(maxVal)))
         if hi < lo:
@@ -105,7 +106,7 @@ class DriftHeatmap(QWidget):
             values=(-self.limit, self.limit),
             colorMap=diverging_map(dark),
             interactive=False,
-            label="drift (weight − model)",
+            label="drift: weight − model (percentage points)",
             width=14,
         )
         self.colorbar.setImageItem(self.image, insert_in=self.plot)
@@ -162,14 +163,17 @@ class DriftHeatmap(QWidget):
         self.bands = np.asarray(bands)[order]
         finite = np.abs(self.values[np.isfinite(self.values)])
         self.limit = float(max(np.percentile(finite, 99) if finite.size else 0.0, 0.005))
-        self.image.setImage(self.values, levels=(-self.limit, self.limit), autoLevels=False)
-        self.colorbar.setLevels((-self.limit, self.limit))
+        pts = self.limit * 100
+        self.image.setImage(self.values * 100, levels=(-pts, pts), autoLevels=False)
+        self.colorbar.setLevels((-pts, pts))
         self.bottom.set_names(self.codes)
         self.left.set_names(self.buckets)
+        fm = self.fontMetrics()
+        self.left.setWidth(max((fm.horizontalAdvance(b) for b in self.buckets), default=40) + 14)
         n, m = self.values.shape if self.values.size else (0, 0)
         vb = self.plot.getViewBox()
         vb.setLimits(xMin=0, xMax=max(n, 1), yMin=0, yMax=max(m, 1), minXRange=min(5, max(n, 1)))
-        vb.setRange(xRange=(0, min(n, 80) or 1), yRange=(0, max(m, 1)), padding=0)
+        vb.setRange(xRange=(0, max(n, 1)), yRange=(0, max(m, 1)), padding=0)
         out = int((np.abs(self.values).max(axis=1) > self.bands).sum()) if n else 0
         self.summary.setText(
             f"  {n:,} accounts × {m} buckets; {out:,} with a bucket beyond its band; "

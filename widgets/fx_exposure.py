@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
@@ -28,7 +30,6 @@ FX_COLUMNS = [
         "change_today",
         "FX move today",
         "money",
-        "reporting_currency",
         signed=True,
         tooltip="local amounts x change in rate between the last two fixings",
     ),
@@ -68,10 +69,10 @@ class FxExposurePanel(QWidget):
         self.chart.setMouseEnabled(x=False, y=False)
         self.chart.getPlotItem().setLabel("left", "% of portfolio")
         self.bars: pg.BarGraphItem | None = None
-        split = QSplitter()
+        split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.chart)
         split.addWidget(EmptyStateStack(self.view, self.model, "Loading the book…"))
-        split.setSizes([300, 500])
+        split.setSizes([220, 300])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -105,6 +106,16 @@ class FxExposurePanel(QWidget):
         self.scope_changed.emit(kind, "" if kind == "firm" else self.scope_key.currentText())
 
     def set_exposure(self, frame: pd.DataFrame, label: str, currency: str, fixings: str) -> None:
+        """Rows per currency; money columns other than the local amount are in `currency`."""
+        titles = {
+            "positions": "Positions",
+            "cash": "Cash",
+            "exposure": "Exposure",
+            "change_today": "FX move today",
+        }
+        self.model.columns = [
+            replace(c, title=f"{titles[c.key]} ({currency})") if c.key in titles else c for c in FX_COLUMNS
+        ]
         self.model.set_frame(frame)
         self.view.fit_columns()
         total = float(frame["exposure"].sum()) if len(frame) else 0.0

@@ -24,11 +24,11 @@ from widgets.table_view import DataTableView
 
 CLOCK_COLUMNS = [
     Column("mic", "Market"),
-    Column("name", "Name"),
     Column("local_time", "Local time"),
     Column("status", "Status"),
     Column("next_event", "Next"),
-    Column("waiting", "Orders waiting", "int"),
+    Column("waiting", "Waiting", "int", tooltip="open orders waiting on this market"),
+    Column("name", "Name"),
 ]
 
 

@@ -1,9 +1,63 @@
-"""`workstation app` command group (not yet built: registers no command)."""
+"""`workstation desktop` opens the main window; `workstation screenshot` renders workspaces to PNG."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
+
+THEMES = ("light", "dark")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add this group's subcommands to the CLI."""
+    d = sub.add_parser("desktop", help="open the desktop workstation (the default with no command)")
+    d.add_argument("--theme", choices=THEMES, help="light or dark (default: the user's last choice)")
+    d.add_argument("--user", help="preselect this user in the login dialog")
+    d.set_defaults(func=cmd_desktop)
+
+    s = sub.add_parser(
+        "screenshot",
+        help="render a workspace to PNG offscreen (no display needed)",
+        description="Render the pm, compliance or trader workspace against the book to DIR/<workspace>-<theme>.png.",
+    )
+    s.add_argument("--workspace", choices=("pm", "compliance", "trader", "all"), default="all")
+    s.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the PNG files")
+    s.add_argument("--theme", choices=(*THEMES, "both"), default="both")
+    s.add_argument("--size", default="1600x960", help="window size WxH (default 1600x960)")
+    s.set_defaults(func=cmd_screenshot)
+
+
+def cmd_desktop(args: argparse.Namespace) -> int:
+    from workstation.app import run_desktop
+
+    return run_desktop(args.db, theme=args.theme, user=args.user)
+
+
+def cmd_screenshot(args: argparse.Namespace) -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from engine.errors import ConfigurationError
+    from ui.screenshot import render
+    from ui.startup import account_count
+    from ui.theme import apply_theme
+    from workstation.compose import open_store
+
+    try:
+        w, h = (int(x) for x in args.size.lower().split("x"))
+    except ValueError:
+        raise ConfigurationError(f"--size {args.size!r}: expected WIDTHxHEIGHT, e.g. 1600x960") from None
+    database = open_store(args.db)
+    if account_count(database) == 0:
+        raise ConfigurationError("the book is empty: build it first with `workstation demo` (or import one)")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    workspaces = ("pm", "compliance", "trader") if args.workspace == "all" else (args.workspace,)
+    themes = THEMES if args.theme == "both" else (args.theme,)
+    for ws in workspaces:
+        for theme in themes:
+            apply_theme(app, theme)
+            out = render(database, ws, theme, args.out / f"{ws}-{theme}.png", size=(w, h))
+            print(out)
+    return 0

@@ -1,0 +1,1 @@
+"""Palettes (and any icons) for the desktop; qtawesome supplies the icon glyphs."""

@@ -1,0 +1,85 @@
+"""Login: choose a user from the users table; a password is asked only when one is set."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QWidget,
+)
+
+from engine.errors import PermissionDenied
+from engine.store.database import Database
+from ui.data.users import DeskUser, authenticate, desk_users
+
+ROLE_NAMES = {
+    "portfolio_manager": "Portfolio manager",
+    "compliance": "Compliance",
+    "trader": "Trader",
+    "admin": "Administrator",
+}
+
+
+class LoginDialog(QDialog):
+    """Returns the authenticated DeskUser in `user` when accepted."""
+
+    def __init__(self, database: Database, last_user: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("SMA Workstation — log in")
+        self.database = database
+        self.users = desk_users(database)
+        self.user: DeskUser | None = None
+        self.combo = QComboBox()
+        for u in self.users:
+            self.combo.addItem(f"{u.display_name}  ·  {ROLE_NAMES.get(u.role, u.role)}", u.username)
+        idx = self.combo.findData(last_user)
+        if idx >= 0:
+            self.combo.setCurrentIndex(idx)
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.error = QLabel("")
+        self.error.setStyleSheet("color: #c62828")
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.try_login)
+        self.buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow("User", self.combo)
+        form.addRow("Password", self.password)
+        form.addRow(self.error)
+        form.addRow(self.buttons)
+        self.combo.currentIndexChanged.connect(self._user_changed)
+        self._user_changed()
+        if not self.users:
+            self.error.setText("No users in this database: create one with `workstation users add`.")
+            self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
+
+    def _selected(self) -> DeskUser | None:
+        name = self.combo.currentData()
+        return next((u for u in self.users if u.username == name), None)
+
+    def _user_changed(self, *_: object) -> None:
+        u = self._selected()
+        self.password.setEnabled(bool(u and u.has_password))
+        self.password.setPlaceholderText("" if u and u.has_password else "no password set for this user")
+
+    def choose(self, username: str) -> None:
+        idx = self.combo.findData(username)
+        if idx >= 0:
+            self.combo.setCurrentIndex(idx)
+
+    def try_login(self) -> None:
+        u = self._selected()
+        if u is None:
+            return
+        try:
+            self.user = authenticate(self.database, u.username, self.password.text())
+        except PermissionDenied:
+            self.error.setText("Wrong user or password.")
+            return
+        self.accept()

@@ -1,0 +1,1 @@
+"""One module per dock. Every panel is a QDockWidget with objectName "dock.<name>"."""

@@ -1,0 +1,41 @@
+"""Base of every dock: stable objectName (for saved layouts), lazy first load, theme hook."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QDockWidget, QWidget
+
+from ui.desk import Desk
+
+
+class Panel(QDockWidget):
+    """A dock that loads its data the first time it becomes visible (startup stays fast)."""
+
+    name = "panel"
+    title = "Panel"
+
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
+        super().__init__(self.title, parent)
+        self.desk = desk
+        self.setObjectName(f"dock.{self.name}")
+        self.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.loaded = False
+        self.visibilityChanged.connect(self._visible)
+
+    def _visible(self, visible: bool) -> None:
+        if visible and not self.loaded:
+            self.loaded = True
+            self.load()
+
+    def load(self) -> None:
+        """Start loading data (in a worker). Called once on first show; again by refresh()."""
+
+    def refresh(self) -> None:
+        self.loaded = True
+        self.load()
+
+    def apply_theme(self, dark: bool) -> None:
+        """Re-colour what the palette does not reach (charts, status colours)."""

@@ -1,0 +1,181 @@
+"""PM panels over the shared valued book: holdings grid, drift heatmap, FX exposure."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QWidget
+
+from ui.data import drift, holdings
+from ui.data.fx_exposure import Scope, exposure
+from ui.desk import BookData, Desk
+from ui.panels.base import Panel
+from widgets.drift_heatmap import DriftHeatmap
+from widgets.fx_exposure import FxExposurePanel
+from widgets.holdings_grid import HoldingsGrid
+
+
+class BookPanel(Panel):
+    """Loads the shared snapshot once (the desk de-duplicates) and redraws when it arrives."""
+
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
+        super().__init__(desk, parent)
+        desk.book_ready.connect(self.show_book)
+        desk.book_failed.connect(self.show_failure)
+
+    def load(self) -> None:
+        if self.desk.book is not None:
+            self.show_book(self.desk.book)
+        else:
+            self.desk.load_book()
+
+    def refresh(self) -> None:
+        self.loaded = True
+        self.desk.load_book()
+
+    def show_book(self, data: BookData) -> None:
+        raise NotImplementedError
+
+    def show_failure(self, message: str) -> None:
+        """Panels show the engine's words in their empty state."""
+
+
+class HoldingsPanel(BookPanel):
+    name = "holdings"
+    title = "Accounts and holdings"
+
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
+        self.grid = HoldingsGrid()
+        super().__init__(desk, parent)
+        self.setWidget(self.grid)
+        self.grid.account_opened.connect(self.open_account)
+        self.grid.position_opened.connect(self.open_position)
+        self.grid.back_requested.connect(self._back)
+        desk.account_selected.connect(self._select)
+        self.account_id: int | None = None
+
+    def show_book(self, data: BookData) -> None:
+        if self.grid.level == "accounts" or self.account_id is None:
+            self.show_accounts()
+        elif self.grid.level == "positions":
+            self.open_account(self.account_id)
+
+    def show_failure(self, message: str) -> None:
+        self.grid.stacks[self.grid.level].set_message(f"Could not load the book: {message}")
+
+    def show_accounts(self) -> None:
+        data = self.desk.book
+        if data is None:
+            return
+        self.account_id = None
+        as_of = data.snap.as_of
+        self.grid.show_level(
+            "accounts",
+            data.accounts,
+            [("accounts", f"All accounts (as of {as_of}, values in each account's base currency)")],
+            empty="No accounts in this book — run `workstation demo` or import accounts",
+        )
+
+    def open_account(self, account_id: int) -> None:
+        data = self.desk.book
+        if data is None:
+            return
+        self.account_id = account_id
+        acct = data.snap.accounts.loc[account_id]
+        frame = data.positions[data.positions["account_id"] == account_id]
+        self.grid.show_level(
+            "positions",
+            frame,
+            [
+                ("accounts", "All accounts"),
+                (
+                    "positions",
+                    f"{acct['code']} {acct['name']} · model {acct['model']} · {acct['base_currency']}",
+                ),
+            ],
+            empty="No positions or cash in this account",
+        )
+
+    def open_position(self, account_id: int, security_id: int) -> None:
+        data = self.desk.book
+        if data is None:
+            return
+        acct = data.snap.accounts.loc[account_id]
+        lots = holdings.lots_of(data.snap, data.lots, account_id, security_id)
+        sym = data.snap.securities.loc[security_id, "symbol"]
+        self.grid.show_level(
+            "lots",
+            lots,
+            [("accounts", "All accounts"), ("positions", f"{acct['code']}"), ("lots", f"{sym} lots")],
+            empty="No open lots (the model holds it; the account does not)",
+        )
+
+    def _back(self, target: str) -> None:
+        if target == "accounts":
+            self.show_accounts()
+        elif target == "positions" and self.account_id is not None:
+            self.open_account(self.account_id)
+
+    def _select(self, account_id: int) -> None:
+        self.show()
+        self.raise_()
+        if self.desk.book is not None:
+            self.open_account(account_id)
+
+
+class DriftPanel(BookPanel):
+    name = "drift"
+    title = "Drift heatmap"
+
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
+        self.heatmap = DriftHeatmap()
+        super().__init__(desk, parent)
+        self.setWidget(self.heatmap)
+        self.heatmap.account_clicked.connect(desk.account_selected.emit)
+        self.heatmap.bucket_kind_changed.connect(lambda _k: self.load())
+
+    def show_book(self, data: BookData) -> None:
+        if data.positions.empty:
+            self.heatmap.map_stack.set_message(
+                "No accounts in this book — run `workstation demo` or import accounts"
+            )
+            self.heatmap.table_model.clear()
+            return
+        m = drift.drift_matrix(data.positions, data.accounts, self.heatmap.kind.currentText())
+        self.heatmap.set_matrix(
+            m.account_ids, m.account_codes, m.buckets, m.values, m.weights, m.targets, m.bands
+        )
+
+    def show_failure(self, message: str) -> None:
+        self.heatmap.map_stack.set_message(f"Could not load the book: {message}")
+
+    def apply_theme(self, dark: bool) -> None:
+        self.heatmap.apply_theme(dark)
+
+
+class FxPanel(BookPanel):
+    name = "fx"
+    title = "FX exposure"
+
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
+        self.panel = FxExposurePanel()
+        super().__init__(desk, parent)
+        self.setWidget(self.panel)
+        self.scope = Scope()
+        self.panel.scope_changed.connect(self._scope)
+        self._scopes_set = False
+
+    def _scope(self, kind: str, key: str) -> None:
+        self.scope = Scope(kind, key)
+        if self.desk.book is not None:
+            self.show_book(self.desk.book)
+
+    def show_book(self, data: BookData) -> None:
+        snap = data.snap
+        if not self._scopes_set and not snap.accounts.empty:
+            self.panel.set_scopes(sorted(snap.accounts["household"].unique()), snap.accounts["code"].tolist())
+            self._scopes_set = True
+        ccy, frame = exposure(snap, self.scope)
+        fix = " vs ".join(str(d) for d in snap.fixings) if snap.fixings else "n/a"
+        self.panel.set_exposure(frame, self.scope.label(), ccy, f"fixings {fix}")
+
+    def apply_theme(self, dark: bool) -> None:
+        self.panel.apply_theme(dark)

@@ -1,0 +1,265 @@
+"""Trader and compliance panels over the real trading tables: orders, executions, proposals, audit.
+
+Live path: engine events carrying `order_id(s)` / `execution_id(s)` make the panel re-read just
+those rows in a worker and `upsert` them; the model's 100 ms timer coalesces the redraw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QWidget
+
+from engine.events import Event
+from ui.data import trading
+from ui.data.audit import audit_entries
+from ui.desk import Desk
+from ui.panels.base import Panel
+from widgets.blotter import Blotter, RowAction
+from widgets.columns import Column
+
+EXEC_TYPES = {
+    "0": "New",
+    "3": "Done for day",
+    "4": "Canceled",
+    "5": "Replaced",
+    "6": "Pending cancel",
+    "8": "Rejected",
+    "A": "Pending new",
+    "C": "Expired",
+    "D": "Restated",
+    "E": "Pending replace",
+    "F": "Trade",
+    "G": "Trade correct",
+    "H": "Trade cancel",
+    "I": "Order status",
+}
+ORDER_COLUMNS = [
+    Column("cl_ord_id", "ClOrdID"),
+    Column("kind", "Kind"),
+    Column("parent", "Block"),
+    Column("account", "Account"),
+    Column("symbol", "Symbol"),
+    Column("side", "Side"),
+    Column("quantity", "Quantity", "qty"),
+    Column("order_type", "Type"),
+    Column("limit_price", "Limit", "price"),
+    Column("time_in_force", "TIF"),
+    Column("broker", "Broker"),
+    Column("mic", "Market"),
+    Column("status", "Status"),
+    Column("cum_qty", "Filled", "qty"),
+    Column("leaves_qty", "Leaves", "qty"),
+    Column("avg_px", "Avg price", "price"),
+    Column("currency", "Ccy"),
+    Column("updated_at", "Updated", "datetime"),
+]
+EXEC_COLUMNS = [
+    Column("received_at", "Received", "datetime"),
+    Column("cl_ord_id", "ClOrdID"),
+    Column("account", "Account"),
+    Column("symbol", "Symbol"),
+    Column("side", "Side"),
+    Column("broker", "Broker"),
+    Column("exec_id", "ExecID"),
+    Column("exec_type_name", "ExecType"),
+    Column("status", "OrdStatus"),
+    Column("last_qty", "Last qty", "qty"),
+    Column("last_px", "Last px", "price"),
+    Column("cum_qty", "Cum qty", "qty"),
+    Column("leaves_qty", "Leaves", "qty"),
+    Column("avg_px", "Avg px", "price"),
+    Column("currency", "Ccy"),
+    Column("mic", "Market"),
+]
+ORD_STATUS = {
+    "0": "new",
+    "1": "partially_filled",
+    "2": "filled",
+    "3": "done_for_day",
+    "4": "canceled",
+    "6": "pending_cancel",
+    "8": "rejected",
+    "A": "pending_new",
+    "C": "expired",
+    "E": "pending_replace",
+}
+PROPOSAL_COLUMNS = [
+    Column("id", "Proposal", "int"),
+    Column("batch_id", "Batch"),
+    Column("account", "Account"),
+    Column("mode", "Mode"),
+    Column("status", "Status"),
+    Column("trades", "Trades", "int"),
+    Column("reason", "Reason"),
+    Column("created_by", "By"),
+    Column("updated_at", "Updated", "datetime"),
+]
+AUDIT_COLUMNS = [
+    Column("at", "When", "datetime"),
+    Column("username", "User"),
+    Column("action", "Action"),
+    Column("entity", "Entity"),
+    Column("entity_id", "Id"),
+    Column("reason", "Reason"),
+    Column("hash", "Hash"),
+]
+OMS_PENDING = "needs the OMS service, issue 6"
+REVIEW_STATUSES = ("pending_compliance", "flagged", "pending_approval", "in_review", "sent_to_compliance")
+
+
+def exec_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Executions with the FIX 4.4 names of ExecType and OrdStatus."""
+    out = frame.copy()
+    out["exec_type_name"] = [f"{t} {EXEC_TYPES.get(str(t), '?')}" for t in out["exec_type"]]
+    out["status"] = [ORD_STATUS.get(str(s), str(s)) for s in out["ord_status"]]
+    return out
+
+
+def _ids(events: Iterable[Event], single: str, plural: str) -> set[int]:
+    ids: set[int] = set()
+    for e in events:
+        v = getattr(e, single, None)
+        if isinstance(v, int):
+            ids.add(v)
+        many = getattr(e, plural, None)
+        if isinstance(many, list | tuple | set | frozenset):
+            ids.update(int(x) for x in many if isinstance(x, int))
+    return ids
+
+
+class LiveTablePanel(Panel):
+    """A blotter fed by a full load, then by keyed re-reads of the rows named in engine events."""
+
+    id_attrs = ("order_id", "order_ids")
+    empty = ""
+    filters: list[tuple[str, str]] = []
+    columns: list[Column] = []
+
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
+        super().__init__(desk, parent)
+        self.blotter = Blotter(self.columns, "id", self.empty, self.filters)
+        self.setWidget(self.blotter)
+        self._dirty: set[int] = set()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(100)
+        self._timer.timeout.connect(self._reload_dirty)
+        desk.bridge.batch.connect(self._on_events)
+
+    def fetch(self, ids: list[int] | None) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def load(self) -> None:
+        self.desk.run(
+            f"Loading {self.title.lower()}", lambda _t: self.fetch(None), self.blotter.model.set_frame
+        )
+
+    def _on_events(self, events: list[Event]) -> None:
+        ids = _ids(events, *self.id_attrs)
+        if ids and self.loaded:
+            self._dirty |= ids
+            if not self._timer.isActive():
+                self._timer.start()
+
+    def _reload_dirty(self) -> None:
+        ids, self._dirty = sorted(self._dirty), set()
+        self.desk.run(f"Updating {self.title.lower()}", lambda _t: self.fetch(ids), self.blotter.model.upsert)
+
+    def apply_theme(self, dark: bool) -> None:
+        self.blotter.dark = dark
+        self.blotter.view.viewport().update()
+
+
+class OrdersPanel(LiveTablePanel):
+    name = "orders"
+    title = "Order blotter"
+    columns = ORDER_COLUMNS
+    filters = [
+        ("status", "Status"),
+        ("broker", "Broker"),
+        ("mic", "Market"),
+        ("account", "Account"),
+        ("kind", "Kind"),
+    ]
+    empty = "No orders yet — orders appear here when approved proposals are released to trading"
+
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
+        super().__init__(desk, parent)
+        self.blotter.set_actions(
+            [
+                RowAction("Cancel", lambda keys: None, why_not=OMS_PENDING),
+                RowAction("Cancel/replace…", lambda keys: None, why_not=OMS_PENDING),
+                RowAction("Release held order", lambda keys: None, why_not=OMS_PENDING),
+                RowAction("Show block and children", self.show_block, lambda rows: len(rows) == 1),
+            ]
+        )
+        self.blotter.view.doubleClicked.connect(
+            lambda idx: self.show_block([self.blotter.model.value(idx.row(), "id")])
+        )
+
+    def show_block(self, keys: list[object]) -> None:
+        """Filter to a block and its children (by the block's ClOrdID)."""
+        if not keys:
+            return
+        row = self.blotter.model.view_row_of_key(keys[0])
+        if row < 0:
+            return
+        block = self.blotter.model.value(row, "parent") or self.blotter.model.value(row, "cl_ord_id")
+        self.blotter.model.set_text_filter(str(block))
+
+    def fetch(self, ids: list[int] | None) -> pd.DataFrame:
+        return trading.orders(self.desk.database, ids)
+
+
+class ExecutionsPanel(LiveTablePanel):
+    name = "executions"
+    title = "Execution blotter"
+    columns = EXEC_COLUMNS
+    id_attrs = ("execution_id", "execution_ids")
+    filters = [("status", "Status"), ("broker", "Broker"), ("mic", "Market"), ("account", "Account")]
+    empty = "No executions yet — fills from brokers appear here as they arrive"
+
+    def fetch(self, ids: list[int] | None) -> pd.DataFrame:
+        return exec_frame(trading.executions(self.desk.database, ids))
+
+
+class ProposalsPanel(LiveTablePanel):
+    name = "proposals"
+    title = "Rebalance proposals"
+    columns = PROPOSAL_COLUMNS
+    id_attrs = ("proposal_id", "proposal_ids")
+    filters = [("status", "Status"), ("mode", "Mode"), ("batch_id", "Batch")]
+    empty = "No proposals yet — run a rebalance (`workstation rebalance`) and its proposals appear here"
+
+    def fetch(self, ids: list[int] | None) -> pd.DataFrame:
+        frame = trading.proposals(self.desk.database)
+        return frame if ids is None else frame[frame["id"].isin(ids)]
+
+
+class ApprovalQueuePanel(ProposalsPanel):
+    name = "approvals"
+    title = "Approval queue"
+    empty = (
+        "Nothing awaits review — proposals a PM sends to compliance appear here "
+        "(breach details arrive with the compliance service, issue 5)"
+    )
+
+    def fetch(self, ids: list[int] | None) -> pd.DataFrame:
+        frame = super().fetch(ids)
+        return frame[frame["status"].isin(REVIEW_STATUSES)]
+
+
+class AuditPanel(LiveTablePanel):
+    name = "audit"
+    title = "Audit trail"
+    columns = AUDIT_COLUMNS
+    id_attrs = ("audit_id", "audit_ids")
+    filters = [("username", "User"), ("action", "Action"), ("entity", "Entity")]
+    empty = "The audit log is empty — every approval, override and login is recorded here"
+
+    def fetch(self, ids: list[int] | None) -> pd.DataFrame:
+        frame = audit_entries(self.desk.database)
+        return frame if ids is None else frame[frame["id"].isin(ids)]

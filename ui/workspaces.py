@@ -1,0 +1,95 @@
+"""Default dock arrangement of each role's workspace (PM, compliance, trader).
+
+Docks of other workspaces stay created but hidden, so any saved layout can restore them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QMainWindow
+
+from ui.panels.base import Panel
+from ui.panels.book_panels import DriftPanel, FxPanel, HoldingsPanel
+from ui.panels.clock_panel import ClockPanel
+from ui.panels.trading_panels import (
+    ApprovalQueuePanel,
+    AuditPanel,
+    ExecutionsPanel,
+    OrdersPanel,
+    ProposalsPanel,
+)
+
+PANELS: tuple[type[Panel], ...] = (
+    DriftPanel,
+    HoldingsPanel,
+    FxPanel,
+    ProposalsPanel,
+    ApprovalQueuePanel,
+    AuditPanel,
+    OrdersPanel,
+    ExecutionsPanel,
+    ClockPanel,
+)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    key: str
+    title: str
+    docks: tuple[str, ...]
+
+
+WORKSPACES: dict[str, Workspace] = {
+    "pm": Workspace("pm", "Portfolio manager", ("drift", "fx", "holdings", "proposals")),
+    "compliance": Workspace("compliance", "Compliance", ("approvals", "audit", "holdings")),
+    "trader": Workspace("trader", "Trader", ("orders", "executions", "clock")),
+}
+
+
+def arrange(window: QMainWindow, docks: dict[str, QDockWidget], key: str) -> None:
+    """Place the workspace's docks; hide every other dock."""
+    ws = WORKSPACES[key]
+    for name, dock in docks.items():
+        if name not in ws.docks:
+            dock.hide()
+        dock.setFloating(False)
+    left = Qt.DockWidgetArea.LeftDockWidgetArea
+    for name in ws.docks:
+        window.removeDockWidget(docks[name])
+    w, h = max(window.width(), 800), max(window.height(), 600)
+    if key == "pm":
+        window.addDockWidget(left, docks["drift"])
+        window.splitDockWidget(docks["drift"], docks["holdings"], Qt.Orientation.Vertical)
+        window.splitDockWidget(docks["drift"], docks["fx"], Qt.Orientation.Horizontal)
+        window.tabifyDockWidget(docks["holdings"], docks["proposals"])
+        window.resizeDocks(
+            [docks["drift"], docks["fx"]], [int(w * 0.52), int(w * 0.48)], Qt.Orientation.Horizontal
+        )
+        window.resizeDocks(
+            [docks["drift"], docks["holdings"]], [int(h * 0.48), int(h * 0.52)], Qt.Orientation.Vertical
+        )
+        docks["holdings"].raise_()
+    elif key == "compliance":
+        window.addDockWidget(left, docks["approvals"])
+        window.splitDockWidget(docks["approvals"], docks["audit"], Qt.Orientation.Vertical)
+        window.splitDockWidget(docks["audit"], docks["holdings"], Qt.Orientation.Horizontal)
+        window.resizeDocks(
+            [docks["approvals"], docks["audit"]], [int(h * 0.45), int(h * 0.55)], Qt.Orientation.Vertical
+        )
+        window.resizeDocks(
+            [docks["audit"], docks["holdings"]], [int(w * 0.45), int(w * 0.55)], Qt.Orientation.Horizontal
+        )
+    else:
+        window.addDockWidget(left, docks["orders"])
+        window.splitDockWidget(docks["orders"], docks["executions"], Qt.Orientation.Vertical)
+        window.splitDockWidget(docks["orders"], docks["clock"], Qt.Orientation.Horizontal)
+        window.resizeDocks(
+            [docks["orders"], docks["executions"]], [int(h * 0.55), int(h * 0.45)], Qt.Orientation.Vertical
+        )
+        window.resizeDocks(
+            [docks["orders"], docks["clock"]], [int(w * 0.6), int(w * 0.4)], Qt.Orientation.Horizontal
+        )
+    for name in ws.docks:
+        docks[name].show()
