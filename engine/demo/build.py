@@ -154,6 +154,8 @@ def build_demo_book(
                 "source": PRICE_SOURCE,
             }
         )
+        # Primary-key order: the B-tree grows at its end instead of splitting pages at random.
+        prices = prices.sort_values(["security_id", "date"], kind="stable")
         rows["prices"] = insert_frame(session, PriceBar.__table__, prices)
         rows["fx_rates"] = insert_frame(session, FxRate.__table__, fx_rows(ecb))
         model_id: dict[str, int] = {}

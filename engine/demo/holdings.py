@@ -114,12 +114,9 @@ def build_holdings(
         sec, qty, lots_of = sec[held], qty[held], lots_of[held]
         n_lots = rng.choice([1, 2, 3], size=len(sec), p=[0.8, 0.15, 0.05])
         rep = np.repeat(np.arange(len(sec)), n_lots)
-        share = rng.dirichlet(np.ones(3), size=len(sec))
-        part = (
-            np.concatenate([share[i, :k] / share[i, :k].sum() for i, k in enumerate(n_lots)])
-            if len(sec)
-            else np.array([])
-        )
+        share = rng.dirichlet(np.ones(3), size=len(sec)) * (np.arange(3) < n_lots[:, None])
+        share /= share.sum(axis=1, keepdims=True)
+        part = share[np.arange(3) < n_lots[:, None]]
         lot_qty = np.floor(qty[rep] * part / lots_of[rep]) * lots_of[rep]
         # Give any rounding remainder to the first lot of each position so lots sum to the position.
         first = np.r_[0, np.cumsum(n_lots)[:-1]] if len(sec) else np.array([], dtype=int)
@@ -148,7 +145,10 @@ def build_holdings(
     session_day = m.last_session[cat["day"].astype(int), sec]
     noise = 1.0 + rng.normal(0, 0.003, len(sec))
     raw_cost = m.close_ff[session_day, sec] * noise
-    unit_cost = np.array([round(c, int(d)) for c, d in zip(raw_cost, m.decimals[sec])])
+    unit_cost = np.empty(len(sec))
+    for d in np.unique(m.decimals[sec]):
+        sel = m.decimals[sec] == d
+        unit_cost[sel] = np.round(raw_cost[sel], int(d))
     base_by_account = {a.code: a.base_currency for a in accounts}
     base = np.array([base_by_account[a] for a in cat["account"]], dtype=object)
     fx_rate = np.empty(len(sec))

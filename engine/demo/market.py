@@ -54,7 +54,12 @@ def fx_rows(ecb: pd.DataFrame) -> pd.DataFrame:
 
 
 def sessions(calendar: str, start: date, end: date) -> pd.DatetimeIndex:
-    cal = xcals.get_calendar(calendar, start=pd.Timestamp(start) - pd.Timedelta(days=10))
+    first = xcals.get_calendar(calendar)  # the default window (20 years back) is built once per process
+    cal = (
+        first
+        if first.first_session <= pd.Timestamp(start)
+        else xcals.get_calendar(calendar, start=pd.Timestamp(start))
+    )
     return cal.sessions_in_range(pd.Timestamp(start), pd.Timestamp(end))
 
 
