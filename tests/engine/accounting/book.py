@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+from sqlalchemy import insert
+
 from engine.store.accounts import Account, Household
 from engine.store.database import Database
 from engine.store.market import FxRate
@@ -87,10 +89,12 @@ def build_small_book(database: Database) -> None:
                 adr_ratio=Decimal(1),
             )
         )
+        rows = []
         day = date(2023, 12, 20)
         while day <= date(2026, 12, 31):
             if day.weekday() < 5:
                 y = max(day.year, 2024)
-                s.add(FxRate(base="EUR", quote="USD", date=day, rate=EURUSD[y], source="test"))
-                s.add(FxRate(base="EUR", quote="CAD", date=day, rate=EURCAD[y], source="test"))
+                rows.append(dict(base="EUR", quote="USD", date=day, rate=EURUSD[y], source="test"))
+                rows.append(dict(base="EUR", quote="CAD", date=day, rate=EURCAD[y], source="test"))
             day += timedelta(days=1)
+        s.execute(insert(FxRate), rows)
