@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from engine.errors import Problem
 from engine.imports.csvread import Row, Table
@@ -54,7 +54,7 @@ class Cells:
         column: str,
         parser: Callable[[str], T],
         *,
-        default: T | None = None,
+        default: Any = None,
         attr: str | None = None,
     ) -> T | None:
         """Parse an optional column into fields[attr] only if the file has it.

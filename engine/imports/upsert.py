@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from engine.imports.kind import Outcome
 
@@ -49,7 +49,7 @@ def chunks(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
 
 
 def load_where_in(
-    session: Session, entity: type[T], column: ColumnElement[Any], values: Sequence[Any]
+    session: Session, entity: type[T], column: QueryableAttribute[Any], values: Sequence[Any]
 ) -> list[T]:
     """Every `entity` row whose `column` is one of `values`, queried a chunk at a time."""
     rows: list[T] = []
