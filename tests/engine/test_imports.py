@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import MetaData, Table, func, select
 
 from engine.errors import ImportValidationError
 from engine.events import BookChanged, EventBus
@@ -24,7 +24,6 @@ from engine.store.database import Database
 from engine.store.market import FxRate, PriceBar
 from engine.store.positions import CashBalance, TaxLot
 from engine.store.reference import Security
-from engine.store.schema import metadata
 from workstation.cli.main import main
 
 SECURITIES = """\
@@ -93,12 +92,19 @@ def load(database: Database, folder: Path, kind: str, text: str, name: str | Non
     return import_file(database, kind, write_csv(folder, name or f"{kind}.csv", text))
 
 
+def live_tables(database: Database) -> list[Table]:
+    """Every table that exists in the database (reflected, so tables of any area are included)."""
+    live = MetaData()
+    live.reflect(bind=database.engine)
+    return list(live.sorted_tables)
+
+
 def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, ordered by primary key: equal snapshots mean nothing changed."""
+    """Every row of every table, in a stable order: equal snapshots mean nothing changed."""
     with database.session() as session:
         return {
-            t.name: [tuple(r) for r in session.execute(select(t).order_by(*t.primary_key.columns))]
-            for t in metadata.sorted_tables
+            t.name: sorted((tuple(r) for r in session.execute(select(t))), key=repr)
+            for t in live_tables(database)
         }
 
 
@@ -106,7 +112,7 @@ def row_counts(database: Database) -> dict[str, int]:
     with database.session() as session:
         return {
             t.name: session.execute(select(func.count()).select_from(t)).scalar_one()
-            for t in metadata.sorted_tables
+            for t in live_tables(database)
         }
 
 
