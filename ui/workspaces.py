@@ -89,7 +89,7 @@ def arrange(window: QMainWindow, docks: dict[str, QDockWidget], key: str) -> Non
             [docks["orders"], docks["executions"]], [int(h * 0.55), int(h * 0.45)], Qt.Orientation.Vertical
         )
         window.resizeDocks(
-            [docks["orders"], docks["clock"]], [int(w * 0.6), int(w * 0.4)], Qt.Orientation.Horizontal
+            [docks["orders"], docks["clock"]], [int(w * 0.55), int(w * 0.45)], Qt.Orientation.Horizontal
         )
     for name in ws.docks:
         docks[name].show()

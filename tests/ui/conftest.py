@@ -1,0 +1,47 @@
+"""UI test fixtures: offscreen Qt, QSettings redirected to a temp dir, one demo book per session."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+from PySide6.QtCore import QSettings
+
+import resources
+from engine.demo.build import build_demo_book
+from engine.store.database import Database
+from engine.store.migrate import upgrade
+from engine.store.reference_seed import seed_reference
+
+SETTINGS_DIR = Path(tempfile.mkdtemp(prefix="ws-qsettings-"))
+QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(SETTINGS_DIR))
+QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+DEMO_TODAY = date(2026, 11, 22)
+
+
+def build_book(path: Path, accounts: int = 12) -> Database:
+    database = Database(f"sqlite:///{path}")
+    upgrade(database)
+    with database.transaction() as session:
+        seed_reference(session, resources.path("reference"))
+    build_demo_book(database, resources.path("reference"), accounts=accounts, seed=7, today=DEMO_TODAY)
+    return database
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """A 12-account demo book shared by read-only UI tests (built once: about 7 s)."""
+    database = build_book(tmp_path_factory.mktemp("ui-book") / "book.db")
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings_dir() -> Path:
+    return SETTINGS_DIR

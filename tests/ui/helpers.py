@@ -1,0 +1,36 @@
+"""Shared helpers: open a real main window on a database and wait for its panels to load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+from engine.clock import Clock
+from engine.store.database import Database
+from ui.data.users import desk_users
+from ui.desk import Desk
+from ui.main_window import MainWindow
+from ui.screenshot import wait_ready
+from ui.settings import UserSettings
+from ui.workers import Jobs
+
+
+def open_window(
+    qtbot, database: Database, username: str, ini: Path, clock: Clock | None = None, restore: bool = False
+) -> MainWindow:  # type: ignore[no-untyped-def]
+    user = next(u for u in desk_users(database) if u.username == username)
+    store = QSettings(str(ini), QSettings.Format.IniFormat)
+    desk = Desk(database, user, clock=clock, jobs=Jobs())
+    window = MainWindow(desk, UserSettings(username, store), theme="light", restore=restore)
+    qtbot.addWidget(window)
+    window.resize(1400, 900)
+    window.show()
+    assert wait_ready(window, 60_000)
+    return window
+
+
+def close_window(window: MainWindow) -> None:
+    window.setProperty("force_close", True)
+    window.close()
+    window.desk.jobs.wait()

@@ -1,0 +1,178 @@
+"""The numpy table model: in-model sort and filter against pandas, batched upserts, copy and export."""
+
+from __future__ import annotations
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QSignalSpy
+
+from widgets.columns import Column
+from widgets.export import export_frame
+from widgets.table_model import FrameTableModel
+from widgets.table_view import DataTableView
+
+COLS = [Column("name", "Name"), Column("value", "Value", "money", "ccy"), Column("status", "Status")]
+
+
+def frame(n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    return pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "name": [f"row{i:06d}" for i in range(n)],
+            "value": rng.normal(0, 1000, n),
+            "ccy": rng.choice(["USD", "JPY"], n),
+            "status": rng.choice(["new", "filled", "canceled"], n),
+        }
+    )
+
+
+def column(model: FrameTableModel, key: str) -> list[object]:
+    return list(model.column_values(key))
+
+
+def test_sort_and_filter_100k_rows_inside_the_model(qtbot) -> None:  # type: ignore[no-untyped-def]
+    df = frame(100_000)
+    model = FrameTableModel(COLS, key="id")
+    model.set_frame(df)
+    model.sort(1, Qt.SortOrder.DescendingOrder)
+    assert np.array_equal(model.column_values("value"), df["value"].sort_values(ascending=False).to_numpy())
+    model.set_predicate("status", {"filled"})
+    expect = df[df["status"] == "filled"].sort_values("value", ascending=False)
+    assert model.rowCount() == len(expect)
+    assert np.array_equal(model.column_values("id"), expect["id"].to_numpy())
+    model.set_text_filter("ROW0001")  # case-insensitive substring on text columns
+    expect = expect[expect["name"].str.contains("row0001")]
+    assert column(model, "id") == expect["id"].tolist()
+    model.set_predicate("status", None)
+    model.set_text_filter("")
+    assert model.rowCount() == 100_000
+
+
+def test_money_is_shown_with_its_currency_and_minor_units(qtbot) -> None:  # type: ignore[no-untyped-def]
+    model = FrameTableModel(COLS, key="id")
+    model.set_frame(
+        pd.DataFrame(
+            {
+                "id": [1, 2],
+                "name": ["a", "b"],
+                "value": [1234567.891, -5.5],
+                "ccy": ["USD", "JPY"],
+                "status": ["new", "new"],
+            }
+        )
+    )
+    assert model.data(model.index(0, 1)) == "1,234,567.89 USD"
+    assert model.data(model.index(1, 1)) == "-6 JPY"
+    assert model.data(model.index(0, 1), Qt.ItemDataRole.TextAlignmentRole) & int(Qt.AlignmentFlag.AlignRight)
+
+
+def test_upserts_are_coalesced_into_one_flush_with_ranged_signals(qtbot) -> None:  # type: ignore[no-untyped-def]
+    model = FrameTableModel(COLS, key="id", flush_ms=100)
+    model.set_frame(frame(1000))
+    changed = QSignalSpy(model.dataChanged)
+    inserted = QSignalSpy(model.rowsInserted)
+    for i in range(500):  # 500 updates of existing rows and 10 new ones, one at a time
+        model.upsert(
+            pd.DataFrame(
+                {
+                    "id": [i],
+                    "name": [f"row{i:06d}"],
+                    "value": [float(i)],
+                    "ccy": ["USD"],
+                    "status": ["filled"],
+                }
+            )
+        )
+    model.upsert(
+        pd.DataFrame(
+            {
+                "id": range(1000, 1010),
+                "name": ["new"] * 10,
+                "value": [1.0] * 10,
+                "ccy": ["USD"] * 10,
+                "status": ["new"] * 10,
+            }
+        )
+    )
+    assert model.pending == 510
+    qtbot.waitUntil(lambda: model.pending == 0, timeout=2000)
+    assert model.flushes == 1
+    assert changed.count() == 1 and inserted.count() == 1
+    assert model.rowCount() == 1010
+    assert model.value(499, "value") == 499.0 and model.value(1009, "name") == "new"
+
+
+def test_live_rows_leave_a_filtered_view_and_sorted_order_is_kept(qtbot) -> None:  # type: ignore[no-untyped-def]
+    model = FrameTableModel(COLS, key="id")
+    model.set_frame(frame(200))
+    model.set_predicate("status", {"new"})
+    model.sort(1, Qt.SortOrder.AscendingOrder)
+    before = model.rowCount()
+    first = model.value(0, "id")
+    model.upsert(pd.DataFrame({"id": [first], "status": ["filled"]}))
+    model.upsert(
+        pd.DataFrame({"id": [5000], "name": ["x"], "value": [-1e9], "ccy": ["USD"], "status": ["new"]})
+    )
+    model.flush()
+    assert model.rowCount() == before  # one left, one arrived
+    assert model.value(0, "id") == 5000  # sorted into first place
+    assert first not in set(model.column_values("id"))
+    vals = model.column_values("value").astype(float)
+    assert np.all(np.diff(vals) >= 0)
+
+
+def test_selection_follows_rows_when_the_model_resorts(qtbot) -> None:  # type: ignore[no-untyped-def]
+    model = FrameTableModel(COLS, key="id")
+    model.set_frame(frame(50))
+    view = DataTableView(model)
+    qtbot.addWidget(view)
+    view.selectionModel().select(model.index(3, 0), QItemSelectionModel.SelectionFlag.Select)
+    chosen = model.value(3, "id")
+    model.sort(1, Qt.SortOrder.DescendingOrder)
+    rows = [i.row() for i in view.selectionModel().selectedIndexes()]
+    assert [model.value(r, "id") for r in rows] == [chosen]
+
+
+def test_ctrl_c_copies_tab_separated_raw_values(qtbot) -> None:  # type: ignore[no-untyped-def]
+    model = FrameTableModel(COLS, key="id")
+    model.set_frame(
+        pd.DataFrame(
+            {
+                "id": [1, 2],
+                "name": ["a", "b"],
+                "value": [1234.5, 2.25],
+                "ccy": ["USD", "USD"],
+                "status": ["new", "filled"],
+            }
+        )
+    )
+    view = DataTableView(model)
+    qtbot.addWidget(view)
+    view.show()
+    view.selectAll()
+    qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    text = QGuiApplication.clipboard().text()
+    assert text == "Name\tValue\tStatus\na\t1234.5\tnew\nb\t2.25\tfilled\n"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_export_writes_the_visible_rows(qtbot, tmp_path, suffix: str) -> None:  # type: ignore[no-untyped-def]
+    model = FrameTableModel(COLS, key="id")
+    model.set_frame(frame(30))
+    model.set_predicate("status", {"new"})
+    path = tmp_path / f"out{suffix}"
+    n = export_frame(model, path)
+    assert n == model.rowCount()
+    if suffix == ".csv":
+        back = pd.read_csv(path)
+        assert back["Name"].tolist() == list(model.column_values("name"))
+    else:
+        ws = openpyxl.load_workbook(path).active
+        rows = list(ws.iter_rows(values_only=True))
+        assert rows[0] == ("Name", "Value", "Status")
+        assert [r[1] for r in rows[1:]] == pytest.approx(list(model.column_values("value").astype(float)))
