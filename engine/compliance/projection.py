@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cached_property
 
 import numpy as np
+import pandas as pd
 from sqlalchemy.orm import Session
 
 from engine.compliance.book import Book
@@ -40,65 +41,81 @@ class Orders:
         return len(self.intents)
 
 
+def _positive(value: object) -> float:
+    """A finite positive number as float, else NaN."""
+    try:
+        d = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, TypeError, ValueError):
+        return float("nan")
+    return float(d) if d.is_finite() and d > 0 else float("nan")
+
+
 def prepare_orders(
     book: Book, intents: Sequence[OrderIntent], source: str = "orders", first_row: int = 1
 ) -> Orders:
     """Check every order's fields; any problem raises ImportValidationError naming its row."""
-    problems: list[Problem] = []
     n = len(intents)
-    a = np.zeros(n, dtype=np.int64)
-    s = np.zeros(n, dtype=np.int64)
-    sign = np.zeros(n)
-    qty = np.zeros(n)
+    accounts = pd.Series([o.account for o in intents], dtype=object)
+    symbols = pd.Series([o.symbol for o in intents], dtype=object)
+    sides = pd.Series([str(o.side).lower() for o in intents], dtype=object)
+    otypes = pd.Series([str(o.order_type).lower() for o in intents], dtype=object)
+    a = accounts.map(book.acct_index)
+    s = symbols.map(book.sec_index)
+    sign = sides.map(SIDES)
+    qty = np.fromiter((_positive(o.quantity) for o in intents), dtype=float, count=n)
+    has_limit = np.fromiter((o.limit_price is not None for o in intents), dtype=bool, count=n)
     limit = np.full(n, np.nan)
-    for i, o in enumerate(intents):
-        row = first_row + i
-        ai = book.acct_index.get(o.account)
-        if ai is None:
-            problems.append(Problem(row, "account", f"unknown account {o.account!r}"))
-        else:
-            a[i] = ai
-        si = book.sec_index.get(o.symbol)
-        if si is None:
-            problems.append(Problem(row, "symbol", f"unknown symbol {o.symbol!r}"))
-        else:
-            s[i] = si
-            if not np.isfinite(book.sec["price"].iat[si]):
-                problems.append(Problem(row, "symbol", f"{o.symbol} has no price on or before {book.as_of}"))
-        side = str(o.side).lower()
-        if side not in SIDES:
-            problems.append(Problem(row, "side", f"side must be buy or sell, not {o.side!r}"))
-        else:
-            sign[i] = SIDES[side]
-        try:
-            q = Decimal(o.quantity)
-            if not q.is_finite() or q <= 0:
-                raise InvalidOperation
-            qty[i] = float(q)
-        except (InvalidOperation, TypeError, ValueError):
-            problems.append(
-                Problem(row, "quantity", f"quantity must be a positive number, not {o.quantity!r}")
-            )
-        otype = str(o.order_type).lower()
-        if otype not in ORDER_TYPES:
-            problems.append(
-                Problem(row, "order_type", f"order_type must be market or limit, not {o.order_type!r}")
-            )
-        if o.limit_price is not None:
-            try:
-                lp = Decimal(o.limit_price)
-                if not lp.is_finite() or lp <= 0:
-                    raise InvalidOperation
-                limit[i] = float(lp)
-            except (InvalidOperation, TypeError, ValueError):
-                problems.append(
-                    Problem(row, "limit_price", f"limit_price must be positive, not {o.limit_price!r}")
-                )
-        elif otype == "limit":
-            problems.append(Problem(row, "limit_price", "a limit order needs a limit_price"))
-    if problems:
+    if has_limit.any():
+        idx = np.flatnonzero(has_limit)
+        limit[idx] = [_positive(intents[i].limit_price) for i in idx]
+    price = book.sec["price"].to_numpy(dtype=float)
+    unpriced = s.notna().to_numpy() & ~np.isfinite(price[s.fillna(0).to_numpy(dtype=np.int64)])
+    bad = {
+        "account": a.isna().to_numpy(),
+        "symbol": s.isna().to_numpy() | unpriced,
+        "side": sign.isna().to_numpy(),
+        "quantity": np.isnan(qty),
+        "order_type": ~otypes.isin(ORDER_TYPES).to_numpy(),
+        "limit_price": (has_limit & np.isnan(limit)) | (~has_limit & (otypes == "limit").to_numpy()),
+    }
+    if any(m.any() for m in bad.values()):
+        problems: list[Problem] = []
+        for col, mask in bad.items():
+            for i in np.flatnonzero(mask)[:1000]:
+                o = intents[int(i)]
+                row = first_row + int(i)
+                reason = {
+                    "account": f"unknown account {o.account!r}",
+                    "symbol": f"{o.symbol} has no price on or before {book.as_of}"
+                    if col == "symbol" and unpriced[i]
+                    else f"unknown symbol {o.symbol!r}",
+                    "side": f"side must be buy or sell, not {o.side!r}",
+                    "quantity": f"quantity must be a positive number, not {o.quantity!r}",
+                    "order_type": f"order_type must be market or limit, not {o.order_type!r}",
+                    "limit_price": f"limit_price must be a positive number, not {o.limit_price!r}"
+                    if o.limit_price is not None
+                    else "a limit order needs a limit_price",
+                }[col]
+                problems.append(Problem(row, col, reason))
         raise ImportValidationError(source, problems)
-    return Orders(list(intents), a, s, sign, qty, limit)
+    return Orders(
+        list(intents),
+        a.to_numpy(dtype=np.int64),
+        s.to_numpy(dtype=np.int64),
+        sign.to_numpy(dtype=float),
+        qty,
+        limit,
+    )
+
+
+DENSE_LIMIT = 30_000_000
+
+
+def _dense_or_sorted(keys: np.ndarray, values: np.ndarray, query: np.ndarray, size: int) -> np.ndarray:
+    """Sum per key looked up at `query`: a dense bincount when the key space is small enough."""
+    if 0 < size <= DENSE_LIMIT:
+        return np.bincount(keys, weights=values, minlength=size)[query] if len(keys) else np.zeros(len(query))
+    return _group_sum(keys, values, query)
 
 
 def _group_sum(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.ndarray:
@@ -121,6 +138,14 @@ class Context:
         self.o = orders
         self.now = now
         self.n = len(orders)
+
+    @cached_property
+    def acct_codes(self) -> np.ndarray:
+        return self.book.acct["code"].to_numpy(dtype=object)
+
+    @cached_property
+    def symbols(self) -> np.ndarray:
+        return self.book.sec["symbol"].to_numpy(dtype=object)
 
     # --- per-order market data -------------------------------------------------------------
     @cached_property
@@ -216,13 +241,18 @@ class Context:
     @cached_property
     def qty_pre(self) -> np.ndarray:
         ns = self.book.n_securities
-        return _group_sum(self.book.pos_a * ns + self.book.pos_s, self.book.pos_q, self.o.a * ns + self.o.s)
+        size = self.book.n_accounts * ns
+        return _dense_or_sorted(
+            self.book.pos_a * ns + self.book.pos_s, self.book.pos_q, self.o.a * ns + self.o.s, size
+        )
 
     @cached_property
     def qty_post(self) -> np.ndarray:
         ns = self.book.n_securities
         keys = self.o.a * ns + self.o.s
-        return self.qty_pre + _group_sum(keys, self.o.sign * self.o.qty, keys)
+        return self.qty_pre + _dense_or_sorted(
+            keys, self.o.sign * self.o.qty, keys, self.book.n_accounts * ns
+        )
 
     @cached_property
     def cash_pre(self) -> np.ndarray:
@@ -236,7 +266,7 @@ class Context:
     def cash_post(self) -> np.ndarray:
         nc = len(self.book.currencies)
         keys = self.o.a * nc + self.o_ccy
-        return self.cash_pre + _group_sum(keys, self.d_cash_local, keys)
+        return self.cash_pre + _dense_or_sorted(keys, self.d_cash_local, keys, self.book.n_accounts * nc)
 
     @cached_property
     def cash_total_pre(self) -> np.ndarray:
@@ -283,7 +313,8 @@ class Context:
             d_vals.append(self.d_cash_local * self.fx_base)
         og = g[self.o.s]
         q = self.o.a * ng + og
-        pre = _group_sum(np.concatenate(keys), np.concatenate(vals), q)
-        post = pre + _group_sum(np.concatenate(d_keys), np.concatenate(d_vals), q)
+        size = b.n_accounts * ng
+        pre = _dense_or_sorted(np.concatenate(keys), np.concatenate(vals), q, size)
+        post = pre + _dense_or_sorted(np.concatenate(d_keys), np.concatenate(d_vals), q, size)
         cache[kind] = (pre, post, og, names)
         return cache[kind]

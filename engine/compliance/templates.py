@@ -135,8 +135,8 @@ def _who(ctx: Context, i: int) -> tuple[str, str, str, str]:
     """Account code, symbol, 'buy'/'sell' and quantity text of order i."""
     o = ctx.o
     return (
-        str(ctx.book.acct["code"].iat[o.a[i]]),
-        str(ctx.book.sec["symbol"].iat[o.s[i]]),
+        str(ctx.acct_codes[o.a[i]]),
+        str(ctx.symbols[o.s[i]]),
         "buy" if o.sign[i] > 0 else "sell",
         qty(o.qty[i]),
     )
@@ -556,6 +556,8 @@ def _live_orders(ctx: Context, since: Any) -> list[tuple[int, int, str, float, f
         .join(Security, Security.id == Order.security_id)
         .where(Order.created_at >= since, Order.status.not_in(DEAD_ORDER_STATES))
     ).all()
+    if not rows:
+        return []
     refs = {o.ref for o in ctx.o.intents if o.ref}
     out = []
     for code, sym, side, q, lp, cl, oid in rows:
@@ -583,30 +585,29 @@ def _live_orders(ctx: Context, since: Any) -> list[tuple[int, int, str, float, f
 )
 def duplicate_order(ctx: Context, p: dict[str, Any]) -> Eval:
     o = ctx.o
-    ns, nq = ctx.book.n_securities, 1
-    del nq
-    key = np.stack([o.a, o.s, o.sign.astype(np.int64), np.round(o.qty * 1e6).astype(np.int64)], axis=1)
-    _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    inv = inv.ravel()
-    # how many identical orders came earlier in the batch
-    order = np.lexsort((np.arange(ctx.n), inv))
-    rank = np.empty(ctx.n, dtype=np.int64)
-    grp = inv[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(grp)) + 1]
-    counts = np.diff(np.r_[starts, ctx.n])
-    rank[order] = np.arange(ctx.n) - np.repeat(starts, counts)
-    earlier = rank.astype(float)
+    ns = ctx.book.n_securities
+    key1 = (o.a * ns + o.s) * 2 + (o.sign > 0)
+    key2 = np.round(o.qty * 1e6).astype(np.int64)
+    # rank of each order among identical earlier ones in the batch
+    order = np.lexsort((np.arange(ctx.n), key2, key1))
+    k1, k2 = key1[order], key2[order]
+    new = np.r_[True, (k1[1:] != k1[:-1]) | (k2[1:] != k2[:-1])] if ctx.n else np.zeros(0, dtype=bool)
+    start = (
+        np.maximum.accumulate(np.where(new, np.arange(ctx.n), 0)) if ctx.n else np.zeros(0, dtype=np.int64)
+    )
+    rank = np.empty(ctx.n)
+    rank[order] = np.arange(ctx.n) - start
+    earlier = rank
     window = p["window_seconds"]
     live = _live_orders(ctx, ctx.now - timedelta(seconds=window))
     if live:
-        seen: dict[tuple[int, int, int, int], int] = {}
+        seen: dict[tuple[int, int], int] = {}
         for ai, si, side, q, _lp, _c, _s in live:
-            k = (ai, si, 1 if side == "buy" else -1, round(q * 1e6))
+            if ai < 0 or si < 0:
+                continue
+            k = (int((ai * ns + si) * 2 + (side == "buy")), round(q * 1e6))
             seen[k] = seen.get(k, 0) + 1
-        earlier = earlier + np.array(
-            [seen.get((int(r[0]), int(r[1]), int(r[2]), int(r[3])), 0) for r in key], dtype=float
-        )
-    del ns, first
+        earlier = earlier + np.array([seen.get((int(x), int(y)), 0) for x, y in zip(key1, key2)], dtype=float)
     fail = earlier > 0
 
     def describe(i: int) -> str:
@@ -853,12 +854,18 @@ def kyc_sell_only(ctx: Context, p: dict[str, Any]) -> Eval:
 @template("client_restriction", "client", "Security restricted by client type or domicile (buys)", {})
 def client_restriction(ctx: Context, p: dict[str, Any]) -> Eval:
     sec, acct = ctx.book.sec, ctx.book.acct
-    types = sec["restricted_client_types"].to_numpy(dtype=object)[ctx.o.s]
-    doms = sec["restricted_domiciles"].to_numpy(dtype=object)[ctx.o.s]
-    ct = acct["client_type"].to_numpy(dtype=object)[ctx.o.a]
-    dm = acct["domicile"].to_numpy(dtype=object)[ctx.o.a]
-    bad_type = np.array([bool(t) and c not in t for t, c in zip(types, ct)], dtype=bool)
-    bad_dom = np.array([bool(d) and x not in d for d, x in zip(doms, dm)], dtype=bool)
+    index: dict[str, int] = {}
+    allowed_t = np.array([_bits(t, index) for t in sec["restricted_client_types"]], dtype=np.int64)
+    allowed_d = np.array([_bits(d, index) for d in sec["restricted_domiciles"]], dtype=np.int64)
+    acct_t = np.array([_bits([t], index) for t in acct["client_type"]], dtype=np.int64)
+    acct_d = np.array([_bits([d], index) for d in acct["domicile"]], dtype=np.int64)
+    at, ad = allowed_t[ctx.o.s], allowed_d[ctx.o.s]
+    bad_type = (at != 0) & ((at & acct_t[ctx.o.a]) == 0)
+    bad_dom = (ad != 0) & ((ad & acct_d[ctx.o.a]) == 0)
+    ct = acct["client_type"].to_numpy(dtype=object)
+    dm = acct["domicile"].to_numpy(dtype=object)
+    types = sec["restricted_client_types"].to_numpy(dtype=object)
+    doms = sec["restricted_domiciles"].to_numpy(dtype=object)
     relevant = _buys(ctx)
     fail = relevant & (bad_type | bad_dom)
     value = ctx.notional_local * ctx.fx_base
@@ -867,11 +874,12 @@ def client_restriction(ctx: Context, p: dict[str, Any]) -> Eval:
         code, sym, _side, q = _who(ctx, i)
         if fail[i]:
             why = []
+            si, ai = ctx.o.s[i], ctx.o.a[i]
             if bad_type[i]:
-                why.append(f"only for {', '.join(types[i])} clients, {code} is {ct[i]}")
+                why.append(f"only for {', '.join(types[si])} clients, {code} is {ct[ai]}")
             if bad_dom[i]:
-                why.append(f"only for {', '.join(doms[i])} clients, {code} is {dm[i]}")
+                why.append(f"only for {', '.join(doms[si])} clients, {code} is {dm[ai]}")
             return f"{sym} is {'; '.join(why)}: buying {q} ({money(value[i], _base(ctx, i))}) is not allowed."
-        return f"{sym} is open to {ct[i]} {dm[i]} clients like {code}."
+        return f"{sym} is open to {ct[ctx.o.a[i]]} {dm[ctx.o.a[i]]} clients like {code}."
 
     return Eval(relevant, fail, _nan(ctx), _nan(ctx), value, "money:base", describe)
