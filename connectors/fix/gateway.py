@@ -66,8 +66,9 @@ class FixGateway:
     def start(self) -> None:
         self.initiator.start()
 
-    def stop(self) -> None:
-        self.initiator.stop()
+    def stop(self, force: bool = False) -> None:
+        """Log out and stop (force: drop the sockets without waiting for the logout reply)."""
+        self.initiator.stop(force)
         self._effective.unlink(missing_ok=True)
 
     @property

@@ -9,8 +9,8 @@ The rule (documented in docs/oms.md, property-tested):
    (block ClOrdID, child ClOrdID): reproducible for a block, but a different order for every
    block, so no account is favoured systematically. A child never gets more than it asked for;
    passes repeat until the remainder is smaller than a lot.
-4. An odd piece smaller than a lot (a broker can fill an odd lot) goes whole to the first child in
-   the same order that has room for it.
+4. An odd piece smaller than a lot (a broker can fill an odd lot) goes whole to the child then
+   furthest below its fair share that has room for it (same tie-break).
 
 The allocations always sum exactly to the filled quantity (when it does not exceed the block).
 """
@@ -65,7 +65,9 @@ def pro_rata(filled: Decimal, wants: Sequence[Want], lot: Decimal, block_key: st
                 gave = True
         if not gave:
             break
-    for w in order:  # an odd piece (or what no whole lot could place) goes where it fits
+    # An odd piece (or what no whole lot could place) goes to the child furthest below its share.
+    order = sorted(wants, key=lambda w: (-(share[w.key] - alloc[w.key]), _tie(block_key, w.key)))
+    for w in order:
         if left <= 0:
             break
         room = want[w.key] - alloc[w.key]

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -840,26 +840,36 @@ class OrderManager:
             )
             s.add(alloc)
             if self.booker is not None:
-                picks = (
-                    tuple(LotPick(ref_, q) for ref_, q in pick_lots(c.lot_instructions, qty))
-                    if c.side == "sell"
-                    else ()
-                )
-                self.booker.book(
-                    s,
-                    TradeFill(
-                        account=codes[c.account_id],
-                        symbol=sec.symbol,
-                        side=Side(c.side),
-                        quantity=qty,
-                        price=o.avg_px,
-                        trade_date=trade_date,
-                        source_ref=ref,
-                        settle_date=settle_date,
-                        lots=picks,
-                    ),
-                )
-                alloc.booked_at = now
+                self._book(tx, o, c, alloc, sec.symbol, codes[c.account_id], now)
+
+    def _book(
+        self, tx: _Tx, o: Order, c: Order, alloc: Allocation, symbol: str, account: str, now: datetime
+    ) -> None:
+        """Book one allocation through accounting in a savepoint: if accounting refuses, the fill
+        stays recorded and the allocation waits unbooked (booked_at empty), with an alert."""
+        assert self.booker is not None
+        qty = alloc.quantity
+        picks = (
+            tuple(LotPick(r, q) for r, q in pick_lots(c.lot_instructions, qty)) if c.side == "sell" else ()
+        )
+        fill = TradeFill(
+            account=account,
+            symbol=symbol,
+            side=Side(c.side),
+            quantity=qty,
+            price=alloc.avg_px,
+            trade_date=alloc.trade_date,
+            source_ref=alloc.source_ref,
+            settle_date=alloc.settle_date,
+            lots=picks,
+        )
+        try:
+            with tx.session.begin_nested():
+                self.booker.book(tx.session, fill)
+        except Exception as exc:
+            self._alert(tx, c, c.cl_ord_id, f"allocation {alloc.source_ref} not booked: {exc}")
+            return
+        alloc.booked_at = now
 
     def _settle_date(self, s: Session, mic: str, trade_date: date) -> date | None:
         cycle = s.scalars(

@@ -1,9 +1,150 @@
-"""`workstation oms` command group (not yet built: registers no command)."""
+"""`workstation oms --headless`: route released orders over FIX and work them until all are final.
+
+Sessions come from a standard QuickFIX settings file (`--fix-config`, else
+<user config dir>/fix/sessions.cfg); store and logs live in <user data dir>/fix so sequence
+numbers survive restarts. Exit status 0 when every order is final, 1 if any is still open.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import queue
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from engine.errors import ConfigurationError
+from engine.oms.loop import OmsLoop
+from engine.oms.messages import Inbound
+from engine.oms.service import OrderManager
+from engine.oms.status import AT_BROKER, OrderStatus
+from engine.store.database import Database
+from engine.store.trading import Order
+from workstation.cli.output import print_json
+from workstation.compose import open_store
+from workstation.config import config_dir, data_dir
+
+log = logging.getLogger(__name__)
+CRASH_ENV = "WORKSTATION_OMS_CRASH_AT"
+"""Test hook: `after_commit` or `after_send` makes the OMS kill itself with SIGKILL at that point."""
+
+OPEN = (*AT_BROKER, OrderStatus.HELD, OrderStatus.RELEASED)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add this group's subcommands to the CLI."""
+    p = sub.add_parser(
+        "oms",
+        help="route released orders over FIX and process execution reports (headless)",
+        description="Route released orders (aggregated into blocks) over the configured FIX sessions "
+        "and process execution reports until every order is final or the timeout passes. "
+        "Exit status 1 if orders are still open at the timeout.",
+    )
+    p.add_argument("--headless", action="store_true", required=True, help="run without the desktop")
+    p.add_argument("--fix-config", type=Path, help="QuickFIX settings file (default: user config dir)")
+    p.add_argument("--timeout", type=float, required=True, metavar="S", help="seconds to work orders")
+    p.add_argument("--no-blocks", action="store_true", help="route account orders one by one")
+    p.add_argument(
+        "--outside-hours", action="store_true", help="send orders for closed markets now (broker accepts)"
+    )
+    p.add_argument("--json", action="store_true", help="print the final summary as JSON")
+    p.set_defaults(func=cmd_oms)
+
+
+def default_fix_config() -> Path:
+    return config_dir() / "fix" / "sessions.cfg"
+
+
+def real_checker() -> Any:
+    """Compliance's checker when installed; None means every new order waits for approval."""
+    try:
+        from engine.compliance.checker import ComplianceChecker
+    except ImportError:
+        return None
+    return ComplianceChecker()
+
+
+def real_booker() -> Any:
+    """Accounting's booker when installed; without it allocations wait, unbooked, in oms_allocations."""
+    try:
+        from engine.accounting.booking import LedgerBooker
+    except ImportError:
+        return None
+    return LedgerBooker()
+
+
+def _crash_hook() -> Any:
+    point = os.environ.get(CRASH_ENV)
+    if not point:
+        return None
+
+    def fault(at: str) -> None:
+        if at == point:
+            sys.stdout.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return fault
+
+
+def open_count(database: Database) -> int:
+    with database.session() as s:
+        return int(
+            s.scalar(
+                select(func.count())
+                .select_from(Order)
+                .where(Order.status.in_(OPEN), Order.parent_id.is_(None))
+            )
+            or 0
+        )
+
+
+def cmd_oms(args: argparse.Namespace) -> int:
+    from connectors.fix.gateway import FixGateway
+    from connectors.fix.keychain import KeyringCredentials
+
+    config = args.fix_config or default_fix_config()
+    if not config.is_file():
+        raise ConfigurationError(f"no FIX settings file at {config}: pass --fix-config FILE")
+    database = open_store(args.db)
+    inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
+    gateway = FixGateway(config, data_dir() / "fix", inbox, KeyringCredentials())
+    manager = OrderManager(
+        database, gateway=gateway, checker=real_checker(), booker=real_booker(), fault=_crash_hook()
+    )
+    loop = OmsLoop(manager, inbox)
+    gateway.start()
+    try:
+        loop.run_until(lambda: all(gateway.is_logged_on(b) for b in gateway.brokers), min(args.timeout, 30))
+        if not args.no_blocks:
+            manager.build_blocks()
+        manager.route(outside_hours=args.outside_hours)
+        done = loop.run_until(lambda: open_count(database) == 0, args.timeout)
+        status = [s.__dict__ for s in gateway.status()]
+    finally:
+        gateway.stop()
+        database.dispose()
+    summary = {
+        "all_final": done,
+        "open_orders": 0 if done else open_count(Database(database.url)),
+        "messages_applied": loop.applied,
+        "duplicates_ignored": manager.duplicates,
+        "alerts": manager.alerts,
+        "sessions": status,
+    }
+    if args.json:
+        print_json(summary)
+    else:
+        for s in status:
+            print(
+                f"{s['broker']}: {'logged on' if s['logged_on'] else 'logged off'}, "
+                f"next seq out {s['next_sender_seq']} in {s['next_target_seq']}"
+            )
+        print(
+            f"{'all orders final' if done else str(summary['open_orders']) + ' order(s) still open'}; "
+            f"{loop.applied} message(s) applied, {manager.duplicates} duplicate(s) ignored, {manager.alerts} alert(s)"
+        )
+    return 0 if done else 1

@@ -8,7 +8,6 @@ import queue
 import socket
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,10 +52,17 @@ class Sim:
         self.proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT
         )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if "listening" not in line:
-            raise RuntimeError(f"simulator did not start: {line}{self.proc.stdout.read()}")
+        self._ready = False
+
+    def ready(self) -> Sim:
+        """Wait for the "listening" line (start many at once, then wait: imports take seconds)."""
+        if not self._ready:
+            assert self.proc.stdout is not None
+            line = self.proc.stdout.readline()
+            if "listening" not in line:
+                raise RuntimeError(f"simulator did not start: {line}{self.proc.stdout.read()}")
+            self._ready = True
+        return self
 
     def events(self) -> list[dict[str, Any]]:
         if not self.journal.exists():
@@ -64,16 +70,16 @@ class Sim:
         return [json.loads(x) for x in self.journal.read_text().splitlines() if x.strip()]
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        self.proc.kill()  # its state is thrown away with the test
+        self.proc.wait(10)
 
 
-def fix_config(tmp: Path, port: int, brokers: tuple[str, ...] = ("SIM",)) -> Path:
+def fix_config(tmp: Path, port: int, brokers: tuple[str, ...] = ("SIM",), sender: str = "WS") -> Path:
     path = tmp / "sessions.cfg"
-    path.write_text(initiator_settings("127.0.0.1", port, "WS", list(brokers), tmp / "fix"), encoding="utf-8")
+    path.write_text(
+        initiator_settings("127.0.0.1", port, sender, list(brokers), tmp / "fix"), encoding="utf-8"
+    )
+    (tmp / "fix").mkdir(exist_ok=True)
     return path
 
 
@@ -89,9 +95,10 @@ class Oms:
         checker: Any,
         booker: Any,
         clock: Clock | None = None,
+        sender: str = "WS",
     ) -> None:
         self.inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
-        self.gateway = FixGateway(fix_config(tmp, port), tmp / "fix", self.inbox)
+        self.gateway = FixGateway(fix_config(tmp, port, sender=sender), tmp / "fix", self.inbox)
         self.clock = clock or ManualClock(OPEN)
         self.manager = OrderManager(
             database, gateway=self.gateway, checker=checker, booker=booker, clock=self.clock
@@ -120,7 +127,7 @@ class Oms:
         return self.manager.create(list(drafts))
 
     def stop(self) -> None:
-        self.gateway.stop()
+        self.gateway.stop(force=True)
 
 
 def draft(account: str = "ACC1", symbol: str = "AAPL", qty: int = 300, **kw: Any) -> OrderDraft:
