@@ -70,7 +70,10 @@ class Book:
         return len(self.sec)
 
     def ccy(self, code: str) -> int:
-        return self.currencies.index(code)
+        try:
+            return self.currencies.index(code)
+        except ValueError:
+            raise NotFound(f"no FX rates for {code} on {self.as_of}") from None
 
 
 def _frame(session: Session, q: object, columns: list[str]) -> pd.DataFrame:
@@ -199,9 +202,11 @@ def load_book(session: Session, as_of: date | None = None, account_codes: list[s
     recent = _frame(session, rq, ["account_id", "security_id", "last_buy"])
     cash = _frame(session, cq, ["account_id", "currency", "amount"])
     cash = cash[cash["account_id"].isin(acct_pos.keys())]
-    currencies = sorted(set(sec["currency"]) | set(acct["base_currency"]) | set(cash["currency"]) | {"USD"})
-    cidx = {c: i for i, c in enumerate(currencies)}
     fxt = FxTable.load(session, start=as_of, end=as_of)
+    currencies = sorted(
+        set(sec["currency"]) | set(acct["base_currency"]) | set(cash["currency"]) | set(fxt.currencies)
+    )
+    cidx = {c: i for i, c in enumerate(currencies)}
     n = len(currencies)
     frm = np.repeat(np.array(currencies, dtype=object), n)
     to = np.tile(np.array(currencies, dtype=object), n)

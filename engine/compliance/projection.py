@@ -290,12 +290,12 @@ class Context:
     def exposure(self, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
         """Per order: its group's value in base before and after the batch, and the group code.
 
-        For currency, cash in that currency counts too (and a trade's cash leg offsets it).
+        For currency_cash, cash in that currency counts too (and a trade's cash leg offsets it).
         """
         cache = self.__dict__.setdefault("_exposure", {})
         if kind in cache:
             return cache[kind]
-        g, names = self.group_codes(kind)
+        g, names = self.group_codes("currency" if kind == "currency_cash" else kind)
         ng = max(len(names), 1)
         b = self.book
         involved = np.zeros(b.n_accounts, dtype=bool)
@@ -305,7 +305,7 @@ class Context:
         vals = [self.pos_mv_base[keep]]
         d_keys = [self.o.a * ng + g[self.o.s]]
         d_vals = [self.d_mv_base]
-        if kind == "currency":
+        if kind == "currency_cash":
             ckeep = involved[b.cash_a]
             keys.append(b.cash_a[ckeep] * ng + b.cash_c[ckeep])
             vals.append(self.cash_base[ckeep])

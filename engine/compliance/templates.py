@@ -157,7 +157,7 @@ def _buys(ctx: Context) -> np.ndarray:
 # --- concentration ---------------------------------------------------------------------------
 def _cap(kind: str, label: str, filter_param: str | None) -> Callable[[Context, dict[str, Any]], Eval]:
     def evaluate(ctx: Context, p: dict[str, Any]) -> Eval:
-        pre, post, og, names = ctx.exposure(kind)
+        pre, post, og, names = ctx.exposure("currency_cash" if p.get("include_cash") else kind)
         a = ctx.o.a
         with np.errstate(divide="ignore", invalid="ignore"):
             before = np.where(ctx.total_pre[a] > 0, pre / ctx.total_pre[a], np.nan)
@@ -213,8 +213,12 @@ template(
 template(
     "currency_weight_max",
     "concentration",
-    "Currency exposure cap (holdings and cash)",
-    {**_W, "currency": Param(str, None, "only this currency (default: every currency)")},
+    "Currency exposure cap (securities by their currency)",
+    {
+        **_W,
+        "currency": Param(str, None, "only this currency (default: every currency)"),
+        "include_cash": Param(bool, False, "count cash in the currency too (trades then offset themselves)"),
+    },
     "currency",
 )(_cap("currency", "Currency", "currency"))
 
