@@ -22,7 +22,14 @@ from widgets.columns import Column
 from widgets.formatting import format_value
 
 Index = QModelIndex | QPersistentModelIndex
-RAW_ROLE = Qt.ItemDataRole.UserRole + 1
+RAW_ROLE = int(Qt.ItemDataRole.UserRole) + 1
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole)
+_HANDLED = frozenset({_DISPLAY, _ALIGN, _FOREGROUND, _BACKGROUND, RAW_ROLE})
+_RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
+_LEFT = int((Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter).value)
 MAX_REMOVE_RUNS = 64
 
 
@@ -44,6 +51,7 @@ class FrameTableModel(QAbstractTableModel):
         self._search: np.ndarray | None = None
         self._predicates: dict[str, frozenset[Any]] = {}
         self._pending: list[pd.DataFrame] = []
+        self._display: dict[int, list[str | None]] = {}
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(flush_ms)
@@ -55,10 +63,11 @@ class FrameTableModel(QAbstractTableModel):
         """Replace every row (a full reload)."""
         self.beginResetModel()
         self._pending.clear()
+        self._display = {}
         self._data = {c: frame[c].to_numpy(copy=True) for c in frame.columns}
-        for col in self.columns:
-            if col.key not in self._data:
-                self._data[col.key] = np.full(len(frame), None, dtype=object)
+        for key in [c.key for c in self.columns] + ([self.key] if self.key else []):
+            if key not in self._data:
+                self._data[key] = np.full(len(frame), None, dtype=object)
         self._n = len(frame)
         self._index = {k: i for i, k in enumerate(self._data[self.key].tolist())} if self.key else {}
         self._search = None
@@ -93,29 +102,36 @@ class FrameTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        # Called ~7 times per visible cell per repaint: unhandled roles leave first, display text
+        # is cached per row, and no Qt enum arithmetic happens here (enum ops cost microseconds).
+        role = int(role)
+        if role not in _HANDLED:
             return None
+        c = index.column()
         row = int(self._view[index.row()])
-        col = self.columns[index.column()]
-        value = self._data[col.key][row]
-        if role == Qt.ItemDataRole.DisplayRole:
-            ccy = self._data[col.currency_key][row] if col.currency_key else None
-            return format_value(col.kind, value, ccy, col.signed)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(
-                (Qt.AlignmentFlag.AlignRight if col.numeric else Qt.AlignmentFlag.AlignLeft)
-                | Qt.AlignmentFlag.AlignVCenter
-            )
-        if role == Qt.ItemDataRole.ForegroundRole and col.signed and col.numeric:
+        if role == _DISPLAY:
+            cached = self._display.get(row)
+            if cached is None:
+                cached = self._display[row] = [None] * len(self.columns)
+            text = cached[c]
+            if text is None:
+                col = self.columns[c]
+                ccy = self._data[col.currency_key][row] if col.currency_key else None
+                text = cached[c] = format_value(col.kind, self._data[col.key][row], ccy, col.signed)
+            return text
+        col = self.columns[c]
+        if role == _ALIGN:
+            return _RIGHT if col.numeric else _LEFT
+        if role == _FOREGROUND:
+            if not (col.signed and col.numeric):
+                return None
             try:
-                return self.updown.for_value(float(value))
+                return self.updown.for_value(float(self._data[col.key][row]))
             except (TypeError, ValueError):
                 return None
-        if role == Qt.ItemDataRole.BackgroundRole and self.background_fn is not None:
-            return self.background_fn(self, row)
-        if role == RAW_ROLE:
-            return value
-        return None
+        if role == _BACKGROUND:
+            return self.background_fn(self, row) if self.background_fn is not None else None
+        return self._data[col.key][row]  # RAW_ROLE
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(self.columns):
@@ -154,7 +170,8 @@ class FrameTableModel(QAbstractTableModel):
             else:
                 joined = pd.Series([""] * self._n, dtype=object)
                 for k in keys:
-                    joined = joined + "\t" + pd.Series(self._data[k]).astype(str).str.lower()
+                    text = pd.Series(self._data[k], dtype=object).fillna("").map(str).str.lower()
+                    joined = joined + "\t" + text
                 self._search = joined.to_numpy()
         return self._search
 
@@ -163,7 +180,11 @@ class FrameTableModel(QAbstractTableModel):
         for key, allowed in self._predicates.items():
             mask &= np.isin(self._data[key], list(allowed))
         if self._text:
-            mask &= pd.Series(self._search_text()).str.contains(self._text, regex=False).to_numpy()
+            mask &= (
+                pd.Series(self._search_text())
+                .str.contains(self._text, regex=False, na=False)
+                .to_numpy(dtype=bool)
+            )
         return mask
 
     def _compute_view(self) -> np.ndarray:
@@ -222,6 +243,8 @@ class FrameTableModel(QAbstractTableModel):
         rows = np.fromiter((self._index.get(k, -1) for k in keys), dtype=np.int64, count=len(keys))
         old = rows >= 0
         changed_rows = rows[old]
+        for r in changed_rows.tolist():
+            self._display.pop(r, None)
         sort_touched = False
         for col in batch.columns:
             values = batch[col].to_numpy()

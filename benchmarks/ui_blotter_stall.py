@@ -1,0 +1,90 @@
+"""Benchmark: 1,000 execution updates a second for 10 s into a visible execution blotter.
+
+Prints the worst GUI-thread stall (goal: under 50 ms), the 99th percentile heartbeat gap, the
+number of coalesced model flushes and the slowest flush. Runs offscreen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtWidgets import QApplication
+
+from ui.panels.trading_panels import EXEC_COLUMNS
+from ui.stallprobe import measure_blotter_stall
+from widgets.blotter import Blotter
+
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rate", type=int, default=1000)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--keys", type=int, default=5000, help="distinct executions (then updates)")
+    args = ap.parse_args()
+    app = QApplication.instance() or QApplication([])
+    blotter = Blotter(EXEC_COLUMNS, "id", "No executions", [("status", "Status"), ("broker", "Broker")])
+    blotter.resize(1400, 700)
+    blotter.show()
+    model = blotter.model
+    model.clear()
+    slow = [0.0]
+    flush = model.flush
+
+    def timed_flush() -> None:
+        t = time.perf_counter()
+        flush()
+        slow[0] = max(slow[0], (time.perf_counter() - t) * 1000)
+
+    model._timer.timeout.disconnect()
+    model._timer.timeout.connect(timed_flush)
+
+    def row(i: int) -> dict[str, object]:
+        return {
+            "id": i % args.keys,
+            "received_at": NOW,
+            "cl_ord_id": f"C{i % 300}",
+            "account": f"A{i % 97:06d}",
+            "symbol": "X",
+            "side": "buy",
+            "broker": ("SIMA", "SIMB")[i % 2],
+            "exec_id": f"S{i}",
+            "exec_type_name": "F Trade",
+            "status": ("partially_filled", "filled")[i % 2],
+            "last_qty": 1.0,
+            "last_px": 10.0 + i % 7,
+            "cum_qty": float(i),
+            "leaves_qty": 0.0,
+            "avg_px": 10.0,
+            "currency": "USD",
+            "mic": "XNYS",
+        }
+
+    r = measure_blotter_stall(model, row, rate=args.rate, seconds=args.seconds)
+    app.processEvents()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("| metric | value |")
+    print("|---|---|")
+    print(f"| updates sent / shown | {r.updates_sent:,} / {r.updates_shown:,} |")
+    print(f"| wall time | {r.seconds:.2f} s |")
+    print(f"| throughput | {r.updates_shown / r.seconds:,.0f} updates/s |")
+    print(f"| rows in blotter | {model.rowCount():,} |")
+    print(f"| model flushes (coalesced) | {r.flushes} |")
+    print(f"| slowest flush | {slow[0]:.1f} ms |")
+    print(f"| 99th percentile heartbeat gap (5 ms timer) | {r.p99_gap_ms:.1f} ms |")
+    print(f"| worst GUI stall | {r.worst_stall_ms:.1f} ms (goal < 50 ms) |")
+    print(f"| peak RSS | {peak:,.0f} MiB |")
+
+
+if __name__ == "__main__":
+    main()
