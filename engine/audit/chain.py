@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from engine.audit.canonical import canonical_json, entry_hash
@@ -79,7 +80,20 @@ def record_separately(session: Session, username: str, action: str, entity: str,
     caller has written anything (SQLite allows one writer at a time).
     """
     bind = session.get_bind()
-    with Session(bind=bind) as own, own.begin():
-        if own.get_bind().dialect.name == "postgresql":
-            own.execute(text("SET LOCAL lock_timeout = '5s'"))
-        record(own, username, action, entity, **kw)
+    sqlite = bind.dialect.name == "sqlite"
+    try:
+        with Session(bind=bind) as own, own.begin():
+            if sqlite:
+                own.execute(text("PRAGMA busy_timeout = 1000"))
+            else:
+                own.execute(text("SET LOCAL lock_timeout = '2s'"))
+            try:
+                record(own, username, action, entity, **kw)
+            finally:
+                if sqlite:
+                    own.execute(text("PRAGMA busy_timeout = 10000"))
+    except OperationalError:
+        # The caller already holds the write lock (SQLite) or the chain head (PostgreSQL):
+        # record in its transaction instead; it is kept if the caller commits.
+        log.warning("audit: %s by %s recorded in the caller's transaction", action, username)
+        record(session, username, action, entity, **kw)

@@ -31,6 +31,7 @@ USERS = (
     ("tr1", "trader"),
     ("co1", "compliance"),
     ("co2", "compliance"),
+    ("co3", "compliance"),
     ("ad1", "admin"),
 )
 

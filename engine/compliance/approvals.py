@@ -1,0 +1,360 @@
+"""The approval workflow for orders and proposals, with four-eyes and two-approver overrides.
+
+    draft -> checked -> (pass/warn) released
+                     -> (flag/block) pending_approval -> approved -> released
+                                                      -> rejected
+A released order whose terms are later loosened (quantity up, limit looser, side or security
+changed) is checked again before it may route: `assert_routable` does that and also consults
+the kill switch. Every transition is audited with the state before and after.
+
+Segregation of duties: nobody approves their own trade; approving needs approvals.decide
+(compliance); overriding a hard block needs two distinct compliance approvers, neither of whom
+created the trade; releasing a flagged trade needs orders.release_flagged (a PM lacks it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.access.errors import SegregationOfDuties
+from engine.access.guard import require
+from engine.access.permissions import Permission
+from engine.audit.chain import record
+from engine.compliance.checker import CheckRun, run_check
+from engine.compliance.killswitch import describe as describe_switch
+from engine.compliance.killswitch import stopping
+from engine.compliance.tables import ApprovalCase, ApprovalDecision
+from engine.errors import ComplianceBlocked, InvalidTransition, NotFound, WorkstationError
+from engine.ports import OrderIntent
+from engine.store.accounts import Account
+from engine.store.reference import Security
+from engine.store.trading import Order, Proposal
+
+DRAFT, CHECKED, PENDING, APPROVED, REJECTED, RELEASED = (
+    "draft", "checked", "pending_approval", "approved", "rejected", "released",
+)  # fmt: skip
+ENTITIES = ("order", "proposal")
+REASON_CODES = (
+    "within_tolerance",
+    "client_instruction",
+    "risk_accepted",
+    "data_error",
+    "policy_breach",
+    "duplicate",
+    "other",
+)
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as callers see it, with what the last check said."""
+
+    id: int
+    entity: str
+    entity_id: str
+    state: str
+    outcome: str | None
+    hard_block: bool
+    created_by: str
+    approvals: int
+
+    @classmethod
+    def of(cls, case: ApprovalCase, approvals: int = 0) -> CaseView:
+        return cls(case.id, case.entity, case.entity_id, case.state, case.outcome, case.hard_block,
+                   case.created_by, approvals)  # fmt: skip
+
+
+def _dec(value: object) -> str:
+    """A decimal as plain text without trailing zeros (10.000000 -> 10)."""
+    return format(Decimal(str(value)).normalize(), "f")
+
+
+def _terms(intents: Sequence[OrderIntent]) -> list[dict[str, Any]]:
+    return [
+        {
+            "account": o.account,
+            "symbol": o.symbol,
+            "side": str(o.side).lower(),
+            "quantity": _dec(o.quantity),
+            "order_type": str(o.order_type).lower(),
+            "limit_price": None if o.limit_price is None else _dec(o.limit_price),
+            "ref": o.ref,
+        }
+        for o in intents
+    ]
+
+
+def intents_for(session: Session, entity: str, entity_id: str) -> list[OrderIntent]:
+    """The orders a case is about, read from the order row or the proposal's trades."""
+    if entity == "order":
+        row = session.execute(
+            select(Order, Account.code, Security.symbol)
+            .join(Account, Account.id == Order.account_id)
+            .join(Security, Security.id == Order.security_id)
+            .where(Order.id == int(entity_id))
+        ).first()
+        if row is None:
+            raise NotFound(f"order {entity_id} does not exist (or is a block without an account)")
+        o, code, sym = row
+        return [OrderIntent(code, sym, o.side, o.quantity, o.order_type, o.limit_price, ref=str(o.id))]
+    if entity == "proposal":
+        p = session.get(Proposal, int(entity_id))
+        if p is None:
+            raise NotFound(f"proposal {entity_id} does not exist")
+        code = session.execute(select(Account.code).where(Account.id == p.account_id)).scalar_one()
+        trades = (p.payload or {}).get("trades") or []
+        out = []
+        for k, t in enumerate(trades):
+            try:
+                out.append(
+                    OrderIntent(
+                        code, str(t["symbol"]), str(t["side"]), Decimal(str(t["quantity"])),
+                        str(t.get("order_type", "market")),
+                        None if t.get("limit_price") in (None, "") else Decimal(str(t["limit_price"])),
+                        ref=f"{entity_id}:{k}",
+                    )
+                )  # fmt: skip
+            except (KeyError, ArithmeticError, ValueError) as exc:
+                raise WorkstationError(f"proposal {entity_id} trade {k + 1}: unreadable ({exc})") from None
+        return out
+    raise WorkstationError(f"approvals cover orders and proposals, not {entity!r}")
+
+
+def _case(session: Session, case_id: int) -> ApprovalCase:
+    c = session.get(ApprovalCase, case_id)
+    if c is None:
+        raise NotFound(f"no approval case {case_id}")
+    return c
+
+
+def find_case(session: Session, entity: str, entity_id: object) -> ApprovalCase | None:
+    return session.execute(
+        select(ApprovalCase).where(ApprovalCase.entity == entity, ApprovalCase.entity_id == str(entity_id))
+    ).scalar_one_or_none()
+
+
+def _move(session: Session, user: str, case: ApprovalCase, to: str, action: str, reason: str | None = None,
+          extra: dict[str, Any] | None = None) -> None:  # fmt: skip
+    before = {"state": case.state, "outcome": case.outcome}
+    case.state = to
+    case.updated_at = datetime.now(UTC)
+    session.flush()
+    record(session, user, action, f"approval:{case.entity}", case.entity_id, before,
+           {"state": to, "outcome": case.outcome, **(extra or {})}, reason)  # fmt: skip
+
+
+def _apply_check(session: Session, user: str, case: ApprovalCase, intents: Sequence[OrderIntent]) -> CheckRun:
+    run = run_check(session, intents)
+    run.persist(session, user, case.entity, [case.entity_id] * len(intents))
+    worst = max(run.order_codes) if len(intents) else 0
+    case.outcome = ("pass", "warn", "flag", "block")[int(worst)]
+    case.hard_block = any(run.hard_block(i) for i in range(len(intents)))
+    case.run_id = run.run_id
+    case.terms = _terms(intents)
+    return run
+
+
+def submit(
+    session: Session,
+    username: str,
+    entity: str,
+    entity_id: object,
+    intents: Sequence[OrderIntent] | None = None,
+    created_by: str | None = None,
+) -> CaseView:
+    """Open a case (draft), check it (checked) and, if anything is flagged, queue it for approval."""
+    require(session, username, Permission.SUBMIT)
+    if entity not in ENTITIES:
+        raise WorkstationError(f"approvals cover orders and proposals, not {entity!r}")
+    eid = str(entity_id)
+    intents = list(intents) if intents is not None else intents_for(session, entity, eid)
+    if not intents:
+        raise WorkstationError(f"{entity} {eid} has no trades to check")
+    case = find_case(session, entity, eid)
+    if case is not None and case.state not in (DRAFT, REJECTED):
+        raise InvalidTransition(f"{entity} {eid}", case.state, "submit")
+    if case is None:
+        case = ApprovalCase(
+            entity=entity, entity_id=eid, state=DRAFT, created_by=created_by or username, terms=[]
+        )
+        session.add(case)
+        session.flush()
+        record(session, username, "approval.open", f"approval:{entity}", eid, None, {"state": DRAFT})
+    else:
+        _move(session, username, case, DRAFT, "approval.reopen")
+    run = _apply_check(session, username, case, intents)
+    _move(
+        session,
+        username,
+        case,
+        CHECKED,
+        "approval.checked",
+        extra={"run": run.run_id, "counts": run.counts()},
+    )
+    if case.outcome in ("flag", "block"):
+        _move(session, username, case, PENDING, "approval.pending", extra={"hard_block": case.hard_block})
+    return CaseView.of(case)
+
+
+def _approvers(session: Session, case: ApprovalCase) -> list[str]:
+    return list(
+        session.scalars(
+            select(ApprovalDecision.username).where(
+                ApprovalDecision.approval_id == case.id,
+                ApprovalDecision.run_id == case.run_id,
+                ApprovalDecision.decision == "approve",
+            )
+        )
+    )
+
+
+def decide(
+    session: Session, username: str, case_id: int, decision: str, reason_code: str, comment: str = ""
+) -> CaseView:
+    """A reviewer approves or rejects a pending case with a reason code and a comment.
+
+    A hard block needs two approvals by distinct compliance users (approvals.override), neither
+    the trade's creator; the case stays pending after the first.
+    """
+    require(session, username, Permission.APPROVE)
+    case = _case(session, case_id)
+    if decision not in ("approve", "reject"):
+        raise WorkstationError(f"decision must be approve or reject, not {decision!r}")
+    if reason_code not in REASON_CODES:
+        raise WorkstationError(f"reason code must be one of {', '.join(REASON_CODES)}, not {reason_code!r}")
+    if case.state != PENDING:
+        raise InvalidTransition(f"{case.entity} {case.entity_id}", case.state, decision)
+    if username == case.created_by:
+        record(session, username, "approval.self_refused", f"approval:{case.entity}", case.entity_id,
+               reason="nobody approves their own trade")  # fmt: skip
+        raise SegregationOfDuties(
+            f"{username} created {case.entity} {case.entity_id} and may not decide on it"
+        )
+    override = case.hard_block and decision == "approve"
+    if override:
+        require(session, username, Permission.OVERRIDE)
+        if username in _approvers(session, case):
+            raise SegregationOfDuties(
+                f"{username} already approved this override; a second, different approver is needed"
+            )
+    session.add(
+        ApprovalDecision(
+            approval_id=case.id, run_id=case.run_id, username=username, decision=decision,
+            reason_code=reason_code, comment=comment, override=override, at=datetime.now(UTC),
+        )
+    )  # fmt: skip
+    session.flush()
+    n = len(_approvers(session, case))
+    if decision == "reject":
+        _move(session, username, case, REJECTED, "approval.reject", comment, {"reason_code": reason_code})
+    elif override and n < 2:
+        record(session, username, "approval.override_first", f"approval:{case.entity}", case.entity_id,
+               {"state": PENDING}, {"state": PENDING, "approvals": n, "reason_code": reason_code}, comment)  # fmt: skip
+    else:
+        action = "approval.override" if override else "approval.approve"
+        _move(
+            session, username, case, APPROVED, action, comment, {"reason_code": reason_code, "approvals": n}
+        )
+    return CaseView.of(case, n)
+
+
+def release(session: Session, username: str, case_id: int, reason: str = "") -> CaseView:
+    """Release to trading: straight after a clean check, or after approval (flagged: not by a PM)."""
+    require(session, username, Permission.RELEASE)
+    case = _case(session, case_id)
+    clean = case.state == CHECKED and case.outcome in ("pass", "warn")
+    if not (clean or case.state == APPROVED):
+        raise InvalidTransition(f"{case.entity} {case.entity_id}", case.state, "release")
+    if case.state == APPROVED:
+        require(session, username, Permission.RELEASE_FLAGGED)
+    _move(session, username, case, RELEASED, "approval.release", reason or None)
+    return CaseView.of(case)
+
+
+def _looser(old: dict[str, Any], new: dict[str, Any]) -> str | None:
+    """Why the new terms carry more risk than those checked (None if the same or tighter)."""
+    for field in ("account", "symbol", "side"):
+        if old[field] != new[field]:
+            return f"{field} changed from {old[field]} to {new[field]}"
+    if Decimal(new["quantity"]) > Decimal(old["quantity"]):
+        return f"quantity up from {old['quantity']} to {new['quantity']}"
+    ol, nl = old["limit_price"], new["limit_price"]
+    if ol is not None and nl is None:
+        return f"limit {ol} removed (now a market order)"
+    if ol is not None and nl is not None:
+        if new["side"] == "buy" and Decimal(nl) > Decimal(ol):
+            return f"buy limit raised from {ol} to {nl}"
+        if new["side"] == "sell" and Decimal(nl) < Decimal(ol):
+            return f"sell limit lowered from {ol} to {nl}"
+    return None
+
+
+def assert_routable(
+    session: Session, username: str, entity_id: object, intents: Sequence[OrderIntent] | None = None,
+    entity: str = "order",
+) -> CaseView:  # fmt: skip
+    """Raise ComplianceBlocked unless the order is released, unchanged or re-checked clean, and no
+    kill switch stops its account. A loosened order is re-checked now; if it no longer passes it
+    goes back to pending approval."""
+    eid = str(entity_id)
+    case = find_case(session, entity, eid)
+    if case is None:
+        raise ComplianceBlocked(f"{entity} {eid} was never checked by compliance")
+    if case.state != RELEASED:
+        raise ComplianceBlocked(f"{entity} {eid} is {case.state}, not released to trading")
+    intents = list(intents) if intents is not None else intents_for(session, entity, eid)
+    new_terms = _terms(intents)
+    changes = []
+    if len(new_terms) != len(case.terms):
+        changes.append("the number of trades changed")
+    else:
+        changes = [w for o, n in zip(case.terms, new_terms) if (w := _looser(o, n))]
+    if changes:
+        why = "; ".join(changes)
+        record(session, username, "approval.recheck", f"approval:{entity}", eid, {"terms": case.terms},
+               {"terms": new_terms}, why)  # fmt: skip
+        run = _apply_check(session, username, case, intents)
+        if case.outcome in ("flag", "block"):
+            _move(session, username, case, PENDING, "approval.pending", why, {"run": run.run_id})
+            msgs = [
+                m for i in range(len(intents)) for m in (r["message"] for r in run.results(i, hits_only=True))
+            ]
+            raise ComplianceBlocked(
+                f"{entity} {eid} changed ({why}) and needs approval again: " + " ".join(msgs[:3])
+            )
+        record(session, username, "approval.recheck_pass", f"approval:{entity}", eid, None,
+               {"outcome": case.outcome, "run": run.run_id}, why)  # fmt: skip
+    for o in intents:
+        k = stopping(session, o.account)
+        if k is not None:
+            raise ComplianceBlocked(f"{o.account}: {describe_switch(k)}")
+    return CaseView.of(case)
+
+
+def queue(session: Session) -> list[dict[str, Any]]:
+    """Cases waiting for a reviewer, oldest first, with their approvals so far."""
+    out = []
+    for c in session.scalars(
+        select(ApprovalCase).where(ApprovalCase.state == PENDING).order_by(ApprovalCase.opened_at)
+    ):
+        out.append(
+            {
+                "id": c.id,
+                "entity": c.entity,
+                "entity_id": c.entity_id,
+                "outcome": c.outcome,
+                "hard_block": c.hard_block,
+                "created_by": c.created_by,
+                "approvals": _approvers(session, c),
+                "terms": c.terms,
+                "opened_at": c.opened_at,
+            }
+        )
+    return out
