@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QTableView,
     QToolButton,
     QWidget,
 )
@@ -226,15 +227,25 @@ class MainWindow(QMainWindow):
             QColor(self.settings.get(f"up_colour_{theme}", up_default)),
             QColor(self.settings.get(f"down_colour_{theme}", down_default)),
         )
-        for model in self.findChildren(FrameTableModel):
+        models = self.table_models()
+        for model in models:
             model.updown = updown
         for panel in self.docks.values():
             panel.apply_theme(dark)
-        for model in self.findChildren(FrameTableModel):
+        for model in models:
             if model.rowCount():
                 model.dataChanged.emit(
                     model.index(0, 0), model.index(model.rowCount() - 1, model.columnCount() - 1)
                 )
+
+    def table_models(self) -> list[FrameTableModel]:
+        """Every table model shown in this window (models are not QObject children of it)."""
+        out: list[FrameTableModel] = []
+        for view in self.findChildren(QTableView):
+            model = view.model()
+            if isinstance(model, FrameTableModel) and model not in out:
+                out.append(model)
+        return out
 
     def _pick_colour(self, key: str) -> None:
         current = QColor(
