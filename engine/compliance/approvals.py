@@ -296,19 +296,30 @@ def _looser(old: dict[str, Any], new: dict[str, Any]) -> str | None:
     return None
 
 
-def assert_routable(
+@dataclass(frozen=True)
+class RouteVerdict:
+    """Whether an order may route now, and if not, the sentence saying why."""
+
+    ok: bool
+    reason: str = ""
+    case: CaseView | None = None
+
+
+def check_routable(
     session: Session, username: str, entity_id: object, intents: Sequence[OrderIntent] | None = None,
     entity: str = "order",
-) -> CaseView:  # fmt: skip
-    """Raise ComplianceBlocked unless the order is released, unchanged or re-checked clean, and no
-    kill switch stops its account. A loosened order is re-checked now; if it no longer passes it
-    goes back to pending approval."""
+) -> RouteVerdict:  # fmt: skip
+    """May this order route? Only if released, unchanged (or re-checked clean), and no kill switch
+    stops its account. A loosened order is re-checked now; if it no longer passes it goes back to
+    pending approval. Nothing is raised: commit the session so a move back to pending is kept."""
     eid = str(entity_id)
     case = find_case(session, entity, eid)
     if case is None:
-        raise ComplianceBlocked(f"{entity} {eid} was never checked by compliance")
+        return RouteVerdict(False, f"{entity} {eid} was never checked by compliance")
     if case.state != RELEASED:
-        raise ComplianceBlocked(f"{entity} {eid} is {case.state}, not released to trading")
+        return RouteVerdict(
+            False, f"{entity} {eid} is {case.state}, not released to trading", CaseView.of(case)
+        )
     intents = list(intents) if intents is not None else intents_for(session, entity, eid)
     new_terms = _terms(intents)
     changes = []
@@ -326,16 +337,33 @@ def assert_routable(
             msgs = [
                 m for i in range(len(intents)) for m in (r["message"] for r in run.results(i, hits_only=True))
             ]
-            raise ComplianceBlocked(
-                f"{entity} {eid} changed ({why}) and needs approval again: " + " ".join(msgs[:3])
-            )
+            return RouteVerdict(
+                False, f"{entity} {eid} changed ({why}) and needs approval again: " + " ".join(msgs[:3]),
+                CaseView.of(case),
+            )  # fmt: skip
         record(session, username, "approval.recheck_pass", f"approval:{entity}", eid, None,
                {"outcome": case.outcome, "run": run.run_id}, why)  # fmt: skip
     for o in intents:
         k = stopping(session, o.account)
         if k is not None:
-            raise ComplianceBlocked(f"{o.account}: {describe_switch(k)}")
-    return CaseView.of(case)
+            return RouteVerdict(False, f"{o.account}: {describe_switch(k)}", CaseView.of(case))
+    return RouteVerdict(True, "", CaseView.of(case))
+
+
+def assert_routable(
+    session: Session, username: str, entity_id: object, intents: Sequence[OrderIntent] | None = None,
+    entity: str = "order",
+) -> CaseView:  # fmt: skip
+    """`check_routable`, raising ComplianceBlocked when the order may not route.
+
+    Raising rolls back the caller's transaction, and with it a move back to pending approval:
+    callers that want the re-check kept use check_routable and commit.
+    """
+    v = check_routable(session, username, entity_id, intents, entity)
+    if not v.ok:
+        raise ComplianceBlocked(v.reason)
+    assert v.case is not None
+    return v.case
 
 
 def queue(session: Session) -> list[dict[str, Any]]:

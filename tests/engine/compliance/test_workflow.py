@@ -138,12 +138,10 @@ def test_changed_released_order_is_rechecked_before_routing(book_db: Database) -
     ):
         approvals.assert_routable(s, "tr1", oid)
     assert "short 50" in str(err.value)
-    # The failed re-check raised inside the transaction, so it rolled back: do it committing.
+    # Raising rolled the move back; check_routable returns the verdict and the commit keeps it.
     with book_db.transaction() as s:
-        try:
-            approvals.assert_routable(s, "tr1", oid)
-        except ComplianceBlocked:
-            pass
+        verdict = approvals.check_routable(s, "tr1", oid)
+        assert not verdict.ok and "needs approval again" in verdict.reason
     with book_db.session() as s:
         case_row = approvals.find_case(s, "order", oid)
         assert case_row is not None and case_row.state == "pending_approval" and case_row.outcome == "block"
