@@ -27,6 +27,7 @@ from ui.theme import apply_theme, updown_defaults
 from ui.workers import Job
 from ui.workspaces import PANELS, WORKSPACES, arrange
 from widgets.colors import UpDown
+from widgets.formatting import set_display_zone
 from widgets.table_model import FrameTableModel
 
 
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
             | QMainWindow.DockOption.AllowTabbedDocks
         )
         self.resize(1600, 960)
+        set_display_zone(desk.clock.user_tz)  # blotter times in the user's zone, with its name
         self.docks: dict[str, Panel] = {}
         for cls in PANELS:
             panel = cls(desk, self)

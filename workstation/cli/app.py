@@ -32,7 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def cmd_desktop(args: argparse.Namespace) -> int:
     from workstation.app import run_desktop
 
-    return run_desktop(args.db, theme=args.theme, user=args.user)
+    # Also called by main.py when `workstation` is run with no command (args lacks theme/user).
+    return run_desktop(
+        getattr(args, "db", None), theme=getattr(args, "theme", None), user=getattr(args, "user", None)
+    )
 
 
 def cmd_screenshot(args: argparse.Namespace) -> int:
