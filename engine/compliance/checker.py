@@ -184,12 +184,13 @@ def run_check(
     rules: Sequence[Rule] | None = None,
     source: str = "orders",
     first_row: int = 1,
+    rows: Sequence[int] | None = None,
 ) -> CheckRun:
     """Check orders against the projected post-trade book. Writes nothing."""
     as_of = as_of or (book.as_of if book else book_as_of(session))
     if book is None:
         book = load_book(session, as_of, account_codes=sorted({o.account for o in intents}))
-    orders = prepare_orders(book, intents, source=source, first_row=first_row)
+    orders = prepare_orders(book, intents, source=source, first_row=first_row, rows=rows)
     rules = list(rules) if rules is not None else rules_in_force(session, as_of)
     return evaluate(session, book, orders, rules, now or datetime.now(UTC))
 

@@ -51,7 +51,11 @@ def _positive(value: object) -> float:
 
 
 def prepare_orders(
-    book: Book, intents: Sequence[OrderIntent], source: str = "orders", first_row: int = 1
+    book: Book,
+    intents: Sequence[OrderIntent],
+    source: str = "orders",
+    first_row: int = 1,
+    rows: Sequence[int] | None = None,
 ) -> Orders:
     """Check every order's fields; any problem raises ImportValidationError naming its row."""
     n = len(intents)
@@ -83,7 +87,7 @@ def prepare_orders(
         for col, mask in bad.items():
             for i in np.flatnonzero(mask)[:1000]:
                 o = intents[int(i)]
-                row = first_row + int(i)
+                row = rows[int(i)] if rows is not None else first_row + int(i)
                 reason = {
                     "account": f"unknown account {o.account!r}",
                     "symbol": f"{o.symbol} has no price on or before {book.as_of}"

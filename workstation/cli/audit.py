@@ -1,9 +1,88 @@
-"""`workstation audit` command group (not yet built: registers no command)."""
+"""`workstation audit`: verify the hash chain of the audit log, and read it."""
 
 from __future__ import annotations
 
 import argparse
 
+from sqlalchemy import select
+
+from engine.audit.verify import verify_chain
+from engine.store.people import AuditEntry
+from workstation.cli.output import print_json, table
+from workstation.compose import open_store
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add this group's subcommands to the CLI."""
+    p = sub.add_parser("audit", help="the tamper-evident audit log")
+    g = p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    v = g.add_parser(
+        "verify",
+        help="recompute the hash chain and report the first broken link",
+        description="Walk the audit log in order, recompute every entry's SHA-256 over the previous "
+        "hash and its fields, and report the first entry that was changed, inserted or removed "
+        "(exit status 1), or that the chain is intact (0).",
+    )
+    v.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    v.set_defaults(func=cmd_verify)
+    lg = g.add_parser("log", help="the latest audit entries")
+    lg.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    lg.add_argument("--action", help="only this action (e.g. login.failure, killswitch.engage)")
+    lg.add_argument("--json", action="store_true", help="print as JSON")
+    lg.set_defaults(func=cmd_log)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    database = open_store(args.db)
+    try:
+        with database.session() as s:
+            report = verify_chain(s)
+    finally:
+        database.dispose()
+    if args.json:
+        print_json(report.as_dict())
+    elif report.ok:
+        print(f"audit chain intact: {report.entries} entries verified")
+    else:
+        print(f"audit chain BROKEN at entry {report.first_broken_id}: {report.problem}")
+    return 0 if report.ok else 1
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    database = open_store(args.db)
+    try:
+        with database.session() as s:
+            q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(args.limit)
+            if args.action:
+                q = q.where(AuditEntry.action == args.action)
+            rows = list(reversed(s.scalars(q).all()))
+    finally:
+        database.dispose()
+    entries = [
+        {
+            "id": e.id, "at": e.at, "user": e.username, "action": e.action, "entity": e.entity,
+            "entity_id": e.entity_id, "before": e.before, "after": e.after, "reason": e.reason, "hash": e.hash,
+        }
+        for e in rows
+    ]  # fmt: skip
+    if args.json:
+        print_json({"entries": entries})
+    else:
+        print(
+            table(
+                ["id", "at (UTC)", "user", "action", "entity", "reason"],
+                [
+                    (
+                        e["id"],
+                        f"{e['at']:%Y-%m-%d %H:%M:%S}",
+                        e["user"],
+                        e["action"],
+                        f"{e['entity']} {e['entity_id'] or ''}".strip(),
+                        e["reason"] or "",
+                    )
+                    for e in entries
+                ],
+                right={0},
+            )
+        )
+    return 0
