@@ -1,9 +1,172 @@
-"""`workstation rebalance` command group (not yet built: registers no command)."""
+"""`workstation rebalance`: bulk tax-aware proposals, and `rebalance drift` (the book's drift)."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from typing import Any
+
+from engine.errors import WorkstationError
+from engine.rebalance.book import book_as_of, load_accounts, load_universe
+from engine.rebalance.bulk import run_bulk, select_account_ids
+from engine.rebalance.drift import book_drift
+from engine.rebalance.events import RebalanceProgress
+from engine.rebalance.settings import Mode, RebalanceSettings
+from workstation.cli.output import dumps, table
+from workstation.compose import open_store
+
+
+def _selection(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--all", action="store_true", help="every account (the default)")
+    g.add_argument("--accounts", metavar="CODES", help="comma-separated account codes")
+    g.add_argument("--model", metavar="CODE", help="accounts on this model")
+    g.add_argument("--household", metavar="CODE", help="accounts of this household")
+    p.add_argument(
+        "--drifted", action="store_true", help="only accounts with a trigger (band, cash, exclusions)"
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add this group's subcommands to the CLI."""
+    p = sub.add_parser("rebalance", help="propose tax-aware rebalancing trades for many accounts")
+    _selection(p)
+    p.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.FULL.value)
+    p.add_argument("--executor", default="process", help="process (default), inline, or dask://host:port")
+    p.add_argument("--workers", type=int, default=2, metavar="N", help="local worker processes (default 2)")
+    p.add_argument("--batch-size", type=int, default=100, metavar="N", help="accounts per task (default 100)")
+    p.add_argument("--json", metavar="FILE", help="write one record per account (a JSON array) to FILE")
+    p.add_argument("--max-turnover", type=float, metavar="FRACTION", help="cap on (buys+sells)/value")
+    p.add_argument(
+        "--tax-budget", type=float, metavar="AMOUNT", help="cap on realized gains per account, base ccy"
+    )
+    p.add_argument(
+        "--cash-raise", type=float, default=0.0, metavar="AMOUNT", help="cash-raise mode: amount, base ccy"
+    )
+    p.add_argument(
+        "--time-limit", type=float, default=0.5, metavar="SECONDS", help="per-account solver limit"
+    )
+    p.add_argument("--no-skip", action="store_true", help="solve accounts that are within their band too")
+    p.add_argument("--no-save", action="store_true", help="do not persist proposals")
+    p.add_argument("--user", default="cli", help="recorded as the proposals' creator")
+    p.set_defaults(func=_run)
+    rsub = p.add_subparsers(dest="rebalance_command", metavar="SUBCOMMAND")
+    d = rsub.add_parser("drift", help="drift of accounts against their models, ranked")
+    _selection(d)
+    d.add_argument(
+        "--json", dest="drift_json", action="store_true", help="print each account's weights and drift"
+    )
+    d.add_argument("--limit", type=int, default=20, help="rows in the text table (default 20)")
+    d.set_defaults(func=_drift)
+
+
+def _ids(args: argparse.Namespace, database: Any) -> list[int] | None:
+    codes = [c.strip() for c in args.accounts.split(",") if c.strip()] if args.accounts else None
+    return select_account_ids(database, codes=codes, model=args.model, household=args.household)
+
+
+def _drift(args: argparse.Namespace) -> int:
+    database = open_store(args.db)
+    ids = _ids(args, database)
+    with database.session() as session:
+        u = load_universe(session, book_as_of(session))
+        accounts = load_accounts(session, u, ids)
+    bd = book_drift(u, accounts)
+    rows = bd.summary()
+    if args.drifted:
+        rows = [r for r in rows if r["triggers"]]
+    if args.drift_json:
+        pos = {a.code: i for i, a in enumerate(bd.accounts)}
+        out = []
+        for r in rows:
+            detail = bd.account_detail(pos[r["account"]])
+            detail.update(
+                {k: r[k] for k in ("max_drift", "max_drift_symbol", "total_drift", "ratio", "triggers")}
+            )
+            out.append(detail)
+        sys.stdout.write(dumps({"as_of": u.as_of, "accounts": out}) + "\n")
+        return 0
+    print(
+        table(
+            ["account", "model", "ccy", "value", "band", "max drift", "symbol", "total", "cash", "triggers"],
+            [
+                [
+                    r["account"],
+                    r["model"],
+                    r["base_currency"],
+                    f"{r['value_base']:,.0f}",
+                    f"{r['band']:.1%}",
+                    f"{r['max_drift']:.2%}",
+                    r["max_drift_symbol"],
+                    f"{r['total_drift']:.2%}",
+                    f"{r['cash_weight']:.2%}",
+                    ", ".join(r["triggers"]),
+                ]
+                for r in rows[: args.limit]
+            ],
+            right={3, 4, 5, 7, 8},
+        )
+    )
+    print(
+        f"{sum(bool(r['triggers']) for r in rows)} of {len(rows)} accounts have a trigger (as of {u.as_of})"
+    )
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.workers < 1 or args.batch_size < 1:
+        raise WorkstationError("--workers and --batch-size must be at least 1")
+    mode = Mode(args.mode)
+    if mode == Mode.CASH_RAISE and args.cash_raise <= 0:
+        raise WorkstationError("--mode cash-raise needs --cash-raise AMOUNT (base currency, > 0)")
+    settings = RebalanceSettings(
+        mode=mode,
+        max_turnover=args.max_turnover if args.max_turnover is not None else RebalanceSettings.max_turnover,
+        gains_budget_base=args.tax_budget,
+        cash_raise_base=args.cash_raise,
+        time_limit_s=args.time_limit,
+        skip_in_band=not args.no_skip,
+    )
+    database = open_store(args.db)
+    ids = _ids(args, database)
+
+    def progress(ev: RebalanceProgress) -> None:
+        eta = f"{ev.eta_s:.0f}s" if ev.eta_s is not None else "?"
+        print(
+            f"\r{ev.done}/{ev.total} done, {ev.infeasible} infeasible, {ev.failed} failed, eta {eta}   ",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    result = run_bulk(
+        database,
+        settings,
+        ids,
+        drifted_only=args.drifted,
+        executor=args.executor,
+        workers=args.workers,
+        batch_size=args.batch_size,
+        on_progress=progress if sys.stderr.isatty() or args.verbose else None,
+        user=args.user,
+        save=not args.no_save,
+    )
+    if args.json:
+        records = sorted(result.records, key=lambda r: r["account"])
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(records, fh, indent=1, default=str)
+    s = result.summary
+    print(file=sys.stderr) if sys.stderr.isatty() else None
+    print(
+        f"rebalance {mode.value}: {s['accounts']} accounts in {s['seconds']:.1f}s "
+        f"({s['ok']} ok, {s['infeasible']} infeasible, {s['failed']} failed"
+        + (f", {s['not_run']} not run: cancelled" if s["cancelled"] else "")
+        + ")"
+    )
+    print(
+        f"trades {s['trades']} (+{s['fx_trades']} FX), mean turnover {s['mean_turnover']:.2%}, "
+        f"est. tax {s['est_tax_usd']:,.0f} USD, est. cost {s['est_cost_usd']:,.0f} USD"
+    )
+    print("rungs: " + ", ".join(f"{k} {v}" for k, v in s["rungs"].items()) + f"; batch {s['batch_id']}")
+    return 0

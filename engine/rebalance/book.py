@@ -1,0 +1,370 @@
+"""Load the book once, vectorized: the security universe, prices, FX, models and account inputs.
+
+Everything the optimiser needs is turned into numpy arrays indexed by a dense security index,
+so worker processes receive one `Universe` and then small `AccountInput`s in batches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Float, cast, select
+from sqlalchemy.orm import Session
+
+from engine.errors import NotFound
+from engine.pricing.fx import FxTable
+from engine.pricing.prices import last_prices, latest_price_date
+from engine.pricing.valuation import load_lots
+from engine.rebalance.settings import BOND_COST, DEFAULT_MARKET_COST, MARKET_COST
+from engine.store.accounts import Account, AccountExclusion, Model, ModelComponent
+from engine.store.meta import BookMeta
+from engine.store.positions import CashBalance
+from engine.store.reference import Security
+from engine.store.trading import Execution, Order
+
+
+@dataclass
+class Universe:
+    """Dense per-security arrays shared by every account of a run (shipped once per worker)."""
+
+    as_of: date
+    ids: np.ndarray
+    symbols: np.ndarray
+    currency: np.ndarray
+    mic: np.ndarray
+    sector: np.ndarray
+    country: np.ndarray
+    issuer: np.ndarray
+    asset_class: np.ndarray
+    lot_size: np.ndarray
+    multiplier: np.ndarray
+    price: np.ndarray  # local close
+    cost: np.ndarray  # one-way cost fraction
+    wash_group: np.ndarray  # ADRs map to their ordinary: same group = substantially identical
+    esg_flags: list[frozenset[str]]
+    esg_score: np.ndarray
+    restricted_client_types: list[frozenset[str]]
+    restricted_domiciles: list[frozenset[str]]
+    fx_to: dict[str, dict[str, float]]  # base -> currency -> units of base per unit of currency
+    models: dict[int, np.ndarray]  # model id -> look-through weights over the universe
+    model_codes: dict[int, str]
+    exposures: np.ndarray | None = None  # N x k, scaled so that var = |B'd|^2 + |s*d|^2
+    specific: np.ndarray | None = None  # N, specific volatility
+
+    def index_of(self) -> dict[int, int]:
+        return {int(s): i for i, s in enumerate(self.ids)}
+
+    def price_base(self, base: str) -> np.ndarray:
+        """Value of one unit of each security in `base` (close x multiplier x FX)."""
+        fx = self.fx_to[base]
+        return self.price * self.multiplier * np.array([fx[c] for c in self.currency])
+
+
+@dataclass
+class AccountInput:
+    """One account's positions and mandate, in universe indices (float64, converted once here)."""
+
+    id: int
+    code: str
+    household_id: int
+    base: str
+    tax_status: str
+    jurisdiction: str
+    model_id: int | None
+    cash_target: float
+    cash_floor: float
+    band: float
+    relief: str
+    keep_legacy: bool
+    excluded: np.ndarray  # universe indices the account may not hold
+    exclusion_reason: dict[int, str]
+    lot_sec: np.ndarray
+    lot_qty: np.ndarray
+    lot_cost: np.ndarray
+    lot_fx: np.ndarray
+    lot_acquired: np.ndarray  # datetime64[D]
+    lot_id: np.ndarray
+    cash: dict[str, float]
+    wash_blocked: dict[int, str] = field(default_factory=dict)  # group -> why no buy allowed
+    recent_buys: set[int] = field(default_factory=set)  # groups bought in the household <= 30 days
+
+
+def _flatten_models(rows: pd.DataFrame, index: dict[int, int], n: int) -> dict[int, np.ndarray]:
+    comps: dict[int, list[tuple[int | None, int | None, float]]] = {}
+    for m, s, sub, w in rows.itertuples(index=False):
+        comps.setdefault(int(m), []).append(
+            (None if pd.isna(s) else int(s), None if pd.isna(sub) else int(sub), float(w))
+        )
+    cache: dict[int, np.ndarray] = {}
+
+    def walk(mid: int, depth: int = 0) -> np.ndarray:
+        if mid in cache:
+            return cache[mid]
+        if depth > 20:
+            raise NotFound(f"model id {mid}: sub-models nest too deep (a cycle?)")
+        out = np.zeros(n)
+        for s, sub, w in comps.get(mid, []):
+            if s is not None:
+                out[index[s]] += w
+            elif sub is not None:
+                out += w * walk(sub, depth + 1)
+        cache[mid] = out
+        return out
+
+    return {mid: walk(mid) for mid in comps}
+
+
+def book_as_of(session: Session) -> date:
+    meta = dict(session.execute(select(BookMeta.key, BookMeta.value)).all())
+    if "as_of" in meta:
+        return date.fromisoformat(meta["as_of"])
+    d = latest_price_date(session)
+    if d is None:
+        raise NotFound("the book has no prices")
+    return d
+
+
+def load_universe(session: Session, as_of: date) -> Universe:
+    secs = pd.DataFrame(
+        session.execute(
+            select(
+                Security.id,
+                Security.symbol,
+                Security.currency,
+                Security.mic,
+                Security.sector,
+                Security.country,
+                Security.issuer,
+                Security.asset_class,
+                Security.lot_size,
+                cast(Security.price_multiplier, Float),
+                Security.esg_flags,
+                cast(Security.esg_score, Float),
+                Security.adr_ordinary_id,
+                Security.restricted_client_types,
+                Security.restricted_domiciles,
+            ).order_by(Security.id)
+        ).all(),
+        columns=[
+            "id", "symbol", "currency", "mic", "sector", "country", "issuer", "asset_class",
+            "lot_size", "mult", "esg_flags", "esg_score", "ordinary", "rct", "rdom",
+        ],
+    )  # fmt: skip
+    index = {int(s): i for i, s in enumerate(secs["id"])}
+    px = last_prices(session, as_of)
+    price = secs["id"].map(px["close"]).to_numpy(dtype=float) if len(px) else np.full(len(secs), np.nan)
+    fx = FxTable.load(session, start=as_of - timedelta(days=10), end=as_of)
+    ccys = sorted(set(secs["currency"]) | set(session.scalars(select(Account.base_currency).distinct())))
+    cash_ccys = set(session.scalars(select(CashBalance.currency).distinct()))
+    ccys = sorted(set(ccys) | cash_ccys)
+    fx_to: dict[str, dict[str, float]] = {}
+    for base in ccys:
+        r = fx.rates(ccys, [base] * len(ccys), as_of)
+        fx_to[base] = dict(zip(ccys, map(float, r)))
+    cost = np.array(
+        [
+            BOND_COST if ac == "fixed_income" else MARKET_COST.get(m, DEFAULT_MARKET_COST)
+            for m, ac in zip(secs["mic"], secs["asset_class"])
+        ]
+    )
+    wash = np.array(
+        [index[int(o)] if not pd.isna(o) else i for i, o in enumerate(secs["ordinary"])], dtype=int
+    )
+    comp = pd.DataFrame(
+        session.execute(
+            select(
+                ModelComponent.model_id,
+                ModelComponent.security_id,
+                ModelComponent.sub_model_id,
+                cast(ModelComponent.weight, Float),
+            )
+        ).all(),
+        columns=["model_id", "security_id", "sub_model_id", "weight"],
+    )
+    models = _flatten_models(comp, index, len(secs))
+    codes = dict(session.execute(select(Model.id, Model.code)).all())
+    return Universe(
+        as_of=as_of,
+        ids=secs["id"].to_numpy(dtype=int),
+        symbols=secs["symbol"].to_numpy(dtype=object),
+        currency=secs["currency"].to_numpy(dtype=object),
+        mic=secs["mic"].to_numpy(dtype=object),
+        sector=secs["sector"].to_numpy(dtype=object),
+        country=secs["country"].to_numpy(dtype=object),
+        issuer=secs["issuer"].to_numpy(dtype=object),
+        asset_class=secs["asset_class"].to_numpy(dtype=object),
+        lot_size=secs["lot_size"].to_numpy(dtype=float),
+        multiplier=secs["mult"].to_numpy(dtype=float),
+        price=price,
+        cost=cost,
+        wash_group=wash,
+        esg_flags=[frozenset(f or ()) for f in secs["esg_flags"]],
+        esg_score=secs["esg_score"].to_numpy(dtype=float),
+        restricted_client_types=[frozenset(x or ()) for x in secs["rct"]],
+        restricted_domiciles=[frozenset(x or ()) for x in secs["rdom"]],
+        fx_to=fx_to,
+        models=models,
+        model_codes={int(k): v for k, v in codes.items()},
+    )
+
+
+def _exclusions(u: Universe, acct: Any, explicit: list[int]) -> tuple[np.ndarray, dict[int, str]]:
+    """Universe indices the account may not hold, each with its reason (first reason wins)."""
+    why: dict[int, str] = {}
+    for i in explicit:
+        why.setdefault(i, "client exclusion")
+    if acct.excluded_sectors:
+        for i in np.flatnonzero(np.isin(u.sector, list(acct.excluded_sectors))):
+            why.setdefault(int(i), f"sector exclusion {u.sector[i]}")
+    screens = set(acct.esg_exclusions or ())
+    if screens:
+        for i, flags in enumerate(u.esg_flags):
+            hit = flags & screens
+            if hit:
+                why.setdefault(i, f"ESG exclusion {sorted(hit)[0].replace('_', ' ')}")
+    if acct.min_esg_score is not None:
+        low = np.flatnonzero(
+            np.isin(u.asset_class, ["equity", "adr"]) & (u.esg_score < float(acct.min_esg_score))
+        )
+        for i in low:
+            why.setdefault(int(i), f"ESG score below {float(acct.min_esg_score):g}")
+    for i, (ct, dom) in enumerate(zip(u.restricted_client_types, u.restricted_domiciles)):
+        if ct and acct.client_type not in ct:
+            why.setdefault(i, f"not eligible for {acct.client_type} clients")
+        elif dom and acct.domicile not in dom:
+            why.setdefault(i, f"not eligible for {acct.domicile} domicile")
+    return np.array(sorted(why), dtype=int), why
+
+
+def _wash_history(
+    session: Session, u: Universe, as_of: date, accounts: pd.DataFrame
+) -> tuple[dict[int, dict[int, str]], dict[int, set[int]]]:
+    """Per household: groups sold at a loss in the last 30 days, and groups bought in that window.
+
+    Loss sales are read from sell executions: an order whose lot_instructions carry a negative
+    `gain`, or (without instructions) a fill price below the account's average unit cost.
+    Recent buys come from lots acquired within 30 days and from buy executions.
+    """
+    index = u.index_of()
+    start = as_of - timedelta(days=30)
+    hh_of = dict(zip(accounts["id"], accounts["household_id"]))
+    blocked: dict[int, dict[int, str]] = {}
+    recent: dict[int, set[int]] = {}
+    rows = session.execute(
+        select(
+            Order.account_id,
+            Order.security_id,
+            Order.side,
+            Order.lot_instructions,
+            cast(Execution.last_px, Float),
+            Execution.transact_time,
+            Execution.received_at,
+        )
+        .join(Execution, Execution.order_id == Order.id)
+        .where(Execution.received_at >= pd.Timestamp(start, tz="UTC").to_pydatetime())
+        .where(Order.account_id.is_not(None))
+    ).all()
+    lots = load_lots(session, sorted({int(r[0]) for r in rows})) if rows else None
+    for acct_id, sec_id, side, instr, px, tt, rcv in rows:
+        hh = hh_of.get(acct_id)
+        if hh is None or sec_id not in index:
+            continue
+        g = int(u.wash_group[index[sec_id]])
+        when = (tt or rcv).date()
+        if side == "buy":
+            recent.setdefault(hh, set()).add(g)
+            continue
+        loss = False
+        if instr:
+            loss = any(float(x.get("gain", 0) or 0) < 0 for x in instr if isinstance(x, dict))
+        elif lots is not None:
+            sel = lots[(lots["account_id"] == acct_id) & (lots["security_id"] == sec_id)]
+            if len(sel):
+                avg = float((sel["quantity"] * sel["unit_cost"]).sum() / sel["quantity"].sum())
+                loss = px < avg
+        if loss:
+            blocked.setdefault(hh, {})[g] = f"wash sale: {u.symbols[index[sec_id]]} sold at a loss on {when}"
+    return blocked, recent
+
+
+def load_accounts(session: Session, u: Universe, account_ids: list[int] | None = None) -> list[AccountInput]:
+    """Account inputs for the given accounts (all when None), with household wash-sale history."""
+    q = select(Account).order_by(Account.household_id, Account.id)
+    if account_ids is not None:
+        q = q.where(Account.id.in_(account_ids))
+    accts = list(session.scalars(q))
+    if not accts:
+        return []
+    ids = [a.id for a in accts]
+    index = u.index_of()
+    frame = pd.DataFrame({"id": ids, "household_id": [a.household_id for a in accts]})
+    lots = load_lots(session, ids if account_ids is not None else None)
+    lots = lots.sort_values(["account_id", "security_id", "acquired"]) if len(lots) else lots
+    excl_rows = session.execute(select(AccountExclusion.account_id, AccountExclusion.security_id)).all()
+    explicit: dict[int, list[int]] = {}
+    for a, s in excl_rows:
+        explicit.setdefault(int(a), []).append(index[int(s)])
+    cash_rows = session.execute(
+        select(
+            CashBalance.account_id,
+            CashBalance.currency,
+            cast(CashBalance.settled, Float),
+            cast(CashBalance.unsettled, Float),
+        )
+    ).all()
+    cash: dict[int, dict[str, float]] = {}
+    for a, c, s, us in cash_rows:
+        cash.setdefault(int(a), {})[c] = cash.get(int(a), {}).get(c, 0.0) + float(s) + float(us or 0.0)
+    blocked, recent = _wash_history(session, u, u.as_of, frame)
+    # Lots acquired within 30 days count as recent household purchases (harvesting them would wash).
+    window = np.datetime64(u.as_of - timedelta(days=30), "D")
+    acquired = (
+        lots["acquired"].to_numpy(dtype="datetime64[D]") if len(lots) else np.array([], dtype="datetime64[D]")
+    )
+    hh_of = dict(zip(frame["id"], frame["household_id"]))
+    if len(lots):
+        fresh = lots[acquired >= window]
+        for a, s in zip(fresh["account_id"], fresh["security_id"]):
+            recent.setdefault(hh_of[a], set()).add(int(u.wash_group[index[int(s)]]))
+    groups = {int(a): g for a, g in lots.groupby("account_id").indices.items()} if len(lots) else {}
+    lot_sec = lots["security_id"].map(index).to_numpy(dtype=int) if len(lots) else np.array([], dtype=int)
+    qty = lots["quantity"].to_numpy(dtype=float) if len(lots) else np.array([])
+    ucost = lots["unit_cost"].to_numpy(dtype=float) if len(lots) else np.array([])
+    lfx = lots["fx_rate"].to_numpy(dtype=float) if len(lots) else np.array([])
+    lid = lots["lot_id"].to_numpy(dtype=int) if len(lots) else np.array([], dtype=int)
+    out = []
+    for a in accts:
+        rows = groups.get(a.id, np.array([], dtype=int))
+        excluded, why = _exclusions(u, a, explicit.get(a.id, []))
+        out.append(
+            AccountInput(
+                id=a.id,
+                code=a.code,
+                household_id=a.household_id,
+                base=a.base_currency,
+                tax_status=a.tax_status,
+                jurisdiction=a.tax_jurisdiction,
+                model_id=a.model_id,
+                cash_target=float(a.cash_target),
+                cash_floor=float(a.cash_floor),
+                band=float(a.drift_band),
+                relief=a.lot_relief,
+                keep_legacy=bool(a.keep_legacy),
+                excluded=excluded,
+                exclusion_reason=why,
+                lot_sec=lot_sec[rows],
+                lot_qty=qty[rows],
+                lot_cost=ucost[rows],
+                lot_fx=lfx[rows],
+                lot_acquired=acquired[rows],
+                lot_id=lid[rows],
+                cash=cash.get(a.id, {}),
+                wash_blocked=dict(blocked.get(a.household_id, {})),
+                recent_buys=set(recent.get(a.household_id, set())),
+            )
+        )
+    return out

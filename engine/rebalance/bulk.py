@@ -1,0 +1,373 @@
+"""Bulk rebalance: many accounts in batches on a process pool or a Dask cluster, streamed back.
+
+Accounts are batched (about 100 per task) without splitting a household, so a harvest in one
+account blocks the repurchase in the household's other accounts within the same run. Each
+worker builds the universe context and each cvxpy problem shape once. Results are persisted to
+`proposals` as batches arrive; progress events carry done, failed and the time left; a
+`CancelToken` stops the run between batches (pending batches are cancelled, finished ones kept).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import multiprocessing as mp
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from sqlalchemy import insert, select
+
+from engine.events import EventBus
+from engine.rebalance.book import AccountInput, Universe, book_as_of, load_accounts, load_universe
+from engine.rebalance.drift import book_drift
+from engine.rebalance.events import RebalanceProgress
+from engine.rebalance.risk import attach_risk
+from engine.rebalance.settings import RebalanceSettings
+from engine.rebalance.solve import Context, rebalance_account
+from engine.store.accounts import Account, Household, Model
+from engine.store.database import Database
+from engine.store.trading import Proposal
+
+log = logging.getLogger(__name__)
+BATCH_SIZE = 100
+
+
+class CancelToken:
+    """Set from any thread to stop a bulk run after the batches already finished."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+@dataclass
+class BulkResult:
+    batch_id: str
+    records: list[dict[str, Any]]
+    seconds: float
+    load_seconds: float
+    cancelled: bool = False
+    not_run: int = 0
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+# ---- worker side -------------------------------------------------------------------------
+
+_CTX: Context | None = None
+
+
+def _init_worker(u: Universe, s: RebalanceSettings) -> None:
+    global _CTX
+    _CTX = Context(u, s)
+
+
+def run_batch(ctx: Context, batch: list[AccountInput]) -> list[dict[str, Any]]:
+    """Solve a batch in order; a household's loss sales block later buys in that household."""
+    out = []
+    sold_loss: dict[int, dict[int, str]] = {}
+    bought: dict[int, set[int]] = {}
+    u = ctx.u
+    sym_index = {str(s): i for i, s in enumerate(u.symbols)}
+    for a in batch:
+        extra = sold_loss.get(a.household_id)
+        if extra:
+            a.wash_blocked = {**a.wash_blocked, **extra}
+        if bought.get(a.household_id):
+            a.recent_buys = a.recent_buys | bought[a.household_id]
+        rec = rebalance_account(ctx, a)
+        out.append(rec)
+        if rec["status"] != "ok":
+            continue
+        for t in rec["trades"]:
+            g = int(u.wash_group[sym_index[t["symbol"]]])
+            if t["side"] == "sell" and any(lot["gain"] < 0 for lot in t.get("lots", [])):
+                sold_loss.setdefault(a.household_id, {})[g] = (
+                    f"wash sale: {t['symbol']} sold at a loss in {a.code} in this run"
+                )
+            elif t["side"] == "buy":
+                bought.setdefault(a.household_id, set()).add(g)
+    return out
+
+
+def _pool_batch(batch: list[AccountInput]) -> list[dict[str, Any]]:
+    assert _CTX is not None, "worker not initialised"
+    return run_batch(_CTX, batch)
+
+
+def _dask_batch(
+    ctx_parts: tuple[Universe, RebalanceSettings], batch: list[AccountInput]
+) -> list[dict[str, Any]]:
+    global _CTX
+    u, s = ctx_parts
+    if _CTX is None or _CTX.u is not u or _CTX.s != s:
+        _CTX = Context(u, s)
+    return run_batch(_CTX, batch)
+
+
+# ---- driver side -------------------------------------------------------------------------
+
+
+def batches(accounts: list[AccountInput], size: int = BATCH_SIZE) -> list[list[AccountInput]]:
+    """Chunks of about `size` accounts; a household is never split across chunks."""
+    out: list[list[AccountInput]] = []
+    cur: list[AccountInput] = []
+    for i, a in enumerate(accounts):
+        cur.append(a)
+        nxt = accounts[i + 1] if i + 1 < len(accounts) else None
+        if len(cur) >= size and (nxt is None or nxt.household_id != a.household_id):
+            out.append(cur)
+            cur = []
+    if cur:
+        out.append(cur)
+    return out
+
+
+def select_account_ids(
+    database: Database,
+    *,
+    codes: Iterable[str] | None = None,
+    model: str | None = None,
+    household: str | None = None,
+) -> list[int] | None:
+    """Account ids chosen by code list, model code or household code; None means all."""
+    from engine.errors import NotFound
+
+    with database.session() as session:
+        q = select(Account.id).order_by(Account.id)
+        if codes:
+            wanted = list(codes)
+            found = dict(
+                session.execute(select(Account.code, Account.id).where(Account.code.in_(wanted))).all()
+            )
+            missing = [c for c in wanted if c not in found]
+            if missing:
+                raise NotFound(f"no such account: {', '.join(missing)}")
+            q = q.where(Account.id.in_(list(found.values())))
+        if model:
+            mid = session.scalar(select(Model.id).where(Model.code == model))
+            if mid is None:
+                raise NotFound(f"no such model: {model}")
+            q = q.where(Account.model_id == mid)
+        if household:
+            hid = session.scalar(select(Household.id).where(Household.code == household))
+            if hid is None:
+                raise NotFound(f"no such household: {household}")
+            q = q.where(Account.household_id == hid)
+        if not (codes or model or household):
+            return None
+        return list(session.scalars(q))
+
+
+def load_run(database: Database, account_ids: list[int] | None) -> tuple[Universe, list[AccountInput]]:
+    with database.session() as session:
+        as_of = book_as_of(session)
+        u = load_universe(session, as_of)
+        attach_risk(session, u, as_of)
+        accounts = load_accounts(session, u, account_ids)
+    return u, accounts
+
+
+def persist(database: Database, batch_id: str, records: list[dict[str, Any]], user: str, mode: str) -> None:
+    rows = [
+        {
+            "batch_id": batch_id,
+            "account_id": r["account_id"],
+            "mode": mode,
+            "status": r["status"],
+            "reason": r["reason"],
+            "created_by": user,
+            "version": 1,
+            "payload": r,
+        }
+        for r in records
+    ]
+    if rows:
+        with database.transaction() as session:
+            session.execute(insert(Proposal.__table__), rows)
+
+
+def summarize(records: list[dict[str, Any]], seconds: float, fx_usd: dict[str, float]) -> dict[str, Any]:
+    status = {k: sum(r["status"] == k for r in records) for k in ("ok", "infeasible", "failed")}
+    rungs: dict[str, int] = {}
+    for r in records:
+        rungs[str(r.get("rung"))] = rungs.get(str(r.get("rung")), 0) + 1
+    ms = np.array([r["solve_ms"] for r in records]) if records else np.zeros(1)
+    ok = [r for r in records if r["status"] == "ok"]
+    return {
+        "accounts": len(records),
+        **status,
+        "trades": sum(len(r["trades"]) for r in ok),
+        "fx_trades": sum(len(r["fx_trades"]) for r in ok),
+        "mean_turnover": float(np.mean([r["turnover"] for r in ok])) if ok else 0.0,
+        "est_tax_usd": round(
+            sum(r["est_tax"] * fx_usd.get(r.get("base_currency", "USD"), 1.0) for r in ok), 2
+        ),
+        "est_cost_usd": round(
+            sum(r["est_cost"] * fx_usd.get(r.get("base_currency", "USD"), 1.0) for r in ok), 2
+        ),
+        "rungs": dict(sorted(rungs.items())),
+        "seconds": round(seconds, 3),
+        "ms_p50": float(np.percentile(ms, 50)),
+        "ms_p95": float(np.percentile(ms, 95)),
+        "ms_p99": float(np.percentile(ms, 99)),
+        "ms_max": float(ms.max()),
+    }
+
+
+def run_bulk(
+    database: Database,
+    settings: RebalanceSettings,
+    account_ids: list[int] | None = None,
+    *,
+    drifted_only: bool = False,
+    executor: str = "process",
+    workers: int = 2,
+    batch_size: int = BATCH_SIZE,
+    bus: EventBus | None = None,
+    on_progress: Callable[[RebalanceProgress], None] | None = None,
+    on_records: Callable[[list[dict[str, Any]]], None] | None = None,
+    cancel: CancelToken | None = None,
+    user: str = "system",
+    save: bool = True,
+) -> BulkResult:
+    """Rebalance the accounts; `executor` is "inline", "process" or "dask://host:port"."""
+    t0 = time.perf_counter()
+    batch_id = uuid.uuid4().hex
+    u, accounts = load_run(database, account_ids)
+    if drifted_only and accounts:
+        keep = set(book_drift(u, accounts).drifted())
+        accounts = [a for a in accounts if a.id in keep]
+    load_s = time.perf_counter() - t0
+    chunks = batches(accounts, batch_size)
+    total = len(accounts)
+    records: list[dict[str, Any]] = []
+    counts = {"ok": 0, "infeasible": 0, "failed": 0}
+    cancel = cancel or CancelToken()
+    t_solve = time.perf_counter()
+
+    def arrived(recs: list[dict[str, Any]]) -> None:
+        if save:
+            persist(database, batch_id, recs, user, str(settings.mode))
+        records.extend(recs)
+        for r in recs:
+            counts[r["status"]] = counts.get(r["status"], 0) + 1
+        done = len(records)
+        elapsed = time.perf_counter() - t_solve
+        eta = elapsed / done * (total - done) if done else None
+        ev = RebalanceProgress(
+            batch_id=batch_id, total=total, done=done, ok=counts["ok"], infeasible=counts["infeasible"],
+            failed=counts["failed"], elapsed_s=elapsed, eta_s=eta,
+        )  # fmt: skip
+        if on_records:
+            on_records(recs)
+        if on_progress:
+            on_progress(ev)
+        if bus:
+            bus.publish(ev)
+
+    cancelled = False
+    if executor == "inline" or (executor == "process" and workers <= 1):
+        ctx = Context(u, settings)
+        for chunk in chunks:
+            if cancel.cancelled:
+                cancelled = True
+                break
+            arrived(run_batch(ctx, chunk))
+    elif executor == "process":
+        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+        with cf.ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=mp.get_context(method),
+            initializer=_init_worker,
+            initargs=(u, settings),
+        ) as pool:
+            futures = {pool.submit(_pool_batch, c): c for c in chunks}
+            cancelled = _drain(cf.as_completed(futures), futures, arrived, cancel, settings)
+    elif executor.startswith("dask://") or executor.startswith("tcp://"):
+        cancelled = _run_dask(executor, u, settings, chunks, arrived, cancel)
+    else:
+        from engine.errors import ConfigurationError
+
+        raise ConfigurationError(f"unknown executor {executor!r}: use inline, process or dask://host:port")
+    seconds = time.perf_counter() - t0
+    fx_usd = {c: r for c, r in u.fx_to.get("USD", {}).items()}
+    done_ids = {r["account_id"] for r in records}
+    result = BulkResult(
+        batch_id, records, seconds, load_s, cancelled, sum(a.id not in done_ids for a in accounts)
+    )
+    result.summary = summarize(records, seconds, fx_usd) | {
+        "batch_id": batch_id,
+        "cancelled": cancelled,
+        "not_run": result.not_run,
+        "load_seconds": round(load_s, 3),
+    }
+    return result
+
+
+def _drain(
+    completed: Iterable[Any],
+    futures: dict[Any, list[AccountInput]],
+    arrived: Callable[[list[dict[str, Any]]], None],
+    cancel: CancelToken,
+    settings: RebalanceSettings,
+) -> bool:
+    for fut in completed:
+        if cancel.cancelled:
+            for f in futures:
+                f.cancel()
+            return True
+        try:
+            recs = fut.result()
+        except Exception as exc:  # a lost worker fails its batch's accounts, not the run
+            recs = [_failed(a, exc, settings) for a in futures[fut]]
+        arrived(recs)
+    return False
+
+
+def _failed(a: AccountInput, exc: BaseException, settings: RebalanceSettings) -> dict[str, Any]:
+    return {
+        "account": a.code,
+        "account_id": a.id,
+        "status": "failed",
+        "reason": f"{type(exc).__name__}: {exc}",
+        "rung": None,
+        "solve_ms": 0.0,
+        "mode": str(settings.mode),
+        "trades": [],
+        "fx_trades": [],
+        "est_tax": 0.0,
+        "est_cost": 0.0,
+        "turnover": 0.0,
+    }
+
+
+def _run_dask(
+    address: str,
+    u: Universe,
+    settings: RebalanceSettings,
+    chunks: list[list[AccountInput]],
+    arrived: Callable[[list[dict[str, Any]]], None],
+    cancel: CancelToken,
+) -> bool:
+    from distributed import Client, as_completed
+
+    addr = "tcp://" + address.split("://", 1)[1]
+    with Client(addr) as client:
+        parts = client.scatter((u, settings), broadcast=True)
+        futures = {client.submit(_dask_batch, parts, c, pure=False): c for c in chunks}
+        return _drain(as_completed(list(futures)), futures, arrived, cancel, settings)
+
+
+def with_mode(settings: RebalanceSettings, **changes: Any) -> RebalanceSettings:
+    return replace(settings, **changes)

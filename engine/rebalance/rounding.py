@@ -1,0 +1,133 @@
+"""From optimal weights to whole trades: board lots, minimum size, named lots, netted FX.
+
+Buys round to the nearest board lot (then, if cash falls short, the largest buys are trimmed)
+or down; sells round to the nearest lot or up (so a trim never leaves a cap breached) or close the
+whole position; trades under the minimum size
+are dropped unless they close a position. Sold quantities are relieved lot by lot in the
+prepared relief order. FX: one spot trade per foreign currency, netting all its trades:
+buy what the currency lacks, sweep what the proposal's sells added back to base.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.model.currency import minor_units
+from engine.rebalance.book import Universe
+from engine.rebalance.prepare import Prepared
+from engine.rebalance.settings import FX_COST, Mode, RebalanceSettings
+
+SELL_ALL = 0.98  # selling more than this share of a position closes it
+
+
+@dataclass
+class Rounded:
+    buy_qty: np.ndarray  # n
+    sell_qty: np.ndarray  # n
+    lot_sold: np.ndarray  # per account lot
+    fx: list[tuple[str, str, float, float]] = field(default_factory=list)  # (ccy, side, amount, rate)
+
+
+def round_trades(
+    p: Prepared,
+    u: Universe,
+    s: RebalanceSettings,
+    buy_w: np.ndarray,
+    sell_w: np.ndarray,
+    sell_up: bool = True,
+    buy_nearest: bool = True,
+) -> Rounded:
+    a = p.account
+    lot = u.lot_size[p.idx]
+    raw_buy = np.maximum(buy_w, 0.0) * p.value / p.pb
+    lot_w = np.asarray(p.values["lot_w"])
+    sellable_lot = lot_w[p.lot_pos, p.lot_slot] > 0
+    can = np.bincount(p.lot_pos, weights=np.where(sellable_lot, a.lot_qty, 0.0), minlength=p.n)
+    raw_sell = np.minimum(np.maximum(sell_w, 0.0) * p.value / p.pb, can)
+    buy = (np.floor(raw_buy / lot + 0.5) if buy_nearest else np.floor(raw_buy / lot + 1e-9)) * lot
+    step = np.ceil(raw_sell / lot - 1e-9) if sell_up else np.floor(raw_sell / lot + 0.5)
+    sell = np.minimum(step * lot, can)
+    whole = np.abs(can - p.qty0) < 1e-9
+    close = (raw_sell > 0) & whole & ((raw_sell >= SELL_ALL * p.qty0) | (p.excluded & ~a.keep_legacy))
+    sell = np.where(close, p.qty0, sell)
+    # Leftovers under one board lot after a sell cannot be sold later: close them now.
+    sell = np.where((sell > 0) & whole & (p.qty0 - sell < lot - 1e-9), p.qty0, sell)
+    # Off-lot remainders (a partial lot left by the sellable lots) are sold down to a board lot.
+    sell = np.where(sell < p.qty0, np.floor(sell / lot + 1e-9) * lot, sell)
+    closes = (sell > 0) & (np.abs(sell - p.qty0) < 1e-9)
+    sell = np.where(~closes & (sell * p.pb < p.min_trade), 0.0, sell)
+    buy = np.where(buy * p.pb < p.min_trade, 0.0, buy)
+    net = np.minimum(buy, sell)  # never buy and sell the same security
+    buy, sell = buy - net, sell - net
+    # Lots: relieve in the prepared order (slot order).
+    lot_sold = np.zeros(len(a.lot_qty))
+    order = np.lexsort((p.lot_slot, p.lot_pos))
+    left = sell.copy()
+    for j in order:
+        if not sellable_lot[j]:
+            continue
+        q = min(left[p.lot_pos[j]], a.lot_qty[j])
+        if q > 0:
+            lot_sold[j] = q
+            left[p.lot_pos[j]] -= q
+    # No purchase in a wash group this proposal sells at a loss.
+    loss_groups = set(u.wash_group[a.lot_sec[(lot_sold > 0) & (p.lot_gain_unit < 0)]].tolist())
+    if loss_groups:
+        buy = np.where(np.isin(u.wash_group[p.idx], list(loss_groups)), 0.0, buy)
+    buy = _fit_cash(p, u, s, buy, sell)
+    return Rounded(buy, sell, lot_sold, _fx(p, u, buy, sell))
+
+
+def _cash_after(p: Prepared, u: Universe, buy: np.ndarray, sell: np.ndarray) -> float:
+    cost = u.cost[p.idx]
+    flows = sell * p.pb * (1 - cost) - buy * p.pb * (1 + cost)
+    fx_fee = np.abs(flows[u.currency[p.idx] != p.account.base]).sum() * FX_COST
+    return p.cash0 * p.value + float(flows.sum()) - float(fx_fee)
+
+
+def _fit_cash(
+    p: Prepared, u: Universe, s: RebalanceSettings, buy: np.ndarray, sell: np.ndarray
+) -> np.ndarray:
+    """Trim buys (largest first, one board lot at a time in bulk) until cash meets its minimum."""
+    a = p.account
+    need = a.cash_floor
+    if p.mode == Mode.CASH_RAISE:
+        need = max(need, (p.cash0 * p.value + s.cash_raise_base) / p.value)
+    lot = u.lot_size[p.idx]
+    buy = buy.copy()
+    for _ in range(200):
+        cash = _cash_after(p, u, buy, sell)
+        short = need * p.value - cash  # p.value >= the value after costs: conservative
+        if short <= 1e-6 or not buy.any():
+            break
+        j = int(np.argmax(buy * p.pb))
+        lots_needed = np.ceil(short / (lot[j] * p.pb[j]) + 1e-9)
+        buy[j] = max(0.0, buy[j] - lots_needed * lot[j])
+        if buy[j] * p.pb[j] < p.min_trade:
+            buy[j] = 0.0
+    return buy
+
+
+def _fx(p: Prepared, u: Universe, buy: np.ndarray, sell: np.ndarray) -> list[tuple[str, str, float, float]]:
+    a = p.account
+    ccy = u.currency[p.idx]
+    local = u.price[p.idx] * u.multiplier[p.idx]
+    cost = u.cost[p.idx]
+    out = []
+    for c in sorted(set(ccy[(buy > 0) | (sell > 0)]) - {a.base}):
+        m = ccy == c
+        flow = float((sell[m] * local[m] * (1 - cost[m])).sum() - (buy[m] * local[m] * (1 + cost[m])).sum())
+        have = a.cash.get(c, 0.0)
+        after = have + flow
+        rate = u.fx_to[a.base][c]
+        q = 10.0 ** -minor_units(c)
+        if after < 0:
+            amount = np.ceil(-after / q - 1e-9) * q
+            out.append((c, "buy", round(float(amount), minor_units(c)), rate))
+        elif flow > 0:
+            amount = np.floor(min(flow, after) / q + 1e-9) * q
+            if amount > 0:
+                out.append((c, "sell", round(float(amount), minor_units(c)), rate))
+    return out

@@ -1,0 +1,56 @@
+"""Rebalance settings: modes, firm-wide limits and the per-market cost table (all data, no logic)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Mode(StrEnum):
+    FULL = "full"
+    CASH_RAISE = "cash-raise"
+    CASH_DEPLOY = "cash-deploy"
+    BUY_ONLY = "buy-only"
+    SELL_ONLY = "sell-only"
+    TAX_LOSS_HARVEST = "tlh"
+
+
+# One-way cost per market as a fraction of value: commission plus half the spread (estimates).
+MARKET_COST: dict[str, float] = {
+    "XNYS": 0.0003,
+    "XNAS": 0.0003,
+    "XTSE": 0.0006,
+    "XLON": 0.0010,
+    "XETR": 0.0010,
+    "XPAR": 0.0010,
+    "XAMS": 0.0010,
+    "XSWX": 0.0010,
+    "XTKS": 0.0010,
+    "XHKG": 0.0016,
+    "XASX": 0.0010,
+}
+DEFAULT_MARKET_COST = 0.0015
+BOND_COST = 0.0025
+FX_COST = 0.0003
+
+
+@dataclass(frozen=True)
+class RebalanceSettings:
+    """Firm defaults; every field can be overridden for a run (and per account later)."""
+
+    mode: Mode = Mode.FULL
+    sector_cap: float = 0.50
+    country_cap: float | None = None
+    issuer_cap: float = 0.10
+    max_turnover: float = 1.0
+    min_trade_usd: float = 1000.0  # minimum trade value, converted to each base currency
+    gains_budget_base: float | None = None
+    cash_raise_base: float = 0.0
+    risk_aversion: float = 10.0
+    polish_passes: int = 2  # re-solves without trades that rounding dropped (minimum size)
+    trade_penalty: float = 0.001
+    cash_penalty: float = 5.0
+    time_limit_s: float = 0.5
+    skip_in_band: bool = True
+    sector_caps: dict[str, float] = field(default_factory=dict)
+    exclude_symbols: tuple[str, ...] = ()
