@@ -1,0 +1,95 @@
+"""The post-trade projection across currencies, and the post-trade book check (passive breaches)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from engine.compliance.book import load_book
+from engine.compliance.checker import run_check
+from engine.compliance.posttrade import book_check, scan
+from engine.errors import PermissionDenied
+from engine.ports import OrderIntent
+from engine.store.database import Database
+from engine.store.market import PriceBar
+from engine.store.reference import Security
+from tests.engine.compliance.minibook import rule
+
+USD_IN_GBP = 0.85 / 1.10  # GBP per USD from EUR/USD 1.10 and EUR/GBP 0.85
+
+
+def test_gbp_account_buying_usd_stock_projects_holdings_cash_and_value(minibook: Database) -> None:
+    rules = [rule("security_weight_max", max_weight=0.10, code="SEC"), rule("cash_overdraft", code="OD"),
+             rule("min_cash", min_fraction=0.0, use_account=False, code="MC")]  # fmt: skip
+    orders = [OrderIntent("G1", "AAA", "buy", Decimal(10), "limit", Decimal(105))]
+    with minibook.session() as s:
+        run = run_check(s, orders, rules=rules, now=datetime(2026, 10, 30, 12, tzinfo=UTC))
+    sec, od, mc = (run.result(r, 0) for r in range(3))
+    holding_gbp = 10 * 100 * USD_IN_GBP  # valued at the last close
+    paid_gbp = 10 * 105 * USD_IN_GBP  # paid at the limit price
+    total_after = 6_000 + holding_gbp - paid_gbp
+    assert sec["before"] == 0 and sec["after"] == pytest.approx(holding_gbp / total_after)
+    assert sec["outcome"] == "block" and "AAA" in sec["message"] and "G1" in sec["message"]
+    # Cash moves in the trade's currency: USD goes from 0 to -1,050 while GBP is untouched.
+    assert od["before"] == 0 and od["after"] == pytest.approx(-1_050) and "-1,050.00 USD" in od["message"]
+    assert mc["before"] == pytest.approx(1_000 / 6_000)
+    assert mc["after"] == pytest.approx((1_000 - paid_gbp) / total_after)
+
+
+def test_orders_of_one_account_are_projected_together(minibook: Database) -> None:
+    """Two sells that each fit but together go short; a buy in the same batch restores it."""
+    r = [rule("no_short")]
+    with minibook.session() as s:
+        run = run_check(
+            s,
+            [OrderIntent("U1", "AAA", "sell", Decimal(60)), OrderIntent("U1", "AAA", "sell", Decimal(60))],
+            rules=r,
+        )
+        assert [run.outcome(i) for i in range(2)] == ["block", "block"]
+        assert run.result(0, 0)["after"] == -20
+        run = run_check(s, [OrderIntent("U1", "AAA", "sell", Decimal(60)), OrderIntent("U1", "AAA", "sell", Decimal(60)),
+                            OrderIntent("U1", "AAA", "buy", Decimal(20))], rules=r)  # fmt: skip
+        assert [run.outcome(i) for i in range(3)] == ["pass", "pass", "pass"]
+
+
+def test_book_check_lists_breaches_with_numbers(minibook: Database) -> None:
+    rules = [rule("security_weight_max", max_weight=0.55, code="SEC"), rule("issuer_weight_max", "soft", max_weight=0.75, code="ISS"),
+             rule("client_restriction", code="CLI"), rule("fat_finger", max_pct=0.1, code="FF")]  # fmt: skip
+    with minibook.session() as s:
+        breaches = scan(load_book(s), rules, s)
+    got = {(b.account, b.rule, b.subject): b for b in breaches}
+    assert set(got) == {("G1", "SEC", "CCC"), ("G1", "ISS", "Gamma plc"), ("U1", "ISS", "Alpha Inc")}
+    g = got[("G1", "SEC", "CCC")]
+    assert g.value == pytest.approx(5_000 / 6_000) and g.outcome == "block" and "83.33%" in g.message
+    assert got[("U1", "ISS", "Alpha Inc")].value == pytest.approx(0.80)
+
+
+def test_cap_breached_passively_by_a_price_move(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import migrated
+    from tests.engine.compliance.minibook import build_minibook
+
+    db = migrated(f"sqlite:///{tmp_path / 'p.db'}")
+    build_minibook(db)
+    rules = [rule("security_weight_max", "soft", max_weight=0.55, code="SEC")]
+    with db.session() as s:
+        assert [b for b in scan(load_book(s), rules, s) if b.account == "U1"] == []
+    with db.transaction() as s:
+        aaa = s.scalar(select(Security.id).where(Security.symbol == "AAA"))
+        s.add(PriceBar(security_id=aaa, date=date(2026, 11, 2), close=Decimal(130), volume=1, source="test"))
+    with db.session() as s:
+        (b,) = [b for b in scan(load_book(s, date(2026, 11, 2)), rules, s) if b.account == "U1"]
+    assert b.subject == "AAA" and b.value == pytest.approx(13_000 / 23_000) and "56.52%" in b.message
+    db.dispose()
+
+
+def test_book_check_service_needs_its_permission_and_can_target_accounts(minibook: Database) -> None:
+    with minibook.session() as s:
+        book, breaches = book_check(s, "co1", account_codes=["U1"])
+        assert book.n_accounts == 1 and all(b.account == "U1" for b in breaches)
+        # Default rules: U1 holds 50% AAA (10% cap) and 80% Alpha Inc (12% cap).
+        assert {b.rule for b in breaches} >= {"SEC-WEIGHT", "ISSUER-WEIGHT"}
+    with pytest.raises(PermissionDenied), minibook.session() as s:
+        book_check(s, "tr1")
