@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine.compliance.book import load_book
 from engine.compliance.checker import run_check
@@ -76,11 +76,15 @@ def test_cap_breached_passively_by_a_price_move(tmp_path) -> None:  # type: igno
     rules = [rule("security_weight_max", "soft", max_weight=0.55, code="SEC")]
     with db.session() as s:
         assert [b for b in scan(load_book(s), rules, s) if b.account == "U1"] == []
-    with db.transaction() as s:
+    with db.transaction() as s:  # AAA closes at 130 instead of 100 on the as-of date
         aaa = s.scalar(select(Security.id).where(Security.symbol == "AAA"))
-        s.add(PriceBar(security_id=aaa, date=date(2026, 11, 2), close=Decimal(130), volume=1, source="test"))
+        s.execute(
+            update(PriceBar)
+            .where(PriceBar.security_id == aaa, PriceBar.date == date(2026, 10, 30))
+            .values(close=Decimal(130))
+        )
     with db.session() as s:
-        (b,) = [b for b in scan(load_book(s, date(2026, 11, 2)), rules, s) if b.account == "U1"]
+        (b,) = [b for b in scan(load_book(s), rules, s) if b.account == "U1"]
     assert b.subject == "AAA" and b.value == pytest.approx(13_000 / 23_000) and "56.52%" in b.message
     db.dispose()
 
