@@ -29,6 +29,7 @@ from ui.workspaces import PANELS, WORKSPACES, arrange
 from widgets.colors import UpDown
 from widgets.formatting import set_display_zone
 from widgets.table_model import FrameTableModel
+from widgets.toolbar import refresh_icons, themed_icon
 
 
 class JobProgress(QWidget):
@@ -234,6 +235,8 @@ class MainWindow(QMainWindow):
             model.updown = updown
         for panel in self.docks.values():
             panel.apply_theme(dark)
+        refresh_icons(self)
+        self.progress.cancel.setIcon(themed_icon("fa5s.times-circle"))
         for model in models:
             if model.rowCount():
                 model.dataChanged.emit(

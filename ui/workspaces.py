@@ -48,6 +48,12 @@ WORKSPACES: dict[str, Workspace] = {
 }
 
 
+def _show(docks: dict[str, QDockWidget], ws: Workspace) -> None:
+    """Docks must be visible before resizeDocks can size them."""
+    for name in ws.docks:
+        docks[name].show()
+
+
 def arrange(window: QMainWindow, docks: dict[str, QDockWidget], key: str) -> None:
     """Place the workspace's docks; hide every other dock."""
     ws = WORKSPACES[key]
@@ -64,6 +70,7 @@ def arrange(window: QMainWindow, docks: dict[str, QDockWidget], key: str) -> Non
         window.splitDockWidget(docks["drift"], docks["holdings"], Qt.Orientation.Vertical)
         window.splitDockWidget(docks["drift"], docks["fx"], Qt.Orientation.Horizontal)
         window.tabifyDockWidget(docks["holdings"], docks["proposals"])
+        _show(docks, ws)
         window.resizeDocks(
             [docks["drift"], docks["fx"]], [int(w * 0.52), int(w * 0.48)], Qt.Orientation.Horizontal
         )
@@ -73,23 +80,23 @@ def arrange(window: QMainWindow, docks: dict[str, QDockWidget], key: str) -> Non
         docks["holdings"].raise_()
     elif key == "compliance":
         window.addDockWidget(left, docks["approvals"])
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, docks["holdings"])
         window.splitDockWidget(docks["approvals"], docks["audit"], Qt.Orientation.Vertical)
-        window.splitDockWidget(docks["audit"], docks["holdings"], Qt.Orientation.Horizontal)
+        _show(docks, ws)
         window.resizeDocks(
-            [docks["approvals"], docks["audit"]], [int(h * 0.45), int(h * 0.55)], Qt.Orientation.Vertical
+            [docks["approvals"], docks["holdings"]], [int(w * 0.42), int(w * 0.58)], Qt.Orientation.Horizontal
         )
         window.resizeDocks(
-            [docks["audit"], docks["holdings"]], [int(w * 0.45), int(w * 0.55)], Qt.Orientation.Horizontal
+            [docks["approvals"], docks["audit"]], [int(h * 0.5), int(h * 0.5)], Qt.Orientation.Vertical
         )
     else:
         window.addDockWidget(left, docks["orders"])
         window.splitDockWidget(docks["orders"], docks["executions"], Qt.Orientation.Vertical)
         window.splitDockWidget(docks["orders"], docks["clock"], Qt.Orientation.Horizontal)
+        _show(docks, ws)
         window.resizeDocks(
             [docks["orders"], docks["executions"]], [int(h * 0.55), int(h * 0.45)], Qt.Orientation.Vertical
         )
         window.resizeDocks(
             [docks["orders"], docks["clock"]], [int(w * 0.55), int(w * 0.45)], Qt.Orientation.Horizontal
         )
-    for name in ws.docks:
-        docks[name].show()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractItemModel, Qt
-from PySide6.QtWidgets import QLabel, QStackedWidget, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QStackedWidget, QWidget
 
 
 class EmptyStateStack(QStackedWidget):
@@ -17,6 +17,9 @@ class EmptyStateStack(QStackedWidget):
         self.label = QLabel(message)
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.label.setWordWrap(True)
+        self.label.setSizePolicy(
+            QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored
+        )  # never widens a dock
         self.label.setObjectName("emptyState")
         self.label.setStyleSheet("QLabel#emptyState { color: palette(placeholder-text); font-size: 13px; }")
         self.addWidget(view)

@@ -19,12 +19,7 @@ from widgets.table_view import DataTableView
 
 FX_COLUMNS = [
     Column("currency", "Currency"),
-    Column("local", "Amount (local)", "money", "currency"),
-    Column("positions", "Positions", "money", "reporting_currency"),
-    Column("cash", "Cash", "money", "reporting_currency"),
-    Column(
-        "exposure", "Exposure", "money", "reporting_currency", tooltip="positions plus cash, net of hedges"
-    ),
+    Column("exposure", "Exposure", "money", tooltip="positions plus cash, net of hedges"),
     Column("pct", "% of portfolio", "pct"),
     Column(
         "change_today",
@@ -34,6 +29,9 @@ FX_COLUMNS = [
         tooltip="local amounts x change in rate between the last two fixings",
     ),
     Column("hedge_ratio", "Hedge ratio", "pct", tooltip="no FX hedges are booked in this book"),
+    Column("positions", "Positions", "money"),
+    Column("cash", "Cash", "money"),
+    Column("local", "Amount (local)", "money", "currency"),
 ]
 
 

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pandas as pd
 from PySide6.QtCore import QModelIndex, Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from widgets.columns import Column
 from widgets.empty_state import EmptyStateStack
@@ -91,6 +99,8 @@ class HoldingsGrid(QWidget):
         self.crumb = QLabel("All accounts")
         self.crumb.setOpenExternalLinks(False)
         self.crumb.linkActivated.connect(self.back_requested.emit)
+        self.crumb.setMinimumWidth(80)
+        self.crumb.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.filter = filter_box("Filter (symbol, name, account…)", self._on_filter)
         self.count = QLabel("")
         bar = QHBoxLayout()
