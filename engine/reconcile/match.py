@@ -1,0 +1,378 @@
+"""Vectorized matching of custodian statements against the book (pandas, float64).
+
+Every custodian line and every book position of an account the custodian reported ends in
+exactly one outcome: matched, explained (pending settlement, corporate-action timing) or a
+break (quantity, missing at custodian, missing in book, unknown security, valuation, cash).
+The comparison is on the custodian's basis: settled. A difference equal to the trades still
+to settle is explained and names them; one equal to a split taking effect within days of
+the statement is explained and names the action.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from engine.model.currency import minor_units
+from engine.pricing.fx import FxTable
+from engine.reconcile.book import BookView
+
+QTY_EPS = 1e-6
+MATCHED, EXPLAINED, BREAK = "matched", "explained", "break"
+
+
+class BreakType:
+    """The kinds of outcome a reconciliation line can have (besides matched)."""
+
+    QUANTITY = "quantity"
+    MISSING_AT_CUSTODIAN = "missing_at_custodian"
+    MISSING_IN_BOOK = "missing_in_book"
+    UNKNOWN_SECURITY = "unknown_security"
+    CASH = "cash"
+    VALUATION = "valuation"
+    PENDING_SETTLEMENT = "pending_settlement"
+    CORPORATE_ACTION = "corporate_action_timing"
+
+    ALL = (
+        QUANTITY,
+        MISSING_AT_CUSTODIAN,
+        MISSING_IN_BOOK,
+        UNKNOWN_SECURITY,
+        CASH,
+        VALUATION,
+        PENDING_SETTLEMENT,
+        CORPORATE_ACTION,
+    )
+    EXPLAINED = (PENDING_SETTLEMENT, CORPORATE_ACTION)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Valuation differences within `relative` of the book value, or within `absolute`, are not breaks."""
+
+    relative: float = 0.005
+    absolute: float = 1.0
+
+
+DEFAULT_TOLERANCE = Tolerance()
+
+RESULT_COLUMNS = [
+    "custodian",
+    "account_id",
+    "account_code",
+    "security_id",
+    "security_ref",
+    "currency",
+    "measure",
+    "outcome",
+    "break_type",
+    "book",
+    "statement",
+    "difference",
+    "explanation",
+    "refs",
+]
+
+
+def _fmt_qty(x: float) -> str:
+    return f"{x:,.6f}".rstrip("0").rstrip(".")
+
+
+def _pending_text(pending: pd.DataFrame, securities: pd.DataFrame) -> pd.Series:
+    """One explanation per (account_id, security_id) naming each pending trade."""
+    if pending.empty:
+        return pd.Series(dtype=object)
+    sym = pending["security_id"].map(securities["symbol"])
+    text = (
+        pending["side"].str.upper()
+        + " "
+        + pending["quantity"].map(_fmt_qty)
+        + " "
+        + sym.astype(str)
+        + " traded "
+        + pending["trade_date"].astype(str)
+        + ", settles "
+        + pending["settle_date"].astype(str)
+        + " ("
+        + pending["source_ref"]
+        + ")"
+    )
+    frame = pending.assign(text=text)
+    g = frame.groupby(["account_id", "security_id"])
+    return pd.DataFrame({"text": g["text"].agg("; ".join), "refs": g["source_ref"].agg(list)})
+
+
+def match_positions(
+    book: BookView,
+    lines: pd.DataFrame,
+    covered: pd.DataFrame,
+    as_of: date,
+    prices: pd.Series,
+    fx: FxTable | None,
+    tolerance: Tolerance = DEFAULT_TOLERANCE,
+) -> pd.DataFrame:
+    """Outcomes for positions.
+
+    `lines`: custodian, account_id, account_code, security_id (float, NaN unknown), security_ref,
+    id_type, quantity, currency, market_value. `covered`: custodian, account_id of every account
+    whose custodian sent a holdings statement for the date. `prices`: close by security_id.
+    """
+    out: list[pd.DataFrame] = []
+    unknown = lines[lines["security_id"].isna()]
+    if not unknown.empty:
+        out.append(
+            pd.DataFrame(
+                {
+                    "custodian": unknown["custodian"],
+                    "account_id": unknown["account_id"],
+                    "account_code": unknown["account_code"],
+                    "security_id": np.nan,
+                    "security_ref": unknown["id_type"] + ":" + unknown["security_ref"],
+                    "currency": unknown["currency"],
+                    "measure": "quantity",
+                    "outcome": BREAK,
+                    "break_type": BreakType.UNKNOWN_SECURITY,
+                    "book": np.nan,
+                    "statement": unknown["quantity"],
+                    "difference": unknown["quantity"],
+                    "explanation": "the custodian's "
+                    + unknown["id_type"]
+                    + " "
+                    + unknown["security_ref"]
+                    + " matches no security in the book's reference data",
+                    "refs": [[] for _ in range(len(unknown))],
+                }
+            )
+        )
+    known = lines[lines["security_id"].notna()].copy()
+    known["security_id"] = known["security_id"].astype(np.int64)
+    keys = ["account_id", "security_id"]
+    cust = known.groupby(keys, sort=False).agg(
+        statement=("quantity", "sum"),
+        market_value=("market_value", lambda s: s.sum(min_count=1)),
+        line_ccy=("currency", "first"),
+        custodian=("custodian", "first"),
+    )
+    cust["present"] = True
+    bpos = book.positions.merge(covered[["account_id"]], on="account_id").set_index(keys)
+    bpos = bpos[
+        (bpos["td_qty"].abs() > QTY_EPS)
+        | (bpos["settled_qty"].abs() > QTY_EPS)
+        | (bpos["pending_qty"].abs() > QTY_EPS)
+    ]
+    m = cust.join(bpos, how="outer")
+    m["present"] = m["present"].fillna(False).astype(bool)
+    for c in ("statement", "td_qty", "settled_qty", "pending_qty"):
+        m[c] = m[c].fillna(0.0).astype(float)
+    m = m.reset_index()
+    acct = book.accounts.set_index("account_id")
+    m["account_code"] = m["account_id"].map(acct["account_code"])
+    m["custodian"] = m["account_id"].map(acct["custodian"])
+    sec = book.securities
+    m["symbol"] = m["security_id"].map(sec["symbol"])
+    m["sec_ccy"] = m["security_id"].map(sec["currency"])
+    m["multiplier"] = m["security_id"].map(sec["multiplier"])
+    m["currency"] = m["line_ccy"].where(m["line_ccy"].notna(), m["security_id"].map(sec["currency"]))
+    stmt, settled, td, pend = (m[c].to_numpy() for c in ("statement", "settled_qty", "td_qty", "pending_qty"))
+    present = m["present"].to_numpy()
+    diff = stmt - settled
+    equal = np.abs(diff) <= QTY_EPS
+    has_pending = np.abs(pend) > QTY_EPS
+    outcome = np.full(len(m), BREAK, dtype=object)
+    btype = np.full(len(m), "", dtype=object)
+    outcome[equal & ~has_pending] = MATCHED
+    sel = equal & has_pending
+    outcome[sel], btype[sel] = EXPLAINED, BreakType.PENDING_SETTLEMENT
+    unequal = ~equal
+    # Corporate-action timing: the custodian applied a split the book has not (or the reverse).
+    ca_ref = np.full(len(m), None, dtype=object)
+    near = book.splits[book.splits["near"]] if not book.splits.empty else book.splits
+    if unequal.any() and not near.empty:
+        cand = (
+            m.loc[unequal, ["security_id", "statement", "settled_qty"]]
+            .reset_index()
+            .merge(near, on="security_id")
+        )
+        if not cand.empty:
+            f = cand["factor"].to_numpy()
+            hit = (np.abs(cand["statement"] - cand["settled_qty"] * f) <= QTY_EPS) | (
+                np.abs(cand["statement"] - cand["settled_qty"] / f) <= QTY_EPS
+            )
+            hit &= cand["settled_qty"].abs().to_numpy() > QTY_EPS
+            for idx, ref, ex, fac in cand.loc[hit, ["index", "ref", "ex_date", "factor"]].itertuples(
+                index=False
+            ):
+                if ca_ref[idx] is None:
+                    ca_ref[idx] = (ref, ex, fac)
+    is_ca = np.array([r is not None for r in ca_ref], dtype=bool)
+    outcome[is_ca], btype[is_ca] = EXPLAINED, BreakType.CORPORATE_ACTION
+    rest = unequal & ~is_ca
+    book_absent = (np.abs(settled) <= QTY_EPS) & (np.abs(td) <= QTY_EPS)
+    btype[rest & ~present] = BreakType.MISSING_AT_CUSTODIAN
+    btype[rest & present & book_absent] = BreakType.MISSING_IN_BOOK
+    btype[rest & present & ~book_absent] = BreakType.QUANTITY
+    m["outcome"], m["break_type"] = outcome, btype
+    m["book"], m["difference"] = settled, diff
+    m["measure"] = "quantity"
+    m["security_ref"] = m["symbol"]
+    m["explanation"] = None
+    m["refs"] = None
+    # Explanations, only for rows that are not matched.
+    ptext = _pending_text(book.pending, sec)
+    if len(ptext):
+        idx = pd.MultiIndex.from_frame(m[keys])
+        pos = ptext.index.get_indexer(idx)
+        has = pos >= 0
+        texts = np.where(has, ptext["text"].to_numpy()[np.maximum(pos, 0)], None)
+        refs = np.where(has, ptext["refs"].to_numpy()[np.maximum(pos, 0)], None)
+        sel = btype == BreakType.PENDING_SETTLEMENT
+        m.loc[sel, "explanation"] = [
+            f"settled basis: book {_fmt_qty(b)} on trade date less pending {_fmt_qty(p)}; pending settlement: {t}"
+            for b, p, t in zip(td[sel], pend[sel], texts[sel])
+        ]
+        m.loc[sel, "refs"] = pd.Series(list(refs[sel]), index=m.index[sel], dtype=object)
+        other = (outcome == BREAK) & has
+        m.loc[other, "explanation"] = ["also pending (does not explain it): " + str(t) for t in texts[other]]
+    for i in np.flatnonzero(is_ca):
+        ref, ex, fac = ca_ref[i]
+        m.at[m.index[i], "explanation"] = (
+            f"corporate-action timing: split {ref} ({fac:g} for 1) with ex-date {ex}; the custodian shows "
+            f"{_fmt_qty(stmt[i])}, the book {_fmt_qty(settled[i])} on {as_of}"
+        )
+        m.at[m.index[i], "refs"] = [ref]
+    sel = btype == BreakType.MISSING_AT_CUSTODIAN
+    m.loc[sel & m["explanation"].isna(), "explanation"] = (
+        "the book holds it; the custodian reports no position"
+    )
+    sel = btype == BreakType.MISSING_IN_BOOK
+    m.loc[sel & m["explanation"].isna(), "explanation"] = "the custodian reports it; the book holds none"
+    sel = btype == BreakType.QUANTITY
+    m.loc[sel & m["explanation"].isna(), "explanation"] = "settled quantities differ"
+    m["statement"] = np.where(present, stmt, np.nan)
+    pos_out = m[RESULT_COLUMNS].copy()
+    val = _valuation(m, outcome == MATCHED, as_of, prices, fx, tolerance)
+    out.extend([pos_out, val])
+    res = (
+        pd.concat([o for o in out if not o.empty], ignore_index=True)
+        if any(not o.empty for o in out)
+        else pd.DataFrame(columns=RESULT_COLUMNS)
+    )
+    res["refs"] = res["refs"].map(lambda r: list(r) if isinstance(r, list | tuple | np.ndarray) else [])
+    return res
+
+
+def _valuation(
+    m: pd.DataFrame, matched: np.ndarray, as_of: date, prices: pd.Series, fx: FxTable | None, tol: Tolerance
+) -> pd.DataFrame:
+    """A valuation break for each matched line whose market value is off beyond the tolerance."""
+    v = m[matched & m["market_value"].notna()].copy()
+    if v.empty:
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    return _value_rows(v, as_of, prices, fx, tol)
+
+
+def _value_rows(
+    v: pd.DataFrame, as_of: date, prices: pd.Series, fx: FxTable | None, tol: Tolerance
+) -> pd.DataFrame:
+    px = v["security_id"].map(prices).to_numpy(dtype=float)
+    mult = v["multiplier"].to_numpy(dtype=float)
+    from_ccy, to_ccy = v["sec_ccy"].to_numpy(dtype=object), v["currency"].to_numpy(dtype=object)
+    rate = np.ones(len(v))
+    need = from_ccy != to_ccy
+    if need.any():
+        if fx is None:
+            raise ValueError("an FX table is needed to value lines in another currency")
+        rate[need] = fx.rates(from_ccy[need], to_ccy[need], as_of)
+    book_mv = v["statement"].to_numpy(dtype=float) * px * mult * rate
+    cust_mv = v["market_value"].to_numpy(dtype=float)
+    diff = cust_mv - book_mv
+    bad = ~np.isnan(book_mv) & (np.abs(diff) > np.maximum(tol.relative * np.abs(book_mv), tol.absolute))
+    v = v[bad]
+    if v.empty:
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    bm, cm, d, r, p = book_mv[bad], cust_mv[bad], diff[bad], rate[bad], px[bad]
+    return pd.DataFrame(
+        {
+            "custodian": v["custodian"].to_numpy(),
+            "account_id": v["account_id"].to_numpy(),
+            "account_code": v["account_code"].to_numpy(),
+            "security_id": v["security_id"].to_numpy(),
+            "security_ref": v["symbol"].to_numpy(),
+            "currency": v["currency"].to_numpy(),
+            "measure": "amount",
+            "outcome": BREAK,
+            "break_type": BreakType.VALUATION,
+            "book": bm,
+            "statement": cm,
+            "difference": d,
+            "explanation": [
+                f"market value differs by {dd / b:+.2%} (beyond {tol.relative:.2%}): book {q:g} x {pp:g} {sc} x FX {rr:.6g} to {c}"
+                for dd, b, q, pp, sc, rr, c in zip(d, bm, v["statement"], p, v["sec_ccy"], r, v["currency"])
+            ],
+            "refs": [[] for _ in range(len(v))],
+        }
+    )
+
+
+def match_cash(book: BookView, lines: pd.DataFrame, covered: pd.DataFrame) -> pd.DataFrame:
+    """Outcomes for cash per account and currency (a currency missing on one side counts as zero).
+
+    `lines`: custodian, account_id, account_code, currency, amount.
+    """
+    keys = ["account_id", "currency"]
+    cust = lines.groupby(keys)["amount"].sum().rename("statement").to_frame()
+    cust["present"] = True
+    bc = book.cash.merge(covered[["account_id"]], on="account_id").set_index(keys)
+    m = cust.join(bc, how="outer")
+    m["present"] = m["present"].fillna(False).astype(bool)
+    for c in ("statement", "settled", "pending"):
+        m[c] = m[c].fillna(0.0).astype(float)
+    m = m.reset_index()
+    acct = book.accounts.set_index("account_id")
+    m["account_code"] = m["account_id"].map(acct["account_code"])
+    m["custodian"] = m["account_id"].map(acct["custodian"])
+    half_unit = m["currency"].map(lambda c: 0.5 * 10.0 ** -minor_units(c)).to_numpy(dtype=float)
+    diff = m["statement"].to_numpy() - m["settled"].to_numpy()
+    equal = np.abs(diff) < half_unit + 1e-9
+    pend = np.abs(m["pending"].to_numpy()) >= half_unit
+    outcome = np.where(equal, np.where(pend, EXPLAINED, MATCHED), BREAK)
+    btype = np.where(equal, np.where(pend, BreakType.PENDING_SETTLEMENT, ""), BreakType.CASH)
+    m["outcome"], m["break_type"] = outcome, btype
+    m["book"], m["difference"] = m["settled"], diff
+    m["measure"] = "amount"
+    m["security_id"] = np.nan
+    m["security_ref"] = None
+    m["explanation"] = None
+    m["refs"] = [[] for _ in range(len(m))]
+    pc = book.pending_cash
+    if not pc.empty:
+        pc = pc.assign(
+            text=pc["amount"].map(lambda a: f"{a:,.2f}")
+            + " settles "
+            + pc["settle_date"].astype(str)
+            + " ("
+            + pc["source_ref"].fillna("no booking")
+            + ")"
+        )
+        g = pc.groupby(keys)
+        agg = pd.DataFrame(
+            {"text": g["text"].agg("; ".join), "refs": g["source_ref"].agg(lambda s: [x for x in s if x])}
+        )
+        idx = pd.MultiIndex.from_frame(m[keys])
+        pos = agg.index.get_indexer(idx)
+        for i in np.flatnonzero((pos >= 0) & (outcome != MATCHED)):
+            row = agg.iloc[pos[i]]
+            prefix = (
+                "pending settlement: "
+                if btype[i] == BreakType.PENDING_SETTLEMENT
+                else "also pending (does not explain it): "
+            )
+            m.at[i, "explanation"] = prefix + row["text"]
+            m.at[i, "refs"] = list(row["refs"])
+    sel = (btype == BreakType.CASH) & m["explanation"].isna().to_numpy()
+    m.loc[sel, "explanation"] = "settled cash differs"
+    m["statement"] = np.where(m["present"], m["statement"], np.nan)
+    return m[RESULT_COLUMNS]
