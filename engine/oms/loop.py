@@ -22,9 +22,14 @@ class OmsLoop:
     """Apply inbound messages in arrival order; call `tick` work at most every `tick_every` s."""
 
     def __init__(
-        self, manager: OrderManager, inbox: queue.SimpleQueue[Inbound], tick_every: float = 0.5
+        self,
+        manager: OrderManager,
+        inbox: queue.SimpleQueue[Inbound],
+        tick_every: float = 0.5,
+        batch: int = 500,
     ) -> None:
         self.manager = manager
+        self.batch = batch
         self.inbox = inbox
         self.tick_every = tick_every
         self._last_tick = 0.0
@@ -32,21 +37,19 @@ class OmsLoop:
 
     def step(self, timeout: float = 0.05) -> int:
         """Apply everything waiting (waiting up to `timeout` for the first); returns how many."""
-        n = 0
+        batch: list[Inbound] = []
         try:
-            msg = self.inbox.get(timeout=timeout)
+            batch.append(self.inbox.get(timeout=timeout))
+            while len(batch) < self.batch:
+                batch.append(self.inbox.get_nowait())
         except queue.Empty:
-            msg = None
-        while msg is not None:
+            pass
+        n = len(batch)
+        if batch:
             try:
-                self.manager.apply(msg)
-            except Exception:  # a bug must not stop the loop: the message is logged, others go on
-                log.exception("failed to apply %r", msg)
-            n += 1
-            try:
-                msg = self.inbox.get_nowait()
-            except queue.Empty:
-                msg = None
+                self.manager.apply_batch(batch)
+            except Exception:  # a bug must not stop the loop: logged, the next batch goes on
+                log.exception("failed to apply a batch of %d message(s)", n)
         now = time.monotonic()
         if now - self._last_tick >= self.tick_every:
             self._last_tick = now

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.clock import Clock, SystemClock
@@ -44,7 +44,7 @@ from engine.oms.transitions import Incoming, resolve
 from engine.ports import OrderIntent, PreTradeChecker, TradeBooker
 from engine.store.accounts import Account
 from engine.store.reference import Security, SettlementCycle
-from engine.store.trading import Execution, Order
+from engine.store.trading import Execution, Order, OrderEvent
 
 log = logging.getLogger(__name__)
 S = OrderStatus
@@ -73,6 +73,16 @@ class _Tx:
     session: Session
     events: list[Event] = field(default_factory=list)
     outbound: list[Outbound] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Child:
+    id: int
+    cl_ord_id: str
+    quantity: Decimal
+    account_id: int | None
+    side: str
+    lot_instructions: Any
 
 
 @dataclass(frozen=True)
@@ -118,6 +128,8 @@ class OrderManager:
         self.duplicates = 0
         self.alerts = 0
         self._markets: MarketClock | None = None
+        self._dates: dict[tuple[str, datetime], date] = {}
+        self._settles: dict[tuple[str, date, int], date] = {}
 
     # ------------------------------------------------------------------ plumbing
 
@@ -320,13 +332,79 @@ class OrderManager:
         return list(s.scalars(select(Order).where(Order.parent_id == block.id).order_by(Order.id)))
 
     def _follow(self, tx: _Tx, block: Order, kind: str) -> None:
-        """Children of a block show the block's status until allocation gives them their fills."""
-        if block.account_id is not None:
+        """Children of a block show the block's status until allocation gives them their fills.
+        Done in bulk (a block can have ten thousand children), each change still an event row."""
+        if block.account_id is None:
+            target = S.IN_BLOCK if block.status in LOCAL else S(block.status)
+            self._set_children(tx, block, {"status": str(target)}, kind, {"block": block.cl_ord_id})
+
+    def _set_children(
+        self,
+        tx: _Tx,
+        block: Order,
+        values: dict[str, Any],
+        kind: str,
+        detail: dict[str, Any],
+        per_child: dict[int, dict[str, Any]] | None = None,
+    ) -> None:
+        """Update the block's live children (or those in `per_child`) with Core statements and
+        append one order_events row each; ORM copies of the children are expired afterwards."""
+        s = tx.session
+        s.flush()
+        t = Order.__table__
+        rows = s.execute(
+            select(t.c.id, t.c.status, t.c.cl_ord_id, t.c.quantity).where(t.c.parent_id == block.id)
+        ).all()
+        if per_child is None:
+            rows = [r for r in rows if r.status not in FINAL and r.status != values.get("status")]
+        else:
+            rows = [r for r in rows if r.id in per_child]
+        if not rows:
             return
-        target = S.IN_BLOCK if block.status in LOCAL else S(block.status)
-        for c in self._children(tx.session, block):
-            if c.status not in FINAL and c.status != target:
-                record(tx.session, c, target, kind, self.username, {"block": block.cl_ord_id})
+        now = self.clock.now()
+        params = []
+        for r in rows:
+            v = dict(values, **(per_child or {}).get(r.id, {}))
+            params.append({"_id": r.id, **{f"v_{k}": x for k, x in v.items()}})
+        keys = [k[2:] for k in params[0] if k.startswith("v_")]
+        stmt = (
+            update(t)
+            .where(t.c.id == bindparam("_id"))
+            .values({k: bindparam(f"v_{k}") for k in keys} | {"version": t.c.version + 1, "updated_at": now})
+        )
+        s.execute(stmt, params)
+        s.execute(
+            insert(OrderEvent.__table__),
+            [
+                {
+                    "order_id": r.id,
+                    "at": now,
+                    "kind": kind,
+                    "status_from": r.status,
+                    "status_to": p.get("v_status", r.status),
+                    "username": self.username,
+                    "detail": {
+                        **detail,
+                        **{k[2:]: str(v) for k, v in p.items() if k.startswith("v_") and k != "v_status"},
+                    },
+                }
+                for r, p in zip(rows, params)
+            ],
+        )
+        for obj in list(s.identity_map.values()):
+            if isinstance(obj, Order) and obj.parent_id == block.id:
+                s.expire(obj)
+        for r, p in zip(rows, params):
+            tx.events.append(
+                OrderChanged(
+                    order_id=r.id,
+                    cl_ord_id=r.cl_ord_id,
+                    status=p.get("v_status", r.status),
+                    cum_qty=p.get("v_cum_qty", Decimal(0)),
+                    leaves_qty=p.get("v_leaves_qty", r.quantity),
+                    avg_px=p.get("v_avg_px", Decimal(0)),
+                )
+            )
 
     # ------------------------------------------------------------------ routing
 
@@ -533,6 +611,25 @@ class OrderManager:
                 self._exec(tx, message)
             elif isinstance(message, CancelReject):
                 self._cancel_reject(tx, message)
+
+    def apply_batch(self, messages: Sequence[Inbound]) -> None:
+        """Apply many broker messages in one transaction, each in its own savepoint: one bad
+        message is logged and skipped, the others are kept. Session changes are applied after."""
+        later = [m for m in messages if isinstance(m, SessionState)]
+        with self._tx() as tx:
+            for m in messages:
+                if isinstance(m, SessionState):
+                    continue
+                try:
+                    with tx.session.begin_nested():
+                        if isinstance(m, ExecReport):
+                            self._exec(tx, m)
+                        else:
+                            self._cancel_reject(tx, m)
+                except Exception:
+                    log.exception("failed to apply %r", m)
+        for m in later:
+            self._session(m)
 
     def _session(self, m: SessionState) -> None:
         self.sessions[m.broker] = m
@@ -797,58 +894,79 @@ class OrderManager:
         if s.scalar(select(Allocation.id).where(Allocation.block_id == o.id).limit(1)) is not None:
             return
         sec = self._symbol(s, o)
-        children = self._children(s, o) if o.account_id is None else [o]
-        lot = Decimal(sec.lot_size or 1)
-        shares = (
-            pro_rata(o.cum_qty, [Want(c.cl_ord_id, c.quantity) for c in children], lot, o.cl_ord_id)
-            if o.account_id is None
-            else {o.cl_ord_id: o.cum_qty}
-        )
+        s.flush()
+        t = Order.__table__
+        if o.account_id is None:
+            children = s.execute(
+                select(t.c.id, t.c.cl_ord_id, t.c.quantity, t.c.account_id, t.c.side, t.c.lot_instructions)
+                .where(t.c.parent_id == o.id)
+                .order_by(t.c.id)
+            ).all()
+            lot = Decimal(sec.lot_size or 1)
+            shares = pro_rata(o.cum_qty, [Want(c.cl_ord_id, c.quantity) for c in children], lot, o.cl_ord_id)
+        else:
+            children = [_Child(o.id, o.cl_ord_id, o.quantity, o.account_id, o.side, o.lot_instructions)]
+            shares = {o.cl_ord_id: o.cum_qty}
         when = r.transact_time or self.clock.now()
-        trade_date = self.markets.session_date(sec.mic, when)
+        trade_date = self._session_date(sec.mic, when)
         settle_date = self._settle_date(s, sec.mic, trade_date)
-        codes = dict(
-            s.execute(
-                select(Account.id, Account.code).where(Account.id.in_({c.account_id for c in children}))
-            )
-            .tuples()
-            .all()
-        )
+        ids = {c.account_id for c in children}
+        codes = dict(s.execute(select(Account.id, Account.code).where(Account.id.in_(ids))).all())
         now = self.clock.now()
+        allocs = []
         for c in children:
             qty = shares[c.cl_ord_id]
-            if c is not o:
-                c.cum_qty = qty
-                c.avg_px = o.avg_px if qty > 0 else Decimal(0)
-                c.leaves_qty = Decimal(0)
-                status = S.FILLED if qty == c.quantity else S(o.status)
-                record(s, c, status, "allocated", None, {"block": o.cl_ord_id, "quantity": str(qty)})
-                self._changed(tx, c)
-            c.trade_date = trade_date
             if qty <= 0 or c.account_id is None:
                 continue
             ref = f"{o.cl_ord_id}/{c.cl_ord_id}"
-            alloc = Allocation(
-                block_id=o.id,
-                child_id=c.id,
-                account_id=c.account_id,
-                quantity=qty,
-                avg_px=o.avg_px,
-                trade_date=trade_date,
-                settle_date=settle_date,
-                source_ref=ref,
+            booked = self.booker is not None and self._book(
+                tx, c, sec.symbol, codes[c.account_id], qty, o.avg_px, trade_date, settle_date, ref
             )
-            s.add(alloc)
-            if self.booker is not None:
-                self._book(tx, o, c, alloc, sec.symbol, codes[c.account_id], now)
+            allocs.append(
+                {
+                    "block_id": o.id,
+                    "child_id": c.id,
+                    "account_id": c.account_id,
+                    "quantity": qty,
+                    "avg_px": o.avg_px,
+                    "trade_date": trade_date,
+                    "settle_date": settle_date,
+                    "source_ref": ref,
+                    "booked_at": now if booked else None,
+                    "created_at": now,
+                }
+            )
+        if allocs:
+            s.execute(insert(Allocation.__table__), allocs)
+        o.trade_date = trade_date
+        if o.account_id is None:
+            per_child = {
+                c.id: {
+                    "cum_qty": shares[c.cl_ord_id],
+                    "avg_px": o.avg_px if shares[c.cl_ord_id] > 0 else Decimal(0),
+                    "leaves_qty": Decimal(0),
+                    "trade_date": trade_date,
+                    "status": str(S.FILLED if shares[c.cl_ord_id] == c.quantity else S(o.status)),
+                }
+                for c in children
+            }
+            self._set_children(tx, o, {}, "allocated", {"block": o.cl_ord_id}, per_child)
 
     def _book(
-        self, tx: _Tx, o: Order, c: Order, alloc: Allocation, symbol: str, account: str, now: datetime
-    ) -> None:
+        self,
+        tx: _Tx,
+        c: Any,
+        symbol: str,
+        account: str,
+        qty: Decimal,
+        price: Decimal,
+        trade_date: date,
+        settle_date: date | None,
+        ref: str,
+    ) -> bool:
         """Book one allocation through accounting in a savepoint: if accounting refuses, the fill
         stays recorded and the allocation waits unbooked (booked_at empty), with an alert."""
         assert self.booker is not None
-        qty = alloc.quantity
         picks = (
             tuple(LotPick(r, q) for r, q in pick_lots(c.lot_instructions, qty)) if c.side == "sell" else ()
         )
@@ -857,19 +975,28 @@ class OrderManager:
             symbol=symbol,
             side=Side(c.side),
             quantity=qty,
-            price=alloc.avg_px,
-            trade_date=alloc.trade_date,
-            source_ref=alloc.source_ref,
-            settle_date=alloc.settle_date,
+            price=price,
+            trade_date=trade_date,
+            source_ref=ref,
+            settle_date=settle_date,
             lots=picks,
         )
         try:
             with tx.session.begin_nested():
                 self.booker.book(tx.session, fill)
         except Exception as exc:
-            self._alert(tx, c, c.cl_ord_id, f"allocation {alloc.source_ref} not booked: {exc}")
-            return
-        alloc.booked_at = now
+            self.alerts += 1
+            message = f"allocation {ref} not booked: {exc}"
+            log.warning("order %s: %s", c.cl_ord_id, message)
+            tx.events.append(OrderAlert(order_id=c.id, cl_ord_id=c.cl_ord_id, message=message))
+            return False
+        return True
+
+    def _session_date(self, mic: str, when: datetime) -> date:
+        key = (mic, when.replace(second=0, microsecond=0))
+        if key not in self._dates:
+            self._dates[key] = self.markets.session_date(mic, when)
+        return self._dates[key]
 
     def _settle_date(self, s: Session, mic: str, trade_date: date) -> date | None:
         cycle = s.scalars(
@@ -879,4 +1006,7 @@ class OrderManager:
         ).first()
         if cycle is None:
             return None
-        return self.markets.add_sessions(mic, trade_date, cycle.days)
+        key = (mic, trade_date, cycle.days)
+        if key not in self._settles:
+            self._settles[key] = self.markets.add_sessions(mic, trade_date, cycle.days)
+        return self._settles[key]

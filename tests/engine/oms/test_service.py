@@ -165,7 +165,8 @@ def test_block_replace_resizes_children_and_cancel_reject(oms) -> None:  # type:
     m.apply(er(new_cl, "B2", "5", "0", 0, 500, orig_cl_ord_id=cl))
     block = get(m, bid)
     assert (block.status, block.cl_ord_id, block.orig_cl_ord_id, block.quantity) == ("new", new_cl, cl, 500)
-    assert sorted(get(m, i).quantity for i in ids) == [200, 300]  # 150/350 in lots of 100, fairly
+    # shares 150/350: whole lots of 100 first, the tie for the last lot broken by the block's hash
+    assert sorted(get(m, i).quantity for i in ids) in ([200, 300], [100, 400])
     m.cancel(bid)
     cx = gw.sent[-1].cl_ord_id
     m.apply(
