@@ -1,0 +1,94 @@
+"""The OMS with the real compliance checker, and the `orders` CLI contracts."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+
+from engine.store.accounts import Account
+from engine.store.database import Database
+from engine.store.market import FxRate, PriceBar
+from engine.store.positions import CashBalance
+from engine.store.reference import Security
+from engine.store.trading import Order
+from tests.conftest import migrated
+from tests.engine.oms.book import make_book
+from workstation.cli.main import main
+
+HEADER = "account,symbol,side,quantity,order_type,limit_price,time_in_force,broker\n"
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> tuple[str, Database]:
+    url = f"sqlite:///{tmp_path / 'book.db'}"
+    db = migrated(url)
+    make_book(db)
+    with db.transaction() as s:
+        for sec in s.scalars(select(Security)):
+            s.add(
+                PriceBar(
+                    security_id=sec.id, date=date(2026, 10, 30), close=Decimal(100), volume=10**7, source="t"
+                )
+            )
+        for q, r in (("USD", "1.08"), ("GBP", "0.87"), ("JPY", "165")):
+            s.add(FxRate(base="EUR", quote=q, date=date(2026, 10, 30), rate=Decimal(r), source="t"))
+        for a in s.scalars(select(Account)):
+            s.add(
+                CashBalance(
+                    account_id=a.id, currency="USD", settled=Decimal(10_000_000), unsettled=Decimal(0)
+                )
+            )
+        s.execute(update(Account).values(kyc_review_date=date(2027, 6, 30)))
+    return url, db
+
+
+def test_import_runs_the_real_compliance_checker(book: tuple[str, Database], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("engine.compliance.checker")
+    url, db = book
+    f = tmp_path / "orders.csv"
+    f.write_text(HEADER + "ACC1,AAPL,buy,100,market,,day,SIM\nACC2,AAPL,buy,100,limit,0.01,day,SIM\n")
+    assert main(["--db", url, "orders", "import", str(f), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["created"] == 2 and out["rejected"] >= 1  # a limit 99.99% from the last price is blocked
+    with db.session() as s:
+        statuses = dict(s.execute(select(Order.limit_price, Order.status)).all())
+    assert statuses[Decimal("0.01")] == "rejected"
+    assert statuses[None] in ("released", "pending_approval")
+
+
+def test_orders_import_bad_rows_write_nothing(book: tuple[str, Database], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    url, db = book
+    f = tmp_path / "orders.csv"
+    f.write_text(HEADER + "ACC1,AAPL,buy,100,market,,day,SIM\nACC9,AAPL,buy,abc,market,,day,SIM\n")
+    assert main(["--db", url, "orders", "import", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "row 3, column account" in err and "row 3, column quantity" in err
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Order)) == 0
+
+
+def test_orders_list_json_shape(book: tuple[str, Database], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    url, _ = book
+    f = tmp_path / "orders.csv"
+    f.write_text(HEADER + "ACC1,VOD.L,sell,100,market,,gtc,SIM\n")
+    main(["--db", url, "orders", "import", str(f)])
+    capsys.readouterr()
+    assert main(["--db", url, "orders", "list", "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    for key in (
+        "status",
+        "order_qty",
+        "cum_qty",
+        "leaves_qty",
+        "avg_px",
+        "cl_ord_id",
+        "broker_order_id",
+        "account",
+    ):
+        assert key in row
+    assert (row["account"], row["order_qty"], row["leaves_qty"], row["allocations"]) == ("ACC1", 100, 100, [])
