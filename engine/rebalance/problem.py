@@ -121,7 +121,9 @@ class RebalanceProblem:
         kwargs: dict[str, object] = {"time_limit": time_limit}
         kwargs.update(opts)
         try:
-            self.problem.solve(solver=cp.CLARABEL, **kwargs)
+            # warm_start=False: a fresh Clarabel solver per account, so a proposal never depends
+            # on which accounts the process solved before (inline, pool and Dask agree exactly).
+            self.problem.solve(solver=cp.CLARABEL, warm_start=False, **kwargs)
         except cp.error.SolverError as exc:
             return f"solver_error: {exc}"
         return str(self.problem.status)
