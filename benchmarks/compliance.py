@@ -88,6 +88,9 @@ def main() -> int:
         hits = np.argwhere(run.codes > 0)
         sentences = [run.evals[r].describe(int(i)) for r, i in hits]
         t_msg = time.perf_counter() - t3
+        t4 = time.perf_counter()
+        breaches = scan(book, rules_in_force(session, book.as_of), session)
+        t_book = time.perf_counter() - t4
 
     n = len(intents)
     na = len(set(int(x) for x in orders.a))

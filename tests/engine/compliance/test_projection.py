@@ -97,3 +97,39 @@ def test_book_check_service_needs_its_permission_and_can_target_accounts(miniboo
         assert {b.rule for b in breaches} >= {"SEC-WEIGHT", "ISSUER-WEIGHT"}
     with pytest.raises(PermissionDenied), minibook.session() as s:
         book_check(s, "tr1")
+
+
+def test_post_trade_watcher_checks_accounts_after_a_fill(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from engine.compliance.watch import PostTradeBreaches, PostTradeWatcher
+    from engine.events import EventBus
+    from engine.oms.events import OrderChanged
+    from engine.store.accounts import Account
+    from engine.store.trading import Order
+    from tests.conftest import migrated
+    from tests.engine.compliance.minibook import build_minibook
+
+    db = migrated(f"sqlite:///{tmp_path / 'w.db'}")
+    build_minibook(db)
+    with db.transaction() as s:
+        o = Order(cl_ord_id="F1", account_id=s.scalar(select(Account.id).where(Account.code == "U1")),
+                  security_id=s.scalar(select(Security.id).where(Security.symbol == "AAA")), side="buy",
+                  quantity=Decimal(1), order_type="market", time_in_force="day", currency="USD", status="filled")  # fmt: skip
+        s.add(o)
+        s.flush()
+        oid = o.id
+    bus = EventBus()
+    seen: list[PostTradeBreaches] = []
+    bus.subscribe(PostTradeBreaches, seen.append)
+    watcher = PostTradeWatcher(db, bus)
+    z = Decimal(0)
+    bus.publish(OrderChanged(order_id=oid, cl_ord_id="F1", status="new", cum_qty=z, leaves_qty=z, avg_px=z))
+    assert seen == []
+    bus.publish(
+        OrderChanged(order_id=oid, cl_ord_id="F1", status="filled", cum_qty=z, leaves_qty=z, avg_px=z)
+    )
+    watcher.close()
+    assert len(seen) == 1 and seen[0].accounts == ("U1",)
+    assert {b.rule for b in seen[0].breaches} >= {"SEC-WEIGHT", "ISSUER-WEIGHT"}
+    assert all(b.account == "U1" for b in seen[0].breaches)
+    assert bus.subscriber_count(OrderChanged) == 0
+    db.dispose()
