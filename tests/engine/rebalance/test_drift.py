@@ -35,7 +35,7 @@ def test_weights_match_the_foundation_valuation(book: Database, loaded: Any) -> 
 
 
 def test_model_look_through_of_sub_models(book: Database, loaded: Any) -> None:
-    u, accounts = loaded
+    u, _accounts = loaded
     flat = flatten(build_models(build_universe()))
     with book.session() as s:
         ids = dict(s.execute(select(Model.code, Model.id)).all())
@@ -48,9 +48,9 @@ def test_model_look_through_of_sub_models(book: Database, loaded: Any) -> None:
 def test_drift_by_dimension_and_ranking(loaded: Any) -> None:
     u, accounts = loaded
     bd = book_drift(u, accounts)
-    labels, cur, mod = bd.by("sector")
+    _labels, cur, _mod = bd.by("sector")
     assert np.allclose(cur.sum(axis=1) + bd.cash_weight(), 1.0)
-    c_labels, c_cur, c_mod = bd.by_currency()
+    _c_labels, c_cur, c_mod = bd.by_currency()
     assert np.allclose(c_cur.sum(axis=1), 1.0) and np.allclose(c_mod.sum(axis=1), 1.0)
     rows = bd.summary()
     assert [r["ratio"] for r in rows] == sorted((r["ratio"] for r in rows), reverse=True)
