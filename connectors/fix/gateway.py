@@ -18,6 +18,7 @@ import quickfix as fix
 
 from connectors.fix.application import WorkstationApplication, broker_of
 from connectors.fix.config import complete, usernames
+from connectors.fix.dictionary import InvalidFixMessage, validate
 from connectors.fix.translate import to_fix
 from engine.oms.errors import RouteError
 from engine.oms.messages import Inbound, Outbound
@@ -94,7 +95,12 @@ class FixGateway:
         session = self._session(message.broker)
         if not session.isLoggedOn():
             raise RouteError(f"FIX session for {message.broker} is not logged on")
-        if not fix.Session.sendToTarget(to_fix(message), self.session_ids[message.broker]):
+        msg = to_fix(message)
+        try:
+            validate(msg, target=message.broker)
+        except InvalidFixMessage as exc:
+            raise RouteError(f"{message.cl_ord_id}: not a valid FIX 4.4 message ({exc})") from None
+        if not fix.Session.sendToTarget(msg, self.session_ids[message.broker]):
             raise RouteError(f"FIX session for {message.broker} refused the message")
 
     def status(self) -> list[BrokerStatus]:
