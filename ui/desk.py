@@ -61,6 +61,8 @@ class Desk(QObject):
     book_failed = Signal(str)
     account_selected = Signal(int)
     message = Signal(str)
+    data_changed = Signal(str)
+    """A panel changed the store through a service (e.g. "approvals"): dependent panels reload."""
 
     def __init__(
         self,

@@ -84,7 +84,8 @@ class Blotter(QWidget):
             sig.connect(self._update_count)
 
     def _background(self, model: FrameTableModel, row: int) -> QColor | None:
-        status = model.raw(row, "status")
+        column = model._data.get("status")
+        status = column[row] if column is not None else None
         return status_color(str(status), self.dark) if status else None
 
     def _set_filter(self, key: str, text: str) -> None:

@@ -128,7 +128,9 @@ def orders(database: Database, ids: list[int] | None = None) -> pd.DataFrame:
     return _frame(rows, ORDER_KEYS)
 
 
-def executions(database: Database, ids: list[int] | None = None) -> pd.DataFrame:
+def executions(
+    database: Database, ids: list[int] | None = None, order_ids: list[int] | None = None
+) -> pd.DataFrame:
     q = (
         select(
             Execution.id,
@@ -157,6 +159,8 @@ def executions(database: Database, ids: list[int] | None = None) -> pd.DataFrame
     )
     if ids is not None:
         q = q.where(Execution.id.in_(ids))
+    if order_ids is not None:
+        q = q.where(Execution.order_id.in_(order_ids))
     with database.session() as s:
         return _frame(s.execute(q).all(), EXEC_KEYS)
 

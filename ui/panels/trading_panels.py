@@ -14,7 +14,10 @@ from PySide6.QtWidgets import QWidget
 
 from engine.events import Event
 from ui.data import trading
+from ui.data.approvals import decide as decide_case
+from ui.data.approvals import queue as approval_queue
 from ui.data.audit import audit_entries
+from ui.decision_dialog import DecisionDialog
 from ui.desk import Desk
 from ui.panels.base import Panel
 from widgets.blotter import Blotter, RowAction
@@ -86,6 +89,18 @@ ORD_STATUS = {
     "C": "expired",
     "E": "pending_replace",
 }
+QUEUE_COLUMNS = [
+    Column("id", "Case", "int"),
+    Column("entity", "Entity"),
+    Column("entity_id", "Id"),
+    Column("outcome", "Check"),
+    Column("hard_block", "Block"),
+    Column("summary", "Trades"),
+    Column("orders", "Orders", "int"),
+    Column("created_by", "Created by"),
+    Column("approvals", "Approved by"),
+    Column("opened_at", "Opened", "datetime"),
+]
 PROPOSAL_COLUMNS = [
     Column("id", "Proposal", "int"),
     Column("batch_id", "Batch"),
@@ -107,7 +122,6 @@ AUDIT_COLUMNS = [
     Column("hash", "Hash"),
 ]
 OMS_PENDING = "needs the OMS service, issue 6"
-REVIEW_STATUSES = ("pending_compliance", "flagged", "pending_approval", "in_review", "sent_to_compliance")
 
 
 def exec_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -222,8 +236,37 @@ class ExecutionsPanel(LiveTablePanel):
     filters = [("status", "Status"), ("broker", "Broker"), ("mic", "Market"), ("account", "Account")]
     empty = "No executions yet — fills from brokers appear here as they arrive"
 
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
+        self._orders: set[int] = set()
+        super().__init__(desk, parent)
+
     def fetch(self, ids: list[int] | None) -> pd.DataFrame:
         return exec_frame(trading.executions(self.desk.database, ids))
+
+    def _on_events(self, events: list[Event]) -> None:
+        # The OMS publishes OrderChanged(order_id) after each fill: re-read that order's executions.
+        orders = _ids(events, "order_id", "order_ids")
+        if orders and self.loaded:
+            self._orders |= orders
+            if not self._timer.isActive():
+                self._timer.start()
+        super()._on_events(events)
+
+    def _reload_dirty(self) -> None:
+        orders, self._orders = sorted(self._orders), set()
+        ids, self._dirty = sorted(self._dirty), set()
+
+        def fetch(_t: object) -> pd.DataFrame:
+            frames = [trading.executions(self.desk.database, ids)] if ids else []
+            if orders:
+                frames.append(trading.executions(self.desk.database, order_ids=orders))
+            return (
+                exec_frame(pd.concat(frames, ignore_index=True))
+                if frames
+                else exec_frame(trading.executions(self.desk.database, []))
+            )
+
+        self.desk.run("Updating executions", fetch, self.blotter.model.upsert)
 
 
 class ProposalsPanel(LiveTablePanel):
@@ -239,17 +282,58 @@ class ProposalsPanel(LiveTablePanel):
         return frame if ids is None else frame[frame["id"].isin(ids)]
 
 
-class ApprovalQueuePanel(ProposalsPanel):
+class ApprovalQueuePanel(LiveTablePanel):
+    """The compliance service's queue of pending cases; approve or reject with a reason."""
+
     name = "approvals"
     title = "Approval queue"
-    empty = (
-        "Nothing awaits review — proposals a PM sends to compliance appear here "
-        "(breach details arrive with the compliance service, issue 5)"
-    )
+    columns = QUEUE_COLUMNS
+    id_attrs = ("case_id", "case_ids")
+    filters = [("entity", "Entity"), ("outcome", "Outcome"), ("created_by", "Created by")]
+    empty = "Nothing awaits review — flagged proposals and orders appear here for approval"
+
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
+        super().__init__(desk, parent)
+        self.blotter.set_actions(
+            [
+                RowAction("Approve…", lambda keys: self.decide("approve", keys)),
+                RowAction("Reject…", lambda keys: self.decide("reject", keys)),
+            ]
+        )
 
     def fetch(self, ids: list[int] | None) -> pd.DataFrame:
-        frame = super().fetch(ids)
-        return frame[frame["status"].isin(REVIEW_STATUSES)]
+        return approval_queue(self.desk.database)
+
+    def _reload_dirty(self) -> None:
+        self._dirty = set()
+        self.load()
+
+    def decide(self, decision: str, keys: list[object], reason: str | None = None, comment: str = "") -> None:
+        """Decide every selected case through the compliance service, in a worker."""
+        ids = [int(k) for k in keys]  # type: ignore[call-overload]
+        if not ids:
+            return
+        if reason is None:
+            dialog = DecisionDialog(decision, ids, self)
+            if dialog.exec() != DecisionDialog.DialogCode.Accepted:
+                return
+            reason, comment = dialog.reason.currentText(), dialog.comment.text()
+        user = self.desk.user.username
+
+        def run(_t: object) -> list[str]:
+            return [decide_case(self.desk.database, user, i, decision, str(reason), comment) for i in ids]
+
+        def done(states: list[str]) -> None:
+            self.desk.message.emit(f"{decision}: {len(states)} case(s) now {', '.join(sorted(set(states)))}")
+            self.load()
+            self.desk.data_changed.emit("approvals")
+
+        def failed(msg: str) -> None:
+            self.desk.message.emit(f"Could not {decision}: {msg}")
+            self.load()
+            self.desk.data_changed.emit("approvals")
+
+        self.desk.run(f"{decision.title()} {len(ids)} case(s)", run, done, failed)
 
 
 class AuditPanel(LiveTablePanel):
@@ -259,6 +343,10 @@ class AuditPanel(LiveTablePanel):
     id_attrs = ("audit_id", "audit_ids")
     filters = [("username", "User"), ("action", "Action"), ("entity", "Entity")]
     empty = "The audit log is empty — every approval, override and login is recorded here"
+
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
+        super().__init__(desk, parent)
+        desk.data_changed.connect(lambda _what: self.loaded and self.load())
 
     def fetch(self, ids: list[int] | None) -> pd.DataFrame:
         frame = audit_entries(self.desk.database)
