@@ -17,50 +17,91 @@ from sqlalchemy.orm import Session
 from engine.errors import NotFound
 from engine.pricing.fx import FxTable
 from engine.pricing.prices import last_prices
+from engine.pricing.rawread import fetch_dates, fetch_numeric, id_list
 from engine.store.accounts import Account
-from engine.store.positions import CashBalance, TaxLot
+from engine.store.positions import CashBalance
 from engine.store.reference import Security
+
+LOT_COLUMNS = [
+    "lot_id",
+    "account_id",
+    "security_id",
+    "quantity",
+    "unit_cost",
+    "acquired",
+    "fx_rate",
+    "base_currency",
+    "currency",
+    "price_multiplier",
+]
 
 
 def load_lots(session: Session, account_ids: list[int] | None = None) -> pd.DataFrame:
-    q = (
-        select(
-            TaxLot.id.label("lot_id"),
-            TaxLot.account_id,
-            TaxLot.security_id,
-            cast(TaxLot.quantity, Float).label("quantity"),
-            cast(TaxLot.unit_cost, Float).label("unit_cost"),
-            TaxLot.acquired,
-            cast(TaxLot.fx_rate, Float).label("fx_rate"),
-            Account.base_currency,
-            Security.currency,
-            cast(Security.price_multiplier, Float).label("price_multiplier"),
-        )
-        .join(Account, Account.id == TaxLot.account_id)
-        .join(Security, Security.id == TaxLot.security_id)
+    """Every open lot (or the given accounts') with its account's base currency and security's currency.
+
+    Read through the raw driver cursor into numpy columns (see rawread); `acquired` is datetime64.
+    """
+    where = "" if account_ids is None else f" WHERE account_id IN ({id_list(account_ids)})"
+    block = fetch_numeric(
+        session,
+        f"SELECT id, account_id, security_id, quantity, unit_cost, fx_rate FROM tax_lots{where} ORDER BY id",
+        6,
     )
-    if account_ids is not None:
-        q = q.where(TaxLot.account_id.in_(account_ids))
-    # Floats straight from the database: analytics are float64; Decimal is for the ledger.
-    result = session.execute(q)
-    names = list(result.keys())
-    rows = result.all()
-    if not rows:
-        return pd.DataFrame(
-            columns=[
-                "lot_id",
-                "account_id",
-                "security_id",
-                "quantity",
-                "unit_cost",
-                "acquired",
-                "fx_rate",
-                "base_currency",
-                "currency",
-                "price_multiplier",
-            ]
-        )
-    return pd.DataFrame(dict(zip(names, zip(*rows))))
+    acquired = fetch_dates(session, f"SELECT acquired FROM tax_lots{where} ORDER BY id")
+    lot_id, account_id, security_id = (block[:, i].astype(np.int64) for i in range(3))
+    quantity, unit_cost, fx_rate = block[:, 3], block[:, 4], block[:, 5]
+    accounts = dict(session.execute(select(Account.id, Account.base_currency)).all())
+    secs = session.execute(
+        select(Security.id, Security.currency, cast(Security.price_multiplier, Float))
+    ).all()
+    frame = pd.DataFrame(
+        {
+            "lot_id": lot_id,
+            "account_id": account_id,
+            "security_id": security_id,
+            "quantity": quantity,
+            "unit_cost": unit_cost,
+            "acquired": acquired.astype("datetime64[ns]"),
+            "fx_rate": fx_rate,
+        }
+    )
+    if frame.empty:
+        return pd.DataFrame(columns=LOT_COLUMNS)
+    # Small look-ups joined by position in numpy, not by SQL join per lot.
+    acc_ids = np.fromiter(accounts, dtype=np.int64)
+    acc_ccy = np.array(list(accounts.values()), dtype=object)
+    order = np.argsort(acc_ids)
+    frame["base_currency"] = acc_ccy[order][np.searchsorted(acc_ids[order], account_id)]
+    sec_ids = np.array([r[0] for r in secs], dtype=np.int64)
+    sorder = np.argsort(sec_ids)
+    pos = np.searchsorted(sec_ids[sorder], security_id)
+    frame["currency"] = np.array([r[1] for r in secs], dtype=object)[sorder][pos]
+    frame["price_multiplier"] = np.array([r[2] for r in secs], dtype=float)[sorder][pos]
+    return frame[LOT_COLUMNS]
+
+
+def _codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Integer codes and labels; free for a categorical column, a hash pass otherwise."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(), [str(c) for c in values.cat.categories]
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    return codes, [str(u) for u in uniques]
+
+
+def pair_rates(
+    fx: FxTable, from_ccy: pd.Series | np.ndarray, to_ccy: pd.Series | np.ndarray, on: date
+) -> np.ndarray:
+    """FX rates per row, computed once per distinct currency pair (not once per row)."""
+    fc, fu = _codes(from_ccy)
+    tc, tu = _codes(to_ccy)
+    if len(fc) == 0:
+        return np.ones(0)
+    k = max(len(tu), 1)
+    code = fc.astype(np.int64) * k + tc
+    present = np.flatnonzero(np.bincount(code, minlength=len(fu) * k))
+    rates = np.ones(len(fu) * k)
+    rates[present] = fx.rates([fu[c // k] for c in present], [tu[c % k] for c in present], on)
+    return rates[code]
 
 
 def value_lots(
@@ -75,7 +116,7 @@ def value_lots(
         sid = int(lots.loc[lots["price"].isna(), "security_id"].iloc[0])
         raise NotFound(f"security id {sid} has no price on or before {as_of}")
     lots["mv_local"] = lots["quantity"] * lots["price"] * lots["price_multiplier"]
-    lots["fx_now"] = fx.rates(lots["currency"], lots["base_currency"], as_of)
+    lots["fx_now"] = pair_rates(fx, lots["currency"], lots["base_currency"], as_of)
     lots["mv_base"] = lots["mv_local"] * lots["fx_now"]
     lots["cost_base"] = lots["quantity"] * lots["unit_cost"] * lots["price_multiplier"] * lots["fx_rate"]
     lots["unrealized_base"] = lots["mv_base"] - lots["cost_base"]
