@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow
 from ui.panels.base import Panel
 from ui.panels.book_panels import DriftPanel, FxPanel, HoldingsPanel
 from ui.panels.clock_panel import ClockPanel
+from ui.panels.sessions_panel import SessionsPanel
 from ui.panels.trading_panels import (
     ApprovalQueuePanel,
     AuditPanel,
@@ -31,6 +32,7 @@ PANELS: tuple[type[Panel], ...] = (
     OrdersPanel,
     ExecutionsPanel,
     ClockPanel,
+    SessionsPanel,
 )
 
 
@@ -44,7 +46,7 @@ class Workspace:
 WORKSPACES: dict[str, Workspace] = {
     "pm": Workspace("pm", "Portfolio manager", ("drift", "fx", "holdings", "proposals")),
     "compliance": Workspace("compliance", "Compliance", ("approvals", "audit", "holdings")),
-    "trader": Workspace("trader", "Trader", ("orders", "executions", "clock")),
+    "trader": Workspace("trader", "Trader", ("orders", "executions", "clock", "sessions")),
 }
 
 
@@ -93,7 +95,9 @@ def arrange(window: QMainWindow, docks: dict[str, QDockWidget], key: str) -> Non
         window.addDockWidget(left, docks["orders"])
         window.splitDockWidget(docks["orders"], docks["executions"], Qt.Orientation.Vertical)
         window.splitDockWidget(docks["orders"], docks["clock"], Qt.Orientation.Horizontal)
+        window.tabifyDockWidget(docks["clock"], docks["sessions"])
         _show(docks, ws)
+        docks["clock"].raise_()
         window.resizeDocks(
             [docks["orders"], docks["executions"]], [int(h * 0.55), int(h * 0.45)], Qt.Orientation.Vertical
         )

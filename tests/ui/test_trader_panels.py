@@ -240,3 +240,23 @@ def test_thousand_updates_a_second_for_ten_seconds_reports_the_worst_stall(
     assert report.updates_shown == report.updates_sent >= 9_000
     assert model.rowCount() == 5000  # 5,000 new rows, then updates of the same keys
     assert report.flushes < report.updates_sent / 20  # coalesced, not one redraw per update
+
+
+def test_broker_sessions_follow_the_oms_session_events(trader_window, qtbot_module) -> None:  # type: ignore[no-untyped-def]
+    from engine.oms.events import BrokerSessionChanged
+
+    model = trader_window.docks["sessions"].blotter.model
+    assert model.rowCount() == 0 and trader_window.docks["sessions"].blotter.stack.showing_message
+    bus = trader_window.desk.bus
+    bus.publish(
+        BrokerSessionChanged(
+            broker="SIMBROKER", logged_on=True, next_sender_seq=2, next_target_seq=2, kind="logon"
+        )
+    )
+    bus.publish(
+        BrokerSessionChanged(
+            broker="SIMBROKER", logged_on=False, next_sender_seq=9, next_target_seq=7, kind="logout"
+        )
+    )
+    qtbot_module.waitUntil(lambda: model.rowCount() == 1 and model.value(0, "kind") == "logout", timeout=5000)
+    assert model.value(0, "status") == "logged_off" and model.value(0, "next_sender_seq") == 9
