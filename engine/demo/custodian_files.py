@@ -31,7 +31,7 @@ from sqlalchemy import select
 
 from engine.accounting.booking import LedgerBooker
 from engine.accounting.settlement import _sessions
-from engine.accounting.tables import CorporateAction
+from engine.accounting.tables import Booking, CorporateAction
 from engine.errors import WorkstationError
 from engine.model.currency import minor_units
 from engine.model.enums import Side
@@ -79,7 +79,11 @@ def _stage_pending(
 ) -> None:
     """Book a buy and a sell per custodian on the statement date (idempotent by source_ref)."""
     booker = LedgerBooker()
+    prefix = f"SIM-CUSTFILES-{seed}-"
     with database.transaction() as session:
+        staged = session.scalars(select(Booking.id).where(Booking.source_ref.like(prefix + "%"))).first()
+        if staged is not None:
+            return
         book = load_book(session, as_of, list(CUSTODIANS))
         sec = book.securities
         prices = last_prices(session, as_of)["close"]
@@ -119,7 +123,7 @@ def _stage_pending(
                         quantity=Decimal(int(qty)),
                         price=Decimal(repr(round(float(prices[sid]), 4))),
                         trade_date=as_of,
-                        source_ref=f"SIM-CUSTFILES-{seed}-{cust[-1]}-{side.value}",
+                        source_ref=f"{prefix}{cust[-1]}-{side.value}",
                     ),
                 )
 
@@ -175,9 +179,9 @@ def write_custodian_files(database: Database, out_dir: Path, seed: int, breaks: 
     if not 0 <= breaks <= 0.5:
         raise WorkstationError("--breaks is a fraction of accounts between 0 and 0.5")
     as_of = _as_of(database)
-    rng = np.random.default_rng(seed)
-    split_sec = _stage_split(database, as_of, seed, rng)
-    _stage_pending(database, as_of, seed, rng, split_sec)
+    split_sec = _stage_split(database, as_of, seed, np.random.default_rng([seed, 1]))
+    _stage_pending(database, as_of, seed, np.random.default_rng([seed, 2]), split_sec)
+    rng = np.random.default_rng([seed, 3])
     out_dir.mkdir(parents=True, exist_ok=True)
     with database.session() as session:
         book = load_book(session, as_of, list(CUSTODIANS))
@@ -262,7 +266,7 @@ def write_custodian_files(database: Database, out_dir: Path, seed: int, breaks: 
                     pos.at[idx, "quantity"] += delta
                     pos.at[idx, "mv_local"] *= pos.at[idx, "quantity"] / (pos.at[idx, "quantity"] - delta)
                 elif kind == BreakType.MISSING_AT_CUSTODIAN:
-                    pos.drop(index=idx, inplace=True)
+                    pos = pos.drop(index=idx)
                 else:
                     pos.at[idx, "noise"] = 1.0 + float(rng.uniform(0.03, 0.08)) * (
                         1 if rng.random() < 0.5 else -1
