@@ -116,7 +116,7 @@ def test_simulated_profiles_load_and_map_accounts() -> None:
 
 def test_profile_mistakes_are_configuration_errors(tmp_path: Path) -> None:
     p = write(tmp_path, "x.toml", 'name = "X"\nformat = "profile-csv"\n[csv.positions]\naccount = "A"\n')
-    with pytest.raises(ConfigurationError, match="csv.positions"):
+    with pytest.raises(ConfigurationError, match=r"csv\.positions"):
         load_profile(p)
     p = write(tmp_path, "y.toml", 'name = "Y"\nformat = "fixed-width"\n')
     with pytest.raises(ConfigurationError, match="format"):

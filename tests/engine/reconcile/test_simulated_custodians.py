@@ -132,7 +132,7 @@ def test_reloading_is_idempotent_and_a_bad_file_changes_nothing(
 def test_cli_run_json_shape_and_summary(
     book: tuple[Database, Path, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    database, out, url = book
+    _, out, url = book
     assert main(["--db", url, "reconcile", "run", "--as-of", "2026-10-30", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["as_of"] == "2026-10-30"
