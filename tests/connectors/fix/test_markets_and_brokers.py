@@ -14,10 +14,13 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+from sqlalchemy import select
+
 from connectors.broker_sim.faults import SimSettings
 from connectors.broker_sim.markets import SimClock
 from connectors.broker_sim.server import serve
 from connectors.fix.config import DEFAULTS, dictionary_path
+from engine.store.trading import Execution
 from tests.conftest import migrated
 from tests.connectors.fix.harness import Oms, draft, free_port
 from tests.engine.oms.book import PassAll, RecordingBooker, make_book
@@ -86,7 +89,9 @@ def test_two_brokers_at_once_with_status(tmp_path: Path) -> None:
             status = {st.broker: st for st in oms.gateway.status()}
             assert set(status) == {"SIM", "BRK2"} and all(st.logged_on for st in status.values())
             assert all(st.next_sender_seq > 1 and st.next_target_seq > 1 for st in status.values())
-            assert oms.order(b).broker_order_id != oms.order(a).broker_order_id
+            with db.session() as s:
+                brokers = dict(s.execute(select(Execution.order_id, Execution.broker).distinct()).all())
+            assert brokers == {a: "SIM", b: "BRK2"}  # each order went to, and came back from, its broker
             assert oms.order(a).cum_qty + oms.order(b).cum_qty == Decimal(300)
         finally:
             oms.stop()
