@@ -96,9 +96,11 @@ class Oms:
         booker: Any,
         clock: Clock | None = None,
         sender: str = "WS",
+        config: Path | None = None,
+        brokers: tuple[str, ...] = ("SIM",),
     ) -> None:
         self.inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
-        self.gateway = FixGateway(fix_config(tmp, port, sender=sender), tmp / "fix", self.inbox)
+        self.gateway = FixGateway(config or fix_config(tmp, port, sender=sender), tmp / "fix", self.inbox)
         self.clock = clock or ManualClock(OPEN)
         self.manager = OrderManager(
             database, gateway=self.gateway, checker=checker, booker=booker, clock=self.clock
@@ -106,7 +108,8 @@ class Oms:
         self.loop = OmsLoop(self.manager, self.inbox, tick_every=0.1)
         self.database = database
         self.gateway.start()
-        assert self.loop.run_until(lambda: self.gateway.is_logged_on("SIM"), 15), "no logon"
+        ok = self.loop.run_until(lambda: all(self.gateway.is_logged_on(b) for b in brokers), 30)
+        assert ok, "no logon"
 
     def order(self, order_id: int) -> Order:
         with self.database.session() as s:
