@@ -30,6 +30,7 @@ from engine.audit.chain import record
 from engine.compliance.checker import CheckRun, run_check
 from engine.compliance.killswitch import describe as describe_switch
 from engine.compliance.killswitch import stopping
+from engine.compliance.projection import FxLeg, fx_legs_from_trades
 from engine.compliance.tables import ApprovalCase, ApprovalDecision
 from engine.errors import ComplianceBlocked, InvalidTransition, NotFound, WorkstationError
 from engine.ports import OrderIntent
@@ -127,6 +128,14 @@ def intents_for(session: Session, entity: str, entity_id: str) -> list[OrderInte
     raise WorkstationError(f"approvals cover orders and proposals, not {entity!r}")
 
 
+def _creator(session: Session, entity: str, entity_id: str) -> str | None:
+    """Who made the order or proposal (four-eyes is about them, not whoever submits it)."""
+    if not entity_id.isdigit():
+        return None
+    table = Order if entity == "order" else Proposal
+    return session.execute(select(table.created_by).where(table.id == int(entity_id))).scalar_one_or_none()
+
+
 def _case(session: Session, case_id: int) -> ApprovalCase:
     c = session.get(ApprovalCase, case_id)
     if c is None:
@@ -150,8 +159,22 @@ def _move(session: Session, user: str, case: ApprovalCase, to: str, action: str,
            {"state": to, "outcome": case.outcome, **(extra or {})}, reason)  # fmt: skip
 
 
+def fx_legs_for(session: Session, entity: str, entity_id: str) -> list[FxLeg]:
+    """A proposal's FX funding trades as cash legs (orders have none)."""
+    if entity != "proposal":
+        return []
+    p = session.get(Proposal, int(entity_id))
+    if p is None:
+        return []
+    code = session.execute(select(Account.code).where(Account.id == p.account_id)).scalar_one()
+    try:
+        return fx_legs_from_trades(code, (p.payload or {}).get("fx_trades") or [])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WorkstationError(f"proposal {entity_id}: unreadable FX trade ({exc})") from None
+
+
 def _apply_check(session: Session, user: str, case: ApprovalCase, intents: Sequence[OrderIntent]) -> CheckRun:
-    run = run_check(session, intents)
+    run = run_check(session, intents, fx_legs=fx_legs_for(session, case.entity, case.entity_id))
     run.persist(session, user, case.entity, [case.entity_id] * len(intents))
     worst = max(run.order_codes) if len(intents) else 0
     case.outcome = ("pass", "warn", "flag", "block")[int(worst)]
@@ -181,9 +204,8 @@ def submit(
     if case is not None and case.state not in (DRAFT, REJECTED):
         raise InvalidTransition(f"{entity} {eid}", case.state, "submit")
     if case is None:
-        case = ApprovalCase(
-            entity=entity, entity_id=eid, state=DRAFT, created_by=created_by or username, terms=[]
-        )
+        creator = created_by or _creator(session, entity, eid) or username
+        case = ApprovalCase(entity=entity, entity_id=eid, state=DRAFT, created_by=creator, terms=[])
         session.add(case)
         session.flush()
         record(session, username, "approval.open", f"approval:{entity}", eid, None, {"state": DRAFT})

@@ -22,7 +22,7 @@ from engine.access.permissions import Permission
 from engine.audit.chain import record
 from engine.clock import Clock, SystemClock
 from engine.compliance.book import Book, book_as_of, load_book
-from engine.compliance.projection import Context, Orders, prepare_orders
+from engine.compliance.projection import Context, FxLeg, Orders, prepare_orders
 from engine.compliance.rules import Rule, rules_in_force
 from engine.compliance.tables import CheckResult
 from engine.compliance.templates import Eval, get_template
@@ -160,9 +160,10 @@ def evaluate(
     orders: Orders,
     rules: Sequence[Rule],
     now: datetime,
+    fx_legs: Sequence[FxLeg] = (),
 ) -> CheckRun:
     """Run every rule on every order: the heart of the check, no database writes."""
-    ctx = Context(session, book, orders, now)
+    ctx = Context(session, book, orders, now, fx_legs)
     n = len(orders)
     codes = np.full((len(rules), n), NOT_ASSIGNED, dtype=np.int8)
     evals = []
@@ -185,14 +186,16 @@ def run_check(
     source: str = "orders",
     first_row: int = 1,
     rows: Sequence[int] | None = None,
+    fx_legs: Sequence[FxLeg] = (),
 ) -> CheckRun:
-    """Check orders against the projected post-trade book. Writes nothing."""
+    """Check orders (and any FX funding legs with them) against the projected post-trade book.
+    Writes nothing."""
     as_of = as_of or (book.as_of if book else book_as_of(session))
     if book is None:
         book = load_book(session, as_of, account_codes=sorted({o.account for o in intents}))
     orders = prepare_orders(book, intents, source=source, first_row=first_row, rows=rows)
     rules = list(rules) if rules is not None else rules_in_force(session, as_of)
-    return evaluate(session, book, orders, rules, now or datetime.now(UTC))
+    return evaluate(session, book, orders, rules, now or datetime.now(UTC), fx_legs)
 
 
 class ComplianceChecker:

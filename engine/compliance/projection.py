@@ -26,6 +26,28 @@ ORDER_TYPES = ("market", "limit")
 SIDES = {"buy": 1.0, "sell": -1.0}
 
 
+@dataclass(frozen=True, slots=True)
+class FxLeg:
+    """A cash movement that comes with the orders (a proposal's FX funding trade): signed amount."""
+
+    account: str
+    currency: str
+    amount: float
+
+
+def fx_legs_from_trades(account: str, fx_trades: Sequence[dict[str, object]]) -> list[FxLeg]:
+    """The two cash legs of each FX trade of a rebalance proposal (buy `amount` of currency
+    against the base currency at `rate` base units per unit)."""
+    legs = []
+    for t in fx_trades:
+        amount = float(t["amount"])  # type: ignore[arg-type]
+        base_amount = float(t.get("base_amount") or amount * float(t["rate"]))  # type: ignore[arg-type]
+        sign = 1.0 if t["side"] == "buy" else -1.0
+        legs.append(FxLeg(account, str(t["currency"]), sign * amount))
+        legs.append(FxLeg(account, str(t["against"]), -sign * base_amount))
+    return legs
+
+
 @dataclass
 class Orders:
     """Validated orders as parallel arrays (index i = the i-th order given)."""
@@ -136,12 +158,24 @@ def _group_sum(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.nd
 class Context:
     """Everything a rule needs about a batch: the book, the orders and the projection."""
 
-    def __init__(self, session: Session | None, book: Book, orders: Orders, now: datetime) -> None:
+    def __init__(
+        self,
+        session: Session | None,
+        book: Book,
+        orders: Orders,
+        now: datetime,
+        fx_legs: Sequence[FxLeg] = (),
+    ) -> None:
         self.session = session
         self.book = book
         self.o = orders
         self.now = now
         self.n = len(orders)
+        cidx = {c: i for i, c in enumerate(book.currencies)}
+        legs = [g for g in fx_legs if g.account in book.acct_index and g.currency in cidx]
+        self.fx_a = np.array([book.acct_index[g.account] for g in legs], dtype=np.int64)
+        self.fx_c = np.array([cidx[g.currency] for g in legs], dtype=np.int64)
+        self.fx_amt = np.array([g.amount for g in legs], dtype=float)
 
     @cached_property
     def acct_codes(self) -> np.ndarray:
@@ -238,9 +272,19 @@ class Context:
     @cached_property
     def total_post(self) -> np.ndarray:
         na = self.book.n_accounts
-        return self.total_pre + np.bincount(
-            self.o.a, self.d_mv_base + self.d_cash_local * self.fx_base, minlength=na
+        return (
+            self.total_pre
+            + np.bincount(self.o.a, self.d_mv_base + self.d_cash_local * self.fx_base, minlength=na)
+            + self.fx_legs_base
         )
+
+    @cached_property
+    def fx_legs_base(self) -> np.ndarray:
+        """The FX legs' net value per account in base currency (about zero: a conversion)."""
+        vals = (
+            self.fx_amt * self.book.fx[self.fx_c, self.acct_c[self.fx_a]] if len(self.fx_a) else self.fx_amt
+        )
+        return np.bincount(self.fx_a, vals, minlength=self.book.n_accounts)
 
     @cached_property
     def qty_pre(self) -> np.ndarray:
@@ -270,7 +314,11 @@ class Context:
     def cash_post(self) -> np.ndarray:
         nc = len(self.book.currencies)
         keys = self.o.a * nc + self.o_ccy
-        return self.cash_pre + _dense_or_sorted(keys, self.d_cash_local, keys, self.book.n_accounts * nc)
+        size = self.book.n_accounts * nc
+        legs = (
+            _dense_or_sorted(self.fx_a * nc + self.fx_c, self.fx_amt, keys, size) if len(self.fx_a) else 0.0
+        )
+        return self.cash_pre + _dense_or_sorted(keys, self.d_cash_local, keys, size) + legs
 
     @cached_property
     def cash_total_pre(self) -> np.ndarray:
@@ -278,8 +326,10 @@ class Context:
 
     @cached_property
     def cash_total_post(self) -> np.ndarray:
-        return self.cash_total_pre + np.bincount(
-            self.o.a, self.d_cash_local * self.fx_base, minlength=self.book.n_accounts
+        return (
+            self.cash_total_pre
+            + np.bincount(self.o.a, self.d_cash_local * self.fx_base, minlength=self.book.n_accounts)
+            + self.fx_legs_base
         )
 
     def group_codes(self, kind: str) -> tuple[np.ndarray, list[str]]:
@@ -315,6 +365,9 @@ class Context:
             vals.append(self.cash_base[ckeep])
             d_keys.append(self.o.a * ng + self.o_ccy)
             d_vals.append(self.d_cash_local * self.fx_base)
+            if len(self.fx_a):
+                d_keys.append(self.fx_a * ng + self.fx_c)
+                d_vals.append(self.fx_amt * b.fx[self.fx_c, self.acct_c[self.fx_a]])
         og = g[self.o.s]
         q = self.o.a * ng + og
         size = b.n_accounts * ng

@@ -133,3 +133,40 @@ def test_post_trade_watcher_checks_accounts_after_a_fill(tmp_path) -> None:  # t
     assert all(b.account == "U1" for b in seen[0].breaches)
     assert bus.subscriber_count(OrderChanged) == 0
     db.dispose()
+
+
+def test_proposal_fx_funding_counts_in_the_cash_projection(book_db: Database) -> None:
+    from engine.compliance import approvals
+    from engine.compliance.projection import fx_legs_from_trades
+    from engine.compliance.tables import CheckResult
+    from engine.store.accounts import Account
+    from engine.store.trading import Proposal
+
+    fx = [{"currency": "USD", "side": "buy", "amount": 500.0, "against": "GBP", "rate": USD_IN_GBP,
+           "base_amount": 500.0 * USD_IN_GBP}]  # fmt: skip
+    orders = [OrderIntent("G1", "AAA", "buy", Decimal(5))]
+    rules = [
+        rule("cash_overdraft", code="OD"),
+        rule("min_cash", min_fraction=0.5, use_account=False, code="MC"),
+    ]
+    with book_db.session() as s:
+        bare = run_check(s, orders, rules=rules)
+        funded = run_check(s, orders, rules=rules, fx_legs=fx_legs_from_trades("G1", fx))
+    assert bare.result(0, 0)["after"] == pytest.approx(-500) and bare.result(0, 0)["outcome"] == "block"
+    assert funded.result(0, 0)["after"] == pytest.approx(0) and funded.result(0, 0)["outcome"] == "pass"
+    # Cash across currencies after funding: 1,000 GBP - 386.36 GBP + 0 USD, of an unchanged total.
+    assert funded.result(1, 0)["after"] == pytest.approx((1_000 - 500 * USD_IN_GBP) / 6_000)
+    with book_db.transaction() as s:
+        g1 = s.scalar(select(Account.id).where(Account.code == "G1"))
+        p = Proposal(batch_id="B1", account_id=g1, mode="rebalance", status="proposed", created_by="pm1",
+                     payload={"trades": [{"symbol": "AAA", "side": "buy", "quantity": 5.0}], "fx_trades": fx})  # fmt: skip
+        s.add(p)
+        s.flush()
+        case = approvals.submit(s, "pm2", "proposal", p.id)
+        od = s.scalar(
+            select(CheckResult.outcome).where(
+                CheckResult.entity == "proposal", CheckResult.rule_code == "OVERDRAFT"
+            )
+        )
+    assert case.created_by == "pm1" and case.outcome == "block"  # G1's KYC has expired: buys are blocked
+    assert od == "pass"  # the proposal's own FX trade funds the USD buy
