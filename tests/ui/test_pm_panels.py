@@ -274,3 +274,24 @@ def test_fx_exposure_sums_to_the_firm_value_and_moves_with_the_last_two_fixings(
     _, sub = exposure(snap, Scope("household", hh))
     assert float(sub["exposure"].sum()) > 0
     assert set(sub["currency"]) <= set(frame["currency"])
+
+
+def test_grid_drift_agrees_with_the_rebalance_engines_drift(pm_window, demo_db) -> None:  # type: ignore[no-untyped-def]
+    """The heatmap/grid adapter and engine/rebalance/drift.py use the same conventions."""
+    from engine.rebalance.bulk import load_run
+    from engine.rebalance.drift import book_drift
+
+    u, accounts = load_run(demo_db, None)
+    bd = book_drift(u, accounts)
+    pos = pm_window.desk.book.positions
+    secs = pos[pos["security_id"] >= 0]
+    col = {int(s): j for j, s in enumerate(u.ids)}
+    checked = 0
+    for i, a in enumerate(accounts):
+        mine = secs[secs["account_id"] == a.id]
+        for sid, drift in zip(mine["security_id"], mine["drift"]):
+            assert drift == pytest.approx(float(bd.drift[i, col[int(sid)]]), abs=1e-9)
+            checked += 1
+        cash = pos[(pos["account_id"] == a.id) & (pos["security_id"] < 0)]["weight"].sum()
+        assert cash == pytest.approx(float(bd.cash_weight()[i]), abs=1e-9)
+    assert checked > 500
