@@ -1,9 +1,331 @@
-"""`workstation report` command group (not yet built: registers no command)."""
+"""`workstation report holdings|gains|performance|risk|exposure`: client-ready figures, text or --json."""
 
 from __future__ import annotations
 
 import argparse
+from datetime import date, timedelta
+from typing import Any
+
+from engine.reports.exposure import exposure_report
+from engine.reports.gains import gains_report
+from engine.reports.holdings import holdings_report
+from engine.reports.performance import performance_report, risk_report
+from engine.reports.select import account_ids, book_as_of
+from workstation.cli.output import print_json, table
+from workstation.compose import open_store
+
+KINDS = ("holdings", "gains", "performance", "risk", "exposure")
+BY = {
+    "holdings": ("position", "lot"),
+    "gains": ("lot", "security", "account"),
+    "exposure": ("currency", "sector", "country", "asset_class"),
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add this group's subcommands to the CLI."""
+    p = sub.add_parser("report", help="holdings, gains, performance, risk and exposure reports")
+    kinds = p.add_subparsers(dest="report", metavar="REPORT", required=True)
+    for kind in KINDS:
+        k = kinds.add_parser(kind, help=f"{kind} report (shape of --json in docs/reports.md)")
+        who = k.add_mutually_exclusive_group(required=True)
+        who.add_argument("--account", action="append", metavar="CODE", help="an account (repeatable)")
+        who.add_argument("--household", metavar="CODE", help="every account of a household")
+        who.add_argument("--all", action="store_true", help="every account in the book")
+        k.add_argument(
+            "--from", dest="start", type=date.fromisoformat, metavar="YYYY-MM-DD", help="range start"
+        )
+        k.add_argument(
+            "--to",
+            "--as-of",
+            dest="end",
+            type=date.fromisoformat,
+            metavar="YYYY-MM-DD",
+            help="range end / valuation date (default: the book's as-of date)",
+        )
+        if kind in BY:
+            k.add_argument(
+                "--by", choices=BY[kind], default=BY[kind][0], help=f"grouping (default {BY[kind][0]})"
+            )
+        if kind == "exposure":
+            k.add_argument("--level", choices=("account", "household", "firm"), default="account")
+            k.add_argument("--currency", default="USD", help="report currency for household and firm levels")
+        if kind == "performance":
+            k.add_argument("--benchmark", default="model", help="'model' (default) or a security symbol")
+        if kind == "risk":
+            k.add_argument("--confidence", type=float, default=0.99)
+            k.add_argument("--horizon", type=int, default=1, help="VaR horizon in days (square-root-of-time)")
+        k.add_argument("--json", action="store_true", help="print JSON (shapes in docs/reports.md)")
+        k.set_defaults(func=cmd_report, report=kind)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    database = open_store(args.db)
+    with database.session() as session:
+        ids = account_ids(session, args.account or (), args.household, args.all)
+        end = args.end or book_as_of(session)
+        start = args.start or (end - timedelta(days=365))
+        if args.report == "holdings":
+            doc = holdings_report(session, ids, end, by=args.by)
+        elif args.report == "gains":
+            doc = gains_report(session, ids, args.start, end, by=args.by)
+        elif args.report == "performance":
+            doc = performance_report(session, ids, start, end, benchmark=args.benchmark)
+        elif args.report == "risk":
+            doc = risk_report(session, ids, start, end, confidence=args.confidence, horizon_days=args.horizon)
+        else:
+            doc = exposure_report(
+                session, ids, end, by=args.by, level=args.level, report_currency=args.currency
+            )
+    database.dispose()
+    if args.json:
+        print_json(doc)
+    else:
+        print(render(doc))
+    return 0
+
+
+def _money(x: Any) -> str:
+    return "" if x is None else f"{x:,.2f}"
+
+
+def _pct(x: Any) -> str:
+    return "" if x is None else f"{x * 100:,.2f}%"
+
+
+def render(doc: dict[str, Any]) -> str:
+    """Plain text a PM can paste: currencies labelled, totals, short- and long-term apart."""
+    kind = doc["report"]
+    lines: list[str] = []
+    if kind == "holdings":
+        lines.append(f"Holdings as of {doc['as_of']}")
+        rows = [
+            [
+                r["account"],
+                r["symbol"],
+                r["isin"] or "",
+                r["mic"],
+                f"{r['quantity']:,.6g}",
+                f"{r['price']:,.4f}",
+                r["currency"],
+                _money(r["market_value_local"]),
+                _money(r["market_value_base"]),
+                r["base_currency"],
+                _pct(r["weight"]),
+            ]
+            for r in doc["rows"]
+        ]
+        rows += [
+            [
+                c["account"],
+                f"CASH {c['currency']}",
+                "",
+                "",
+                "",
+                "",
+                c["currency"],
+                _money(c["settled"] + c["unsettled"]),
+                _money(c["value_base"]),
+                c["base_currency"],
+                _pct(c["weight"]),
+            ]
+            for c in doc["cash"]
+        ]
+        lines.append(
+            table(
+                [
+                    "account",
+                    "symbol",
+                    "isin",
+                    "mic",
+                    "quantity",
+                    "price",
+                    "ccy",
+                    "value (local)",
+                    "value (base)",
+                    "base",
+                    "weight",
+                ],
+                rows,
+                right={4, 5, 7, 8, 10},
+            )
+        )
+        lines.append("")
+        lines.append(
+            table(
+                ["account", "base", "securities", "cash", "total"],
+                [
+                    [
+                        t["account"],
+                        t["base_currency"],
+                        _money(t["securities_base"]),
+                        _money(t["cash_base"]),
+                        _money(t["total_base"]),
+                    ]
+                    for t in doc["totals"]
+                ],
+                right={2, 3, 4},
+            )
+        )
+    elif kind == "gains":
+        lines.append(f"Gains {doc['from'] or 'inception'} to {doc['to']} (base currency)")
+        if doc["realized"]:
+            cols = [
+                c
+                for c in (
+                    "account",
+                    "symbol",
+                    "lot_ref",
+                    "acquired",
+                    "sold",
+                    "term",
+                    "quantity",
+                    "proceeds_base",
+                    "cost_base",
+                    "gain_base",
+                    "wash_disallowed_base",
+                    "recognized_gain_base",
+                )
+                if c in doc["realized"][0]
+            ]
+            lines.append("Realized")
+            lines.append(
+                table(
+                    cols,
+                    [
+                        [r[c] if not isinstance(r[c], float) else f"{r[c]:,.2f}" for c in cols]
+                        for r in doc["realized"]
+                    ],
+                )
+            )
+            for r in doc["realized"]:
+                if r.get("wash_note"):
+                    lines.append(f"  {r['account']} {r['symbol']} {r['lot_ref']}: {r['wash_note']}")
+        lines.append("")
+        lines.append(
+            table(
+                [
+                    "account",
+                    "base",
+                    "realized ST",
+                    "realized LT",
+                    "realized (no term)",
+                    "wash disallowed",
+                    "unrealized ST",
+                    "unrealized LT",
+                    "unrealized (no term)",
+                ],
+                [
+                    [
+                        t["account"],
+                        t["base_currency"],
+                        _money(t["realized_short_base"]),
+                        _money(t["realized_long_base"]),
+                        _money(t["realized_none_base"]),
+                        _money(t["wash_disallowed_base"]),
+                        _money(t["unrealized_short_base"]),
+                        _money(t["unrealized_long_base"]),
+                        _money(t["unrealized_none_base"]),
+                    ]
+                    for t in doc["totals"]
+                ],
+                right=set(range(2, 9)),
+            )
+        )
+    elif kind == "performance":
+        lines.append(
+            f"Performance {doc['from']} to {doc['to']} (base currency; TWR not annualized, MWR annualized)"
+        )
+        lines.append(
+            table(
+                [
+                    "account",
+                    "base",
+                    "start",
+                    "end",
+                    "flows",
+                    "TWR",
+                    "local",
+                    "currency",
+                    "Mod. Dietz",
+                    "MWR p.a.",
+                    "benchmark",
+                    "bench",
+                    "active",
+                    "TE",
+                    "IR",
+                ],
+                [
+                    [
+                        r["account"],
+                        r["base_currency"],
+                        _money(r["start_value"]),
+                        _money(r["end_value"]),
+                        _money(r["net_flows"]),
+                        _pct(r["twr"]),
+                        _pct(r["local_return"]),
+                        _pct(r["currency_return"]),
+                        _pct(r["modified_dietz"]),
+                        _pct(r["mwr_annualized"]),
+                        r.get("benchmark") or "",
+                        _pct(r.get("benchmark_return")),
+                        _pct(r.get("active_return")),
+                        _pct(r.get("tracking_error")),
+                        "" if r.get("information_ratio") is None else f"{r['information_ratio']:.2f}",
+                    ]
+                    for r in doc["rows"]
+                ],
+                right=set(range(2, 15)) - {10},
+            )
+        )
+    elif kind == "risk":
+        lines.append(
+            f"Risk {doc['from']} to {doc['to']} (daily base-currency returns; VaR/ES as positive losses)"
+        )
+        lines.append(
+            table(
+                [
+                    "account",
+                    "base",
+                    "obs",
+                    "vol p.a.",
+                    "max DD",
+                    "VaR hist",
+                    "VaR amount",
+                    "VaR normal",
+                    "ES",
+                    "Sharpe",
+                    "Sortino",
+                ],
+                [
+                    [
+                        r["account"],
+                        r["base_currency"],
+                        r["observations"],
+                        _pct(r.get("volatility")),
+                        _pct(r.get("max_drawdown")),
+                        _pct(r.get("historical_var")),
+                        _money(r.get("historical_var_amount")),
+                        _pct(r.get("parametric_var")),
+                        _pct(r.get("expected_shortfall")),
+                        "" if r.get("sharpe") is None else f"{r['sharpe']:.2f}",
+                        "" if r.get("sortino") is None else f"{r['sortino']:.2f}",
+                    ]
+                    for r in doc["rows"]
+                ],
+                right=set(range(2, 11)),
+            )
+        )
+    else:
+        lines.append(f"Exposure by {doc['by']} at {doc['level']} level, as of {doc['as_of']}")
+        lines.append(
+            table(
+                ["group", doc["by"], "ccy", "value", "weight"],
+                [
+                    [r["group"], r["bucket"], r["currency"], _money(r["value"]), _pct(r["weight"])]
+                    for r in doc["rows"]
+                ],
+                right={3, 4},
+            )
+        )
+    return "\n".join(lines)

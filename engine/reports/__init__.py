@@ -1,0 +1,1 @@
+"""Client-ready reports (holdings, gains, performance, risk, exposure) as JSON-ready dictionaries."""
