@@ -24,9 +24,10 @@ HEAD_ID = 1
 
 
 def _lock_head(session: Session) -> AuditHead:
-    bumped = session.execute(
+    result: Any = session.execute(
         update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=AuditHead.seq + 1)
-    ).rowcount
+    )
+    bumped = result.rowcount
     if not bumped:
         session.add(AuditHead(id=HEAD_ID, seq=1, last_id=None, hash=None))
         session.flush()

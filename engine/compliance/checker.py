@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from engine.access.guard import require
@@ -150,7 +151,7 @@ class CheckRun:
                     }
                 )
         if rows:
-            session.execute(CheckResult.__table__.insert(), rows)
+            session.execute(insert(CheckResult), rows)
         return len(rows)
 
 

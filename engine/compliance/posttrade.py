@@ -148,7 +148,7 @@ def _holding_breaches(ctx: Context, rule: Rule, mask: np.ndarray) -> list[Breach
         with np.errstate(divide="ignore", invalid="ignore"):
             share = ctx.cash_total_pre / ctx.total_pre
         for a in np.flatnonzero(mask & np.isfinite(floor) & (share < floor - 1e-9)):
-            add(a, "cash", float(floor[a]), share[a], "weight",
+            add(int(a), "cash", float(floor[a]), share[a], "weight",
                 f"{codes[a]} holds {pct(share[a])} in cash, below its minimum {pct(floor[a])}.")  # fmt: skip
     elif t == "esg_exclusion":
         index: dict[str, int] = {}

@@ -93,7 +93,7 @@ def prepare_orders(
     limit = np.full(n, np.nan)
     if has_limit.any():
         idx = np.flatnonzero(has_limit)
-        limit[idx] = [_positive(intents[i].limit_price) for i in idx]
+        limit[idx] = [_positive(intents[int(i)].limit_price) for i in idx]
     price = book.sec["price"].to_numpy(dtype=float)
     unpriced = s.notna().to_numpy() & ~np.isfinite(price[s.fillna(0).to_numpy(dtype=np.int64)])
     bad = {

@@ -179,7 +179,7 @@ def book_as_of_or_today(session: Any) -> date:
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "template": t.name,
             "category": t.category,
