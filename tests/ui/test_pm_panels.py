@@ -295,3 +295,30 @@ def test_grid_drift_agrees_with_the_rebalance_engines_drift(pm_window, demo_db) 
         cash = pos[(pos["account_id"] == a.id) & (pos["security_id"] < 0)]["weight"].sum()
         assert cash == pytest.approx(float(bd.cash_weight()[i]), abs=1e-9)
     assert checked > 500
+
+
+def test_run_a_rebalance_from_the_desk_and_review_a_proposal(pm_window, demo_db, qtbot_module) -> None:  # type: ignore[no-untyped-def]
+    from engine.store.trading import Proposal
+
+    panel = pm_window.docks["proposals"]
+    panel.refresh()
+    qtbot_module.waitUntil(lambda: not pm_window.desk.jobs.running, timeout=10_000)
+    codes = list(pm_window.desk.book.snap.accounts["code"][:2])
+    panel.selection.setCurrentText("list")
+    panel.value.setText(", ".join(codes))
+    panel.mode.setCurrentText("full")
+    panel.run_rebalance()
+    qtbot_module.waitUntil(
+        lambda: panel.run_button.isEnabled() and not pm_window.desk.jobs.running, timeout=120_000
+    )
+    with demo_db.session() as s:
+        rows = s.query(Proposal).all()
+    assert len(rows) == 2 and {r.payload["account"] for r in rows} == set(codes)
+    model = panel.blotter.model
+    qtbot_module.waitUntil(lambda: model.rowCount() == 2, timeout=10_000)
+    pid = int(model.value(0, "id"))
+    panel.show_proposal(pid)
+    qtbot_module.waitUntil(lambda: not pm_window.desk.jobs.running, timeout=10_000)
+    payload = next(r.payload for r in rows if r.id == pid)
+    assert panel.trades.rowCount() == len(payload["trades"])
+    assert payload["account"] in panel.detail.text() and "tracking error" in panel.detail.text()

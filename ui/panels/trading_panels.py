@@ -9,19 +9,33 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pandas as pd
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.events import Event
 from ui.data import trading
 from ui.data.approvals import decide as decide_case
 from ui.data.approvals import queue as approval_queue
 from ui.data.audit import audit_entries
+from ui.data.rebalance import MODES, Selection, proposal_trades
+from ui.data.rebalance import run as run_rebalance
 from ui.decision_dialog import DecisionDialog
 from ui.desk import Desk
 from ui.panels.base import Panel
 from widgets.blotter import Blotter, RowAction
 from widgets.columns import Column
+from widgets.table_model import FrameTableModel
+from widgets.table_view import DataTableView
+from widgets.toolbar import themed_icon
 
 EXEC_TYPES = {
     "0": "New",
@@ -89,6 +103,17 @@ ORD_STATUS = {
     "C": "expired",
     "E": "pending_replace",
 }
+TRADE_COLUMNS = [
+    Column("symbol", "Symbol"),
+    Column("side", "Side"),
+    Column("quantity", "Quantity", "qty"),
+    Column("est_price", "Est. price", "price"),
+    Column("currency", "Ccy"),
+    Column("est_value_base", "Est. value (base)", "money", "base_currency"),
+    Column("gain", "Realized gain", "money", "base_currency", signed=True),
+    Column("est_tax", "Est. tax", "money", "base_currency"),
+    Column("reason", "Reason"),
+]
 QUEUE_COLUMNS = [
     Column("id", "Case", "int"),
     Column("entity", "Entity"),
@@ -270,16 +295,112 @@ class ExecutionsPanel(LiveTablePanel):
 
 
 class ProposalsPanel(LiveTablePanel):
+    """Proposals from bulk rebalances; run one here (background, progress, cancel) and review trades."""
+
     name = "proposals"
     title = "Rebalance proposals"
     columns = PROPOSAL_COLUMNS
     id_attrs = ("proposal_id", "proposal_ids")
     filters = [("status", "Status"), ("mode", "Mode"), ("batch_id", "Batch")]
-    empty = "No proposals yet — run a rebalance (`workstation rebalance`) and its proposals appear here"
+    empty = "No proposals yet — run a rebalance (the Run button above, or `workstation rebalance run`)"
+
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
+        super().__init__(desk, parent)
+        self.blotter.setParent(None)
+        self.selection = QComboBox()
+        self.selection.addItems(["drifted", "all", "model", "household", "list"])
+        self.selection.setToolTip("drifted: accounts outside their drift band")
+        self.value = QLineEdit()
+        self.value.setPlaceholderText("model / household code, or account codes")
+        self.value.setMaximumWidth(220)
+        self.mode = QComboBox()
+        self.mode.addItems(MODES)
+        self.run_button = QPushButton(themed_icon("fa5s.play"), "Run rebalance")
+        self.run_button.clicked.connect(lambda _c=False: self.run_rebalance())
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 2)
+        for label, w in (("Accounts:", self.selection), ("", self.value), ("Mode:", self.mode)):
+            if label:
+                bar.addWidget(QLabel(label))
+            bar.addWidget(w)
+        bar.addWidget(self.run_button)
+        bar.addStretch(1)
+        self.trades = FrameTableModel(TRADE_COLUMNS, key="key")
+        self.trades.clear()
+        self.trades_view = DataTableView(self.trades)
+        self.detail = QLabel("Select a proposal to see its trades, tax and drift before and after.")
+        self.detail.setWordWrap(True)
+        lower = QWidget()
+        lay = QVBoxLayout(lower)
+        lay.setContentsMargins(4, 2, 4, 0)
+        lay.addWidget(self.detail)
+        lay.addWidget(self.trades_view, 1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.blotter)
+        split.addWidget(lower)
+        split.setSizes([300, 200])
+        body = QWidget()
+        outer = QVBoxLayout(body)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addLayout(bar)
+        outer.addWidget(split, 1)
+        self.setWidget(body)
+        self.blotter.view.clicked.connect(
+            lambda idx: self.show_proposal(int(self.blotter.model.value(idx.row(), "id")))
+        )
 
     def fetch(self, ids: list[int] | None) -> pd.DataFrame:
         frame = trading.proposals(self.desk.database)
         return frame if ids is None else frame[frame["id"].isin(ids)]
+
+    def run_rebalance(self) -> None:
+        sel = Selection(self.selection.currentText(), self.value.text().strip())
+        mode = self.mode.currentText()
+        user = self.desk.user.username
+        self.run_button.setEnabled(False)
+
+        def done(summary: dict[str, object]) -> None:
+            self.run_button.setEnabled(True)
+            self.desk.message.emit(
+                f"Rebalance {str(summary.get('batch_id', ''))[:8]}: {summary.get('accounts', 0)} account(s)"
+                + (" (cancelled)" if summary.get("cancelled") else "")
+            )
+            self.load()
+
+        def failed(msg: str) -> None:
+            self.run_button.setEnabled(True)
+            self.desk.message.emit(f"Rebalance failed: {msg}")
+
+        self.desk.run(
+            "Rebalance", lambda t: run_rebalance(self.desk.database, sel, mode, user, t), done, failed
+        )
+
+    def show_proposal(self, proposal_id: int) -> None:
+        def fetch(_t: object) -> tuple[dict[str, object], pd.DataFrame]:
+            return proposal_trades(self.desk.database, proposal_id)
+
+        def show(result: tuple[dict[str, object], pd.DataFrame]) -> None:
+            payload, trades = result
+            self.trades.set_frame(trades)
+            self.trades_view.fit_columns()
+            before = payload.get("before") or {}
+            after = payload.get("after") or {}
+            ccy = payload.get("base_currency", "")
+
+            def fig(side: dict[str, object], key: str) -> str:
+                v = side.get(key) if isinstance(side, dict) else None
+                return f"{float(v) * 100:.2f}%" if isinstance(v, int | float) else "n/a"
+
+            self.detail.setText(
+                f"<b>{payload.get('account', '')}</b> · {payload.get('status', '')} · {payload.get('reason') or ''} · "
+                f"{len(trades)} trade(s), turnover {float(payload.get('turnover', 0) or 0) * 100:.2f}%, "
+                f"est. tax {float(payload.get('est_tax', 0) or 0):,.2f} {ccy}, est. cost {float(payload.get('est_cost', 0) or 0):,.2f} {ccy}; "
+                f"max drift {fig(before, 'max_drift')} → {fig(after, 'max_drift')}, "
+                f"tracking error {fig(before, 'tracking_error')} → {fig(after, 'tracking_error')}"
+            )
+
+        self.desk.run("Loading proposal", fetch, show)
 
 
 class ApprovalQueuePanel(LiveTablePanel):

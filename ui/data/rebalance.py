@@ -1,0 +1,96 @@
+"""Bulk rebalance from the desk (engine.rebalance.bulk, issue 4), and a proposal's detail.
+
+The run goes through `run_bulk` exactly as `workstation rebalance run` does; progress events
+come back through the job's progress signal and cancel maps onto the engine's CancelToken.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from engine.rebalance.bulk import CancelToken as BulkCancel
+from engine.rebalance.bulk import run_bulk, select_account_ids
+from engine.rebalance.settings import Mode, RebalanceSettings
+from engine.store.database import Database
+from engine.store.trading import Proposal
+
+MODES = [m.value for m in Mode if m != Mode.CASH_RAISE]  # cash-raise needs an amount: CLI only
+TRADE_KEYS = [
+    "symbol",
+    "side",
+    "quantity",
+    "est_price",
+    "currency",
+    "est_value_base",
+    "gain",
+    "est_tax",
+    "reason",
+]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which accounts: 'drifted' (out of band), 'all', 'model', 'household' or 'list' (codes)."""
+
+    kind: str = "drifted"
+    value: str = ""
+
+
+def account_ids(database: Database, sel: Selection) -> tuple[list[int] | None, bool]:
+    """(ids or None for all, drifted_only)."""
+    if sel.kind == "model":
+        return select_account_ids(database, model=sel.value), False
+    if sel.kind == "household":
+        return select_account_ids(database, household=sel.value), False
+    if sel.kind == "list":
+        codes = [c.strip() for c in sel.value.replace(";", ",").split(",") if c.strip()]
+        return select_account_ids(database, codes=codes), False
+    return None, sel.kind == "drifted"
+
+
+def run(database: Database, sel: Selection, mode: str, user: str, token: Any) -> dict[str, Any]:
+    """Run the bulk rebalance; `token` is the desk job's token (progress and cancel)."""
+    ids, drifted = account_ids(database, sel)
+    cancel = BulkCancel()
+
+    def progress(ev: Any) -> None:
+        if token.cancelled:
+            cancel.cancel()
+            return
+        pct = int(100 * ev.done / ev.total) if ev.total else 100
+        eta = f", about {ev.eta_s:.0f} s left" if ev.eta_s is not None else ""
+        token._signals.progress.emit(pct, f"Rebalancing: {ev.done}/{ev.total} accounts{eta}")
+
+    result = run_bulk(
+        database,
+        RebalanceSettings(mode=Mode(mode)),
+        ids,
+        drifted_only=drifted,
+        executor="process",
+        workers=2,
+        on_progress=progress,
+        cancel=cancel,
+        user=user,
+    )
+    return {
+        "batch_id": result.batch_id,
+        "accounts": len(result.records),
+        "cancelled": result.cancelled,
+        **result.summary,
+    }
+
+
+def proposal_trades(database: Database, proposal_id: int) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The proposal's payload (status, tax, drift before/after...) and its trades, one row each."""
+    with database.session() as s:
+        p = s.get(Proposal, proposal_id)
+        payload = dict(p.payload or {}) if p is not None else {}
+    trades = pd.DataFrame(
+        [{k: t.get(k) for k in TRADE_KEYS} for t in payload.get("trades", [])], columns=TRADE_KEYS
+    )
+    trades["key"] = range(len(trades))
+    trades["base_currency"] = payload.get("base_currency", "")
+    return payload, trades
