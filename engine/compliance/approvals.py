@@ -31,7 +31,7 @@ from engine.compliance.checker import CheckRun, run_check
 from engine.compliance.killswitch import describe as describe_switch
 from engine.compliance.killswitch import stopping
 from engine.compliance.projection import FxLeg, fx_legs_from_trades
-from engine.compliance.tables import ApprovalCase, ApprovalDecision
+from engine.compliance.tables import ApprovalCase, ApprovalDecision, CheckResult
 from engine.errors import ComplianceBlocked, InvalidTransition, NotFound, WorkstationError
 from engine.ports import OrderIntent
 from engine.store.accounts import Account
@@ -408,3 +408,51 @@ def queue(session: Session) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def case_detail(session: Session, case_id: int) -> dict[str, Any]:
+    """A case with its terms, decisions and the last check's results (what a reviewer reads)."""
+    case = _case(session, case_id)
+    results = session.scalars(
+        select(CheckResult).where(CheckResult.run_id == case.run_id).order_by(CheckResult.id)
+    ).all()
+    decisions = session.scalars(
+        select(ApprovalDecision).where(ApprovalDecision.approval_id == case.id).order_by(ApprovalDecision.id)
+    ).all()
+    return {
+        "id": case.id,
+        "entity": case.entity,
+        "entity_id": case.entity_id,
+        "state": case.state,
+        "outcome": case.outcome,
+        "hard_block": case.hard_block,
+        "created_by": case.created_by,
+        "terms": case.terms,
+        "results": [
+            {
+                "account": r.account_code,
+                "symbol": r.symbol,
+                "side": r.side,
+                "quantity": r.quantity,
+                "rule": r.rule_code,
+                "version": r.rule_version,
+                "outcome": r.outcome,
+                "limit": r.limit_value,
+                "before": r.before_value,
+                "after": r.after_value,
+                "message": r.message,
+            }
+            for r in results
+        ],
+        "decisions": [
+            {
+                "user": d.username,
+                "decision": d.decision,
+                "reason_code": d.reason_code,
+                "comment": d.comment,
+                "override": d.override,
+                "at": d.at,
+            }
+            for d in decisions
+        ],
+    }

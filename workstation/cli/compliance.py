@@ -109,6 +109,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_queue)
 
+    cs = g.add_parser("case", help="one approval case: terms, the last check's results, decisions")
+    cs.add_argument("case", type=int)
+    cs.add_argument("--json", action="store_true")
+    cs.set_defaults(func=cmd_case)
+
     for name in ("approve", "reject"):
         d = g.add_parser(name, help=f"{name} a pending case (four-eyes; hard blocks need two approvers)")
         d.add_argument("case", type=int)
@@ -417,4 +422,24 @@ def cmd_desk(args: argparse.Namespace) -> int:
         print(f"{args.account} is on desk {args.desk}")
     finally:
         database.dispose()
+    return 0
+
+
+def cmd_case(args: argparse.Namespace) -> int:
+    database = open_store(args.db)
+    try:
+        with database.session() as s:
+            d = approvals.case_detail(s, args.case)
+    finally:
+        database.dispose()
+    if args.json:
+        print_json(d)
+        return 0
+    print(f"case {d['id']}: {d['entity']} {d['entity_id']} is {d['state']} (outcome {d['outcome']}, "
+          f"created by {d['created_by']}{', needs two approvers' if d['hard_block'] else ''})")  # fmt: skip
+    for r in d["results"]:
+        if r["outcome"] != "pass":
+            print(f"  {r['outcome']:5} {r['rule']}: {r['message']}")
+    for x in d["decisions"]:
+        print(f"  {x['decision']} by {x['user']} ({x['reason_code']}): {x['comment']}")
     return 0

@@ -89,6 +89,13 @@ def test_hard_block_override_needs_two_distinct_compliance_users(book_db: Databa
     acts = _actions(book_db)
     assert "approval.override_first" in acts and "approval.override" in acts
     with book_db.session() as s:
+        d = approvals.case_detail(s, case.id)
+    assert [x["user"] for x in d["decisions"]] == ["co1", "co2"] and all(
+        x["override"] for x in d["decisions"]
+    )
+    esg = [r for r in d["results"] if r["rule"] == "ESG-SCREEN"]
+    assert esg[0]["outcome"] == "block" and "fossil_fuels" in esg[0]["message"] and len(d["results"]) == 23
+    with book_db.session() as s:
         assert verify_chain(s).ok
 
 
