@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from engine.access.errors import SegregationOfDuties
 from engine.access.guard import require
 from engine.access.permissions import Permission
-from engine.audit.chain import record
+from engine.audit.chain import record, record_separately
 from engine.compliance.checker import CheckRun, run_check
 from engine.compliance.killswitch import describe as describe_switch
 from engine.compliance.killswitch import stopping
@@ -254,8 +254,8 @@ def decide(
     if case.state != PENDING:
         raise InvalidTransition(f"{case.entity} {case.entity_id}", case.state, decision)
     if username == case.created_by:
-        record(session, username, "approval.self_refused", f"approval:{case.entity}", case.entity_id,
-               reason="nobody approves their own trade")  # fmt: skip
+        record_separately(session, username, "approval.self_refused", f"approval:{case.entity}",
+                          entity_id=case.entity_id, reason="nobody approves their own trade")  # fmt: skip
         raise SegregationOfDuties(
             f"{username} created {case.entity} {case.entity_id} and may not decide on it"
         )

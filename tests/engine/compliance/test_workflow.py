@@ -64,6 +64,7 @@ def test_self_approval_is_refused_and_audited(book_db: Database) -> None:
         assert (case.state, case.outcome) == ("pending_approval", "flag")
     with pytest.raises(SegregationOfDuties), book_db.transaction() as s:
         approvals.decide(s, "co1", case.id, "approve", "risk_accepted", "my own")
+    assert _actions(book_db)[-1] == "approval.self_refused"  # kept although the caller rolled back
     with book_db.transaction() as s:
         assert approvals.decide(s, "co2", case.id, "approve", "risk_accepted", "ok").state == "approved"
         # A PM cannot release a flagged order; a trader can.
