@@ -263,6 +263,8 @@ def decide(
     if override:
         require(session, username, Permission.OVERRIDE)
         if username in _approvers(session, case):
+            record_separately(session, username, "approval.second_refused", f"approval:{case.entity}",
+                              entity_id=case.entity_id, reason="an override needs two different approvers")  # fmt: skip
             raise SegregationOfDuties(
                 f"{username} already approved this override; a second, different approver is needed"
             )

@@ -82,6 +82,7 @@ def test_hard_block_override_needs_two_distinct_compliance_users(book_db: Databa
         assert first.state == "pending_approval" and first.approvals == 1
     with pytest.raises(SegregationOfDuties), book_db.transaction() as s:
         approvals.decide(s, "co1", case.id, "approve", "client_instruction", "again")
+    assert _actions(book_db)[-1] == "approval.second_refused"
     with pytest.raises(PermissionDenied), book_db.transaction() as s:
         approvals.decide(s, "ad1", case.id, "approve", "client_instruction", "admin is not compliance")
     with book_db.transaction() as s:
