@@ -33,8 +33,8 @@ DEFAULT_RULES: tuple[tuple[str, str, str, dict[str, Any], str], ...] = (
     ("DAILY-DESK", "daily_notional_desk", "hard", {"max_notional": 500_000_000, "currency": "USD"},
      "At most 500,000,000 USD per desk per day"),
     ("WASH-SALE", "wash_sale", "soft", {"window_days": 30}, "US taxable accounts: wash sales"),
-    ("MARKET-HK-US", "market_restriction", "hard", {"jurisdictions": ["US"], "mics": ["XHKG"]},
-     "US accounts do not buy on Hong Kong Exchanges (firm market restriction)"),
+    ("MARKET-SANCTIONS", "market_restriction", "hard", {"jurisdictions": ["US"], "countries": ["RU", "KP", "IR"]},
+     "US accounts do not buy securities of sanctioned countries (firm market restriction)"),
     ("KYC", "kyc_sell_only", "hard", {}, "KYC missing or expired: sells only"),
     ("CLIENT-TYPE", "client_restriction", "hard", {}, "Securities restricted by client type or domicile"),
 )  # fmt: skip
