@@ -322,3 +322,30 @@ def test_run_a_rebalance_from_the_desk_and_review_a_proposal(pm_window, demo_db,
     payload = next(r.payload for r in rows if r.id == pid)
     assert panel.trades.rowCount() == len(payload["trades"])
     assert payload["account"] in panel.detail.text() and "tracking error" in panel.detail.text()
+
+
+def test_pm_sends_a_proposal_to_compliance(pm_window, demo_db, qtbot_module, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """PM -> compliance: the proposal is checked by the compliance service; flagged ones queue."""
+    from engine.compliance.tables import ApprovalCase
+
+    panel = pm_window.docks["proposals"]
+    model = panel.blotter.model
+    if model.rowCount() == 0:
+        pytest.skip("needs the proposals of the rebalance test")
+    pid = int(model.value(0, "id"))
+    panel.send_to_compliance([pid])
+    qtbot_module.waitUntil(lambda: not pm_window.desk.jobs.running, timeout=60_000)
+    with demo_db.session() as s:
+        case = s.query(ApprovalCase).filter_by(entity="proposal", entity_id=str(pid)).one()
+        state = case.state
+    assert state in ("released", "pending_approval")
+    qtbot_module.waitUntil(
+        lambda: model.value(model.view_row_of_key(pid), "compliance").startswith(state), timeout=10_000
+    )
+    cora = open_window(qtbot_module, demo_db, "cora.compliance", tmp_path / "c.ini")
+    queued = set(cora.docks["approvals"].blotter.model.column_values("entity_id"))
+    assert (str(pid) in queued) == (state == "pending_approval")
+    if state == "pending_approval":
+        cora.docks["approvals"].decide("approve", [case.id], reason="within_tolerance", comment="desk test")
+        qtbot_module.waitUntil(lambda: not cora.desk.jobs.running, timeout=10_000)
+    close_window(cora)

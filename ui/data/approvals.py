@@ -56,3 +56,13 @@ def decide(
     with database.transaction() as s:
         view = approvals.decide(s, username, case_id, decision, reason_code, comment)
     return str(view.state)
+
+
+def submit_proposals(database: Database, username: str, proposal_ids: list[int]) -> list[str]:
+    """Send proposals to the compliance check; each ends released (passed) or pending approval."""
+    states = []
+    for pid in proposal_ids:
+        with database.transaction() as s:
+            view = approvals.submit(s, username, "proposal", pid)
+        states.append(str(view.state))
+    return states

@@ -11,6 +11,7 @@ import pandas as pd
 from sqlalchemy import Float, cast, func, select
 from sqlalchemy.orm import aliased
 
+from engine.compliance.tables import ApprovalCase
 from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.reference import Security
@@ -83,6 +84,7 @@ PROPOSAL_KEYS = [
     "created_by",
     "created_at",
     "updated_at",
+    "compliance",
 ]
 
 
@@ -183,11 +185,20 @@ def proposals(database: Database) -> pd.DataFrame:
         .order_by(Proposal.id)
     )
     with database.session() as s:
+        cases = {
+            eid: f"{state} ({outcome})" if outcome else state
+            for eid, state, outcome in s.execute(
+                select(ApprovalCase.entity_id, ApprovalCase.state, ApprovalCase.outcome).where(
+                    ApprovalCase.entity == "proposal"
+                )
+            ).all()
+        }
         rows = []
         for r in s.execute(q).all():
             payload = r[5] or {}
             trades = payload.get("trades") if isinstance(payload, dict) else None
-            rows.append((*r[:5], len(trades) if isinstance(trades, list) else None, *r[6:]))
+            n = len(trades) if isinstance(trades, list) else None
+            rows.append((*r[:5], n, *r[6:], cases.get(str(r[0]), "")))
     return _frame(rows, PROPOSAL_KEYS)
 
 

@@ -25,6 +25,7 @@ from engine.events import Event
 from ui.data import trading
 from ui.data.approvals import decide as decide_case
 from ui.data.approvals import queue as approval_queue
+from ui.data.approvals import submit_proposals
 from ui.data.audit import audit_entries
 from ui.data.rebalance import MODES, Selection, proposal_trades
 from ui.data.rebalance import run as run_rebalance
@@ -135,6 +136,7 @@ PROPOSAL_COLUMNS = [
     Column("trades", "Trades", "int"),
     Column("reason", "Reason"),
     Column("created_by", "By"),
+    Column("compliance", "Compliance", tooltip="approval case state (check outcome)"),
     Column("updated_at", "Updated", "datetime"),
 ]
 AUDIT_COLUMNS = [
@@ -346,6 +348,7 @@ class ProposalsPanel(LiveTablePanel):
         outer.addLayout(bar)
         outer.addWidget(split, 1)
         self.setWidget(body)
+        self.blotter.set_actions([RowAction("Send to compliance", self.send_to_compliance)])
         self.blotter.view.clicked.connect(
             lambda idx: self.show_proposal(int(self.blotter.model.value(idx.row(), "id")))
         )
@@ -353,6 +356,25 @@ class ProposalsPanel(LiveTablePanel):
     def fetch(self, ids: list[int] | None) -> pd.DataFrame:
         frame = trading.proposals(self.desk.database)
         return frame if ids is None else frame[frame["id"].isin(ids)]
+
+    def send_to_compliance(self, keys: list[object]) -> None:
+        """Submit the selected proposals to the compliance check (issue 5's service)."""
+        ids = [int(k) for k in keys]  # type: ignore[call-overload]
+        user = self.desk.user.username
+
+        def done(states: list[str]) -> None:
+            counts = {s: states.count(s) for s in sorted(set(states))}
+            self.desk.message.emit("Sent to compliance: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+            self.load()
+            self.desk.data_changed.emit("approvals")
+
+        def failed(msg: str) -> None:
+            self.desk.message.emit(f"Could not send to compliance: {msg}")
+            self.load()
+
+        self.desk.run(
+            "Compliance check", lambda _t: submit_proposals(self.desk.database, user, ids), done, failed
+        )
 
     def run_rebalance(self) -> None:
         sel = Selection(self.selection.currentText(), self.value.text().strip())
@@ -421,9 +443,14 @@ class ApprovalQueuePanel(LiveTablePanel):
                 RowAction("Reject…", lambda keys: self.decide("reject", keys)),
             ]
         )
+        desk.data_changed.connect(self._changed)
 
     def fetch(self, ids: list[int] | None) -> pd.DataFrame:
         return approval_queue(self.desk.database)
+
+    def _changed(self, what: str) -> None:
+        if self.loaded and what == "approvals":
+            self.load()
 
     def _reload_dirty(self) -> None:
         self._dirty = set()
