@@ -66,7 +66,10 @@ def load_lots(session: Session, account_ids: list[int] | None = None) -> pd.Data
         }
     )
     if frame.empty:
-        return pd.DataFrame(columns=LOT_COLUMNS)
+        empty_str = np.array([], dtype=object)
+        return frame.assign(base_currency=empty_str, currency=empty_str, price_multiplier=np.array([]))[
+            LOT_COLUMNS
+        ]
     # Small look-ups joined by position in numpy, not by SQL join per lot.
     acc_ids = np.fromiter(accounts, dtype=np.int64)
     acc_ccy = np.array(list(accounts.values()), dtype=object)

@@ -63,8 +63,8 @@ def holdings_report(session: Session, ids: list[int], as_of: date, by: str = "po
     rows = rows.join(secs[["symbol", "isin", "mic"]], on="security_id")
     rows = rows.assign(account=accts["account"].reindex(rows["account_id"]).to_numpy())
     rows = rows.sort_values(["account", "mv_base"], ascending=[True, False])
-    tot = total.reindex(rows["account_id"]).to_numpy()
-    weight = np.divide(rows["mv_base"].to_numpy(), tot, out=np.zeros(len(rows)), where=tot != 0)
+    tot = total.reindex(rows["account_id"]).to_numpy(dtype=float)
+    weight = np.divide(rows["mv_base"].to_numpy(dtype=float), tot, out=np.zeros(len(rows)), where=tot != 0)
     out_rows = []
     for r, w in zip(rows.itertuples(index=False), weight):
         row = {

@@ -140,12 +140,16 @@ def performance_report(
             "twr": _r(twr),
             "local_return": _r(local),
             "currency_return": _r((1 + twr) / (1 + local) - 1),
-            "modified_dietz": _r(modified_dietz(f["value"], flows)) if len(f) > 1 else None,
         }
-        try:
-            row["mwr_annualized"] = _r(money_weighted_return(f["value"], flows)) if len(f) > 1 else None
-        except AnalyticsError:
-            row["mwr_annualized"] = None
+        notes: list[str] = []
+        for key, fn in (("modified_dietz", modified_dietz), ("mwr_annualized", money_weighted_return)):
+            try:
+                row[key] = _r(fn(f["value"], flows))
+            except AnalyticsError as exc:
+                row[key] = None
+                notes.append(f"{key}: {exc}")
+        if notes:
+            row["notes"] = notes
         try:
             label, bench = benchmark_returns(session, acct, f.index, fx, benchmark)
             row["benchmark"] = label
