@@ -204,6 +204,7 @@ def write_custodian_files(database: Database, out_dir: Path, seed: int, breaks: 
         ).set_index("security_id")
         base_ccy = dict(session.execute(select(Account.code, Account.base_currency)).all())
     sec = book.securities.join(sec_rows.drop(columns=["mic"]))
+    sec.attrs["ids"] = ids
     accounts = book.accounts
     pos = book.positions.merge(accounts, on="account_id")
     pos = pos[pos["settled_qty"].abs() > 1e-9].copy()
@@ -408,27 +409,28 @@ def _write_a(
                 "as_of",
             ]
         )
-        for r in pos.itertuples():
-            if isinstance(r.unknown, tuple):
-                kind, ref = r.unknown
+        opts: dict[int, list[tuple[str, str]]] = {}
+        for kind, ref, sid in zip(
+            sec.attrs["ids"]["id_type"], sec.attrs["ids"]["ref"], sec.attrs["ids"]["security_id"]
+        ):
+            opts.setdefault(int(sid), []).append((str(kind), str(ref)))
+        draw = rng.random(len(pos))
+        for acct, sid, unknown, qty, ccy, mv, u in zip(
+            pos["account_code"],
+            pos["security_id"],
+            pos["unknown"],
+            pos["quantity"],
+            pos["sec_ccy"],
+            pos["mv_local"],
+            draw,
+        ):
+            if isinstance(unknown, tuple):
+                kind, ref = unknown
             else:
-                s = sec.loc[r.security_id]
-                options = [("ISIN", s["isin"]), ("CUSIP", s["cusip"]), ("SEDOL", s["sedol"])]
-                if isinstance(s["local_ticker"], str) and s["local_ticker"]:
-                    options.append(("TICKER", f"{s['local_ticker']}.{s['mic']}"))
-                options = [o for o in options if isinstance(o[1], str) and o[1]]
-                kind, ref = options[int(rng.integers(0, len(options)))]
+                options = opts[int(sid)]
+                kind, ref = options[int(u * len(options))]
             w.writerow(
-                [
-                    CUSTODIANS[0],
-                    r.account_code,
-                    ref,
-                    kind,
-                    _qty_text(r.quantity),
-                    r.sec_ccy,
-                    f"{r.mv_local:.{_dp(r.sec_ccy)}f}",
-                    as_of.isoformat(),
-                ]
+                [CUSTODIANS[0], acct, ref, kind, _qty_text(qty), ccy, f"{mv:.{_dp(ccy)}f}", as_of.isoformat()]
             )
     with (out / "sim-custodian-a_cash.csv").open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
@@ -469,6 +471,10 @@ def _write_b(
     with (out / "sim-custodian-b_positions.csv").open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, delimiter=";")
         w.writerow(["Depot", "Kennungsart", "Kennung", "Bestand", "Waehrung", "Kurswert", "Stichtag"])
+        b_ids = {
+            sid: ("SEDOL", sedol) if isinstance(sedol, str) and sedol else ("ISIN", isin)
+            for sid, sedol, isin in zip(sec.index, sec["sedol"], sec["isin"])
+        }
         rows = list(pos.itertuples())
         ccy_to = [base[r.account_code] for r in rows]
         rates = fx.rates([r.sec_ccy for r in rows], ccy_to, as_of) if rows else []
@@ -477,12 +483,7 @@ def _write_b(
             if isinstance(r.unknown, tuple):
                 kind, ref = r.unknown
             else:
-                s = sec.loc[r.security_id]
-                kind, ref = (
-                    ("SEDOL", s["sedol"])
-                    if isinstance(s["sedol"], str) and s["sedol"]
-                    else ("ISIN", s["isin"])
-                )
+                kind, ref = b_ids[r.security_id]
             w.writerow(
                 [
                     _b_account(r.account_code),
@@ -525,6 +526,7 @@ def _write_c(out: Path, as_of: date, pos: pd.DataFrame, cash: pd.DataFrame, sec:
         "<AcctSvcr><AnyBIC>SIMCXXXXXXX</AnyBIC></AcctSvcr>",
         "<SfkpgAcct><Id>SIMC/OMNIBUS</Id><Nm>SIMULATED custodian C omnibus</Nm></SfkpgAcct>",
     ]
+    isins = dict(zip(sec.index, sec["isin"]))
     for code, grp in pos.groupby("account_code", sort=True):
         parts.append(
             f"<SubAcctDtls><SfkpgAcct><Id>{escape(_c_account(str(code)))}</Id></SfkpgAcct><ActvtyInd>true</ActvtyInd>"
@@ -533,7 +535,7 @@ def _write_c(out: Path, as_of: date, pos: pd.DataFrame, cash: pd.DataFrame, sec:
             isin = (
                 r.unknown[1]
                 if isinstance(r.unknown, tuple) and r.unknown[0] == "ISIN"
-                else sec.at[r.security_id, "isin"]
+                else isins[r.security_id]
             )
             q = float(r.quantity)
             parts.append(
