@@ -200,3 +200,25 @@ def test_settlement_uses_cycle_in_force_on_trade_date(lite: Database) -> None:
         new = b.book(s, fill("O2", Side.BUY, "1", "10", date(2024, 5, 28)))  # first T+1 day
     assert old.settle_date == date(2024, 5, 29)  # T+2 skipping Memorial Day (27 May)
     assert new.settle_date == date(2024, 5, 29)
+
+
+def test_trade_date_and_settle_date_positions(lite: Database) -> None:
+    from engine.accounting.positions import positions
+
+    with lite.transaction() as s:
+        b = LedgerBooker()
+        b.book(s, fill("P1", Side.BUY, "100", "10", date(2026, 11, 2)))  # settles 3 Nov
+        b.book(s, fill("P2", Side.SELL, "40", "11", date(2026, 11, 3)))  # settles 4 Nov
+        b.book(s, fill("P3", Side.BUY, "10", "20", date(2026, 11, 3), symbol="SAP.DE"))  # XETR T+2: 5 Nov
+    with lite.session() as s:
+        aid = s.scalars(select(Account.id).where(Account.code == "A1")).one()
+        on3 = {
+            p.symbol: (p.trade_date_quantity, p.settle_date_quantity)
+            for p in positions(s, aid, date(2026, 11, 3))
+        }
+        on4 = {
+            p.symbol: (p.trade_date_quantity, p.settle_date_quantity)
+            for p in positions(s, aid, date(2026, 11, 4))
+        }
+    assert on3 == {"XYZ": (D(60), D(100)), "SAP.DE": (D(10), D(0))}
+    assert on4 == {"XYZ": (D(60), D(60)), "SAP.DE": (D(10), D(0))}
