@@ -15,7 +15,6 @@ from engine.events import Event
 from engine.store.accounts import Account
 from engine.store.reference import Security
 from engine.store.trading import Execution, Order
-from tests.ui.conftest import build_book
 from tests.ui.helpers import close_window, open_window
 from ui.panels.trading_panels import EXEC_COLUMNS
 from ui.stallprobe import measure_blotter_stall
@@ -32,9 +31,9 @@ class OrderChanged(Event):
 
 
 @pytest.fixture(scope="module")
-def trading_db(tmp_path_factory):  # type: ignore[no-untyped-def]
-    """A demo book plus one block of three child orders (US and Japan) and two fills."""
-    database = build_book(tmp_path_factory.mktemp("trader") / "book.db", accounts=4)
+def trading_db(demo_db):  # type: ignore[no-untyped-def]
+    """The session demo book plus one block of two child orders, one Japan order, and two fills."""
+    database = demo_db
     with database.transaction() as s:
         accts = s.scalars(select(Account).order_by(Account.code)).all()
         us = s.scalars(select(Security).where(Security.mic == "XNYS").order_by(Security.id)).first()
@@ -115,7 +114,6 @@ def trading_db(tmp_path_factory):  # type: ignore[no-untyped-def]
             )
         )
     yield database
-    database.dispose()
 
 
 @pytest.fixture(scope="module")
