@@ -66,4 +66,5 @@ def serve(
             pass
     finally:
         app.stop.set()
+        app.worker.join(5)  # no send may race the sessions being torn down
         acceptor.stop()

@@ -92,13 +92,40 @@ class RouteResult:
     skipped: list[int]
 
 
+_KILL_SWITCH: list[Callable[[Session, str], bool] | None] = []
+
+
 def _routing_allowed(session: Session, account_code: str) -> bool:
     """Compliance's kill switch when it is installed (engine.compliance.killswitch)."""
+    if not _KILL_SWITCH:
+        try:
+            from engine.compliance.killswitch import routing_allowed
+        except ImportError:
+            routing_allowed = None  # type: ignore[assignment]
+        _KILL_SWITCH.append(routing_allowed)
+    check = _KILL_SWITCH[0]
+    return True if check is None else bool(check(session, account_code))
+
+
+def _any_kill_switch(session: Session) -> bool:
+    """One query instead of two per account: is any kill switch engaged at all? (True if unsure.)"""
     try:
-        from engine.compliance.killswitch import routing_allowed
+        from engine.compliance.tables import KillSwitch
     except ImportError:
+        return False
+    try:
+        return (
+            session.scalar(select(KillSwitch.id).where(KillSwitch.released_at.is_(None)).limit(1)) is not None
+        )
+    except Exception:
         return True
-    return bool(routing_allowed(session, account_code))
+
+
+def _allowed_accounts(session: Session, codes: set[str]) -> set[str]:
+    """The accounts whose orders may route now (all of them unless a kill switch is engaged)."""
+    if not _any_kill_switch(session):
+        return set(codes)
+    return {c for c in codes if _routing_allowed(session, c)}
 
 
 class OrderManager:
@@ -280,22 +307,26 @@ class OrderManager:
 
     def build_blocks(self, order_ids: Sequence[int] | None = None, min_children: int = 2) -> list[int]:
         """Aggregate released account orders into blocks by security, side, broker and instructions
-        (order type, limit, time in force). Groups smaller than `min_children` route alone."""
+        (order type, limit, time in force). Groups smaller than `min_children` route alone.
+        Children are updated in bulk (a rebalance can make tens of thousands)."""
         with self._tx() as tx:
             s = tx.session
-            q = select(Order).where(
-                Order.status == S.RELEASED, Order.parent_id.is_(None), Order.account_id.is_not(None)
+            t = Order.__table__
+            q = select(t).where(
+                t.c.status == S.RELEASED, t.c.parent_id.is_(None), t.c.account_id.is_not(None)
             )
             if order_ids is not None:
-                q = q.where(Order.id.in_(order_ids))
-            groups: dict[tuple[Any, ...], list[Order]] = {}
-            for o in s.scalars(q.order_by(Order.id)):
-                key = (o.security_id, o.side, o.broker, o.order_type, o.limit_price, o.time_in_force)
-                groups.setdefault(key, []).append(o)
-            codes = dict(s.execute(select(Account.id, Account.code)).tuples().all())
+                q = q.where(t.c.id.in_(order_ids))
+            groups: dict[tuple[Any, ...], list[Any]] = {}
+            for r in s.execute(q.order_by(t.c.id)):
+                key = (r.security_id, r.side, r.broker, r.order_type, r.limit_price, r.time_in_force)
+                groups.setdefault(key, []).append(r)
+            codes = dict(s.execute(select(Account.id, Account.code)).all()) if groups else {}
+            allowed = _allowed_accounts(s, set(codes.values())) if groups else set()
             blocks = []
+            now = self.clock.now()
             for children in groups.values():
-                children = [c for c in children if _routing_allowed(s, codes[c.account_id])]
+                children = [c for c in children if codes[c.account_id] in allowed]
                 if len(children) < min_children:
                     continue
                 first = children[0]
@@ -321,22 +352,46 @@ class OrderManager:
                 s.flush()
                 s.add(ClientOrderId(cl_ord_id=block.cl_ord_id, order_id=block.id, purpose="new"))
                 record(s, block, S.RELEASED, "block_created", self.username, {"children": len(children)})
-                for c in children:
-                    c.parent_id = block.id
-                    record(s, c, S.IN_BLOCK, str(I.AGGREGATE), self.username, {"block": block.cl_ord_id})
+                s.flush()
+                s.execute(
+                    update(t)
+                    .where(t.c.id == bindparam("_id"))
+                    .values(
+                        parent_id=block.id, status=str(S.IN_BLOCK), version=t.c.version + 1, updated_at=now
+                    ),
+                    [{"_id": c.id} for c in children],
+                )
+                s.execute(
+                    insert(OrderEvent.__table__),
+                    [
+                        {
+                            "order_id": c.id,
+                            "at": now,
+                            "kind": str(I.AGGREGATE),
+                            "status_from": c.status,
+                            "status_to": str(S.IN_BLOCK),
+                            "username": self.username,
+                            "detail": {"block": block.cl_ord_id},
+                        }
+                        for c in children
+                    ],
+                )
                 self._changed(tx, block)
                 blocks.append(block.id)
+            for obj in list(s.identity_map.values()):
+                if isinstance(obj, Order) and obj.account_id is not None:
+                    s.expire(obj)
             return blocks
 
     def _children(self, s: Session, block: Order) -> list[Order]:
         return list(s.scalars(select(Order).where(Order.parent_id == block.id).order_by(Order.id)))
 
     def _follow(self, tx: _Tx, block: Order, kind: str) -> None:
-        """Children of a block show the block's status until allocation gives them their fills.
-        Done in bulk (a block can have ten thousand children), each change still an event row."""
-        if block.account_id is None:
-            target = S.IN_BLOCK if block.status in LOCAL else S(block.status)
-            self._set_children(tx, block, {"status": str(target)}, kind, {"block": block.cl_ord_id})
+        """Children stay `in_block` while their block works (the blotter shows the block's status
+        above them) and end with it: a block that ends without fills ends its children the same
+        way; one with fills ends them through allocation. Done in bulk, one event row each."""
+        if block.account_id is None and block.status in FINAL:
+            self._set_children(tx, block, {"status": str(block.status)}, kind, {"block": block.cl_ord_id})
 
     def _set_children(
         self,
@@ -358,7 +413,7 @@ class OrderManager:
         if per_child is None:
             rows = [r for r in rows if r.status not in FINAL and r.status != values.get("status")]
         else:
-            rows = [r for r in rows if r.id in per_child]
+            rows = [r for r in rows if r.id in per_child and r.status not in FINAL]
         if not rows:
             return
         now = self.clock.now()
@@ -425,7 +480,8 @@ class OrderManager:
                 x.id: x
                 for x in s.scalars(select(Security).where(Security.id.in_({o.security_id for o in orders})))
             }
-            codes = dict(s.execute(select(Account.id, Account.code)).tuples().all()) if orders else {}
+            codes = dict(s.execute(select(Account.id, Account.code)).all()) if orders else {}
+            allowed = _allowed_accounts(s, {codes[o.account_id] for o in orders if o.account_id is not None})
             now = self.clock.now()
             for o in orders:
                 sec = secs[o.security_id]
@@ -434,7 +490,7 @@ class OrderManager:
                     self._alert(tx, o, o.cl_ord_id, "no broker named: cannot route")
                     skipped.append(o.id)
                     continue
-                if account is not None and not _routing_allowed(s, account):
+                if account is not None and account not in allowed:
                     self._alert(tx, o, o.cl_ord_id, f"routing stopped for account {account} (kill switch)")
                     skipped.append(o.id)
                     continue
@@ -743,7 +799,6 @@ class OrderManager:
         if r.text:
             detail["text"] = r.text
         record(s, o, new, f"exec:{incoming}", None, detail)
-        self._follow(tx, o, f"block:{incoming}")
         self._changed(tx, o)
         if new in FINAL:
             self._allocate(tx, o, r)
@@ -918,10 +973,6 @@ class OrderManager:
             qty = shares[c.cl_ord_id]
             if qty <= 0 or c.account_id is None:
                 continue
-            ref = f"{o.cl_ord_id}/{c.cl_ord_id}"
-            booked = self.booker is not None and self._book(
-                tx, c, sec.symbol, codes[c.account_id], qty, o.avg_px, trade_date, settle_date, ref
-            )
             allocs.append(
                 {
                     "block_id": o.id,
@@ -931,11 +982,16 @@ class OrderManager:
                     "avg_px": o.avg_px,
                     "trade_date": trade_date,
                     "settle_date": settle_date,
-                    "source_ref": ref,
-                    "booked_at": now if booked else None,
+                    "source_ref": f"{o.cl_ord_id}/{c.cl_ord_id}",
+                    "booked_at": None,
                     "created_at": now,
+                    "_child": c,
                 }
             )
+        if self.booker is not None and allocs:
+            self._book_all(tx, allocs, sec.symbol, codes, o.avg_px, trade_date, settle_date, now)
+        for a in allocs:
+            del a["_child"]
         if allocs:
             s.execute(insert(Allocation.__table__), allocs)
         o.trade_date = trade_date
@@ -952,6 +1008,62 @@ class OrderManager:
             }
             self._set_children(tx, o, {}, "allocated", {"block": o.cl_ord_id}, per_child)
 
+    def _book_all(
+        self,
+        tx: _Tx,
+        allocs: list[dict[str, Any]],
+        symbol: str,
+        codes: dict[int, str],
+        price: Decimal,
+        trade_date: date,
+        settle_date: date | None,
+        now: datetime,
+    ) -> None:
+        """Book every allocation in one savepoint; if accounting refuses any, book them one by one
+        so that only the refused ones wait unbooked (each with an alert)."""
+        assert self.booker is not None
+        args = [
+            (a, a["_child"], codes[a["_child"].account_id], a["quantity"], a["source_ref"]) for a in allocs
+        ]
+        try:
+            with tx.session.begin_nested():
+                for _, c, account, qty, ref in args:
+                    fill = self._fill_of(c, symbol, account, qty, price, trade_date, settle_date, ref)
+                    self.booker.book(tx.session, fill)
+        except Exception:
+            for a, c, account, qty, ref in args:
+                if self._book(tx, c, symbol, account, qty, price, trade_date, settle_date, ref):
+                    a["booked_at"] = now
+            return
+        for a in allocs:
+            a["booked_at"] = now
+
+    @staticmethod
+    def _fill_of(
+        c: Any,
+        symbol: str,
+        account: str,
+        qty: Decimal,
+        price: Decimal,
+        trade_date: date,
+        settle_date: date | None,
+        ref: str,
+    ) -> TradeFill:
+        picks = (
+            tuple(LotPick(r, q) for r, q in pick_lots(c.lot_instructions, qty)) if c.side == "sell" else ()
+        )
+        return TradeFill(
+            account=account,
+            symbol=symbol,
+            side=Side(c.side),
+            quantity=qty,
+            price=price,
+            trade_date=trade_date,
+            source_ref=ref,
+            settle_date=settle_date,
+            lots=picks,
+        )
+
     def _book(
         self,
         tx: _Tx,
@@ -967,20 +1079,7 @@ class OrderManager:
         """Book one allocation through accounting in a savepoint: if accounting refuses, the fill
         stays recorded and the allocation waits unbooked (booked_at empty), with an alert."""
         assert self.booker is not None
-        picks = (
-            tuple(LotPick(r, q) for r, q in pick_lots(c.lot_instructions, qty)) if c.side == "sell" else ()
-        )
-        fill = TradeFill(
-            account=account,
-            symbol=symbol,
-            side=Side(c.side),
-            quantity=qty,
-            price=price,
-            trade_date=trade_date,
-            source_ref=ref,
-            settle_date=settle_date,
-            lots=picks,
-        )
+        fill = self._fill_of(c, symbol, account, qty, price, trade_date, settle_date, ref)
         try:
             with tx.session.begin_nested():
                 self.booker.book(tx.session, fill)

@@ -174,7 +174,7 @@ def test_block_replace_resizes_children_and_cancel_reject(oms) -> None:  # type:
             broker="SIM", cl_ord_id=cx, orig_cl_ord_id=new_cl, ord_status="0", response_to="1", reason=0
         )
     )
-    assert get(m, bid).status == "new" and {get(m, i).status for i in ids} == {"new"}
+    assert get(m, bid).status == "new" and {get(m, i).status for i in ids} == {"in_block"}
     m.apply(er(new_cl, "B3", "F", "2", 500, 0, 500, "1000", "1000"))
     with m.database.session() as s:
         allocs = {a.child_id: a.quantity for a in s.scalars(select(Allocation))}
