@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import lru_cache
 from decimal import Decimal, InvalidOperation
 
 from engine.model.currency import is_currency
@@ -56,6 +57,7 @@ def parse_decimal(
     return -value if negative else value
 
 
+@lru_cache(maxsize=4096)
 def parse_date(text: str, fmt: str = "%Y-%m-%d") -> date:
     s = text.strip()
     try:
@@ -64,6 +66,7 @@ def parse_date(text: str, fmt: str = "%Y-%m-%d") -> date:
         raise FieldError(f"{text!r} is not a date in the form {fmt}") from None
 
 
+@lru_cache(maxsize=1024)
 def parse_currency(text: str) -> str:
     s = text.strip().upper()
     if not is_currency(s):
@@ -71,6 +74,7 @@ def parse_currency(text: str) -> str:
     return s
 
 
+@lru_cache(maxsize=65536)
 def parse_identifier(text: str, id_type: str) -> tuple[str, str]:
     """(identifier, kind) after checking its form and check digit; TICKER must be TICKER.MIC."""
     kind = id_type.strip().upper()

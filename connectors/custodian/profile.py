@@ -29,8 +29,16 @@ class AccountMap:
     explicit: dict[str, str] = field(default_factory=dict)
     pattern: re.Pattern[str] | None = None
     template: str = "{0}"
+    _cache: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
 
     def ours(self, theirs: str) -> str | None:
+        """Our code, or None when the number is not mapped (identity when nothing is configured)."""
+        cache = self._cache
+        if theirs not in cache:
+            cache[theirs] = self._ours(theirs)
+        return cache[theirs]
+
+    def _ours(self, theirs: str) -> str | None:
         """Our code, or None when the number is not mapped (identity when nothing is configured)."""
         if theirs in self.explicit:
             return self.explicit[theirs]

@@ -230,8 +230,8 @@ def match_positions(
         refs = np.where(has, ptext["refs"].to_numpy()[np.maximum(pos, 0)], None)
         sel = btype == BreakType.PENDING_SETTLEMENT
         m.loc[sel, "explanation"] = [
-            f"settled basis: book {_fmt_qty(b)} on trade date less pending {_fmt_qty(p)}; pending settlement: {t}"
-            for b, p, t in zip(td[sel], pend[sel], texts[sel])
+            f"book {_fmt_qty(b)} on trade date, {_fmt_qty(st)} settled; pending settlement: {t}"
+            for b, st, t in zip(td[sel], settled[sel], texts[sel])
         ]
         m.loc[sel, "refs"] = pd.Series(list(refs[sel]), index=m.index[sel], dtype=object)
         other = (outcome == BREAK) & has
