@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from functools import lru_cache
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from engine.model.currency import is_currency
 from engine.model.identifiers import is_valid_cusip, is_valid_isin, is_valid_sedol
