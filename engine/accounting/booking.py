@@ -13,7 +13,7 @@ terms is an error. A fill that cannot be booked raises BookingError and writes n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -134,11 +134,26 @@ class LedgerBooker:
     def __init__(self, fx: FxTable | None = None) -> None:
         """`fx` may be given (tests, batch runs); otherwise rates are read per trade date."""
         self._fx = fx
+        self._by_day: dict[date, FxTable] = {}
+
+    def _table(self, session: Session, on: date) -> FxTable:
+        """The FX table around `on`, kept once a fixing on or after `on` exists (it cannot change)."""
+        if self._fx is not None:
+            return self._fx
+        cached = self._by_day.get(on)
+        if cached is not None:
+            return cached
+        table = FxTable.load(session, start=on, end=on + timedelta(days=1))
+        if getattr(table, "last_date", None) is not None and table.last_date > on:
+            if len(self._by_day) > 64:
+                self._by_day.clear()
+            self._by_day[on] = table
+        return table
 
     def _fx_rate(self, session: Session, ref: str, from_ccy: str, to_ccy: str, on: date) -> Decimal:
         if from_ccy == to_ccy:
             return Decimal(1)
-        fx = self._fx or FxTable.load(session, start=on, end=on)
+        fx = self._table(session, on)
         try:
             return fx.rate(from_ccy, to_ccy, on)
         except NotFound as exc:
