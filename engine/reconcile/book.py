@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import Float, cast, func, select
 from sqlalchemy.orm import Session
 
 from engine.accounting.tables import Booking, CashMovement, CorporateAction
@@ -51,7 +51,7 @@ def load_book(session: Session, as_of: date, custodians: list[str]) -> BookView:
     acct_filter = Account.custodian.in_(custodians)
     lots = pd.DataFrame(
         session.execute(
-            select(TaxLot.account_id, TaxLot.security_id, func.sum(TaxLot.quantity))
+            select(TaxLot.account_id, TaxLot.security_id, cast(func.sum(TaxLot.quantity), Float))
             .join(Account, Account.id == TaxLot.account_id)
             .where(acct_filter)
             .group_by(TaxLot.account_id, TaxLot.security_id)

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Float, Numeric, cast, select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
@@ -58,8 +58,10 @@ def latest_lines(
     """Statement lines for the date; per (custodian, account), only the latest file that has it."""
     table = StatementPosition if kind == "positions" else StatementCash
     cols = [c for c in table.__table__.columns if c.name not in ("id",)]
+    # Numbers come back as floats (matching is float64): no per-value Decimal round trip.
+    exprs = [cast(c, Float).label(c.name) if isinstance(c.type, Numeric) else c for c in cols]
     q = (
-        select(Statement.custodian, *cols)
+        select(Statement.custodian, *exprs)
         .join(Statement, Statement.id == table.statement_id)
         .where(Statement.as_of == as_of, Statement.kind == kind)
     )
@@ -72,7 +74,7 @@ def latest_lines(
     df = df[df["statement_id"] == latest].reset_index(drop=True)
     for c in ("quantity", "market_value", "amount"):
         if c in df:
-            df[c] = pd.to_numeric(df[c].map(lambda v: float(v) if v is not None else np.nan), errors="coerce")
+            df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
     return df
 
 
