@@ -741,9 +741,19 @@ def wash_sale(ctx: Context, p: dict[str, Any]) -> Eval:
     ohk = hh[ctx.o.a] * ns + ctx.o.s
     batch_buy = np.isin(ohk, ohk[ctx.o.sign > 0])
     batch_loss_sale = np.isin(ohk, ohk[loss_sale & us_taxable[ctx.o.a]])
-    relevant = us_taxable[ctx.o.a]
+    recent_losses = _recent_loss_sales(ctx, window)  # (household id, security idx) -> (loss, date)
+    hh_sec = [(int(hh[a]), int(s)) for a, s in zip(ctx.o.a, ctx.o.s)] if recent_losses else []
+    sold_at_loss = (
+        np.array([k in recent_losses for k in hh_sec], dtype=bool)
+        if recent_losses
+        else np.zeros(ctx.n, dtype=bool)
+    )
+    # A replacement bought in any US account of the household counts, an IRA included
+    # (Rev. Rul. 2008-5: the loss is then lost for good); the loss sale itself is in a taxable one.
+    us = (acct["tax_jurisdiction"] == "US").to_numpy()
+    relevant = us_taxable[ctx.o.a] | ((ctx.o.sign > 0) & us[ctx.o.a] & (batch_loss_sale | sold_at_loss))
     sell_fail = loss_sale & (np.isin(ohk, recent_keys) | batch_buy)
-    buy_fail = (ctx.o.sign > 0) & batch_loss_sale
+    buy_fail = (ctx.o.sign > 0) & (batch_loss_sale | sold_at_loss)
     fail = relevant & (sell_fail | buy_fail)
 
     def describe(i: int) -> str:
@@ -762,6 +772,12 @@ def wash_sale(ctx: Context, p: dict[str, Any]) -> Eval:
                 f"Selling {q} {sym} realises a loss of {money(loss[i], ccy)} while household {hcode} {when} "
                 f"(within {int(window)} days): the loss would be disallowed as a wash sale."
             )
+        if fail[i] and sold_at_loss[i] and not batch_loss_sale[i]:
+            amount, when = recent_losses[hh_sec[i]]
+            return (
+                f"Buying {q} {sym}: household {hcode} sold {sym} at a loss of {money(amount, ccy)} on {when} "
+                f"(within {int(window)} days): that loss would be disallowed as a wash sale."
+            )
         if fail[i]:
             return (
                 f"Buying {q} {sym} replaces shares that household {hcode} sells at a loss in this batch "
@@ -772,6 +788,37 @@ def wash_sale(ctx: Context, p: dict[str, Any]) -> Eval:
         return f"Buying {q} {sym}: no loss sale of {sym} in household {hcode} within {int(window)} days."
 
     return Eval(relevant, fail, _full(ctx, window), _nan(ctx), loss, "money:base", describe)
+
+
+def _recent_loss_sales(ctx: Context, window: float) -> dict[tuple[int, int], tuple[float, object]]:
+    """Loss sales booked by accounting within the window, per (household id, security index):
+    total loss in base currency and the latest sale date (a buy now would replace them)."""
+    if ctx.session is None:
+        return {}
+    from engine.accounting.tables import RealizedGain
+
+    since = ctx.book.as_of - timedelta(days=int(window))
+    rows = ctx.session.execute(
+        select(Account.household_id, Security.symbol, RealizedGain.gain_base, RealizedGain.sold)
+        .join(Account, Account.id == RealizedGain.account_id)
+        .join(Security, Security.id == RealizedGain.security_id)
+        .where(
+            RealizedGain.sold >= since,
+            RealizedGain.sold <= ctx.book.as_of,
+            RealizedGain.gain_base < 0,
+            Account.tax_jurisdiction == "US",
+            Account.tax_status == "taxable",
+        )
+    ).all()
+    out: dict[tuple[int, int], tuple[float, object]] = {}
+    for hid, sym, gain, sold in rows:
+        si = ctx.book.sec_index.get(sym)
+        if si is None:
+            continue
+        key = (int(hid), si)
+        loss, last = out.get(key, (0.0, sold))
+        out[key] = (loss - float(gain), max(last, sold))  # type: ignore[type-var]
+    return out
 
 
 def _sum_lookup(keys: np.ndarray, vals: np.ndarray, query: np.ndarray) -> np.ndarray:

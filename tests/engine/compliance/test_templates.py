@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from engine.compliance.checker import run_check
 from engine.compliance.tables import ListEntry
@@ -286,7 +287,33 @@ def test_wash_sale_loss_with_recent_purchase(minibook: Database) -> None:
     # a buy in another account of the same household while U1 sells at a loss
     sell, buy = check(minibook, [o("U1", "AAA", "sell", 10, 70), o("U2", "AAA", "buy", 10)], r)
     assert sell["outcome"] == "flag" and "bought in this same batch" in sell["message"]
-    assert buy["outcome"] == "pass"  # U2 is tax-deferred: the rule covers US taxable accounts only
+    # U2 is an IRA in the same household: its purchase still replaces the shares (Rev. Rul. 2008-5).
+    assert buy["outcome"] == "flag" and "sells at a loss in this batch" in buy["message"]
+
+
+def test_wash_sale_buy_after_a_loss_sale_booked_by_accounting(book_db: Database) -> None:
+    from engine.accounting.tables import Booking, RealizedGain
+
+    with book_db.transaction() as s:
+        u1 = s.scalar(select(Account.id).where(Account.code == "U1"))
+        bbb = s.scalar(select(Security.id).where(Security.symbol == "BBB"))
+        b = Booking(source_ref="S1", kind="trade", account_id=u1, security_id=bbb, side="sell", quantity=Decimal(10),
+                    price=Decimal(50), currency="USD", trade_date=date(2026, 10, 20))  # fmt: skip
+        s.add(b)
+        s.flush()
+        s.add(
+            RealizedGain(booking_id=b.id, account_id=u1, security_id=bbb, lot_ref="X", quantity=Decimal(10),
+                         acquired=date(2025, 1, 1), sold=date(2026, 10, 20), currency="USD", base_currency="USD",
+                         proceeds_local=Decimal(500), cost_local=Decimal(800), proceeds_base=Decimal(500),
+                         cost_base=Decimal(800), gain_base=Decimal(-300), price_gain_base=Decimal(-300),
+                         fx_gain_base=Decimal(0), term="long")
+        )  # fmt: skip
+    r = rule("wash_sale", "soft")
+    ira, other, gb = check(
+        book_db, [o("U2", "BBB", "buy", 5), o("U2", "AAA", "buy", 5), o("G1", "BBB", "buy", 5)], r
+    )
+    assert ira["outcome"] == "flag" and "300.00 USD" in ira["message"] and "2026-10-20" in ira["message"]
+    assert other["outcome"] == "pass" and gb["outcome"] == "pass"
 
 
 def test_market_restriction_by_jurisdiction(minibook: Database) -> None:
