@@ -4,6 +4,7 @@ A loss on a sale is disallowed when substantially identical securities are bough
 before or after it, in any account of the same household. Where fewer shares are bought back than
 sold, only that proportion is disallowed. The disallowed loss is added to the replacement lot's
 basis and the sold lot's holding period is added to the replacement's (its start date moves back).
+An ADR replaces its ordinary (and the reverse) share for share in ordinary equivalents (adr_ratio).
 A replacement bought in a tax-deferred or exempt account disallows the loss permanently, with no
 basis added (Revenue Ruling 2008-5). Each match is written to the realized gain's wash_note.
 """
@@ -43,23 +44,24 @@ def _apply(
     session: Session,
     gain: RealizedGain,
     take: Decimal,
+    take_buy: Decimal,
     buy: Booking,
     lot: TaxLot,
     buyer: Account,
     seller: Account,
 ) -> None:
-    """Disallow `take` shares' share of `gain`'s loss against the replacement lot `lot`."""
+    """Disallow `take` sold shares' part of the loss against `take_buy` shares of the lot `lot`."""
     per_share = -Decimal(gain.gain_base) / Decimal(gain.quantity)
     base_ccy = seller.base_currency
     disallowed = round_money(per_share * take, base_ccy)
     gain.wash_disallowed_base = Decimal(gain.wash_disallowed_base) + disallowed
     gain.wash_unmatched_qty = Decimal(gain.wash_unmatched_qty) - take
-    buy.replacement_used = Decimal(buy.replacement_used) + take
+    buy.replacement_used = Decimal(buy.replacement_used) + take_buy
     symbol = session.get(Security, buy.security_id).symbol  # type: ignore[union-attr]
     why = (
         f"wash sale (IRC 1091): {take} of {gain.quantity} shares' loss of "
         f"{-Decimal(gain.gain_base)} {base_ccy} disallowed ({disallowed} {base_ccy}); "
-        f"{take} {symbol} bought {buy.trade_date} in {buyer.code} (booking {buy.source_ref}) "
+        f"{take_buy} {symbol} bought {buy.trade_date} in {buyer.code} (booking {buy.source_ref}) "
         f"within 30 days of the sale on {gain.sold}"
     )
     if buyer.tax_status != TaxStatus.TAXABLE.value:
@@ -68,24 +70,45 @@ def _apply(
         # Split off the replacement shares so only they carry the added basis and holding period.
         mult = Decimal(session.get(Security, lot.security_id).price_multiplier)  # type: ignore[union-attr]
         target = lot
-        if take < Decimal(lot.quantity):
+        if take_buy < Decimal(lot.quantity):
             target = TaxLot(
                 account_id=lot.account_id,
                 security_id=lot.security_id,
                 lot_ref=f"{lot.lot_ref}-W{gain.id}"[:40],
-                quantity=take,
+                quantity=take_buy,
                 unit_cost=lot.unit_cost,
                 acquired=lot.acquired,
                 fx_rate=lot.fx_rate,
             )
-            lot.quantity = Decimal(lot.quantity) - take
+            lot.quantity = Decimal(lot.quantity) - take_buy
             session.add(target)
-        add_local = disallowed / (Decimal(target.fx_rate) * mult * take)
+        add_local = disallowed / (Decimal(target.fx_rate) * mult * take_buy)
         target.unit_cost = (Decimal(target.unit_cost) + add_local).quantize(Decimal("1e-6"))
         target.acquired = target.acquired - (gain.sold - gain.acquired)
         why += f"; added to the basis of lot {target.lot_ref}, holding period from {target.acquired}"
     gain.wash_note = (gain.wash_note + " | " if gain.wash_note else "") + why
     session.flush()
+
+
+def ordinary_equivalent(session: Session, security_id: int) -> Decimal:
+    """Ordinary shares one share of this security stands for (an ADR's ratio; 1 otherwise)."""
+    sec = session.get(Security, security_id)
+    if sec is not None and sec.adr_ordinary_id is not None and sec.adr_ratio:
+        return Decimal(sec.adr_ratio)
+    return Decimal(1)
+
+
+def _match(
+    session: Session, gain: RealizedGain, buy: Booking, lot: TaxLot, buyer: Account, seller: Account
+) -> None:
+    """Use as much of this buy's open replacement room as the loss still needs (in ordinary shares)."""
+    fs = ordinary_equivalent(session, gain.security_id)
+    fb = ordinary_equivalent(session, lot.security_id)
+    room = min(Decimal(buy.quantity) - Decimal(buy.replacement_used), Decimal(lot.quantity))
+    take = min(room * fb / fs, Decimal(gain.wash_unmatched_qty))
+    if take > 0:
+        take_buy = min((take * fs / fb).quantize(Decimal("1e-6")), room)
+        _apply(session, gain, take, take_buy, buy, lot, buyer, seller)
 
 
 def _open_lot(session: Session, buy: Booking) -> TaxLot | None:
@@ -124,12 +147,8 @@ def match_sale(session: Session, seller: Account, gains: Iterable[RealizedGain],
             if buy.account_id == seller.id and buy.lot_ref in sold_lots:
                 continue  # the shares sold are not their own replacement
             lot = _open_lot(session, buy)
-            if lot is None:
-                continue
-            room = min(Decimal(buy.quantity) - Decimal(buy.replacement_used), Decimal(lot.quantity))
-            take = min(room, Decimal(gain.wash_unmatched_qty))
-            if take > 0:
-                _apply(session, gain, take, buy, lot, accounts[buy.account_id], seller)
+            if lot is not None:
+                _match(session, gain, buy, lot, accounts[buy.account_id], seller)
 
 
 def match_buy(session: Session, buyer: Account, buy: Booking) -> None:
@@ -154,10 +173,7 @@ def match_buy(session: Session, buyer: Account, buy: Booking) -> None:
         lot = _open_lot(session, buy)
         if lot is None:
             return
-        room = min(Decimal(buy.quantity) - Decimal(buy.replacement_used), Decimal(lot.quantity))
-        take = min(room, Decimal(gain.wash_unmatched_qty))
-        if take > 0:
-            _apply(session, gain, take, buy, lot, buyer, sellers[gain.account_id])
+        _match(session, gain, buy, lot, buyer, sellers[gain.account_id])
 
 
 def window(sold: date) -> tuple[date, date]:

@@ -16,6 +16,7 @@ from engine.model.trades import TradeFill
 from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.positions import TaxLot
+from engine.store.reference import Security
 from tests.engine.accounting.book import build_small_book
 
 D = Decimal
@@ -134,3 +135,18 @@ def test_gain_is_never_a_wash(book: Database) -> None:
         b.book(s, f("S1", Side.SELL, 100, "12", date(2026, 2, 2)))
         b.book(s, f("B2", Side.BUY, 100, "8", date(2026, 2, 20)))
     assert gains(book)[0].wash_disallowed_base == 0 and lots(book, "A1")[0].unit_cost == D("8")
+
+
+def test_adr_replacement_counts_in_ordinary_equivalents(book: Database) -> None:
+    with book.transaction() as s:
+        s.scalars(select(Security).where(Security.symbol == "SAP")).one().adr_ratio = D(2)
+    with book.transaction() as s:
+        b = LedgerBooker()
+        b.book(s, f("B1", Side.BUY, 10, "200", date(2026, 1, 5), symbol="SAP.DE"))
+        b.book(s, f("S1", Side.SELL, 10, "150", date(2026, 6, 1), symbol="SAP.DE"))
+        b.book(s, f("B2", Side.BUY, 3, "350", date(2026, 6, 15), account="A3", symbol="SAP"))
+    (g,) = gains(book)
+    # 3 ADRs stand for 6 ordinary shares: 6 of 10 shares' loss (575 USD) is disallowed.
+    assert g.wash_disallowed_base == D("345") and g.wash_unmatched_qty == 4
+    (lot,) = lots(book, "A3")
+    assert lot.quantity == 3 and lot.quantity * lot.unit_cost == D("1050") + D("345")
