@@ -259,3 +259,25 @@ def test_iso_structure_violations_refused(tmp_path: Path) -> None:
     # Another message altogether.
     with pytest.raises(ImportValidationError):
         read_statement(write(tmp_path, "b7.xml", CAMT_OK.replace("camt.053.001.08", "camt.052.001.08")), prof)
+
+
+def test_cli_load_prints_row_field_reason_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from workstation.cli.main import main
+
+    bad = write(
+        tmp_path,
+        "bad.csv",
+        "custodian,account,security_id,id_type,quantity,currency,market_value,as_of\n"
+        f"CUST-X,A000001,{AAPL_ISIN},ISIN,1O0,USD,,2026-10-30\n",
+    )
+    assert (
+        main(
+            ["--db", f"sqlite:///{tmp_path / 'b.db'}", "reconcile", "load", str(bad), "--custodian", "CUST-X"]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "bad.csv: row 2, column quantity: '1O0' is not a number" in err
+    assert "nothing was written" in err
