@@ -11,8 +11,6 @@ from typing import Any
 
 import pandas as pd
 
-from engine.rebalance.bulk import CancelToken as BulkCancel
-from engine.rebalance.bulk import run_bulk, select_account_ids
 from engine.rebalance.settings import Mode, RebalanceSettings
 from engine.store.database import Database
 from engine.store.trading import Proposal
@@ -41,6 +39,8 @@ class Selection:
 
 def account_ids(database: Database, sel: Selection) -> tuple[list[int] | None, bool]:
     """(ids or None for all, drifted_only)."""
+    from engine.rebalance.bulk import select_account_ids  # cvxpy: imported on first use, not at startup
+
     if sel.kind == "model":
         return select_account_ids(database, model=sel.value), False
     if sel.kind == "household":
@@ -53,6 +53,9 @@ def account_ids(database: Database, sel: Selection) -> tuple[list[int] | None, b
 
 def run(database: Database, sel: Selection, mode: str, user: str, token: Any) -> dict[str, Any]:
     """Run the bulk rebalance; `token` is the desk job's token (progress and cancel)."""
+    from engine.rebalance.bulk import CancelToken as BulkCancel
+    from engine.rebalance.bulk import run_bulk
+
     ids, drifted = account_ids(database, sel)
     cancel = BulkCancel()
 
