@@ -217,7 +217,7 @@ def _fill_values(p: Prepared, u: Universe, a: AccountInput, s: RebalanceSettings
         "w0": pad(p.w0),
         "wm": pad(p.wm),
         "bt": exposures,
-        "spec": spec,
+        "spec2": spec**2,
         "cost": pad(u.cost[p.idx]),
         "tax": tax,
         "gain": gain,

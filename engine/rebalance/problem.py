@@ -31,6 +31,8 @@ SIZE_BUCKETS = (48, 96, 160, 224, 320, 480)
 LOT_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16)
 GROUP_BUCKETS = (16, 32, 64, 128)
 RELAXED_BAND = 10.0
+# Weights are fractions of the account: 1e-7 is far below a board lot, and saves iterations.
+SOLVER_TOLERANCES = {"tol_gap_abs": 1e-7, "tol_gap_rel": 1e-7, "tol_feas": 1e-7}
 
 
 def bucket(x: int, buckets: tuple[int, ...]) -> int:
@@ -61,7 +63,7 @@ class RebalanceProblem:
         self.w0 = P(n, name="w0")
         self.wm = P(n, name="wm")
         self.bt = P((k, n), name="exposures")
-        self.spec = P(n, nonneg=True, name="specific")
+        self.spec2 = P(n, nonneg=True, name="specific_var")
         self.cost = P(n, nonneg=True, name="cost")
         self.tax = P((n, L), name="tax")
         self.gain = P((n, L), name="gain")
@@ -87,7 +89,7 @@ class RebalanceProblem:
         sells = cp.sum(self.l, axis=1)
         traded = self.b + sells
         # Factor exposures as their own variable keep the quadratic term diagonal (sparse KKT).
-        te2 = cp.sum_squares(self.f) + cp.sum_squares(cp.multiply(self.spec, self.d))
+        te2 = cp.sum_squares(self.f) + cp.sum(cp.multiply(self.spec2, cp.square(self.d)))
         self.te2 = te2
         objective = (
             shape.risk_aversion * te2
@@ -108,7 +110,8 @@ class RebalanceProblem:
             self.c <= self.cash_max,
             cp.sum(traded) <= self.turnover,
             cp.sum(cp.multiply(self.gain, self.l)) <= self.gains_budget,
-            cp.abs(self.d) <= self.band,
+            self.d <= self.band,
+            -self.d <= self.band,
             cp.abs(self.c - self.ct) <= self.cash_band,
         ]
         self.problem = cp.Problem(cp.Minimize(objective), constraints)
@@ -117,8 +120,11 @@ class RebalanceProblem:
     def solve(self, values: dict[str, np.ndarray | float], time_limit: float, **opts: object) -> str:
         """Set every parameter from `values` (by attribute name) and solve with Clarabel."""
         for name, value in values.items():
-            getattr(self, name).value = value
-        kwargs: dict[str, object] = {"time_limit": time_limit}
+            # Values come from prepare() with the right shapes and signs; cvxpy's per-assignment
+            # validation (allclose checks) costs more than the solve's data update, so skip it.
+            param = getattr(self, name)
+            param._value = np.asarray(value, dtype=float) if param.ndim else float(value)
+        kwargs: dict[str, object] = {"time_limit": time_limit, **SOLVER_TOLERANCES}
         kwargs.update(opts)
         try:
             # warm_start=False: a fresh Clarabel solver per account, so a proposal never depends

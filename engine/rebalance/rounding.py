@@ -16,7 +16,7 @@ import numpy as np
 
 from engine.model.currency import minor_units
 from engine.rebalance.book import Universe
-from engine.rebalance.prepare import Prepared
+from engine.rebalance.prepare import CAP_MARGIN, Prepared
 from engine.rebalance.settings import FX_COST, Mode, RebalanceSettings
 
 SELL_ALL = 0.98  # selling more than this share of a position closes it
@@ -77,7 +77,58 @@ def round_trades(
     if loss_groups:
         buy = np.where(np.isin(u.wash_group[p.idx], list(loss_groups)), 0.0, buy)
     buy = _fit_cash(p, u, s, buy, sell)
+    buy = _repair_buys(p, u, s, buy, sell, buy_w, loss_groups)
     return Rounded(buy, sell, lot_sold, _fx(p, u, buy, sell))
+
+
+def _repair_buys(
+    p: Prepared,
+    u: Universe,
+    s: RebalanceSettings,
+    buy: np.ndarray,
+    sell: np.ndarray,
+    buy_w: np.ndarray,
+    loss_groups: set[int],
+) -> np.ndarray:
+    """Add back whole board lots that rounding removed where that lowers the objective.
+
+    Coarse board lots (Tokyo 100, Hong Kong up to 2,000 shares) can be several percent of a
+    small account, so nearest-lot rounding may drop a buy the optimiser wanted. Greedily add one
+    lot at a time of a model security (or one the optimiser wanted at least a quarter lot of)
+    where the tracking-error term plus cost falls, within caps, while cash stays above its minimum.
+    """
+    if p.mode in (Mode.SELL_ONLY, Mode.TAX_LOSS_HARVEST) or u.exposures is None:
+        return buy
+    a = p.account
+    lot = u.lot_size[p.idx]
+    lot_w = lot * p.pb / p.value
+    b = u.exposures[p.idx]
+    spec2 = u.specific[p.idx] ** 2 if u.specific is not None else np.zeros(p.n)
+    var = (b**2).sum(axis=1) + spec2
+    cost = u.cost[p.idx]
+    need = a.cash_floor * p.value
+    if p.mode == Mode.CASH_RAISE:
+        need = max(need, p.cash0 * p.value + s.cash_raise_base)
+    allowed = ~p.excluded & ~p.blocked & ~np.isin(u.wash_group[p.idx], list(loss_groups))
+    buy = buy.copy()
+    for _ in range(20):
+        w = p.w0 + (buy - sell) * p.pb / p.value
+        d = w - p.wm
+        grad = b @ (b.T @ d) + spec2 * d
+        wanted = buy_w - buy * p.pb / p.value
+        delta = s.risk_aversion * (2 * lot_w * grad + lot_w**2 * var) + (cost + s.trade_penalty) * lot_w
+        room = (p.w_ub if p.w_ub is not None else np.full(p.n, 1.0)) - w
+        for _kind, _lab, mask, cap in p.group_rows:
+            room = np.where(mask, np.minimum(room, cap * CAP_MARGIN - w[mask].sum()), room)
+        big_enough = (buy + lot) * p.pb >= p.min_trade
+        ok = allowed & big_enough & ((wanted >= 0.25 * lot_w) | (p.wm > 0)) & (delta < 0) & (lot_w <= room)
+        if not ok.any():
+            break
+        j = int(np.argmin(np.where(ok, delta, np.inf)))
+        if _cash_after(p, u, buy + np.eye(1, p.n, j)[0] * lot[j], sell) < need:
+            break
+        buy[j] += lot[j]
+    return buy
 
 
 def _cash_after(p: Prepared, u: Universe, buy: np.ndarray, sell: np.ndarray) -> float:
@@ -111,23 +162,43 @@ def _fit_cash(
 
 
 def _fx(p: Prepared, u: Universe, buy: np.ndarray, sell: np.ndarray) -> list[tuple[str, str, float, float]]:
+    """One spot trade per foreign currency: cover what it lacks, sweep what sells added; if base
+    cash would still go negative, convert existing foreign balances too."""
     a = p.account
     ccy = u.currency[p.idx]
     local = u.price[p.idx] * u.multiplier[p.idx]
     cost = u.cost[p.idx]
-    out = []
-    for c in sorted(set(ccy[(buy > 0) | (sell > 0)]) - {a.base}):
+    fx = u.fx_to[a.base]
+    flows: dict[str, float] = {}
+    for c in set(ccy[(buy > 0) | (sell > 0)]):
         m = ccy == c
-        flow = float((sell[m] * local[m] * (1 - cost[m])).sum() - (buy[m] * local[m] * (1 + cost[m])).sum())
-        have = a.cash.get(c, 0.0)
-        after = have + flow
-        rate = u.fx_to[a.base][c]
+        flows[c] = float(
+            (sell[m] * local[m] * (1 - cost[m])).sum() - (buy[m] * local[m] * (1 + cost[m])).sum()
+        )
+    after = {c: a.cash.get(c, 0.0) + flows.get(c, 0.0) for c in set(a.cash) | set(flows)}
+    amounts: dict[str, float] = {}
+    for c in sorted(set(after) - {a.base}):
         q = 10.0 ** -minor_units(c)
-        if after < 0:
-            amount = np.ceil(-after / q - 1e-9) * q
-            out.append((c, "buy", round(float(amount), minor_units(c)), rate))
-        elif flow > 0:
-            amount = np.floor(min(flow, after) / q + 1e-9) * q
-            if amount > 0:
-                out.append((c, "sell", round(float(amount), minor_units(c)), rate))
+        if after[c] < 0:
+            amounts[c] = float(np.ceil(-after[c] / q - 1e-9) * q)
+        elif flows.get(c, 0.0) > 0:
+            amounts[c] = -float(np.floor(min(flows[c], after[c]) / q + 1e-9) * q)
+    base_after = after.get(a.base, 0.0) - sum(
+        v * fx[c] + abs(v) * fx[c] * FX_COST for c, v in amounts.items()
+    )
+    for c in sorted(set(after) - {a.base}, key=lambda c: -after[c] * fx[c]):
+        if base_after >= 0:
+            break
+        q = 10.0 ** -minor_units(c)
+        spare = after[c] + amounts.get(c, 0.0)  # foreign cash left after this proposal's FX
+        if spare <= 0:
+            continue
+        want = (np.ceil(-base_after / (fx[c] * (1 - FX_COST)) / q) + 1) * q
+        take = float(min(np.floor(spare / q + 1e-9) * q, want))
+        amounts[c] = amounts.get(c, 0.0) - take
+        base_after += take * fx[c] * (1 - FX_COST)
+    out = []
+    for c, v in sorted(amounts.items()):
+        if abs(v) > 0:
+            out.append((c, "buy" if v > 0 else "sell", round(abs(v), minor_units(c)), fx[c]))
     return out

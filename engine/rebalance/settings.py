@@ -47,7 +47,7 @@ class RebalanceSettings:
     gains_budget_base: float | None = None
     cash_raise_base: float = 0.0
     risk_aversion: float = 10.0
-    polish_passes: int = 2  # re-solves without trades that rounding dropped (minimum size)
+    polish_passes: int = 1  # re-solves without trades that rounding dropped (minimum size)
     trade_penalty: float = 0.001
     cash_penalty: float = 5.0
     time_limit_s: float = 0.5

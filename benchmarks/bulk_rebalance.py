@@ -1,0 +1,95 @@
+"""Bulk rebalance benchmark: wall time, accounts/s, per-account ms percentiles, memory, rungs.
+
+Usage:
+    python benchmarks/bulk_rebalance.py --db sqlite:////tmp/bench10k_rb.db [--accounts 1000 10000]
+        [--workers 2] [--executor process] [--mode full] [--no-skip]
+
+Build the books once first, e.g. `workstation --db sqlite:////tmp/bench10k_rb.db demo --accounts 10000`.
+With --accounts N the first N accounts (by id) of the book are rebalanced. End to end: load
+(positions, prices, FX, risk model), solve, round, check and persist proposals. Peak memory is
+the max RSS of this process and of its worker processes (resource.getrusage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import select
+
+from engine.rebalance.bulk import run_bulk
+from engine.rebalance.settings import Mode, RebalanceSettings
+from engine.store.accounts import Account
+from engine.store.database import Database
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--accounts", type=int, nargs="+", default=[1000, 10000])
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--executor", default="process")
+    ap.add_argument("--mode", default="full", choices=[m.value for m in Mode])
+    ap.add_argument("--no-skip", action="store_true", help="solve in-band accounts too")
+    ap.add_argument("--no-save", action="store_true")
+    args = ap.parse_args()
+    db = Database(args.db)
+    with db.session() as s:
+        all_ids = list(s.scalars(select(Account.id).order_by(Account.id)))
+    settings = RebalanceSettings(mode=Mode(args.mode), skip_in_band=not args.no_skip)
+    rows = []
+    for n in args.accounts:
+        ids = all_ids[:n]
+        if len(ids) < n:
+            print(f"book has only {len(all_ids)} accounts; skipping {n}", file=sys.stderr)
+            continue
+        t0 = time.perf_counter()
+        res = run_bulk(db, settings, ids, executor=args.executor, workers=args.workers, save=not args.no_save)
+        wall = time.perf_counter() - t0
+        s = res.summary
+        solved = [r["solve_ms"] for r in res.records if r.get("rung") not in ("in-band", None)]
+        rows.append(
+            (
+                n,
+                f"{wall:.1f}",
+                f"{res.load_seconds:.1f}",
+                f"{n / wall:.0f}",
+                f"{s['ms_p50']:.1f}",
+                f"{s['ms_p95']:.1f}",
+                f"{s['ms_p99']:.1f}",
+                f"{s['ms_max']:.0f}",
+                f"{(sorted(solved)[len(solved) // 2] if solved else 0):.1f}",
+                f"{max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024:.0f}",
+                f"{s['ok']}/{s['infeasible']}/{s['failed']}",
+                " ".join(f"{k}:{v}" for k, v in s["rungs"].items()),
+            )
+        )
+    head = (
+        "accounts",
+        "wall s",
+        "load s",
+        "acct/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms",
+        "p50 solved",
+        "peak MB",
+        "ok/inf/fail",
+        "rungs",
+    )
+    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
+    print("  ".join(h.rjust(w) for h, w in zip(head, widths)))
+    for r in rows:
+        print("  ".join(str(c).rjust(w) for c, w in zip(r, widths)))
+    print(f"executor={args.executor} workers={args.workers} mode={args.mode} skip_in_band={not args.no_skip}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
