@@ -114,3 +114,24 @@ def test_missing_values_name_the_date() -> None:
             fn(v)
     with pytest.raises(AnalyticsError, match="no value"):
         time_weighted_return(CFA_VALUES, s({"2021-06-01": 5.0}))
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(1.0, 1e6), min_size=2, max_size=40), st.integers(1, 5))
+def test_without_flows_all_three_agree_with_the_value_ratio(vals: list[float], step: int) -> None:
+    idx = pd.date_range("2025-01-01", periods=len(vals), freq=f"{step}D")
+    v = pd.Series(vals, index=idx)
+    ratio = vals[-1] / vals[0] - 1
+    assert time_weighted_return(v) == pytest.approx(ratio, rel=1e-9, abs=1e-9)
+    assert modified_dietz(v) == pytest.approx(ratio, rel=1e-9, abs=1e-12)
+    years = (idx[-1] - idx[0]).days / 365
+    log_rate = math.log(vals[-1] / vals[0]) / years  # log(1 + r)
+    if abs(log_rate) < 9.0:  # inside the solver's bracket (-99.99% to +1e6% a year)
+        assert money_weighted_return(v) == pytest.approx(math.expm1(log_rate), rel=1e-6, abs=1e-9)
+    else:
+        with pytest.raises(AnalyticsError, match="no rate"):
+            money_weighted_return(v)

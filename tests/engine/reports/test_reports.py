@@ -195,3 +195,21 @@ def test_cli_json_and_errors(demo: tuple[Database, str], capsys: pytest.CaptureF
     assert "realized ST" in capsys.readouterr().out
     assert main(["--db", url, "report", "holdings", "--account", "NOPE"]) == 2
     assert "no account 'NOPE'" in capsys.readouterr().err
+
+
+def test_book_cache_revalue_matches_value_lots(demo: tuple[Database, str]) -> None:
+    from engine.pricing.cache import BookCache, price_series, revalue
+    from engine.pricing.fx import FxTable
+    from engine.pricing.valuation import value_lots
+
+    db, _ = demo
+    with db.session() as s:
+        fx = FxTable.load(s, end=AS_OF)
+        cache = BookCache.load(s, AS_OF, fx)
+        fast = revalue(cache.lots, price_series(s, AS_OF), fx, AS_OF)
+        slow = value_lots(s, AS_OF, fx)
+    a = fast.set_index("lot_id").sort_index()
+    b = slow.set_index("lot_id").sort_index()
+    assert list(a.index) == list(b.index)
+    for col in ("price", "mv_local", "fx_now", "mv_base", "cost_base"):
+        assert a[col].to_numpy() == pytest.approx(b[col].to_numpy(), rel=1e-12)
