@@ -133,6 +133,42 @@ class FrameTableModel(QAbstractTableModel):
             return self.background_fn(self, row) if self.background_fn is not None else None
         return self._data[col.key][row]  # RAW_ROLE
 
+    def multiData(self, index: Index, span: Any) -> None:
+        """All roles of one cell in one Python call (views ask seven roles per cell per paint)."""
+        if not index.isValid():
+            return
+        c = index.column()
+        row = int(self._view[index.row()])
+        col = self.columns[c]
+        for rd in span:
+            role = rd.role()
+            if role == _DISPLAY:
+                cached = self._display.get(row)
+                if cached is None:
+                    cached = self._display[row] = [None] * len(self.columns)
+                text = cached[c]
+                if text is None:
+                    ccy = self._data[col.currency_key][row] if col.currency_key else None
+                    text = cached[c] = format_value(col.kind, self._data[col.key][row], ccy, col.signed)
+                rd.setData(text)
+            elif role == _ALIGN:
+                rd.setData(_RIGHT if col.numeric else _LEFT)
+            elif role == _FOREGROUND:
+                if col.signed and col.numeric:
+                    try:
+                        colour = self.updown.for_value(float(self._data[col.key][row]))
+                    except (TypeError, ValueError):
+                        colour = None
+                    if colour is not None:
+                        rd.setData(colour)
+            elif role == _BACKGROUND:
+                if self.background_fn is not None:
+                    colour = self.background_fn(self, row)
+                    if colour is not None:
+                        rd.setData(colour)
+            elif role == RAW_ROLE:
+                rd.setData(self._data[col.key][row])
+
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(self.columns):
             self._sort = None
