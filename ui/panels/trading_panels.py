@@ -148,7 +148,7 @@ AUDIT_COLUMNS = [
     Column("reason", "Reason"),
     Column("hash", "Hash"),
 ]
-OMS_PENDING = "needs the OMS service, issue 6"
+OMS_PENDING = "the desk is not connected to the OMS service yet"
 
 
 def exec_frame(frame: pd.DataFrame) -> pd.DataFrame:
