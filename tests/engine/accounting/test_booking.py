@@ -222,3 +222,27 @@ def test_trade_date_and_settle_date_positions(lite: Database) -> None:
         }
     assert on3 == {"XYZ": (D(60), D(100)), "SAP.DE": (D(10), D(0))}
     assert on4 == {"XYZ": (D(60), D(60)), "SAP.DE": (D(10), D(0))}
+
+
+def test_booked_lots_value_on_both_backends(book: Database) -> None:
+    """The raw-cursor read (floats on SQLite, Decimal and dates on PostgreSQL) values booked lots."""
+    from engine.reports.holdings import holdings_report
+    from engine.store.market import PriceBar
+    from engine.store.reference import Security
+
+    with book.transaction() as s:
+        b = LedgerBooker()
+        b.book(s, fill("V1", Side.BUY, "100", "50", date(2026, 6, 1)))
+        b.book(s, fill("V2", Side.BUY, "10", "200", date(2026, 6, 1), symbol="SAP.DE"))
+        ids = dict(s.execute(select(Security.symbol, Security.id)).all())
+        s.add(PriceBar(security_id=ids["XYZ"], date=date(2026, 6, 30), close=D("55.5"), source="test"))
+        s.add(PriceBar(security_id=ids["SAP.DE"], date=date(2026, 6, 29), close=D("210"), source="test"))
+        aid = s.scalars(select(Account.id).where(Account.code == "A1")).one()
+    with book.session() as s:
+        doc = holdings_report(s, [aid], date(2026, 6, 30), by="lot")
+    rows = {r["symbol"]: r for r in doc["rows"]}
+    assert rows["XYZ"]["market_value_base"] == pytest.approx(5550.0)
+    assert rows["SAP.DE"]["market_value_local"] == pytest.approx(2100.0)
+    assert rows["SAP.DE"]["market_value_base"] == pytest.approx(2100.0 * 1.15)  # EURUSD 2026 in the test book
+    assert rows["SAP.DE"]["acquired"] == "2026-06-01" and rows["XYZ"]["lot_ref"].startswith("B")
+    assert doc["cash"][0]["currency"] in {"EUR", "USD"}
