@@ -10,7 +10,7 @@ from engine.reports.exposure import exposure_report
 from engine.reports.gains import gains_report
 from engine.reports.holdings import holdings_report
 from engine.reports.performance import performance_report, risk_report
-from engine.reports.select import account_ids, book_as_of
+from engine.reports.scope import account_ids, book_as_of
 from workstation.cli.output import print_json, table
 from workstation.compose import open_store
 

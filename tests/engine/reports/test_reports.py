@@ -20,7 +20,7 @@ from engine.reports.exposure import exposure_report
 from engine.reports.gains import gains_report
 from engine.reports.holdings import holdings_report
 from engine.reports.performance import performance_report, risk_report
-from engine.reports.select import account_ids
+from engine.reports.scope import account_ids
 from engine.store.accounts import Account, Household
 from engine.store.database import Database
 from engine.store.positions import TaxLot
