@@ -37,7 +37,7 @@ from engine.oms.events import BrokerSessionChanged, OrderAlert, OrderChanged
 from engine.oms.gateway import OrderGateway
 from engine.oms.ids import new_cl_ord_id
 from engine.oms.journal import record
-from engine.oms.messages import CancelReject, ExecReport, Inbound, Outbound, SessionState
+from engine.oms.messages import CancelReject, ExecReport, Inbound, NewOrder, Outbound, SessionState
 from engine.oms.status import AT_BROKER, FINAL, FIX_ORD_STATUS, LOCAL, OrderStatus
 from engine.oms.tables import Allocation, ClientOrderId
 from engine.oms.transitions import Incoming, resolve
@@ -174,19 +174,29 @@ class OrderManager:
             yield tx
         for ev in tx.events:
             self.bus.publish(ev)
-        self._send_all(tx.outbound)
+        handed = self._send_all(tx.outbound)
+        resent = {m.cl_ord_id for m in tx.outbound if isinstance(m, NewOrder)} & handed
+        if resent:  # an order sent again after a lost send: it is now at the broker
+            with self.database.transaction() as s:
+                stamp = self.clock.now()
+                for o in s.scalars(select(Order).where(Order.cl_ord_id.in_(resent))):
+                    o.sent_at = o.sent_at or stamp
 
-    def _send_all(self, messages: Sequence[Outbound]) -> None:
+    def _send_all(self, messages: Sequence[Outbound]) -> set[str]:
+        """Hand messages to their sessions; returns the ClOrdIDs actually handed over."""
+        done: set[str] = set()
         if not messages:
-            return
+            return done
         if self.gateway is None:
             log.warning("no FIX gateway: %d message(s) wait for the next logon", len(messages))
-            return
+            return done
         for m in messages:
             try:
                 self.gateway.send(m)
+                done.add(m.cl_ord_id)
             except RouteError as exc:
                 log.warning("not sent now, will be reconciled at logon: %s", exc)
+        return done
 
     def _changed(self, tx: _Tx, o: Order) -> None:
         tx.events.append(
@@ -509,11 +519,11 @@ class OrderManager:
             # Committed here (end of block) before _tx sends: the crash hooks sit on both sides.
             outbound, tx.outbound = tx.outbound, []
         self.fault("after_commit")
-        self._send_all(outbound)
-        if sent:
+        handed = self._send_all(outbound)
+        if handed:
             with self.database.transaction() as s:
                 stamp = self.clock.now()
-                for o in s.scalars(select(Order).where(Order.id.in_(sent))):
+                for o in s.scalars(select(Order).where(Order.cl_ord_id.in_(handed))):
                     o.sent_at = o.sent_at or stamp
         self.fault("after_send")
         return RouteResult(sent, held, skipped)

@@ -62,6 +62,7 @@ def check_recovered(url: str, sim: Sim) -> None:
     finally:
         db.dispose()
     assert [(o.status, o.cum_qty, o.leaves_qty) for o in orders] == [("filled", 200, 0), ("filled", 300, 0)]
+    assert all(o.sent_at is not None for o in orders)
     news = [e["cl_ord_id"] for e in sim.events() if e["event"] == "new"]
     assert sorted(news) == sorted(o.cl_ord_id for o in orders)  # each order reached the broker once
     assert not [e for e in sim.events() if e["event"] == "duplicate_rejected"]

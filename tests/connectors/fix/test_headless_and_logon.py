@@ -1,0 +1,61 @@
+"""`oms --headless` exits non-zero when orders are still open at the timeout; logon passwords
+come from the keychain (CredentialStore), never from the settings file."""
+
+from __future__ import annotations
+
+import json
+import queue
+from pathlib import Path
+
+import quickfix as fix
+
+from connectors.fix import tags as T
+from connectors.fix.application import WorkstationApplication
+from engine.oms.service import OrderManager
+from tests.conftest import migrated
+from tests.connectors.fix.harness import all_orders, draft, fix_config, free_port
+from tests.engine.oms.book import PassAll, make_book
+from workstation.cli.main import main
+
+
+def test_headless_exits_1_when_orders_stay_open(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'book.db'}"
+    db = migrated(url)
+    make_book(db)
+    OrderManager(db, checker=PassAll()).create([draft(qty=100)])
+    config = fix_config(tmp_path, free_port())  # nobody listens there: the session never logs on
+    code = main(["--db", url, "oms", "--headless", "--fix-config", str(config), "--timeout", "2",
+                 "--outside-hours", "--json"])  # fmt: skip
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 1 and summary["all_final"] is False and summary["open_orders"] == 1
+    assert summary["sessions"][0]["broker"] == "SIM" and summary["sessions"][0]["logged_on"] is False
+    # committed before it was (not) sent: it waits as pending_new for the next logon's reconcile
+    [o] = all_orders(db)
+    assert (o.status, o.sent_at) == ("pending_new", None)
+    db.dispose()
+
+
+class Keychain:
+    def __init__(self) -> None:
+        self.secrets = {("fix:SIM", "desk1"): "s3cret"}
+
+    def get(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set(self, service: str, username: str, secret: str) -> None:
+        self.secrets[(service, username)] = secret
+
+    def delete(self, service: str, username: str) -> None:
+        self.secrets.pop((service, username), None)
+
+
+def test_logon_carries_username_and_keychain_password() -> None:
+    app = WorkstationApplication(queue.SimpleQueue(), Keychain(), {"SIM": "desk1"})
+    logon = fix.Message()
+    logon.getHeader().setField(T.MSG_TYPE, "A")
+    app.toAdmin(logon, fix.SessionID("FIX.4.4", "WS", "SIM"))
+    assert (logon.getField(T.USERNAME), logon.getField(T.PASSWORD)) == ("desk1", "s3cret")
+    other = fix.Message()
+    other.getHeader().setField(T.MSG_TYPE, "A")
+    app.toAdmin(other, fix.SessionID("FIX.4.4", "WS", "BRK2"))  # no username configured: nothing added
+    assert not other.isSetField(T.USERNAME) and not other.isSetField(T.PASSWORD)
