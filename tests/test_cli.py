@@ -56,3 +56,18 @@ def test_bad_database_url_is_one_clear_line(capsys: pytest.CaptureFixture[str]) 
     assert main(["--db", "not a url", "demo"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: not a database URL") and "Traceback" not in err
+
+
+def test_no_command_opens_the_desktop_or_says_why_not(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Without a display, `workstation` prints one line pointing to the offscreen route, no traceback."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["WORKSTATION_DB"] = f"sqlite:///{tmp_path / 'none.db'}"
+    out = subprocess.run(
+        [sys.executable, "-m", "workstation.cli.main"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    assert "workstation screenshot" in out.stderr and "QT_QPA_PLATFORM=offscreen" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1

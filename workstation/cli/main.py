@@ -66,8 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+        args.func = app.cmd_desktop  # no command: open the desktop (one clear line without a display)
     try:
         return int(args.func(args) or 0)
     except ImportValidationError as exc:
