@@ -212,11 +212,31 @@ def load_universe(session: Session, as_of: date) -> Universe:
     )
 
 
+_SCREEN_CACHE: dict[tuple[Any, ...], dict[int, str]] = {}
+
+
 def _exclusions(u: Universe, acct: Any, explicit: list[int]) -> tuple[np.ndarray, dict[int, str]]:
     """Universe indices the account may not hold, each with its reason (first reason wins)."""
+    key = (
+        id(u),
+        tuple(acct.excluded_sectors or ()),
+        tuple(sorted(acct.esg_exclusions or ())),
+        None if acct.min_esg_score is None else float(acct.min_esg_score),
+        acct.client_type,
+        acct.domicile,
+    )
+    screened = _SCREEN_CACHE.get(key)
+    if screened is None:
+        screened = _SCREEN_CACHE[key] = _screens(u, acct)
+    why = {i: "client exclusion" for i in explicit}
+    for i, reason in screened.items():
+        why.setdefault(i, reason)
+    return np.array(sorted(why), dtype=int), why
+
+
+def _screens(u: Universe, acct: Any) -> dict[int, str]:
+    """Exclusions that follow from the mandate alone (sectors, ESG, eligibility), cached by mandate."""
     why: dict[int, str] = {}
-    for i in explicit:
-        why.setdefault(i, "client exclusion")
     if acct.excluded_sectors:
         for i in np.flatnonzero(np.isin(u.sector, list(acct.excluded_sectors))):
             why.setdefault(int(i), f"sector exclusion {u.sector[i]}")
@@ -237,7 +257,7 @@ def _exclusions(u: Universe, acct: Any, explicit: list[int]) -> tuple[np.ndarray
             why.setdefault(i, f"not eligible for {acct.client_type} clients")
         elif dom and acct.domicile not in dom:
             why.setdefault(i, f"not eligible for {acct.domicile} domicile")
-    return np.array(sorted(why), dtype=int), why
+    return why
 
 
 def _wash_history(

@@ -22,6 +22,7 @@ Padding slots have zero bounds, so one compiled problem serves every account up 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import cvxpy as cp
@@ -129,7 +130,9 @@ class RebalanceProblem:
         try:
             # warm_start=False: a fresh Clarabel solver per account, so a proposal never depends
             # on which accounts the process solved before (inline, pool and Dask agree exactly).
-            self.problem.solve(solver=cp.CLARABEL, warm_start=False, **kwargs)
+            with warnings.catch_warnings():  # "optimal_inaccurate" is reported as the status
+                warnings.simplefilter("ignore", UserWarning)
+                self.problem.solve(solver=cp.CLARABEL, warm_start=False, **kwargs)
         except cp.error.SolverError as exc:
             return f"solver_error: {exc}"
         return str(self.problem.status)

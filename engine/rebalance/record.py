@@ -65,9 +65,13 @@ def _reason(p: Prepared, u: Universe, s: RebalanceSettings, k: int, side: str, l
             return "sell: not in model"
         if p.mode == Mode.CASH_RAISE:
             return f"sell: raise cash {s.cash_raise_base:,.0f} {a.base}"
+        if gap < 0.0005:
+            return "sell: fund buys that lower tracking error" + (" (loss lot, no tax)" if loss < 0 else "")
         return f"trim: overweight vs model by {gap:.1%}"
     if p.wm[k] == 0:
         return f"buy: replacement exposure in {u.sector[i]}"
+    if -gap < 0.0005:
+        return "buy: lowers tracking error to the model"
     if p.mode == Mode.CASH_DEPLOY:
         return f"buy: deploy cash, underweight vs model by {-gap:.1%}"
     return f"buy: underweight vs model by {-gap:.1%}"
