@@ -150,12 +150,20 @@ def match_positions(
     known = lines[lines["security_id"].notna()].copy()
     known["security_id"] = known["security_id"].astype(np.int64)
     keys = ["account_id", "security_id"]
-    cust = known.groupby(keys, sort=False).agg(
-        statement=("quantity", "sum"),
-        market_value=("market_value", lambda s: s.sum(min_count=1)),
-        line_ccy=("currency", "first"),
-        custodian=("custodian", "first"),
-    )
+    if known.duplicated(keys).any():
+        g = known.groupby(keys, sort=False)
+        cust = pd.DataFrame(
+            {
+                "statement": g["quantity"].sum(),
+                "market_value": g["market_value"].sum(min_count=1),
+                "line_ccy": g["currency"].first(),
+                "custodian": g["custodian"].first(),
+            }
+        )
+    else:
+        cust = known.set_index(keys)[["quantity", "market_value", "currency", "custodian"]].rename(
+            columns={"quantity": "statement", "currency": "line_ccy"}
+        )
     cust["present"] = True
     bpos = book.positions.merge(covered[["account_id"]], on="account_id").set_index(keys)
     bpos = bpos[
