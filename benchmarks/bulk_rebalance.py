@@ -13,6 +13,7 @@ the max RSS of this process and of its worker processes (resource.getrusage).
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -69,6 +70,7 @@ def main() -> int:
                 " ".join(f"{k}:{v}" for k, v in s["rungs"].items()),
             )
         )
+        print(f"done {n}: " + " | ".join(map(str, rows[-1])), file=sys.stderr, flush=True)
     head = (
         "accounts",
         "wall s",
@@ -88,6 +90,7 @@ def main() -> int:
     for r in rows:
         print("  ".join(str(c).rjust(w) for c, w in zip(r, widths)))
     print(f"executor={args.executor} workers={args.workers} mode={args.mode} skip_in_band={not args.no_skip}")
+    print(f"load average (1/5/15 min): {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
 
 
