@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.orm import Session
 
 from engine.model.trades import TradeFill
+
+if TYPE_CHECKING:  # the implementation's result type; imported lazily to keep ports free of cycles
+    from engine.accounting.booking import BookingResult
 
 
 class CredentialStore(Protocol):
@@ -57,4 +60,4 @@ class PreTradeChecker(Protocol):
 class TradeBooker(Protocol):
     """Accounting as the OMS calls it: book an allocation into lots, cash and settlement."""
 
-    def book(self, session: Session, fill: TradeFill) -> None: ...
+    def book(self, session: Session, fill: TradeFill) -> BookingResult: ...
