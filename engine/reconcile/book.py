@@ -14,12 +14,13 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Float, cast, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.accounting.tables import Booking, CashMovement, CorporateAction
+from engine.reconcile.rawsql import frame
 from engine.store.accounts import Account
-from engine.store.positions import CashBalance, TaxLot
+from engine.store.positions import CashBalance
 from engine.store.reference import Security
 
 ACTION_WINDOW_DAYS = 10
@@ -49,15 +50,12 @@ def load_book(session: Session, as_of: date, custodians: list[str]) -> BookView:
         columns=["account_id", "account_code", "custodian"],
     )
     acct_filter = Account.custodian.in_(custodians)
-    lots = pd.DataFrame(
-        session.execute(
-            select(TaxLot.account_id, TaxLot.security_id, cast(func.sum(TaxLot.quantity), Float))
-            .join(Account, Account.id == TaxLot.account_id)
-            .where(acct_filter)
-            .group_by(TaxLot.account_id, TaxLot.security_id)
-        ).all(),
-        columns=["account_id", "security_id", "qty"],
+    lots = frame(
+        session,
+        "SELECT account_id, security_id, CAST(SUM(quantity) AS FLOAT) FROM tax_lots GROUP BY account_id, security_id",
+        ["account_id", "security_id", "qty"],
     )
+    lots = lots[lots["account_id"].isin(accounts["account_id"])]
     lots["qty"] = lots["qty"].astype(float)
     trades = pd.DataFrame(
         session.execute(

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Float, Numeric, cast, select
+from sqlalchemy import Numeric, select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
@@ -31,6 +31,7 @@ from engine.reconcile.match import (
     match_cash,
     match_positions,
 )
+from engine.reconcile.rawsql import frame, int_list
 from engine.reconcile.securities import identifier_table, resolve
 from engine.reconcile.tables import Break, BreakComment, Run, Statement, StatementCash, StatementPosition
 
@@ -57,17 +58,20 @@ def latest_lines(
 ) -> pd.DataFrame:
     """Statement lines for the date; per (custodian, account), only the latest file that has it."""
     table = StatementPosition if kind == "positions" else StatementCash
-    cols = [c for c in table.__table__.columns if c.name not in ("id",)]
-    # Numbers come back as floats (matching is float64): no per-value Decimal round trip.
-    exprs = [cast(c, Float).label(c.name) if isinstance(c.type, Numeric) else c for c in cols]
-    q = (
-        select(Statement.custodian, *exprs)
-        .join(Statement, Statement.id == table.statement_id)
-        .where(Statement.as_of == as_of, Statement.kind == kind)
-    )
+    q = select(Statement.id, Statement.custodian).where(Statement.as_of == as_of, Statement.kind == kind)
     if custodians:
         q = q.where(Statement.custodian.in_(custodians))
-    df = pd.DataFrame(session.execute(q).all(), columns=["custodian", *[c.name for c in cols]])
+    names = dict(session.execute(q).all())
+    cols = [c.name for c in table.__table__.columns if c.name != "id"]
+    exprs = [
+        f'CAST("{c}" AS FLOAT)' if isinstance(table.__table__.c[c].type, Numeric) else f'"{c}"' for c in cols
+    ]
+    df = frame(
+        session,
+        f"SELECT {', '.join(exprs)} FROM {table.__tablename__} WHERE statement_id IN ({int_list(names)})",
+        cols,
+    )
+    df.insert(0, "custodian", df["statement_id"].map(names))
     if df.empty:
         return df
     latest = df.groupby(["custodian", "account_code"])["statement_id"].transform("max")
