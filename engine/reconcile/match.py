@@ -77,6 +77,14 @@ RESULT_COLUMNS = [
 ]
 
 
+PK_SHIFT = np.int64(1 << 24)
+
+
+def _pk(account_id: pd.Series, security_id: pd.Series) -> pd.Series:
+    """A single int64 key for (account, security); security ids stay below 2**24."""
+    return account_id.astype(np.int64) * PK_SHIFT + security_id.astype(np.int64)
+
+
 def _fmt_qty(x: float) -> str:
     return f"{x:,.6f}".rstrip("0").rstrip(".")
 
@@ -100,8 +108,8 @@ def _pending_text(pending: pd.DataFrame, securities: pd.DataFrame) -> pd.Series:
         + pending["source_ref"]
         + ")"
     )
-    frame = pending.assign(text=text)
-    g = frame.groupby(["account_id", "security_id"])
+    frame = pending.assign(text=text, pk=_pk(pending["account_id"], pending["security_id"]))
+    g = frame.groupby("pk")
     return pd.DataFrame({"text": g["text"].agg("; ".join), "refs": g["source_ref"].agg(list)})
 
 
@@ -149,9 +157,10 @@ def match_positions(
         )
     known = lines[lines["security_id"].notna()].copy()
     known["security_id"] = known["security_id"].astype(np.int64)
-    keys = ["account_id", "security_id"]
-    if known.duplicated(keys).any():
-        g = known.groupby(keys, sort=False)
+    # One int64 key per (account, security): joins on it are several times faster than on pairs.
+    known["pk"] = _pk(known["account_id"], known["security_id"])
+    if known["pk"].duplicated().any():
+        g = known.groupby("pk", sort=False)
         cust = pd.DataFrame(
             {
                 "statement": g["quantity"].sum(),
@@ -161,11 +170,14 @@ def match_positions(
             }
         )
     else:
-        cust = known.set_index(keys)[["quantity", "market_value", "currency", "custodian"]].rename(
+        cust = known.set_index("pk")[["quantity", "market_value", "currency", "custodian"]].rename(
             columns={"quantity": "statement", "currency": "line_ccy"}
         )
     cust["present"] = True
-    bpos = book.positions.merge(covered[["account_id"]], on="account_id").set_index(keys)
+    bpos = book.positions[book.positions["account_id"].isin(covered["account_id"])]
+    bpos = bpos.set_index(_pk(bpos["account_id"], bpos["security_id"]).rename("pk"))[
+        ["td_qty", "settled_qty", "pending_qty"]
+    ]
     bpos = bpos[
         (bpos["td_qty"].abs() > QTY_EPS)
         | (bpos["settled_qty"].abs() > QTY_EPS)
@@ -175,7 +187,9 @@ def match_positions(
     m["present"] = m["present"].fillna(False).astype(bool)
     for c in ("statement", "td_qty", "settled_qty", "pending_qty"):
         m[c] = m[c].fillna(0.0).astype(float)
-    m = m.reset_index()
+    m = m.reset_index().rename(columns={"index": "pk"})
+    m["account_id"] = (m["pk"] // PK_SHIFT).astype(np.int64)
+    m["security_id"] = (m["pk"] % PK_SHIFT).astype(np.int64)
     acct = book.accounts.set_index("account_id")
     m["account_code"] = m["account_id"].map(acct["account_code"])
     m["custodian"] = m["account_id"].map(acct["custodian"])
@@ -231,8 +245,7 @@ def match_positions(
     # Explanations, only for rows that are not matched.
     ptext = _pending_text(book.pending, sec)
     if len(ptext):
-        idx = pd.MultiIndex.from_frame(m[keys])
-        pos = ptext.index.get_indexer(idx)
+        pos = ptext.index.get_indexer(m["pk"])
         has = pos >= 0
         texts = np.where(has, ptext["text"].to_numpy()[np.maximum(pos, 0)], None)
         refs = np.where(has, ptext["refs"].to_numpy()[np.maximum(pos, 0)], None)

@@ -62,7 +62,7 @@ def latest_lines(
     if custodians:
         q = q.where(Statement.custodian.in_(custodians))
     names = dict(session.execute(q).all())
-    cols = [c.name for c in table.__table__.columns if c.name != "id"]
+    cols = [c.name for c in table.__table__.columns if c.name not in ("id", "row", "custodian_account")]
     exprs = [
         f'CAST("{c}" AS FLOAT)' if isinstance(table.__table__.c[c].type, Numeric) else f'"{c}"' for c in cols
     ]

@@ -40,8 +40,8 @@ def identifier_table(session: Session) -> pd.DataFrame:
 
 def resolve(table: pd.DataFrame, id_type: pd.Series, ref: pd.Series) -> np.ndarray:
     """security_id per line (float, NaN where unknown), vectorized by a hash join."""
-    key = pd.MultiIndex.from_frame(table[["id_type", "ref"]])
-    want = pd.MultiIndex.from_arrays([id_type.str.upper().to_numpy(), ref.str.upper().to_numpy()])
+    key = pd.Index(table["id_type"] + ":" + table["ref"])
+    want = (id_type.str.upper() + ":" + ref.str.upper()).to_numpy()
     pos = key.get_indexer(want)
     ids = table["security_id"].to_numpy(dtype=float)
     return np.where(pos >= 0, ids[np.maximum(pos, 0)], np.nan)
