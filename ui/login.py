@@ -1,4 +1,4 @@
-"""Login: choose a user from the users table; a password is asked only when one is set."""
+"""Login: choose a user from the users table; engine.access.login checks the password (lock-out, audit)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.errors import PermissionDenied
+from engine.access.errors import AuthenticationFailed
 from engine.store.database import Database
 from ui.data.users import DeskUser, authenticate, desk_users
 
@@ -79,7 +79,9 @@ class LoginDialog(QDialog):
             return
         try:
             self.user = authenticate(self.database, u.username, self.password.text())
-        except PermissionDenied:
-            self.error.setText("Wrong user or password.")
+        except AuthenticationFailed as exc:
+            reason = str(exc)
+            self.error.setText(reason[:1].upper() + reason[1:] + ".")
+            self.password.clear()
             return
         self.accept()
