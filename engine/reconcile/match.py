@@ -281,7 +281,13 @@ def match_positions(
         if any(not o.empty for o in out)
         else pd.DataFrame(columns=RESULT_COLUMNS)
     )
-    res["refs"] = res["refs"].map(lambda r: list(r) if isinstance(r, list | tuple | np.ndarray) else [])
+    # Matched lines carry no references; only the others get a list (a million lists cost seconds).
+    todo = (res["outcome"] != MATCHED).to_numpy()
+    res.loc[todo, "refs"] = pd.Series(
+        [list(r) if isinstance(r, list | tuple | np.ndarray) else [] for r in res.loc[todo, "refs"]],
+        index=res.index[todo],
+        dtype=object,
+    )
     return res
 
 

@@ -40,7 +40,11 @@ OPEN_STATUSES = ("open", "investigating")
 
 @dataclass
 class RunResult:
-    """Every outcome line of a run (matched included), the summary, and the stored break ids."""
+    """Every outcome line of a run (matched included), the summary, and the stored break ids.
+
+    `results.refs` is a list (trades or actions named) on lines that are not matched, None on
+    matched lines.
+    """
 
     as_of: date
     results: pd.DataFrame

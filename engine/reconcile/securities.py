@@ -39,9 +39,16 @@ def identifier_table(session: Session) -> pd.DataFrame:
 
 
 def resolve(table: pd.DataFrame, id_type: pd.Series, ref: pd.Series) -> np.ndarray:
-    """security_id per line (float, NaN where unknown), vectorized by a hash join."""
-    key = pd.Index(table["id_type"] + ":" + table["ref"])
-    want = (id_type.str.upper() + ":" + ref.str.upper()).to_numpy()
-    pos = key.get_indexer(want)
-    ids = table["security_id"].to_numpy(dtype=float)
-    return np.where(pos >= 0, ids[np.maximum(pos, 0)], np.nan)
+    """security_id per line (float, NaN where unknown), a hash lookup per identifier kind.
+
+    Lines come from the connectors already upper-cased (identifiers are normalised when read).
+    """
+    out = np.full(len(ref), np.nan)
+    kinds = id_type.to_numpy()
+    refs = ref.to_numpy()
+    for kind, sub in table.groupby("id_type"):
+        sel = kinds == kind
+        if sel.any():
+            lookup = pd.Series(sub["security_id"].to_numpy(dtype=float), index=sub["ref"].to_numpy())
+            out[sel] = pd.Series(refs[sel]).map(lookup).to_numpy(dtype=float)
+    return out

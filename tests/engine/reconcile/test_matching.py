@@ -30,7 +30,7 @@ def _outcomes(
     with database.transaction() as s:
         r = reconcile(s, as_of).results
     return {
-        (a, sym): (o, t, list(refs), e)
+        (a, sym): (o, t, list(refs or []), e)
         for a, sym, o, t, refs, e in zip(
             r["account_code"], r["security_ref"], r["outcome"], r["break_type"], r["refs"], r["explanation"]
         )
@@ -117,7 +117,7 @@ def test_every_identifier_kind_resolves_and_an_adr_never_matches_its_ordinary(da
     with database.session() as s:
         table = identifier_table(s)
     kinds = pd.Series(["ISIN", "CUSIP", "SEDOL", "TICKER", "TICKER", "TICKER", "SEDOL", "ISIN"])
-    refs = pd.Series([IDS["AAA"]["isin"], IDS["AAA"]["cusip"], IDS["VODX.L"]["sedol"], "vodx.xlon",
+    refs = pd.Series([IDS["AAA"]["isin"], IDS["AAA"]["cusip"], IDS["VODX.L"]["sedol"], "VODX.XLON",
                       "BPX.XLON", "BPX.XNYS", IDS["BPX"]["sedol"], "XS0000000000"])  # fmt: skip
     got = resolve(table, kinds, refs)
     want = [ids["AAA"], ids["AAA"], ids["VODX.L"], ids["VODX.L"], ids["BPX.L"], ids["BPX"], ids["BPX"]]
