@@ -85,6 +85,15 @@ def _pk(account_id: pd.Series, security_id: pd.Series) -> pd.Series:
     return account_id.astype(np.int64) * PK_SHIFT + security_id.astype(np.int64)
 
 
+def _take(values: pd.Series, keys: np.ndarray) -> np.ndarray:
+    """values[key] for small non-negative integer keys, by array indexing (None/NaN if absent)."""
+    numeric = pd.api.types.is_float_dtype(values.dtype)
+    size = int(max(values.index.max() if len(values) else 0, keys.max() if len(keys) else 0)) + 1
+    table = np.full(size, np.nan if numeric else None, dtype=float if numeric else object)
+    table[values.index.to_numpy(dtype=np.int64)] = values.to_numpy(dtype=float if numeric else object)
+    return table[keys.astype(np.int64)]
+
+
 def _fmt_qty(x: float) -> str:
     return f"{x:,.6f}".rstrip("0").rstrip(".")
 
@@ -191,13 +200,15 @@ def match_positions(
     m["account_id"] = (m["pk"] // PK_SHIFT).astype(np.int64)
     m["security_id"] = (m["pk"] % PK_SHIFT).astype(np.int64)
     acct = book.accounts.set_index("account_id")
-    m["account_code"] = m["account_id"].map(acct["account_code"])
-    m["custodian"] = m["account_id"].map(acct["custodian"])
+    aid, sid = m["account_id"].to_numpy(), m["security_id"].to_numpy()
+    m["account_code"] = _take(acct["account_code"], aid)
+    m["custodian"] = _take(acct["custodian"], aid)
     sec = book.securities
-    m["symbol"] = m["security_id"].map(sec["symbol"])
-    m["sec_ccy"] = m["security_id"].map(sec["currency"])
-    m["multiplier"] = m["security_id"].map(sec["multiplier"])
-    m["currency"] = m["line_ccy"].where(m["line_ccy"].notna(), m["security_id"].map(sec["currency"]))
+    m["symbol"] = _take(sec["symbol"], sid)
+    sec_ccy = _take(sec["currency"], sid)
+    m["sec_ccy"] = sec_ccy
+    m["multiplier"] = _take(sec["multiplier"], sid)
+    m["currency"] = np.where(m["line_ccy"].notna().to_numpy(), m["line_ccy"].to_numpy(dtype=object), sec_ccy)
     stmt, settled, td, pend = (m[c].to_numpy() for c in ("statement", "settled_qty", "td_qty", "pending_qty"))
     present = m["present"].to_numpy()
     diff = stmt - settled
