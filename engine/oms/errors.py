@@ -11,3 +11,7 @@ class RouteError(WorkstationError):
 
 class OrderRejected(WorkstationError):
     """A desk request on an order is not possible in its current state (e.g. cancel a filled order)."""
+
+
+class ReplaceHeld(OrderRejected):
+    """A loosened cancel/replace failed compliance's re-check: not sent, the order keeps working."""

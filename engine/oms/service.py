@@ -32,12 +32,13 @@ from engine.model.trades import LotPick, TradeFill
 from engine.oms import routing
 from engine.oms.allocation import Want, pick_lots, pro_rata
 from engine.oms.drafts import OrderDraft
-from engine.oms.errors import OrderRejected, RouteError
+from engine.oms.errors import OrderRejected, ReplaceHeld, RouteError
 from engine.oms.events import BrokerSessionChanged, OrderAlert, OrderChanged
 from engine.oms.gateway import OrderGateway
 from engine.oms.ids import new_cl_ord_id
 from engine.oms.journal import record
 from engine.oms.messages import CancelReject, ExecReport, Inbound, NewOrder, Outbound, SessionState
+from engine.oms.recheck import ReplaceRechecker, loosened
 from engine.oms.status import AT_BROKER, FINAL, FIX_ORD_STATUS, LOCAL, OrderStatus
 from engine.oms.tables import Allocation, ClientOrderId
 from engine.oms.transitions import Incoming, resolve
@@ -129,7 +130,8 @@ def _allowed_accounts(session: Session, codes: set[str]) -> set[str]:
 
 
 class OrderManager:
-    """The OMS service. `gateway` sends to brokers; `checker` is compliance; `booker` is accounting."""
+    """The OMS service. `gateway` sends to brokers; `checker` is compliance; `booker` is accounting;
+    `recheck` is compliance's re-check of a loosened cancel/replace (None: loosened replaces are held)."""
 
     def __init__(
         self,
@@ -142,11 +144,13 @@ class OrderManager:
         bus: EventBus | None = None,
         username: str = "oms",
         fault: Callable[[str], None] | None = None,
+        recheck: ReplaceRechecker | None = None,
     ) -> None:
         self.database = database
         self.gateway = gateway
         self.checker = checker
         self.booker = booker
+        self.recheck = recheck
         self.clock = clock or SystemClock()
         self.bus = bus or EventBus()
         self.username = username
@@ -615,7 +619,14 @@ class OrderManager:
         limit_price: Decimal | None = None,
         username: str | None = None,
     ) -> str:
-        """Cancel/replace a working order (new ClOrdID, OrigClOrdID = the current one)."""
+        """Cancel/replace a working order (new ClOrdID, OrigClOrdID = the current one).
+
+        A loosened replace (quantity up, limit looser or removed) is re-checked by compliance first;
+        if it no longer passes, nothing is sent, the order keeps working on its previous terms, a
+        `replace_held` order event records why, and ReplaceHeld is raised after the commit."""
+        user = username or self.username
+        held: str | None = None
+        cid = cl_ord_id = ""
         with self._tx() as tx:
             s = tx.session
             o = self._order(s, order_id)
@@ -631,25 +642,73 @@ class OrderManager:
                 new = resolve(o.status, I.REPLACE_REQUEST)
             except InvalidTransition:
                 raise OrderRejected(f"order {o.cl_ord_id} is {o.status}: it cannot be replaced") from None
-            cid = new_cl_ord_id("RP")
-            s.add(
-                ClientOrderId(
-                    cl_ord_id=cid,
-                    order_id=o.id,
-                    purpose="replace",
-                    orig_cl_ord_id=o.cl_ord_id,
-                    quantity=qty,
-                    limit_price=px,
+            refusals = self._recheck(s, o, qty, px, user)
+            if refusals:
+                held = "; ".join(refusals)
+                detail = {
+                    "quantity": str(qty),
+                    "limit_price": None if px is None else str(px),
+                    "reason": held,
+                }
+                record(s, o, o.status, "replace_held", user, detail)
+                self._changed(tx, o)
+                cl_ord_id = o.cl_ord_id
+            else:
+                cid = new_cl_ord_id("RP")
+                s.add(
+                    ClientOrderId(
+                        cl_ord_id=cid,
+                        order_id=o.id,
+                        purpose="replace",
+                        orig_cl_ord_id=o.cl_ord_id,
+                        quantity=qty,
+                        limit_price=px,
+                    )
                 )
+                o.prev_status = o.status
+                detail = {
+                    "cl_ord_id": cid,
+                    "quantity": str(qty),
+                    "limit_price": None if px is None else str(px),
+                }
+                record(s, o, new, str(I.REPLACE_REQUEST), user, detail)
+                self._follow(tx, o, "replace_request")
+                self._changed(tx, o)
+                sec = self._symbol(s, o)
+                tx.outbound.append(routing.replace_order(o, cid, sec.symbol, sec.mic, qty, px))
+        if held is not None:
+            raise ReplaceHeld(f"order {cl_ord_id}: replace not sent, held for compliance approval: {held}")
+        return cid
+
+    def _recheck(self, s: Session, o: Order, qty: Decimal, px: Decimal | None, user: str) -> list[str]:
+        """Why the new terms may not route: each loosened account order (a block's children) that
+        compliance's re-check refuses. Tighter terms need no re-check."""
+        orders = [o] if o.account_id is not None else self._children(s, o)
+        if not orders:
+            return []
+        codes = dict(
+            s.execute(
+                select(Account.id, Account.code).where(Account.id.in_({c.account_id for c in orders}))
+            ).all()
+        )
+        symbol = self._symbol(s, o).symbol
+        out = []
+        for c in orders:
+            code = codes[c.account_id]
+            before = OrderIntent(code, symbol, c.side, c.quantity, c.order_type, c.limit_price, ref=str(c.id))
+            after = OrderIntent(
+                code, symbol, c.side, qty if c is o else c.quantity, c.order_type, px, ref=str(c.id)
             )
-            o.prev_status = o.status
-            detail = {"cl_ord_id": cid, "quantity": str(qty), "limit_price": None if px is None else str(px)}
-            record(s, o, new, str(I.REPLACE_REQUEST), username or self.username, detail)
-            self._follow(tx, o, "replace_request")
-            self._changed(tx, o)
-            sec = self._symbol(s, o)
-            tx.outbound.append(routing.replace_order(o, cid, sec.symbol, sec.mic, qty, px))
-            return cid
+            why = loosened(before, after)
+            if why is None:
+                continue
+            if self.recheck is None:
+                out.append(f"{code}: {why}; no compliance re-check available")
+                continue
+            verdict = self.recheck(s, c.id, before, after, user)
+            if not verdict.ok:
+                out.append(verdict.reason or f"{code}: {why}")
+        return out
 
     def reconcile(self, broker: str) -> int:
         """Ask `broker` for the status of every order sent to it and not final."""

@@ -68,6 +68,15 @@ def real_checker() -> Any:
     return ComplianceChecker()
 
 
+def real_recheck(checker: Any = None) -> Any:
+    """Compliance's re-check of loosened cancel/replaces; None means every loosened replace is held."""
+    try:
+        from engine.compliance.replace_check import ComplianceReplaceCheck
+    except ImportError:
+        return None
+    return ComplianceReplaceCheck(checker)
+
+
 def real_booker() -> Any:
     """Accounting's booker when installed; without it allocations wait, unbooked, in oms_allocations."""
     try:
@@ -112,8 +121,14 @@ def cmd_oms(args: argparse.Namespace) -> int:
     database = open_store(args.db)
     inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
     gateway = FixGateway(config, data_dir() / "fix", inbox, KeyringCredentials())
+    checker = real_checker()
     manager = OrderManager(
-        database, gateway=gateway, checker=real_checker(), booker=real_booker(), fault=_crash_hook()
+        database,
+        gateway=gateway,
+        checker=checker,
+        booker=real_booker(),
+        fault=_crash_hook(),
+        recheck=real_recheck(checker),
     )
     loop = OmsLoop(manager, inbox)
     gateway.start()

@@ -8,7 +8,7 @@ from pathlib import Path
 from engine.oms.importer import import_orders
 from engine.oms.listing import order_list
 from engine.oms.service import OrderManager
-from workstation.cli.oms import real_booker, real_checker
+from workstation.cli.oms import real_booker, real_checker, real_recheck
 from workstation.cli.output import print_json, table
 from workstation.compose import open_store
 
@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def cmd_import(args: argparse.Namespace) -> int:
     database = open_store(args.db)
     try:
-        manager = OrderManager(database, checker=real_checker(), booker=real_booker())
+        checker = real_checker()
+        manager = OrderManager(database, checker=checker, booker=real_booker(), recheck=real_recheck(checker))
         result = import_orders(manager, args.file)
     finally:
         database.dispose()

@@ -1,0 +1,142 @@
+"""A released order changed afterwards: a loosened cancel/replace is re-checked and, if compliance
+refuses it, held (not sent, previous working state, order event); a tightened one routes unchecked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.clock import ManualClock
+from engine.oms.drafts import OrderDraft
+from engine.oms.errors import ReplaceHeld
+from engine.oms.messages import ExecReport, ReplaceOrder
+from engine.oms.recheck import RecheckVerdict
+from engine.oms.service import OrderManager
+from engine.ports import OrderIntent
+from engine.store.database import Database
+from engine.store.trading import Order, OrderEvent
+from tests.engine.oms.book import PassAll, make_book
+
+OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+
+
+class Gateway:
+    def __init__(self) -> None:
+        self.sent: list[object] = []
+
+    def send(self, message: object) -> None:
+        self.sent.append(message)
+
+    def is_logged_on(self, broker: str) -> bool:
+        return True
+
+
+class ApproveUpTo:
+    """Compliance double: terms pass up to `max_qty` shares; beyond, they need approval again."""
+
+    def __init__(self, max_qty: int) -> None:
+        self.max_qty = Decimal(max_qty)
+        self.calls: list[tuple[int, OrderIntent, OrderIntent]] = []
+
+    def __call__(
+        self, session: Session, order_id: int, before: OrderIntent, after: OrderIntent, username: str
+    ) -> RecheckVerdict:
+        self.calls.append((order_id, before, after))
+        if after.quantity > self.max_qty:
+            return RecheckVerdict(False, f"order {order_id} needs approval again: over {self.max_qty}")
+        return RecheckVerdict(True)
+
+
+def working(m: OrderManager, draft: OrderDraft) -> tuple[int, str]:
+    [oid] = m.create([draft])
+    assert m.route([oid], outside_hours=True).sent == [oid]
+    with m.database.session() as s:
+        cl = s.get(Order, oid).cl_ord_id  # type: ignore[union-attr]
+    m.apply(
+        ExecReport(
+            broker="SIM", exec_id=f"N{oid}", exec_type="0", ord_status="0", cl_ord_id=cl,
+            last_qty=Decimal(0), last_px=Decimal(0), cum_qty=Decimal(0), leaves_qty=draft.quantity,
+            avg_px=Decimal(0), transact_time=OPEN,
+        )
+    )  # fmt: skip
+    return oid, cl
+
+
+def state(m: OrderManager, oid: int) -> tuple[str, Decimal, Decimal | None, str]:
+    with m.database.session() as s:
+        o = s.get(Order, oid)
+        assert o is not None
+        return o.status, o.quantity, o.limit_price, o.cl_ord_id
+
+
+def events(m: OrderManager, oid: int) -> list[OrderEvent]:
+    with m.database.session() as s:
+        return list(s.scalars(select(OrderEvent).where(OrderEvent.order_id == oid).order_by(OrderEvent.id)))
+
+
+@pytest.fixture
+def book(database: Database) -> Iterator[Database]:
+    make_book(database)
+    yield database
+
+
+def test_loosened_replace_is_held_and_tightened_one_routes(book: Database) -> None:
+    gw, recheck = Gateway(), ApproveUpTo(150)
+    m = OrderManager(book, gateway=gw, checker=PassAll(), clock=ManualClock(OPEN), recheck=recheck)
+    draft = OrderDraft("ACC1", "AAPL", "buy", Decimal(100), "limit", Decimal("180"), broker="SIM")
+    oid, cl = working(m, draft)
+    sent_before = len(gw.sent)
+
+    # Quantity up beyond what compliance passes: held, nothing sent, order unchanged and working.
+    with pytest.raises(ReplaceHeld, match="needs approval again: over 150"):
+        m.replace(oid, quantity=Decimal(400), username="tr1")
+    assert len(gw.sent) == sent_before
+    assert state(m, oid) == ("new", Decimal(100), Decimal("180"), cl)
+    held = events(m, oid)[-1]
+    assert (held.kind, held.status_from, held.status_to, held.username) == (
+        "replace_held",
+        "new",
+        "new",
+        "tr1",
+    )
+    assert held.detail["quantity"] == "400" and "needs approval again" in held.detail["reason"]
+    [(checked_id, before, after)] = recheck.calls
+    assert checked_id == oid and (before.quantity, after.quantity) == (100, 400)
+    assert after.limit_price == Decimal("180") and after.account == "ACC1" and after.symbol == "AAPL"
+
+    # Tightened (fewer shares, lower buy limit): routes without a re-check.
+    new_cl = m.replace(oid, quantity=Decimal(80), limit_price=Decimal("179.5"))
+    assert len(recheck.calls) == 1
+    msg = gw.sent[-1]
+    assert isinstance(msg, ReplaceOrder) and msg.cl_ord_id == new_cl and msg.orig_cl_ord_id == cl
+    assert (msg.quantity, msg.limit_price) == (80, Decimal("179.5"))
+    assert state(m, oid)[0] == "pending_replace"
+
+
+def test_loosened_replace_that_passes_the_recheck_routes(book: Database) -> None:
+    gw, recheck = Gateway(), ApproveUpTo(150)
+    m = OrderManager(book, gateway=gw, checker=PassAll(), clock=ManualClock(OPEN), recheck=recheck)
+    draft = OrderDraft("ACC1", "AAPL", "sell", Decimal(100), "limit", Decimal("180"), broker="SIM")
+    oid, _ = working(m, draft)
+    new_cl = m.replace(oid, quantity=Decimal(120), limit_price=Decimal("175"))  # looser both ways
+    [(_, _, after)] = recheck.calls
+    assert (after.quantity, after.limit_price) == (120, Decimal("175"))
+    assert isinstance(gw.sent[-1], ReplaceOrder) and gw.sent[-1].cl_ord_id == new_cl
+
+
+def test_without_a_rechecker_a_loosened_replace_is_held(book: Database) -> None:
+    gw = Gateway()
+    m = OrderManager(book, gateway=gw, checker=PassAll(), clock=ManualClock(OPEN))
+    draft = OrderDraft("ACC1", "AAPL", "buy", Decimal(100), "limit", Decimal("180"), broker="SIM")
+    oid, cl = working(m, draft)
+    with pytest.raises(ReplaceHeld, match="buy limit raised from 180 to 181"):
+        m.replace(oid, limit_price=Decimal("181"))
+    assert state(m, oid) == ("new", Decimal(100), Decimal("180"), cl)
+    assert events(m, oid)[-1].kind == "replace_held"
+    m.replace(oid, quantity=Decimal(90))
+    assert isinstance(gw.sent[-1], ReplaceOrder) and state(m, oid)[0] == "pending_replace"
