@@ -50,6 +50,18 @@ def test_demo_builds_then_reuses_the_same_book(sqlite_url: str, capsys: pytest.C
     second = json.loads(capsys.readouterr().out)
     assert second["built_seconds"] is None  # already there: not rebuilt
     assert second["firm_aum_usd"] == first["firm_aum_usd"]
+    # `report drift` is the same command as `rebalance drift` (issue 4's documented alias).
+    assert main(["--db", sqlite_url, "report", "drift", "--all", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert main(["--db", sqlite_url, "rebalance", "drift", "--all", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == report
+    assert len(report["accounts"]) == 12
+    for acct in report["accounts"]:  # both sides are whole portfolios, cash included as CASH:<ccy>
+        assert sum(acct["model_weights"].values()) == pytest.approx(1.0, abs=1e-6)
+        assert sum(acct["current_weights"].values()) == pytest.approx(1.0, abs=1e-6)
+        for symbol, d in acct["drift"].items():
+            expected = acct["current_weights"].get(symbol, 0.0) - acct["model_weights"].get(symbol, 0.0)
+            assert d == pytest.approx(expected, abs=1e-6)
 
 
 def test_bad_database_url_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -52,13 +52,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--user", default="cli", help="recorded as the proposals' creator")
     p.set_defaults(func=_run)
     rsub = p.add_subparsers(dest="rebalance_command", metavar="SUBCOMMAND")
-    d = rsub.add_parser("drift", help="drift of accounts against their models, ranked")
+    add_drift_arguments(rsub.add_parser("drift", help="drift of accounts against their models, ranked"))
+
+
+def add_drift_arguments(d: argparse.ArgumentParser) -> None:
+    """The drift command's options."""
     _selection(d)
     d.add_argument(
         "--json", dest="drift_json", action="store_true", help="print each account's weights and drift"
     )
     d.add_argument("--limit", type=int, default=20, help="rows in the text table (default 20)")
-    d.set_defaults(func=_drift)
+    d.set_defaults(func=cmd_drift)
 
 
 def _ids(args: argparse.Namespace, database: Any) -> list[int] | None:
@@ -66,7 +70,8 @@ def _ids(args: argparse.Namespace, database: Any) -> list[int] | None:
     return select_account_ids(database, codes=codes, model=args.model, household=args.household)
 
 
-def _drift(args: argparse.Namespace) -> int:
+def cmd_drift(args: argparse.Namespace) -> int:
+    """Print the drift of the selected accounts (text table, or JSON with --json)."""
     database = open_store(args.db)
     ids = _ids(args, database)
     with database.session() as session:

@@ -22,10 +22,37 @@ BY = {
 }
 
 
+def _register_drift(kinds: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`report drift` is `rebalance drift` (docs/rebalance.md); the rebalance module loads only when it runs."""
+    d = kinds.add_parser(
+        "drift", help="model weights, current weights and drift per account (as `rebalance drift`)"
+    )
+    g = d.add_mutually_exclusive_group()
+    g.add_argument("--all", action="store_true", help="every account (the default)")
+    g.add_argument("--accounts", metavar="CODES", help="comma-separated account codes")
+    g.add_argument("--model", metavar="CODE", help="accounts on this model")
+    g.add_argument("--household", metavar="CODE", help="accounts of this household")
+    d.add_argument(
+        "--drifted", action="store_true", help="only accounts with a trigger (band, cash, exclusions)"
+    )
+    d.add_argument(
+        "--json", dest="drift_json", action="store_true", help="print each account's weights and drift"
+    )
+    d.add_argument("--limit", type=int, default=20, help="rows in the text table (default 20)")
+    d.set_defaults(func=_drift)
+
+
+def _drift(args: argparse.Namespace) -> int:
+    from workstation.cli.rebalance import cmd_drift
+
+    return cmd_drift(args)
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add this group's subcommands to the CLI."""
     p = sub.add_parser("report", help="holdings, gains, performance, risk and exposure reports")
     kinds = p.add_subparsers(dest="report", metavar="REPORT", required=True)
+    _register_drift(kinds)
     for kind in KINDS:
         k = kinds.add_parser(kind, help=f"{kind} report (shape of --json in docs/reports.md)")
         who = k.add_mutually_exclusive_group(required=True)
