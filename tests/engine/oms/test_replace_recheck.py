@@ -140,3 +140,45 @@ def test_without_a_rechecker_a_loosened_replace_is_held(book: Database) -> None:
     assert events(m, oid)[-1].kind == "replace_held"
     m.replace(oid, quantity=Decimal(90))
     assert isinstance(gw.sent[-1], ReplaceOrder) and state(m, oid)[0] == "pending_replace"
+
+
+def test_real_compliance_holds_a_loosened_replace_for_approval(database: Database) -> None:
+    """Wired as in workstation.cli.oms: compliance's checker and its re-check on the mini book
+    (U1 holds 100 AAA; no shorts)."""
+    from engine.compliance import approvals
+    from engine.compliance.checker import ComplianceChecker
+    from engine.compliance.replace_check import ComplianceReplaceCheck
+    from tests.engine.compliance.minibook import build_minibook
+
+    build_minibook(database)
+    checker = ComplianceChecker()
+    gw = Gateway()
+    m = OrderManager(
+        database,
+        gateway=gw,
+        checker=checker,
+        clock=ManualClock(OPEN),
+        recheck=ComplianceReplaceCheck(checker),
+    )
+    # Released straight from the pre-trade check (no approval case): re-checked with the new terms.
+    sell = OrderDraft("U1", "AAA", "sell", Decimal(50), "limit", Decimal("99"), broker="SIM")
+    oid, cl = working(m, sell)
+    with pytest.raises(ReplaceHeld, match="short 50"):
+        m.replace(oid, quantity=Decimal(150), username="tr1")
+    assert state(m, oid) == ("new", Decimal(50), Decimal("99"), cl)
+    assert events(m, oid)[-1].kind == "replace_held"
+    m.replace(oid, quantity=Decimal(40), limit_price=Decimal("99.5"), username="tr1")  # tighter
+    assert isinstance(gw.sent[-1], ReplaceOrder) and gw.sent[-1].quantity == 40
+
+    # Released through an approval case: check_routable moves the case back to pending approval.
+    oid2, cl2 = working(m, OrderDraft("U1", "AAA", "sell", Decimal(10), "limit", Decimal("99"), broker="SIM"))
+    with database.transaction() as s:
+        approvals.release(s, "tr1", approvals.submit(s, "tr1", "order", oid2).id)
+    with pytest.raises(ReplaceHeld, match="needs approval again"):
+        m.replace(oid2, quantity=Decimal(150), username="tr1")
+    with database.session() as s:
+        case = approvals.find_case(s, "order", oid2)
+        assert case is not None and case.state == "pending_approval"
+    assert state(m, oid2) == ("new", Decimal(10), Decimal("99"), cl2)
+    m.replace(oid2, quantity=Decimal(5), username="tr1")  # tighter: routes without approval
+    assert isinstance(gw.sent[-1], ReplaceOrder) and gw.sent[-1].quantity == 5
