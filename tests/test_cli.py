@@ -40,7 +40,11 @@ def test_db_info_masks_the_password(pg_schema_url: str, capsys: pytest.CaptureFi
     assert "***" in info["url"] and info["dialect"] == "postgresql"
 
 
-def test_demo_builds_then_reuses_the_same_book(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_builds_then_reuses_the_same_book(
+    sqlite_url: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
     assert main(["--db", sqlite_url, "demo", "--accounts", "12", "--seed", "9", "--json"]) == 0
     first = json.loads(capsys.readouterr().out)
     assert first["kind"] == "simulated-demo" and first["counts"]["accounts"] == 12
@@ -56,6 +60,12 @@ def test_demo_builds_then_reuses_the_same_book(sqlite_url: str, capsys: pytest.C
     assert main(["--db", sqlite_url, "rebalance", "drift", "--all", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == report
     assert len(report["accounts"]) == 12
+    # `demo custodian-files` writes the three simulated custodians' statements and the answer key.
+    out = tmp_path / "statements"
+    assert main(["--db", sqlite_url, "demo", "custodian-files", "--out", str(out), "--seed", "3"]) == 0
+    assert "SIMULATED custodian statements" in capsys.readouterr().out
+    names = {p.name for p in out.iterdir()}
+    assert {"answer_key.csv", "sim-custodian-c_semt002.xml", "sim-custodian-c_camt053.xml"} <= names
     for acct in report["accounts"]:  # both sides are whole portfolios, cash included as CASH:<ccy>
         assert sum(acct["model_weights"].values()) == pytest.approx(1.0, abs=1e-6)
         assert sum(acct["current_weights"].values()) == pytest.approx(1.0, abs=1e-6)

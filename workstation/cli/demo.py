@@ -30,6 +30,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON (shape in docs/cli.md)")
     p.set_defaults(func=cmd_demo)
+    dsub = p.add_subparsers(dest="demo_command", metavar="SUBCOMMAND")
+    c = dsub.add_parser(
+        "custodian-files",
+        help="write SIMULATED statements from three custodians for the demo book, with an answer key",
+        description="Writes generic CSV, a European-format custodian CSV profile and ISO 20022 semt.002/camt.053 "
+        "statements from three SIMULATED custodians, injecting known breaks of every type, and the answer key "
+        "beside them (docs/reconcile.md). It first books a few trades and announces a split in the demo book.",
+    )
+    c.add_argument("--out", required=True, metavar="DIR", help="folder for the statements and the answer key")
+    c.add_argument("--seed", type=int, default=1, help="random seed; the same seed writes the same files")
+    c.add_argument("--breaks", type=float, default=0.02, metavar="RATE", help="share of lines given a break")
+    c.set_defaults(func=_custodian_files)
+
+
+def _custodian_files(args: argparse.Namespace) -> int:
+    from workstation.cli.reconcile import cmd_custodian_files
+
+    return cmd_custodian_files(args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
