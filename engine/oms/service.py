@@ -681,8 +681,9 @@ class OrderManager:
         return cid
 
     def _recheck(self, s: Session, o: Order, qty: Decimal, px: Decimal | None, user: str) -> list[str]:
-        """Why the new terms may not route: each loosened account order (a block's children) that
-        compliance's re-check refuses. Tighter terms need no re-check."""
+        """Why the new terms may not route: an engaged kill switch over any of its accounts (a replace
+        is routing, however tight), then each loosened account order (a block's children) that
+        compliance's re-check refuses. Tighter terms need no re-check. Cancels are never stopped."""
         orders = [o] if o.account_id is not None else self._children(s, o)
         if not orders:
             return []
@@ -691,6 +692,9 @@ class OrderManager:
                 select(Account.id, Account.code).where(Account.id.in_({c.account_id for c in orders}))
             ).all()
         )
+        stopped = sorted(set(codes.values()) - _allowed_accounts(s, set(codes.values())))
+        if stopped:
+            return [f"routing stopped for account {code} (kill switch)" for code in stopped]
         symbol = self._symbol(s, o).symbol
         out = []
         for c in orders:

@@ -182,3 +182,30 @@ def test_real_compliance_holds_a_loosened_replace_for_approval(database: Databas
     assert state(m, oid2) == ("new", Decimal(10), Decimal("99"), cl2)
     m.replace(oid2, quantity=Decimal(5), username="tr1")  # tighter: routes without approval
     assert isinstance(gw.sent[-1], ReplaceOrder) and gw.sent[-1].quantity == 5
+
+
+def test_kill_switch_holds_even_a_tightened_replace_but_not_a_cancel(book: Database) -> None:
+    """A replace is routing: while a kill switch covers the account nothing is sent, however tight."""
+    from engine.compliance.killswitch import engage, release
+    from engine.store.people import User
+
+    with book.transaction() as s:
+        s.add(User(username="kc", display_name="Kill-switch holder", role="compliance"))
+    gw, recheck = Gateway(), ApproveUpTo(1_000)
+    m = OrderManager(book, gateway=gw, checker=PassAll(), clock=ManualClock(OPEN), recheck=recheck)
+    oid, cl = working(
+        m, OrderDraft("ACC1", "AAPL", "buy", Decimal(100), "limit", Decimal("180"), broker="SIM")
+    )
+    with book.transaction() as s:
+        switch = engage(s, "kc", "account", "ACC1", "fat-finger investigation")
+    sent_before = len(gw.sent)
+    with pytest.raises(ReplaceHeld, match=r"routing stopped for account ACC1 \(kill switch\)"):
+        m.replace(oid, quantity=Decimal(80), limit_price=Decimal("179.5"), username="tr1")
+    assert len(gw.sent) == sent_before and recheck.calls == []
+    assert state(m, oid) == ("new", Decimal(100), Decimal("180"), cl)
+    assert events(m, oid)[-1].kind == "replace_held"
+    # Released: the same tightened replace routes.
+    with book.transaction() as s:
+        release(s, "kc", switch.id, "cleared")
+    new_cl = m.replace(oid, quantity=Decimal(80), limit_price=Decimal("179.5"), username="tr1")
+    assert isinstance(gw.sent[-1], ReplaceOrder) and gw.sent[-1].cl_ord_id == new_cl
