@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from engine.clock import ManualClock
 from engine.oms.drafts import OrderDraft
 from engine.oms.errors import ReplaceHeld
-from engine.oms.messages import ExecReport, ReplaceOrder
+from engine.oms.messages import CancelOrder, ExecReport, ReplaceOrder
 from engine.oms.recheck import RecheckVerdict
 from engine.oms.service import OrderManager
 from engine.ports import OrderIntent
@@ -209,3 +209,13 @@ def test_kill_switch_holds_even_a_tightened_replace_but_not_a_cancel(book: Datab
         release(s, "kc", switch.id, "cleared")
     new_cl = m.replace(oid, quantity=Decimal(80), limit_price=Decimal("179.5"), username="tr1")
     assert isinstance(gw.sent[-1], ReplaceOrder) and gw.sent[-1].cl_ord_id == new_cl
+
+    # A cancel reduces risk: it goes to the broker even under a switch.
+    other, _ = working(
+        m, OrderDraft("ACC1", "AAPL", "buy", Decimal(50), "limit", Decimal("181"), broker="SIM")
+    )
+    with book.transaction() as s:
+        engage(s, "kc", "firm", None, "market-wide halt")
+    m.cancel(other, username="tr1")
+    assert isinstance(gw.sent[-1], CancelOrder)
+    assert state(m, other)[0] == "pending_cancel"
