@@ -46,6 +46,15 @@ def _message(msg_type: str) -> fix.Message:
     return m
 
 
+def _order_terms(m: fix.Message, out: NewOrder | ReplaceOrder) -> None:
+    """OrdType, Price (limit orders only), TimeInForce and Currency: the same on D and G."""
+    m.setField(T.ORD_TYPE, T.ORD_TYPE_CODE[out.order_type])
+    if out.limit_price is not None and out.order_type == "limit":
+        m.setField(T.PRICE, _num(out.limit_price))
+    m.setField(T.TIME_IN_FORCE, T.TIF_CODE[out.time_in_force])
+    m.setField(T.CURRENCY, out.currency)
+
+
 def to_fix(out: Outbound) -> fix.Message:
     """The FIX 4.4 message for an outbound engine message."""
     if isinstance(out, NewOrder):
@@ -59,11 +68,7 @@ def to_fix(out: Outbound) -> fix.Message:
         m.setField(T.SIDE, T.SIDE_CODE[out.side])
         m.setField(T.TRANSACT_TIME, utc_timestamp())
         m.setField(T.ORDER_QTY, _num(out.quantity))
-        m.setField(T.ORD_TYPE, T.ORD_TYPE_CODE[out.order_type])
-        if out.limit_price is not None and out.order_type == "limit":
-            m.setField(T.PRICE, _num(out.limit_price))
-        m.setField(T.TIME_IN_FORCE, T.TIF_CODE[out.time_in_force])
-        m.setField(T.CURRENCY, out.currency)
+        _order_terms(m, out)
         return m
     if isinstance(out, CancelOrder):
         m = _message("F")
@@ -88,11 +93,7 @@ def to_fix(out: Outbound) -> fix.Message:
         m.setField(T.SIDE, T.SIDE_CODE[out.side])
         m.setField(T.TRANSACT_TIME, utc_timestamp())
         m.setField(T.ORDER_QTY, _num(out.quantity))
-        m.setField(T.ORD_TYPE, T.ORD_TYPE_CODE[out.order_type])
-        if out.limit_price is not None and out.order_type == "limit":
-            m.setField(T.PRICE, _num(out.limit_price))
-        m.setField(T.TIME_IN_FORCE, T.TIF_CODE[out.time_in_force])
-        m.setField(T.CURRENCY, out.currency)
+        _order_terms(m, out)
         return m
     if isinstance(out, StatusRequest):
         m = _message("H")
