@@ -65,5 +65,12 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Leaving a `with` block releases the engine's connections."""
+        self.dispose()
+
     def __repr__(self) -> str:
         return f"Database({mask_url(self.url)})"

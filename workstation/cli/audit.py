@@ -33,12 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
-        with database.session() as s:
-            report = verify_chain(s)
-    finally:
-        database.dispose()
+    with open_store(args.db) as database, database.session() as s:
+        report = verify_chain(s)
     if args.json:
         print_json(report.as_dict())
     elif report.ok:
@@ -49,15 +45,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_log(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
-        with database.session() as s:
-            q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(args.limit)
-            if args.action:
-                q = q.where(AuditEntry.action == args.action)
-            rows = list(reversed(s.scalars(q).all()))
-    finally:
-        database.dispose()
+    with open_store(args.db) as database, database.session() as s:
+        q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(args.limit)
+        if args.action:
+            q = q.where(AuditEntry.action == args.action)
+        rows = list(reversed(s.scalars(q).all()))
     entries = [
         {
             "id": e.id, "at": e.at, "user": e.username, "action": e.action, "entity": e.entity,

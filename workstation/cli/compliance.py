@@ -151,13 +151,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
-        with database.session() as s:
-            as_of = args.as_of or book_as_of_or_today(s)
-            rules = rules_in_force(s, as_of)
-    finally:
-        database.dispose()
+    with open_store(args.db) as database, database.session() as s:
+        as_of = args.as_of or book_as_of_or_today(s)
+        rules = rules_in_force(s, as_of)
     if args.json:
         print_json({"as_of": as_of, "rules": [r.as_dict() for r in rules]})
         return 0
@@ -217,19 +213,15 @@ def cmd_templates(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     intents, rows = read_orders(args.file)
-    database = open_store(args.db)
-    try:
-        with database.session() as s:
-            run = run_check(s, intents, as_of=args.as_of, source=args.file.name, rows=rows)
-            out = {
-                "as_of": run.book.as_of,
-                "file": args.file.name,
-                "rules": len(run.rules),
-                "summary": {"orders": len(intents), **run.counts()},
-                "orders": [run.order_dict(i, row=rows[i]) for i in range(len(intents))],
-            }
-    finally:
-        database.dispose()
+    with open_store(args.db) as database, database.session() as s:
+        run = run_check(s, intents, as_of=args.as_of, source=args.file.name, rows=rows)
+        out = {
+            "as_of": run.book.as_of,
+            "file": args.file.name,
+            "rules": len(run.rules),
+            "summary": {"orders": len(intents), **run.counts()},
+            "orders": [run.order_dict(i, row=rows[i]) for i in range(len(intents))],
+        }
     if args.json:
         print_json(out)
         return 0
@@ -248,14 +240,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_book(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
-        with database.session() as s:
-            as_of = args.as_of or book_as_of(s)
-            book = load_book(s, as_of, args.account)
-            breaches = scan(book, rules_in_force(s, as_of), s)
-    finally:
-        database.dispose()
+    with open_store(args.db) as database, database.session() as s:
+        as_of = args.as_of or book_as_of(s)
+        book = load_book(s, as_of, args.account)
+        breaches = scan(book, rules_in_force(s, as_of), s)
     counts: dict[str, int] = {}
     for b in breaches:
         counts[b.rule] = counts.get(b.rule, 0) + 1
@@ -285,8 +273,7 @@ def cmd_rule_set(args: argparse.Namespace) -> int:
         raise WorkstationError(f"--params is not JSON: {exc}") from None
     if not isinstance(params, dict):
         raise WorkstationError("--params must be a JSON object")
-    database = open_store(args.db)
-    try:
+    with open_store(args.db) as database:
         user = sign_in(database, args.user)
         with database.transaction() as s:
             rv = save_rule(
@@ -294,44 +281,32 @@ def cmd_rule_set(args: argparse.Namespace) -> int:
                 args.reason, args.description, [_scope(a) for a in args.assign or []], retire=args.retire,
             )  # fmt: skip
             print(f"rule {rv.code} version {rv.version} saved, effective {rv.effective_from}")
-    finally:
-        database.dispose()
     return 0
 
 
 def cmd_assign(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
+    with open_store(args.db) as database:
         user = sign_in(database, args.user)
         scope, key = _scope(args.scope)
         with database.transaction() as s:
             assign_rule(s, user, args.code, scope, key, args.effective_from or date.today(), args.reason)
         print(f"rule {args.code} assigned to {args.scope}")
-    finally:
-        database.dispose()
     return 0
 
 
 def cmd_list_add(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
+    with open_store(args.db) as database:
         user = sign_in(database, args.user)
         with database.transaction() as s:
             e = lists.add_entry(s, user, args.list, args.symbol, args.effective_from or date.today(), args.reason,
                                 args.account, args.effective_to)  # fmt: skip
             print(f"{args.symbol} on the {args.list} list from {e.effective_from} (entry {e.id})")
-    finally:
-        database.dispose()
     return 0
 
 
 def cmd_lists(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
-        with database.session() as s:
-            rows = lists.entries(s)
-    finally:
-        database.dispose()
+    with open_store(args.db) as database, database.session() as s:
+        rows = lists.entries(s)
     if args.json:
         print_json({"entries": rows})
     else:
@@ -342,12 +317,8 @@ def cmd_lists(args: argparse.Namespace) -> int:
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
-        with database.session() as s:
-            rows = approvals.queue(s)
-    finally:
-        database.dispose()
+    with open_store(args.db) as database, database.session() as s:
+        rows = approvals.queue(s)
     if args.json:
         print_json({"cases": rows})
     else:
@@ -358,50 +329,37 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
+    with open_store(args.db) as database:
         user = sign_in(database, args.user)
         with database.transaction() as s:
             v = approvals.decide(s, user, args.case, args.decision, args.reason_code, args.comment)
         print(
             f"case {v.id}: {v.state}" + (f" ({v.approvals} of 2 override approvals)" if v.hard_block else "")
         )
-    finally:
-        database.dispose()
     return 0
 
 
 def cmd_kill_engage(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
+    with open_store(args.db) as database:
         user = sign_in(database, args.user)
         with database.transaction() as s:
             k = killswitch.engage(s, user, args.scope, args.key, args.reason)
             print(f"kill switch {k.id} engaged: {killswitch.describe(k)}")
-    finally:
-        database.dispose()
     return 0
 
 
 def cmd_kill_release(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
+    with open_store(args.db) as database:
         user = sign_in(database, args.user)
         with database.transaction() as s:
             k = killswitch.release(s, user, args.id, args.reason)
             print(f"kill switch {k.id} released by {k.released_by}")
-    finally:
-        database.dispose()
     return 0
 
 
 def cmd_kill_status(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
-        with database.session() as s:
-            rows = killswitch.switches(s, include_released=args.all)
-    finally:
-        database.dispose()
+    with open_store(args.db) as database, database.session() as s:
+        rows = killswitch.switches(s, include_released=args.all)
     if args.json:
         print_json({"switches": rows})
     elif not rows:
@@ -414,24 +372,17 @@ def cmd_kill_status(args: argparse.Namespace) -> int:
 
 
 def cmd_desk(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
+    with open_store(args.db) as database:
         user = sign_in(database, args.user)
         with database.transaction() as s:
             killswitch.assign_desk(s, user, args.account, args.desk, args.reason)
         print(f"{args.account} is on desk {args.desk}")
-    finally:
-        database.dispose()
     return 0
 
 
 def cmd_case(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
-        with database.session() as s:
-            d = approvals.case_detail(s, args.case)
-    finally:
-        database.dispose()
+    with open_store(args.db) as database, database.session() as s:
+        d = approvals.case_detail(s, args.case)
     if args.json:
         print_json(d)
         return 0

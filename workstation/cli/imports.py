@@ -26,11 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
+    with open_store(args.db) as database:
         result = import_file(database, args.kind, args.file)
-    finally:
-        database.dispose()
     if args.json:
         print_json(result.as_dict())
     else:

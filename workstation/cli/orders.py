@@ -32,13 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
+    with open_store(args.db) as database:
         checker = real_checker()
         manager = OrderManager(database, checker=checker, booker=real_booker(), recheck=real_recheck(checker))
         result = import_orders(manager, args.file)
-    finally:
-        database.dispose()
     if args.json:
         print_json(result.as_dict())
     else:
@@ -50,12 +47,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
-        with database.session() as s:
-            rows = order_list(s)
-    finally:
-        database.dispose()
+    with open_store(args.db) as database, database.session() as s:
+        rows = order_list(s)
     if args.json:
         print_json(rows)
         return 0

@@ -96,25 +96,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
+    with open_store(args.db) as database:
         actor = sign_in(database, args.user) if args.user else None
         pw = new_password(args.username)
         with database.transaction() as s:
             svc.create_user(s, actor, args.username, args.name or args.username, args.role, pw)
         print(f"user {args.username} ({args.role}) added")
-    finally:
-        database.dispose()
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
-        with database.session() as s:
-            rows = svc.list_users(s)
-    finally:
-        database.dispose()
+    with open_store(args.db) as database, database.session() as s:
+        rows = svc.list_users(s)
     if args.json:
         print_json({"users": rows})
     else:
@@ -139,21 +132,17 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_passwd(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
+    with open_store(args.db) as database:
         actor = sign_in(database, args.user)
         pw = new_password(args.username)
         with database.transaction() as s:
             svc.set_password(s, actor, args.username, pw)
         print(f"password of {args.username} set")
-    finally:
-        database.dispose()
     return 0
 
 
 def cmd_change(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
+    with open_store(args.db) as database:
         actor = sign_in(database, args.user)
         with database.transaction() as s:
             fn: Any = {
@@ -164,16 +153,11 @@ def cmd_change(args: argparse.Namespace) -> int:
             }[args.action]
             fn()
         print(f"{args.username}: {args.action} done")
-    finally:
-        database.dispose()
     return 0
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    try:
+    with open_store(args.db) as database:
         user = sign_in(database, args.username)
-    finally:
-        database.dispose()
     print(f"signed in as {user}")
     return 0
