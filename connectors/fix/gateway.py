@@ -3,6 +3,11 @@
 It implements engine.oms.gateway.OrderGateway: `send` builds the FIX message and hands it to the
 session of the message's broker (its TargetCompID). Store and log are files, so sequence numbers
 survive restarts.
+
+On a shared book, `lease=` makes the gateway refuse to start unless this workstation holds the
+routing lease of every session (engine.shared.lease): a second desk gets LeaseHeld naming the
+owner, or waits (`lease_wait`) as a standby until the owner's lease expires. If the lease is
+lost while running, the gateway stops its sessions at once and refuses every send (fencing).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from connectors.fix.translate import to_fix
 from engine.oms.errors import RouteError
 from engine.oms.messages import Inbound, Outbound
 from engine.ports import CredentialStore
+from engine.shared.lease import RoutingLease, holder
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +54,10 @@ class FixGateway:
         data_dir: Path,
         inbox: queue.SimpleQueue[Inbound],
         credentials: CredentialStore | None = None,
+        *,
+        lease_db: object | None = None,
+        lease_ttl: float = 15.0,
+        lease_owner: str | None = None,
     ) -> None:
         text = complete(settings_file, data_dir)
         (data_dir / "store").mkdir(parents=True, exist_ok=True)
@@ -57,19 +67,45 @@ class FixGateway:
             self._effective = Path(f.name)
         self.settings = fix.SessionSettings(str(self._effective))
         self.app = WorkstationApplication(inbox, credentials, usernames(text))
-        self._store = fix.FileStoreFactory(self.settings)
-        self._log = fix.FileLogFactory(self.settings)
-        self.initiator = fix.SocketInitiator(self.app, self._store, self.settings, self._log)
+        self.initiator: fix.SocketInitiator | None = None  # made in start(): after the lease is ours
         self.session_ids: dict[str, fix.SessionID] = {}
         for sid in self.settings.getSessions():
             self.session_ids[broker_of(sid)] = sid
+        self.lease: RoutingLease | None = None
+        self.fenced = False
+        if lease_db is not None:
+            keys = sorted(sid.toString() for sid in self.session_ids.values())
+            self.lease = RoutingLease(lease_db, keys, owner=lease_owner, ttl=lease_ttl, on_lost=self._lost)
 
-    def start(self) -> None:
+    def start(self, lease_wait: float = 0.0) -> None:
+        """Start the sessions; with a lease, first take it (LeaseHeld if another desk keeps it)."""
+        if self.lease is not None:
+            self.lease.acquire(wait=lease_wait)
+        # Store and log (sequence numbers) are opened only now, when no other desk is using them.
+        self._store = fix.FileStoreFactory(self.settings)
+        self._log = fix.FileLogFactory(self.settings)
+        self.initiator = fix.SocketInitiator(self.app, self._store, self.settings, self._log)
         self.initiator.start()
+
+    def _lost(self, session_key: str) -> None:
+        log.error("routing lease on %s lost: stopping FIX sessions, nothing more is sent", session_key)
+        self.fenced = True
+        if self.initiator is not None:
+            self.initiator.stop(True)
+
+    def lease_owner(self, broker: str) -> str | None:
+        """Who holds the routing lease of a broker's session (None without a lease)."""
+        if self.lease is None or broker not in self.session_ids:
+            return None
+        info = holder(self.lease.database, self.session_ids[broker].toString())
+        return info.owner if info else None
 
     def stop(self, force: bool = False) -> None:
         """Log out and stop (force: drop the sockets without waiting for the logout reply)."""
-        self.initiator.stop(force)
+        if self.initiator is not None and not self.fenced:
+            self.initiator.stop(force)
+        if self.lease is not None:
+            self.lease.release()
         self._effective.unlink(missing_ok=True)
 
     @property
@@ -92,6 +128,8 @@ class FixGateway:
             return False
 
     def send(self, message: Outbound) -> None:
+        if self.fenced or (self.lease is not None and not self.lease.held):
+            raise RouteError(f"this workstation does not hold the routing lease for {message.broker}")
         session = self._session(message.broker)
         if not session.isLoggedOn():
             raise RouteError(f"FIX session for {message.broker} is not logged on")

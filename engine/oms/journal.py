@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine.oms import audit_hook  # noqa: F401  (every order event also goes to the audit chain)
 from engine.oms.status import OrderStatus
 from engine.store.trading import Order, OrderEvent
 

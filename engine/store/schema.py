@@ -7,8 +7,10 @@ Alembic branch labelled with the area's name, rooted at 0001_foundation.
 from engine.accounting import tables as accounting_tables
 from engine.compliance import tables as compliance_tables
 from engine.oms import tables as oms_tables
+from engine.portfolio_models import tables as models_tables
 from engine.rebalance import tables as rebalance_tables
 from engine.reconcile import tables as reconcile_tables
+from engine.shared import tables as shared_tables
 from engine.store import accounts, market, meta, people, positions, reference, trading
 from engine.store.base import Base
 
@@ -25,6 +27,8 @@ TABLE_MODULES = (
     compliance_tables,
     oms_tables,
     reconcile_tables,
+    models_tables,
+    shared_tables,
 )
 metadata = Base.metadata
 

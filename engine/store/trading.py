@@ -105,3 +105,7 @@ class Execution(Base):
     transact_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     text: Mapped[str | None] = mapped_column(Text)
+
+
+# The shared desk's tables (change feed, routing leases) join the one MetaData with these.
+import engine.shared.tables  # noqa: E402, F401

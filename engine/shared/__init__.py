@@ -1,0 +1,1 @@
+"""Shared desk: several workstations on one database (change feed, listener, leases, concurrency)."""

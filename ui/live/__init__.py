@@ -1,0 +1,1 @@
+"""Live shared desk in the UI: change-feed bridge, connection indicator, write guard."""

@@ -1,0 +1,103 @@
+"""The main window's link to the shared book's change feed (docs/shared_desk.md).
+
+It shows Live / Offline in the status bar, greys out every dock's content while the database is
+unreachable (nothing can be written, or read, until the listener reconnects and catches up), and
+refreshes the docks a change concerns — approvals, proposals, audit — at most once a second
+each, so another desk's decision appears here within about a second; orders and fills another
+desk changed are re-read row by row in the blotters.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QMainWindow
+
+from engine.shared.feed import Change
+from ui.live.feed import LiveFeed
+from ui.live.guard import OFFLINE_TIP
+from ui.live.indicator import ConnectionIndicator
+from ui.panels.base import Panel
+
+# Which docks reload for each change type (at most once a second each). Orders and fills are
+# re-read row by row in the blotters instead (ORDER_TYPES): a fill stream must not reload them.
+ORDER_TYPES = ("order", "fill")
+REFRESHES: dict[str, tuple[str, ...]] = {
+    "approval": ("approvals", "proposals", "audit"),
+    "proposal": ("proposals", "approvals"),
+    "kill_switch": ("approvals", "audit"),
+    "rule": ("approvals", "audit"),
+}
+MIN_INTERVAL = 1.0  # seconds between two refreshes of one dock
+
+
+class SharedDeskLink(QObject):
+    """Follows the change feed for one main window; `close()` stops the listener thread."""
+
+    def __init__(self, window: QMainWindow, url: object, docks: Mapping[str, Panel]) -> None:
+        super().__init__(window)
+        self.window = window
+        self.docks = docks
+        self.feed = LiveFeed(url, parent=self)
+        self.indicator = ConnectionIndicator(self.feed)
+        window.statusBar().addPermanentWidget(self.indicator)
+        self.feed.connection.connect(self._connection)
+        self.feed.changes.connect(self._changed)
+        self._dropped = False  # went offline since the first connect: refresh all on return
+        self._last: dict[str, float] = {}
+        self._due: set[str] = set()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._refresh_due)
+
+    def _connection(self, online: bool, detail: str) -> None:
+        for panel in self.docks.values():
+            content = panel.widget()
+            if content is not None:
+                content.setEnabled(online)  # children keep their own enabled state for later
+                content.setToolTip("" if online else OFFLINE_TIP)
+        if online and self._dropped:
+            self._dropped = False
+            self.window.statusBar().showMessage("Shared database back online: caught up", 5000)
+            self._due.update(self.docks)
+            self._refresh_due()
+        elif not online:
+            self._dropped = True
+            self.window.statusBar().showMessage(f"{OFFLINE_TIP} ({detail})")
+
+    def _changed(self, batch: Sequence[Change]) -> None:
+        orders: set[int] = set()
+        for change in batch:
+            self._due.update(REFRESHES.get(change.type, ()))
+            if change.type in ORDER_TYPES and isinstance(change.ids.get("order"), int):
+                orders.add(change.ids["order"])
+        if orders:  # keyed re-reads of just those rows in the blotters (no full reload)
+            for panel in self.docks.values():
+                hook = getattr(panel, "changed_elsewhere", None)
+                if hook is not None and panel.loaded:
+                    hook(sorted(orders))
+        self._refresh_due()
+
+    def _refresh_due(self) -> None:
+        now = time.monotonic()
+        wait = None
+        for name in sorted(self._due):
+            panel = self.docks.get(name)
+            if panel is None or not panel.loaded or not panel.isVisible():
+                self._due.discard(name)  # refreshed on its next show anyway
+                continue
+            left = self._last.get(name, 0.0) + MIN_INTERVAL - now
+            if left > 0:
+                wait = left if wait is None else min(wait, left)
+                continue
+            self._due.discard(name)
+            self._last[name] = now
+            panel.refresh()
+        if wait is not None and not self._timer.isActive():
+            self._timer.start(int(wait * 1000) + 1)
+
+    def close(self) -> None:
+        self._timer.stop()
+        self.feed.close()
