@@ -19,6 +19,7 @@ from engine.imports.cells import Cells
 from engine.imports.csvread import Table
 from engine.imports.kind import Counts, Kind, Outcome
 from engine.imports.seen import FirstSeen
+from engine.portfolio_models.versions import snapshot
 from engine.store.accounts import Model, ModelComponent
 from engine.store.reference import Security
 
@@ -208,6 +209,7 @@ def write(session: Session, plan: Plan) -> Counts:
             outcomes[0] = Outcome.UPDATED  # the new name is the first row's change
         for outcome in outcomes:
             counts.add(outcome)
+    snapshot(session, [stored[code] for code in plan.names], "import", "model import")
     return counts
 
 

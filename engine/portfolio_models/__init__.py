@@ -1,0 +1,1 @@
+"""Model portfolios as versioned data: edit service (permission-checked, audited) and versions."""
