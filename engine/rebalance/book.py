@@ -16,6 +16,7 @@ from sqlalchemy import Float, cast, select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
+from engine.portfolio_models.triggers import accounts_with_new_model_weights
 from engine.pricing.fx import FxTable
 from engine.pricing.prices import last_prices, latest_price_date
 from engine.pricing.valuation import load_lots
@@ -54,6 +55,7 @@ class Universe:
     model_codes: dict[int, str]
     exposures: np.ndarray | None = None  # N x k, scaled so that var = |B'd|^2 + |s*d|^2
     specific: np.ndarray | None = None  # N, specific volatility
+    settle: np.ndarray | None = None  # N, datetime64[D]: settle date of a sale (attach_settlement)
 
     def index_of(self) -> dict[int, int]:
         return {int(s): i for i, s in enumerate(self.ids)}
@@ -91,6 +93,7 @@ class AccountInput:
     cash: dict[str, float]
     wash_blocked: dict[int, str] = field(default_factory=dict)  # group -> why no buy allowed
     recent_buys: set[int] = field(default_factory=set)  # groups bought in the household <= 30 days
+    new_model_weights: bool = False  # the model (or a sub-model) changed after the last proposal
 
 
 def _flatten_models(rows: pd.DataFrame, index: dict[int, int], n: int) -> dict[int, np.ndarray]:
@@ -340,6 +343,7 @@ def load_accounts(session: Session, u: Universe, account_ids: list[int] | None =
     for a, c, s, us in cash_rows:
         cash.setdefault(int(a), {})[c] = cash.get(int(a), {}).get(c, 0.0) + float(s) + float(us or 0.0)
     blocked, recent = _wash_history(session, u, u.as_of, frame)
+    new_weights = accounts_with_new_model_weights(session)
     # Lots acquired within 30 days count as recent household purchases (harvesting them would wash).
     window = np.datetime64(u.as_of - timedelta(days=30), "D")
     acquired = (
@@ -385,6 +389,26 @@ def load_accounts(session: Session, u: Universe, account_ids: list[int] | None =
                 cash=cash.get(a.id, {}),
                 wash_blocked=dict(blocked.get(a.household_id, {})),
                 recent_buys=set(recent.get(a.household_id, set())),
+                new_model_weights=a.id in new_weights,
             )
         )
     return out
+
+
+def attach_settlement(session: Session, u: Universe, trade_date: date) -> None:
+    """Settle date of a sale of each security traded on `trade_date` (or its exchange's next
+    session): the exchange's cycle in force, counted in its sessions (engine.accounting.settlement)."""
+    from engine.accounting.settlement import _sessions, add_sessions, cycle_days
+    from engine.store.reference import Exchange
+
+    out = np.full(len(u.ids), np.datetime64("NaT"), dtype="datetime64[D]")
+    for mic in sorted(set(u.mic)):
+        exchange = session.get(Exchange, mic)
+        if exchange is None:
+            raise NotFound(f"exchange {mic!r} is not in the reference data")
+        sessions = _sessions(exchange.calendar)
+        traded = add_sessions(sessions, trade_date, 0)
+        out[u.mic == mic] = np.datetime64(
+            add_sessions(sessions, traded, cycle_days(session, mic, traded)), "D"
+        )
+    u.settle = out

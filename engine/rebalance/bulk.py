@@ -23,7 +23,14 @@ import numpy as np
 from sqlalchemy import insert, select
 
 from engine.events import EventBus
-from engine.rebalance.book import AccountInput, Universe, book_as_of, load_accounts, load_universe
+from engine.rebalance.book import (
+    AccountInput,
+    Universe,
+    attach_settlement,
+    book_as_of,
+    load_accounts,
+    load_universe,
+)
 from engine.rebalance.drift import book_drift
 from engine.rebalance.events import RebalanceProgress
 from engine.rebalance.risk import attach_risk
@@ -169,11 +176,15 @@ def select_account_ids(
         return list(session.scalars(q))
 
 
-def load_run(database: Database, account_ids: list[int] | None) -> tuple[Universe, list[AccountInput]]:
+def load_run(
+    database: Database, account_ids: list[int] | None, settings: RebalanceSettings | None = None
+) -> tuple[Universe, list[AccountInput]]:
     with database.session() as session:
         as_of = book_as_of(session)
         u = load_universe(session, as_of)
         attach_risk(session, u, as_of)
+        if settings is not None and settings.cash_raise_by is not None:
+            attach_settlement(session, u, settings.trade_date or as_of)
         accounts = load_accounts(session, u, account_ids)
     return u, accounts
 
@@ -244,7 +255,7 @@ def run_bulk(
     """Rebalance the accounts; `executor` is "inline", "process" or "dask://host:port"."""
     t0 = time.perf_counter()
     batch_id = uuid.uuid4().hex
-    u, accounts = load_run(database, account_ids)
+    u, accounts = load_run(database, account_ids, settings)
     if drifted_only and accounts:
         keep = set(book_drift(u, accounts).drifted())
         accounts = [a for a in accounts if a.id in keep]

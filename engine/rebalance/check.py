@@ -43,6 +43,7 @@ class Limits:
     allow_sells: bool = True
     cash_min_base: float | None = None  # cash raise: base cash the proposal must reach
     fx_cost: float = 0.0
+    late_settling: dict[str, str] = field(default_factory=dict)  # symbol -> settle date: no sale funds
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,13 @@ def check_proposal(
         elif t.side == "sell":
             if not limits.allow_sells:
                 v.append(Violation("mode", f"sell of {t.symbol} in a buy-only run"))
+            if t.symbol in limits.late_settling:
+                v.append(
+                    Violation(
+                        "settlement",
+                        f"{t.symbol} settles {limits.late_settling[t.symbol]}, after the cash-raise date",
+                    )
+                )
             if t.quantity > held + 1e-9:
                 v.append(Violation("no shorting", f"sell {t.quantity:g} {t.symbol} but hold {held:g}"))
             lot_total = 0.0

@@ -60,6 +60,8 @@ class BookDrift:
             held_excluded = [int(x) for x in a.excluded if self.weights[i, x] > 0 and not a.keep_legacy]
             if held_excluded:
                 triggers.append("holds excluded securities")
+            if a.new_model_weights:
+                triggers.append("new model weights")
             rows.append(
                 {
                     "account": a.code,
@@ -80,7 +82,8 @@ class BookDrift:
         return rows
 
     def drifted(self) -> list[int]:
-        """Account ids with any trigger (band breached, cash above target, excluded holdings)."""
+        """Account ids with any trigger (band breached, cash above target or below floor, excluded
+        holdings, new model weights)."""
         return [a.id for a, r in zip(self.accounts, self._trigger_mask()) if r]
 
     def _trigger_mask(self) -> np.ndarray:
@@ -89,6 +92,7 @@ class BookDrift:
         floor = np.array([a.cash_floor for a in self.accounts])
         cw = self.cash_weight()
         mask = (np.abs(self.drift).max(axis=1, initial=0.0) > band) | (cw - ct > band) | (cw < floor)
+        mask |= np.array([a.new_model_weights for a in self.accounts], dtype=bool)
         for i, a in enumerate(self.accounts):
             if not a.keep_legacy and len(a.excluded) and (self.weights[i, a.excluded] > 0).any():
                 mask[i] = True

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.rebalance.book import AccountInput, Universe
-from engine.rebalance.problem import GROUP_BUCKETS, LOT_BUCKETS, RELAXED_BAND, SIZE_BUCKETS, bucket
+from engine.rebalance.problem import GROUP_BUCKETS, RELAXED_BAND, bucket
 from engine.rebalance.settings import Mode, RebalanceSettings
 from engine.rebalance.taxes import gain_per_unit, is_long_term, lot_tax_per_unit, rates_for
 
@@ -135,10 +135,20 @@ def prepare(u: Universe, a: AccountInput, s: RebalanceSettings, pb_all: np.ndarr
     return prep
 
 
+def late_settling(p: Prepared, u: Universe, s: RebalanceSettings) -> np.ndarray:
+    """Bool over the account's securities: in a cash raise by a date, sales that settle later
+    cannot fund it, so they are not sold in this run."""
+    if p.mode != Mode.CASH_RAISE or s.cash_raise_by is None:
+        return np.zeros(p.n, dtype=bool)
+    if u.settle is None:
+        raise ValueError("cash raise by a date needs settlement dates (book.attach_settlement)")
+    return u.settle[p.idx] > np.datetime64(s.cash_raise_by, "D")
+
+
 def _fill_values(p: Prepared, u: Universe, a: AccountInput, s: RebalanceSettings) -> None:
     n = p.n
-    n_pad = bucket(n, SIZE_BUCKETS)
-    L = bucket(p.slots, LOT_BUCKETS)
+    n_pad = n  # the problem pads to its own buckets (problem.RebalanceProblem.set_values)
+    L = max(p.slots, 1)
     K = bucket(max(len(p.group_rows), 1), GROUP_BUCKETS)
     k = u.exposures.shape[1] if u.exposures is not None else 1
     p.n_pad, p.k_pad = n_pad, K
@@ -159,6 +169,8 @@ def _fill_values(p: Prepared, u: Universe, a: AccountInput, s: RebalanceSettings
     sellable = np.ones(len(lw), dtype=bool)
     if mode == Mode.BUY_ONLY:
         sellable[:] = False
+    late = late_settling(p, u, s)
+    sellable &= ~late[p.lot_pos]
     if mode == Mode.TAX_LOSS_HARVEST:
         # Harvest: only loss lots not bought in the household within 30 days; other sells only
         # where the security is excluded.

@@ -64,7 +64,8 @@ def _reason(p: Prepared, u: Universe, s: RebalanceSettings, k: int, side: str, l
         if p.wm[k] == 0:
             return "sell: not in model"
         if p.mode == Mode.CASH_RAISE:
-            return f"sell: raise cash {s.cash_raise_base:,.0f} {a.base}"
+            by = f" by {s.cash_raise_by}" if s.cash_raise_by else ""
+            return f"sell: raise cash {s.cash_raise_base:,.0f} {a.base}{by}"
         if gap < 0.0005:
             return "sell: fund buys that lower tracking error" + (" (loss lot, no tax)" if loss < 0 else "")
         return f"trim: overweight vs model by {gap:.1%}"

@@ -110,31 +110,49 @@ def _repair_buys(
     if p.mode == Mode.CASH_RAISE:
         need = max(need, p.cash0 * p.value + s.cash_raise_base)
     allowed = ~p.excluded & ~p.blocked & ~np.isin(u.wash_group[p.idx], list(loss_groups))
+    allowed &= (p.wm > 0) | (buy_w > 0)
+    if not allowed.any():
+        return buy
     buy = buy.copy()
+    ub = p.w_ub if p.w_ub is not None else np.full(p.n, 1.0)
+    members = np.array([mask for _k, _l, mask, _c in p.group_rows], dtype=bool).reshape(-1, p.n)
+    caps = np.array([cap * CAP_MARGIN for _k, _l, _m, cap in p.group_rows])
+    ccy_foreign = u.currency[p.idx] != a.base
+    w = p.w0 + (buy - sell) * p.pb / p.value
     for _ in range(20):
-        w = p.w0 + (buy - sell) * p.pb / p.value
         d = w - p.wm
         grad = b @ (b.T @ d) + spec2 * d
         wanted = buy_w - buy * p.pb / p.value
         delta = s.risk_aversion * (2 * lot_w * grad + lot_w**2 * var) + (cost + s.trade_penalty) * lot_w
-        room = (p.w_ub if p.w_ub is not None else np.full(p.n, 1.0)) - w
-        for _kind, _lab, mask, cap in p.group_rows:
-            room = np.where(mask, np.minimum(room, cap * CAP_MARGIN - w[mask].sum()), room)
+        room = ub - w
+        if len(caps):
+            group_room = caps - members @ w
+            room = np.minimum(room, np.where(members, group_room[:, None], np.inf).min(axis=0))
         big_enough = (buy + lot) * p.pb >= p.min_trade
         ok = allowed & big_enough & ((wanted >= 0.25 * lot_w) | (p.wm > 0)) & (delta < 0) & (lot_w <= room)
         if not ok.any():
             break
         j = int(np.argmin(np.where(ok, delta, np.inf)))
-        if _cash_after(p, u, buy + np.eye(1, p.n, j)[0] * lot[j], sell) < need:
-            break
         buy[j] += lot[j]
+        if _cash_after(p, u, buy, sell, cost, ccy_foreign) < need:
+            buy[j] -= lot[j]
+            break
+        w[j] += lot_w[j]
     return buy
 
 
-def _cash_after(p: Prepared, u: Universe, buy: np.ndarray, sell: np.ndarray) -> float:
-    cost = u.cost[p.idx]
+def _cash_after(
+    p: Prepared,
+    u: Universe,
+    buy: np.ndarray,
+    sell: np.ndarray,
+    cost: np.ndarray | None = None,
+    foreign: np.ndarray | None = None,
+) -> float:
+    cost = u.cost[p.idx] if cost is None else cost
+    foreign = u.currency[p.idx] != p.account.base if foreign is None else foreign
     flows = sell * p.pb * (1 - cost) - buy * p.pb * (1 + cost)
-    fx_fee = np.abs(flows[u.currency[p.idx] != p.account.base]).sum() * FX_COST
+    fx_fee = np.abs(flows[foreign]).sum() * FX_COST
     return p.cash0 * p.value + float(flows.sum()) - float(fx_fee)
 
 
@@ -148,8 +166,10 @@ def _fit_cash(
         need = max(need, (p.cash0 * p.value + s.cash_raise_base) / p.value)
     lot = u.lot_size[p.idx]
     buy = buy.copy()
+    cost = u.cost[p.idx]
+    foreign = u.currency[p.idx] != a.base
     for _ in range(200):
-        cash = _cash_after(p, u, buy, sell)
+        cash = _cash_after(p, u, buy, sell, cost, foreign)
         short = need * p.value - cash  # p.value >= the value after costs: conservative
         if short <= 1e-6 or not buy.any():
             break

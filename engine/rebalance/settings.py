@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
 
@@ -46,6 +47,8 @@ class RebalanceSettings:
     min_trade_usd: float = 1000.0  # minimum trade value, converted to each base currency
     gains_budget_base: float | None = None
     cash_raise_base: float = 0.0
+    cash_raise_by: date | None = None  # cash raise: only sells that settle by this date fund it
+    trade_date: date | None = None  # sells trade on this date's session (default: the book's as-of)
     risk_aversion: float = 10.0
     polish_passes: int = 1  # re-solves without trades that rounding dropped (minimum size)
     trade_penalty: float = 0.001

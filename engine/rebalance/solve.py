@@ -26,15 +26,15 @@ from engine.rebalance.check import (
     check_proposal,
 )
 from engine.rebalance.heuristic import proportional
-from engine.rebalance.prepare import Prepared, prepare
-from engine.rebalance.problem import RELAXED_BAND, Shape, problem_for
+from engine.rebalance.prepare import Prepared, late_settling, prepare
+from engine.rebalance.problem import RELAXED_BAND, Shape, problem_for, shape_for
 from engine.rebalance.record import build_record
 from engine.rebalance.rounding import Rounded, round_trades
 from engine.rebalance.settings import FX_COST, Mode, RebalanceSettings
 
 ACCEPTED = ("optimal", "optimal_inaccurate")
 ROUNDINGS = ((False, True), (True, True), (True, False), (False, False))  # (sells up, buys to nearest lot)
-POLISH_MIN = 0.002  # re-solve when rounding dropped more than this weight of trades
+POLISH_MIN = 0.01  # re-solve only when rounding dropped over 1% of the account (smaller: the lot repair)
 
 
 def _reach(p: Prepared, buy_ub: np.ndarray, lot_w: np.ndarray) -> np.ndarray:
@@ -56,6 +56,7 @@ class Context:
         self.u = u
         self.s = s
         self._pb: dict[str, np.ndarray] = {}
+        self.facts: dict[str, dict[int, SecurityFacts]] = {}  # base -> checker facts per security
 
     def pb(self, base: str) -> np.ndarray:
         if base not in self._pb:
@@ -64,35 +65,53 @@ class Context:
 
 
 def shape_of(p: Prepared, s: RebalanceSettings) -> Shape:
-    return Shape(
-        n=p.n_pad,
-        lots=p.values["tax"].shape[1],  # type: ignore[union-attr]
-        groups=p.k_pad,
-        factors=p.values["bt"].shape[0],  # type: ignore[union-attr]
+    return shape_for(
+        p.values,
+        p.n,
+        p.k_pad,
+        p.values["bt"].shape[0],  # type: ignore[union-attr]
         risk_aversion=s.risk_aversion,
         trade_penalty=s.trade_penalty,
         cash_penalty=s.cash_penalty,
     )
 
 
-def check_rounded(p: Prepared, u: Universe, s: RebalanceSettings, r: Rounded) -> Outcome:
+def _facts(
+    u: Universe, pb: np.ndarray, idx: np.ndarray, cache: dict[int, SecurityFacts]
+) -> dict[str, SecurityFacts]:
+    """Checker facts by symbol; `cache` (one per universe and base currency) keeps them."""
+    out = {}
+    for i in idx.tolist():
+        f = cache.get(i)
+        if f is None:
+            f = cache[i] = SecurityFacts(
+                currency=str(u.currency[i]),
+                price_base=float(pb[i]),
+                price_local=float(u.price[i] * u.multiplier[i]),
+                lot_size=float(u.lot_size[i]),
+                sector=str(u.sector[i]),
+                country=str(u.country[i]),
+                issuer=str(u.issuer[i]),
+                wash_group=str(u.symbols[u.wash_group[i]]),
+                cost=float(u.cost[i]),
+                fund=u.asset_class[i] == "etf",
+            )
+        out[str(u.symbols[i])] = f
+    return out
+
+
+def check_rounded(
+    p: Prepared,
+    u: Universe,
+    s: RebalanceSettings,
+    r: Rounded,
+    facts_cache: dict[int, SecurityFacts] | None = None,
+) -> Outcome:
     a = p.account
     fx = u.fx_to[a.base]
-    secs = {
-        str(u.symbols[i]): SecurityFacts(
-            currency=str(u.currency[i]),
-            price_base=float(p.pb[k]),
-            price_local=float(u.price[i] * u.multiplier[i]),
-            lot_size=float(u.lot_size[i]),
-            sector=str(u.sector[i]),
-            country=str(u.country[i]),
-            issuer=str(u.issuer[i]),
-            wash_group=str(u.symbols[u.wash_group[i]]),
-            cost=float(u.cost[i]),
-            fund=u.asset_class[i] == "etf",
-        )
-        for k, i in enumerate(p.idx)
-    }
+    pb_all = np.zeros(len(u.ids))
+    pb_all[p.idx] = p.pb
+    secs = _facts(u, pb_all, p.idx, {} if facts_cache is None else facts_cache)
     sym = u.symbols[p.idx]
     holdings = {str(sym[k]): float(q) for k, q in enumerate(p.qty0) if q > 0}
     lots = {
@@ -117,6 +136,9 @@ def check_rounded(p: Prepared, u: Universe, s: RebalanceSettings, r: Rounded) ->
         allow_sells=p.mode != Mode.BUY_ONLY,
         cash_min_base=(p.cash0 * p.value + s.cash_raise_base) if p.mode == Mode.CASH_RAISE else None,
         fx_cost=FX_COST,
+        late_settling={str(sym[k]): str(u.settle[p.idx[k]]) for k in np.flatnonzero(late_settling(p, u, s))}
+        if u.settle is not None
+        else {},
     )
     trades = [CheckTrade(str(sym[k]), "buy", float(q)) for k, q in enumerate(r.buy_qty) if q > 0]
     for k, q in enumerate(r.sell_qty):
@@ -179,7 +201,7 @@ def _rebalance(ctx: Context, a: AccountInput, t0: float) -> dict[str, Any]:
         reason = f"exclusions: every security of model {code} is excluded for this account"
         return build_record(p, u, s, empty, None, "infeasible", reason, None, t0)
     if s.mode == Mode.FULL and s.skip_in_band and _skip(p):
-        out = check_rounded(p, u, s, empty)
+        out = check_rounded(p, u, s, empty, ctx.facts.setdefault(a.base, {}))
         if out.ok:  # within band and every hard constraint already holds
             return build_record(p, u, s, empty, out, "ok", "within band: no trades needed", "in-band", t0)
     notes: list[str] = []
@@ -191,11 +213,11 @@ def _rebalance(ctx: Context, a: AccountInput, t0: float) -> dict[str, Any]:
             values["band"] = np.full(p.n_pad, band)
             values["cash_band"] = band
         status = prob.solve(values, s.time_limit_s)
-        if status not in ACCEPTED or prob.b.value is None:
+        sol = prob.solution()
+        if status not in ACCEPTED or sol is None:
             notes.append(f"{rung}: solver {status}")
             continue
-        buy_w = prob.b.value[: p.n]
-        sell_w = prob.l.value.sum(axis=1)[: p.n]
+        buy_w, sell_w = sol
         for _ in range(s.polish_passes):
             # Trades that rounding drops (under the minimum size or a board lot) are taken out
             # of the problem and it is re-solved, so the rest of the proposal makes up for them.
@@ -210,13 +232,13 @@ def _rebalance(ctx: Context, a: AccountInput, t0: float) -> dict[str, Any]:
             lw[: p.n][drop_s] = 0.0
             values.update(buy_ub=bu, lot_w=lw, band=np.maximum(values["band"], _reach(p, bu, lw)))
             status = prob.solve(values, s.time_limit_s)
-            if status not in ACCEPTED or prob.b.value is None:
+            sol = prob.solution()
+            if status not in ACCEPTED or sol is None:
                 break
-            buy_w = prob.b.value[: p.n]
-            sell_w = prob.l.value.sum(axis=1)[: p.n]
+            buy_w, sell_w = sol
         for sell_up, nearest in ROUNDINGS:
             r = round_trades(p, u, s, buy_w, sell_w, sell_up, nearest)
-            out = check_rounded(p, u, s, r)
+            out = check_rounded(p, u, s, r, ctx.facts.setdefault(a.base, {}))
             if out.ok:
                 reason = "; ".join(notes) if notes else "optimal"
                 return build_record(p, u, s, r, out, "ok", reason, rung, t0, objective=prob.problem.value)
@@ -225,7 +247,7 @@ def _rebalance(ctx: Context, a: AccountInput, t0: float) -> dict[str, Any]:
     buy_w, sell_w = proportional(p, u, s)
     for sell_up, nearest in ROUNDINGS:
         r = round_trades(p, u, s, buy_w, sell_w, sell_up, nearest)
-        out = check_rounded(p, u, s, r)
+        out = check_rounded(p, u, s, r, ctx.facts.setdefault(a.base, {}))
         if out.ok:
             return build_record(p, u, s, r, out, "ok", "; ".join(notes), "heuristic", t0)
         last_violation = str(out.violations[0])

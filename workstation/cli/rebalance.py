@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import date
 from typing import Any
 
 from engine.errors import WorkstationError
@@ -43,6 +44,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument(
         "--cash-raise", type=float, default=0.0, metavar="AMOUNT", help="cash-raise mode: amount, base ccy"
+    )
+    p.add_argument(
+        "--cash-raise-by",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="cash-raise mode: only sales that settle by this date fund it",
+    )
+    p.add_argument(
+        "--trade-date", type=_date, metavar="YYYY-MM-DD", help="trade date for settlement (default: as-of)"
     )
     p.add_argument(
         "--time-limit", type=float, default=0.5, metavar="SECONDS", help="per-account solver limit"
@@ -119,17 +129,28 @@ def cmd_drift(args: argparse.Namespace) -> int:
     return 0
 
 
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.workers < 1 or args.batch_size < 1:
         raise WorkstationError("--workers and --batch-size must be at least 1")
     mode = Mode(args.mode)
     if mode == Mode.CASH_RAISE and args.cash_raise <= 0:
         raise WorkstationError("--mode cash-raise needs --cash-raise AMOUNT (base currency, > 0)")
+    if args.cash_raise_by is not None and mode != Mode.CASH_RAISE:
+        raise WorkstationError("--cash-raise-by needs --mode cash-raise")
     settings = RebalanceSettings(
         mode=mode,
         max_turnover=args.max_turnover if args.max_turnover is not None else RebalanceSettings.max_turnover,
         gains_budget_base=args.tax_budget,
         cash_raise_base=args.cash_raise,
+        cash_raise_by=args.cash_raise_by,
+        trade_date=args.trade_date,
         time_limit_s=args.time_limit,
         skip_in_band=not args.no_skip,
     )

@@ -91,7 +91,9 @@ def test_one_failed_account_never_fails_the_batch(
     u, accounts = loaded
     chosen = accounts[30:36]
     broken = replace(chosen[2], lot_sec=np.full(len(chosen[2].lot_sec), 10**6))
-    monkeypatch.setattr(bulk, "load_run", lambda db, ids: (u, [*chosen[:2], broken, *chosen[3:]]))
+    monkeypatch.setattr(
+        bulk, "load_run", lambda db, ids, settings=None: (u, [*chosen[:2], broken, *chosen[3:]])
+    )
     res = run_bulk(book, RebalanceSettings(), None, executor="inline")
     status = {r["account"]: r for r in res.records}
     assert status[broken.code]["status"] == "failed" and "IndexError" in status[broken.code]["reason"]

@@ -68,3 +68,11 @@ def test_wash_sales_in_the_proposal_and_in_the_household() -> None:
     assert names(run([loss_sale, adr_buy])) == ["wash sale"]  # the ADR is the same security
     assert names(run([adr_buy], wash_blocked=frozenset({"AAA"}))) == ["wash sale"]
     assert run([CheckTrade("AAA", "sell", 60, (("1", 60.0),)), adr_buy]).ok  # a gain sale: no wash
+
+
+def test_a_sale_settling_after_the_cash_raise_date_is_named() -> None:
+    sell = CheckTrade("AAA", "sell", 10, (("1", 10.0),))
+    out = run([sell], late_settling={"AAA": "2026-11-27"})
+    assert names(out) == ["settlement"]
+    assert "2026-11-27" in str(out.violations[0])
+    assert run([sell], late_settling={"CCC": "2026-11-27"}).ok

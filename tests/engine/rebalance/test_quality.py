@@ -161,7 +161,9 @@ def test_dpp_problem_is_reused_across_accounts(loaded: Any) -> None:
     ctx = Context(u, s)
     shapes = {shape_of(prepare(u, a, s, ctx.pb(a.base)), s) for a in accounts}
     probs = {id(problem_for(sh)) for sh in shapes}
-    assert len(probs) == len(shapes) < len(accounts) / 5
+    # A compiled problem also serves smaller lot-slot shapes of the same size.
+    assert len(probs) <= len(shapes) < len(accounts) / 5
+    assert all(problem_for(sh) is problem_for(sh) for sh in shapes)
 
 
 def _naive(p: Any, u: Universe, s: RebalanceSettings, alpha: float) -> tuple[float, float, float] | None:
