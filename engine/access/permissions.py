@@ -54,7 +54,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.ADMIN: frozenset(
-        {P.CHECK_RUN, P.BOOK_CHECK, P.RULES_EDIT, P.DESKS_EDIT, P.KILL_SWITCH, P.USERS_ADMIN, P.AUDIT_READ}
+        {
+            P.CHECK_RUN,
+            P.BOOK_CHECK,
+            P.RULES_EDIT,
+            P.DESKS_EDIT,
+            P.KILL_SWITCH,
+            P.MODELS_EDIT,
+            P.USERS_ADMIN,
+            P.AUDIT_READ,
+        }
     ),
 }
 

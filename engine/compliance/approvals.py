@@ -34,6 +34,7 @@ from engine.compliance.projection import FxLeg, fx_legs_from_trades
 from engine.compliance.tables import ApprovalCase, ApprovalDecision, CheckResult
 from engine.errors import ComplianceBlocked, InvalidTransition, NotFound, WorkstationError
 from engine.ports import OrderIntent
+from engine.shared.concurrency import flush_or_conflict
 from engine.store.accounts import Account
 from engine.store.reference import Security
 from engine.store.trading import Order, Proposal
@@ -90,6 +91,11 @@ def _terms(intents: Sequence[OrderIntent]) -> list[dict[str, Any]]:
         }
         for o in intents
     ]
+
+
+def terms_of(intents: Sequence[OrderIntent]) -> list[dict[str, Any]]:
+    """Orders as a case stores them (to compare new terms with the case's)."""
+    return _terms(intents)
 
 
 def intents_for(session: Session, entity: str, entity_id: str) -> list[OrderIntent]:
@@ -154,7 +160,7 @@ def _move(session: Session, user: str, case: ApprovalCase, to: str, action: str,
     before = {"state": case.state, "outcome": case.outcome}
     case.state = to
     case.updated_at = datetime.now(UTC)
-    session.flush()
+    flush_or_conflict(session)  # another reviewer decided first: ConcurrentChange with its state
     record(session, user, action, f"approval:{case.entity}", case.entity_id, before,
            {"state": to, "outcome": case.outcome, **(extra or {})}, reason)  # fmt: skip
 

@@ -203,10 +203,11 @@ class ComplianceChecker:
     """engine.ports.PreTradeChecker: checks, stores the results and audits the run."""
 
     def __init__(
-        self, clock: Clock | None = None, persist: bool = True, enforce_permission: bool = False
+        self, clock: Clock | None = None, persist: bool = True, enforce_permission: bool = True
     ) -> None:
-        """`enforce_permission` makes the caller need compliance.check; off by default because
-        the check is a control every order goes through (the OMS enforces who may create orders)."""
+        """The caller (the user the check runs for) needs compliance.check; a refusal raises
+        PermissionDenied and is audited. `enforce_permission=False` is for system jobs that run
+        on nobody's behalf (benchmarks, a book rebuild), never for a user's action."""
         self.clock = clock or SystemClock()
         self.persist = persist
         self.enforce_permission = enforce_permission

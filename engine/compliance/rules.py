@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.access.guard import require
@@ -20,6 +21,7 @@ from engine.access.permissions import Permission
 from engine.audit.chain import record
 from engine.compliance.tables import RuleAssignment, RuleVersion
 from engine.compliance.templates import RuleDefinitionError, get_template
+from engine.shared.errors import ConcurrentChange
 
 SEVERITIES = {"hard": "block", "soft": "flag", "info": "warn"}
 SCOPES = ("firm", "model", "household", "account")
@@ -124,8 +126,13 @@ def save_rule(
     description: str = "",
     assign: list[tuple[str, str | None]] | None = None,
     retire: bool = False,
+    expected_version: int | None = None,
 ) -> RuleVersion:
-    """Add a rule or a new version of one (needs compliance.rules.edit); audited with before/after."""
+    """Add a rule or a new version of one (needs compliance.rules.edit); audited with before/after.
+
+    No lost updates: `expected_version` is the version the editor saw (0 for a new rule); if
+    another desk saved one since, ConcurrentChange. Two saves racing for the same new version
+    number collide on the (code, version) key: the loser gets ConcurrentChange too."""
     require(session, username, Permission.RULES_EDIT)
     if not reason.strip():
         raise RuleDefinitionError("a rule change needs a reason")
@@ -133,6 +140,11 @@ def save_rule(
     prev = session.scalars(
         select(RuleVersion).where(RuleVersion.code == code).order_by(RuleVersion.version.desc()).limit(1)
     ).first()
+    current = prev.version if prev else 0
+    if expected_version is not None and expected_version != current:
+        raise ConcurrentChange(
+            f"rule {code}", f"at version {current} (you edited version {expected_version})"
+        )
     if prev is not None and prev.template != template:
         raise RuleDefinitionError(
             f"rule {code} uses template {prev.template}; a new code is needed for {template}"
@@ -152,6 +164,12 @@ def save_rule(
         reason=reason,
     )
     session.add(rv)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise ConcurrentChange(
+            f"rule {code}", f"at version {rv.version} or later, saved at another desk"
+        ) from exc
     for scope, key in assign or ():
         _add_assignment(session, username, code, scope, key, effective_from)
     session.flush()

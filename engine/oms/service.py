@@ -43,6 +43,7 @@ from engine.oms.status import AT_BROKER, FINAL, FIX_ORD_STATUS, LOCAL, OrderStat
 from engine.oms.tables import Allocation, ClientOrderId
 from engine.oms.transitions import Incoming, resolve
 from engine.ports import OrderIntent, PreTradeChecker, TradeBooker
+from engine.shared.concurrency import conflicts
 from engine.store.accounts import Account
 from engine.store.reference import Security, SettlementCycle
 from engine.store.trading import Execution, Order, OrderEvent
@@ -145,12 +146,16 @@ class OrderManager:
         username: str = "oms",
         fault: Callable[[str], None] | None = None,
         recheck: ReplaceRechecker | None = None,
+        authorize: Callable[[Session, str, str], object] | None = None,
     ) -> None:
+        """`authorize(session, user, permission)` (engine.access.guard.require in the desk and the
+        CLI) gates every user's command; without it (tests, system jobs) nothing is gated here."""
         self.database = database
         self.gateway = gateway
         self.checker = checker
         self.booker = booker
         self.recheck = recheck
+        self.authorize = authorize
         self.clock = clock or SystemClock()
         self.bus = bus or EventBus()
         self.username = username
@@ -164,6 +169,11 @@ class OrderManager:
 
     # ------------------------------------------------------------------ plumbing
 
+    def _allowed(self, s: Session, username: str | None, permission: str) -> None:
+        """The acting user needs `permission` (PermissionDenied, audited); call before writing."""
+        if self.authorize is not None:
+            self.authorize(s, username or self.username, permission)
+
     @property
     def markets(self) -> MarketClock:
         if self._markets is None:
@@ -175,7 +185,9 @@ class OrderManager:
     def _tx(self) -> Iterator[_Tx]:
         with self.database.transaction() as s:
             tx = _Tx(s)
-            yield tx
+            with conflicts(s):  # another desk changed one of these orders first: ConcurrentChange
+                yield tx
+                s.flush()
         for ev in tx.events:
             self.bus.publish(ev)
         handed = self._send_all(tx.outbound)
@@ -238,6 +250,7 @@ class OrderManager:
         user = username or self.username
         with self._tx() as tx:
             s = tx.session
+            self._allowed(s, user, "orders.create")
             accounts = {
                 a.code: a
                 for a in s.scalars(select(Account).where(Account.code.in_({d.account for d in drafts})))
@@ -274,10 +287,12 @@ class OrderManager:
                     created_by=user,
                 )
                 orders.append(o)
+            # Check before writing: a refused user (PermissionDenied) leaves no order behind, and
+            # the refusal's own audit transaction is not blocked by this one's writes (SQLite).
+            verdicts = self._check(s, drafts, orders, user)
             s.add_all(orders)
             s.flush()
             s.add_all(ClientOrderId(cl_ord_id=o.cl_ord_id, order_id=o.id, purpose="new") for o in orders)
-            verdicts = self._check(s, drafts, orders, user)
             for o, (outcome, messages) in zip(orders, verdicts):
                 detail = {"compliance": outcome, "messages": list(messages)}
                 if outcome in ("pass", "warn"):
@@ -315,6 +330,7 @@ class OrderManager:
 
     def approve(self, order_id: int, username: str | None = None) -> None:
         with self._tx() as tx:
+            self._allowed(tx.session, username, "approvals.decide")
             self._move(tx, self._order(tx.session, order_id), I.APPROVE, username, {})
 
     # ------------------------------------------------------------------ blocks
@@ -552,6 +568,7 @@ class OrderManager:
     def release_now(self, order_ids: Sequence[int], username: str | None = None) -> RouteResult:
         """The trader's command: send held orders now, for brokers that accept orders out of hours."""
         with self._tx() as tx:
+            self._allowed(tx.session, username, "orders.release")
             for oid in order_ids:
                 o = self._order(tx.session, oid)
                 self._move(tx, o, I.RELEASE, username, {"why": "trader's command"})
@@ -575,6 +592,7 @@ class OrderManager:
         """Cancel an order (a block's cancel goes to its children). Unsent orders cancel locally."""
         with self._tx() as tx:
             s = tx.session
+            self._allowed(s, username, "orders.route")
             o = self._order(s, order_id)
             if o.parent_id is not None:
                 self._leave_block(tx, o, username)
@@ -629,6 +647,7 @@ class OrderManager:
         cid = cl_ord_id = ""
         with self._tx() as tx:
             s = tx.session
+            self._allowed(s, user, "orders.route")
             o = self._order(s, order_id)
             qty = o.quantity if quantity is None else quantity
             px = o.limit_price if limit_price is None else limit_price

@@ -131,8 +131,8 @@ def cmd_oms(args: argparse.Namespace) -> int:
         recheck=real_recheck(checker),
     )
     loop = OmsLoop(manager, inbox)
-    gateway.start()
     try:
+        gateway.start()
         loop.run_until(lambda: all(gateway.is_logged_on(b) for b in gateway.brokers), min(args.timeout, 30))
         if not args.no_blocks:
             manager.build_blocks()

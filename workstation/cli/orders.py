@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from engine.access.guard import require
 from engine.oms.importer import import_orders
 from engine.oms.listing import order_list
 from engine.oms.service import OrderManager
 from workstation.cli.oms import real_booker, real_checker, real_recheck
 from workstation.cli.output import print_json, table
+from workstation.cli.users import add_user_option, sign_in
 from workstation.compose import open_store
 
 
@@ -21,8 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="create orders from a CSV and run them through compliance (all-or-nothing)",
         description="Columns: account, symbol, side, quantity, order_type, limit_price, time_in_force, "
         "broker (a FIX session's TargetCompID). Orders that pass compliance are released; flagged ones "
-        "wait for approval. Any bad row: every problem is printed and nothing is written.",
+        "wait for approval. Any bad row: every problem is printed and nothing is written. "
+        "--user signs in: the orders are theirs, and compliance checks run under their permissions.",
     )
+    add_user_option(imp)
     imp.add_argument("file", type=Path, metavar="FILE.csv")
     imp.add_argument("--json", action="store_true")
     imp.set_defaults(func=cmd_import)
@@ -34,8 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def cmd_import(args: argparse.Namespace) -> int:
     with open_store(args.db) as database:
         checker = real_checker()
-        manager = OrderManager(database, checker=checker, booker=real_booker(), recheck=real_recheck(checker))
-        result = import_orders(manager, args.file)
+        manager = OrderManager(
+            database, checker=checker, booker=real_booker(), recheck=real_recheck(checker), authorize=require
+        )
+        user = sign_in(database, args.user)
+        result = import_orders(manager, args.file, user)
     if args.json:
         print_json(result.as_dict())
     else:

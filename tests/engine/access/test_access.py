@@ -20,6 +20,7 @@ from engine.compliance import approvals, killswitch, lists, posttrade
 from engine.compliance.checker import ComplianceChecker
 from engine.compliance.rules import assign_rule, end_assignment, save_rule
 from engine.errors import PermissionDenied
+from engine.portfolio_models.service import WeightRow, set_weights
 from engine.ports import OrderIntent
 from engine.store.database import Database
 from engine.store.people import AuditEntry, User
@@ -48,6 +49,8 @@ CALLS: list[tuple[str, str, Callable[[Any, str], object]]] = [
     ("tr1", "users.admin", lambda s, u: users.unlock(s, u, "pm1", "why")),
     ("co2", "users.admin", lambda s, u: users.set_active(s, u, "pm1", False, "why")),
     ("pm1", "users.admin", lambda s, u: users.set_password(s, u, "tr1", "a new long password")),
+    ("tr1", "models.edit", lambda s, u: set_weights(s, u, "M1", [WeightRow(1, Decimal(1), symbol="AAA")])),
+    ("co1", "models.edit", lambda s, u: set_weights(s, u, "M1", [WeightRow(1, Decimal(1), symbol="AAA")])),
 ]
 
 
@@ -81,7 +84,7 @@ def test_every_permission_is_covered_by_a_denial_test() -> None:
     # models.edit, rebalance.run, orders.create/route and release_flagged belong to other services
     # (rebalance, OMS) or are tested in the approval workflow.
     assert {p.value for p in Permission} - services <= {
-        "models.edit", "rebalance.run", "orders.create", "orders.route", "orders.release_flagged",
+        "rebalance.run", "orders.create", "orders.route", "orders.release_flagged",
         "approvals.override", "audit.read",
     }  # fmt: skip
 

@@ -104,3 +104,66 @@ def test_bad_rule_definitions_are_refused_and_nothing_is_written(
         save_rule(s, "co1", "BAD", template, severity, params, D, "test")
     with minibook.session() as s:
         assert s.scalar(select(RuleVersion.id).where(RuleVersion.code == "BAD")) is None
+
+
+def _save(s, who: str, cap: float, seen: int | None = None) -> None:  # type: ignore[no-untyped-def]
+    save_rule(s, who, "SEC-WEIGHT", "security_weight_max", "hard", {"max_weight": cap}, D, "desk policy",
+              expected_version=seen)  # fmt: skip
+
+
+def _caps(db: Database) -> list[tuple[int, float]]:
+    with db.session() as s:
+        rows = s.execute(
+            select(RuleVersion.version, RuleVersion.params).where(RuleVersion.code == "SEC-WEIGHT")
+        )
+        return sorted((v, p["max_weight"]) for v, p in rows)
+
+
+def test_a_rule_edited_from_a_stale_version_is_refused(book_db: Database) -> None:
+    from engine.shared.errors import ConcurrentChange
+
+    with book_db.transaction() as s:
+        _save(s, "co1", 0.2, seen=1)  # both reviewers saw version 1; the first save wins
+    with pytest.raises(ConcurrentChange, match="at version 2"), book_db.transaction() as s:
+        _save(s, "co1", 0.3, seen=1)
+    assert _caps(book_db) == [(1, 0.1), (2, 0.2)]
+
+
+@pytest.mark.postgres
+def test_two_desks_saving_the_same_rule_at_once_one_wins(book_db: Database) -> None:
+    """Both read version 1 and write version 2; the (code, version) key makes the second lose."""
+    import threading
+
+    from engine.shared.errors import ConcurrentChange
+
+    if book_db.dialect != "postgresql":
+        pytest.skip("SQLite serialises writers: the second waits, then reads the first's version")
+    second = Database(book_db.url)
+    written, commit = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        with book_db.transaction() as s:
+            _save(s, "co1", 0.4)
+            written.set()
+            commit.wait(10)
+
+    def other() -> None:
+        try:
+            with second.transaction() as s:
+                _save(s, "co1", 0.5)  # reads version 1, then waits on the first desk's key
+        except BaseException as exc:
+            errors.append(exc)
+
+    a = threading.Thread(target=first)
+    a.start()
+    assert written.wait(10)
+    b = threading.Thread(target=other)
+    b.start()
+    b.join(1.0)  # blocked on the unique key until the first commits
+    commit.set()
+    a.join(10)
+    b.join(10)
+    second.dispose()
+    assert len(errors) == 1 and isinstance(errors[0], ConcurrentChange), errors
+    assert _caps(book_db) == [(1, 0.1), (2, 0.4)]

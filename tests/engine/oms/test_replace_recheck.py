@@ -53,7 +53,7 @@ class ApproveUpTo:
 
 
 def working(m: OrderManager, draft: OrderDraft) -> tuple[int, str]:
-    [oid] = m.create([draft])
+    [oid] = m.create([draft], "tr1")
     assert m.route([oid], outside_hours=True).sent == [oid]
     with m.database.session() as s:
         cl = s.get(Order, oid).cl_ord_id  # type: ignore[union-attr]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
+from engine.access.users import create_user
 from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.market import FxRate, PriceBar
@@ -23,12 +24,18 @@ from workstation.cli.main import main
 HEADER = "account,symbol,side,quantity,order_type,limit_price,time_in_force,broker\n"
 
 
+PASSWORD = "trader password 1"
+
+
 @pytest.fixture
-def book(tmp_path: Path) -> tuple[str, Database]:
+def book(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Database]:
     url = f"sqlite:///{tmp_path / 'book.db'}"
     db = migrated(url)
     make_book(db)
+    monkeypatch.setenv("WORKSTATION_PASSWORD", PASSWORD)
     with db.transaction() as s:
+        create_user(s, None, "ad1", "Admin", "admin", "admin password 1")
+        create_user(s, "ad1", "tr1", "Trader One", "trader", PASSWORD)
         for sec in s.scalars(select(Security)):
             s.add(
                 PriceBar(
@@ -52,7 +59,7 @@ def test_import_runs_the_real_compliance_checker(book: tuple[str, Database], tmp
     url, db = book
     f = tmp_path / "orders.csv"
     f.write_text(HEADER + "ACC1,AAPL,buy,100,market,,day,SIM\nACC2,AAPL,buy,100,limit,0.01,day,SIM\n")
-    assert main(["--db", url, "orders", "import", str(f), "--json"]) == 0
+    assert main(["--db", url, "orders", "import", str(f), "--user", "tr1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["created"] == 2 and out["rejected"] >= 1  # a limit 99.99% from the last price is blocked
     with db.session() as s:
@@ -65,7 +72,7 @@ def test_orders_import_bad_rows_write_nothing(book: tuple[str, Database], tmp_pa
     url, db = book
     f = tmp_path / "orders.csv"
     f.write_text(HEADER + "ACC1,AAPL,buy,100,market,,day,SIM\nACC9,AAPL,buy,abc,market,,day,SIM\n")
-    assert main(["--db", url, "orders", "import", str(f)]) == 2
+    assert main(["--db", url, "orders", "import", str(f), "--user", "tr1"]) == 2
     err = capsys.readouterr().err
     assert "row 3, column account" in err and "row 3, column quantity" in err
     with db.session() as s:
@@ -76,7 +83,7 @@ def test_orders_list_json_shape(book: tuple[str, Database], tmp_path: Path, caps
     url, _ = book
     f = tmp_path / "orders.csv"
     f.write_text(HEADER + "ACC1,VOD.L,sell,100,market,,gtc,SIM\n")
-    main(["--db", url, "orders", "import", str(f)])
+    main(["--db", url, "orders", "import", str(f), "--user", "tr1"])
     capsys.readouterr()
     assert main(["--db", url, "orders", "list", "--json"]) == 0
     [row] = json.loads(capsys.readouterr().out)
@@ -92,3 +99,33 @@ def test_orders_list_json_shape(book: tuple[str, Database], tmp_path: Path, caps
     ):
         assert key in row
     assert (row["account"], row["order_qty"], row["leaves_qty"], row["allocations"]) == ("ACC1", 100, 100, [])
+
+
+def test_an_unknown_user_creates_nothing_and_the_refusal_stays_on_record(
+    book: tuple[str, Database], tmp_path: Path
+) -> None:
+    from engine.compliance.checker import ComplianceChecker
+    from engine.errors import PermissionDenied
+    from engine.oms.drafts import OrderDraft
+    from engine.oms.service import OrderManager
+    from engine.store.people import AuditEntry
+
+    _, db = book
+    from engine.access.guard import require
+
+    manager = OrderManager(db, checker=ComplianceChecker(), authorize=require)
+    draft = OrderDraft(account="ACC1", symbol="AAPL", side="buy", quantity=Decimal(100), broker="SIM")
+    with pytest.raises(PermissionDenied):
+        manager.create([draft], "ghost")
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Order)) == 0
+        denied = s.execute(
+            select(AuditEntry.username, AuditEntry.entity_id).where(AuditEntry.action == "permission.denied")
+        ).all()
+    assert [tuple(r) for r in denied] == [("ghost", "orders.create")]
+    # a compliance user may check orders but not create them; a trader may
+    with db.transaction() as s:
+        create_user(s, "ad1", "co1", "Compliance One", "compliance", "compliance password 1")
+    with pytest.raises(PermissionDenied, match=r"orders\.create"):
+        manager.create([draft], "co1")
+    assert len(manager.create([draft], "tr1")) == 1
