@@ -32,8 +32,8 @@ from engine.pricing.fx import FxTable
 from engine.pricing.prices import last_prices
 from engine.reconcile.book import load_book
 from engine.reconcile.match import match_cash, match_positions
-from engine.reconcile.run import latest_lines, reconcile
-from engine.reconcile.securities import identifier_table, resolve
+from engine.reconcile.run import _persist, latest_lines, reconcile, summarize
+from engine.reconcile.securities import identifier_table, resolve, resolve_announced_isins
 from engine.store.database import Database
 from engine.store.migrate import upgrade
 
@@ -42,6 +42,17 @@ PATTERNS = dict(zip(CUSTODIANS, ("sim-custodian-a_*", "sim-custodian-b_*", "sim-
 
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Clock:
+    """Wall and CPU seconds of a step (CPU time shows the work on a machine shared with others)."""
+
+    def __enter__(self) -> Clock:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
 
 
 def main() -> None:
@@ -56,63 +67,68 @@ def main() -> None:
     args = ap.parse_args()
     database = Database(args.db)
     upgrade(database)
-    rows: list[tuple[str, float, int]] = []
+    rows: list[tuple[str, Clock, int]] = []
     total_lines = 0
     if not args.skip_load:
         shutil.rmtree(args.out, ignore_errors=True)
-        t = time.perf_counter()
-        write_custodian_files(database, args.out, args.seed, args.breaks)
-        rows.append(("write simulated statements (3 custodians)", time.perf_counter() - t, 0))
+        with Clock() as c:
+            write_custodian_files(database, args.out, args.seed, args.breaks)
+        rows.append(("write simulated statements (3 custodians)", c, 0))
     for cust, pattern in PATTERNS.items() if not args.skip_load else ():
         files = sorted(args.out.glob(pattern))
-        t = time.perf_counter()
-        parsed = [read_statement(f, profile_for(cust)) for f in files]
-        n = sum(p.statement.lines for p in parsed)
-        rows.append(
-            (f"parse {cust} ({', '.join(p.statement.format for p in parsed)})", time.perf_counter() - t, n)
-        )
-        t = time.perf_counter()
-        load_files(database, files, cust)  # parses again, then stores (idempotent by hash)
-        rows.append((f"parse + store {cust}", time.perf_counter() - t, n))
+        for f in files:
+            with Clock() as c:
+                p = read_statement(f, profile_for(cust))
+            mb = f.stat().st_size / 1e6
+            rows.append((f"parse {f.name} ({p.statement.format}, {mb:.0f} MB)", c, p.statement.lines))
+        n = sum(r[2] for r in rows if r[0].startswith(f"parse {cust.lower()}"))
+        with Clock() as c:
+            load_files(database, files, cust)  # parses again, then stores (idempotent by hash)
+        rows.append((f"parse + store {cust}", c, n))
         total_lines += n
     as_of = None
     with database.session() as s:
         from engine.store.meta import BookMeta
 
         as_of = date.fromisoformat(s.get(BookMeta, "as_of").value)  # type: ignore[union-attr]
-    t = time.perf_counter()
-    with database.transaction() as s:
+    with Clock() as c, database.transaction() as s:
         result = reconcile(s, as_of)
-    run_s = time.perf_counter() - t
-    rows.append(("RECONCILE RUN (read, match, store breaks)", run_s, len(result.results)))
+    rows.append(("RECONCILE RUN (read, match, store breaks)", c, len(result.results)))
     # The same run again (statements and breaks already there: the daily re-run case).
-    t = time.perf_counter()
-    with database.transaction() as s:
+    with Clock() as c, database.transaction() as s:
         reconcile(s, as_of)
-    rows.append(("reconcile run again (breaks updated)", time.perf_counter() - t, len(result.results)))
-    # Pure in-memory matching, frames already read.
+    rows.append(("reconcile run again (breaks updated)", c, len(result.results)))
+    # The run's steps one by one, on the same session (breaks stored, then rolled back).
     with database.session() as s:
-        t = time.perf_counter()
-        pos = latest_lines(s, as_of, "positions")
-        cash = latest_lines(s, as_of, "cash")
-        rows.append(("  read statement lines", time.perf_counter() - t, len(pos) + len(cash)))
-        t = time.perf_counter()
-        book = load_book(s, as_of, list(CUSTODIANS))
-        rows.append(("  read book (lots, pending, cash)", time.perf_counter() - t, len(book.positions)))
-        prices = last_prices(s, as_of)["close"]
-        try:
-            fx = FxTable.load(s, start=as_of, end=as_of)
-        except NotFound:
-            fx = None
-        table = identifier_table(s)
-    ids = dict(zip(book.accounts["account_code"], book.accounts["account_id"]))
-    t = time.perf_counter()
-    pos["account_id"] = pos["account_code"].map(ids)
-    pos["security_id"] = resolve(table, pos["id_type"], pos["security_ref"])
-    cash["account_id"] = cash["account_code"].map(ids)
-    mp = match_positions(book, pos, book.accounts, as_of, prices, fx)
-    mc = match_cash(book, cash, book.accounts)
-    rows.append(("  match in memory (resolve, positions, cash)", time.perf_counter() - t, len(mp) + len(mc)))
+        with Clock() as c:
+            pos = latest_lines(s, as_of, "positions")
+            cash = latest_lines(s, as_of, "cash")
+        rows.append(("  read statement lines", c, len(pos) + len(cash)))
+        with Clock() as c:
+            book = load_book(s, as_of, list(CUSTODIANS))
+            prices = last_prices(s, as_of)["close"]
+            try:
+                fx = FxTable.load(s, start=as_of, end=as_of)
+            except NotFound:
+                fx = None
+            table = identifier_table(s)
+        rows.append(("  read book (lots, pending, cash, actions, prices, ids)", c, len(book.positions)))
+        with Clock() as c:
+            sid = resolve(table, pos["id_type"], pos["security_ref"])
+            pos["security_id"], pos["via_action"] = resolve_announced_isins(
+                book.renames, pos["id_type"], pos["security_ref"], sid
+            )
+            mp = match_positions(book, pos, book.accounts, as_of, prices, fx)
+            mc = match_cash(book, cash, book.accounts)
+            results = pd.concat([mp, mc], ignore_index=True)
+            summary = summarize(results)
+        rows.append(("  match in memory (resolve, positions, cash, summary)", c, len(mp) + len(mc)))
+        with Clock() as c:
+            _persist(s, as_of, list(CUSTODIANS), results)
+            s.flush()
+        rows.append(("  store breaks", c, int((results["outcome"] != "matched").sum())))
+        s.rollback()
+    del summary
     total_lines = total_lines or len(pos) + len(cash)
     key = pd.read_csv(args.out / "answer_key.csv", dtype=str)
     b = result.breaks
@@ -126,10 +142,12 @@ def main() -> None:
         f"\nreconcile benchmark: {len(book.accounts):,} accounts, {len(book.positions):,} book positions, "
         f"{total_lines:,} statement lines, as of {as_of}\n"
     )
-    print(f"{'step':<52} {'seconds':>9} {'rows':>11} {'rows/s':>11}")
-    for name, sec, n in rows:
-        print(f"{name:<52} {sec:9.2f} {n:11,} {(n / sec if n and sec else 0):11,.0f}")
-    print(f"\npeak memory (max RSS): {rss_mb():,.0f} MB")
+    print(f"{'step':<58} {'wall s':>8} {'cpu s':>8} {'rows':>11} {'rows/cpu s':>11}")
+    for name, c, n in rows:
+        print(f"{name:<58} {c.wall:8.2f} {c.cpu:8.2f} {n:11,} {(n / c.cpu if n and c.cpu else 0):11,.0f}")
+    print(
+        f"\npeak memory (max RSS): {rss_mb():,.0f} MB; load average: {Path('/proc/loadavg').read_text().strip()}"
+    )
     s = result.summary[["matched", "explained", "open"]].sum()
     print(
         f"outcomes: {int(s['matched']):,} matched, {int(s['explained']):,} explained, {int(s['open']):,} open"

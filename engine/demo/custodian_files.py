@@ -20,6 +20,7 @@ an unknown one, or the currency for cash), break_type.
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -28,8 +29,10 @@ from xml.sax.saxutils import escape
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.accounting.booking import LedgerBooker
+from engine.accounting.corporate import ActionSpec, apply_corporate_action
 from engine.accounting.settlement import _sessions
 from engine.accounting.tables import Booking, CorporateAction
 from engine.errors import WorkstationError
@@ -75,9 +78,13 @@ def _as_of(database: Database) -> date:
 
 
 def _stage_pending(
-    database: Database, as_of: date, seed: int, rng: np.random.Generator, split_sec: int
+    database: Database, as_of: date, seed: int, rng: np.random.Generator, avoid: tuple[int, ...]
 ) -> None:
-    """Book a buy and a sell per custodian on the statement date (idempotent by source_ref)."""
+    """Book a buy and a sell per custodian on the statement date (idempotent by source_ref).
+
+    Accounts holding a security with a staged corporate action are left out, so each line has
+    one explanation.
+    """
     booker = LedgerBooker()
     prefix = f"SIM-CUSTFILES-{seed}-"
     with database.transaction() as session:
@@ -87,8 +94,11 @@ def _stage_pending(
         book = load_book(session, as_of, list(CUSTODIANS))
         sec = book.securities
         prices = last_prices(session, as_of)["close"]
+        touched = book.positions.loc[
+            book.positions["security_id"].isin(avoid) & (book.positions["td_qty"].abs() > 0), "account_id"
+        ]
         pos = book.positions[
-            (book.positions["settled_qty"] > 0) & (book.positions["security_id"] != split_sec)
+            (book.positions["settled_qty"] > 0) & ~book.positions["account_id"].isin(set(touched))
         ]
         pos = pos.merge(book.accounts, on="account_id")
         pos = pos[sec.loc[pos["security_id"], "asset_class"].isin(["equity", "etf", "adr"]).to_numpy()]
@@ -128,36 +138,124 @@ def _stage_pending(
                 )
 
 
-def _stage_split(database: Database, as_of: date, seed: int, rng: np.random.Generator) -> int:
-    """Announce (not apply) a 2-for-1 split on a thinly held equity, ex-date the next session."""
-    ref = f"SIM-SPLIT-{seed}"
+@dataclass(frozen=True)
+class StagedActions:
+    """The corporate actions staged in the book for the custodians to book on another day.
+
+    split / reverse: announced, ex-date the next session, the custodians book them a day early.
+    dividend: applied (ex-date the previous session, paid on the statement date); the custodians
+    credit it a day late. isin_early: an announced ISIN change (ex-date the next session) whose
+    new ISIN the custodians already report. isin_late: an ISIN change the book applied on the
+    statement date while the custodians still report `old_isin`.
+    """
+
+    split: int
+    reverse: int
+    dividend: int
+    isin_early: int
+    new_isin: str
+    isin_late: int
+    old_isin: str
+
+    @property
+    def securities(self) -> tuple[int, ...]:
+        return (self.split, self.reverse, self.dividend, self.isin_early, self.isin_late)
+
+
+def _session_next(session: Session, mic: str, day: date, step: int) -> date:
+    cal = session.get(Exchange, mic).calendar  # type: ignore[union-attr]
+    sessions = _sessions(cal)
+    at = np.searchsorted(sessions, np.datetime64(day, "D"), side="right" if step > 0 else "left")
+    return pd.Timestamp(sessions[at if step > 0 else at - 1]).date()
+
+
+def _fresh_isin(prefix: str, taken: set[str], rng: np.random.Generator) -> str:
+    while True:
+        body = prefix + "".join(str(d) for d in rng.integers(0, 10, 9))
+        isin = body + isin_check_digit(body)
+        if isin not in taken:
+            return isin
+
+
+def _stage_actions(database: Database, as_of: date, seed: int, rng: np.random.Generator) -> StagedActions:
+    """Stage five corporate actions on thinly held equities (idempotent per seed, by ref)."""
+    refs = {
+        "split": f"SIM-SPLIT-{seed}",
+        "reverse": f"SIM-RSPLIT-{seed}",
+        "dividend": f"SIM-DIV-{seed}",
+        "isin_early": f"SIM-ISIN-{seed}-EARLY",
+        "isin_late": f"SIM-ISIN-{seed}-LATE-",  # + the old ISIN, which the book no longer keeps
+    }
     with database.transaction() as session:
-        done = session.scalars(select(CorporateAction).where(CorporateAction.ref == ref)).first()
-        if done is not None:
-            return int(done.security_id)
+        done = {
+            a.ref: a
+            for a in session.scalars(
+                select(CorporateAction).where(CorporateAction.ref.like(f"SIM-%-{seed}%"))
+            )
+        }
+        late = [a for r, a in done.items() if r.startswith(refs["isin_late"])]
+        if refs["split"] in done and late:
+            return StagedActions(
+                split=done[refs["split"]].security_id,
+                reverse=done[refs["reverse"]].security_id,
+                dividend=done[refs["dividend"]].security_id,
+                isin_early=done[refs["isin_early"]].security_id,
+                new_isin=str(done[refs["isin_early"]].new_isin),
+                isin_late=late[0].security_id,
+                old_isin=late[0].ref[len(refs["isin_late"]) :],
+            )
         book = load_book(session, as_of, list(CUSTODIANS))
         held = book.positions[book.positions["settled_qty"] > 0].merge(book.accounts, on="account_id")
         sec = book.securities
         eq = held[sec.loc[held["security_id"], "asset_class"].eq("equity").to_numpy()]
         per = eq.groupby("security_id").agg(n=("account_id", "size"), c=("custodian", "nunique"))
         cands = per[(per["c"] == len(CUSTODIANS))].sort_values("n")
-        if cands.empty:
+        if len(cands) < 5:
             cands = per.sort_values("n")
-        sid = int(cands.index[int(rng.integers(0, min(3, len(cands))))])
-        cal = session.get(Exchange, sec.at[sid, "mic"]).calendar  # type: ignore[union-attr]
-        sessions = _sessions(cal)
-        ex = pd.Timestamp(sessions[np.searchsorted(sessions, np.datetime64(as_of, "D"), side="right")]).date()
+        pool = cands.index[: max(5, min(12, len(cands)))].to_numpy()
+        split, reverse, dividend, early, late_sid = (int(x) for x in rng.choice(pool, size=5, replace=False))
+        taken = {i for i in session.scalars(select(Security.isin)) if i}
+        info = {sid: session.get(Security, sid) for sid in (split, reverse, dividend, early, late_sid)}
+        nxt = {sid: _session_next(session, str(sec.at[sid, "mic"]), as_of, +1) for sid in info}
+        session.add_all(
+            [
+                CorporateAction(ref=refs["split"], security_id=split, kind="split", ex_date=nxt[split],
+                                ratio_new=Decimal(2), ratio_old=Decimal(1)),
+                CorporateAction(ref=refs["reverse"], security_id=reverse, kind="split", ex_date=nxt[reverse],
+                                ratio_new=Decimal(1), ratio_old=Decimal(4)),
+            ]
+        )  # fmt: skip
+        new_isin = _fresh_isin(str(info[early].isin)[:2], taken, rng)
         session.add(
-            CorporateAction(
-                ref=ref,
-                security_id=sid,
-                kind="split",
-                ex_date=ex,
-                ratio_new=Decimal(2),
-                ratio_old=Decimal(1),
-            )
+            CorporateAction(ref=refs["isin_early"], security_id=early, kind="rename", ex_date=nxt[early],
+                            new_isin=new_isin)
+        )  # fmt: skip
+        session.flush()
+        price = float(last_prices(session, as_of)["close"][dividend])
+        per_share = Decimal(repr(max(0.01, round(price * 0.01, 2))))
+        apply_corporate_action(
+            session,
+            ActionSpec(
+                ref=refs["dividend"],
+                symbol=str(info[dividend].symbol),
+                kind="dividend",
+                ex_date=_session_next(session, str(sec.at[dividend, "mic"]), as_of, -1),
+                pay_date=as_of,
+                amount=per_share,
+            ),
         )
-        return sid
+        old_isin = str(info[late_sid].isin)
+        apply_corporate_action(
+            session,
+            ActionSpec(
+                ref=refs["isin_late"] + old_isin,
+                symbol=str(info[late_sid].symbol),
+                kind="rename",
+                ex_date=as_of,
+                new_isin=_fresh_isin(old_isin[:2], taken | {new_isin}, rng),
+            ),
+        )
+        return StagedActions(split, reverse, dividend, early, new_isin, late_sid, old_isin)
 
 
 def _unknown_ids(table: pd.DataFrame, rng: np.random.Generator, n: int) -> list[tuple[str, str]]:
@@ -179,8 +277,8 @@ def write_custodian_files(database: Database, out_dir: Path, seed: int, breaks: 
     if not 0 <= breaks <= 0.5:
         raise WorkstationError("--breaks is a fraction of accounts between 0 and 0.5")
     as_of = _as_of(database)
-    split_sec = _stage_split(database, as_of, seed, np.random.default_rng([seed, 1]))
-    _stage_pending(database, as_of, seed, np.random.default_rng([seed, 2]), split_sec)
+    staged = _stage_actions(database, as_of, seed, np.random.default_rng([seed, 1]))
+    _stage_pending(database, as_of, seed, np.random.default_rng([seed, 2]), staged.securities)
     rng = np.random.default_rng([seed, 3])
     out_dir.mkdir(parents=True, exist_ok=True)
     with database.session() as session:
@@ -231,14 +329,39 @@ def write_custodian_files(database: Database, out_dir: Path, seed: int, breaks: 
         .itertuples()
     ):
         key_rows.append((r.custodian, r.account_code, r.currency, BreakType.PENDING_SETTLEMENT))
-    split = pos["security_id"] == split_sec
+    # The staged corporate actions, as the custodians book them on another day than the book.
+    pos["unknown"] = None  # or (id kind, identifier) the custodian reports instead of ours
+    split = pos["security_id"] == staged.split
     pos.loc[split, "quantity"] = pos.loc[split, "quantity"] * 2
-    for r in pos[split].itertuples():
+    reverse = pos["security_id"] == staged.reverse
+    pos.loc[reverse, "quantity"] = np.floor(pos.loc[reverse, "quantity"] / 4 + 1e-9)
+    early = pos["security_id"] == staged.isin_early
+    late = pos["security_id"] == staged.isin_late
+    pos["unknown"] = [
+        ("ISIN", staged.new_isin) if e else ("ISIN", staged.old_isin) if la else None
+        for e, la in zip(early.to_numpy(), late.to_numpy())
+    ]
+    acted = split | reverse | early | late
+    for r in pos[acted].itertuples():
         key_rows.append((r.custodian, r.account_code, r.symbol, BreakType.CORPORATE_ACTION))
+    dividends = book.dividends[book.dividends["security_id"] == staged.dividend].merge(
+        accounts, on="account_id"
+    )
+    for r in dividends.itertuples():
+        # Credited by the custodian a day after the pay date: today it shows the cash without it.
+        hit = (cash["account_id"] == r.account_id) & (cash["currency"] == r.currency)
+        if hit.any():
+            cash.loc[hit, "amount"] = cash.loc[hit, "amount"] - r.net
+        key_rows.append((r.custodian, r.account_code, r.currency, BreakType.CORPORATE_ACTION))
+    holders = book.positions.loc[
+        book.positions["security_id"].isin(staged.securities) & (book.positions["td_qty"].abs() > 0),
+        "account_id",
+    ]
     busy = (
         set(book.pending["account_id"])
         | set(book.pending_cash["account_id"])
-        | set(pos.loc[split, "account_id"])
+        | set(holders)
+        | set(dividends["account_id"])
     )
     extra_rows: list[dict[str, object]] = []
     equities = sec.index[sec["asset_class"].isin(["equity", "etf"])].to_numpy()
@@ -275,7 +398,7 @@ def write_custodian_files(database: Database, out_dir: Path, seed: int, breaks: 
                 key_rows.append((cust, code, sym, kind))
             elif kind == BreakType.MISSING_IN_BOOK:
                 free = np.setdiff1d(equities, held["security_id"].to_numpy())
-                free = free[free != split_sec]
+                free = free[~np.isin(free, staged.securities)]
                 sid = int(rng.choice(free))
                 q = float(sec.at[sid, "lot_size"] or 1) * int(rng.integers(1, 10))
                 extra_rows.append(

@@ -139,32 +139,9 @@ def match_positions(
     """
     out: list[pd.DataFrame] = []
     unknown = lines[lines["security_id"].isna()]
-    if not unknown.empty:
-        out.append(
-            pd.DataFrame(
-                {
-                    "custodian": unknown["custodian"],
-                    "account_id": unknown["account_id"],
-                    "account_code": unknown["account_code"],
-                    "security_id": np.nan,
-                    "security_ref": unknown["id_type"] + ":" + unknown["security_ref"],
-                    "currency": unknown["currency"],
-                    "measure": "quantity",
-                    "outcome": BREAK,
-                    "break_type": BreakType.UNKNOWN_SECURITY,
-                    "book": np.nan,
-                    "statement": unknown["quantity"],
-                    "difference": unknown["quantity"],
-                    "explanation": "the custodian's "
-                    + unknown["id_type"]
-                    + " "
-                    + unknown["security_ref"]
-                    + " matches no security in the book's reference data",
-                    "refs": [[] for _ in range(len(unknown))],
-                }
-            )
-        )
     known = lines[lines["security_id"].notna()].copy()
+    if "via_action" not in known:
+        known["via_action"] = None
     known["security_id"] = known["security_id"].astype(np.int64)
     # One int64 key per (account, security): joins on it are several times faster than on pairs.
     known["pk"] = _pk(known["account_id"], known["security_id"])
@@ -176,12 +153,13 @@ def match_positions(
                 "market_value": g["market_value"].sum(min_count=1),
                 "line_ccy": g["currency"].first(),
                 "custodian": g["custodian"].first(),
+                "via_action": g["via_action"].first(),
             }
         )
     else:
-        cust = known.set_index("pk")[["quantity", "market_value", "currency", "custodian"]].rename(
-            columns={"quantity": "statement", "currency": "line_ccy"}
-        )
+        cust = known.set_index("pk")[
+            ["quantity", "market_value", "currency", "custodian", "via_action"]
+        ].rename(columns={"quantity": "statement", "currency": "line_ccy"})
     cust["present"] = True
     bpos = book.positions[book.positions["account_id"].isin(covered["account_id"])]
     bpos = bpos.set_index(_pk(bpos["account_id"], bpos["security_id"]).rename("pk"))[
@@ -201,16 +179,23 @@ def match_positions(
     m["security_id"] = (m["pk"] % PK_SHIFT).astype(np.int64)
     acct = book.accounts.set_index("account_id")
     aid, sid = m["account_id"].to_numpy(), m["security_id"].to_numpy()
-    m["account_code"] = _take(acct["account_code"], aid)
-    m["custodian"] = _take(acct["custodian"], aid)
     sec = book.securities
-    m["symbol"] = _take(sec["symbol"], sid)
     sec_ccy = _take(sec["currency"], sid)
-    m["sec_ccy"] = sec_ccy
+    line_ccy = m["line_ccy"].to_numpy(dtype=object)
+    # Text columns stay Python objects: pandas 3 would otherwise infer (and re-scan) a string dtype.
+    for name, values in (
+        ("account_code", _take(acct["account_code"], aid)),
+        ("custodian", _take(acct["custodian"], aid)),
+        ("symbol", _take(sec["symbol"], sid)),
+        ("sec_ccy", sec_ccy),
+        ("currency", np.where(pd.notna(line_ccy), line_ccy, sec_ccy)),
+    ):
+        m[name] = pd.Series(values, index=m.index, dtype=object)
     m["multiplier"] = _take(sec["multiplier"], sid)
-    m["currency"] = np.where(m["line_ccy"].notna().to_numpy(), m["line_ccy"].to_numpy(dtype=object), sec_ccy)
-    stmt, settled, td, pend = (m[c].to_numpy() for c in ("statement", "settled_qty", "td_qty", "pending_qty"))
-    present = m["present"].to_numpy()
+    stmt, settled, td, pend = (
+        m[c].to_numpy(dtype=float).copy() for c in ("statement", "settled_qty", "td_qty", "pending_qty")
+    )
+    present = m["present"].to_numpy(dtype=bool).copy()
     diff = stmt - settled
     equal = np.abs(diff) <= QTY_EPS
     has_pending = np.abs(pend) > QTY_EPS
@@ -231,15 +216,17 @@ def match_positions(
         )
         if not cand.empty:
             f = cand["factor"].to_numpy()
-            hit = (np.abs(cand["statement"] - cand["settled_qty"] * f) <= QTY_EPS) | (
-                np.abs(cand["statement"] - cand["settled_qty"] / f) <= QTY_EPS
-            )
-            hit &= cand["settled_qty"].abs().to_numpy() > QTY_EPS
-            for idx, ref, ex, fac in cand.loc[hit, ["index", "ref", "ex_date", "factor"]].itertuples(
-                index=False
+            st, bk = cand["statement"].to_numpy(), cand["settled_qty"].to_numpy()
+            hit = (np.abs(st - bk * f) <= QTY_EPS) | (np.abs(st - bk / f) <= QTY_EPS)
+            # A reverse split pays fractions in cash: the custodian shows whole shares only.
+            lieu = ~hit & (np.abs(st - np.floor(bk * np.minimum(f, 1 / f) + QTY_EPS)) <= QTY_EPS)
+            lieu &= bk > QTY_EPS
+            hit = (hit | lieu) & (np.abs(bk) > QTY_EPS)
+            for idx, ref, ex, fac, frac in zip(
+                cand["index"][hit], cand["ref"][hit], cand["ex_date"][hit], f[hit], lieu[hit]
             ):
                 if ca_ref[idx] is None:
-                    ca_ref[idx] = (ref, ex, fac)
+                    ca_ref[idx] = (ref, ex, fac, bool(frac))
     is_ca = np.array([r is not None for r in ca_ref], dtype=bool)
     outcome[is_ca], btype[is_ca] = EXPLAINED, BreakType.CORPORATE_ACTION
     rest = unequal & ~is_ca
@@ -247,8 +234,7 @@ def match_positions(
     btype[rest & ~present] = BreakType.MISSING_AT_CUSTODIAN
     btype[rest & present & book_absent] = BreakType.MISSING_IN_BOOK
     btype[rest & present & ~book_absent] = BreakType.QUANTITY
-    m["outcome"], m["break_type"] = outcome, btype
-    m["book"], m["difference"] = settled, diff
+    m["book"] = settled
     m["measure"] = "quantity"
     m["security_ref"] = m["symbol"]
     m["explanation"] = None
@@ -269,12 +255,42 @@ def match_positions(
         other = (outcome == BREAK) & has
         m.loc[other, "explanation"] = ["also pending (does not explain it): " + str(t) for t in texts[other]]
     for i in np.flatnonzero(is_ca):
-        ref, ex, fac = ca_ref[i]
+        ref, ex, fac, frac = ca_ref[i]
+        what = f"split {ref} ({fac:g} for 1)" if fac >= 1 else f"reverse split {ref} (1 for {1 / fac:g})"
         m.at[m.index[i], "explanation"] = (
-            f"corporate-action timing: split {ref} ({fac:g} for 1) with ex-date {ex}; the custodian shows "
-            f"{_fmt_qty(stmt[i])}, the book {_fmt_qty(settled[i])} on {as_of}"
+            f"corporate-action timing: {what} with ex-date {ex}; the custodian shows "
+            f"{_fmt_qty(stmt[i])}{' (fractions in cash)' if frac else ''}, the book {_fmt_qty(settled[i])} on {as_of}"
         )
         m.at[m.index[i], "refs"] = [ref]
+    # An ISIN change: the custodian already reports the new ISIN (resolved through the announced
+    # action) while the book still holds the old one; the quantities agree.
+    via = m["via_action"].to_numpy(dtype=object) if "via_action" in m else np.full(len(m), None)
+    early = (outcome == MATCHED) & pd.notna(via)
+    if early.any():
+        rn = book.renames.set_index("ref")
+        outcome[early], btype[early] = EXPLAINED, BreakType.CORPORATE_ACTION
+        for i in np.flatnonzero(early):
+            r = rn.loc[via[i]]
+            m.at[m.index[i], "explanation"] = (
+                f"corporate-action timing: ISIN change {via[i]} to {r['new_isin']} with ex-date {r['ex_date']}; "
+                f"the custodian already reports the new ISIN, the book has not applied it on {as_of}"
+            )
+            m.at[m.index[i], "refs"] = [via[i]]
+    # An ISIN change the book applied while the custodian still reports the old ISIN: the old
+    # ISIN is unknown to the book (it keeps only the ISIN in force), so the unknown line is paired
+    # with the renamed security's position in the same account when the quantities agree.
+    unknown, pairs = _late_renames(m, btype, unknown, book, as_of)
+    for i, qty, old, ref, new_isin, ex in pairs:
+        outcome[i], btype[i], present[i], stmt[i] = EXPLAINED, BreakType.CORPORATE_ACTION, True, qty
+        m.at[m.index[i], "explanation"] = (
+            f"corporate-action timing: ISIN change {ref} to {new_isin} with ex-date {ex}; the custodian "
+            f"still reports {_fmt_qty(qty)} under the old ISIN {old} on {as_of}"
+        )
+        m.at[m.index[i], "refs"] = [ref]
+    diff = stmt - settled
+    m["outcome"], m["break_type"], m["difference"] = outcome, btype, diff
+    if not unknown.empty:
+        out.append(_unknown_rows(unknown))
     sel = btype == BreakType.MISSING_AT_CUSTODIAN
     m.loc[sel & m["explanation"].isna(), "explanation"] = (
         "the book holds it; the custodian reports no position"
@@ -302,11 +318,77 @@ def match_positions(
     return res
 
 
+def _unknown_rows(unknown: pd.DataFrame) -> pd.DataFrame:
+    """An unknown-security break for each custodian line whose identifier matches nothing."""
+    return pd.DataFrame(
+        {
+            "custodian": unknown["custodian"],
+            "account_id": unknown["account_id"],
+            "account_code": unknown["account_code"],
+            "security_id": np.nan,
+            "security_ref": unknown["id_type"] + ":" + unknown["security_ref"],
+            "currency": unknown["currency"],
+            "measure": "quantity",
+            "outcome": BREAK,
+            "break_type": BreakType.UNKNOWN_SECURITY,
+            "book": np.nan,
+            "statement": unknown["quantity"],
+            "difference": unknown["quantity"],
+            "explanation": "the custodian's "
+            + unknown["id_type"]
+            + " "
+            + unknown["security_ref"]
+            + " matches no security in the book's reference data",
+            "refs": [[] for _ in range(len(unknown))],
+        }
+    )
+
+
+def _late_renames(
+    m: pd.DataFrame, btype: np.ndarray, unknown: pd.DataFrame, book: BookView, as_of: date
+) -> tuple[pd.DataFrame, list[tuple[int, float, str, str, str, date]]]:
+    """Pair old-ISIN custodian lines with positions of securities whose ISIN the book changed.
+
+    A pair is (row of m, custodian quantity, old ISIN, action ref, new ISIN, ex-date); the
+    unknown lines not paired are returned for unknown-security breaks.
+    """
+    rn = book.renames
+    if unknown.empty or rn.empty:
+        return unknown, []
+    rn = rn[rn["applied"] & (rn["ex_date"] <= as_of)]
+    isin = unknown[unknown["id_type"] == "ISIN"]
+    missing = np.flatnonzero(btype == BreakType.MISSING_AT_CUSTODIAN)
+    if rn.empty or isin.empty or not len(missing):
+        return unknown, []
+    cand = pd.DataFrame(
+        {
+            "i": missing,
+            "account_id": m["account_id"].to_numpy()[missing],
+            "security_id": m["security_id"].to_numpy()[missing],
+            "settled": m["settled_qty"].to_numpy()[missing],
+        }
+    ).merge(rn, on="security_id")
+    if cand.empty:
+        return unknown, []
+    lines = isin[["account_id", "security_ref", "quantity"]].reset_index().rename(columns={"index": "u"})
+    cand = cand.merge(lines, on="account_id")
+    cand = cand[(cand["quantity"] - cand["settled"]).abs() <= QTY_EPS]
+    cand = cand.drop_duplicates("i").drop_duplicates("u")
+    pairs = [
+        (int(r.i), float(r.quantity), str(r.security_ref), str(r.ref), str(r.new_isin), r.ex_date)
+        for r in cand.itertuples(index=False)
+    ]
+    return unknown.drop(index=cand["u"].to_numpy()), pairs
+
+
 def _valuation(
     m: pd.DataFrame, matched: np.ndarray, as_of: date, prices: pd.Series, fx: FxTable | None, tol: Tolerance
 ) -> pd.DataFrame:
     """A valuation break for each matched line whose market value is off beyond the tolerance."""
-    v = m[matched & m["market_value"].notna()].copy()
+    cols = ["custodian", "account_id", "account_code", "security_id", "symbol", "currency", "sec_ccy",
+            "multiplier", "statement", "market_value"]  # fmt: skip
+    sel = matched & m["market_value"].notna().to_numpy()
+    v = pd.DataFrame({c: m[c].to_numpy()[sel] for c in cols})
     if v.empty:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     return _value_rows(v, as_of, prices, fx, tol)
@@ -376,8 +458,8 @@ def match_cash(book: BookView, lines: pd.DataFrame, covered: pd.DataFrame) -> pd
     diff = m["statement"].to_numpy() - m["settled"].to_numpy()
     equal = np.abs(diff) < half_unit + 1e-9
     pend = np.abs(m["pending"].to_numpy()) >= half_unit
-    outcome = np.where(equal, np.where(pend, EXPLAINED, MATCHED), BREAK)
-    btype = np.where(equal, np.where(pend, BreakType.PENDING_SETTLEMENT, ""), BreakType.CASH)
+    outcome = np.where(equal, np.where(pend, EXPLAINED, MATCHED), BREAK).astype(object)
+    btype = np.where(equal, np.where(pend, BreakType.PENDING_SETTLEMENT, ""), BreakType.CASH).astype(object)
     m["outcome"], m["break_type"] = outcome, btype
     m["book"], m["difference"] = m["settled"], diff
     m["measure"] = "amount"
@@ -410,7 +492,61 @@ def match_cash(book: BookView, lines: pd.DataFrame, covered: pd.DataFrame) -> pd
             )
             m.at[i, "explanation"] = prefix + row["text"]
             m.at[i, "refs"] = list(row["refs"])
+    _dividend_timing(m, outcome, btype, diff, half_unit, book.dividends)
+    m["outcome"], m["break_type"] = outcome, btype
     sel = (btype == BreakType.CASH) & m["explanation"].isna().to_numpy()
     m.loc[sel, "explanation"] = "settled cash differs"
     m["statement"] = np.where(m["present"], m["statement"], np.nan)
     return m[RESULT_COLUMNS]
+
+
+def _dividend_timing(
+    m: pd.DataFrame,
+    outcome: np.ndarray,
+    btype: np.ndarray,
+    diff: np.ndarray,
+    half_unit: np.ndarray,
+    dividends: pd.DataFrame,
+) -> None:
+    """Explain a cash difference equal to a dividend the custodian booked on another day.
+
+    The custodian credits a dividend on its pay date; the book books it on the ex-date, settling
+    on the pay date, or has not applied it yet. A difference of plus or minus one dividend's net
+    (or gross) amount in that account and currency, to one minor unit, is corporate-action timing
+    naming the action. Changes `outcome`, `btype` and the explanation in place.
+    """
+    todo = np.flatnonzero(outcome == BREAK)
+    if dividends.empty or not len(todo):
+        return
+    cand = pd.DataFrame(
+        {
+            "i": todo,
+            "account_id": m["account_id"].to_numpy()[todo],
+            "currency": m["currency"].to_numpy()[todo],
+        }
+    ).merge(dividends, on=["account_id", "currency"])
+    if cand.empty:
+        return
+    d = diff[cand["i"].to_numpy()]
+    tol = 2 * half_unit[cand["i"].to_numpy()] + 1e-9
+    for col in ("net", "gross"):
+        cand[col + "_hit"] = np.abs(np.abs(d) - cand[col].abs().to_numpy()) <= tol
+    cand = cand[cand["net_hit"] | cand["gross_hit"]].drop_duplicates("i")
+    for r in cand.itertuples(index=False):
+        i = int(r.i)
+        amount = r.net if r.net_hit else r.gross
+        early = diff[i] > 0
+        if r.applied:
+            book_side = (
+                f"the book booked it on the ex-date {r.ex_date}, settling on the pay date {r.pay_date}"
+            )
+        else:
+            book_side = f"the book has not applied it yet (ex-date {r.ex_date}, pay date {r.pay_date})"
+        outcome[i], btype[i] = EXPLAINED, BreakType.CORPORATE_ACTION
+        m.at[i, "explanation"] = (
+            f"corporate-action timing: dividend {r.ref} ({r.per_share:g} per share), "
+            f"{'net' if r.net_hit else 'gross'} {amount:,.2f} {r.currency} "
+            f"{'credited by the custodian already' if early else 'not yet credited by the custodian'}; "
+            + book_side
+        )
+        m.at[i, "refs"] = [r.ref]

@@ -31,9 +31,10 @@ from engine.reconcile.match import (
     match_cash,
     match_positions,
 )
-from engine.reconcile.rawsql import frame, int_list
-from engine.reconcile.securities import identifier_table, resolve
+from engine.reconcile.rawsql import csv_frame, int_list
+from engine.reconcile.securities import identifier_table, resolve, resolve_announced_isins
 from engine.reconcile.tables import Break, BreakComment, Run, Statement, StatementCash, StatementPosition
+from engine.store.accounts import Account
 
 OPEN_STATUSES = ("open", "investigating")
 
@@ -60,30 +61,45 @@ class RunResult:
 def latest_lines(
     session: Session, as_of: date, kind: str, custodians: list[str] | None = None
 ) -> pd.DataFrame:
-    """Statement lines for the date; per (custodian, account), only the latest file that has it."""
+    """Statement lines for the date; per (custodian, account), only the latest file that has it.
+
+    Columns: custodian, statement_id, account_id, account_code, then the kind's own (positions:
+    security_ref, id_type, quantity, currency, market_value; cash: currency, amount), numbers as
+    float64 and text as Python objects. Read through the driver cursor with the account id
+    joined in SQL, so a million lines cost no per-row Python beyond the driver's tuples.
+    """
     table = StatementPosition if kind == "positions" else StatementCash
     q = select(Statement.id, Statement.custodian).where(Statement.as_of == as_of, Statement.kind == kind)
     if custodians:
         q = q.where(Statement.custodian.in_(custodians))
     names = dict(session.execute(q).all())
-    cols = [c.name for c in table.__table__.columns if c.name not in ("id", "row", "custodian_account")]
-    exprs = [
-        f'CAST("{c}" AS FLOAT)' if isinstance(table.__table__.c[c].type, Numeric) else f'"{c}"' for c in cols
+    own = [c.name for c in table.__table__.columns if c.name not in ("id", "row", "custodian_account")]
+    own = [c for c in own if c not in ("statement_id", "account_code")]
+    spec = [("statement_id", "int"), ("account_code", "object")] + [
+        (c, "float" if isinstance(table.__table__.c[c].type, Numeric) else "object") for c in own
     ]
-    df = frame(
+    df = csv_frame(
         session,
-        f"SELECT {', '.join(exprs)} FROM {table.__tablename__} WHERE statement_id IN ({int_list(names)})",
-        cols,
+        [f't."{c}"' for c, _ in spec],
+        f"FROM {table.__tablename__} t WHERE t.statement_id IN ({int_list(names)})",
+        spec,
     )
-    df.insert(0, "custodian", df["statement_id"].map(names))
-    if df.empty:
+    sid = df["statement_id"].to_numpy(dtype=np.int64)
+    stmt_codes, stmt_ids = pd.factorize(sid)
+    custodian = np.array([names[int(i)] for i in stmt_ids], dtype=object)[stmt_codes]
+    df.insert(0, "custodian", pd.Series(custodian, dtype=object, index=df.index))
+    # Account ids by code, looked up once per distinct code (loading checked every code exists).
+    acct_codes, acct_uniq = pd.factorize(df["account_code"].to_numpy(dtype=object))
+    ids = dict(session.execute(select(Account.code, Account.id)).all())
+    aid = np.array([ids.get(c, -1) for c in acct_uniq], dtype=np.int64)[acct_codes]
+    df.insert(3, "account_id", pd.Series(aid, dtype=np.int64, index=df.index))
+    if df.empty or len(set(names.values())) == len(names):
         return df
-    latest = df.groupby(["custodian", "account_code"])["statement_id"].transform("max")
-    df = df[df["statement_id"] == latest].reset_index(drop=True)
-    for c in ("quantity", "market_value", "amount"):
-        if c in df:
-            df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
-    return df
+    # Several files of one custodian: per account, the latest file that has it (on integer keys).
+    cust_codes, _ = pd.factorize(df["custodian"].to_numpy(dtype=object))
+    key = cust_codes.astype(np.int64) * (int(aid.max()) + 1) + aid
+    latest = pd.Series(sid).groupby(key).transform("max").to_numpy()
+    return df[sid == latest].reset_index(drop=True)
 
 
 def reconcile(
@@ -97,16 +113,15 @@ def reconcile(
     """Match every statement of `as_of` against the book; store breaks and the run when `persist`."""
     pos_lines = latest_lines(session, as_of, "positions", custodians)
     cash_lines = latest_lines(session, as_of, "cash", custodians)
-    names = sorted(set(pos_lines.get("custodian", [])) | set(cash_lines.get("custodian", [])))
+    names = sorted({*pd.unique(pos_lines["custodian"]), *pd.unique(cash_lines["custodian"])})
     if not names:
         raise NotFound(f"no custodian statements loaded for {as_of}")
     book = load_book(session, as_of, names)
-    ids = dict(zip(book.accounts["account_code"], book.accounts["account_id"]))
     parts = []
     if not pos_lines.empty:
-        pos_lines["account_id"] = pos_lines["account_code"].map(ids)
-        pos_lines["security_id"] = resolve(
-            identifier_table(session), pos_lines["id_type"], pos_lines["security_ref"]
+        sid = resolve(identifier_table(session), pos_lines["id_type"], pos_lines["security_ref"])
+        pos_lines["security_id"], pos_lines["via_action"] = resolve_announced_isins(
+            book.renames, pos_lines["id_type"], pos_lines["security_ref"], sid
         )
         covered = book.accounts[book.accounts["custodian"].isin(set(pos_lines["custodian"]))]
         prices = last_prices(session, as_of)["close"]
@@ -114,7 +129,6 @@ def reconcile(
         fx = FxTable.load(session, start=as_of, end=as_of) if need_fx else None
         parts.append(match_positions(book, pos_lines, covered, as_of, prices, fx, tolerance))
     if not cash_lines.empty:
-        cash_lines["account_id"] = cash_lines["account_code"].map(ids)
         covered = book.accounts[book.accounts["custodian"].isin(set(cash_lines["custodian"]))]
         parts.append(match_cash(book, cash_lines, covered))
     results = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=RESULT_COLUMNS)
@@ -135,12 +149,18 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     """Per custodian and currency: lines matched, explained and open breaks."""
     if results.empty:
         return pd.DataFrame(columns=["custodian", "currency", MATCHED, EXPLAINED, "open"])
-    r = results.assign(currency=results["currency"].fillna("-"))
-    table = pd.crosstab([r["custodian"], r["currency"]], r["outcome"])
+    r = pd.DataFrame(
+        {
+            "custodian": results["custodian"].to_numpy(dtype=object),
+            "currency": results["currency"].fillna("-").to_numpy(dtype=object),
+            "outcome": results["outcome"].to_numpy(dtype=object),
+        }
+    )
+    table = r.value_counts(sort=False).unstack("outcome", fill_value=0)
     for c in (MATCHED, EXPLAINED, BREAK):
         if c not in table:
             table[c] = 0
-    table = table.rename(columns={BREAK: "open"})[[MATCHED, EXPLAINED, "open"]].reset_index()
+    table = table.rename(columns={BREAK: "open"})[[MATCHED, EXPLAINED, "open"]].sort_index().reset_index()
     table.columns.name = None
     return table.astype({MATCHED: int, EXPLAINED: int, "open": int})
 

@@ -39,16 +39,51 @@ def identifier_table(session: Session) -> pd.DataFrame:
 
 
 def resolve(table: pd.DataFrame, id_type: pd.Series, ref: pd.Series) -> np.ndarray:
-    """security_id per line (float, NaN where unknown), a hash lookup per identifier kind.
+    """security_id per line (float, NaN where unknown).
 
-    Lines come from the connectors already upper-cased (identifiers are normalised when read).
+    The (kind, identifier) pairs are factorized on integer codes, so each distinct identifier is
+    looked up once however many lines carry it. Lines come from the connectors already
+    upper-cased (identifiers are normalised when read).
     """
-    out = np.full(len(ref), np.nan)
-    kinds = id_type.to_numpy()
-    refs = ref.to_numpy()
-    for kind, sub in table.groupby("id_type"):
-        sel = kinds == kind
-        if sel.any():
-            lookup = pd.Series(sub["security_id"].to_numpy(dtype=float), index=sub["ref"].to_numpy())
-            out[sel] = pd.Series(refs[sel]).map(lookup).to_numpy(dtype=float)
-    return out
+    if not len(ref):
+        return np.full(0, np.nan)
+    ref_codes, ref_uniq = pd.factorize(np.asarray(ref, dtype=object))
+    kind_codes, kind_uniq = pd.factorize(np.asarray(id_type, dtype=object))
+    pair_codes, pairs = pd.factorize(ref_codes.astype(np.int64) * len(kind_uniq) + kind_codes)
+    lookup = dict(zip(zip(table["id_type"], table["ref"]), table["security_id"].astype(float)))
+    found = np.array(
+        [
+            lookup.get((kind_uniq[p % len(kind_uniq)], ref_uniq[p // len(kind_uniq)]), np.nan)
+            for p in np.asarray(pairs, dtype=np.int64)
+        ],
+        dtype=float,
+    )
+    return found[pair_codes]
+
+
+def resolve_announced_isins(
+    renames: pd.DataFrame, id_type: pd.Series, ref: pd.Series, security_id: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unresolved lines carrying the new ISIN of an announced, not yet applied ISIN change.
+
+    Such a line resolves to the security the change is for, and names the action (a custodian
+    that switched to the new ISIN before the book did). Returns (security_id, action ref or None).
+    """
+    via = np.full(len(ref), None, dtype=object)
+    if renames.empty:
+        return security_id, via
+    todo = renames[~renames["applied"].astype(bool)].drop_duplicates("new_isin", keep=False)
+    if todo.empty:
+        return security_id, via
+    open_ = np.isnan(security_id) & (id_type.to_numpy() == "ISIN")
+    if not open_.any():
+        return security_id, via
+    out = security_id.copy()
+    hits = pd.Series(ref.to_numpy()[open_]).map(
+        pd.Series(np.arange(len(todo)), index=todo["new_isin"].str.upper().to_numpy())
+    )
+    rows = np.flatnonzero(open_)[hits.notna().to_numpy()]
+    k = hits.dropna().to_numpy(dtype=np.int64)
+    out[rows] = todo["security_id"].to_numpy(dtype=float)[k]
+    via[rows] = todo["ref"].to_numpy(dtype=object)[k]
+    return out, via

@@ -261,6 +261,17 @@ def test_iso_structure_violations_refused(tmp_path: Path) -> None:
         read_statement(write(tmp_path, "b7.xml", CAMT_OK.replace("camt.053.001.08", "camt.052.001.08")), prof)
 
 
+def test_iso_doctype_and_entities_refused(tmp_path: Path) -> None:
+    # An external entity must never be read (nor crash validation): any DOCTYPE is refused whole.
+    i = SEMT_OK.index("<Document")
+    xxe = SEMT_OK[:i] + '<!DOCTYPE Document [<!ENTITY x SYSTEM "file:///etc/hostname">]>\n' + SEMT_OK[i:]
+    with pytest.raises(ImportValidationError) as e:
+        read_statement(
+            write(tmp_path, "x.xml", xxe.replace("SIMC/000042", "&x;", 1)), profile_for("SIM-CUSTODIAN-C")
+        )
+    assert e.value.problems[0].column == "(xml)" and "DOCTYPE" in e.value.problems[0].reason
+
+
 def test_cli_load_prints_row_field_reason_and_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
