@@ -3,8 +3,10 @@
 Each action is stored by its `ref` and applied once: applying the same ref again changes nothing
 (and different terms under a used ref are an error). A split multiplies every open lot's quantity
 by new/old and divides its unit cost by the same factor, so each lot's total cost is unchanged
-(to the 6-decimal unit-cost precision). A dividend pays quantity x amount in the security's
-currency to every account holding lots acquired before the ex-date, less withholding looked up
+(to the 6-decimal unit-cost precision). Both go by lots whose shares were bought before the
+ex-date (the buy's trade date, not a wash-sale-adjusted holding start; lots bought on or after it
+are new shares). A dividend pays quantity x amount in the security's currency to every account
+holding such lots, less withholding looked up
 by (security's country, account's tax jurisdiction) in force on the ex-date; the cash is
 unsettled until the pay date. A rename changes the security's symbol and/or ISIN in place, so
 lots, gains and history follow it.
@@ -108,10 +110,35 @@ def apply_corporate_action(session: Session, spec: ActionSpec) -> ActionResult:
     return result
 
 
+def _trade_starts(session: Session, security_id: int) -> dict[tuple[int, str], date]:
+    """(account_id, lot_ref) -> trade date of the buy that opened it (its `acquired` may have moved
+    back by a wash sale's holding period; entitlement goes by when the shares were really bought)."""
+    return {
+        (a, ref): d
+        for a, ref, d in session.execute(
+            select(Booking.account_id, Booking.lot_ref, Booking.trade_date).where(
+                Booking.kind == "trade", Booking.security_id == security_id, Booking.lot_ref.is_not(None)
+            )
+        )
+    }
+
+
+def _held_before(session: Session, security_id: int, ex_date: date) -> list[TaxLot]:
+    """Open lots of the security whose shares were bought before the ex-date."""
+    starts = _trade_starts(session, security_id)
+    out = []
+    for lot in session.scalars(select(TaxLot).where(TaxLot.security_id == security_id)):
+        key = (lot.account_id, lot.lot_ref.split("-W", 1)[0])
+        if starts.get((lot.account_id, lot.lot_ref), starts.get(key, lot.acquired)) < ex_date:
+            out.append(lot)
+    return out
+
+
 def _split(session: Session, security: Security, spec: ActionSpec) -> ActionResult:
     assert spec.ratio_new is not None and spec.ratio_old is not None
     factor = spec.ratio_new / spec.ratio_old
-    lots = session.scalars(select(TaxLot).where(TaxLot.security_id == security.id)).all()
+    # Shares bought on or after the ex-date are already new shares (a split applied late).
+    lots = _held_before(session, security.id, spec.ex_date)
     for lot in lots:
         lot.quantity = (Decimal(lot.quantity) * factor).quantize(Decimal("1e-6"))
         lot.unit_cost = (Decimal(lot.unit_cost) / factor).quantize(Decimal("1e-6"))
@@ -122,12 +149,8 @@ def _dividend(session: Session, security: Security, spec: ActionSpec) -> ActionR
     assert spec.amount is not None
     pay = spec.pay_date or spec.ex_date
     held: dict[int, Decimal] = {}
-    for account_id, qty in session.execute(
-        select(TaxLot.account_id, TaxLot.quantity).where(
-            TaxLot.security_id == security.id, TaxLot.acquired < spec.ex_date
-        )
-    ):
-        held[account_id] = held.get(account_id, Decimal(0)) + Decimal(qty)
+    for lot in _held_before(session, security.id, spec.ex_date):
+        held[lot.account_id] = held.get(lot.account_id, Decimal(0)) + Decimal(lot.quantity)
     ccy = security.currency
     mult = Decimal(security.price_multiplier)
     payments = []

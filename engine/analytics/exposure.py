@@ -19,6 +19,7 @@ import pandas as pd
 
 from engine.analytics.errors import AnalyticsError
 from engine.pricing.fx import FxTable
+from engine.pricing.lookup import positions
 from engine.pricing.valuation import pair_rates
 
 DIMENSIONS = ("currency", "sector", "country", "asset_class")
@@ -44,9 +45,10 @@ def exposure(
     if level not in LEVELS:
         raise AnalyticsError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
     # Integer codes throughout: positions found by binary search in the small tables, one bincount.
-    sec_ids = securities.index.to_numpy()
-    sorder = np.argsort(sec_ids)
-    sec_pos = sorder[np.searchsorted(sec_ids[sorder], lots["security_id"].to_numpy())]
+    sec_pos = positions(securities.index.to_numpy(), lots["security_id"].to_numpy())
+    if (sec_pos < 0).any():
+        missing = int(lots["security_id"].to_numpy()[np.argmax(sec_pos < 0)])
+        raise AnalyticsError(f"lots hold security id {missing}, which is not among the securities")
     sec_codes, uniques = pd.factorize(securities[by].to_numpy(dtype=object))
     names = [str(u) for u in uniques]
     lot_codes = sec_codes[sec_pos].astype(np.int64)
@@ -62,12 +64,10 @@ def exposure(
             names.append(str(label))
     cash_codes = np.fromiter((lookup[c] for c in cash_labels), dtype=np.int64, count=len(cash_labels))
     acc_ids = accounts.index.to_numpy()
-    aorder = np.argsort(acc_ids)
-    acc_codes = aorder[
-        np.searchsorted(
-            acc_ids[aorder], np.concatenate([lots["account_id"].to_numpy(), cash["account_id"].to_numpy()])
-        )
-    ]
+    owners = np.concatenate([lots["account_id"].to_numpy(), cash["account_id"].to_numpy()])
+    acc_codes = positions(acc_ids, owners)
+    if (acc_codes < 0).any():
+        raise AnalyticsError(f"account id {int(owners[np.argmax(acc_codes < 0)])} is not among the accounts")
     codes = np.concatenate([lot_codes, cash_codes])
     values = np.concatenate([lots["mv_base"].to_numpy(dtype=float), cash["value_base"].to_numpy(dtype=float)])
     k = max(len(names), 1)

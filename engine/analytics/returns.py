@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq
 
 from engine.analytics.errors import AnalyticsError
 from engine.analytics.inputs import _label, days_between, flows_on, series
@@ -78,6 +77,8 @@ def money_weighted_return(values: pd.Series, flows: pd.Series | None = None) -> 
     no rate exists (e.g. money in, nothing back, and a positive end value that cannot be reached).
     Flows on the first date are inside V_0 and ignored.
     """
+    from scipy.optimize import brentq  # scipy loads in seconds: only when a rate is solved
+
     v = series(values, "values", min_len=2)
     f = flows_on(v, flows).to_numpy().copy()
     f[0] = 0.0

@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from engine.analytics.errors import AnalyticsError
 from engine.analytics.inputs import aligned, series
@@ -106,7 +106,7 @@ def parametric_var(returns: pd.Series, confidence: float = 0.99, horizon_days: f
     _check_horizon(horizon_days)
     r = series(returns, "returns", min_len=2).to_numpy()
     mu, sd = float(np.mean(r)), float(np.std(r, ddof=1))
-    return float(-(mu + norm.ppf(1.0 - confidence) * sd) * math.sqrt(horizon_days))
+    return float(-(mu + NormalDist().inv_cdf(1.0 - confidence) * sd) * math.sqrt(horizon_days))
 
 
 def expected_shortfall(returns: pd.Series, confidence: float = 0.99) -> float:

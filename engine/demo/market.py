@@ -9,6 +9,7 @@ their ordinary share times the ratio at the day's real FX rate.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import cache
 
 import exchange_calendars as xcals
 import numpy as np
@@ -20,22 +21,28 @@ PRICE_SOURCE = "simulated"
 TRADING_DAYS = 252.0
 
 
-def ecb_history(currencies: list[str], start: date, end: date) -> pd.DataFrame:
-    """ECB reference rates: one column per currency, units per 1 EUR, indexed by fixing date."""
+@cache
+def _ecb_table() -> pd.DataFrame:
+    """The whole shipped ECB file, read once per process (a build needs it twice)."""
     raw = pd.read_csv(CURRENCY_FILE, na_values=["N/A"], compression="zip")
     raw = raw.loc[:, ~raw.columns.str.startswith("Unnamed")]
     raw["Date"] = pd.to_datetime(raw["Date"])
+    return raw.set_index("Date").sort_index()
+
+
+def ecb_history(currencies: list[str], start: date, end: date) -> pd.DataFrame:
+    """ECB reference rates: one column per currency, units per 1 EUR, indexed by fixing date."""
+    raw = _ecb_table()
     wanted = [c for c in currencies if c != "EUR"]
     missing = [c for c in wanted if c not in raw.columns]
     if missing:
         raise ValueError(f"ECB history has no rates for {missing}")
-    out = raw.set_index("Date").sort_index().loc[pd.Timestamp(start) : pd.Timestamp(end), wanted]
+    out = raw.loc[pd.Timestamp(start) : pd.Timestamp(end), wanted]
     return out.dropna(how="all")
 
 
 def last_ecb_date(on_or_before: date) -> date:
-    raw = pd.read_csv(CURRENCY_FILE, usecols=["Date"], compression="zip")
-    dates = pd.to_datetime(raw["Date"])
+    dates = _ecb_table().index
     return dates[dates <= pd.Timestamp(on_or_before)].max().date()
 
 

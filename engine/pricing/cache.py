@@ -10,16 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Float, cast, select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.pricing.fx import FxTable
+from engine.pricing.lookup import positions
 from engine.pricing.prices import last_prices
+from engine.pricing.rawread import fetch_rows
 from engine.pricing.valuation import load_lots, pair_rates, value_cash
-from engine.store.accounts import Account, Household
 from engine.store.reference import Security
 
 
@@ -44,11 +44,11 @@ def load_securities(session: Session) -> pd.DataFrame:
 
 def load_accounts(session: Session) -> pd.DataFrame:
     """Account code, household code and base currency, indexed by account id."""
-    rows = session.execute(
-        select(Account.id, Account.code, Household.code, Account.base_currency, Account.name).join(
-            Household, Household.id == Account.household_id
-        )
-    ).all()
+    rows = fetch_rows(
+        session,
+        "SELECT a.id, a.code, h.code, a.base_currency, a.name"
+        " FROM accounts a JOIN households h ON h.id = a.household_id ORDER BY a.id",
+    )
     return pd.DataFrame(
         rows, columns=["account_id", "account", "household", "base_currency", "name"]
     ).set_index("account_id")
@@ -66,7 +66,7 @@ class BookCache:
     @classmethod
     def load(cls, session: Session, as_of: date, fx: FxTable) -> BookCache:
         return cls(
-            load_lots(session),
+            _categorical(load_lots(session)),
             value_cash(session, as_of, fx),
             load_securities(session),
             load_accounts(session),
@@ -103,14 +103,10 @@ def revalue(lots: pd.DataFrame, prices: pd.Series, fx: FxTable, as_of: date) -> 
     """
     out = lots.copy()
     sid = out["security_id"].to_numpy()
-    px_ids = prices.index.to_numpy()
-    order = np.argsort(px_ids)
-    pos = np.searchsorted(px_ids[order], sid)
-    pos = np.clip(pos, 0, max(len(px_ids) - 1, 0))
-    found = (px_ids[order][pos] == sid) if len(px_ids) else np.zeros(len(sid), dtype=bool)
-    if not found.all():
-        raise NotFound(f"security id {int(sid[~found][0])} has no price on or before {as_of}")
-    price = prices.to_numpy(dtype=float)[order][pos]
+    pos = positions(prices.index.to_numpy(), sid)
+    if (pos < 0).any():
+        raise NotFound(f"security id {int(sid[pos < 0][0])} has no price on or before {as_of}")
+    price = prices.to_numpy(dtype=float)[pos]
     out["price"] = price
     out["mv_local"] = out["quantity"].to_numpy() * price * out["price_multiplier"].to_numpy()
     out["fx_now"] = pair_rates(fx, out["currency"], out["base_currency"], as_of)

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.pricing.fx import FxTable
+from engine.pricing.lookup import positions
 from engine.pricing.prices import last_prices
-from engine.pricing.rawread import fetch_dates, fetch_numeric, id_list
+from engine.pricing.rawread import as_float, epoch_days, fetch_numeric, fetch_rows, id_list
 from engine.store.accounts import Account
-from engine.store.positions import CashBalance
 from engine.store.reference import Security
 
 LOT_COLUMNS = [
@@ -42,14 +42,16 @@ def load_lots(session: Session, account_ids: list[int] | None = None) -> pd.Data
     Read through the raw driver cursor into numpy columns (see rawread); `acquired` is datetime64.
     """
     where = "" if account_ids is None else f" WHERE account_id IN ({id_list(account_ids)})"
+    num = ", ".join(as_float(session, c) for c in ("quantity", "unit_cost", "fx_rate"))
     block = fetch_numeric(
         session,
-        f"SELECT id, account_id, security_id, quantity, unit_cost, fx_rate FROM tax_lots{where} ORDER BY id",
-        6,
+        f"SELECT id, account_id, security_id, {num}, {epoch_days(session, 'acquired')}"
+        f" FROM tax_lots{where} ORDER BY id",
+        7,
     )
-    acquired = fetch_dates(session, f"SELECT acquired FROM tax_lots{where} ORDER BY id")
     lot_id, account_id, security_id = (block[:, i].astype(np.int64) for i in range(3))
     quantity, unit_cost, fx_rate = block[:, 3], block[:, 4], block[:, 5]
+    acquired = block[:, 6].astype(np.int64).astype("datetime64[D]")
     accounts = dict(session.execute(select(Account.id, Account.base_currency)).all())
     secs = session.execute(
         select(Security.id, Security.currency, cast(Security.price_multiplier, Float))
@@ -73,13 +75,10 @@ def load_lots(session: Session, account_ids: list[int] | None = None) -> pd.Data
     # Small look-ups joined by position in numpy, not by SQL join per lot.
     acc_ids = np.fromiter(accounts, dtype=np.int64)
     acc_ccy = np.array(list(accounts.values()), dtype=object)
-    order = np.argsort(acc_ids)
-    frame["base_currency"] = acc_ccy[order][np.searchsorted(acc_ids[order], account_id)]
-    sec_ids = np.array([r[0] for r in secs], dtype=np.int64)
-    sorder = np.argsort(sec_ids)
-    pos = np.searchsorted(sec_ids[sorder], security_id)
-    frame["currency"] = np.array([r[1] for r in secs], dtype=object)[sorder][pos]
-    frame["price_multiplier"] = np.array([r[2] for r in secs], dtype=float)[sorder][pos]
+    frame["base_currency"] = acc_ccy[positions(acc_ids, account_id)]
+    pos = positions(np.array([r[0] for r in secs], dtype=np.int64), security_id)
+    frame["currency"] = np.array([r[1] for r in secs], dtype=object)[pos]
+    frame["price_multiplier"] = np.array([r[2] for r in secs], dtype=float)[pos]
     return frame[LOT_COLUMNS]
 
 
@@ -128,17 +127,16 @@ def value_lots(
 
 def value_cash(session: Session, as_of: date, fx: FxTable | None = None) -> pd.DataFrame:
     """Cash balances with their value in the account's base currency."""
-    q = select(
-        CashBalance.account_id,
-        CashBalance.currency,
-        CashBalance.settled,
-        CashBalance.unsettled,
-        Account.base_currency,
-    ).join(Account, Account.id == CashBalance.account_id)
+    money = ", ".join(as_float(session, f"c.{c}") for c in ("settled", "unsettled"))
     df = pd.DataFrame(
-        session.execute(q).all(), columns=["account_id", "currency", "settled", "unsettled", "base_currency"]
+        fetch_rows(
+            session,
+            f"SELECT c.account_id, c.currency, {money}, a.base_currency"
+            " FROM cash_balances c JOIN accounts a ON a.id = c.account_id ORDER BY c.account_id, c.currency",
+        ),
+        columns=["account_id", "currency", "settled", "unsettled", "base_currency"],
     )
     fx = fx or FxTable.load(session, end=as_of)
-    df["amount"] = df["settled"].astype(float) + df["unsettled"].astype(float)
+    df["amount"] = df["settled"].astype(float) + df["unsettled"].fillna(0.0).astype(float)
     df["value_base"] = df["amount"] * fx.rates(df["currency"], df["base_currency"], as_of)
     return df

@@ -1,20 +1,21 @@
 """Daily account history rebuilt from the ledger: market value in base currency, flows, local value.
 
-For each date with prices in the range, an account holds the lots open on that date: open lots
-from their acquisition, and relieved lots (realized_gains rows) from acquisition until the sale
-date. Lots opened by a booked trade start on the trade date (not the wash-sale-adjusted holding
-start). Lots that arrived without a booked trade (imports, the demo book) are transfers in kind:
-their market value on the arrival date is an external flow, so arriving does not count as return.
-Cash on a date is today's balance less the movements dated after it. Booked external flows
-(engine.accounting.fxspot.book_cash_flow) are flows at that day's FX rate. Values are end of day.
-`value_prev_fx` prices today's holdings at yesterday's FX: it separates local return from the
-currency return. Splits after a date are not unwound (quantities are today's).
+Holdings on each date come from the lots' open and close dates with splits unwound before their
+ex-date (engine.reports.lot_history), and cash per currency from the cash ledger
+(engine.reports.cash_history), so lots sold since and splits since are both right in the past.
+Each currency's local value (securities at that day's last close x price multiplier, plus cash)
+is translated at that day's FX rate; `value_prev_fx` translates it at the previous date's rate,
+which separates the local return from the currency return. Values are end of day.
+
+External flows, in base currency at the day's rate: booked deposits and withdrawals, and lots
+that arrived without a booked trade (imports, the demo book, transfers in kind) valued on the
+first date they are held, so arriving is not return. Flows on or before the first date are
+already inside the first value.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
@@ -22,15 +23,16 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.accounting.tables import Booking, CashMovement, RealizedGain
 from engine.analytics.errors import AnalyticsError, MissingValueError
 from engine.pricing.fx import FxTable
+from engine.pricing.rawread import date_literal, fetch_rows, id_list
+from engine.reports.cash_history import cash_history
+from engine.reports.lot_history import lot_segments, quantity_history, split_factors
 from engine.store.accounts import Account
 from engine.store.market import PriceBar
-from engine.store.positions import CashBalance, TaxLot
 from engine.store.reference import Security
 
-_BOOKED = re.compile(r"^B(\d+)")
+PRICE_LOOKBACK = timedelta(days=10)
 
 
 @dataclass(frozen=True)
@@ -39,46 +41,42 @@ class AccountHistory:
 
     account: str
     base_currency: str
-    frame: pd.DataFrame  # columns: value, value_prev_fx, flow
+    frame: pd.DataFrame  # columns: value, value_prev_fx, flow (base currency)
+    quantities: pd.DataFrame = field(default_factory=pd.DataFrame)  # dates x symbol
+    cash: pd.DataFrame = field(default_factory=pd.DataFrame)  # dates x currency (local amounts)
+    local: pd.DataFrame = field(default_factory=pd.DataFrame)  # dates x currency: securities + cash, local
 
 
-def _lots(session: Session, account_id: int) -> pd.DataFrame:
-    open_ = session.execute(
-        select(TaxLot.lot_ref, TaxLot.security_id, TaxLot.quantity, TaxLot.acquired).where(
-            TaxLot.account_id == account_id
-        )
+def price_dates(session: Session, start: date, end: date) -> np.ndarray:
+    """Every date in [start, end] on which the book has a price (datetime64[D])."""
+    days = session.scalars(
+        select(PriceBar.date).where(PriceBar.date >= start, PriceBar.date <= end).distinct()
     ).all()
-    closed = session.execute(
-        select(
-            RealizedGain.lot_ref,
-            RealizedGain.security_id,
-            RealizedGain.quantity,
-            RealizedGain.acquired,
-            RealizedGain.sold,
-        ).where(RealizedGain.account_id == account_id)
-    ).all()
-    rows = [(r, s, float(q), a, None) for r, s, q, a in open_] + [
-        (r, s, float(q), a, d) for r, s, q, a, d in closed
-    ]
-    df = pd.DataFrame(rows, columns=["lot_ref", "security_id", "quantity", "start", "end"])
-    trade_dates = dict(
-        session.execute(
-            select(Booking.id, Booking.trade_date).where(
-                Booking.account_id == account_id, Booking.kind == "trade"
-            )
-        ).all()
+    return np.array(sorted(days), dtype="datetime64[D]")
+
+
+def closes(session: Session, security_ids: np.ndarray, dates: np.ndarray) -> np.ndarray:
+    """dates x securities: the last close on or before each date (NaN where none in the lookback)."""
+    if len(security_ids) == 0 or len(dates) == 0:
+        return np.full((len(dates), len(security_ids)), np.nan)
+    first = pd.Timestamp(dates[0]).date() - PRICE_LOOKBACK
+    last = pd.Timestamp(dates[-1]).date()
+    # The driver's tuples, not ORM rows: a year of an account's prices is tens of thousands of rows.
+    px = pd.DataFrame(
+        fetch_rows(
+            session,
+            f"SELECT security_id, date, close FROM prices WHERE security_id IN ({id_list(security_ids)})"
+            f" AND date >= {date_literal(first)} AND date <= {date_literal(last)}",
+        ),
+        columns=["security_id", "date", "close"],
     )
-    booked = []
-    for i, ref in enumerate(df["lot_ref"]):
-        m = _BOOKED.match(ref or "")
-        bid = int(m.group(1)) if m else None
-        if bid in trade_dates:
-            df.at[i, "start"] = trade_dates[bid]
-            booked.append(True)
-        else:
-            booked.append(False)
-    df["booked"] = booked
-    return df
+    if px.empty:
+        return np.full((len(dates), len(security_ids)), np.nan)
+    px["date"] = pd.to_datetime(px["date"])
+    px["close"] = px["close"].astype(float)
+    wide = px.pivot(index="date", columns="security_id", values="close").sort_index().ffill()
+    wide = wide.reindex(columns=list(security_ids)).reindex(pd.DatetimeIndex(dates), method="ffill")
+    return wide.to_numpy(dtype=float)
 
 
 def account_history(session: Session, account_id: int, start: date, end: date, fx: FxTable) -> AccountHistory:
@@ -87,112 +85,63 @@ def account_history(session: Session, account_id: int, start: date, end: date, f
     if acct is None:
         raise AnalyticsError(f"no account id {account_id}")
     base = acct.base_currency
-    dates = pd.DatetimeIndex(
-        sorted(
-            session.scalars(
-                select(PriceBar.date).where(PriceBar.date >= start, PriceBar.date <= end).distinct()
-            )
-        )
-    )
+    dates = price_dates(session, start, end)
     if len(dates) == 0:
         raise AnalyticsError(f"no prices between {start} and {end}")
-    lots = _lots(session, account_id)
-    sec_ids = sorted(set(lots["security_id"]))
+    n = len(dates)
+    index = pd.DatetimeIndex(dates)
+    segments = lot_segments(session, account_id)
+    sec_list = sorted(set(segments["security_id"].tolist()))
+    qh = quantity_history(segments, split_factors(session, sec_list), dates)
     secs = pd.DataFrame(
         session.execute(
             select(Security.id, Security.symbol, Security.currency, Security.price_multiplier).where(
-                Security.id.in_(sec_ids)
+                Security.id.in_(sec_list)
             )
         ).all(),
         columns=["security_id", "symbol", "currency", "mult"],
     ).set_index("security_id")
-    px = pd.DataFrame(
-        session.execute(
-            select(PriceBar.security_id, PriceBar.date, PriceBar.close).where(
-                PriceBar.security_id.in_(sec_ids),
-                PriceBar.date >= start - timedelta(days=10),
-                PriceBar.date <= end,
-            )
-        ).all(),
-        columns=["security_id", "date", "close"],
-    )
-    if len(px):
-        px["date"] = pd.to_datetime(px["date"])
-        px["close"] = px["close"].astype(float)
-        closes = (
-            px.pivot(index="date", columns="security_id", values="close")
-            .sort_index()
-            .ffill()
-            .reindex(dates, method="ffill")
+    secs = secs.reindex(qh.security_ids)
+    price = closes(session, qh.security_ids, dates)
+    held = qh.quantity != 0
+    gap = held & np.isnan(price)
+    if gap.any():
+        i, j = (int(a[0]) for a in np.nonzero(gap))
+        raise MissingValueError(
+            f"{secs['symbol'].iloc[j]} is held on {index[i].date()} but has no price on or before it"
         )
-    else:
-        closes = pd.DataFrame(index=dates)
-    n = len(dates)
-    value = np.zeros(n)
-    value_prev = np.zeros(n)
+    mult = secs["mult"].astype(float).to_numpy()
+    mv_local = np.where(held, qh.quantity * np.nan_to_num(price) * mult, 0.0)
+    cash = cash_history(session, account_id, dates)
+    currencies = sorted(set(secs["currency"]) | set(cash.balance.columns))
+    prev_dates = np.r_[dates[:1] - np.timedelta64(1, "D"), dates[:-1]]
+    rate_now = np.ones((n, len(currencies)))
+    rate_prev = np.ones((n, len(currencies)))
+    local = np.zeros((n, len(currencies)))
+    sec_ccy = secs["currency"].to_numpy()
+    for k, ccy in enumerate(currencies):
+        rate_now[:, k] = fx.rates([ccy] * n, [base] * n, list(dates))
+        rate_prev[:, k] = fx.rates([ccy] * n, [base] * n, list(prev_dates))
+        local[:, k] = mv_local[:, sec_ccy == ccy].sum(axis=1)
+        if ccy in cash.balance.columns:
+            local[:, k] += cash.balance[ccy].to_numpy()
+    value = (local * rate_now).sum(axis=1)
+    value_prev = (local * rate_prev).sum(axis=1)
     flow = np.zeros(n)
-    d64 = dates.to_numpy(dtype="datetime64[D]")
-    prev_dates = np.r_[d64[:1] - np.timedelta64(1, "D"), d64[:-1]]
-    rate_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-
-    def rates(ccy: str) -> tuple[np.ndarray, np.ndarray]:
-        if ccy not in rate_cache:
-            now = fx.rates([ccy] * n, [base] * n, list(d64))
-            before = fx.rates([ccy] * n, [base] * n, list(prev_dates))
-            rate_cache[ccy] = (now, before)
-        return rate_cache[ccy]
-
-    for lot in lots.itertuples(index=False):
-        s = pd.Timestamp(lot.start).to_datetime64().astype("datetime64[D]")
-        e = pd.Timestamp(lot.end).to_datetime64().astype("datetime64[D]") if lot.end is not None else None
-        active = (d64 >= s) & ((d64 < e) if e is not None else True)
-        if not active.any():
-            continue
-        sec = secs.loc[lot.security_id]
-        price = (
-            closes[lot.security_id].to_numpy() if lot.security_id in closes.columns else np.full(n, np.nan)
-        )
-        if np.isnan(price[active]).any():
-            i = int(np.flatnonzero(active & np.isnan(price))[0])
-            raise MissingValueError(f"{sec.symbol} has no price on or before {dates[i].date()}")
-        now, before = rates(sec.currency)
-        mv = np.where(active, lot.quantity * np.nan_to_num(price) * float(sec.mult), 0.0)
-        value += mv * now
-        value_prev += mv * before
-        if not lot.booked and s > d64[0]:
-            # Arrived in kind after the first date: its value that day is an external flow.
-            first = int(np.argmax(active))
-            flow[first] += mv[first] * now[first]
-    # Cash: today's balance less movements dated after each day.
-    balances = dict(
-        (c, float(st) + float(un or 0))
-        for c, st, un in session.execute(
-            select(CashBalance.currency, CashBalance.settled, CashBalance.unsettled).where(
-                CashBalance.account_id == account_id
-            )
-        ).all()
-    )
-    moves = pd.DataFrame(
-        session.execute(
-            select(
-                CashMovement.currency, CashMovement.amount, CashMovement.trade_date, CashMovement.kind
-            ).where(CashMovement.account_id == account_id)
-        ).all(),
-        columns=["currency", "amount", "trade_date", "kind"],
-    )
-    for ccy in set(balances) | set(moves["currency"]):
-        m = moves[moves["currency"] == ccy]
-        when = m["trade_date"].to_numpy(dtype="datetime64[D]")
-        amt = m["amount"].astype(float).to_numpy()
-        later = np.array([amt[when > d].sum() for d in d64])
-        cash = balances.get(ccy, 0.0) - later
-        now, before = rates(ccy)
-        value += cash * now
-        value_prev += cash * before
-        ext = m[m["kind"] == "flow"]
-        for w, a in zip(ext["trade_date"].to_numpy(dtype="datetime64[D]"), ext["amount"].astype(float)):
-            hit = np.flatnonzero(d64 >= w)
-            if len(hit) and w > d64[0]:
-                flow[hit[0]] += a * now[hit[0]]
-    frame = pd.DataFrame({"value": value, "value_prev_fx": value_prev, "flow": flow}, index=dates)
-    return AccountHistory(acct.code, base, frame)
+    ccy_col = {c: k for k, c in enumerate(currencies)}
+    a = qh.arrivals
+    if len(a):
+        r, c = a["row"].to_numpy(), a["col"].to_numpy()
+        k = np.array([ccy_col[x] for x in sec_ccy[c]])
+        np.add.at(flow, r, a["quantity"].to_numpy() * price[r, c] * mult[c] * rate_now[r, k])
+    f = cash.flows
+    if len(f):
+        when = f["trade_date"].to_numpy(dtype="datetime64[D]")
+        row = np.searchsorted(dates, when, side="left")
+        inside = (when > dates[0]) & (row < n)
+        k = np.array([ccy_col[x] for x in f["currency"]])
+        np.add.at(flow, row[inside], f["amount"].to_numpy()[inside] * rate_now[row[inside], k[inside]])
+    frame = pd.DataFrame({"value": value, "value_prev_fx": value_prev, "flow": flow}, index=index)
+    quantities = pd.DataFrame(qh.quantity, index=index, columns=list(secs["symbol"]))
+    local_values = pd.DataFrame(local, index=index, columns=currencies)
+    return AccountHistory(acct.code, base, frame, quantities, cash.balance, local_values)

@@ -10,7 +10,7 @@ security of the book named by symbol (e.g. an index ETF), translated to base cur
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -36,9 +36,9 @@ from engine.analytics import (
 )
 from engine.errors import NotFound
 from engine.pricing.fx import FxTable
-from engine.reports.history import AccountHistory, account_history
+from engine.reports.history import AccountHistory, account_history, closes
+from engine.reports.lot_history import cumulative_factor, split_factors
 from engine.store.accounts import Account, ModelComponent
-from engine.store.market import PriceBar
 from engine.store.reference import Security
 
 
@@ -72,21 +72,16 @@ def _model_weights(session: Session, model_id: int) -> dict[int, float]:
 def _security_returns(
     session: Session, ids: list[int], dates: pd.DatetimeIndex, base: str, fx: FxTable
 ) -> pd.DataFrame:
-    """Daily base-currency returns of securities on `dates` (prices forward-filled)."""
-    start = dates[0].date() - timedelta(days=10)
-    rows = session.execute(
-        select(PriceBar.security_id, PriceBar.date, PriceBar.close).where(
-            PriceBar.security_id.in_(ids), PriceBar.date >= start, PriceBar.date <= dates[-1].date()
-        )
-    ).all()
-    px = pd.DataFrame(rows, columns=["security_id", "date", "close"])
-    px["date"] = pd.to_datetime(px["date"])
-    wide = px.pivot(index="date", columns="security_id", values="close").astype(float).sort_index().ffill()
-    wide = wide.reindex(dates, method="ffill")
+    """Daily base-currency price returns of securities on `dates` (forward-filled, split-adjusted)."""
+    d64 = dates.to_numpy(dtype="datetime64[D]")
+    wide = pd.DataFrame(closes(session, np.array(ids, dtype=np.int64), d64), index=dates, columns=ids)
     ccy = dict(session.execute(select(Security.id, Security.currency).where(Security.id.in_(ids))).all())
-    d = list(dates.to_numpy(dtype="datetime64[D]"))
+    d = list(d64)
+    splits = split_factors(session, ids)
     for sid in wide.columns:
-        wide[sid] = wide[sid] * fx.rates([ccy[sid]] * len(d), [base] * len(d), d)
+        # Split-adjusted: a close x C(date) is in the same shares on both sides of an ex-date.
+        adjust = cumulative_factor(splits, int(sid), d64)
+        wide[sid] = wide[sid] * adjust * fx.rates([ccy[sid]] * len(d), [base] * len(d), d)
     return wide.pct_change(fill_method=None).iloc[1:]
 
 

@@ -87,8 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    database = open_store(args.db)
-    with database.session() as session:
+    with open_store(args.db) as database, database.session() as session:
         ids = account_ids(session, args.account or (), args.household, args.all)
         end = args.end or book_as_of(session)
         start = args.start or (end - timedelta(days=365))
@@ -104,7 +103,6 @@ def cmd_report(args: argparse.Namespace) -> int:
             doc = exposure_report(
                 session, ids, end, by=args.by, level=args.level, report_currency=args.currency
             )
-    database.dispose()
     if args.json:
         print_json(doc)
     else:

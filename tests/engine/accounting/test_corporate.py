@@ -16,7 +16,7 @@ from engine.accounting.errors import BookingError
 from engine.accounting.fxspot import book_cash_flow, book_fx_spot
 from engine.accounting.tables import WithholdingRate
 from engine.model.enums import Side
-from engine.model.trades import TradeFill
+from engine.model.trades import LotPick, TradeFill
 from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.positions import TaxLot
@@ -168,3 +168,28 @@ def test_fx_spot_moves_cash_between_ledgers_and_settles_t2(book: Database) -> No
     assert cad.settle_date == date(2026, 11, 27)  # USD/CAD spot is T+1
     c = cash(book, "E1")
     assert c["EUR"] == (D("5000"), D("-1000")) and c["USD"][1] == D("-400") + D("1150")
+
+
+def test_entitlement_goes_by_trade_date_not_a_wash_sale_adjusted_start(book: Database) -> None:
+    # A1 sells B2 (50 @ 45) at a loss on 03-02 and buys 50 back on 03-12, after the 03-10 ex-date:
+    # a wash sale moves the new lot's holding start back 28 days (to 02-12, before the ex-date),
+    # but those shares were bought after it: no dividend for them, and a late split skips them.
+    with book.transaction() as s:
+        b = LedgerBooker()
+        pick = (LotPick("B2", D(50)),)
+        b.book(s, TradeFill("A1", "XYZ", Side.SELL, D(50), D(40), date(2026, 3, 2), "W-S", lots=pick))
+        r = b.book(s, TradeFill("A1", "XYZ", Side.BUY, D(50), D(41), date(2026, 3, 12), "W-B"))
+        lot = s.scalars(select(TaxLot).where(TaxLot.lot_ref == r.lot_opened)).one()
+        assert lot.acquired == date(2026, 2, 12)  # holding period carried over
+        div = apply_corporate_action(
+            s, ActionSpec("XYZ-D", "XYZ", "dividend", date(2026, 3, 10), amount=D("1.00"))
+        )
+        split = apply_corporate_action(
+            s, ActionSpec("XYZ-S", "XYZ", "split", date(2026, 3, 10), ratio_new=D(2), ratio_old=D(1))
+        )
+    assert dict((a, g) for a, g, _ in div.payments)["A1"] == D("100.00")  # B1's 100 shares only
+    assert split.lots == 2  # B1 (A1) and B3 (E1); the 03-12 lot is already in new shares
+    with book.session() as s:
+        a1 = s.scalars(select(Account.id).where(Account.code == "A1")).one()
+        qty = {lot.lot_ref: lot.quantity for lot in s.scalars(select(TaxLot).where(TaxLot.account_id == a1))}
+    assert qty == {"B1": 200, r.lot_opened: 50}
