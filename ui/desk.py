@@ -119,3 +119,6 @@ class Desk(QObject):
 
     def close(self) -> None:
         self.bridge.close()
+        oms = getattr(self, "oms", None)  # the trader's OMS link (ui.oms_link.attach), if any
+        if oms is not None:
+            oms.close()

@@ -23,6 +23,7 @@ from engine.store.database import mask_url
 from ui.desk import Desk
 from ui.panels.base import Panel
 from ui.settings import UserSettings
+from ui.shared_desk import SharedDeskLink
 from ui.theme import apply_theme, updown_defaults
 from ui.workers import Job
 from ui.workspaces import PANELS, WORKSPACES, arrange
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
         self.theme = settings.get("theme", theme) or theme
         self._build_menus()
         self._build_status()
+        self.shared = SharedDeskLink(self, desk.database.engine.url, self.docks)
         desk.message.connect(lambda m: self.statusBar().showMessage(m, 15_000))
         desk.jobs.started.connect(self.progress.track)
         desk.jobs.ended.connect(lambda j: self.progress.ended(j, len(desk.jobs.running)))
@@ -276,5 +278,6 @@ class MainWindow(QMainWindow):
             for job in list(self.desk.jobs.running.values()):
                 job.token.cancel()
         self.save_layout(None)
+        self.shared.close()
         self.desk.close()
         super().closeEvent(event)

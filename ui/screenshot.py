@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
@@ -51,6 +52,7 @@ def render(
     out: Path,
     size: tuple[int, int] = (1600, 960),
     clock: Clock | None = None,
+    prepare: Callable[[Desk], None] | None = None,
 ) -> Path:
     """Open the workspace as its role's user, wait for the data, grab the window to `out`."""
     if workspace not in WORKSPACE_ROLE:
@@ -61,6 +63,8 @@ def render(
     with tempfile.TemporaryDirectory() as tmp:
         store = QSettings(str(Path(tmp) / "screenshot.ini"), QSettings.Format.IniFormat)
         desk = Desk(database, user, clock=clock or SystemClock(), jobs=Jobs())
+        if prepare is not None:  # e.g. the trader demo's simulated OMS (workstation.trader_demo)
+            prepare(desk)
         window = MainWindow(desk, UserSettings(user.username, store), theme=theme, restore=False)
         window.resize(*size)
         window.show()

@@ -4,6 +4,10 @@ A producer thread publishes `rate` events a second on the engine bus (as the OMS
 queues them and re-emits batches in the GUI thread; the handler turns each batch into one frame
 and `upsert`s it. A 5 ms heartbeat QTimer records the longest gap between its ticks: that gap
 minus 5 ms is the worst stall a user would feel.
+
+On a loaded machine most of a long gap can be time the GUI thread spent waiting for a CPU, not
+working. So each gap also records the GUI thread's own CPU time (`time.thread_time`): the CPU
+stall is what the same work would cost on an idle core.
 """
 
 from __future__ import annotations
@@ -38,6 +42,12 @@ class StallReport:
     worst_stall_ms: float
     p99_gap_ms: float
     flushes: int
+    worst_stall_cpu_ms: float = 0.0
+    """GUI-thread CPU time spent inside the worst (wall-clock) gap."""
+    max_gap_cpu_ms: float = 0.0
+    """The most GUI-thread CPU time spent inside any one gap (the stall an idle core would show)."""
+    gui_cpu_s: float = 0.0
+    """GUI-thread CPU seconds over the whole run."""
 
 
 def measure_blotter_stall(
@@ -60,14 +70,20 @@ def measure_blotter_stall(
 
     bridge.batch.connect(on_batch)
     gaps: list[float] = []
+    cpu: list[float] = []
     clock = QElapsedTimer()
     clock.start()
     last = [clock.nsecsElapsed()]
+    cpu_last = [time.thread_time_ns()]
+    cpu0 = cpu_last[0]
 
     def beat() -> None:
         now = clock.nsecsElapsed()
+        used = time.thread_time_ns()
         gaps.append((now - last[0]) / 1e6)
+        cpu.append((used - cpu_last[0]) / 1e6)
         last[0] = now
+        cpu_last[0] = used
 
     heart = QTimer()
     heart.setInterval(HEARTBEAT_MS)
@@ -114,6 +130,7 @@ def measure_blotter_stall(
     stop.set()
     ordered = sorted(gaps)
     p99 = ordered[int(len(ordered) * 0.99)] if ordered else 0.0
+    worst = max(range(len(gaps)), key=gaps.__getitem__) if gaps else -1
     return StallReport(
         updates_sent=sent[0],
         updates_shown=shown[0],
@@ -121,4 +138,7 @@ def measure_blotter_stall(
         worst_stall_ms=max(0.0, (max(gaps) if gaps else 0.0) - HEARTBEAT_MS),
         p99_gap_ms=p99,
         flushes=model.flushes - flushes0,
+        worst_stall_cpu_ms=cpu[worst] if worst >= 0 else 0.0,
+        max_gap_cpu_ms=max(cpu) if cpu else 0.0,
+        gui_cpu_s=(time.thread_time_ns() - cpu0) / 1e9,
     )

@@ -10,27 +10,29 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
+from ui.panels.allocations_panel import AllocationsPanel
+from ui.panels.approval_panels import ApprovalQueuePanel, AuditPanel
 from ui.panels.base import Panel
 from ui.panels.book_panels import DriftPanel, FxPanel, HoldingsPanel
 from ui.panels.clock_panel import ClockPanel
+from ui.panels.performance_panel import PerformancePanel
+from ui.panels.proposal_panels import ProposalsPanel
+from ui.panels.reconcile_panel import ReconcilePanel
 from ui.panels.sessions_panel import SessionsPanel
-from ui.panels.trading_panels import (
-    ApprovalQueuePanel,
-    AuditPanel,
-    ExecutionsPanel,
-    OrdersPanel,
-    ProposalsPanel,
-)
+from ui.panels.trading_panels import ExecutionsPanel, OrdersPanel
 
 PANELS: tuple[type[Panel], ...] = (
     DriftPanel,
     HoldingsPanel,
     FxPanel,
     ProposalsPanel,
+    PerformancePanel,
     ApprovalQueuePanel,
     AuditPanel,
+    ReconcilePanel,
     OrdersPanel,
     ExecutionsPanel,
+    AllocationsPanel,
     ClockPanel,
     SessionsPanel,
 )
@@ -44,9 +46,9 @@ class Workspace:
 
 
 WORKSPACES: dict[str, Workspace] = {
-    "pm": Workspace("pm", "Portfolio manager", ("drift", "fx", "holdings", "proposals")),
-    "compliance": Workspace("compliance", "Compliance", ("approvals", "audit", "holdings")),
-    "trader": Workspace("trader", "Trader", ("orders", "executions", "clock", "sessions")),
+    "pm": Workspace("pm", "Portfolio manager", ("drift", "fx", "holdings", "proposals", "performance")),
+    "compliance": Workspace("compliance", "Compliance", ("approvals", "audit", "reconcile", "holdings")),
+    "trader": Workspace("trader", "Trader", ("orders", "executions", "allocations", "clock", "sessions")),
 }
 
 
@@ -71,22 +73,30 @@ def arrange(window: QMainWindow, docks: dict[str, QDockWidget], key: str) -> Non
         window.addDockWidget(left, docks["drift"])
         window.splitDockWidget(docks["drift"], docks["holdings"], Qt.Orientation.Vertical)
         window.splitDockWidget(docks["drift"], docks["fx"], Qt.Orientation.Horizontal)
+        window.splitDockWidget(docks["holdings"], docks["performance"], Qt.Orientation.Horizontal)
         window.tabifyDockWidget(docks["holdings"], docks["proposals"])
         _show(docks, ws)
         window.resizeDocks(
             [docks["drift"], docks["fx"]], [int(w * 0.52), int(w * 0.48)], Qt.Orientation.Horizontal
         )
         window.resizeDocks(
-            [docks["drift"], docks["holdings"]], [int(h * 0.48), int(h * 0.52)], Qt.Orientation.Vertical
+            [docks["holdings"], docks["performance"]],
+            [int(w * 0.55), int(w * 0.45)],
+            Qt.Orientation.Horizontal,
+        )
+        window.resizeDocks(
+            [docks["drift"], docks["holdings"]], [int(h * 0.45), int(h * 0.55)], Qt.Orientation.Vertical
         )
         docks["holdings"].raise_()
     elif key == "compliance":
         window.addDockWidget(left, docks["approvals"])
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, docks["holdings"])
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, docks["reconcile"])
+        window.tabifyDockWidget(docks["reconcile"], docks["holdings"])
         window.splitDockWidget(docks["approvals"], docks["audit"], Qt.Orientation.Vertical)
         _show(docks, ws)
+        docks["reconcile"].raise_()
         window.resizeDocks(
-            [docks["approvals"], docks["holdings"]], [int(w * 0.42), int(w * 0.58)], Qt.Orientation.Horizontal
+            [docks["approvals"], docks["reconcile"]], [int(w * 0.5), int(w * 0.5)], Qt.Orientation.Horizontal
         )
         window.resizeDocks(
             [docks["approvals"], docks["audit"]], [int(h * 0.5), int(h * 0.5)], Qt.Orientation.Vertical
@@ -96,8 +106,10 @@ def arrange(window: QMainWindow, docks: dict[str, QDockWidget], key: str) -> Non
         window.splitDockWidget(docks["orders"], docks["executions"], Qt.Orientation.Vertical)
         window.splitDockWidget(docks["orders"], docks["clock"], Qt.Orientation.Horizontal)
         window.tabifyDockWidget(docks["clock"], docks["sessions"])
+        window.tabifyDockWidget(docks["executions"], docks["allocations"])
         _show(docks, ws)
         docks["clock"].raise_()
+        docks["executions"].raise_()
         window.resizeDocks(
             [docks["orders"], docks["executions"]], [int(h * 0.55), int(h * 0.45)], Qt.Orientation.Vertical
         )

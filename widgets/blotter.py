@@ -8,16 +8,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPoint, Qt, QTimer
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMenu, QVBoxLayout, QWidget
 
 from widgets.colors import status_color
 from widgets.columns import Column
 from widgets.empty_state import EmptyStateStack
-from widgets.table_model import FrameTableModel
+from widgets.formatting import format_value
+from widgets.table_model import (
+    _ALIGN,
+    _BACKGROUND,
+    _DISPLAY,
+    _FOREGROUND,
+    _HANDLED,
+    _LEFT,
+    _RIGHT,
+    RAW_ROLE,
+    FrameTableModel,
+    Index,
+)
 from widgets.table_view import DataTableView
 from widgets.toolbar import filter_box
 
@@ -26,12 +39,82 @@ ALL = "All"
 
 @dataclass(frozen=True)
 class RowAction:
-    """A context-menu entry: `run(keys)` on the selected rows; disabled with `why_not` when set."""
+    """A context-menu entry: `run(keys)` on the selected rows; disabled with `why_not` when set.
+    `shortcut` (e.g. "Del", "Ctrl+R") works while the blotter has focus."""
 
     text: str
     run: Callable[[list[object]], object]
     enabled: Callable[[list[dict[str, object]]], bool] = lambda rows: bool(rows)
     why_not: str = ""
+    shortcut: str = ""
+
+
+class BlotterModel(FrameTableModel):
+    """A FrameTableModel whose cells are prepared once per row: text, alignment and colours.
+
+    A repaint asks seven roles of every visible cell; here that is one dictionary lookup per role
+    instead of formatting and a status-colour call per cell. A row's cells are rebuilt after it
+    changes (the base class drops `_display[row]` on every update), and all of them when the
+    colours change (theme, gain/loss colours)."""
+
+    @property
+    def updown(self) -> Any:
+        return self._updown
+
+    @updown.setter
+    def updown(self, value: Any) -> None:
+        self._updown = value
+        self.invalidate_cells()
+
+    def invalidate_cells(self) -> None:
+        cache = getattr(self, "_display", None)
+        if cache:
+            cache.clear()
+
+    def _row_cells(self, row: int) -> list[dict[int, Any]]:
+        bg = self.background_fn(self, row) if self.background_fn is not None else None
+        out: list[dict[int, Any]] = []
+        for col in self.columns:
+            value = self._data[col.key][row]
+            ccy = self._data[col.currency_key][row] if col.currency_key else None
+            cell: dict[int, Any] = {
+                _DISPLAY: format_value(col.kind, value, ccy, col.signed),
+                _ALIGN: _RIGHT if col.numeric else _LEFT,
+                RAW_ROLE: value,
+            }
+            if bg is not None:
+                cell[_BACKGROUND] = bg
+            if col.signed and col.numeric:
+                try:
+                    fg = self._updown.for_value(float(value))
+                except (TypeError, ValueError):
+                    fg = None
+                if fg is not None:
+                    cell[_FOREGROUND] = fg
+            out.append(cell)
+        self._display[row] = out  # type: ignore[assignment]
+        return out
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        role = int(role)
+        if role not in _HANDLED or not index.isValid():
+            return None
+        row = int(self._view[index.row()])
+        cells = self._display.get(row) or self._row_cells(row)
+        return cells[index.column()].get(role)  # type: ignore[union-attr]
+
+    def multiData(self, index: Index, span: Any) -> None:
+        if not index.isValid():
+            return
+        row = int(self._view[index.row()])
+        cells = self._display.get(row) or self._row_cells(row)
+        get = cells[index.column()].get  # type: ignore[union-attr]
+        for rd in span:
+            value = get(rd.role())
+            if value is not None:
+                rd.setData(value)
+            else:
+                rd.clearData()  # the view reuses the span: never leave the last cell's colour
 
 
 class Blotter(QWidget):
@@ -46,14 +129,15 @@ class Blotter(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.dark = False
-        self.model = FrameTableModel(columns, key=key)
+        self._dark = False
+        self.model = BlotterModel(columns, key=key)
         self.model.background_fn = self._background
         self.view = DataTableView(self.model)
         self.view.setSelectionBehavior(DataTableView.SelectionBehavior.SelectRows)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._menu)
         self.actions_: list[RowAction] = []
+        self._shortcuts: list[QAction] = []
         self.combos: dict[str, QComboBox] = {}
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
@@ -82,6 +166,17 @@ class Blotter(QWidget):
         self._choices.start()
         for sig in (self.model.modelReset, self.model.rowsInserted, self.model.rowsRemoved):
             sig.connect(self._update_count)
+
+    @property
+    def dark(self) -> bool:
+        return self._dark
+
+    @dark.setter
+    def dark(self, value: bool) -> None:
+        """Status colours follow the theme: the model's prepared cells are rebuilt."""
+        if value != self._dark:
+            self._dark = value
+            self.model.invalidate_cells()
 
     def _background(self, model: FrameTableModel, row: int) -> QColor | None:
         column = model._data.get("status")
@@ -121,7 +216,28 @@ class Blotter(QWidget):
                 combo.blockSignals(False)
 
     def set_actions(self, actions: list[RowAction]) -> None:
+        """Context-menu entries; those with a shortcut also answer their key on the view."""
+        for qa in self._shortcuts:
+            self.view.removeAction(qa)
+        self._shortcuts = []
         self.actions_ = actions
+        for act in actions:
+            if not act.shortcut:
+                continue
+            qa = QAction(act.text, self.view)
+            qa.setShortcut(QKeySequence(act.shortcut))
+            qa.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            qa.triggered.connect(lambda _c=False, a=act: self.trigger(a))
+            self.view.addAction(qa)
+            self._shortcuts.append(qa)
+
+    def trigger(self, act: RowAction) -> bool:
+        """Run `act` on the selected rows if it is allowed for them (keyboard and tests)."""
+        rows = self.selected_rows()
+        if act.why_not or not act.enabled(rows):
+            return False
+        act.run([r[self.model.key] for r in rows if self.model.key])
+        return True
 
     def selected_rows(self) -> list[dict[str, object]]:
         rows = sorted({i.row() for i in self.view.selectionModel().selectedIndexes()})
@@ -136,6 +252,8 @@ class Blotter(QWidget):
         for act in self.actions_:
             label = act.text + (f"  ({act.why_not})" if act.why_not else "")
             qa = menu.addAction(label)
+            if act.shortcut:
+                qa.setShortcut(QKeySequence(act.shortcut))
             qa.setEnabled(not act.why_not and act.enabled(rows))
             qa.triggered.connect(
                 lambda _c=False, a=act: a.run([r[self.model.key] for r in rows if self.model.key])

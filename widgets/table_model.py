@@ -154,20 +154,28 @@ class FrameTableModel(QAbstractTableModel):
             elif role == _ALIGN:
                 rd.setData(_RIGHT if col.numeric else _LEFT)
             elif role == _FOREGROUND:
+                # The view reuses its span between cells: a role left unset keeps the previous
+                # cell's colour (whole rows turned red/green), so clear what we do not set.
+                colour = None
                 if col.signed and col.numeric:
                     try:
                         colour = self.updown.for_value(float(self._data[col.key][row]))
                     except (TypeError, ValueError):
                         colour = None
-                    if colour is not None:
-                        rd.setData(colour)
+                if colour is not None:
+                    rd.setData(colour)
+                else:
+                    rd.clearData()
             elif role == _BACKGROUND:
-                if self.background_fn is not None:
-                    colour = self.background_fn(self, row)
-                    if colour is not None:
-                        rd.setData(colour)
+                colour = self.background_fn(self, row) if self.background_fn is not None else None
+                if colour is not None:
+                    rd.setData(colour)
+                else:
+                    rd.clearData()
             elif role == RAW_ROLE:
                 rd.setData(self._data[col.key][row])
+            else:
+                rd.clearData()
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(self.columns):

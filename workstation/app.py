@@ -48,6 +48,13 @@ def run_desktop(db: str | None, theme: str | None = None, user: str | None = Non
         return 2
     from PySide6.QtWidgets import QApplication, QDialog
 
+    from ui.coldstart import preload, show_shell
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("SMA Workstation")
+    shell, _ = show_shell(app)  # painted before pandas, SQLAlchemy and the engine are imported
+    preload(app, shell)  # those import on a thread while the shell paints
+
     from engine.clock import SystemClock
     from ui.desk import Desk
     from ui.login import LoginDialog
@@ -57,15 +64,15 @@ def run_desktop(db: str | None, theme: str | None = None, user: str | None = Non
     from ui.theme import apply_theme
     from ui.workers import Jobs
     from workstation.compose import open_store
+    from workstation.desk_oms import wire_desk_oms
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("SMA Workstation")
     store = settings()
     apply_theme(app, theme or str(store.value("last_theme", "light")))
     embedded = db is None and not os.environ.get(DB_ENV)
     database = open_store(db)
     jobs = Jobs()
     first = ensure_book(database, jobs, embedded)
+    shell.close()
     login = LoginDialog(database, last_user=user or str(store.value("last_user", "")))
     if user:
         login.choose(user)
@@ -73,6 +80,7 @@ def run_desktop(db: str | None, theme: str | None = None, user: str | None = Non
         return 0
     store.setValue("last_user", login.user.username)
     desk = Desk(database, login.user, clock=SystemClock(local_zone()), jobs=jobs)
+    wire_desk_oms(desk)  # the trader's OMS and FIX sessions, made on first use
     user_settings = UserSettings(login.user.username, store)
     window = MainWindow(desk, user_settings, theme=theme or user_settings.get("theme", "light"))
     if theme:

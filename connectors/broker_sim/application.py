@@ -270,7 +270,9 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
             self._send(self._report(o, "8", text=reason[1], rej=reason[0]), sid)
             self._note("rejected", cl_ord_id=cl, text=reason[1])
             return
-        self._note("new", cl_ord_id=cl, qty=str(qty), symbol=symbol)
+        self._note(
+            "new", cl_ord_id=cl, qty=str(qty), symbol=symbol, limit=None if o.limit is None else str(o.limit)
+        )
         if self.cfg.delay:
             self.delayed.append((time.monotonic() + self.cfg.delay, o))
         else:
@@ -342,7 +344,9 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
         self.orders[cl] = o
         o.status = "1" if o.cum > 0 else "0"
         self._send(self._report(o, "5", cl=cl, orig=orig), sid)
-        self._note("replaced", cl_ord_id=cl, orig=orig, qty=str(qty))
+        self._note(
+            "replaced", cl_ord_id=cl, orig=orig, qty=str(qty), limit=None if o.limit is None else str(o.limit)
+        )
 
     def _status(self, m: fix.Message, sid: fix.SessionID) -> None:
         cl = m.getField(T.CL_ORD_ID)

@@ -102,7 +102,12 @@ def test_good_password_opens_the_workspace_of_the_role(qtbot, demo_db, tmp_path:
     window.show()
     assert wait_ready(window, 60_000)
     assert window.workspace == "compliance"
-    assert {n for n, d in window.docks.items() if not d.isHidden()} == {"approvals", "audit", "holdings"}
+    assert {n for n, d in window.docks.items() if not d.isHidden()} == {
+        "approvals",
+        "audit",
+        "reconcile",
+        "holdings",
+    }
     close_window(window)
 
 

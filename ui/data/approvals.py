@@ -66,3 +66,41 @@ def submit_proposals(database: Database, username: str, proposal_ids: list[int])
             view = approvals.submit(s, username, "proposal", pid)
         states.append(str(view.state))
     return states
+
+
+RULE_KEYS = [
+    "key", "account", "symbol", "side", "quantity", "rule", "version", "severity", "outcome",
+    "limit", "before", "after", "message",
+]  # fmt: skip
+
+
+def case_rules(database: Database, case_id: int) -> tuple[dict[str, object], pd.DataFrame]:
+    """One case's last check, rule by rule (worst first), with each rule's severity and its decisions.
+
+    Reads `approvals.case_detail`; severity comes from the rule version that gave the result.
+    """
+    from sqlalchemy import select
+
+    from engine.compliance.tables import RuleVersion
+
+    with database.session() as s:
+        detail = approvals.case_detail(s, case_id)
+        severity = {
+            (code, version): sev
+            for code, version, sev in s.execute(
+                select(RuleVersion.code, RuleVersion.version, RuleVersion.severity)
+            ).all()
+        }
+    rank = {"block": 0, "flag": 1, "warn": 2, "pass": 3}
+    rows = [
+        {
+            **r,
+            "quantity": float(r["quantity"]) if r["quantity"] is not None else None,
+            "severity": severity.get((r["rule"], r["version"]), ""),
+        }
+        for r in detail["results"]
+    ]
+    rows.sort(key=lambda r: (rank.get(str(r["outcome"]), 9), str(r["rule"]), str(r["symbol"])))
+    frame = pd.DataFrame(rows, columns=[k for k in RULE_KEYS if k != "key"])
+    frame.insert(0, "key", range(len(frame)))
+    return detail, frame

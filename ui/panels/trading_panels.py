@@ -1,4 +1,4 @@
-"""Trader and compliance panels over the real trading tables: orders, executions, proposals, audit.
+"""Trader panels over the real trading tables: orders and executions (LiveTablePanel is shared).
 
 Live path: engine events carrying `order_id(s)` / `execution_id(s)` make the panel re-read just
 those rows in a worker and `upsert` them; the model's 100 ms timer coalesces the redraw.
@@ -6,37 +6,23 @@ those rows in a worker and `upsert` them; the model's 100 ms timer coalesces the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 
 import pandas as pd
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QWidget
 
 from engine.events import Event
+from engine.oms.service import RouteResult
 from ui.data import trading
-from ui.data.approvals import decide as decide_case
-from ui.data.approvals import queue as approval_queue
-from ui.data.approvals import submit_proposals
-from ui.data.audit import audit_entries
-from ui.data.rebalance import MODES, Selection, proposal_trades
-from ui.data.rebalance import run as run_rebalance
-from ui.decision_dialog import DecisionDialog
 from ui.desk import Desk
+from ui.oms_link import OmsLink, link_of
 from ui.panels.base import Panel
+from ui.replace_dialog import ReplaceDialog
 from widgets.blotter import Blotter, RowAction
 from widgets.columns import Column
-from widgets.table_model import FrameTableModel
-from widgets.table_view import DataTableView
-from widgets.toolbar import themed_icon
 
 EXEC_TYPES = {
     "0": "New",
@@ -73,6 +59,7 @@ ORDER_COLUMNS = [
     Column("avg_px", "Avg price", "price"),
     Column("currency", "Ccy"),
     Column("updated_at", "Updated", "datetime"),
+    Column("note", "Note", tooltip="the outcome of the last desk command on this order"),
 ]
 EXEC_COLUMNS = [
     Column("received_at", "Received", "datetime"),
@@ -104,51 +91,17 @@ ORD_STATUS = {
     "C": "expired",
     "E": "pending_replace",
 }
-TRADE_COLUMNS = [
-    Column("symbol", "Symbol"),
-    Column("side", "Side"),
-    Column("quantity", "Quantity", "qty"),
-    Column("est_price", "Est. price", "price"),
-    Column("currency", "Ccy"),
-    Column("est_value_base", "Est. value (base)", "money", "base_currency"),
-    Column("gain", "Realized gain", "money", "base_currency", signed=True),
-    Column("est_tax", "Est. tax", "money", "base_currency"),
-    Column("reason", "Reason"),
-]
-QUEUE_COLUMNS = [
-    Column("id", "Case", "int"),
-    Column("entity", "Entity"),
-    Column("entity_id", "Id"),
-    Column("outcome", "Check"),
-    Column("hard_block", "Block"),
-    Column("summary", "Trades"),
-    Column("orders", "Orders", "int"),
-    Column("created_by", "Created by"),
-    Column("approvals", "Approved by"),
-    Column("opened_at", "Opened", "datetime"),
-]
-PROPOSAL_COLUMNS = [
-    Column("id", "Proposal", "int"),
-    Column("batch_id", "Batch"),
-    Column("account", "Account"),
-    Column("mode", "Mode"),
-    Column("status", "Status"),
-    Column("trades", "Trades", "int"),
-    Column("reason", "Reason"),
-    Column("created_by", "By"),
-    Column("compliance", "Compliance", tooltip="approval case state (check outcome)"),
-    Column("updated_at", "Updated", "datetime"),
-]
-AUDIT_COLUMNS = [
-    Column("at", "When", "datetime"),
-    Column("username", "User"),
-    Column("action", "Action"),
-    Column("entity", "Entity"),
-    Column("entity_id", "Id"),
-    Column("reason", "Reason"),
-    Column("hash", "Hash"),
-]
-OMS_PENDING = "the desk is not connected to the OMS service yet"
+CANCELLABLE = frozenset(
+    {"pending_approval", "held", "released", "in_block", "pending_new", "new", "partially_filled"}
+)
+REPLACEABLE = frozenset({"new", "partially_filled"})
+SHOW_ALLOCATIONS = "allocations:"
+"""desk.data_changed message prefix: the allocations dock shows the block ClOrdID that follows."""
+
+
+def _all_status(allowed: Iterable[str]) -> Callable[[list[dict[str, object]]], bool]:
+    ok = frozenset(allowed)
+    return lambda rows: bool(rows) and all(r.get("status") in ok for r in rows)
 
 
 def exec_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -169,6 +122,13 @@ def _ids(events: Iterable[Event], single: str, plural: str) -> set[int]:
         if isinstance(many, list | tuple | set | frozenset):
             ids.update(int(x) for x in many if isinstance(x, int))
     return ids
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrdersChangedElsewhere(Event):
+    """Orders another desk changed, as the shared change feed reports them."""
+
+    order_ids: tuple[int, ...] = ()
 
 
 class LiveTablePanel(Panel):
@@ -194,9 +154,15 @@ class LiveTablePanel(Panel):
         raise NotImplementedError
 
     def load(self) -> None:
-        self.desk.run(
-            f"Loading {self.title.lower()}", lambda _t: self.fetch(None), self.blotter.model.set_frame
-        )
+        link = getattr(self.desk, "oms", None)  # only if already made: no OMS is built here
+        label = str(getattr(link, "label", "") or "")
+        if label.startswith("SIMULATED"):
+            self.setWindowTitle(f"{self.title} — SIMULATED broker, not a real one")
+        self.desk.run(f"Loading {self.title.lower()}", lambda _t: self.fetch(None), self._loaded)
+
+    def _loaded(self, frame: pd.DataFrame) -> None:
+        self.blotter.model.set_frame(frame)
+        self.blotter.view.fit_columns()
 
     def _on_events(self, events: list[Event]) -> None:
         ids = _ids(events, *self.id_attrs)
@@ -204,6 +170,10 @@ class LiveTablePanel(Panel):
             self._dirty |= ids
             if not self._timer.isActive():
                 self._timer.start()
+
+    def changed_elsewhere(self, order_ids: Iterable[int]) -> None:
+        """Re-read just the rows of orders another desk changed (from the shared feed)."""
+        self._on_events([OrdersChangedElsewhere(order_ids=tuple(order_ids))])
 
     def _reload_dirty(self) -> None:
         ids, self._dirty = sorted(self._dirty), set()
@@ -229,30 +199,134 @@ class OrdersPanel(LiveTablePanel):
 
     def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(desk, parent)
+        self.notes: dict[int, str] = {}
         self.blotter.set_actions(
             [
-                RowAction("Cancel", lambda keys: None, why_not=OMS_PENDING),
-                RowAction("Cancel/replace…", lambda keys: None, why_not=OMS_PENDING),
-                RowAction("Release held order", lambda keys: None, why_not=OMS_PENDING),
-                RowAction("Show block and children", self.show_block, lambda rows: len(rows) == 1),
+                RowAction("Cancel", self.cancel, _all_status(CANCELLABLE), shortcut="Del"),
+                RowAction(
+                    "Cancel/replace…",
+                    self.ask_replace,
+                    lambda rows: len(rows) == 1 and rows[0].get("status") in REPLACEABLE,
+                    shortcut="Ctrl+R",
+                ),
+                RowAction("Release held order", self.release, _all_status({"held"}), shortcut="Ctrl+L"),
+                RowAction(
+                    "Show block and children", self.show_block, lambda rows: len(rows) == 1, shortcut="Ctrl+B"
+                ),
+                RowAction(
+                    "Show allocations",
+                    self.show_allocations,
+                    lambda rows: len(rows) == 1,
+                    shortcut="Ctrl+Shift+A",
+                ),
             ]
         )
         self.blotter.view.doubleClicked.connect(
             lambda idx: self.show_block([self.blotter.model.value(idx.row(), "id")])
         )
 
-    def show_block(self, keys: list[object]) -> None:
-        """Filter to a block and its children (by the block's ClOrdID)."""
-        if not keys:
+    # ---- the trader's commands, sent to the OMS service on its engine thread ---------------------
+    def _outcome(self, ids: list[int], text: str) -> None:
+        """Show a command's outcome in the status bar and in the orders' Note column."""
+        self.desk.message.emit(text)
+        for oid in ids:
+            self.notes[oid] = text
+        if ids:
+            self.blotter.model.upsert(pd.DataFrame({"id": ids, "note": [text] * len(ids)}))
+
+    def _command(
+        self, name: str, ids: list[int], fn: Callable[[OmsLink], object], ok: Callable[[object], str]
+    ) -> None:
+        link = link_of(self.desk)
+        self.desk.run(
+            name,
+            lambda _t: fn(link),
+            lambda result: self._outcome(ids, ok(result)),
+            lambda msg: self._outcome(ids, f"{name} refused: {msg}"),
+        )
+
+    def cancel(self, keys: list[object]) -> None:
+        """Cancel the selected orders (a block's cancel reaches its children)."""
+        ids = [int(k) for k in keys]  # type: ignore[call-overload]
+        user = self.desk.user.username
+        self._command(
+            "Cancel",
+            ids,
+            lambda link: link.cancel(ids, user),
+            lambda _r: f"cancel requested for {len(ids)} order(s)",
+        )
+
+    def ask_replace(self, keys: list[object]) -> None:
+        """Open the cancel/replace dialog for one order, then send its new terms."""
+        if len(keys) != 1:
             return
-        row = self.blotter.model.view_row_of_key(keys[0])
+        m = self.blotter.model
+        row = m.view_row_of_key(keys[0])
         if row < 0:
             return
-        block = self.blotter.model.value(row, "parent") or self.blotter.model.value(row, "cl_ord_id")
-        self.blotter.model.set_text_filter(str(block))
+        limit = m.value(row, "limit_price")
+        dialog = ReplaceDialog(
+            str(m.value(row, "cl_ord_id")),
+            str(m.value(row, "symbol")),
+            str(m.value(row, "side")),
+            float(m.value(row, "quantity")),
+            float(m.value(row, "cum_qty") or 0),
+            None if limit is None or pd.isna(limit) else float(limit),
+            m.value(row, "order_type") == "limit",
+            self,
+        )
+        if dialog.exec() != ReplaceDialog.DialogCode.Accepted:
+            return
+        qty, px = dialog.terms()
+        self.replace(int(keys[0]), qty, px)  # type: ignore[call-overload]
+
+    def replace(self, order_id: int, quantity: Decimal, limit_price: Decimal | None) -> None:
+        """Send a cancel/replace; a loosened one may be held by compliance (shown as the outcome)."""
+        user = self.desk.user.username
+        terms = f"{quantity:,}" + (f" @ {limit_price}" if limit_price is not None else "")
+        self._command(
+            "Cancel/replace",
+            [order_id],
+            lambda link: link.replace(order_id, quantity, limit_price, user),
+            lambda cid: f"replace {cid} sent: {terms}",
+        )
+
+    def release(self, keys: list[object]) -> None:
+        """Send held orders now (the broker must accept orders while their market is closed)."""
+        ids = [int(k) for k in keys]  # type: ignore[call-overload]
+        user = self.desk.user.username
+
+        def ok(r: object) -> str:
+            assert isinstance(r, RouteResult)
+            return f"released: {len(r.sent)} sent, {len(r.held)} held, {len(r.skipped)} skipped"
+
+        self._command("Release", ids, lambda link: link.release(ids, user), ok)
+
+    def _block_of(self, key: object) -> str | None:
+        row = self.blotter.model.view_row_of_key(key)
+        if row < 0:
+            return None
+        m = self.blotter.model
+        parent = m.value(row, "parent")
+        return str(m.value(row, "cl_ord_id") if parent is None or pd.isna(parent) or not parent else parent)
+
+    def show_allocations(self, keys: list[object]) -> None:
+        """Open the allocations dock on this order's block (or the lone order)."""
+        block = self._block_of(keys[0]) if keys else None
+        if block:
+            self.desk.data_changed.emit(SHOW_ALLOCATIONS + block)
+
+    def show_block(self, keys: list[object]) -> None:
+        """Filter to a block and its children (by the block's ClOrdID)."""
+        block = self._block_of(keys[0]) if keys else None
+        if block:
+            self.blotter.model.set_text_filter(block)
 
     def fetch(self, ids: list[int] | None) -> pd.DataFrame:
-        return trading.orders(self.desk.database, ids)
+        frame = trading.orders(self.desk.database, ids)
+        notes = dict(self.notes)
+        frame["note"] = [notes.get(int(i), "") for i in frame["id"]]
+        return frame
 
 
 class ExecutionsPanel(LiveTablePanel):
@@ -269,6 +343,10 @@ class ExecutionsPanel(LiveTablePanel):
 
     def fetch(self, ids: list[int] | None) -> pd.DataFrame:
         return exec_frame(trading.executions(self.desk.database, ids))
+
+    def _loaded(self, frame: pd.DataFrame) -> None:
+        super()._loaded(frame)
+        self.blotter.view.sortByColumn(0, Qt.SortOrder.DescendingOrder)  # newest report first
 
     def _on_events(self, events: list[Event]) -> None:
         # The OMS publishes OrderChanged(order_id) after each fill: re-read that order's executions.
@@ -294,208 +372,3 @@ class ExecutionsPanel(LiveTablePanel):
             )
 
         self.desk.run("Updating executions", fetch, self.blotter.model.upsert)
-
-
-class ProposalsPanel(LiveTablePanel):
-    """Proposals from bulk rebalances; run one here (background, progress, cancel) and review trades."""
-
-    name = "proposals"
-    title = "Rebalance proposals"
-    columns = PROPOSAL_COLUMNS
-    id_attrs = ("proposal_id", "proposal_ids")
-    filters = [("status", "Status"), ("mode", "Mode"), ("batch_id", "Batch")]
-    empty = "No proposals yet — run a rebalance (the Run button above, or `workstation rebalance run`)"
-
-    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
-        super().__init__(desk, parent)
-        self.blotter.setParent(None)
-        self.selection = QComboBox()
-        self.selection.addItems(["drifted", "all", "model", "household", "list"])
-        self.selection.setToolTip("drifted: accounts outside their drift band")
-        self.value = QLineEdit()
-        self.value.setPlaceholderText("model / household code, or account codes")
-        self.value.setMaximumWidth(220)
-        self.mode = QComboBox()
-        self.mode.addItems(MODES)
-        self.run_button = QPushButton(themed_icon("fa5s.play"), "Run rebalance")
-        self.run_button.clicked.connect(lambda _c=False: self.run_rebalance())
-        bar = QHBoxLayout()
-        bar.setContentsMargins(4, 2, 4, 2)
-        for label, w in (("Accounts:", self.selection), ("", self.value), ("Mode:", self.mode)):
-            if label:
-                bar.addWidget(QLabel(label))
-            bar.addWidget(w)
-        bar.addWidget(self.run_button)
-        bar.addStretch(1)
-        self.trades = FrameTableModel(TRADE_COLUMNS, key="key")
-        self.trades.clear()
-        self.trades_view = DataTableView(self.trades)
-        self.detail = QLabel("Select a proposal to see its trades, tax and drift before and after.")
-        self.detail.setWordWrap(True)
-        lower = QWidget()
-        lay = QVBoxLayout(lower)
-        lay.setContentsMargins(4, 2, 4, 0)
-        lay.addWidget(self.detail)
-        lay.addWidget(self.trades_view, 1)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.blotter)
-        split.addWidget(lower)
-        split.setSizes([300, 200])
-        body = QWidget()
-        outer = QVBoxLayout(body)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(0)
-        outer.addLayout(bar)
-        outer.addWidget(split, 1)
-        self.setWidget(body)
-        self.blotter.set_actions([RowAction("Send to compliance", self.send_to_compliance)])
-        self.blotter.view.clicked.connect(
-            lambda idx: self.show_proposal(int(self.blotter.model.value(idx.row(), "id")))
-        )
-
-    def fetch(self, ids: list[int] | None) -> pd.DataFrame:
-        frame = trading.proposals(self.desk.database)
-        return frame if ids is None else frame[frame["id"].isin(ids)]
-
-    def send_to_compliance(self, keys: list[object]) -> None:
-        """Submit the selected proposals to the compliance check (issue 5's service)."""
-        ids = [int(k) for k in keys]  # type: ignore[call-overload]
-        user = self.desk.user.username
-
-        def done(states: list[str]) -> None:
-            counts = {s: states.count(s) for s in sorted(set(states))}
-            self.desk.message.emit("Sent to compliance: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-            self.load()
-            self.desk.data_changed.emit("approvals")
-
-        def failed(msg: str) -> None:
-            self.desk.message.emit(f"Could not send to compliance: {msg}")
-            self.load()
-
-        self.desk.run(
-            "Compliance check", lambda _t: submit_proposals(self.desk.database, user, ids), done, failed
-        )
-
-    def run_rebalance(self) -> None:
-        sel = Selection(self.selection.currentText(), self.value.text().strip())
-        mode = self.mode.currentText()
-        user = self.desk.user.username
-        self.run_button.setEnabled(False)
-
-        def done(summary: dict[str, object]) -> None:
-            self.run_button.setEnabled(True)
-            self.desk.message.emit(
-                f"Rebalance {str(summary.get('batch_id', ''))[:8]}: {summary.get('accounts', 0)} account(s)"
-                + (" (cancelled)" if summary.get("cancelled") else "")
-            )
-            self.load()
-
-        def failed(msg: str) -> None:
-            self.run_button.setEnabled(True)
-            self.desk.message.emit(f"Rebalance failed: {msg}")
-
-        self.desk.run(
-            "Rebalance", lambda t: run_rebalance(self.desk.database, sel, mode, user, t), done, failed
-        )
-
-    def show_proposal(self, proposal_id: int) -> None:
-        def fetch(_t: object) -> tuple[dict[str, object], pd.DataFrame]:
-            return proposal_trades(self.desk.database, proposal_id)
-
-        def show(result: tuple[dict[str, object], pd.DataFrame]) -> None:
-            payload, trades = result
-            self.trades.set_frame(trades)
-            self.trades_view.fit_columns()
-            before = payload.get("before") or {}
-            after = payload.get("after") or {}
-            ccy = payload.get("base_currency", "")
-
-            def fig(side: dict[str, object], key: str) -> str:
-                v = side.get(key) if isinstance(side, dict) else None
-                return f"{float(v) * 100:.2f}%" if isinstance(v, int | float) else "n/a"
-
-            self.detail.setText(
-                f"<b>{payload.get('account', '')}</b> · {payload.get('status', '')} · {payload.get('reason') or ''} · "
-                f"{len(trades)} trade(s), turnover {float(payload.get('turnover', 0) or 0) * 100:.2f}%, "
-                f"est. tax {float(payload.get('est_tax', 0) or 0):,.2f} {ccy}, est. cost {float(payload.get('est_cost', 0) or 0):,.2f} {ccy}; "
-                f"max drift {fig(before, 'max_drift')} → {fig(after, 'max_drift')}, "
-                f"tracking error {fig(before, 'tracking_error')} → {fig(after, 'tracking_error')}"
-            )
-
-        self.desk.run("Loading proposal", fetch, show)
-
-
-class ApprovalQueuePanel(LiveTablePanel):
-    """The compliance service's queue of pending cases; approve or reject with a reason."""
-
-    name = "approvals"
-    title = "Approval queue"
-    columns = QUEUE_COLUMNS
-    id_attrs = ("case_id", "case_ids")
-    filters = [("entity", "Entity"), ("outcome", "Outcome"), ("created_by", "Created by")]
-    empty = "Nothing awaits review — flagged proposals and orders appear here for approval"
-
-    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
-        super().__init__(desk, parent)
-        self.blotter.set_actions(
-            [
-                RowAction("Approve…", lambda keys: self.decide("approve", keys)),
-                RowAction("Reject…", lambda keys: self.decide("reject", keys)),
-            ]
-        )
-        desk.data_changed.connect(self._changed)
-
-    def fetch(self, ids: list[int] | None) -> pd.DataFrame:
-        return approval_queue(self.desk.database)
-
-    def _changed(self, what: str) -> None:
-        if self.loaded and what == "approvals":
-            self.load()
-
-    def _reload_dirty(self) -> None:
-        self._dirty = set()
-        self.load()
-
-    def decide(self, decision: str, keys: list[object], reason: str | None = None, comment: str = "") -> None:
-        """Decide every selected case through the compliance service, in a worker."""
-        ids = [int(k) for k in keys]  # type: ignore[call-overload]
-        if not ids:
-            return
-        if reason is None:
-            dialog = DecisionDialog(decision, ids, self)
-            if dialog.exec() != DecisionDialog.DialogCode.Accepted:
-                return
-            reason, comment = dialog.reason.currentText(), dialog.comment.text()
-        user = self.desk.user.username
-
-        def run(_t: object) -> list[str]:
-            return [decide_case(self.desk.database, user, i, decision, str(reason), comment) for i in ids]
-
-        def done(states: list[str]) -> None:
-            self.desk.message.emit(f"{decision}: {len(states)} case(s) now {', '.join(sorted(set(states)))}")
-            self.load()
-            self.desk.data_changed.emit("approvals")
-
-        def failed(msg: str) -> None:
-            self.desk.message.emit(f"Could not {decision}: {msg}")
-            self.load()
-            self.desk.data_changed.emit("approvals")
-
-        self.desk.run(f"{decision.title()} {len(ids)} case(s)", run, done, failed)
-
-
-class AuditPanel(LiveTablePanel):
-    name = "audit"
-    title = "Audit trail"
-    columns = AUDIT_COLUMNS
-    id_attrs = ("audit_id", "audit_ids")
-    filters = [("username", "User"), ("action", "Action"), ("entity", "Entity")]
-    empty = "The audit log is empty — every approval, override and login is recorded here"
-
-    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
-        super().__init__(desk, parent)
-        desk.data_changed.connect(lambda _what: self.loaded and self.load())
-
-    def fetch(self, ids: list[int] | None) -> pd.DataFrame:
-        frame = audit_entries(self.desk.database)
-        return frame if ids is None else frame[frame["id"].isin(ids)]

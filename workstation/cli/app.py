@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 THEMES = ("light", "dark")
 
@@ -59,8 +60,28 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
     workspaces = ("pm", "compliance", "trader") if args.workspace == "all" else (args.workspace,)
     themes = THEMES if args.theme == "both" else (args.theme,)
     for ws in workspaces:
-        for theme in themes:
-            apply_theme(app, theme)
-            out = render(database, ws, theme, args.out / f"{ws}-{theme}.png", size=(w, h))
-            print(out)
+        sim = start_simulated_orders(database) if ws == "trader" else None
+        try:
+            for theme in themes:
+                apply_theme(app, theme)
+                prepare = sim.attach if sim is not None else None
+                out = render(
+                    database, ws, theme, args.out / f"{ws}-{theme}.png", size=(w, h), prepare=prepare
+                )
+                print(out)
+        finally:
+            if sim is not None:
+                sim.stop()
     return 0
+
+
+def start_simulated_orders(database: Any) -> Any:
+    """A demo book without orders gets real ones for the trader screenshot: the SIMULATED broker on
+    127.0.0.1 and the real OMS (workstation.trader_demo). Any other book is shown as it is."""
+    from workstation.trader_demo import SimulatedTrading, wants_simulated_orders
+
+    if not wants_simulated_orders(database):
+        return None
+    sim = SimulatedTrading.start(database)
+    print(f"trader screenshot: {sim.label}; {len(sim.order_ids)} demo orders routed", file=sys.stderr)
+    return sim

@@ -1,0 +1,42 @@
+"""Regression: views reuse one role-data span from cell to cell; a role the model leaves unset
+kept the previous cell's gain/loss colour, so whole rows turned red or green."""
+
+from __future__ import annotations
+
+import pandas as pd
+from PySide6.QtCore import QModelRoleData, QModelRoleDataSpan, Qt
+
+from widgets.columns import Column
+from widgets.table_model import FrameTableModel
+
+
+def test_an_unsigned_cell_does_not_inherit_the_previous_cells_colour(qapp) -> None:  # type: ignore[no-untyped-def]
+    model = FrameTableModel(
+        [Column("name", "Name"), Column("diff", "Difference", "qty", signed=True)], key="name"
+    )
+    model.set_frame(pd.DataFrame({"name": ["a", "b"], "diff": [-7.0, 3.0]}))
+    fg = QModelRoleData(int(Qt.ItemDataRole.ForegroundRole))
+    span = QModelRoleDataSpan(fg)
+    model.multiData(model.index(0, 1), span)
+    assert fg.data() == model.updown.down  # a loss: coloured
+    model.multiData(model.index(0, 0), span)  # the same span reused for a text cell
+    assert fg.data() is None
+    model.multiData(model.index(1, 1), span)
+    assert fg.data() == model.updown.up
+    bg = QModelRoleData(int(Qt.ItemDataRole.BackgroundRole))
+    bg.setData(model.updown.up)  # left over from another model's cell
+    model.multiData(model.index(1, 0), QModelRoleDataSpan(bg))
+    assert bg.data() is None
+
+
+def test_blotter_cells_do_not_inherit_the_previous_cells_colour(qapp) -> None:  # type: ignore[no-untyped-def]
+    from widgets.blotter import Blotter
+
+    b = Blotter([Column("name", "Name"), Column("diff", "Difference", "qty", signed=True)], "name", "", [])
+    b.model.set_frame(pd.DataFrame({"name": ["a"], "diff": [-7.0]}))
+    fg = QModelRoleData(int(Qt.ItemDataRole.ForegroundRole))
+    span = QModelRoleDataSpan(fg)
+    b.model.multiData(b.model.index(0, 1), span)
+    assert fg.data() is not None
+    b.model.multiData(b.model.index(0, 0), span)
+    assert fg.data() is None

@@ -1,0 +1,126 @@
+"""Cold start: paint a shell window at once, then import the engine in a thread while it paints.
+
+Importing Qt widgets takes about a second; pandas, SQLAlchemy, numpy, exchange_calendars and the
+engine take several more (three times that on a loaded machine). This module imports only
+PySide6, so `workstation` can show its shell (title, a status line, a progress bar that moves)
+right after QApplication exists. The pure-Python libraries and engine modules are then imported
+on a plain thread while the GUI thread keeps painting; Qt-facing modules (pyqtgraph, qtawesome,
+the ui panels) are imported afterwards on the GUI thread, as Qt requires.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from collections.abc import Sequence
+
+from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QApplication, QLabel, QProgressBar, QVBoxLayout, QWidget
+
+# No Qt in these (they may be imported off the GUI thread), heaviest first.
+BACKGROUND: tuple[str, ...] = (
+    "numpy",
+    "pandas",
+    "sqlalchemy",
+    "sqlalchemy.orm",
+    "engine.store.database",
+    "engine.store.schema",
+    "engine.pricing.valuation",
+    "exchange_calendars",
+    "engine.markets.clock",
+    "engine.compliance.approvals",
+    "engine.oms.service",
+    "ui.data.holdings",
+    "ui.data.snapshot",
+    "ui.data.users",
+    "ui.data.trading",
+)
+
+
+class Shell(QWidget):
+    """The first window a user sees: the application's name, what is loading, and a progress bar."""
+
+    def __init__(self, title: str = "SMA Workstation") -> None:
+        super().__init__(None, Qt.WindowType.Window)
+        self.setWindowTitle(title)
+        self.setObjectName("coldStartShell")
+        name = QLabel(title)
+        font = QFont(name.font())
+        font.setPointSize(font.pointSize() + 8)
+        font.setBold(True)
+        name.setFont(font)
+        self.status = QLabel("Starting…")
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 100)
+        self.bar.setTextVisible(False)
+        self.bar.setMaximumHeight(10)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(32, 28, 32, 28)
+        lay.addWidget(name)
+        lay.addWidget(self.status)
+        lay.addWidget(self.bar)
+        self.resize(520, 150)
+
+    def step(self, pct: int, text: str) -> None:
+        self.bar.setValue(pct)
+        self.status.setText(text)
+
+
+def show_shell(app: QApplication, title: str = "SMA Workstation") -> tuple[Shell, float]:
+    """Show the shell and paint it now; returns it and the perf_counter time of the first paint."""
+    shell = Shell(title)
+    shell.show()
+    shell.repaint()
+    app.processEvents()
+    return shell, time.perf_counter()
+
+
+def preload(
+    app: QApplication,
+    shell: Shell | None = None,
+    modules: Sequence[str] = BACKGROUND,
+    gui_modules: Sequence[str] = ("pyqtgraph", "qtawesome", "ui.main_window"),
+) -> dict[str, float]:
+    """Import `modules` on a thread while the GUI thread spins its event loop, then `gui_modules`
+    on the GUI thread. Returns seconds per phase; an import error is raised here, on the GUI thread."""
+    state: dict[str, object] = {"done": 0, "name": "", "error": None}
+    t0 = time.perf_counter()
+
+    def work() -> None:
+        try:
+            for i, name in enumerate(modules):
+                state["name"] = name
+                importlib.import_module(name)
+                state["done"] = i + 1
+        except BaseException as exc:
+            state["error"] = exc
+
+    thread = threading.Thread(target=work, name="workstation-preload", daemon=True)
+    loop = QEventLoop()
+    timer = QTimer()
+    timer.setInterval(30)
+
+    def tick() -> None:
+        if shell is not None:
+            n = int(state["done"])  # type: ignore[call-overload]
+            shell.step(int(80 * n / max(len(modules), 1)), f"Loading {state['name']}…")
+        if not thread.is_alive():
+            loop.quit()
+
+    timer.timeout.connect(tick)
+    thread.start()
+    timer.start()
+    loop.exec()
+    timer.stop()
+    thread.join()
+    if state["error"] is not None:
+        raise state["error"]  # type: ignore[misc]
+    t1 = time.perf_counter()
+    for i, name in enumerate(gui_modules):
+        if shell is not None:
+            shell.step(80 + int(20 * i / max(len(gui_modules), 1)), f"Loading {name}…")
+            app.processEvents()
+        importlib.import_module(name)
+    return {"background": t1 - t0, "gui": time.perf_counter() - t1}

@@ -1,0 +1,291 @@
+"""The desk's link to the OMS service: one engine thread owns the OrderManager and its FIX sessions.
+
+Desk commands (cancel, replace, release, connect, disconnect) are queued to that thread and awaited
+from a desk worker, never from the GUI thread. Broker messages go the OMS's usual way: quickfix
+callbacks put them on the inbox, the engine thread applies them (engine.oms.loop), the manager
+publishes OrderChanged / BrokerSessionChanged on the desk's bus and the bridge shows them.
+
+No Qt here: the link is plain threads, so it can be tested and reused headless. The FIX gateway is
+made by an injected factory (the composition root wires connectors.fix; ui never imports it).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol, TypeVar
+
+from engine.errors import ConfigurationError
+from engine.oms.loop import OmsLoop
+from engine.oms.messages import Inbound
+from engine.oms.service import OrderManager, RouteResult
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class FixSessions(Protocol):
+    """What the link needs of a FIX gateway (connectors.fix.gateway.FixGateway has it)."""
+
+    @property
+    def brokers(self) -> list[str]: ...
+
+    def start(self) -> None: ...
+
+    def stop(self, force: bool = False) -> None: ...
+
+    def is_logged_on(self, broker: str) -> bool: ...
+
+    def status(self) -> list[Any]: ...
+
+    def send(self, message: Any) -> None: ...
+
+
+GatewayFactory = Callable[["queue.SimpleQueue[Inbound]"], FixSessions]
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One configured broker session as the sessions panel shows it."""
+
+    broker: str
+    logged_on: bool
+    next_sender_seq: int
+    next_target_seq: int
+    kind: str
+
+
+class OmsLink:
+    """Runs `manager` on its own engine thread; connects FIX sessions made by `gateway_factory`."""
+
+    def __init__(
+        self,
+        manager: OrderManager,
+        gateway_factory: GatewayFactory | None = None,
+        *,
+        label: str = "",
+        brokers: list[str] | None = None,
+        shared: bool = False,
+    ) -> None:
+        self.manager = manager
+        self.gateway_factory = gateway_factory
+        self.label = label
+        """How the panels name the configured sessions (e.g. "SIMULATED broker on 127.0.0.1:9878")."""
+        self.configured = list(brokers or [])
+        self.shared = shared
+        """Shared by several desks (the screenshot demo): `close` leaves it running, `shutdown` stops it."""
+        self.inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
+        self.loop = OmsLoop(manager, self.inbox, tick_every=0.5)
+        self.gateway: FixSessions | None = None
+        self._commands: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # ---- the engine thread ---------------------------------------------------------------------
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._stop.clear()
+                self._thread = threading.Thread(target=self._run, name="desk-oms", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.loop.step(timeout=0.02)
+            except Exception:  # the loop logs its own; this guards release_due
+                log.exception("OMS engine step failed")
+            while True:
+                try:
+                    fn, fut = self._commands.get_nowait()
+                except queue.Empty:
+                    break
+                if fut.set_running_or_notify_cancel():
+                    try:
+                        fut.set_result(fn())
+                    except BaseException as exc:  # handed to the caller, who shows it
+                        fut.set_exception(exc)
+
+    def call(self, fn: Callable[[], T], timeout: float = 60.0) -> T:
+        """Run `fn` on the engine thread and wait for its result (call from a worker, not the GUI)."""
+        if threading.current_thread() is self._thread:
+            return fn()
+        self._ensure_thread()
+        fut: Future[T] = Future()
+        self._commands.put((fn, fut))
+        return fut.result(timeout)
+
+    # ---- sessions ------------------------------------------------------------------------------
+    @property
+    def can_connect(self) -> bool:
+        return self.gateway_factory is not None
+
+    def connect(self, wait_s: float = 15.0) -> list[SessionRow]:
+        """Start the configured FIX sessions (logon follows asynchronously); returns their rows."""
+        if self.gateway_factory is None:
+            raise ConfigurationError(
+                "no FIX session is configured: create <user config dir>/fix/sessions.cfg "
+                "(see docs/oms.md) or run `workstation broker-sim` and the screenshot demo"
+            )
+
+        def start() -> None:
+            if self.gateway is None:
+                assert self.gateway_factory is not None
+                gw = self.gateway_factory(self.inbox)
+                gw.start()
+                self.gateway = gw
+                self.manager.gateway = gw
+                self.configured = list(gw.brokers)
+
+        self.call(start)
+        self._wait(lambda: all(self.is_logged_on(b) for b in self.configured), wait_s)
+        return self.sessions()
+
+    def disconnect(self, wait_s: float = 10.0) -> list[SessionRow]:
+        """Log out of every session and stop them; orders stay as they are (reconciled at next logon)."""
+
+        def stop() -> FixSessions | None:
+            gw, self.gateway = self.gateway, None
+            self.manager.gateway = None
+            return gw
+
+        gw = self.call(stop)
+        if gw is not None:
+            gw.stop(False)
+        self._wait(lambda: all(not s.logged_on for s in self.sessions()), wait_s)
+        return self.sessions()
+
+    def _wait(self, done: Callable[[], bool], seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if done():
+                return True
+            time.sleep(0.05)
+        return done()
+
+    def is_logged_on(self, broker: str) -> bool:
+        gw = self.gateway
+        return bool(gw is not None and gw.is_logged_on(broker))
+
+    def sessions(self) -> list[SessionRow]:
+        """Every configured session with its logon state and next sequence numbers."""
+        gw = self.gateway
+        if gw is None:
+            known = {b: self.manager.sessions.get(b) for b in self.configured}
+            return [
+                SessionRow(
+                    b,
+                    False,
+                    s.next_sender_seq if s else 0,
+                    s.next_target_seq if s else 0,
+                    "disconnected",
+                )
+                for b, s in known.items()
+            ]
+        out = []
+        for st in gw.status():
+            last = self.manager.sessions.get(st.broker)
+            out.append(
+                SessionRow(
+                    st.broker,
+                    bool(st.logged_on),
+                    int(st.next_sender_seq),
+                    int(st.next_target_seq),
+                    last.kind if last else ("logon" if st.logged_on else "connecting"),
+                )
+            )
+        return out
+
+    # ---- the trader's commands -----------------------------------------------------------------
+    def cancel(self, order_ids: list[int], username: str) -> list[int]:
+        """Cancel each order (a block's cancel reaches its children); returns the ids asked."""
+
+        def run() -> list[int]:
+            for oid in order_ids:
+                self.manager.cancel(oid, username)
+            return list(order_ids)
+
+        return self.call(run)
+
+    def replace(
+        self, order_id: int, quantity: Decimal | None, limit_price: Decimal | None, username: str
+    ) -> str:
+        """Cancel/replace one order; returns the replace's ClOrdID (ReplaceHeld if compliance holds it)."""
+        return self.call(lambda: self.manager.replace(order_id, quantity, limit_price, username))
+
+    def release(self, order_ids: list[int], username: str) -> RouteResult:
+        """Send held orders now (the trader's command, for brokers that take orders out of hours)."""
+        return self.call(lambda: self.manager.release_now(order_ids, username))
+
+    def route(self, order_ids: list[int] | None = None, outside_hours: bool = False) -> RouteResult:
+        return self.call(lambda: self.manager.route(order_ids, outside_hours=outside_hours))
+
+    def close(self) -> None:
+        """The desk is closing: stop everything unless the link is shared."""
+        if not self.shared:
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        """Stop the sessions (without waiting for logout replies) and the engine thread."""
+        gw, self.gateway = self.gateway, None
+        self.manager.gateway = None
+        if gw is not None:
+            try:
+                gw.stop(True)
+            except Exception:
+                log.exception("stopping the FIX sessions failed")
+        self._stop.set()
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join(5)
+
+
+def default_manager(database: Any, bus: Any, clock: Any) -> OrderManager:
+    """The OMS service as `workstation oms` wires it: compliance's checker and replace re-check,
+    accounting's booker; events go on the desk's bus, times from the desk's clock; every command
+    needs the desk user's permission (engine.access)."""
+    from engine.access.guard import require
+    from engine.accounting.booking import LedgerBooker
+    from engine.compliance.checker import ComplianceChecker
+    from engine.compliance.replace_check import ComplianceReplaceCheck
+
+    checker = ComplianceChecker(clock=clock)
+    return OrderManager(
+        database,
+        checker=checker,
+        booker=LedgerBooker(),
+        recheck=ComplianceReplaceCheck(checker),
+        clock=clock,
+        bus=bus,
+        authorize=require,
+    )
+
+
+def attach(desk: Any, link: OmsLink) -> OmsLink:
+    """Give `desk` its OMS link (the composition root does this; `Desk.close` closes it)."""
+    desk.oms = link
+    return link
+
+
+_ATTACH = threading.Lock()
+
+
+def link_of(desk: Any) -> OmsLink:
+    """The desk's OMS link, made on first use by `desk.oms_factory` when the composition root set
+    one (in a worker: the OMS imports compliance and accounting); without either, a link with no
+    FIX session (cancel of unsent orders and
+    release to a later logon still work; connect explains what to configure). Thread-safe."""
+    with _ATTACH:
+        link = getattr(desk, "oms", None)
+        if link is None:
+            factory = getattr(desk, "oms_factory", None)  # set by the composition root
+            made = factory() if factory is not None else None
+            link = attach(desk, made or OmsLink(default_manager(desk.database, desk.bus, desk.clock)))
+        return link

@@ -1,0 +1,254 @@
+"""Rebalance proposals panel: run a bulk rebalance, review each proposal's trades, send to compliance."""
+
+from __future__ import annotations
+
+import pandas as pd
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.data import proposal_review, trading
+from ui.data.approvals import submit_proposals
+from ui.data.rebalance import MODES, Selection, proposal_trades
+from ui.data.rebalance import run as run_rebalance
+from ui.desk import Desk
+from ui.panels.trading_panels import LiveTablePanel
+from widgets.blotter import RowAction
+from widgets.columns import Column
+from widgets.table_model import FrameTableModel
+from widgets.table_view import DataTableView
+from widgets.toolbar import themed_icon
+
+TRADE_COLUMNS = [
+    Column("symbol", "Symbol"),
+    Column("side", "Side"),
+    Column("quantity", "Quantity", "qty"),
+    Column("est_price", "Est. price", "price"),
+    Column("currency", "Ccy"),
+    Column("est_value_base", "Est. value (base)", "money", "base_currency"),
+    Column("gain", "Realized gain", "money", "base_currency", signed=True),
+    Column("est_tax", "Est. tax", "money", "base_currency"),
+    Column("reason", "Reason"),
+]
+PROPOSAL_COLUMNS = [
+    Column("id", "Proposal", "int"),
+    Column("batch_id", "Batch"),
+    Column("account", "Account"),
+    Column("mode", "Mode"),
+    Column("status", "Status"),
+    Column("trades", "Trades", "int"),
+    Column("reason", "Reason"),
+    Column("created_by", "By"),
+    Column("compliance", "Compliance", tooltip="approval case state (check outcome)"),
+    Column("updated_at", "Updated", "datetime"),
+]
+
+
+class ProposalsPanel(LiveTablePanel):
+    """Proposals from bulk rebalances; run one here (background, progress, cancel) and review trades."""
+
+    name = "proposals"
+    title = "Rebalance proposals"
+    columns = PROPOSAL_COLUMNS
+    id_attrs = ("proposal_id", "proposal_ids")
+    filters = [("status", "Status"), ("mode", "Mode"), ("batch_id", "Batch")]
+    empty = "No proposals yet — run a rebalance (the Run button above, or `workstation rebalance run`)"
+
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
+        super().__init__(desk, parent)
+        self.blotter.setParent(None)
+        self.selection = QComboBox()
+        self.selection.addItems(["drifted", "all", "model", "household", "list"])
+        self.selection.setToolTip("drifted: accounts outside their drift band")
+        self.value = QLineEdit()
+        self.value.setPlaceholderText("model / household code, or account codes")
+        self.value.setMaximumWidth(220)
+        self.mode = QComboBox()
+        self.mode.addItems(MODES)
+        self.run_button = QPushButton(themed_icon("fa5s.play"), "Run rebalance")
+        self.run_button.clicked.connect(lambda _c=False: self.run_rebalance())
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 2)
+        for label, w in (("Accounts:", self.selection), ("", self.value), ("Mode:", self.mode)):
+            if label:
+                bar.addWidget(QLabel(label))
+            bar.addWidget(w)
+        bar.addWidget(self.run_button)
+        bar.addStretch(1)
+        self.accept_button = QPushButton(themed_icon("fa5s.check"), "Accept")
+        self.accept_button.setToolTip(
+            "Accept the selected proposals and send them to compliance (Ctrl+Enter)"
+        )
+        self.reject_button = QPushButton(themed_icon("fa5s.times"), "Reject…")
+        self.reject_button.setToolTip("Reject the selected proposals with a reason")
+        self.release_button = QPushButton(themed_icon("fa5s.paper-plane"), "Release")
+        self.release_button.setToolTip(
+            "Release proposals that passed compliance (or were approved) to trading"
+        )
+        self.accept_button.clicked.connect(lambda _c=False: self.accept(self.selected()))
+        self.reject_button.clicked.connect(lambda _c=False: self.reject(self.selected()))
+        self.release_button.clicked.connect(lambda _c=False: self.release(self.selected()))
+        for b in (self.accept_button, self.reject_button, self.release_button):
+            bar.addWidget(b)
+        self.trades = FrameTableModel(TRADE_COLUMNS, key="key")
+        self.trades.clear()
+        self.trades_view = DataTableView(self.trades)
+        self.detail = QLabel("Select a proposal to see its trades, tax and drift before and after.")
+        self.detail.setWordWrap(True)
+        lower = QWidget()
+        lay = QVBoxLayout(lower)
+        lay.setContentsMargins(4, 2, 4, 0)
+        lay.addWidget(self.detail)
+        lay.addWidget(self.trades_view, 1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.blotter)
+        split.addWidget(lower)
+        split.setSizes([300, 200])
+        body = QWidget()
+        outer = QVBoxLayout(body)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addLayout(bar)
+        outer.addWidget(split, 1)
+        self.setWidget(body)
+        self.blotter.set_actions(
+            [
+                RowAction("Accept and send to compliance", self.accept, shortcut="Ctrl+Return"),
+                RowAction("Reject…", self.reject),
+                RowAction("Release to trading", self.release),
+                RowAction("Send to compliance (again)", self.send_to_compliance),
+            ]
+        )
+        self.blotter.view.clicked.connect(
+            lambda idx: self.show_proposal(int(self.blotter.model.value(idx.row(), "id")))
+        )
+
+    def fetch(self, ids: list[int] | None) -> pd.DataFrame:
+        frame = trading.proposals(self.desk.database)
+        return frame if ids is None else frame[frame["id"].isin(ids)]
+
+    def selected(self) -> list[object]:
+        """Keys of the selected proposal rows (the current row if nothing is selected)."""
+        view = self.blotter.view
+        rows = sorted({i.row() for i in view.selectionModel().selectedRows()}) or (
+            [view.currentIndex().row()] if view.currentIndex().isValid() else []
+        )
+        return [self.blotter.model.value(r, "id") for r in rows]
+
+    def _decided(self, what: str, ids: list[int], fn: object) -> None:
+        def done(states: list[str]) -> None:
+            counts = {s: states.count(s) for s in sorted(set(states))}
+            self.desk.message.emit(
+                f"{what}: {len(ids)} proposal(s) — " + ", ".join(f"{n} {s}" for s, n in counts.items())
+            )
+            self.load()
+            self.desk.data_changed.emit("approvals")
+
+        def failed(msg: str) -> None:
+            self.desk.message.emit(f"Could not {what.lower()} (nothing changed): {msg}")
+            self.load()
+
+        self.desk.run(f"{what} {len(ids)} proposal(s)", fn, done, failed)  # type: ignore[arg-type]
+
+    def accept(self, keys: list[object]) -> None:
+        """Accept the proposals and submit them to the compliance check, all or none."""
+        ids = [int(k) for k in keys]  # type: ignore[call-overload]
+        if ids:
+            user = self.desk.user.username
+            self._decided("Accept", ids, lambda _t: proposal_review.accept(self.desk.database, user, ids))
+
+    def reject(self, keys: list[object], reason: str | None = None) -> None:
+        """Reject the proposals with a reason (asked for when not given)."""
+        ids = [int(k) for k in keys]  # type: ignore[call-overload]
+        if not ids:
+            return
+        if reason is None:
+            reason, ok = QInputDialog.getText(
+                self, "Reject proposals", f"Reason for rejecting {len(ids)} proposal(s):"
+            )
+            if not ok:
+                return
+        user, why = self.desk.user.username, reason
+        self._decided("Reject", ids, lambda _t: proposal_review.reject(self.desk.database, user, ids, why))
+
+    def release(self, keys: list[object]) -> None:
+        ids = [int(k) for k in keys]  # type: ignore[call-overload]
+        if ids:
+            user = self.desk.user.username
+            self._decided("Release", ids, lambda _t: proposal_review.release(self.desk.database, user, ids))
+
+    def send_to_compliance(self, keys: list[object]) -> None:
+        """Submit the selected proposals to the compliance check (issue 5's service)."""
+        ids = [int(k) for k in keys]  # type: ignore[call-overload]
+        user = self.desk.user.username
+
+        def done(states: list[str]) -> None:
+            counts = {s: states.count(s) for s in sorted(set(states))}
+            self.desk.message.emit("Sent to compliance: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+            self.load()
+            self.desk.data_changed.emit("approvals")
+
+        def failed(msg: str) -> None:
+            self.desk.message.emit(f"Could not send to compliance: {msg}")
+            self.load()
+
+        self.desk.run(
+            "Compliance check", lambda _t: submit_proposals(self.desk.database, user, ids), done, failed
+        )
+
+    def run_rebalance(self) -> None:
+        sel = Selection(self.selection.currentText(), self.value.text().strip())
+        mode = self.mode.currentText()
+        user = self.desk.user.username
+        self.run_button.setEnabled(False)
+
+        def done(summary: dict[str, object]) -> None:
+            self.run_button.setEnabled(True)
+            self.desk.message.emit(
+                f"Rebalance {str(summary.get('batch_id', ''))[:8]}: {summary.get('accounts', 0)} account(s)"
+                + (" (cancelled)" if summary.get("cancelled") else "")
+            )
+            self.load()
+
+        def failed(msg: str) -> None:
+            self.run_button.setEnabled(True)
+            self.desk.message.emit(f"Rebalance failed: {msg}")
+
+        self.desk.run(
+            "Rebalance", lambda t: run_rebalance(self.desk.database, sel, mode, user, t), done, failed
+        )
+
+    def show_proposal(self, proposal_id: int) -> None:
+        def fetch(_t: object) -> tuple[dict[str, object], pd.DataFrame]:
+            return proposal_trades(self.desk.database, proposal_id)
+
+        def show(result: tuple[dict[str, object], pd.DataFrame]) -> None:
+            payload, trades = result
+            self.trades.set_frame(trades)
+            self.trades_view.fit_columns()
+            before = payload.get("before") or {}
+            after = payload.get("after") or {}
+            ccy = payload.get("base_currency", "")
+
+            def fig(side: dict[str, object], key: str) -> str:
+                v = side.get(key) if isinstance(side, dict) else None
+                return f"{float(v) * 100:.2f}%" if isinstance(v, int | float) else "n/a"
+
+            self.detail.setText(
+                f"<b>{payload.get('account', '')}</b> · {payload.get('status', '')} · {payload.get('reason') or ''} · "
+                f"{len(trades)} trade(s), turnover {float(payload.get('turnover', 0) or 0) * 100:.2f}%, "
+                f"est. tax {float(payload.get('est_tax', 0) or 0):,.2f} {ccy}, est. cost {float(payload.get('est_cost', 0) or 0):,.2f} {ccy}; "
+                f"max drift {fig(before, 'max_drift')} → {fig(after, 'max_drift')}, "
+                f"tracking error {fig(before, 'tracking_error')} → {fig(after, 'tracking_error')}"
+            )
+
+        self.desk.run("Loading proposal", fetch, show)
