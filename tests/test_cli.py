@@ -6,8 +6,11 @@ import json
 import subprocess
 import sys
 
+import keyring
 import pytest
 
+from connectors.credentials import database_service
+from tests.connectors.memory_keyring import MemoryKeyringForTests
 from workstation.cli.main import main
 
 
@@ -30,14 +33,25 @@ def test_db_upgrade_then_info_json(sqlite_url: str, capsys: pytest.CaptureFixtur
 
 
 @pytest.mark.postgres
-def test_db_info_masks_the_password(pg_schema_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    url = pg_schema_url.replace("postgres@", "postgres:s3cret@")
-    assert main(["--db", url, "db", "upgrade"]) == 0
-    assert main(["--db", url, "db", "info", "--json"]) == 0
-    out = capsys.readouterr().out
-    assert "s3cret" not in out
-    info = json.loads(out[out.index("{") :])
-    assert "***" in info["url"] and info["dialect"] == "postgresql"
+def test_db_upgrade_takes_the_password_from_the_keychain_and_info_masks_it(
+    pg_schema_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    backend, previous = MemoryKeyringForTests(), keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        backend.set_password(database_service(pg_schema_url), "postgres", "s3cret")  # trust auth ignores it
+        assert main(["--db", pg_schema_url, "db", "upgrade"]) == 0
+        assert main(["--db", pg_schema_url, "db", "info", "--json"]) == 0
+        out = capsys.readouterr().out
+        assert "s3cret" not in out
+        info = json.loads(out[out.index("{") :])
+        assert "***" in info["url"] and info["dialect"] == "postgresql" and info["up_to_date"] is True
+        inline = pg_schema_url.replace("postgres@", "postgres:s3cret@")
+        assert main(["--db", inline, "db", "info", "--json"]) == 2
+        err = capsys.readouterr().err
+        assert "contains a password" in err and "s3cret" not in err
+    finally:
+        keyring.set_keyring(previous)
 
 
 def test_demo_builds_then_reuses_the_same_book(

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from sqlalchemy.engine import URL
+
 import resources
 from engine.errors import ConfigurationError
-from engine.store.database import Database, mask_url
+from engine.store.database import Database, mask_url, parse_url
 from engine.store.migrate import is_current, upgrade
 from engine.store.reference_seed import seed_reference
-from workstation.config import resolve_db_url
+from workstation.config import resolve_db_url, tls_options
+
+
+def database_url(db: str | None) -> URL:
+    """The URL to connect with: --db / $WORKSTATION_DB / default; for a server database the
+    password from the OS keychain and the TLS options of the environment (URL query wins).
+    Holds the password: never log it (use mask_url)."""
+    url = parse_url(resolve_db_url(db))
+    if url.get_backend_name() == "sqlite":
+        return url
+    from connectors.credentials import KeyringCredentialStore, url_with_password
+
+    url = url_with_password(url, KeyringCredentialStore())  # refuses a password written in the URL
+    extra = {k: v for k, v in tls_options().items() if k not in url.query}
+    return url.update_query_dict(extra) if extra else url
 
 
 def open_store(db: str | None, *, migrate: bool = True) -> Database:
@@ -16,7 +32,7 @@ def open_store(db: str | None, *, migrate: bool = True) -> Database:
     The embedded SQLite default is migrated on open (a single desk owns it). A shared server
     database is migrated only by `workstation db upgrade`, so desks never race to migrate it.
     """
-    database = Database(resolve_db_url(db))
+    database = Database(database_url(db))
     if database.dialect == "sqlite" and migrate:
         upgrade(database)
     elif not is_current(database):

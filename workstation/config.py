@@ -28,3 +28,19 @@ def default_db_url() -> str:
 def resolve_db_url(cli_value: str | None) -> str:
     """`--db` wins, then $WORKSTATION_DB, then the embedded default."""
     return cli_value or os.environ.get(DB_ENV) or default_db_url()
+
+
+# TLS settings for a server database, passed through to the driver (libpq names) unless the URL
+# already sets them: e.g. WORKSTATION_DB_SSLMODE=verify-full WORKSTATION_DB_SSLROOTCERT=/etc/ca.pem
+TLS_ENV: dict[str, str] = {
+    "sslmode": "WORKSTATION_DB_SSLMODE",
+    "sslrootcert": "WORKSTATION_DB_SSLROOTCERT",
+    "sslcert": "WORKSTATION_DB_SSLCERT",
+    "sslkey": "WORKSTATION_DB_SSLKEY",
+    "sslcrl": "WORKSTATION_DB_SSLCRL",
+}
+
+
+def tls_options() -> dict[str, str]:
+    """The TLS options set in the environment (libpq parameter name -> value)."""
+    return {k: os.environ[v] for k, v in TLS_ENV.items() if os.environ.get(v)}

@@ -10,7 +10,7 @@ from engine.store.database import Database, mask_url
 from engine.store.migrate import current_revisions, head_revisions, upgrade
 from engine.store.schema import metadata
 from workstation.cli.output import print_json, table
-from workstation.config import resolve_db_url
+from workstation.compose import database_url
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -24,10 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
-    database = Database(resolve_db_url(args.db))
-    before = current_revisions(database)
-    after = upgrade(database)
-    print(f"{mask_url(database.url)}: {','.join(before) or 'empty'} -> {','.join(after)}")
+    with Database(database_url(args.db)) as database:
+        before = current_revisions(database)
+        after = upgrade(database)
+        print(f"{mask_url(database.url)}: {','.join(before) or 'empty'} -> {','.join(after)}")
     return 0
 
 
@@ -55,7 +55,8 @@ def db_info(database: Database) -> dict[str, object]:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    info = db_info(Database(resolve_db_url(args.db)))
+    with Database(database_url(args.db)) as database:
+        info = db_info(database)
     if args.json:
         print_json(info)
         return 0

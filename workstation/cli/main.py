@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "broker-sim": "broker_sim",
     "reconcile": "reconcile",
     "events": "events",
+    "model": "model",
 }
 GROUPS: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 
