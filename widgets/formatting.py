@@ -18,7 +18,12 @@ def set_display_zone(tz: ZoneInfo | None) -> None:
 
 
 def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """None, NaN or NaT (pandas' missing time, which is a datetime that differs from itself)."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    return isinstance(value, datetime) and value != value
 
 
 def fmt_money(value: Any, currency: str | None = None) -> str:
