@@ -27,7 +27,8 @@ from engine.rebalance.check import (
 )
 from engine.rebalance.heuristic import proportional
 from engine.rebalance.prepare import Prepared, late_settling, prepare
-from engine.rebalance.problem import RELAXED_BAND, Shape, problem_for, shape_for
+from engine.rebalance.problem import RELAXED_BAND, Shape, shape_for
+from engine.rebalance.qp import DirectQP
 from engine.rebalance.record import build_record
 from engine.rebalance.rounding import Rounded, round_trades
 from engine.rebalance.settings import FX_COST, Mode, RebalanceSettings
@@ -206,7 +207,7 @@ def _rebalance(ctx: Context, a: AccountInput, t0: float) -> dict[str, Any]:
             return build_record(p, u, s, empty, out, "ok", "within band: no trades needed", "in-band", t0)
     notes: list[str] = []
     last_violation = ""
-    prob = problem_for(shape_of(p, s))
+    prob = DirectQP(s.risk_aversion, s.trade_penalty, s.cash_penalty)
     for rung, band in (("optimal", None), ("relaxed", RELAXED_BAND)):
         values = dict(p.values)
         if band is not None:
@@ -241,7 +242,7 @@ def _rebalance(ctx: Context, a: AccountInput, t0: float) -> dict[str, Any]:
             out = check_rounded(p, u, s, r, ctx.facts.setdefault(a.base, {}))
             if out.ok:
                 reason = "; ".join(notes) if notes else "optimal"
-                return build_record(p, u, s, r, out, "ok", reason, rung, t0, objective=prob.problem.value)
+                return build_record(p, u, s, r, out, "ok", reason, rung, t0, objective=prob.objective)
             last_violation = str(out.violations[0])
         notes.append(f"{rung}: after rounding {last_violation}")
     buy_w, sell_w = proportional(p, u, s)
