@@ -1,6 +1,7 @@
 """A PM's review of rebalance proposals: accept (it goes on to compliance) or reject with a reason.
 
     ok -> accepted | rejected;  rejected -> accepted (changed mind);  accepted -> rejected
+    accepted -> released (its trades became OMS orders: engine.rebalance.release; final here)
 Only proposals a solve produced (`ok`) can be reviewed; infeasible or failed ones carry no trades.
 Every decision is audited (`proposal.accept` / `proposal.reject`) in the caller's transaction.
 """
@@ -16,7 +17,7 @@ from engine.errors import InvalidTransition, NotFound, WorkstationError
 from engine.shared.concurrency import flush_or_conflict
 from engine.store.trading import Proposal
 
-ACCEPTED, REJECTED = "accepted", "rejected"
+ACCEPTED, REJECTED, RELEASED = "accepted", "rejected", "released"
 DECISIONS = {"accept": ACCEPTED, "reject": REJECTED}
 _FROM = {ACCEPTED: ("ok", REJECTED), REJECTED: ("ok", ACCEPTED)}
 
