@@ -8,13 +8,18 @@ import sys
 from datetime import date
 from typing import Any
 
+from engine.access.guard import require
 from engine.errors import WorkstationError
+from engine.oms.service import OrderManager
 from engine.rebalance.book import book_as_of, load_accounts, load_universe
 from engine.rebalance.bulk import run_bulk, select_account_ids
 from engine.rebalance.drift import book_drift
 from engine.rebalance.events import RebalanceProgress
+from engine.rebalance.release import ReleaseErrors, releasable, release_proposals
 from engine.rebalance.settings import Mode, RebalanceSettings
+from workstation.cli.oms import real_booker, real_checker, real_recheck
 from workstation.cli.output import dumps, table
+from workstation.cli.users import add_user_option, sign_in
 from workstation.compose import open_store
 
 
@@ -63,6 +68,69 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=_run)
     rsub = p.add_subparsers(dest="rebalance_command", metavar="SUBCOMMAND")
     add_drift_arguments(rsub.add_parser("drift", help="drift of accounts against their models, ranked"))
+    add_release_arguments(
+        rsub.add_parser(
+            "release",
+            help="release accepted proposals to trading: their trades become OMS orders (once)",
+            description="Each accepted proposal not yet sent to compliance is checked first. A proposal "
+            "whose check was clean is released by a PM or a trader; one compliance had to approve needs a "
+            "trader (orders.release_flagged). Its trades and FX spot trades become released OMS orders "
+            "(`workstation oms --headless` routes them); releasing again creates nothing.",
+        )
+    )
+
+
+def add_release_arguments(r: argparse.ArgumentParser) -> None:
+    """The release command's options."""
+    g = r.add_mutually_exclusive_group(required=True)
+    g.add_argument("--proposals", metavar="IDS", help="comma-separated proposal ids")
+    g.add_argument("--run", metavar="BATCH", help="every accepted proposal of this bulk run (batch id)")
+    add_user_option(r)
+    r.add_argument("--broker", metavar="NAME", help="FIX session (TargetCompID) the orders go to")
+    r.add_argument("--fx-broker", metavar="NAME", help="FX spot orders' broker (default: --broker)")
+    r.add_argument("--reason", default="", help="recorded in the audit log")
+    r.add_argument("--json", dest="release_json", action="store_true", help="print one record per proposal")
+    r.set_defaults(func=cmd_release)
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    """Release proposals to orders; prints what each became (a refusal: exit 2 after the others)."""
+    with open_store(args.db) as database:
+        user = sign_in(database, args.user)
+        if args.run:
+            with database.session() as s:
+                ids = releasable(s, args.run)
+            if not ids:
+                raise WorkstationError(f"run {args.run} has no accepted proposal waiting for release")
+        else:
+            try:
+                ids = [int(x) for x in args.proposals.split(",") if x.strip()]
+            except ValueError:
+                raise WorkstationError(f"--proposals takes ids like 12,13 (got {args.proposals!r})") from None
+        checker = real_checker()
+        manager = OrderManager(
+            database, checker=checker, booker=real_booker(), recheck=real_recheck(checker), authorize=require
+        )
+        failed: ReleaseErrors | None = None
+        try:
+            done = release_proposals(
+                manager, user, ids, broker=args.broker, fx_broker=args.fx_broker, reason=args.reason
+            )
+        except ReleaseErrors as exc:
+            done, failed = exc.done, exc
+    if args.release_json:
+        print(dumps([o.as_dict() for o in done]))
+    else:
+        for o in done:
+            st = ", ".join(f"{n} {k}" for k, n in o.statuses.items())
+            print(
+                f"proposal {o.proposal_id} {o.account}: {o.state.replace('_', ' ')}"
+                + (f", {len(o.order_ids)} order(s) ({st})" if o.order_ids else "")
+                + (f"; {o.message}" if o.message and o.state != "released" else "")
+            )
+    if failed is not None:
+        raise failed
+    return 0
 
 
 def add_drift_arguments(d: argparse.ArgumentParser) -> None:

@@ -6,6 +6,7 @@ is not flagged again unless the terms changed."""
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import threading
 import uuid
@@ -304,3 +305,46 @@ def test_two_desks_racing_one_release_make_one_set_of_orders(
             d.dispose()
         with _pg_admin(base).connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_cli_release_by_run_prints_each_proposal_and_json(
+    sqlite_book: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.access.users import set_password
+    from workstation.cli.main import main
+
+    target = tmp_path / "book.db"
+    shutil.copyfile(sqlite_book, target)
+    url = f"sqlite:///{target}"
+    db = Database(url)
+    with db.transaction() as s:
+        set_password(s, "pat.pm", "pat.pm", "pm password 12")
+        batch = s.scalars(select(Proposal.batch_id)).first()
+    clean, flagged = cases(db, approvals.CHECKED), cases(db, approvals.PENDING)
+    monkeypatch.setenv("WORKSTATION_PASSWORD", "pm password 12")
+    code = main(
+        ["--db", url, "rebalance", "release", "--run", str(batch), "--user", "pat.pm", "--broker", "SIM"]
+    )
+    out, _ = capsys.readouterr()
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert len(lines) == len(clean) + len(flagged)
+    assert sum("released, " in ln for ln in lines) == len(clean)
+    assert sum("pending approval" in ln for ln in lines) == len(flagged)
+    code = main(
+        ["--db", url, "rebalance", "release", "--proposals", str(clean[0]), "--user", "pat.pm", "--json"]
+    )
+    [rec] = json.loads(capsys.readouterr().out)
+    assert (
+        code == 0
+        and rec["state"] == "already_released"
+        and rec["orders"] == [o["id"] for o in order_ids(db, clean[0])]
+    )
+    db.dispose()
+
+
+def order_ids(database: Database, pid: int) -> list[dict[str, int]]:
+    with database.session() as s:
+        return [
+            {"id": i} for i in s.scalars(select(Order.id).where(Order.proposal_id == pid).order_by(Order.id))
+        ]
