@@ -8,6 +8,15 @@ On a shared book, `lease=` makes the gateway refuse to start unless this worksta
 routing lease of every session (engine.shared.lease): a second desk gets LeaseHeld naming the
 owner, or waits (`lease_wait`) as a standby until the owner's lease expires. If the lease is
 lost while running, the gateway stops its sessions at once and refuses every send (fencing).
+
+QuickFIX keeps every live Session in a process-wide registry keyed by SessionID, and a new
+initiator whose SessionID is still registered silently reuses the OLD (stopped) Session: it
+never logs on, and when the old initiator is finally freed its Session is deleted under the new
+one's connection (a segfault). So `stop()` frees the initiator itself, at once and on the
+calling thread, then the store and log factories its Sessions use while being destroyed; and
+nothing here holds the gateway in a reference cycle (the lease calls back through a weak
+reference), which would leave its freeing to the garbage collector at a random time and thread.
+`start()` refuses plainly if a session of this settings file is still registered.
 """
 
 from __future__ import annotations
@@ -15,6 +24,8 @@ from __future__ import annotations
 import logging
 import queue
 import tempfile
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +54,18 @@ class BrokerStatus:
     next_sender_seq: int
     next_target_seq: int
     last_heartbeat: datetime | None
+
+
+def _weak_lost(gateway: FixGateway) -> Callable[[str], None]:
+    """The lease's on_lost callback without a strong reference back to the gateway (no cycle)."""
+    ref = weakref.ref(gateway)
+
+    def lost(session_key: str) -> None:
+        g = ref()
+        if g is not None:
+            g._lost(session_key)
+
+    return lost
 
 
 class FixGateway:
@@ -75,10 +98,18 @@ class FixGateway:
         self.fenced = False
         if lease_db is not None:
             keys = sorted(sid.toString() for sid in self.session_ids.values())
-            self.lease = RoutingLease(lease_db, keys, owner=lease_owner, ttl=lease_ttl, on_lost=self._lost)
+            self.lease = RoutingLease(
+                lease_db, keys, owner=lease_owner, ttl=lease_ttl, on_lost=_weak_lost(self)
+            )
 
     def start(self, lease_wait: float = 0.0) -> None:
         """Start the sessions; with a lease, first take it (LeaseHeld if another desk keeps it)."""
+        stale = [b for b, sid in self.session_ids.items() if fix.Session.lookupSession(sid) is not None]
+        if stale:
+            raise RouteError(
+                f"FIX session(s) {', '.join(self.session_ids[b].toString() for b in stale)} are still "
+                "running in this process (another gateway was not stopped)"
+            )
         if self.lease is not None:
             self.lease.acquire(wait=lease_wait)
         # Store and log (sequence numbers) are opened only now, when no other desk is using them.
@@ -101,9 +132,16 @@ class FixGateway:
         return info.owner if info else None
 
     def stop(self, force: bool = False) -> None:
-        """Log out and stop (force: drop the sockets without waiting for the logout reply)."""
-        if self.initiator is not None and not self.fenced:
-            self.initiator.stop(force)
+        """Log out, stop, and free the sessions now (force: drop the sockets without waiting for
+        the logout reply). Routing stops before the lease is given up."""
+        initiator, self.initiator = self.initiator, None
+        if initiator is not None:
+            if not initiator.isStopped():
+                initiator.stop(force)
+            # Freed here, on this thread: its Sessions leave QuickFIX's registry, and they are
+            # destroyed while the store and log factories they call back into still exist.
+            del initiator
+            self._store = self._log = None
         if self.lease is not None:
             self.lease.release()
         self._effective.unlink(missing_ok=True)

@@ -3,16 +3,22 @@
 Sessions come from a standard QuickFIX settings file (`--fix-config`, else
 <user config dir>/fix/sessions.cfg); store and logs live in <user data dir>/fix so sequence
 numbers survive restarts. Exit status 0 when every order is final, 1 if any is still open.
+
+It routes only while it holds the routing lease of every session (engine.shared.lease), like a
+desk's Connect: if another workstation or headless OMS holds one, it exits 2 naming the owner,
+or with `--lease-wait S` waits as a standby for the owner's lease to expire (or be released).
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import os
 import queue
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +29,7 @@ from engine.oms.loop import OmsLoop
 from engine.oms.messages import Inbound
 from engine.oms.service import OrderManager
 from engine.oms.status import AT_BROKER, OrderStatus
+from engine.shared.lease import owner_id
 from engine.store.database import Database
 from engine.store.trading import Order
 from workstation.cli.output import print_json
@@ -31,7 +38,9 @@ from workstation.config import config_dir, data_dir
 
 log = logging.getLogger(__name__)
 CRASH_ENV = "WORKSTATION_OMS_CRASH_AT"
-"""Test hook: `after_commit` or `after_send` makes the OMS kill itself with SIGKILL at that point."""
+"""Test hook: `after_commit` or `after_send` makes the OMS kill itself with SIGKILL at that point;
+`hang:after_commit` (or `hang:after_send`) makes it stop dead there, still alive and still
+renewing its lease, until it is killed."""
 
 OPEN = (*AT_BROKER, OrderStatus.HELD, OrderStatus.RELEASED)
 
@@ -52,6 +61,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--outside-hours", action="store_true", help="send orders for closed markets now (broker accepts)"
     )
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
+    p.add_argument(
+        "--lease-wait",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="if another workstation routes a session, wait up to S seconds for its lease (standby)",
+    )
+    p.add_argument(
+        "--lease-ttl",
+        type=float,
+        default=15.0,
+        metavar="S",
+        help="routing lease time to live (renewed every S/3)",
+    )
     p.set_defaults(func=cmd_oms)
 
 
@@ -91,10 +114,17 @@ def _crash_hook() -> Any:
     if not point:
         return None
 
+    hang = point.startswith("hang:")
+    point = point.removeprefix("hang:")
+
     def fault(at: str) -> None:
-        if at == point:
-            sys.stdout.flush()
-            os.kill(os.getpid(), signal.SIGKILL)
+        if at != point:
+            return
+        sys.stdout.flush()
+        if hang:
+            print(f"oms: hanging at {at} (test hook)", file=sys.stderr, flush=True)
+            threading.Event().wait()
+        os.kill(os.getpid(), signal.SIGKILL)
 
     return fault
 
@@ -120,7 +150,15 @@ def cmd_oms(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"no FIX settings file at {config}: pass --fix-config FILE")
     database = open_store(args.db)
     inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
-    gateway = FixGateway(config, data_dir() / "fix", inbox, KeyringCredentials())
+    gateway = FixGateway(
+        config,
+        data_dir() / "fix",
+        inbox,
+        KeyringCredentials(),
+        lease_db=database,
+        lease_ttl=args.lease_ttl,
+        lease_owner=owner_id(f"oms:{getpass.getuser()}"),
+    )
     checker = real_checker()
     manager = OrderManager(
         database,
@@ -132,19 +170,20 @@ def cmd_oms(args: argparse.Namespace) -> int:
     )
     loop = OmsLoop(manager, inbox)
     try:
-        gateway.start()
+        gateway.start(lease_wait=args.lease_wait)  # LeaseHeld (exit 2) names the owner
         loop.run_until(lambda: all(gateway.is_logged_on(b) for b in gateway.brokers), min(args.timeout, 30))
         if not args.no_blocks:
             manager.build_blocks()
         manager.route(outside_hours=args.outside_hours)
         done = loop.run_until(lambda: open_count(database) == 0, args.timeout)
         status = [s.__dict__ for s in gateway.status()]
+        still_open = 0 if done else open_count(database)
     finally:
         gateway.stop()
         database.dispose()
     summary = {
         "all_final": done,
-        "open_orders": 0 if done else open_count(Database(database.url)),
+        "open_orders": still_open,
         "messages_applied": loop.applied,
         "duplicates_ignored": manager.duplicates,
         "alerts": manager.alerts,
