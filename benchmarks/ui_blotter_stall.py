@@ -7,19 +7,22 @@ number of coalesced model flushes and the slowest flush. Runs offscreen.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import resource
 import sys
+import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QApplication
 
+from ui.coldstart import freeze_startup_objects
 from ui.panels.trading_panels import EXEC_COLUMNS
 from ui.stallprobe import measure_blotter_stall
 from widgets.blotter import Blotter
@@ -32,6 +35,12 @@ def main() -> None:
     ap.add_argument("--rate", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--keys", type=int, default=5000, help="distinct executions (then updates)")
+    ap.add_argument(
+        "--newest-first",
+        action="store_true",
+        help="sort by received time, newest first, as the execution panel does (every flush re-sorts)",
+    )
+    ap.add_argument("--no-freeze", action="store_true", help="leave startup objects to the collector")
     args = ap.parse_args()
     app = QApplication.instance() or QApplication([])
     blotter = Blotter(EXEC_COLUMNS, "id", "No executions", [("status", "Status"), ("broker", "Broker")])
@@ -39,6 +48,10 @@ def main() -> None:
     blotter.show()
     model = blotter.model
     model.clear()
+    if args.newest_first:
+        blotter.view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    if not args.no_freeze:
+        freeze_startup_objects()  # as `workstation` does once its window is up
     slow = [0.0, 0.0]
     flush = model.flush
 
@@ -49,6 +62,17 @@ def main() -> None:
         slow[1] = max(slow[1], (time.thread_time() - c) * 1000)
 
     paint = [0.0, 0.0]
+    paints: list[float] = []
+    gcs: list[tuple[int, float]] = []
+    gc_start = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_start[0] = time.thread_time()
+        elif threading.current_thread() is threading.main_thread():
+            gcs.append((info["generation"], (time.thread_time() - gc_start[0]) * 1000))
+
+    gc.callbacks.append(on_gc)
     viewport = blotter.view.viewport()
 
     class PaintTimer(QObject):
@@ -62,6 +86,7 @@ def main() -> None:
                 viewport.installEventFilter(self)
                 paint[0] = max(paint[0], (time.perf_counter() - t) * 1000)
                 paint[1] = max(paint[1], (time.thread_time() - c) * 1000)
+                paints.append((time.thread_time() - c) * 1000)
                 return True
             return False
 
@@ -74,7 +99,7 @@ def main() -> None:
     def row(i: int) -> dict[str, object]:
         return {
             "id": i % args.keys,
-            "received_at": NOW,
+            "received_at": NOW + timedelta(microseconds=i),
             "cl_ord_id": f"C{i % 300}",
             "account": f"A{i % 97:06d}",
             "symbol": "X",
@@ -96,6 +121,8 @@ def main() -> None:
     r = measure_blotter_stall(model, row, rate=args.rate, seconds=args.seconds)
     app.processEvents()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    order = "newest first (re-sorted every flush)" if args.newest_first else "arrival order"
+    print(f"| blotter order | {order} |")
     print("| metric | value |")
     print("|---|---|")
     print(f"| updates sent / shown | {r.updates_sent:,} / {r.updates_shown:,} |")
@@ -105,6 +132,15 @@ def main() -> None:
     print(f"| model flushes (coalesced) | {r.flushes} |")
     print(f"| slowest flush (model work): wall / GUI CPU | {slow[0]:.1f} / {slow[1]:.1f} ms |")
     print(f"| slowest viewport paint: wall / GUI CPU | {paint[0]:.1f} / {paint[1]:.1f} ms |")
+    paints.sort()
+    med = paints[len(paints) // 2] if paints else 0.0
+    print(
+        f"| viewport paints: count / median / max GUI CPU | {len(paints)} / {med:.1f} / {paint[1]:.1f} ms |"
+    )
+    slow_gc = max((ms for _g, ms in gcs), default=0.0)
+    print(
+        f"| GUI-thread garbage collections: count / gen-2 / slowest | {len(gcs)} / {sum(g == 2 for g, _ in gcs)} / {slow_gc:.1f} ms |"
+    )
     print(f"| 99th percentile heartbeat gap (5 ms timer) | {r.p99_gap_ms:.1f} ms |")
     print(f"| worst GUI stall (wall) | {r.worst_stall_ms:.1f} ms (goal < 50 ms) |")
     print(f"| GUI-thread CPU inside that stall | {r.worst_stall_cpu_ms:.1f} ms |")

@@ -10,6 +10,7 @@ the ui panels) are imported afterwards on the GUI thread, as Qt requires.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import threading
 import time
@@ -124,3 +125,14 @@ def preload(
             app.processEvents()
         importlib.import_module(name)
     return {"background": t1 - t0, "gui": time.perf_counter() - t1}
+
+
+def freeze_startup_objects() -> int:
+    """Put every object alive now out of the cyclic collector's reach; returns how many.
+
+    The desk keeps about a million long-lived objects (pandas, SQLAlchemy, Qt wrappers). A full
+    (generation 2) collection walked all of them on the GUI thread: 128 ms in the middle of a
+    1,000-updates/s blotter burst. Frozen objects are never scanned again; new garbage still is.
+    Call it once the window is built (and after a big reload, if one follows)."""
+    gc.freeze()
+    return gc.get_freeze_count()

@@ -3,12 +3,14 @@
 Why not QSortFilterProxyModel: sorting 100k rows of a Python model through a proxy took 37.6 s on
 this machine; numpy/pandas sorting inside the model with layoutChanged takes about 0.1 s.
 Updates from the engine go through `upsert()`: they are queued and a 100 ms single-shot timer
-merges them into the arrays and emits ranged signals (one dataChanged span, inserted and removed
-row runs), so a thousand execution reports a second cost ten model refreshes.
+(250 ms while updates keep coming) merges them into the arrays and emits ranged signals
+(dataChanged spans covering only the changed rows, inserted and removed row runs), so a thousand
+execution reports a second cost four model refreshes, each repainting only what changed.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,12 +33,39 @@ _HANDLED = frozenset({_DISPLAY, _ALIGN, _FOREGROUND, _BACKGROUND, RAW_ROLE})
 _RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 _LEFT = int((Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter).value)
 MAX_REMOVE_RUNS = 64
+MAX_CHANGED_SPANS = 256
+MERGE_GAP = 4
+BURST_WINDOW_S = 0.5
+
+
+def changed_spans(positions: np.ndarray, limit: int = MAX_CHANGED_SPANS) -> list[tuple[int, int]]:
+    """Changed view rows as (first, last) spans: runs closer than MERGE_GAP rows join, and at most
+    `limit` spans remain (split at the widest gaps).
+
+    One span from the first to the last changed row made the view repaint every visible row when
+    two far-apart rows changed; a span per run repaints only what changed (the view clips each span
+    to the viewport, so rows scrolled away cost nothing). An emit costs ~8 us."""
+    if not len(positions):
+        return []
+    pos = np.unique(positions)
+    if limit < 2:
+        return [(int(pos[0]), int(pos[-1]))]
+    gaps = np.diff(pos)
+    breaks = np.flatnonzero(gaps > MERGE_GAP)
+    if len(breaks) >= limit:  # keep the widest limit-1 gaps as the breaks
+        widest = np.argsort(gaps[breaks], kind="stable")[-(limit - 1) :]
+        breaks = np.sort(breaks[widest])
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [len(pos) - 1]])
+    return [(int(pos[a]), int(pos[b])) for a, b in zip(starts, ends)]
 
 
 class FrameTableModel(QAbstractTableModel):
     """Rows held as one numpy array per column; `_view` lists the visible rows in display order."""
 
-    def __init__(self, columns: Sequence[Column], key: str | None = None, flush_ms: int = 100) -> None:
+    def __init__(
+        self, columns: Sequence[Column], key: str | None = None, flush_ms: int = 100, burst_ms: int = 250
+    ) -> None:
         super().__init__()
         self.columns = list(columns)
         self.key = key
@@ -56,6 +85,11 @@ class FrameTableModel(QAbstractTableModel):
         self._timer.setSingleShot(True)
         self._timer.setInterval(flush_ms)
         self._timer.timeout.connect(self.flush)
+        self.flush_ms = flush_ms
+        self.burst_ms = max(burst_ms, flush_ms)
+        """Under a burst (the last flush less than BURST_WINDOW_S ago) flushes wait this long: a
+        full repaint costs ~15-25 ms of GUI CPU, so a stream repaints at most ~4 times a second."""
+        self._last_flush = -1e9
         self.flushes = 0
 
     # ---- loading -------------------------------------------------------------------------------
@@ -269,7 +303,8 @@ class FrameTableModel(QAbstractTableModel):
         if len(rows):
             self._pending.append(rows)
             if not self._timer.isActive():
-                self._timer.start()
+                busy = time.monotonic() - self._last_flush < BURST_WINDOW_S
+                self._timer.start(self.burst_ms if busy else self.flush_ms)
 
     @property
     def pending(self) -> int:
@@ -280,6 +315,7 @@ class FrameTableModel(QAbstractTableModel):
         if not self._pending:
             return
         self.flushes += 1
+        self._last_flush = time.monotonic()
         batch = pd.concat(self._pending, ignore_index=True) if len(self._pending) > 1 else self._pending[0]
         self._pending = []
         batch = batch.drop_duplicates(subset=[self.key], keep="last")
@@ -345,11 +381,9 @@ class FrameTableModel(QAbstractTableModel):
             position = np.full(self._n, -1, dtype=np.int64)
             position[self._view] = np.arange(len(self._view))
             pos = position[changed_rows]
-            pos = pos[pos >= 0]
-            if len(pos):
-                self.dataChanged.emit(
-                    self.index(int(pos.min()), 0), self.index(int(pos.max()), len(self.columns) - 1)
-                )
+            last = len(self.columns) - 1
+            for a, b in changed_spans(pos[pos >= 0]):
+                self.dataChanged.emit(self.index(a, 0), self.index(b, last))
 
     # ---- reading back --------------------------------------------------------------------------
     def row_of(self, view_row: int) -> int:

@@ -176,3 +176,68 @@ def test_export_writes_the_visible_rows(qtbot, tmp_path, suffix: str) -> None:  
         rows = list(ws.iter_rows(values_only=True))
         assert rows[0] == ("Name", "Value", "Status")
         assert [r[1] for r in rows[1:]] == pytest.approx(list(model.column_values("value").astype(float)))
+
+
+def test_far_apart_changes_repaint_only_their_rows(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Rows 2 and 900 changed: two spans, not one covering the 897 rows between them."""
+    model = FrameTableModel(COLS, key="id")
+    model.set_frame(frame(1000))
+    spans: list[tuple[int, int, int, int]] = []
+    model.dataChanged.connect(
+        lambda a, b, _roles=(): spans.append((a.row(), b.row(), a.column(), b.column()))
+    )
+    model.upsert(pd.DataFrame({"id": [900, 2, 3], "value": [1.0, 2.0, 3.0]}))
+    model.flush()
+    assert sorted(spans) == [(2, 3, 0, 2), (900, 900, 0, 2)]
+    assert [model.value(r, "value") for r in (2, 3, 900)] == [2.0, 3.0, 1.0]
+
+
+def test_changed_spans_merge_close_runs_and_cap_their_number() -> None:
+    from widgets.table_model import MERGE_GAP, changed_spans
+
+    assert changed_spans(np.array([], dtype=np.int64)) == []
+    assert changed_spans(np.array([9, 3, 4, 4, 5])) == [(3, 9)]  # gap 4 <= MERGE_GAP: one span
+    assert changed_spans(np.array([3, 4, 5, 5 + MERGE_GAP + 1, 100])) == [(3, 5), (10, 10), (100, 100)]
+    rows = np.arange(0, 10_000, 10)  # 1,000 isolated rows
+    spans = changed_spans(rows, limit=8)
+    assert len(spans) == 8
+    covered = np.zeros(10_000, dtype=bool)
+    for a, b in spans:
+        covered[a : b + 1] = True
+    assert covered[rows].all()  # merged spans still cover every changed row
+
+
+def test_a_burst_of_updates_ends_in_the_exact_last_state_of_every_key(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """20,000 updates of 700 keys in 200 batches, flushed by the model's own (burst) timer while
+    they arrive: every key shows its last update, none is lost or duplicated."""
+    model = FrameTableModel(COLS, key="id", flush_ms=5, burst_ms=20)
+    model.set_frame(frame(300))  # keys 0..299 exist; 300..699 arrive during the burst
+    rng = np.random.default_rng(11)
+    expect = {int(k): (f"row{k:06d}", float(v)) for k, v in zip(range(300), frame(300)["value"])}
+    for batch in range(200):
+        keys = rng.integers(0, 700, 100)
+        values = rng.normal(0, 100, 100)
+        model.upsert(
+            pd.DataFrame(
+                {
+                    "id": keys,
+                    "name": [f"b{batch}k{k}" for k in keys],
+                    "value": values,
+                    "ccy": "USD",
+                    "status": "filled",
+                }
+            )
+        )
+        for k, v in zip(keys.tolist(), values.tolist()):
+            expect[k] = (f"b{batch}k{k}", v)
+        if batch % 10 == 0:
+            qtbot.wait(8)  # let the timer flush part-way, as the event loop would
+    qtbot.waitUntil(lambda: model.pending == 0, timeout=5000)
+    assert 1 < model.flushes < 200  # coalesced, but flushed while the burst ran
+    ids = model.column_values("id").tolist()
+    assert sorted(ids) == sorted(expect)  # every key once
+    got = {
+        int(k): (n, float(v))
+        for k, n, v in zip(ids, model.column_values("name"), model.column_values("value"))
+    }
+    assert got == expect
