@@ -111,7 +111,8 @@ def build_qp(
     pdiag[od:of] = 2 * ra * spec2
     pdiag[of:oc] = 2 * ra
     pdiag[oc] = 2 * cpen
-    P = sps.diags_array(pdiag, format="csc")
+    diag = np.arange(nx, dtype=np.int64)
+    P = sps.csc_matrix((pdiag, diag, np.arange(nx + 1, dtype=np.int64)), shape=(nx, nx))
     q = np.zeros(nx)
     q[ob:ol] = cost[bi] + tp
     q[ol:od] = cost[li] + ltax + tp

@@ -28,19 +28,22 @@ def _side(p: Prepared, u: Universe, w: np.ndarray, qty: np.ndarray, cash: dict[s
     sym = u.symbols[p.idx]
     fx = u.fx_to[a.base]
     cash_base = {c: amt * fx[c] for c, amt in cash.items()}
-    weights = {str(sym[k]): round(float(w[k]), 8) for k in range(p.n) if qty[k] > 0}
+    held = np.flatnonzero(qty > 0)
+    names = [str(x) for x in sym[held]]
+    weights = {k: round(x, 8) for k, x in zip(names, w[held].tolist())}
     for c, v in sorted(cash_base.items()):
         if abs(cash.get(c, 0.0)) > 0:
             weights[f"CASH:{c}"] = round(v / p.value, 8)
-    model = {str(sym[k]): float(p.wm[k]) for k in range(p.n) if p.wm[k] > 0}
+    in_model = np.flatnonzero(p.wm > 0)
+    model = dict(zip([str(x) for x in sym[in_model]], p.wm[in_model].tolist()))
     model[f"CASH:{a.base}"] = a.cash_target
-    drift = {
-        key: round(weights.get(key, 0.0) - model.get(key, 0.0), 8)
-        for key in sorted(set(weights) | set(model))
-        if abs(weights.get(key, 0.0) - model.get(key, 0.0)) > 1e-12
-    }
+    drift = {}
+    for key in sorted(set(weights) | set(model)):
+        gap = weights.get(key, 0.0) - model.get(key, 0.0)
+        if abs(gap) > 1e-12:
+            drift[key] = round(gap, 8)
     return {
-        "holdings": {str(sym[k]): float(qty[k]) for k in range(p.n) if qty[k] > 0},
+        "holdings": dict(zip(names, qty[held].tolist())),
         "cash": {c: round(float(v), minor_units(c)) for c, v in sorted(cash.items())},
         "weights": weights,
         "tracking_error": round(tracking_error(p, u, w), 8),
@@ -95,7 +98,7 @@ def build_record(
     trades: list[dict[str, Any]] = []
     est_tax = 0.0
     est_cost = 0.0
-    for k in range(p.n):
+    for k in np.flatnonzero((r.sell_qty > 0) | (r.buy_qty > 0)).tolist():
         for side, q in (("sell", r.sell_qty[k]), ("buy", r.buy_qty[k])):
             if q <= 0:
                 continue

@@ -114,12 +114,14 @@ def check_rounded(
     pb_all[p.idx] = p.pb
     secs = _facts(u, pb_all, p.idx, {} if facts_cache is None else facts_cache)
     sym = u.symbols[p.idx]
-    holdings = {str(sym[k]): float(q) for k, q in enumerate(p.qty0) if q > 0}
+    held = np.flatnonzero(p.qty0 > 0)
+    holdings = dict(zip([str(x) for x in sym[held]], p.qty0[held].tolist()))
+    # The checker looks lots up by the trades' lot ids only: the sold lots are all it needs.
     lots = {
         str(a.lot_id[j]): LotFacts(
             str(u.symbols[a.lot_sec[j]]), float(a.lot_qty[j]), float(p.lot_gain_unit[j])
         )
-        for j in range(len(a.lot_id))
+        for j in np.flatnonzero(r.lot_sold > 0).tolist()
     }
     caps = {lab: cap for kind, lab, _m, cap in p.group_rows if kind == "sector"}
     limits = Limits(
@@ -141,18 +143,18 @@ def check_rounded(
         if u.settle is not None
         else {},
     )
-    trades = [CheckTrade(str(sym[k]), "buy", float(q)) for k, q in enumerate(r.buy_qty) if q > 0]
-    for k, q in enumerate(r.sell_qty):
-        if q > 0:
-            sold = np.flatnonzero((p.lot_pos == k) & (r.lot_sold > 0))
-            trades.append(
-                CheckTrade(
-                    str(sym[k]),
-                    "sell",
-                    float(q),
-                    tuple((str(a.lot_id[j]), float(r.lot_sold[j])) for j in sold),
-                )
+    buys = np.flatnonzero(r.buy_qty > 0)
+    trades = [CheckTrade(str(sym[k]), "buy", float(r.buy_qty[k])) for k in buys.tolist()]
+    for k in np.flatnonzero(r.sell_qty > 0).tolist():
+        sold = np.flatnonzero((p.lot_pos == k) & (r.lot_sold > 0))
+        trades.append(
+            CheckTrade(
+                str(sym[k]),
+                "sell",
+                float(r.sell_qty[k]),
+                tuple((str(a.lot_id[j]), float(r.lot_sold[j])) for j in sold),
             )
+        )
     fx_trades = [CheckFx(c, side, amt, rate) for c, side, amt, rate in r.fx]
     return check_proposal(a.base, secs, holdings, lots, dict(a.cash), fx, limits, trades, fx_trades)
 
