@@ -1,12 +1,14 @@
 """A PM's decisions on rebalance proposals from the desk: accept (and send to compliance), reject,
-release to trading. All through the engine services (`engine.rebalance.review`,
-`engine.compliance.approvals`); several proposals are decided in ONE transaction, so a refusal of
-any of them changes none."""
+send to compliance again, release to trading (orders). All through the engine services
+(`engine.rebalance.review`, `engine.compliance.approvals`, `engine.rebalance.release`); accept,
+reject and send decide several proposals in ONE transaction, so a refusal of any changes none."""
 
 from __future__ import annotations
 
 from engine.compliance import approvals
 from engine.errors import WorkstationError
+from engine.oms.service import OrderManager
+from engine.rebalance.release import ReleaseOutcome, release_proposals
 from engine.rebalance.review import review
 from engine.store.database import Database
 
@@ -40,16 +42,33 @@ def reject(database: Database, username: str, proposal_ids: list[int], reason: s
         return out
 
 
-def release(database: Database, username: str, proposal_ids: list[int]) -> list[str]:
-    """Release checked-clean (or approved) proposals to trading through the approval workflow."""
+def send_to_compliance(database: Database, username: str, proposal_ids: list[int]) -> list[str]:
+    """Submit accepted proposals to the compliance check (again after a rejection), all or none;
+    returns each case's state: checked (clean) or pending_approval."""
     with database.transaction() as s:
         out = []
         for pid in proposal_ids:
-            case = approvals.find_case(s, "proposal", pid)
-            if case is None:
-                raise WorkstationError(f"proposal {pid}: not sent to compliance yet (accept it first)")
             try:
-                out.append(str(approvals.release(s, username, case.id).state))
+                out.append(str(approvals.submit(s, username, "proposal", pid).state))
             except WorkstationError as exc:
                 raise _each(pid, exc) from None
         return out
+
+
+def release_to_orders(
+    manager: OrderManager, username: str, proposal_ids: list[int], broker: str | None
+) -> list[ReleaseOutcome]:
+    """Release accepted proposals to trading: their trades become OMS orders (once) through the
+    desk's OMS, so the blotter sees them. Each proposal on its own: a refusal (a PM and a flagged
+    proposal) raises after the others were released, naming it (engine.rebalance.release)."""
+    return release_proposals(manager, username, proposal_ids, broker=broker)
+
+
+def release_summary(outcomes: list[ReleaseOutcome]) -> str:
+    """One line for the status bar: what the release made of each proposal."""
+    orders = sum(len(o.order_ids) for o in outcomes if o.state == "released")
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.state] = counts.get(o.state, 0) + 1
+    parts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(counts.items()))
+    return f"Release to trading: {len(outcomes)} proposal(s) — {parts}; {orders} new order(s) in the blotter"

@@ -1,4 +1,5 @@
-"""Rebalance proposals panel: run a bulk rebalance, review each proposal's trades, send to compliance."""
+"""Rebalance proposals panel: run a bulk rebalance, review each proposal's trades, send to compliance,
+release to trading (the proposal's trades become orders in the blotter)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ from PySide6.QtWidgets import (
 )
 
 from ui.data import proposal_review, trading
-from ui.data.approvals import submit_proposals
+from ui.data.proposal_review import ReleaseOutcome
 from ui.data.rebalance import MODES, Selection, proposal_trades
 from ui.data.rebalance import run as run_rebalance
 from ui.desk import Desk
+from ui.oms_link import link_of
 from ui.panels.trading_panels import LiveTablePanel
 from widgets.blotter import RowAction
 from widgets.columns import Column
@@ -65,6 +67,7 @@ class ProposalsPanel(LiveTablePanel):
 
     def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(desk, parent)
+        self.last_release: list[ReleaseOutcome] = []
         self.blotter.setParent(None)
         self.selection = QComboBox()
         self.selection.addItems(["drifted", "all", "model", "household", "list"])
@@ -90,14 +93,18 @@ class ProposalsPanel(LiveTablePanel):
         )
         self.reject_button = QPushButton(themed_icon("fa5s.times"), "Reject…")
         self.reject_button.setToolTip("Reject the selected proposals with a reason")
-        self.release_button = QPushButton(themed_icon("fa5s.paper-plane"), "Release")
+        self.send_button = QPushButton(themed_icon("fa5s.user-shield"), "Send to compliance")
+        self.send_button.setToolTip("Check accepted proposals again (e.g. after compliance rejected them)")
+        self.release_button = QPushButton(themed_icon("fa5s.paper-plane"), "Release to trading")
         self.release_button.setToolTip(
-            "Release proposals that passed compliance (or were approved) to trading"
+            "Turn accepted proposals that passed compliance (or were approved) into orders in the "
+            "blotter (Ctrl+Shift+Enter). A proposal compliance had to approve is released by a trader."
         )
         self.accept_button.clicked.connect(lambda _c=False: self.accept(self.selected()))
         self.reject_button.clicked.connect(lambda _c=False: self.reject(self.selected()))
+        self.send_button.clicked.connect(lambda _c=False: self.send_to_compliance(self.selected()))
         self.release_button.clicked.connect(lambda _c=False: self.release(self.selected()))
-        for b in (self.accept_button, self.reject_button, self.release_button):
+        for b in (self.accept_button, self.reject_button, self.send_button, self.release_button):
             bar.addWidget(b)
         self.trades = FrameTableModel(TRADE_COLUMNS, key="key")
         self.trades.clear()
@@ -124,8 +131,8 @@ class ProposalsPanel(LiveTablePanel):
             [
                 RowAction("Accept and send to compliance", self.accept, shortcut="Ctrl+Return"),
                 RowAction("Reject…", self.reject),
-                RowAction("Release to trading", self.release),
-                RowAction("Send to compliance (again)", self.send_to_compliance),
+                RowAction("Send to compliance", self.send_to_compliance),
+                RowAction("Release to trading (orders)", self.release, shortcut="Ctrl+Shift+Return"),
             ]
         )
         self.blotter.view.clicked.connect(
@@ -181,14 +188,39 @@ class ProposalsPanel(LiveTablePanel):
         self._decided("Reject", ids, lambda _t: proposal_review.reject(self.desk.database, user, ids, why))
 
     def release(self, keys: list[object]) -> None:
+        """Release the proposals to trading: their trades become OMS orders (in a worker, through
+        the desk's OMS link so the order blotter shows them); each proposal on its own."""
         ids = [int(k) for k in keys]  # type: ignore[call-overload]
-        if ids:
-            user = self.desk.user.username
-            self._decided("Release", ids, lambda _t: proposal_review.release(self.desk.database, user, ids))
+        if not ids:
+            return
+        user = self.desk.user.username
+        self.release_button.setEnabled(False)
+
+        def work(_t: object) -> list[ReleaseOutcome]:
+            link = link_of(self.desk)
+            broker = link.configured[0] if link.configured else None
+            return link.call(lambda: proposal_review.release_to_orders(link.manager, user, ids, broker))
+
+        def done(outcomes: list[ReleaseOutcome]) -> None:
+            self.release_button.setEnabled(True)
+            self.last_release = outcomes
+            self.desk.message.emit(proposal_review.release_summary(outcomes))
+            self.load()
+            self.desk.data_changed.emit("approvals")
+
+        def failed(msg: str) -> None:
+            self.release_button.setEnabled(True)
+            self.desk.message.emit(f"Release to trading: {msg}")
+            self.load()
+            self.desk.data_changed.emit("approvals")
+
+        self.desk.run(f"Release {len(ids)} proposal(s) to trading", work, done, failed)
 
     def send_to_compliance(self, keys: list[object]) -> None:
-        """Submit the selected proposals to the compliance check (issue 5's service)."""
+        """Submit the selected accepted proposals to the compliance check, all or none."""
         ids = [int(k) for k in keys]  # type: ignore[call-overload]
+        if not ids:
+            return
         user = self.desk.user.username
 
         def done(states: list[str]) -> None:
@@ -198,11 +230,14 @@ class ProposalsPanel(LiveTablePanel):
             self.desk.data_changed.emit("approvals")
 
         def failed(msg: str) -> None:
-            self.desk.message.emit(f"Could not send to compliance: {msg}")
+            self.desk.message.emit(f"Could not send to compliance (nothing changed): {msg}")
             self.load()
 
         self.desk.run(
-            "Compliance check", lambda _t: submit_proposals(self.desk.database, user, ids), done, failed
+            "Compliance check",
+            lambda _t: proposal_review.send_to_compliance(self.desk.database, user, ids),
+            done,
+            failed,
         )
 
     def run_rebalance(self) -> None:
