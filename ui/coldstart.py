@@ -33,6 +33,9 @@ BACKGROUND: tuple[str, ...] = (
     "engine.markets.clock",
     "engine.compliance.approvals",
     "engine.oms.service",
+    "engine.compliance.templates",
+    "engine.store.migrate",  # alembic, for open_store's schema check
+    "workstation.compose",
     "ui.data.holdings",
     "ui.data.snapshot",
     "ui.data.users",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import qtawesome as qta
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence
@@ -180,7 +182,12 @@ class MainWindow(QMainWindow):
     def _book_status(self, data: object) -> None:
         snap = data.snap  # type: ignore[attr-defined]
         kind = "SIMULATED demo book" if snap.meta.get("kind") == "simulated-demo" else "book"
-        self.asof_label.setText(f"  {kind} as of {snap.as_of} · {len(snap.accounts):,} accounts  ")
+        text = f"  {kind} as of {snap.as_of} · {len(snap.accounts):,} accounts"
+        cached_at = getattr(data, "cached_at", None)
+        if cached_at is not None:  # last session's copy, until the fresh load replaces it
+            saved = datetime.fromtimestamp(cached_at, self.desk.clock.user_tz).strftime("%H:%M")
+            text += f" · copy saved {saved}, refreshing…"
+        self.asof_label.setText(text + "  ")
 
     # ---- workspaces and layouts ----------------------------------------------------------------
     def reset_workspace(self, key: str) -> None:

@@ -48,15 +48,18 @@ def run_desktop(db: str | None, theme: str | None = None, user: str | None = Non
         return 2
     from PySide6.QtWidgets import QApplication, QDialog
 
-    from ui.coldstart import preload, show_shell
+    from ui.coldstart import freeze_startup_objects, preload, show_shell
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("SMA Workstation")
     shell, _ = show_shell(app)  # painted before pandas, SQLAlchemy and the engine are imported
     preload(app, shell)  # those import on a thread while the shell paints
 
+    from platformdirs import user_cache_path
+
     from engine.clock import SystemClock
-    from ui.desk import Desk
+    from engine.store.database import mask_url
+    from ui.desk import BookCache, Desk
     from ui.login import LoginDialog
     from ui.main_window import MainWindow
     from ui.settings import UserSettings, settings
@@ -64,6 +67,7 @@ def run_desktop(db: str | None, theme: str | None = None, user: str | None = Non
     from ui.theme import apply_theme
     from ui.workers import Jobs
     from workstation.compose import open_store
+    from workstation.config import APP_NAME
     from workstation.desk_oms import wire_desk_oms
 
     store = settings()
@@ -79,7 +83,9 @@ def run_desktop(db: str | None, theme: str | None = None, user: str | None = Non
     if login.exec() != QDialog.DialogCode.Accepted or login.user is None:
         return 0
     store.setValue("last_user", login.user.username)
-    desk = Desk(database, login.user, clock=SystemClock(local_zone()), jobs=jobs)
+    # the last session's valued book, shown at once while the fresh one loads
+    cache = BookCache(user_cache_path(APP_NAME, appauthor=False), mask_url(database.url))
+    desk = Desk(database, login.user, clock=SystemClock(local_zone()), jobs=jobs, book_cache=cache)
     wire_desk_oms(desk)  # the trader's OMS and FIX sessions, made on first use
     user_settings = UserSettings(login.user.username, store)
     window = MainWindow(desk, user_settings, theme=theme or user_settings.get("theme", "light"))
@@ -88,4 +94,6 @@ def run_desktop(db: str | None, theme: str | None = None, user: str | None = Non
     if first.message:
         window.statusBar().showMessage(first.message)
     window.show()
+    freeze_startup_objects()  # no full GC pass over the startup heap during a blotter burst
+    desk.book_ready.connect(lambda _d: freeze_startup_objects())
     return int(app.exec())

@@ -53,3 +53,56 @@ def test_gui_thread_turns_while_modules_import(qapp) -> None:  # type: ignore[no
     with pytest.raises(ModuleNotFoundError, match="no_such_module_xyz"):
         preload(qapp, shell, modules=("no_such_module_xyz",), gui_modules=())
     shell.close()
+
+
+def test_the_last_books_copy_shows_first_and_the_fresh_book_replaces_it(qtbot, demo_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The cache is only a head start: a stale copy is shown marked as cached, then the book
+    valued from the database replaces it; a broken copy is ignored."""
+    from ui.data.users import desk_users
+    from ui.desk import BookCache, Desk
+    from ui.workers import Jobs
+
+    user = desk_users(demo_db)[0]
+    cache = BookCache(tmp_path, "sqlite:///book.db")
+    first = Desk(demo_db, user, jobs=Jobs(), book_cache=cache)
+    first.load_book()
+    qtbot.waitUntil(lambda: first.book is not None and not first.jobs.running, timeout=60_000)
+    assert first.book is not None and first.book.cached_at is None  # nothing cached yet
+    truth = first.book.accounts.copy()
+    stale = cache.load()
+    assert stale is not None and stale.cached_at is not None
+    assert stale.accounts.equals(truth)
+    stale.accounts["name"] = "STALE"  # as if the book changed since the copy was saved
+    cache.save(stale)
+
+    second = Desk(demo_db, user, jobs=Jobs(), book_cache=cache)
+    shown: list[object] = []
+    second.book_ready.connect(shown.append)
+    second.load_book()
+    qtbot.waitUntil(lambda: len(shown) == 2, timeout=60_000)
+    second.jobs.wait()
+    cached, fresh = shown
+    assert cached.cached_at is not None and set(cached.accounts["name"]) == {"STALE"}  # type: ignore[attr-defined]
+    assert fresh.cached_at is None and fresh.accounts.equals(truth)  # type: ignore[attr-defined]
+    assert second.book is fresh
+    assert cache.load().accounts.equals(truth)  # type: ignore[union-attr]  # the copy is fresh again
+
+    cache.path.write_bytes(b"not a pickle")
+    third = Desk(demo_db, user, jobs=Jobs(), book_cache=cache)
+    third.load_book()
+    qtbot.waitUntil(lambda: third.book is not None and not third.jobs.running, timeout=60_000)
+    assert third.book.cached_at is None and third.book.accounts.equals(truth)  # type: ignore[union-attr]
+    for desk in (first, second, third):
+        desk.close()
+
+
+def test_freezing_startup_objects_keeps_them_from_the_collector() -> None:
+    import gc
+
+    from ui.coldstart import freeze_startup_objects
+
+    try:
+        assert freeze_startup_objects() > 1000
+        assert gc.get_freeze_count() > 1000
+    finally:
+        gc.unfreeze()
