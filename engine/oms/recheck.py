@@ -3,6 +3,10 @@
 A replace that raises the quantity, removes the limit, or moves the limit against the order (a buy
 limit up, a sell limit down) carries more risk than the terms compliance passed, so it is re-checked.
 Tighter replaces route without a re-check. Without a re-checker every loosened replace is held.
+
+A held replace stays on record (its `replace_held` order event) until the trader releases it
+(`OrderManager.release_now`, Ctrl+L): `held_replace` finds its terms, and the OMS asks for that
+replace again, through the same re-check, so it goes out only once compliance has approved it.
 """
 
 from __future__ import annotations
@@ -11,9 +15,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.ports import OrderIntent
+from engine.store.trading import OrderEvent
+
+HELD = "replace_held"
+SUPERSEDED_BY = ("replace_request", "replaced", "cancel_request")
+"""Order events after which a held replace is no longer waiting: another replace, or a cancel."""
 
 
 @dataclass(frozen=True)
@@ -50,3 +60,28 @@ def loosened(before: OrderIntent, after: OrderIntent) -> str | None:
         if side == "sell" and Decimal(new) < Decimal(old):
             return f"sell limit lowered from {_n(old)} to {_n(new)}"
     return None
+
+
+@dataclass(frozen=True)
+class HeldReplace:
+    """The terms of a replace compliance held, as the trader asked for them."""
+
+    quantity: Decimal
+    limit_price: Decimal | None
+    reason: str
+
+
+def held_replace(session: Session, order_id: int) -> HeldReplace | None:
+    """The order's held replace if it is still waiting (its latest replace or cancel request)."""
+    last = session.scalars(
+        select(OrderEvent)
+        .where(OrderEvent.order_id == order_id, OrderEvent.kind.in_((HELD, *SUPERSEDED_BY)))
+        .order_by(OrderEvent.id.desc())
+        .limit(1)
+    ).first()
+    if last is None or last.kind != HELD or not last.detail:
+        return None
+    px = last.detail.get("limit_price")
+    return HeldReplace(
+        Decimal(last.detail["quantity"]), None if px is None else Decimal(px), last.detail.get("reason", "")
+    )

@@ -38,7 +38,7 @@ from engine.oms.gateway import OrderGateway
 from engine.oms.ids import new_cl_ord_id
 from engine.oms.journal import record
 from engine.oms.messages import CancelReject, ExecReport, Inbound, NewOrder, Outbound, SessionState
-from engine.oms.recheck import ReplaceRechecker, loosened
+from engine.oms.recheck import HeldReplace, ReplaceRechecker, held_replace, loosened
 from engine.oms.status import AT_BROKER, FINAL, FIX_ORD_STATUS, LOCAL, OrderStatus
 from engine.oms.tables import Allocation, ClientOrderId
 from engine.oms.transitions import Incoming, resolve
@@ -92,6 +92,8 @@ class RouteResult:
     sent: list[int]
     held: list[int]
     skipped: list[int]
+    refused: dict[int, str] = field(default_factory=dict)
+    """Held replaces the trader released that compliance still holds: order id -> why."""
 
 
 _KILL_SWITCH: list[Callable[[Session, str], bool] | None] = []
@@ -566,14 +568,37 @@ class OrderManager:
         return ids
 
     def release_now(self, order_ids: Sequence[int], username: str | None = None) -> RouteResult:
-        """The trader's command: send held orders now, for brokers that accept orders out of hours."""
+        """The trader's command (Ctrl+L) on held orders. An order held for its market's open is sent
+        now (for brokers that accept orders out of hours). A working order whose replace compliance
+        held gets that replace asked for again (engine.oms.recheck.held_replace): it goes out once
+        the approval case is approved, and is refused (in `refused`, or ReplaceHeld when nothing
+        went out) while the case is pending or after a rejection."""
+        market_held: list[int] = []
+        replaces: dict[int, HeldReplace] = {}
         with self._tx() as tx:
             self._allowed(tx.session, username, "orders.release")
             for oid in order_ids:
                 o = self._order(tx.session, oid)
+                waiting = None if o.status == S.HELD else held_replace(tx.session, oid)
+                if waiting is not None:
+                    replaces[oid] = waiting
+                    continue
+                if o.status != S.HELD:
+                    raise OrderRejected(f"order {o.cl_ord_id} is {o.status}: it holds nothing to release")
                 self._move(tx, o, I.RELEASE, username, {"why": "trader's command"})
                 self._follow(tx, o, "release")
-        return self.route(order_ids, outside_hours=True)
+                market_held.append(oid)
+        result = self.route(market_held, outside_hours=True) if market_held else RouteResult([], [], [])
+        sent, refused = list(result.sent), dict(result.refused)
+        for oid, r in replaces.items():
+            try:
+                self.replace(oid, r.quantity, r.limit_price, username)
+                sent.append(oid)
+            except ReplaceHeld as exc:
+                refused[oid] = str(exc)
+        if refused and not sent and not result.held:
+            raise ReplaceHeld("; ".join(refused.values()))
+        return RouteResult(sent, result.held, result.skipped, refused)
 
     # ------------------------------------------------------------------ working orders
 

@@ -1,5 +1,7 @@
 """A loosened replace held on an order without an approval case reaches the reviewers' queue, and
-their decision releases or refuses it (real OMS, real compliance, mini book: U1 holds 100 AAA)."""
+their decision releases or refuses it: once approved, the trader's one-key release (release_now,
+Ctrl+L) sends it without re-typing; rejected, it stays refused (real OMS, real compliance, mini
+book: U1 holds 100 AAA)."""
 
 from __future__ import annotations
 
@@ -81,6 +83,8 @@ def test_held_replace_opens_a_case_and_two_approvals_send_it(book_db: Database) 
     # Asking again before a decision: still held, no second case.
     with pytest.raises(ReplaceHeld, match="waits for approval"):
         m.replace(oid, quantity=Decimal(150), username="tr1")
+    with pytest.raises(ReplaceHeld, match="waits for approval"):
+        m.release_now([oid], "tr1")  # released before the decision: still held
     assert len(gw.sent) == sent and len(_queue(book_db)) == 1
     # A hard block needs two distinct compliance approvers (the first leaves it pending).
     cid = int(item["id"])  # type: ignore[call-overload]
@@ -99,9 +103,12 @@ def test_held_replace_opens_a_case_and_two_approvals_send_it(book_db: Database) 
         150,
         Decimal("99"),
     )
-    m.replace(oid, quantity=ready.quantity, username="tr1")  # now released and sent
+    # The trader's one-key release (Ctrl+L) sends the approved replace: nothing to re-type.
+    result = m.release_now([oid], "tr1")
+    assert (result.sent, result.refused) == ([oid], {})
     msg = gw.sent[-1]
-    assert isinstance(msg, ReplaceOrder) and msg.quantity == 150
+    assert isinstance(msg, ReplaceOrder) and (msg.quantity, msg.limit_price) == (150, Decimal("99"))
+    assert len(gw.sent) == sent + 1
     with book_db.session() as s:
         case = approvals.find_case(s, "order", oid)
         assert case is not None and case.state == "released"
@@ -123,6 +130,8 @@ def test_rejected_replace_stays_refused(book_db: Database) -> None:
     sent = len(gw.sent)
     with pytest.raises(ReplaceHeld, match="rejected by compliance"):
         m.replace(oid, quantity=Decimal(120), username="tr1")
+    with pytest.raises(ReplaceHeld, match="rejected by compliance"):
+        m.release_now([oid], "tr1")  # the one-key release does not get around a rejection
     assert len(gw.sent) == sent
     with book_db.session() as s:
         o = s.get(Order, oid)
@@ -132,3 +141,29 @@ def test_rejected_replace_stays_refused(book_db: Database) -> None:
         m.replace(oid, quantity=Decimal(110), username="tr1")
     [again] = _queue(book_db)
     assert again["id"] == item["id"] and again["terms"][0]["quantity"] == "110"  # type: ignore[index]
+
+
+def test_release_now_mixes_market_held_orders_and_held_replaces(book_db: Database) -> None:
+    """One command over both kinds of held order: each goes out its own way, refusals are listed."""
+    m, gw = _oms(book_db)
+    working = _working(m, 30)
+    with pytest.raises(ReplaceHeld):
+        m.replace(working, quantity=Decimal(130), username="tr1")  # short: held, case pending
+    draft = OrderDraft("U1", "AAA", "sell", Decimal(5), "limit", Decimal("99"), broker="SIM")
+    [closed] = m.create([draft], "tr1")
+    m.clock.set(datetime(2026, 11, 23, 23, 0, tzinfo=UTC))  # type: ignore[attr-defined]  # NYSE closed
+    assert m.route([closed]).held == [closed]
+    before = len(gw.sent)
+    result = m.release_now([closed, working], "tr1")
+    assert result.sent == [closed] and list(result.refused) == [working]
+    assert len(gw.sent) == before + 1 and not isinstance(gw.sent[-1], ReplaceOrder)
+    assert "waits for approval" in result.refused[working]
+    with book_db.session() as s:
+        assert s.get(Order, closed).status == "pending_new"  # type: ignore[union-attr]
+        o = s.get(Order, working)
+        assert o is not None and (o.status, o.quantity) == ("new", 30)
+    # An order holding nothing is refused by name, and nothing else moves.
+    from engine.oms.errors import OrderRejected
+
+    with pytest.raises(OrderRejected, match="holds nothing to release"):
+        m.release_now([closed], "tr1")

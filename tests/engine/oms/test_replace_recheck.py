@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -219,3 +220,77 @@ def test_kill_switch_holds_even_a_tightened_replace_but_not_a_cancel(book: Datab
     m.cancel(other, username="tr1")
     assert isinstance(gw.sent[-1], CancelOrder)
     assert state(m, other)[0] == "pending_cancel"
+
+
+def test_approved_replace_goes_out_on_release_over_real_fix(tmp_path: Path) -> None:
+    """Real OMS, real compliance and the SIMULATED broker over real FIX (mini book: U1 holds 100
+    AAA). A held replace is released by the trader's one-key release once compliance has approved
+    it, and reaches the broker with the approved terms; a rejected one never reaches it."""
+    from engine.compliance import approvals
+    from engine.compliance.checker import ComplianceChecker
+    from engine.compliance.replace_check import ComplianceReplaceCheck
+    from tests.conftest import migrated
+    from tests.connectors.fix.harness import Oms, Sim
+    from tests.engine.compliance.minibook import build_minibook
+
+    db = migrated(f"sqlite:///{tmp_path / 'book.db'}")
+    build_minibook(db)
+    sim = Sim(tmp_path, "--ignore-market-hours", "--fill-parts", "0").ready()
+    oms = None
+    try:
+        checker = ComplianceChecker()
+        oms = Oms(db, tmp_path, sim.port, checker=checker, booker=None)
+        m = oms.manager
+        m.recheck = ComplianceReplaceCheck(checker)
+
+        def working(qty: int) -> tuple[int, str]:
+            [oid] = m.create(
+                [OrderDraft("U1", "AAA", "sell", Decimal(qty), "limit", Decimal("99"), broker="SIM")], "tr1"
+            )
+            assert m.route([oid], outside_hours=True).sent == [oid]
+            return oid, oms.wait(oid, {"new"}).cl_ord_id  # type: ignore[union-attr]
+
+        def case_of(oid: int) -> int:
+            with db.session() as s:
+                case = approvals.find_case(s, "order", oid)
+                assert case is not None
+                return case.id
+
+        def at_broker(cl_ord_id: str) -> list[str]:
+            return [e["event"] for e in sim.events() if cl_ord_id in (e.get("cl_ord_id"), e.get("orig"))]
+
+        approved, first = working(50)
+        rejected, other = working(20)
+        for oid, qty in ((approved, 150), (rejected, 120)):  # both would leave U1 short: held
+            with pytest.raises(ReplaceHeld, match="approval case"):
+                m.replace(oid, quantity=Decimal(qty), username="tr1")
+        with pytest.raises(ReplaceHeld, match="waits for approval"):
+            m.release_now([approved], "tr1")
+        oms.drain(0.5)
+        assert at_broker(first) == ["new"] and at_broker(other) == ["new"]  # nothing went out
+
+        with db.transaction() as s:  # a hard block: two distinct compliance approvers
+            approvals.decide(s, "co1", case_of(approved), "approve", "client_instruction", "mandate")
+        with db.transaction() as s:
+            approvals.decide(s, "co2", case_of(approved), "approve", "client_instruction")
+        with db.transaction() as s:
+            approvals.decide(s, "co1", case_of(rejected), "reject", "policy_breach", "no shorts")
+
+        result = m.release_now([approved, rejected], "tr1")
+        assert result.sent == [approved] and "rejected by compliance" in result.refused[rejected]
+        assert oms.loop.run_until(lambda: oms.order(approved).quantity == 150, 15)  # type: ignore[union-attr]
+        o = oms.order(approved)
+        assert (o.status, o.quantity, o.limit_price, o.orig_cl_ord_id) == ("new", 150, Decimal("99"), first)
+        assert next(e for e in sim.events() if e["event"] == "replaced")["orig"] == first
+        oms.drain(0.5)
+        r = oms.order(rejected)
+        assert (r.status, r.quantity, r.cl_ord_id) == ("new", 20, other)
+        assert at_broker(other) == ["new"]
+        with db.session() as s:
+            assert approvals.find_case(s, "order", approved).state == "released"  # type: ignore[union-attr]
+            assert approvals.find_case(s, "order", rejected).state == "rejected"  # type: ignore[union-attr]
+    finally:
+        if oms is not None:
+            oms.stop()
+        sim.stop()
+        db.dispose()
