@@ -76,9 +76,8 @@ def prepare(u: Universe, a: AccountInput, s: RebalanceSettings, pb_all: np.ndarr
         model = np.zeros(len(u.ids))
     idx = np.union1d(np.unique(a.lot_sec), np.flatnonzero(model > 0)).astype(int)
     n = len(idx)
-    pos = {int(x): i for i, x in enumerate(idx)}
     pb = pb_all[idx]
-    lot_pos = np.array([pos[int(x)] for x in a.lot_sec], dtype=int)
+    lot_pos = np.searchsorted(idx, a.lot_sec).astype(int)  # idx is sorted and holds every lot's security
     qty0 = np.bincount(lot_pos, weights=a.lot_qty, minlength=n)
     fx = u.fx_to[a.base]
     cash_base = sum(amt * fx[c] for c, amt in a.cash.items())
@@ -96,13 +95,15 @@ def prepare(u: Universe, a: AccountInput, s: RebalanceSettings, pb_all: np.ndarr
     order = relief_order(
         a, tax, a.lot_cost * u.multiplier[a.lot_sec] * a.lot_fx, mode == Mode.TAX_LOSS_HARVEST
     )
+    # Slot = rank of the lot within its security in relief order (the order groups by security).
     slot = np.zeros(len(a.lot_sec), dtype=int)
-    counter: dict[int, int] = {}
-    for j in order:
-        p = int(lot_pos[j])
-        slot[j] = counter.get(p, 0)
-        counter[p] = slot[j] + 1
-    slots = max(counter.values(), default=1)
+    if len(order):
+        grouped = lot_pos[order]
+        first = np.r_[True, grouped[1:] != grouped[:-1]]
+        starts = np.flatnonzero(first)
+        rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+        slot[order] = rank
+    slots = int(slot.max()) + 1 if len(order) else 1
     excluded = np.isin(idx, a.excluded) | np.isin(u.symbols[idx], list(s.exclude_symbols))
     groups = u.wash_group[idx]
     blocked_groups = set(a.wash_blocked)

@@ -64,14 +64,15 @@ def round_trades(
     # Lots: relieve in the prepared order (slot order).
     lot_sold = np.zeros(len(a.lot_qty))
     order = np.lexsort((p.lot_slot, p.lot_pos))
-    left = sell.copy()
-    for j in order:
-        if not sellable_lot[j]:
-            continue
-        q = min(left[p.lot_pos[j]], a.lot_qty[j])
-        if q > 0:
-            lot_sold[j] = q
-            left[p.lot_pos[j]] -= q
+    if len(order):
+        # Each sellable lot gives what its security's sale still needs after the lots before it.
+        pos = p.lot_pos[order]
+        q = np.where(sellable_lot[order], a.lot_qty[order], 0.0)
+        cum = np.cumsum(q)
+        first = np.r_[True, pos[1:] != pos[:-1]]
+        start = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
+        before = cum - q - (cum[start] - q[start])
+        lot_sold[order] = np.clip(sell[pos] - before, 0.0, q)
     # No purchase in a wash group this proposal sells at a loss.
     loss_groups = set(u.wash_group[a.lot_sec[(lot_sold > 0) & (p.lot_gain_unit < 0)]].tolist())
     if loss_groups:
