@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from engine.clock import ManualClock
 from engine.compliance import approvals
+from engine.compliance.tables import ApprovalCase
 from engine.rebalance.bulk import run_bulk
 from engine.rebalance.settings import RebalanceSettings
 from engine.store.database import Database
@@ -127,7 +128,7 @@ def test_pm_accepts_compliance_approves_trader_releases_and_the_broker_gets_the_
     states = {pid: case_state(book, pid) for pid in pids}
     flagged = [p for p, (st, _o, _c) in states.items() if st == approvals.PENDING]
     clean = [p for p, (st, _o, _c) in states.items() if st == approvals.CHECKED]
-    assert flagged, states
+    assert len(flagged) >= 2, states  # the seed gives a flagged and a hard-blocked proposal
 
     # 2. The PM may release a clean proposal, not a flagged one (refused, audited, nothing made).
     target = flagged[0]
@@ -171,6 +172,20 @@ def test_pm_accepts_compliance_approves_trader_releases_and_the_broker_gets_the_
     wait_jobs(qtbot, pm)
     assert orders_of(book, target) == []
     assert any("orders.release_flagged" in m for m in pm_msgs), pm_msgs
+    # Compliance rejected another one; the PM sends it to compliance again: checked anew, pending.
+    other = flagged[1]
+    _st, _o, other_case = case_state(book, other)
+    with book.transaction() as s:
+        approvals.decide(s, "cora.compliance", other_case, "reject", "policy_breach", "too concentrated")
+    with book.session() as s:
+        old_run = s.get(ApprovalCase, other_case).run_id  # type: ignore[union-attr]
+    select_rows(qtbot, pm.docks["proposals"], [other])
+    click(qtbot, pm.docks["proposals"].send_button)
+    wait_jobs(qtbot, pm)
+    assert case_state(book, other)[0] == approvals.PENDING
+    with book.session() as s:
+        assert s.get(ApprovalCase, other_case).run_id != old_run  # type: ignore[union-attr]
+    assert any(m.startswith("Sent to compliance: 1 pending_approval") for m in pm_msgs), pm_msgs
     close_window(pm)
     with book.session() as s:
         denied = s.scalars(
