@@ -129,10 +129,10 @@ def main() -> None:
     )
     trader = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"| step | wall s | CPU s (process, from start) |  cache: {'warm' if warm else 'cold' if cache else 'off'}"
-    )
+    print("| step (from process start unless noted) | wall s | process CPU s |")
     print("|---|---|---|")
+    state = "warm (last run's copy)" if warm else "cold (empty)" if cache else "off"
+    print(f"| book cache | {state} | |")
     if built_s:
         print(f"| build demo book ({args.accounts} accounts, not part of startup) | {built_s:.2f} | |")
     if shell_s is not None:

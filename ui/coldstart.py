@@ -1,6 +1,6 @@
 """Cold start: paint a shell window at once, then import the engine in a thread while it paints.
 
-Importing Qt widgets takes about a second; pandas, SQLAlchemy, numpy, exchange_calendars and the
+Importing Qt widgets takes about a second; pandas, SQLAlchemy, numpy, alembic and the
 engine take several more (three times that on a loaded machine). This module imports only
 PySide6, so `workstation` can show its shell (title, a status line, a progress bar that moves)
 right after QApplication exists. The pure-Python libraries and engine modules are then imported
@@ -29,8 +29,7 @@ BACKGROUND: tuple[str, ...] = (
     "engine.store.database",
     "engine.store.schema",
     "engine.pricing.valuation",
-    "exchange_calendars",
-    "engine.markets.clock",
+    "engine.markets.clock",  # exchange_calendars itself loads with the first calendar
     "engine.compliance.approvals",
     "engine.oms.service",
     "engine.compliance.templates",

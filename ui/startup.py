@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEventLoop, Qt
 from PySide6.QtWidgets import QApplication, QProgressDialog, QWidget
 from sqlalchemy import func, select
 
 import resources
-from engine.demo.build import DemoBuild, build_demo_book
 from engine.store.accounts import Account
 from engine.store.database import Database
 from ui.workers import Jobs
+
+if TYPE_CHECKING:  # the demo builder (and exchange_calendars) load only on a first run
+    from engine.demo.build import DemoBuild
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ def ensure_book(
     """
     if not embedded_default or account_count(database) > 0:
         return FirstRun(None, "")
+    from engine.demo.build import DemoBuild, build_demo_book
+
     dialog = QProgressDialog("First run: building the SIMULATED demo book (about 10 s)…", "", 0, 0, parent)
     dialog.setCancelButton(None)
     dialog.setWindowTitle("SMA Workstation")
