@@ -41,9 +41,15 @@ OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
 def listener_proc(url: str, name: str, ready: Any, stop: Any, out: Any) -> None:
     """One workstation: follows the feed and refreshes the changed items."""
+    from sqlalchemy import BigInteger, any_, bindparam
+    from sqlalchemy.dialects.postgresql import ARRAY
+
     from engine.shared.listener import ChangeListener
     from engine.store.database import Database
     from engine.store.trading import Order, Proposal
+
+    def ids(values: set[int]) -> Any:  # one array parameter however many ids (one cached plan)
+        return bindparam("ids", sorted(values), type_=ARRAY(BigInteger()))
 
     db = Database(url)
     seen: dict[str, float] = {}
@@ -52,15 +58,19 @@ def listener_proc(url: str, name: str, ready: Any, stop: Any, out: Any) -> None:
     def on_changes(batch: Any) -> None:
         props = {c.ids["proposal"] for c in batch if c.type == "proposal"}
         orders = {c.ids["order"] for c in batch if c.type in ("order", "fill")}
-        with db.session() as s:  # the refresh: only what changed
-            n = (
-                len(s.execute(select(Proposal.id, Proposal.status).where(Proposal.id.in_(props))).all())
-                if props
-                else 0
-            )
+        n = 0
+        with db.engine.connect() as conn:  # the refresh: each changed item once per batch, one query a kind
+            if props:
+                n += len(
+                    conn.execute(
+                        select(Proposal.id, Proposal.status).where(Proposal.id == any_(ids(props)))
+                    ).all()
+                )
             if orders:
                 n += len(
-                    s.execute(select(Order.id, Order.status, Order.cum_qty).where(Order.id.in_(orders))).all()
+                    conn.execute(
+                        select(Order.id, Order.status, Order.cum_qty).where(Order.id == any_(ids(orders)))
+                    ).all()
                 )
         done = time.time()
         counts["changes"] += len(batch)
