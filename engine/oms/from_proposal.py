@@ -4,7 +4,9 @@ Sells carry the lots the optimiser chose (proposal `lot_id` = tax_lots.id, turne
 `lot_ref`), so allocation relieves exactly those lots at fill (engine.oms.allocation.pick_lots).
 An FX spot trade (buy `amount` of `currency` against the account's base) becomes an order on the
 FX spot instrument `<CCY><AGAINST>` (e.g. EURUSD: quantity in EUR, priced in USD), created in the
-reference data on first use with asset class `fx_spot` on the off-exchange venue XOFF.
+reference data on first use with asset class `fx_spot` on the off-exchange venue XOFF. FX orders
+go to `fx_broker` only, never to the securities broker: until the OMS books an FX fill as two cash
+legs (engine.accounting.fxspot) they should reach an FX desk on purpose, not by default.
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ def proposal_orders(
                     symbol=fx_symbol(str(t["currency"]), str(t["against"])),
                     side=str(t["side"]),
                     quantity=_dec(t["amount"]),
-                    broker=fx_broker if fx_broker is not None else broker,
+                    broker=fx_broker,
                     proposal_id=proposal.id,
                 )
             )
