@@ -211,6 +211,13 @@ def test_replace_under_a_kill_switch_is_held_and_the_row_says_why(
     finally:
         with book.transaction() as s:
             release(s, "cora.compliance", kid, "test over")
+    # The switch is off: the trader's Ctrl+L sends the held replace without re-typing its terms.
+    select_order(window, qtbot_module, oid)
+    qtbot_module.keyClick(
+        window.docks["orders"].blotter.view, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier
+    )
+    qtbot_module.waitUntil(lambda: order(book, oid).quantity == Decimal(90), timeout=15_000)
+    assert sim.broker.orders()[order(book, oid).cl_ord_id].qty == Decimal(90)
 
 
 def test_release_sends_a_held_order(window, sim, book, us_symbol, qtbot_module) -> None:  # type: ignore[no-untyped-def]

@@ -209,7 +209,12 @@ class OrdersPanel(LiveTablePanel):
                     lambda rows: len(rows) == 1 and rows[0].get("status") in REPLACEABLE,
                     shortcut="Ctrl+R",
                 ),
-                RowAction("Release held order", self.release, _all_status({"held"}), shortcut="Ctrl+L"),
+                RowAction(
+                    "Release held order or approved replace",
+                    self.release,
+                    _all_status({"held"} | REPLACEABLE),  # a working order may hold a replace
+                    shortcut="Ctrl+L",
+                ),
                 RowAction(
                     "Show block and children", self.show_block, lambda rows: len(rows) == 1, shortcut="Ctrl+B"
                 ),
@@ -292,13 +297,15 @@ class OrdersPanel(LiveTablePanel):
         )
 
     def release(self, keys: list[object]) -> None:
-        """Send held orders now (the broker must accept orders while their market is closed)."""
+        """Send held orders now (the broker must accept orders while their market is closed), and
+        held replaces compliance has approved (still held ones say why)."""
         ids = [int(k) for k in keys]  # type: ignore[call-overload]
         user = self.desk.user.username
 
         def ok(r: object) -> str:
             assert isinstance(r, RouteResult)
-            return f"released: {len(r.sent)} sent, {len(r.held)} held, {len(r.skipped)} skipped"
+            text = f"released: {len(r.sent)} sent, {len(r.held)} held, {len(r.skipped)} skipped"
+            return text + "".join(f"; {why}" for why in r.refused.values())
 
         self._command("Release", ids, lambda link: link.release(ids, user), ok)
 
