@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import openpyxl
 import pandas as pd
@@ -12,7 +14,7 @@ from PySide6.QtTest import QSignalSpy
 
 from widgets.columns import Column
 from widgets.export import export_frame
-from widgets.table_model import FrameTableModel
+from widgets.table_model import VIEW_RECT_CELLS, FrameTableModel
 from widgets.table_view import DataTableView
 
 COLS = [Column("name", "Name"), Column("value", "Value", "money", "ccy"), Column("status", "Status")]
@@ -74,7 +76,8 @@ def test_money_is_shown_with_its_currency_and_minor_units(qtbot) -> None:  # typ
 def test_upserts_are_coalesced_into_one_flush_with_ranged_signals(qtbot) -> None:  # type: ignore[no-untyped-def]
     model = FrameTableModel(COLS, key="id", flush_ms=100)
     model.set_frame(frame(1000))
-    changed = QSignalSpy(model.dataChanged)
+    spans: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda a, b, _roles=(): spans.append((a.row(), b.row())))
     inserted = QSignalSpy(model.rowsInserted)
     for i in range(500):  # 500 updates of existing rows and 10 new ones, one at a time
         model.upsert(
@@ -102,7 +105,12 @@ def test_upserts_are_coalesced_into_one_flush_with_ranged_signals(qtbot) -> None
     assert model.pending == 510
     qtbot.waitUntil(lambda: model.pending == 0, timeout=2000)
     assert model.flushes == 1
-    assert changed.count() == 1 and inserted.count() == 1
+    assert inserted.count() == 1
+    # rows 0..499 changed: told in consecutive chunks of at most 200 cells each (the view repaints
+    # only the on-screen part of such a range; a bigger range repaints the whole viewport)
+    assert spans[0][0] == 0 and spans[-1][1] == 499
+    assert all(b + 1 == a2 for (_a, b), (a2, _b) in itertools.pairwise(spans))
+    assert all((b - a + 1) * len(COLS) <= VIEW_RECT_CELLS for a, b in spans)
     assert model.rowCount() == 1010
     assert model.value(499, "value") == 499.0 and model.value(1009, "name") == "new"
 
@@ -179,7 +187,8 @@ def test_export_writes_the_visible_rows(qtbot, tmp_path, suffix: str) -> None:  
 
 
 def test_far_apart_changes_repaint_only_their_rows(qtbot) -> None:  # type: ignore[no-untyped-def]
-    """Rows 2 and 900 changed: two spans, not one covering the 897 rows between them."""
+    """Rows 2, 3 and 900 changed: two spans, not one covering the 897 rows between them; and on
+    a real view only the changed rows on screen are repainted."""
     model = FrameTableModel(COLS, key="id")
     model.set_frame(frame(1000))
     spans: list[tuple[int, int, int, int]] = []
@@ -241,3 +250,38 @@ def test_a_burst_of_updates_ends_in_the_exact_last_state_of_every_key(qtbot) -> 
         for k, n, v in zip(ids, model.column_values("name"), model.column_values("value"))
     }
     assert got == expect
+
+
+def test_a_view_repaints_only_the_changed_rows_it_shows(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """250 changed rows below the fold and one on screen: the viewport repaints that one row."""
+    from PySide6.QtCore import QEvent, QObject
+
+    model = FrameTableModel(COLS, key="id")
+    model.set_frame(frame(2000))
+    view = DataTableView(model)
+    qtbot.addWidget(view)
+    view.resize(600, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    regions: list[object] = []
+
+    class Spy(QObject):
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                regions.append(event.region())  # type: ignore[attr-defined]
+            return False
+
+    spy = Spy()
+    view.viewport().installEventFilter(spy)
+    qtbot.wait(50)
+    regions.clear()
+    keys = [3, *range(500, 750)]
+    model.upsert(pd.DataFrame({"id": keys, "value": [7.0] * len(keys)}))
+    model.flush()
+    qtbot.wait(50)
+    row3 = view.visualRect(model.index(3, 0))
+    painted = [r for region in regions for r in region]  # type: ignore[attr-defined]
+    assert painted, "the changed on-screen row was not repainted"
+    assert all(r.top() <= row3.top() and r.bottom() >= row3.bottom() for r in painted)
+    assert sum(r.height() for r in painted) <= 2 * row3.height()  # not the whole viewport
+    assert model.value(3, "value") == 7.0 and model.value(749, "value") == 7.0
