@@ -26,6 +26,7 @@ class Permission(StrEnum):
     ORDERS_ROUTE = "orders.route"
     KILL_SWITCH = "killswitch.use"
     MODELS_EDIT = "models.edit"
+    BOOK_IMPORT = "book.import"
     REBALANCE_RUN = "rebalance.run"
     USERS_ADMIN = "users.admin"
     AUDIT_READ = "audit.read"
@@ -61,6 +62,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.DESKS_EDIT,
             P.KILL_SWITCH,
             P.MODELS_EDIT,
+            P.BOOK_IMPORT,
             P.USERS_ADMIN,
             P.AUDIT_READ,
         }

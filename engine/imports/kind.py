@@ -1,7 +1,8 @@
 """What every import kind provides: its columns, a check that plans the writes, and the writer.
 
 `check` reads the store and the whole file, appends every problem it finds and returns a plan;
-`write` applies a plan that had no problems. Both run inside the same transaction.
+`write` applies a plan that had no problems. Both run inside the same transaction. A kind whose
+writes record who acted (model versions) gives `write_as`, which also takes the import's actor.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.orm import Session
 
 from engine.errors import Problem
+from engine.imports.access import Actor
 from engine.imports.csvread import Table
 
 P = TypeVar("P")
@@ -49,6 +51,7 @@ class Kind(Generic[P]):
     optional: tuple[str, ...]
     check: Callable[[Session, Table, list[Problem]], P]
     write: Callable[[Session, P], Counts]
+    write_as: Callable[[Session, P, Actor], Counts] | None = None
 
 
 AnyKind = Kind[Any]

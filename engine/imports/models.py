@@ -1,7 +1,9 @@
 """Import model portfolios: each model named in the file gets exactly the components the file lists.
 
-A row targets a security (`symbol`) or another model (`sub_model`); weights are percent and each
-model's weights must add up to 100 within WEIGHT_TOLERANCE. A model may not contain itself.
+A row targets a security (`symbol`) or another model (`sub_model`); weights are percent (above 0)
+and each model's weights must add up to 100 within WEIGHT_TOLERANCE. A model may not contain
+itself. The whole file is checked here; the writes go through the model service
+(engine.portfolio_models.service.set_weights: permission-checked, versioned, audited).
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from engine.errors import Problem
 from engine.imports import parse
+from engine.imports.access import NOBODY, Actor
 from engine.imports.cells import Cells
 from engine.imports.csvread import Table
 from engine.imports.kind import Counts, Kind, Outcome
 from engine.imports.seen import FirstSeen
-from engine.portfolio_models.versions import snapshot
-from engine.store.accounts import Model, ModelComponent
+from engine.portfolio_models.graph import Graph, cycle_through, stored_graph, write_order
+from engine.portfolio_models.service import WeightRow, set_weights
+from engine.store.accounts import Model
 from engine.store.reference import Security
 
 REQUIRED = ("model", "weight")
@@ -31,13 +35,14 @@ WEIGHT_TOLERANCE = Decimal("0.01")
 
 @dataclass
 class ComponentRow:
-    """One valid row: a weight (fraction) on a security id or on a sub-model code."""
+    """One valid row: a weight (fraction) on a security (id and symbol) or on a sub-model code."""
 
     number: int
     model: str
     weight: Decimal
     security_id: int | None
     sub_model: str | None
+    symbol: str | None = None
 
 
 @dataclass
@@ -45,6 +50,7 @@ class Plan:
     rows: list[ComponentRow] = field(default_factory=list)
     names: dict[str, str | None] = field(default_factory=dict)
     """Model code -> name to set (None: keep the stored name, or the code for a new model)."""
+    source: str = "models.csv"
 
 
 def check(session: Session, table: Table, problems: list[Problem]) -> Plan:
@@ -53,7 +59,7 @@ def check(session: Session, table: Table, problems: list[Problem]) -> Plan:
         problems.append(
             Problem(1, "symbol", "missing column 'symbol' or 'sub_model' (a model needs targets)")
         )
-    stored = {m.code: m for m in session.scalars(select(Model).options(selectinload(Model.components)))}
+    stored = set(session.scalars(select(Model.code)))
     securities = {k: v for k, v in session.execute(select(Security.symbol, Security.id))}
     seen = FirstSeen("component")
     plan = Plan()
@@ -85,10 +91,16 @@ def check(session: Session, table: Table, problems: list[Problem]) -> Plan:
             )
             edges.append((cells, model, sub_model))
         if weight is not None and (security_id is not None or sub_model):
-            plan.rows.append(ComponentRow(cells.number, model, weight, security_id, sub_model))
+            if weight == 0 and cells.ok:
+                cells.problem(
+                    "weight", "weight 0: a model component needs a weight above 0 (leave the row out)"
+                )
+                continue
+            plan.rows.append(ComponentRow(cells.number, model, weight, security_id, sub_model, symbol))
     for model, cells in first_row.items():
         _check_sum(cells, model, weights[model])
-    _check_sub_models(edges, set(first_row), stored)
+    _check_sub_models(session, edges, set(first_row), stored)
+    plan.source = table.source
     plan.names = {m: names[m][0] if m in names else None for m in first_row}
     return plan
 
@@ -131,90 +143,94 @@ def _check_sum(cells: Cells, model: str, weights: list[Decimal | None]) -> None:
 
 
 def _check_sub_models(
-    edges: list[tuple[Cells, str, str]], in_file: set[str], stored: dict[str, Model]
+    session: Session, edges: list[tuple[Cells, str, str]], in_file: set[str], stored: set[str]
 ) -> None:
     """Every sub-model must exist (stored or in the file), and no model may reach itself."""
-    code_of = {m.id: code for code, m in stored.items()}
-    graph: dict[str, list[str]] = defaultdict(list)
-    for code, m in stored.items():
-        if code not in in_file:
-            graph[code] = [code_of[c.sub_model_id] for c in m.components if c.sub_model_id is not None]
-    for _, model, sub_model in edges:
-        graph[model].append(sub_model)
+    graph = _final_graph(session, edges, in_file)
     for cells, model, sub_model in edges:
         if sub_model not in in_file and sub_model not in stored:
             cells.problem("sub_model", f"unknown sub-model {sub_model!r}")
             continue
-        path = _path(graph, sub_model, model)
-        if path is not None:
-            cycle = " -> ".join([model, *path])
+        cycle = cycle_through(graph, model, [sub_model])
+        if cycle is not None:
             cells.problem(
-                "sub_model", f"model {model!r} contains itself through sub_model {sub_model!r}: {cycle}"
+                "sub_model",
+                f"model {model!r} contains itself through sub_model {sub_model!r}: {' -> '.join(cycle)}",
             )
 
 
-def _path(graph: dict[str, list[str]], start: str, goal: str) -> list[str] | None:
-    """A path of model codes from start to goal along sub-model links, or None."""
-    stack: list[tuple[str, list[str]]] = [(start, [start])]
-    visited: set[str] = set()
-    while stack:
-        node, path = stack.pop()
-        if node == goal:
-            return path
-        if node in visited:
-            continue
-        visited.add(node)
-        stack.extend((nxt, [*path, nxt]) for nxt in graph.get(node, ()))
-    return None
+def _final_graph(session: Session, edges: list[tuple[Cells, str, str]], in_file: set[str]) -> Graph:
+    """The sub-model links once the file is written: the file's models get exactly its links."""
+    graph = stored_graph(session)
+    for code in in_file:
+        graph[code] = []
+    for _, model, sub_model in edges:
+        graph[model].append(sub_model)
+    return graph
 
 
-def write(session: Session, plan: Plan) -> Counts:
-    """Create or rename the models, then make each one's components exactly the file's rows."""
-    stored = {m.code: m for m in session.scalars(select(Model).options(selectinload(Model.components)))}
-    renamed: set[str] = set()
-    for code, name in plan.names.items():
-        model = stored.get(code)
-        if model is None:
-            stored[code] = Model(code=code, name=name or code)
-            session.add(stored[code])
-        elif name is not None and model.name != name:
-            model.name = name
-            renamed.add(code)
-    session.flush()
-    counts = Counts()
+def write_as(session: Session, plan: Plan, actor: Actor) -> Counts:
+    """Give each model in the file exactly its rows, through the model service (one version each).
+
+    Models are written after the file's models they contain, so each service call sees its
+    sub-models. Counts compare the file's rows with the components stored before the write.
+    """
     by_model: dict[str, list[ComponentRow]] = defaultdict(list)
     for item in plan.rows:
         by_model[item.model].append(item)
-    for code, items in by_model.items():
-        model = stored[code]
-        current = {_key(c.security_id, c.sub_model_id): c for c in model.components}
-        outcomes: list[Outcome] = []
-        for item in items:
-            sub_id = stored[item.sub_model].id if item.sub_model else None
-            component = current.pop(_key(item.security_id, sub_id), None)
-            if component is None:
-                model.components.append(
-                    ModelComponent(security_id=item.security_id, sub_model_id=sub_id, weight=item.weight)
-                )
-                outcomes.append(Outcome.INSERTED)
-            elif component.weight != item.weight:
-                component.weight = item.weight
-                outcomes.append(Outcome.UPDATED)
-            else:
-                outcomes.append(Outcome.UNCHANGED)
-        for component in current.values():
-            model.components.remove(component)
-            counts.removed += 1
-        if code in renamed and outcomes[0] is Outcome.UNCHANGED:
-            outcomes[0] = Outcome.UPDATED  # the new name is the first row's change
-        for outcome in outcomes:
-            counts.add(outcome)
-    snapshot(session, [stored[code] for code in plan.names], "import", "model import")
+    graph: Graph = {code: [i.sub_model for i in items if i.sub_model] for code, items in by_model.items()}
+    counts = Counts()
+    for code in write_order(graph, list(plan.names)):
+        items = by_model.get(code, [])
+        _count(session, code, items, plan.names[code], counts)
+        rows = [WeightRow(i.number, i.weight, symbol=i.symbol, sub_model=i.sub_model) for i in items]
+        set_weights(
+            session,
+            actor.username,
+            code,
+            rows,
+            note=f"import {plan.source}",
+            name=plan.names[code],
+            source=plan.source,
+            enforce_permission=actor.checked,
+        )
     return counts
+
+
+def write(session: Session, plan: Plan) -> Counts:
+    """`write_as` for a book without users (kept for callers of the Kind protocol)."""
+    return write_as(session, plan, Actor(NOBODY, checked=False))
+
+
+def _count(session: Session, code: str, items: list[ComponentRow], name: str | None, counts: Counts) -> None:
+    """Add what the file's rows do to the model's stored components: inserted, updated, unchanged, removed."""
+    model = session.scalars(
+        select(Model).where(Model.code == code).options(selectinload(Model.components))
+    ).one_or_none()
+    if model is None:
+        for _ in items:
+            counts.add(Outcome.INSERTED)
+        return
+    sub_ids = dict(session.execute(select(Model.code, Model.id)).all())
+    current = {_key(c.security_id, c.sub_model_id): c.weight for c in model.components}
+    outcomes: list[Outcome] = []
+    for item in items:
+        key = _key(item.security_id, sub_ids.get(item.sub_model) if item.sub_model else None)
+        if key not in current:
+            outcomes.append(Outcome.INSERTED)
+        elif current.pop(key) != item.weight:
+            outcomes.append(Outcome.UPDATED)
+        else:
+            outcomes.append(Outcome.UNCHANGED)
+    counts.removed += len(current)
+    if name is not None and name != model.name and outcomes and outcomes[0] is Outcome.UNCHANGED:
+        outcomes[0] = Outcome.UPDATED  # the new name is the first row's change
+    for outcome in outcomes:
+        counts.add(outcome)
 
 
 def _key(security_id: int | None, sub_model_id: int | None) -> tuple[str, int]:
     return ("security", security_id) if security_id is not None else ("model", sub_model_id or 0)
 
 
-KIND = Kind("models", REQUIRED, OPTIONAL, check, write)
+KIND = Kind("models", REQUIRED, OPTIONAL, check, write, write_as=write_as)

@@ -7,12 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
+from engine.audit.chain import record
 from engine.errors import ImportValidationError, NotFound, Problem, WorkstationError
 from engine.events import BookChanged, EventBus
 from engine.imports import accounts, cash, fx, lots, models, prices, securities
+from engine.imports.access import Actor, authorize
 from engine.imports.csvread import read_csv
-from engine.imports.kind import AnyKind
+from engine.imports.kind import AnyKind, Counts
 from engine.store.database import Database
 
 KINDS: dict[str, AnyKind] = {
@@ -60,8 +63,19 @@ class ImportFailed(WorkstationError):
     """The store refused a write after validation passed; the transaction was rolled back."""
 
 
-def import_file(database: Database, kind: str, path: Path | str, bus: EventBus | None = None) -> ImportResult:
-    """Import `path` as `kind`. Raises ImportValidationError listing every problem; writes nothing then."""
+def import_file(
+    database: Database,
+    kind: str,
+    path: Path | str,
+    bus: EventBus | None = None,
+    username: str | None = None,
+) -> ImportResult:
+    """Import `path` as `kind` as `username`. Raises ImportValidationError listing every problem,
+    or PermissionDenied (audited) when the user may not import this kind; writes nothing then.
+
+    A book with users needs `username` (engine.imports.access); a book without users takes None.
+    The import is audited (`import.<kind>`: who, the file name, the counts) in its transaction.
+    """
     if kind not in KINDS:
         raise NotFound(f"unknown import kind {kind!r}; expected one of {', '.join(KINDS)}")
     spec = KINDS[kind]
@@ -72,10 +86,12 @@ def import_file(database: Database, kind: str, path: Path | str, bus: EventBus |
     problems: list[Problem] = list(table.problems)
     try:
         with database.transaction() as session:
+            actor = authorize(session, username, kind)
             plan = spec.check(session, table, problems)
             if problems:
                 raise ImportValidationError(table.source, problems)
-            counts = spec.write(session, plan)
+            counts = spec.write_as(session, plan, actor) if spec.write_as else spec.write(session, plan)
+            _audit(session, actor, kind, table.source, len(table.rows), counts)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise ImportFailed(
@@ -87,3 +103,11 @@ def import_file(database: Database, kind: str, path: Path | str, bus: EventBus |
     if bus is not None and (result.inserted or result.updated or result.removed):
         bus.publish(BookChanged(kind=kind, rows=result.rows))
     return result
+
+
+def _audit(session: Session, actor: Actor, kind: str, source: str, rows: int, counts: Counts) -> None:
+    """One audit entry per import that changed the book (an unchanged re-import records nothing)."""
+    if not (counts.inserted or counts.updated or counts.removed):
+        return
+    after = {"rows": rows, **asdict(counts), "checked": actor.checked}
+    record(session, actor.username, f"import.{kind}", "import", source, None, after, f"{kind} import")

@@ -7,7 +7,6 @@ ImportValidationError naming the row, column and reason, and nothing is written.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -20,6 +19,7 @@ from engine.access.permissions import Permission
 from engine.audit.chain import record
 from engine.errors import ImportValidationError, NotFound, Problem
 from engine.portfolio_models import versions
+from engine.portfolio_models.graph import cycle_through, stored_graph
 from engine.portfolio_models.tables import ModelVersion
 from engine.store.accounts import Model, ModelComponent
 from engine.store.reference import Security
@@ -94,6 +94,8 @@ def set_weights(
     note: str = "",
     name: str | None = None,
     source: str | None = None,
+    *,
+    enforce_permission: bool = True,
 ) -> SetResult:
     """Make `rows` the model's weights (creating the model if new) and append a version.
 
@@ -101,8 +103,11 @@ def set_weights(
     no target twice; each weight above 0 and at most 1; weights sum to 1 within
     WEIGHT_TOLERANCE; no model contains itself through sub-models. Unchanged weights append
     nothing. The change and its before/after are audited in the caller's transaction.
+    `enforce_permission=False` is only for writers that act for nobody: the models import into
+    a book that has no users yet (engine.imports.access), audited as `import`.
     """
-    require(session, username, Permission.MODELS_EDIT)
+    if enforce_permission:
+        require(session, username, Permission.MODELS_EDIT)
     problems = _validate(session, code, rows)
     if problems:
         raise ImportValidationError(source or f"model {code}", problems)
@@ -115,6 +120,7 @@ def set_weights(
         session.add(model)
         session.flush()
     elif name and name != model.name:
+        record(session, username, "model.rename", "model", code, {"name": model.name}, {"name": name})
         model.name = name
     before = [] if created else versions.weights_of(session, model)
     top = versions.latest(session, model.id)
@@ -210,25 +216,6 @@ def _validate(session: Session, code: str, rows: list[WeightRow]) -> list[Proble
 
 def _cycle(session: Session, code: str, subs: list[str]) -> list[str] | None:
     """A path code -> ... -> code through sub-models if `subs` became code's sub-models."""
-    pairs = session.execute(
-        select(Model.code, ModelComponent.sub_model_id)
-        .join(ModelComponent, ModelComponent.model_id == Model.id)
-        .where(ModelComponent.sub_model_id.is_not(None))
-    ).all()
-    code_of = dict(session.execute(select(Model.id, Model.code)).all())
-    graph: dict[str, list[str]] = defaultdict(list)
-    for parent, child_id in pairs:
-        if parent != code:
-            graph[parent].append(code_of[child_id])
+    graph = stored_graph(session)
     graph[code] = list(subs)
-    stack: list[tuple[str, list[str]]] = [(s, [code, s]) for s in subs]
-    visited: set[str] = set()
-    while stack:
-        node, path = stack.pop()
-        if node == code:
-            return path
-        if node in visited:
-            continue
-        visited.add(node)
-        stack.extend((nxt, [*path, nxt]) for nxt in graph.get(node, ()))
-    return None
+    return cycle_through(graph, code, subs)

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.audit.chain import record
 from engine.portfolio_models.tables import ModelVersion
 from engine.store.accounts import Model
 from engine.store.reference import Security
@@ -81,26 +80,3 @@ def history(session: Session, model_id: int) -> list[ModelVersion]:
     """Every version of the model, oldest first."""
     q = select(ModelVersion).where(ModelVersion.model_id == model_id).order_by(ModelVersion.version)
     return list(session.scalars(q))
-
-
-def snapshot(session: Session, models: list[Model], username: str, note: str) -> list[ModelVersion]:
-    """Append a version for each model whose weights differ from its latest version (or that has none).
-
-    For writers that change components themselves (the CSV model import); they are audited too.
-    """
-    out = []
-    for model in models:
-        session.flush()
-        session.refresh(model, ["components"])
-        weights = weights_of(session, model)
-        top = latest(session, model.id)
-        if top is not None and top.weights == weights:
-            continue
-        version = append(session, model, weights, username, note)
-        record(
-            session, username, "model.set", "model", model.code,
-            before=None if top is None else {"version": top.version, "weights": top.weights},
-            after={"version": version.version, "weights": weights}, reason=note,
-        )  # fmt: skip
-        out.append(version)
-    return out

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from engine.imports.service import KINDS, import_file
 from workstation.cli.output import print_json
+from workstation.cli.users import add_user_option, sign_in
 from workstation.compose import open_store
 
 
@@ -15,19 +16,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "import",
         help="import a CSV file (all-or-nothing; columns in docs/imports.md)",
         description="Validate FILE completely, then write it in one transaction. Any problem: "
-        "every one is printed (row, column, reason), nothing is written, exit status 2.",
+        "every one is printed (row, column, reason), nothing is written, exit status 2. A book that "
+        "has users needs --user: models need models.edit (portfolio managers, admins), the other kinds "
+        "book.import (admins); a refusal is audited and writes nothing.",
     )
     p.add_argument(
         "kind", choices=list(KINDS), help="what the file holds (import in this order for a new book)"
     )
     p.add_argument("file", type=Path, metavar="FILE.csv", help="UTF-8 CSV with a header row")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_user_option(p, required=False)
     p.set_defaults(func=cmd_import)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     with open_store(args.db) as database:
-        result = import_file(database, args.kind, args.file)
+        user = sign_in(database, args.user) if args.user else None
+        result = import_file(database, args.kind, args.file, username=user)
     if args.json:
         print_json(result.as_dict())
     else:

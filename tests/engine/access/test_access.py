@@ -20,6 +20,7 @@ from engine.compliance import approvals, killswitch, lists, posttrade
 from engine.compliance.checker import ComplianceChecker
 from engine.compliance.rules import assign_rule, end_assignment, save_rule
 from engine.errors import PermissionDenied
+from engine.imports.access import authorize as authorize_import
 from engine.portfolio_models.service import WeightRow, set_weights
 from engine.ports import OrderIntent
 from engine.store.database import Database
@@ -51,6 +52,8 @@ CALLS: list[tuple[str, str, Callable[[Any, str], object]]] = [
     ("pm1", "users.admin", lambda s, u: users.set_password(s, u, "tr1", "a new long password")),
     ("tr1", "models.edit", lambda s, u: set_weights(s, u, "M1", [WeightRow(1, Decimal(1), symbol="AAA")])),
     ("co1", "models.edit", lambda s, u: set_weights(s, u, "M1", [WeightRow(1, Decimal(1), symbol="AAA")])),
+    ("pm1", "book.import", lambda s, u: authorize_import(s, u, "prices")),
+    ("tr1", "models.edit", lambda s, u: authorize_import(s, u, "models")),
 ]
 
 

@@ -194,13 +194,13 @@ def test_model_imports_write_versions_too(book_db: Database, tmp_path: Path) -> 
 
     f = tmp_path / "models.csv"
     f.write_text("model,symbol,weight\nM1,AAA,60\nM1,CCC,40\nM9,HKX,100\n")
-    import_file(book_db, "models", f)
-    import_file(book_db, "models", f)  # unchanged: no new version
+    import_file(book_db, "models", f, username="pm1")
+    import_file(book_db, "models", f, username="pm1")  # unchanged: no new version
     f.write_text("model,symbol,weight\nM1,AAA,50\nM1,CCC,50\n")
-    import_file(book_db, "models", f)
+    import_file(book_db, "models", f, username="ad1")
     with book_db.session() as s:
         m1 = service.history(s, "M1")
-        assert [(v["version"], v["created_by"]) for v in m1] == [(1, "import"), (2, "import")]
+        assert [(v["version"], v["created_by"]) for v in m1] == [(1, "pm1"), (2, "ad1")]
         assert m1[1]["weights"] == [{"symbol": "AAA", "weight": "0.5"}, {"symbol": "CCC", "weight": "0.5"}]
         assert [v["version"] for v in service.history(s, "M9")] == [1]
         assert verify_chain(s).ok
