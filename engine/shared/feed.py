@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, func, select, type_coerce
+from sqlalchemy import Connection, Text, func, select, type_coerce, union_all
 
 from engine.shared.tables import ChangeLog
 from engine.store.base import UTCDateTime
@@ -49,8 +49,8 @@ def _when(value: Any, dialect: Any) -> datetime:
     return out
 
 
-def _rows(conn: Connection, cond: Any, limit: int | None = None) -> list[Any]:
-    q = select(
+def _select(cond: Any) -> Any:
+    return select(
         _T.c.seq,
         _T.c.type,
         _T.c.action,
@@ -59,9 +59,6 @@ def _rows(conn: Connection, cond: Any, limit: int | None = None) -> list[Any]:
         _T.c.who,
         type_coerce(_T.c.at, Text).label("at"),
     ).where(cond)
-    if limit is not None:
-        q = q.order_by(_T.c.seq).limit(limit)
-    return list(conn.execute(q).all())
 
 
 def spans(seqs: tuple[int, ...] | list[int], join: int = 256) -> list[tuple[int, int]]:
@@ -86,16 +83,18 @@ def changes_after(conn: Connection, seq: int, limit: int = 5000, also: tuple[int
     descends the index once per hole, and the holes are rows a long transaction is writing right
     now, on the pages it is writing (p99 285 ms for that query in the benchmark's fill phase).
     The holes of one transaction are nearly contiguous, so a range per cluster reads each index
-    page once; rows in a span that are not holes (seen already) are dropped here.
+    page once; rows in a span that are not holes (seen already) are dropped here. All the parts
+    go as one UNION ALL statement: one round trip per catch-up, and one snapshot.
     """
-    rows = _rows(conn, _T.c.seq > seq, limit)
-    if also:
-        holes = set(also)
-        known = {r.seq for r in rows}
-        for lo, hi in spans(also):
-            cond = _T.c.seq == lo if lo == hi else _T.c.seq.between(lo, hi)
-            rows += [r for r in _rows(conn, cond) if r.seq in holes and r.seq not in known]
-        rows.sort(key=lambda r: r.seq)
+    newer = _select(_T.c.seq > seq).order_by(_T.c.seq).limit(limit).subquery()
+    query: Any = select(*newer.c)
+    holes = {h for h in also if h <= seq}  # any above `seq` come with the newer rows, in order
+    if holes:  # one statement, one round trip, one snapshot: the new rows and every hole cluster
+        ranges = [_T.c.seq == lo if lo == hi else _T.c.seq.between(lo, hi) for lo, hi in spans(list(holes))]
+        query = union_all(query, *(_select(r) for r in ranges))
+    rows = sorted(
+        {r.seq: r for r in conn.execute(query) if r.seq > seq or r.seq in holes}.values(), key=lambda r: r.seq
+    )
     return [
         Change(int(r.seq), r.type, r.action, json.loads(r.ids), r.state, r.who, _when(r.at, conn.dialect))
         for r in rows
