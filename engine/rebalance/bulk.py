@@ -2,7 +2,8 @@
 
 Accounts are batched (about 100 per task) without splitting a household, so a harvest in one
 account blocks the repurchase in the household's other accounts within the same run. Each
-worker builds the universe context and each cvxpy problem shape once. Results are persisted to
+worker builds the universe context once; each account's QP goes straight to Clarabel (qp.py).
+On a local process pool accounts are read in chunks while earlier batches solve. Results are persisted to
 `proposals` as batches arrive; progress events carry done, failed and the time left; a
 `CancelToken` stops the run between batches (pending batches are cancelled, finished ones kept).
 """
@@ -42,6 +43,9 @@ from engine.store.trading import Proposal
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 100
+# With a process pool, accounts are read this many at a time and the first batches are solved
+# while later ones are still being read (the read is about a sixth of a 10,000-account run).
+LOAD_CHUNK = 2000
 
 
 class CancelToken:
@@ -176,17 +180,45 @@ def select_account_ids(
         return list(session.scalars(q))
 
 
-def load_run(
-    database: Database, account_ids: list[int] | None, settings: RebalanceSettings | None = None
-) -> tuple[Universe, list[AccountInput]]:
+def load_book_universe(database: Database, settings: RebalanceSettings | None = None) -> Universe:
+    """Securities, prices, FX and the risk model (and settlement dates for a cash raise by a date)."""
     with database.session() as session:
         as_of = book_as_of(session)
         u = load_universe(session, as_of)
         attach_risk(session, u, as_of)
         if settings is not None and settings.cash_raise_by is not None:
             attach_settlement(session, u, settings.trade_date or as_of)
+    return u
+
+
+def load_run(
+    database: Database, account_ids: list[int] | None, settings: RebalanceSettings | None = None
+) -> tuple[Universe, list[AccountInput]]:
+    u = load_book_universe(database, settings)
+    with database.session() as session:
         accounts = load_accounts(session, u, account_ids)
     return u, accounts
+
+
+def id_chunks(database: Database, account_ids: list[int] | None, size: int = LOAD_CHUNK) -> list[list[int]]:
+    """The selected account ids in load order (household, id), cut every ~size accounts at a
+    household boundary, so each chunk loads with its households' whole wash-sale history."""
+    with database.session() as session:
+        q = select(Account.id, Account.household_id).order_by(Account.household_id, Account.id)
+        if account_ids is not None:
+            q = q.where(Account.id.in_(account_ids))
+        rows = session.execute(q).all()
+    out: list[list[int]] = []
+    cur: list[int] = []
+    for i, (aid, hh) in enumerate(rows):
+        cur.append(int(aid))
+        nxt = rows[i + 1][1] if i + 1 < len(rows) else None
+        if len(cur) >= size and nxt != hh:
+            out.append(cur)
+            cur = []
+    if cur:
+        out.append(cur)
+    return out
 
 
 def persist(database: Database, batch_id: str, records: list[dict[str, Any]], user: str, mode: str) -> None:
@@ -255,13 +287,20 @@ def run_bulk(
     """Rebalance the accounts; `executor` is "inline", "process" or "dask://host:port"."""
     t0 = time.perf_counter()
     batch_id = uuid.uuid4().hex
-    u, accounts = load_run(database, account_ids, settings)
-    if drifted_only and accounts:
-        keep = set(book_drift(u, accounts).drifted())
-        accounts = [a for a in accounts if a.id in keep]
+    streamed = executor == "process" and workers > 1 and not drifted_only
+    if streamed:  # read accounts chunk by chunk while the pool solves (see LOAD_CHUNK)
+        u = load_book_universe(database, settings)
+        id_groups = id_chunks(database, account_ids, LOAD_CHUNK)
+        accounts: list[AccountInput] = []
+        total = sum(map(len, id_groups))
+    else:
+        u, accounts = load_run(database, account_ids, settings)
+        if drifted_only and accounts:
+            keep = set(book_drift(u, accounts).drifted())
+            accounts = [a for a in accounts if a.id in keep]
+        total = len(accounts)
     load_s = time.perf_counter() - t0
     chunks = batches(accounts, batch_size)
-    total = len(accounts)
     records: list[dict[str, Any]] = []
     counts = {"ok": 0, "infeasible": 0, "failed": 0}
     cancel = cancel or CancelToken()
@@ -304,6 +343,16 @@ def run_bulk(
             initargs=(u, settings),
         ) as pool:
             futures = {pool.submit(_pool_batch, c): c for c in chunks}
+            if streamed:
+                for ids in id_groups:
+                    if cancel.cancelled:
+                        break
+                    with database.session() as session:
+                        part = load_accounts(session, u, ids)
+                    accounts.extend(part)
+                    for c in batches(part, batch_size):
+                        futures[pool.submit(_pool_batch, c)] = c
+                load_s = time.perf_counter() - t0  # the last chunk read (overlapping the solves)
             cancelled = _drain(cf.as_completed(futures), futures, arrived, cancel, settings)
     elif executor.startswith("dask://") or executor.startswith("tcp://"):
         cancelled = _run_dask(executor, u, settings, chunks, arrived, cancel)
@@ -315,7 +364,7 @@ def run_bulk(
     fx_usd = {c: r for c, r in u.fx_to.get("USD", {}).items()}
     done_ids = {r["account_id"] for r in records}
     result = BulkResult(
-        batch_id, records, seconds, load_s, cancelled, sum(a.id not in done_ids for a in accounts)
+        batch_id, records, seconds, load_s, cancelled, total - sum(a.id in done_ids for a in accounts)
     )
     result.summary = summarize(records, seconds, fx_usd) | {
         "batch_id": batch_id,

@@ -35,7 +35,6 @@ from engine.rebalance.settings import FX_COST, Mode, RebalanceSettings
 
 ACCEPTED = ("optimal", "optimal_inaccurate")
 ROUNDINGS = ((False, True), (True, True), (True, False), (False, False))  # (sells up, buys to nearest lot)
-POLISH_MIN = 0.01  # re-solve only when rounding dropped over 1% of the account (smaller: the lot repair)
 
 
 def _reach(p: Prepared, buy_ub: np.ndarray, lot_w: np.ndarray) -> np.ndarray:
@@ -227,7 +226,7 @@ def _rebalance(ctx: Context, a: AccountInput, t0: float) -> dict[str, Any]:
             r = round_trades(p, u, s, buy_w, sell_w, True)
             drop_b = (buy_w > 1e-7) & (r.buy_qty == 0)
             drop_s = (sell_w > 1e-7) & (r.sell_qty == 0)
-            if buy_w[drop_b].sum() + sell_w[drop_s].sum() < POLISH_MIN:
+            if buy_w[drop_b].sum() + sell_w[drop_s].sum() < s.polish_min_dropped:
                 break
             bu = np.array(values["buy_ub"], copy=True)
             bu[: p.n][drop_b] = 0.0
