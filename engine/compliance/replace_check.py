@@ -8,6 +8,7 @@ reaches the reviewers' queue. What happens when the replace is asked for again w
 
     case pending_approval  -> still held ("waits for approval")
     case approved          -> released by the asking user (orders.release[_flagged]) and sent
+                              (the trader's release_now re-issues a held replace: no re-typing)
     case rejected          -> still held ("rejected"); other loosened terms open the case again
     case released          -> sent if unchanged, else re-checked (check_routable)
 """
@@ -88,8 +89,8 @@ class ApprovedReplace:
 def approved_replaces(session: Session) -> list[ApprovedReplace]:
     """Orders whose approval case is approved for terms other than the order's current ones.
 
-    These are held replaces waiting to be sent: call the OMS's replace with these terms (as the
-    user who asked for it) and this check releases the case and lets it route.
+    These are held replaces waiting to be sent: the trader's release (OrderManager.release_now,
+    Ctrl+L) asks for the held replace again and this check releases the case and lets it route.
     """
     q = (
         select(ApprovalCase, Order.quantity, Order.limit_price)
