@@ -156,6 +156,11 @@ def build_record(
     cash1 = out.cash if out is not None else dict(a.cash)
     w1 = qty1 * p.pb / p.value
     traded = float(((r.buy_qty + r.sell_qty) * p.pb).sum())
+    before = _side(p, u, p.w0, p.qty0, dict(a.cash))
+    if not trades and not fx_trades and cash1 == a.cash:  # nothing changes: after is before
+        after = {k: dict(v) if isinstance(v, dict) else v for k, v in before.items()}
+    else:
+        after = _side(p, u, w1, qty1, {c: v for c, v in cash1.items()})
     return {
         "account": a.code,
         "account_id": a.id,
@@ -169,8 +174,8 @@ def build_record(
         "objective": None if objective is None else float(objective),
         "trades": trades,
         "fx_trades": fx_trades,
-        "before": _side(p, u, p.w0, p.qty0, dict(a.cash)),
-        "after": _side(p, u, w1, qty1, {c: v for c, v in cash1.items()}),
+        "before": before,
+        "after": after,
         "est_tax": round(est_tax, 2),
         "est_cost": round(est_cost, 2),
         "turnover": round(traded / p.value, 8) if p.value else 0.0,

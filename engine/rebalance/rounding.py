@@ -38,6 +38,7 @@ def round_trades(
     sell_w: np.ndarray,
     sell_up: bool = True,
     buy_nearest: bool = True,
+    fx: bool = True,
 ) -> Rounded:
     a = p.account
     lot = u.lot_size[p.idx]
@@ -79,7 +80,7 @@ def round_trades(
         buy = np.where(np.isin(u.wash_group[p.idx], list(loss_groups)), 0.0, buy)
     buy = _fit_cash(p, u, s, buy, sell)
     buy = _repair_buys(p, u, s, buy, sell, buy_w, loss_groups)
-    return Rounded(buy, sell, lot_sold, _fx(p, u, buy, sell))
+    return Rounded(buy, sell, lot_sold, _fx(p, u, buy, sell) if fx else [])  # fx=False: quantities only
 
 
 def _repair_buys(

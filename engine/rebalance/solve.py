@@ -223,7 +223,7 @@ def _rebalance(ctx: Context, a: AccountInput, t0: float) -> dict[str, Any]:
         for _ in range(s.polish_passes):
             # Trades that rounding drops (under the minimum size or a board lot) are taken out
             # of the problem and it is re-solved, so the rest of the proposal makes up for them.
-            r = round_trades(p, u, s, buy_w, sell_w, True)
+            r = round_trades(p, u, s, buy_w, sell_w, True, fx=False)  # which trades survive
             drop_b = (buy_w > 1e-7) & (r.buy_qty == 0)
             drop_s = (sell_w > 1e-7) & (r.sell_qty == 0)
             if buy_w[drop_b].sum() + sell_w[drop_s].sum() < s.polish_min_dropped:
