@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Text, func, select, type_coerce, union_all
 
@@ -16,9 +15,8 @@ _T = ChangeLog.__table__
 _AT = UTCDateTime()
 
 
-@dataclass(frozen=True)
-class Change:
-    """One committed change to shared state."""
+class Change(NamedTuple):
+    """One committed change to shared state (a tuple: a catch-up makes thousands at once)."""
 
     seq: int
     type: str
@@ -44,21 +42,17 @@ class Change:
 def _when(value: Any, dialect: Any) -> datetime:
     if isinstance(value, str):  # SQLite text 'YYYY-MM-DD HH:MM:SS.ffffff', naive UTC
         value = datetime.fromisoformat(value)
+    if value.tzinfo is UTC:
+        return value  # type: ignore[no-any-return]
     out = _AT.process_result_value(value, dialect)
     assert out is not None
     return out
 
 
-def _select(cond: Any) -> Any:
-    return select(
-        _T.c.seq,
-        _T.c.type,
-        _T.c.action,
-        _T.c.ids,
-        _T.c.state,
-        _T.c.who,
-        type_coerce(_T.c.at, Text).label("at"),
-    ).where(cond)
+def _select(cond: Any, pg: bool) -> Any:
+    # PostgreSQL: timestamptz straight from the driver (parsed in C); SQLite: its text, parsed here
+    at = _T.c.at if pg else type_coerce(_T.c.at, Text).label("at")
+    return select(_T.c.seq, _T.c.type, _T.c.action, _T.c.ids, _T.c.state, _T.c.who, at).where(cond)
 
 
 def spans(seqs: tuple[int, ...] | list[int], join: int = 256) -> list[tuple[int, int]]:
@@ -86,18 +80,20 @@ def changes_after(conn: Connection, seq: int, limit: int = 5000, also: tuple[int
     page once; rows in a span that are not holes (seen already) are dropped here. All the parts
     go as one UNION ALL statement: one round trip per catch-up, and one snapshot.
     """
-    newer = _select(_T.c.seq > seq).order_by(_T.c.seq).limit(limit).subquery()
+    pg = conn.dialect.name == "postgresql"
+    newer = _select(_T.c.seq > seq, pg).order_by(_T.c.seq).limit(limit).subquery()
     query: Any = select(*newer.c)
     holes = {h for h in also if h <= seq}  # any above `seq` come with the newer rows, in order
     if holes:  # one statement, one round trip, one snapshot: the new rows and every hole cluster
         ranges = [_T.c.seq == lo if lo == hi else _T.c.seq.between(lo, hi) for lo, hi in spans(list(holes))]
-        query = union_all(query, *(_select(r) for r in ranges))
+        query = union_all(query, *(_select(r, pg) for r in ranges))
     rows = sorted(
-        {r.seq: r for r in conn.execute(query) if r.seq > seq or r.seq in holes}.values(), key=lambda r: r.seq
+        {r[0]: r for r in conn.execute(query).all() if r[0] > seq or r[0] in holes}.values(),
+        key=lambda r: r[0],
     )
     return [
-        Change(int(r.seq), r.type, r.action, json.loads(r.ids), r.state, r.who, _when(r.at, conn.dialect))
-        for r in rows
+        Change(int(q), t, a, json.loads(ids), st, who, _when(at, conn.dialect))
+        for q, t, a, ids, st, who, at in rows
     ]
 
 
