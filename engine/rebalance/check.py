@@ -208,18 +208,20 @@ def check_proposal(
     for sym in sorted(limits.excluded & set(w)):
         if not (limits.keep_legacy and hold[sym] <= holdings.get(sym, 0.0) + 1e-9):
             v.append(Violation("exclusion", f"{sym} still held ({w[sym]:.2%})"))
+    aggs: dict[str, dict[str, float]] = {"sector": {}, "country": {}, "issuer": {}}
+    by_sector, by_country, by_issuer = aggs["sector"], aggs["country"], aggs["issuer"]
+    for sym, x in w.items():  # one pass, each sum in the same order as one pass per dimension
+        sf = securities[sym]
+        by_sector[sf.sector] = by_sector.get(sf.sector, 0.0) + x
+        by_country[sf.country] = by_country.get(sf.country, 0.0) + x
+        if not sf.fund:
+            by_issuer[sf.issuer] = by_issuer.get(sf.issuer, 0.0) + x
     for dim, cap_of in (
         ("sector", lambda k: limits.sector_caps.get(k)),
         ("country", lambda k: limits.country_cap),
         ("issuer", lambda k: limits.issuer_cap),
     ):
-        agg: dict[str, float] = {}
-        for sym, x in w.items():
-            if dim == "issuer" and securities[sym].fund:
-                continue
-            key = getattr(securities[sym], dim)
-            agg[key] = agg.get(key, 0.0) + x
-        for key, x in sorted(agg.items()):
+        for key, x in sorted(aggs[dim].items()):
             cap = cap_of(key)
             if cap is not None and x > cap + TOL_WEIGHT:
                 v.append(Violation(f"{dim} cap", f"{key} {x:.2%} > {cap:.2%}"))

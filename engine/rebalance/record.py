@@ -34,14 +34,20 @@ def _side(p: Prepared, u: Universe, w: np.ndarray, qty: np.ndarray, cash: dict[s
     for c, v in sorted(cash_base.items()):
         if abs(cash.get(c, 0.0)) > 0:
             weights[f"CASH:{c}"] = round(v / p.value, 8)
-    in_model = np.flatnonzero(p.wm > 0)
-    model = dict(zip([str(x) for x in sym[in_model]], p.wm[in_model].tolist()))
-    model[f"CASH:{a.base}"] = a.cash_target
-    drift = {}
-    for key in sorted(set(weights) | set(model)):
-        gap = weights.get(key, 0.0) - model.get(key, 0.0)
+    # Drift = recorded (rounded) weight minus model weight, per symbol and cash, sorted by key.
+    wr = np.zeros(p.n)
+    wr[held] = list(weights.values())[: len(held)]
+    model_w = np.where(p.wm > 0, p.wm, 0.0)
+    either = np.flatnonzero((qty > 0) | (p.wm > 0))
+    gaps = wr[either] - model_w[either]
+    keep = np.abs(gaps) > 1e-12
+    items = list(zip([str(x) for x in sym[either[keep]]], gaps[keep].tolist()))
+    model_cash = {f"CASH:{a.base}": a.cash_target}
+    for key in set(k for k in weights if k.startswith("CASH:")) | set(model_cash):
+        gap = weights.get(key, 0.0) - model_cash.get(key, 0.0)
         if abs(gap) > 1e-12:
-            drift[key] = round(gap, 8)
+            items.append((key, gap))
+    drift = {key: round(gap, 8) for key, gap in sorted(items)}
     return {
         "holdings": dict(zip(names, qty[held].tolist())),
         "cash": {c: round(float(v), minor_units(c)) for c, v in sorted(cash.items())},
