@@ -106,3 +106,32 @@ def test_freezing_startup_objects_keeps_them_from_the_collector() -> None:
         assert gc.get_freeze_count() > 1000
     finally:
         gc.unfreeze()
+
+
+def test_the_faster_pyside_import_check_gives_the_same_answers() -> None:
+    """PySide6 asks of each imported module whether it mentions PySide6: the file-reading check
+    answers exactly as the original inspect.getsource one, for every module the desk loads."""
+    code = textwrap.dedent(
+        """
+        import os, sys
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        from PySide6.QtWidgets import QApplication
+        app = QApplication([])
+        import shibokensupport.feature as feature
+        original = feature._mod_uses_pyside
+        from ui.coldstart import fast_pyside_import_check
+        assert fast_pyside_import_check() and fast_pyside_import_check()
+        fast = feature._mod_uses_pyside
+        assert fast is not original
+        import ui.main_window, workstation.compose
+        modules = list(sys.modules.values())
+        differ = [m.__name__ for m in modules if fast(m) != original(m)]
+        users = sum(bool(fast(m)) for m in modules)
+        print(len(modules), users, differ)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=".")
+    assert out.returncode == 0, out.stderr[-2000:]
+    total, users, differ = out.stdout.strip().splitlines()[-1].split(" ", 2)
+    assert int(total) > 500 and int(users) > 20  # real modules on both sides of the question
+    assert differ == "[]"
