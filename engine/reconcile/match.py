@@ -18,6 +18,7 @@ import pandas as pd
 
 from engine.model.currency import minor_units
 from engine.pricing.fx import FxTable
+from engine.pricing.valuation import pair_rates
 from engine.reconcile.book import BookView
 
 QTY_EPS = 1e-6
@@ -78,6 +79,8 @@ RESULT_COLUMNS = [
 
 
 PK_SHIFT = np.int64(1 << 24)
+OUTCOMES = np.array([MATCHED, EXPLAINED, BREAK], dtype=object)  # outcome codes 0, 1, 2
+M, X, B = 0, 1, 2
 
 
 def _pk(account_id: pd.Series, security_id: pd.Series) -> pd.Series:
@@ -85,13 +88,31 @@ def _pk(account_id: pd.Series, security_id: pd.Series) -> pd.Series:
     return account_id.astype(np.int64) * PK_SHIFT + security_id.astype(np.int64)
 
 
-def _take(values: pd.Series, keys: np.ndarray) -> np.ndarray:
-    """values[key] for small non-negative integer keys, by array indexing (None/NaN if absent)."""
-    numeric = pd.api.types.is_float_dtype(values.dtype)
-    size = int(max(values.index.max() if len(values) else 0, keys.max() if len(keys) else 0)) + 1
-    table = np.full(size, np.nan if numeric else None, dtype=float if numeric else object)
-    table[values.index.to_numpy(dtype=np.int64)] = values.to_numpy(dtype=float if numeric else object)
-    return table[keys.astype(np.int64)]
+def _table(values: pd.Series, fill: object = None) -> np.ndarray:
+    """A dense array indexed by the (small, non-negative integer) index of `values`; `fill` elsewhere.
+
+    One more slot at the end holds `fill`, for keys beyond the table (see `_at`).
+    """
+    numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
+    idx = values.index.to_numpy(dtype=np.int64)
+    size = int(idx.max()) + 2 if len(idx) else 1
+    table = np.full(size, np.nan if numeric else fill, dtype=float if numeric else object)
+    table[idx] = values.to_numpy(dtype=float if numeric else object)
+    return table
+
+
+def _at(table: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """table[keys], keys beyond the table (or negative) reading its last (fill) slot."""
+    last = len(table) - 1
+    if not len(keys) or (keys.min() >= 0 and keys.max() <= last):
+        return table[keys]
+    return table[np.where((keys < 0) | (keys > last), last, keys)]
+
+
+def _sorted_union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distinct keys of two sorted int64 arrays, sorted (a merge: timsort finds the two runs)."""
+    both = np.sort(np.concatenate([a, b]), kind="stable")
+    return both[np.r_[True, both[1:] != both[:-1]]] if len(both) else both
 
 
 def _fmt_qty(x: float) -> str:
@@ -122,6 +143,33 @@ def _pending_text(pending: pd.DataFrame, securities: pd.DataFrame) -> pd.Series:
     return pd.DataFrame({"text": g["text"].agg("; ".join), "refs": g["source_ref"].agg(list)})
 
 
+def _statement_side(known: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Custodian lines keyed by sorted, distinct pk: quantities and market values summed over
+    lines that name one position twice, currency and action taken from the first that has one."""
+    order = np.argsort(known["pk"], kind="stable")
+    out = {c: v[order] for c, v in known.items()}
+    pk = out["pk"]
+    starts = np.flatnonzero(np.r_[True, pk[1:] != pk[:-1]]) if len(pk) else np.zeros(0, dtype=np.int64)
+    if len(starts) == len(pk):
+        return out
+    has_mv = ~np.isnan(out["market_value"])
+    mv = np.add.reduceat(np.where(has_mv, out["market_value"], 0.0), starts)
+    any_mv = np.add.reduceat(has_mv.astype(np.int64), starts) > 0
+    grouped = {
+        "pk": pk[starts],
+        "quantity": np.add.reduceat(out["quantity"], starts),
+        "market_value": np.where(any_mv, mv, np.nan),
+    }
+    ends = np.r_[starts[1:], len(pk)]
+    for c in ("currency", "via_action"):
+        first = out[c][starts].copy()
+        for g in np.flatnonzero((ends - starts > 1) & pd.isna(first)):
+            vals = [v for v in out[c][starts[g] : ends[g]] if pd.notna(v)]
+            first[g] = vals[0] if vals else None
+        grouped[c] = first
+    return grouped
+
+
 def match_positions(
     book: BookView,
     lines: pd.DataFrame,
@@ -131,226 +179,276 @@ def match_positions(
     fx: FxTable | None,
     tolerance: Tolerance = DEFAULT_TOLERANCE,
 ) -> pd.DataFrame:
-    """Outcomes for positions.
+    """Outcomes for positions (see `position_columns`), as a frame."""
+    return frame_of(position_columns(book, lines, covered, as_of, prices, fx, tolerance))
+
+
+def position_columns(
+    book: BookView,
+    lines: pd.DataFrame,
+    covered: pd.DataFrame,
+    as_of: date,
+    prices: pd.Series,
+    fx: FxTable | None,
+    tolerance: Tolerance = DEFAULT_TOLERANCE,
+) -> dict[str, np.ndarray]:
+    """Outcomes for positions, one numpy array per result column.
 
     `lines`: custodian, account_id, account_code, security_id (float, NaN unknown), security_ref,
     id_type, quantity, currency, market_value. `covered`: custodian, account_id of every account
     whose custodian sent a holdings statement for the date. `prices`: close by security_id.
+    Both sides are keyed by one int64 per (account, security), aligned by sorting (no hash join),
+    and every column is a numpy array until the result frame is built once.
     """
-    out: list[pd.DataFrame] = []
-    unknown = lines[lines["security_id"].isna()]
-    known = lines[lines["security_id"].notna()].copy()
-    if "via_action" not in known:
-        known["via_action"] = None
-    known["security_id"] = known["security_id"].astype(np.int64)
-    # One int64 key per (account, security): joins on it are several times faster than on pairs.
-    known["pk"] = _pk(known["account_id"], known["security_id"])
-    if known["pk"].duplicated().any():
-        g = known.groupby("pk", sort=False)
-        cust = pd.DataFrame(
-            {
-                "statement": g["quantity"].sum(),
-                "market_value": g["market_value"].sum(min_count=1),
-                "line_ccy": g["currency"].first(),
-                "custodian": g["custodian"].first(),
-                "via_action": g["via_action"].first(),
-            }
-        )
-    else:
-        cust = known.set_index("pk")[
-            ["quantity", "market_value", "currency", "custodian", "via_action"]
-        ].rename(columns={"quantity": "statement", "currency": "line_ccy"})
-    cust["present"] = True
-    bpos = book.positions[book.positions["account_id"].isin(covered["account_id"])]
-    bpos = bpos.set_index(_pk(bpos["account_id"], bpos["security_id"]).rename("pk"))[
-        ["td_qty", "settled_qty", "pending_qty"]
-    ]
-    bpos = bpos[
-        (bpos["td_qty"].abs() > QTY_EPS)
-        | (bpos["settled_qty"].abs() > QTY_EPS)
-        | (bpos["pending_qty"].abs() > QTY_EPS)
-    ]
-    m = cust.join(bpos, how="outer")
-    m["present"] = m["present"].fillna(False).astype(bool)
-    for c in ("statement", "td_qty", "settled_qty", "pending_qty"):
-        m[c] = m[c].fillna(0.0).astype(float)
-    m = m.reset_index().rename(columns={"index": "pk"})
-    m["account_id"] = (m["pk"] // PK_SHIFT).astype(np.int64)
-    m["security_id"] = (m["pk"] % PK_SHIFT).astype(np.int64)
-    acct = book.accounts.set_index("account_id")
-    aid, sid = m["account_id"].to_numpy(), m["security_id"].to_numpy()
-    sec = book.securities
-    sec_ccy = _take(sec["currency"], sid)
-    line_ccy = m["line_ccy"].to_numpy(dtype=object)
-    # Text columns stay Python objects: pandas 3 would otherwise infer (and re-scan) a string dtype.
-    for name, values in (
-        ("account_code", _take(acct["account_code"], aid)),
-        ("custodian", _take(acct["custodian"], aid)),
-        ("symbol", _take(sec["symbol"], sid)),
-        ("sec_ccy", sec_ccy),
-        ("currency", np.where(pd.notna(line_ccy), line_ccy, sec_ccy)),
-    ):
-        m[name] = pd.Series(values, index=m.index, dtype=object)
-    m["multiplier"] = _take(sec["multiplier"], sid)
-    stmt, settled, td, pend = (
-        m[c].to_numpy(dtype=float).copy() for c in ("statement", "settled_qty", "td_qty", "pending_qty")
+    sid_all = lines["security_id"].to_numpy(dtype=float)
+    is_known = ~np.isnan(sid_all)
+    unknown = lines[~is_known]
+    aid_k = lines["account_id"].to_numpy(dtype=np.int64)[is_known]
+    cust = _statement_side(
+        {
+            "pk": aid_k * PK_SHIFT + sid_all[is_known].astype(np.int64),
+            "quantity": lines["quantity"].to_numpy(dtype=float)[is_known],
+            "market_value": lines["market_value"].to_numpy(dtype=float)[is_known],
+            "currency": lines["currency"].to_numpy(dtype=object)[is_known],
+            "via_action": (
+                lines["via_action"].to_numpy(dtype=object)[is_known]
+                if "via_action" in lines
+                else np.full(int(is_known.sum()), None, dtype=object)
+            ),
+        }
     )
-    present = m["present"].to_numpy(dtype=bool).copy()
+    bp = book.positions
+    b_aid = bp["account_id"].to_numpy(dtype=np.int64)
+    cov = _table(pd.Series(True, index=pd.Index(covered["account_id"].to_numpy(dtype=np.int64))), False)
+    td_b, settled_b, pend_b = (bp[c].to_numpy(dtype=float) for c in ("td_qty", "settled_qty", "pending_qty"))
+    keep = _at(cov, b_aid).astype(bool) & (
+        (np.abs(td_b) > QTY_EPS) | (np.abs(settled_b) > QTY_EPS) | (np.abs(pend_b) > QTY_EPS)
+    )
+    bk = b_aid[keep] * PK_SHIFT + bp["security_id"].to_numpy(dtype=np.int64)[keep]
+    td_b, settled_b, pend_b = td_b[keep], settled_b[keep], pend_b[keep]
+    if len(bk) > 1 and not (bk[1:] > bk[:-1]).all():
+        o = np.argsort(bk, kind="stable")
+        bk, td_b, settled_b, pend_b = bk[o], td_b[o], settled_b[o], pend_b[o]
+    pk = _sorted_union(cust["pk"], bk)
+    n = len(pk)
+    ci, bi = np.searchsorted(pk, cust["pk"]), np.searchsorted(pk, bk)
+    present = np.zeros(n, dtype=bool)
+    present[ci] = True
+    stmt, settled, td, pend = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    stmt[ci] = cust["quantity"]
+    settled[bi], td[bi], pend[bi] = settled_b, td_b, pend_b
+    market_value = np.full(n, np.nan)
+    market_value[ci] = cust["market_value"]
+    line_ccy = np.full(n, None, dtype=object)
+    line_ccy[ci] = cust["currency"]
+    via_rows = ci[pd.notna(cust["via_action"])]
+    via = dict(zip(via_rows.tolist(), cust["via_action"][pd.notna(cust["via_action"])]))
+    aid, sid = pk // PK_SHIFT, pk % PK_SHIFT
+    acct = book.accounts.set_index("account_id")
+    sec = book.securities
+    sec_ccy = _at(_table(sec["currency"]), sid)
+    cols: dict[str, np.ndarray] = {
+        "custodian": _at(_table(acct["custodian"]), aid),
+        "account_id": aid,
+        "account_code": _at(_table(acct["account_code"]), aid),
+        "security_id": sid,
+        "security_ref": _at(_table(sec["symbol"]), sid),
+        "currency": np.where(pd.notna(line_ccy), line_ccy, sec_ccy),
+    }
     diff = stmt - settled
     equal = np.abs(diff) <= QTY_EPS
     has_pending = np.abs(pend) > QTY_EPS
-    outcome = np.full(len(m), BREAK, dtype=object)
-    btype = np.full(len(m), "", dtype=object)
-    outcome[equal & ~has_pending] = MATCHED
-    sel = equal & has_pending
-    outcome[sel], btype[sel] = EXPLAINED, BreakType.PENDING_SETTLEMENT
-    unequal = ~equal
+    outcome = np.where(equal, np.where(has_pending, X, M), B).astype(np.int8)
+    btype = np.full(n, "", dtype=object)
+    btype[equal & has_pending] = BreakType.PENDING_SETTLEMENT
+    explanation = np.full(n, None, dtype=object)
+    refs = np.full(n, None, dtype=object)
+    unequal = np.flatnonzero(~equal)
     # Corporate-action timing: the custodian applied a split the book has not (or the reverse).
-    ca_ref = np.full(len(m), None, dtype=object)
     near = book.splits[book.splits["near"]] if not book.splits.empty else book.splits
-    if unequal.any() and not near.empty:
-        cand = (
-            m.loc[unequal, ["security_id", "statement", "settled_qty"]]
-            .reset_index()
-            .merge(near, on="security_id")
-        )
-        if not cand.empty:
-            f = cand["factor"].to_numpy()
-            st, bk = cand["statement"].to_numpy(), cand["settled_qty"].to_numpy()
-            hit = (np.abs(st - bk * f) <= QTY_EPS) | (np.abs(st - bk / f) <= QTY_EPS)
-            # A reverse split pays fractions in cash: the custodian shows whole shares only.
-            lieu = ~hit & (np.abs(st - np.floor(bk * np.minimum(f, 1 / f) + QTY_EPS)) <= QTY_EPS)
-            lieu &= bk > QTY_EPS
-            hit = (hit | lieu) & (np.abs(bk) > QTY_EPS)
-            for idx, ref, ex, fac, frac in zip(
-                cand["index"][hit], cand["ref"][hit], cand["ex_date"][hit], f[hit], lieu[hit]
-            ):
-                if ca_ref[idx] is None:
-                    ca_ref[idx] = (ref, ex, fac, bool(frac))
-    is_ca = np.array([r is not None for r in ca_ref], dtype=bool)
-    outcome[is_ca], btype[is_ca] = EXPLAINED, BreakType.CORPORATE_ACTION
-    rest = unequal & ~is_ca
+    if len(unequal) and not near.empty:
+        cand = pd.DataFrame(
+            {
+                "i": unequal,
+                "security_id": sid[unequal],
+                "statement": stmt[unequal],
+                "settled_qty": settled[unequal],
+            }
+        ).merge(near, on="security_id")
+        f = cand["factor"].to_numpy(dtype=float)
+        st, bk_q = cand["statement"].to_numpy(), cand["settled_qty"].to_numpy()
+        hit = (np.abs(st - bk_q * f) <= QTY_EPS) | (np.abs(st - bk_q / f) <= QTY_EPS)
+        # A reverse split pays fractions in cash: the custodian shows whole shares only.
+        lieu = ~hit & (np.abs(st - np.floor(bk_q * np.minimum(f, 1 / f) + QTY_EPS)) <= QTY_EPS)
+        lieu &= bk_q > QTY_EPS
+        hit = (hit | lieu) & (np.abs(bk_q) > QTY_EPS)
+        done: set[int] = set()
+        for i, ref, ex, fac, frac in zip(
+            cand["i"][hit], cand["ref"][hit], cand["ex_date"][hit], f[hit], lieu[hit]
+        ):
+            if i in done:
+                continue
+            done.add(i)
+            outcome[i], btype[i] = X, BreakType.CORPORATE_ACTION
+            what = f"split {ref} ({fac:g} for 1)" if fac >= 1 else f"reverse split {ref} (1 for {1 / fac:g})"
+            explanation[i] = (
+                f"corporate-action timing: {what} with ex-date {ex}; the custodian shows "
+                f"{_fmt_qty(stmt[i])}{' (fractions in cash)' if frac else ''}, the book "
+                f"{_fmt_qty(settled[i])} on {as_of}"
+            )
+            refs[i] = [ref]
+    rest = np.zeros(n, dtype=bool)
+    rest[unequal] = outcome[unequal] == B
     book_absent = (np.abs(settled) <= QTY_EPS) & (np.abs(td) <= QTY_EPS)
     btype[rest & ~present] = BreakType.MISSING_AT_CUSTODIAN
     btype[rest & present & book_absent] = BreakType.MISSING_IN_BOOK
     btype[rest & present & ~book_absent] = BreakType.QUANTITY
-    m["book"] = settled
-    m["measure"] = "quantity"
-    m["security_ref"] = m["symbol"]
-    m["explanation"] = None
-    m["refs"] = None
-    # Explanations, only for rows that are not matched.
+    # Pending trades: named on the lines they explain, and noted on breaks they do not.
     ptext = _pending_text(book.pending, sec)
-    if len(ptext):
-        pos = ptext.index.get_indexer(m["pk"])
-        has = pos >= 0
-        texts = np.where(has, ptext["text"].to_numpy()[np.maximum(pos, 0)], None)
-        refs = np.where(has, ptext["refs"].to_numpy()[np.maximum(pos, 0)], None)
-        sel = btype == BreakType.PENDING_SETTLEMENT
-        m.loc[sel, "explanation"] = [
-            f"book {_fmt_qty(b)} on trade date, {_fmt_qty(st)} settled; pending settlement: {t}"
-            for b, st, t in zip(td[sel], settled[sel], texts[sel])
-        ]
-        m.loc[sel, "refs"] = pd.Series(list(refs[sel]), index=m.index[sel], dtype=object)
-        other = (outcome == BREAK) & has
-        m.loc[other, "explanation"] = ["also pending (does not explain it): " + str(t) for t in texts[other]]
-    for i in np.flatnonzero(is_ca):
-        ref, ex, fac, frac = ca_ref[i]
-        what = f"split {ref} ({fac:g} for 1)" if fac >= 1 else f"reverse split {ref} (1 for {1 / fac:g})"
-        m.at[m.index[i], "explanation"] = (
-            f"corporate-action timing: {what} with ex-date {ex}; the custodian shows "
-            f"{_fmt_qty(stmt[i])}{' (fractions in cash)' if frac else ''}, the book {_fmt_qty(settled[i])} on {as_of}"
-        )
-        m.at[m.index[i], "refs"] = [ref]
+    todo = np.flatnonzero(outcome != M)
+    if len(ptext) and len(todo):
+        at = ptext.index.get_indexer(pk[todo])
+        for i, j in zip(todo[at >= 0], at[at >= 0]):
+            text = ptext["text"].iat[j]
+            if btype[i] == BreakType.PENDING_SETTLEMENT:
+                explanation[i] = (
+                    f"book {_fmt_qty(td[i])} on trade date, {_fmt_qty(settled[i])} settled; pending settlement: {text}"
+                )
+                refs[i] = list(ptext["refs"].iat[j])
+            elif outcome[i] == B:
+                explanation[i] = "also pending (does not explain it): " + str(text)
     # An ISIN change: the custodian already reports the new ISIN (resolved through the announced
     # action) while the book still holds the old one; the quantities agree.
-    via = m["via_action"].to_numpy(dtype=object) if "via_action" in m else np.full(len(m), None)
-    early = (outcome == MATCHED) & pd.notna(via)
-    if early.any():
+    if via:
         rn = book.renames.set_index("ref")
-        outcome[early], btype[early] = EXPLAINED, BreakType.CORPORATE_ACTION
-        for i in np.flatnonzero(early):
-            r = rn.loc[via[i]]
-            m.at[m.index[i], "explanation"] = (
-                f"corporate-action timing: ISIN change {via[i]} to {r['new_isin']} with ex-date {r['ex_date']}; "
+        for i, ref in via.items():
+            if outcome[i] != M:
+                continue
+            r = rn.loc[ref]
+            outcome[i], btype[i] = X, BreakType.CORPORATE_ACTION
+            explanation[i] = (
+                f"corporate-action timing: ISIN change {ref} to {r['new_isin']} with ex-date {r['ex_date']}; "
                 f"the custodian already reports the new ISIN, the book has not applied it on {as_of}"
             )
-            m.at[m.index[i], "refs"] = [via[i]]
+            refs[i] = [ref]
     # An ISIN change the book applied while the custodian still reports the old ISIN: the old
     # ISIN is unknown to the book (it keeps only the ISIN in force), so the unknown line is paired
     # with the renamed security's position in the same account when the quantities agree.
-    unknown, pairs = _late_renames(m, btype, unknown, book, as_of)
+    unknown, pairs = _late_renames(aid, sid, settled, btype, unknown, book, as_of)
     for i, qty, old, ref, new_isin, ex in pairs:
-        outcome[i], btype[i], present[i], stmt[i] = EXPLAINED, BreakType.CORPORATE_ACTION, True, qty
-        m.at[m.index[i], "explanation"] = (
+        outcome[i], btype[i], present[i], stmt[i] = X, BreakType.CORPORATE_ACTION, True, qty
+        explanation[i] = (
             f"corporate-action timing: ISIN change {ref} to {new_isin} with ex-date {ex}; the custodian "
             f"still reports {_fmt_qty(qty)} under the old ISIN {old} on {as_of}"
         )
-        m.at[m.index[i], "refs"] = [ref]
-    diff = stmt - settled
-    m["outcome"], m["break_type"], m["difference"] = outcome, btype, diff
-    if not unknown.empty:
-        out.append(_unknown_rows(unknown))
-    sel = btype == BreakType.MISSING_AT_CUSTODIAN
-    m.loc[sel & m["explanation"].isna(), "explanation"] = (
-        "the book holds it; the custodian reports no position"
+        refs[i] = [ref]
+    for kind, text in (
+        (BreakType.MISSING_AT_CUSTODIAN, "the book holds it; the custodian reports no position"),
+        (BreakType.MISSING_IN_BOOK, "the custodian reports it; the book holds none"),
+        (BreakType.QUANTITY, "settled quantities differ"),
+    ):
+        sel = np.flatnonzero(btype == kind)
+        explanation[sel[pd.isna(explanation[sel])]] = text
+    matched = outcome == M
+    cols.update(
+        measure=np.full(n, "quantity", dtype=object),
+        outcome=OUTCOMES[outcome],
+        break_type=btype,
+        book=settled,
+        statement=np.where(present, stmt, np.nan),
+        difference=stmt - settled,
+        explanation=explanation,
+        refs=refs,
     )
-    sel = btype == BreakType.MISSING_IN_BOOK
-    m.loc[sel & m["explanation"].isna(), "explanation"] = "the custodian reports it; the book holds none"
-    sel = btype == BreakType.QUANTITY
-    m.loc[sel & m["explanation"].isna(), "explanation"] = "settled quantities differ"
-    m["statement"] = np.where(present, stmt, np.nan)
-    pos_out = m[RESULT_COLUMNS].copy()
-    val = _valuation(m, outcome == MATCHED, as_of, prices, fx, tolerance)
-    out.extend([pos_out, val])
-    res = (
-        pd.concat([o for o in out if not o.empty], ignore_index=True)
-        if any(not o.empty for o in out)
-        else pd.DataFrame(columns=RESULT_COLUMNS)
-    )
+    val = _valuation(cols, sec, matched & ~np.isnan(market_value), market_value, as_of, prices, fx, tolerance)
+    out = concat_columns([_unknown_rows(unknown), cols, val])
     # Matched lines carry no references; only the others get a list (a million lists cost seconds).
-    todo = (res["outcome"] != MATCHED).to_numpy()
-    res.loc[todo, "refs"] = pd.Series(
-        [list(r) if isinstance(r, list | tuple | np.ndarray) else [] for r in res.loc[todo, "refs"]],
-        index=res.index[todo],
-        dtype=object,
-    )
-    return res
+    ref_col = out["refs"]
+    for i in np.flatnonzero(out["outcome"] != MATCHED):
+        r = ref_col[i]
+        ref_col[i] = list(r) if isinstance(r, list | tuple | np.ndarray) else []
+    return out
 
 
-def _unknown_rows(unknown: pd.DataFrame) -> pd.DataFrame:
-    """An unknown-security break for each custodian line whose identifier matches nothing."""
+def concat_columns(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Result columns of several parts, one after the other (each column concatenated once)."""
+    parts = [p for p in parts if len(p["account_id"])]
+    if not parts:
+        return {c: np.zeros(0, dtype=object) for c in RESULT_COLUMNS}
+    if len(parts) == 1:
+        return {c: np.asarray(parts[0][c]) for c in RESULT_COLUMNS}
+    out = {}
+    for c in RESULT_COLUMNS:
+        arrays = [np.asarray(p[c]) for p in parts]
+        kinds = {a.dtype.kind for a in arrays}
+        if "O" in kinds or (len(kinds) > 1 and not kinds <= {"i", "f"}):
+            arrays = [a.astype(object) for a in arrays]
+        out[c] = np.concatenate(arrays)
+    return out
+
+
+def frame_of(cols: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The result columns as a frame; text stays Python objects (no string-dtype inference)."""
     return pd.DataFrame(
         {
-            "custodian": unknown["custodian"],
-            "account_id": unknown["account_id"],
-            "account_code": unknown["account_code"],
-            "security_id": np.nan,
-            "security_ref": unknown["id_type"] + ":" + unknown["security_ref"],
-            "currency": unknown["currency"],
-            "measure": "quantity",
-            "outcome": BREAK,
-            "break_type": BreakType.UNKNOWN_SECURITY,
-            "book": np.nan,
-            "statement": unknown["quantity"],
-            "difference": unknown["quantity"],
-            "explanation": "the custodian's "
-            + unknown["id_type"]
-            + " "
-            + unknown["security_ref"]
-            + " matches no security in the book's reference data",
-            "refs": [[] for _ in range(len(unknown))],
-        }
+            c: pd.Series(cols[c], dtype=object if cols[c].dtype == object else None, copy=False)
+            for c in RESULT_COLUMNS
+        },
+        copy=False,
     )
+
+
+def _unknown_rows(unknown: pd.DataFrame) -> dict[str, np.ndarray]:
+    """An unknown-security break for each custodian line whose identifier matches nothing."""
+    n = len(unknown)
+    kind = unknown["id_type"].to_numpy(dtype=object)
+    ref = unknown["security_ref"].to_numpy(dtype=object)
+    qty = unknown["quantity"].to_numpy(dtype=float)
+    return {
+        "custodian": unknown["custodian"].to_numpy(dtype=object),
+        "account_id": unknown["account_id"].to_numpy(dtype=np.int64),
+        "account_code": unknown["account_code"].to_numpy(dtype=object),
+        "security_id": np.full(n, np.nan),
+        "security_ref": np.array([f"{k}:{r}" for k, r in zip(kind, ref)], dtype=object),
+        "currency": unknown["currency"].to_numpy(dtype=object),
+        "measure": np.full(n, "quantity", dtype=object),
+        "outcome": np.full(n, BREAK, dtype=object),
+        "break_type": np.full(n, BreakType.UNKNOWN_SECURITY, dtype=object),
+        "book": np.full(n, np.nan),
+        "statement": qty,
+        "difference": qty,
+        "explanation": np.array(
+            [
+                f"the custodian's {k} {r} matches no security in the book's reference data"
+                for k, r in zip(kind, ref)
+            ],
+            dtype=object,
+        ),
+        "refs": _lists(n),
+    }
+
+
+def _lists(n: int) -> np.ndarray:
+    """An object array of n empty lists."""
+    out = np.empty(n, dtype=object)
+    for i in range(n):
+        out[i] = []
+    return out
 
 
 def _late_renames(
-    m: pd.DataFrame, btype: np.ndarray, unknown: pd.DataFrame, book: BookView, as_of: date
+    aid: np.ndarray,
+    sid: np.ndarray,
+    settled: np.ndarray,
+    btype: np.ndarray,
+    unknown: pd.DataFrame,
+    book: BookView,
+    as_of: date,
 ) -> tuple[pd.DataFrame, list[tuple[int, float, str, str, str, date]]]:
     """Pair old-ISIN custodian lines with positions of securities whose ISIN the book changed.
 
-    A pair is (row of m, custodian quantity, old ISIN, action ref, new ISIN, ex-date); the
-    unknown lines not paired are returned for unknown-security breaks.
+    A pair is (row of the aligned positions, custodian quantity, old ISIN, action ref, new ISIN,
+    ex-date); the unknown lines not paired are returned for unknown-security breaks.
     """
     rn = book.renames
     if unknown.empty or rn.empty:
@@ -361,12 +459,7 @@ def _late_renames(
     if rn.empty or isin.empty or not len(missing):
         return unknown, []
     cand = pd.DataFrame(
-        {
-            "i": missing,
-            "account_id": m["account_id"].to_numpy()[missing],
-            "security_id": m["security_id"].to_numpy()[missing],
-            "settled": m["settled_qty"].to_numpy()[missing],
-        }
+        {"i": missing, "account_id": aid[missing], "security_id": sid[missing], "settled": settled[missing]}
     ).merge(rn, on="security_id")
     if cand.empty:
         return unknown, []
@@ -382,59 +475,66 @@ def _late_renames(
 
 
 def _valuation(
-    m: pd.DataFrame, matched: np.ndarray, as_of: date, prices: pd.Series, fx: FxTable | None, tol: Tolerance
-) -> pd.DataFrame:
-    """A valuation break for each matched line whose market value is off beyond the tolerance."""
-    cols = ["custodian", "account_id", "account_code", "security_id", "symbol", "currency", "sec_ccy",
-            "multiplier", "statement", "market_value"]  # fmt: skip
-    sel = matched & m["market_value"].notna().to_numpy()
-    v = pd.DataFrame({c: m[c].to_numpy()[sel] for c in cols})
-    if v.empty:
-        return pd.DataFrame(columns=RESULT_COLUMNS)
-    return _value_rows(v, as_of, prices, fx, tol)
+    cols: dict[str, np.ndarray],
+    sec: pd.DataFrame,
+    sel: np.ndarray,
+    market_value: np.ndarray,
+    as_of: date,
+    prices: pd.Series,
+    fx: FxTable | None,
+    tol: Tolerance,
+) -> dict[str, np.ndarray]:
+    """A valuation break for each matched line (`sel`) whose market value is off beyond the tolerance.
 
-
-def _value_rows(
-    v: pd.DataFrame, as_of: date, prices: pd.Series, fx: FxTable | None, tol: Tolerance
-) -> pd.DataFrame:
-    px = v["security_id"].map(prices).to_numpy(dtype=float)
-    mult = v["multiplier"].to_numpy(dtype=float)
-    from_ccy, to_ccy = v["sec_ccy"].to_numpy(dtype=object), v["currency"].to_numpy(dtype=object)
-    rate = np.ones(len(v))
-    need = from_ccy != to_ccy
-    if need.any():
-        if fx is None:
+    Prices and multipliers are gathered by security id, FX rates computed once per currency pair.
+    """
+    rows = np.flatnonzero(sel)
+    sid = cols["security_id"][rows]
+    px = _at(_table(prices.astype(float)), sid)
+    mult = _at(_table(sec["multiplier"].astype(float)), sid)
+    from_ccy, to_ccy = _at(_table(sec["currency"]), sid), cols["currency"][rows]
+    if fx is None:
+        if (from_ccy != to_ccy).any():
             raise ValueError("an FX table is needed to value lines in another currency")
-        rate[need] = fx.rates(from_ccy[need], to_ccy[need], as_of)
-    book_mv = v["statement"].to_numpy(dtype=float) * px * mult * rate
-    cust_mv = v["market_value"].to_numpy(dtype=float)
+        rate = np.ones(len(rows))
+    else:
+        rate = pair_rates(fx, from_ccy, to_ccy, as_of)
+    qty = cols["statement"][rows]
+    book_mv = qty * px * mult * rate
+    cust_mv = market_value[rows]
     diff = cust_mv - book_mv
     bad = ~np.isnan(book_mv) & (np.abs(diff) > np.maximum(tol.relative * np.abs(book_mv), tol.absolute))
-    v = v[bad]
-    if v.empty:
-        return pd.DataFrame(columns=RESULT_COLUMNS)
-    bm, cm, d, r, p = book_mv[bad], cust_mv[bad], diff[bad], rate[bad], px[bad]
-    return pd.DataFrame(
-        {
-            "custodian": v["custodian"].to_numpy(),
-            "account_id": v["account_id"].to_numpy(),
-            "account_code": v["account_code"].to_numpy(),
-            "security_id": v["security_id"].to_numpy(),
-            "security_ref": v["symbol"].to_numpy(),
-            "currency": v["currency"].to_numpy(),
-            "measure": "amount",
-            "outcome": BREAK,
-            "break_type": BreakType.VALUATION,
-            "book": bm,
-            "statement": cm,
-            "difference": d,
-            "explanation": [
-                f"market value differs by {dd / b:+.2%} (beyond {tol.relative:.2%}): book {q:g} x {pp:g} {sc} x FX {rr:.6g} to {c}"
-                for dd, b, q, pp, sc, rr, c in zip(d, bm, v["statement"], p, v["sec_ccy"], r, v["currency"])
-            ],
-            "refs": [[] for _ in range(len(v))],
-        }
+    rows, n = rows[bad], int(bad.sum())
+    bm, cm, d, r, p, q, sc = (
+        book_mv[bad],
+        cust_mv[bad],
+        diff[bad],
+        rate[bad],
+        px[bad],
+        qty[bad],
+        from_ccy[bad],
     )
+    out = {
+        c: cols[c][rows]
+        for c in ("custodian", "account_id", "account_code", "security_id", "security_ref", "currency")
+    }
+    out.update(
+        measure=np.full(n, "amount", dtype=object),
+        outcome=np.full(n, BREAK, dtype=object),
+        break_type=np.full(n, BreakType.VALUATION, dtype=object),
+        book=bm,
+        statement=cm,
+        difference=d,
+        explanation=np.array(
+            [
+                f"market value differs by {dd / b:+.2%} (beyond {tol.relative:.2%}): book {qq:g} x {pp:g} {s} x FX {rr:.6g} to {c}"
+                for dd, b, qq, pp, s, rr, c in zip(d, bm, q, p, sc, r, out["currency"])
+            ],
+            dtype=object,
+        ),
+        refs=_lists(n),
+    )
+    return out
 
 
 def match_cash(book: BookView, lines: pd.DataFrame, covered: pd.DataFrame) -> pd.DataFrame:
@@ -454,7 +554,8 @@ def match_cash(book: BookView, lines: pd.DataFrame, covered: pd.DataFrame) -> pd
     acct = book.accounts.set_index("account_id")
     m["account_code"] = m["account_id"].map(acct["account_code"])
     m["custodian"] = m["account_id"].map(acct["custodian"])
-    half_unit = m["currency"].map(lambda c: 0.5 * 10.0 ** -minor_units(c)).to_numpy(dtype=float)
+    codes, ccys = pd.factorize(m["currency"].to_numpy(dtype=object))
+    half_unit = np.array([0.5 * 10.0 ** -minor_units(c) for c in ccys], dtype=float)[codes]
     diff = m["statement"].to_numpy() - m["settled"].to_numpy()
     equal = np.abs(diff) < half_unit + 1e-9
     pend = np.abs(m["pending"].to_numpy()) >= half_unit
