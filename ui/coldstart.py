@@ -165,9 +165,9 @@ def preload(
 def freeze_startup_objects() -> int:
     """Put every object alive now out of the cyclic collector's reach; returns how many.
 
-    The desk keeps about a million long-lived objects (pandas, SQLAlchemy, Qt wrappers). A full
-    (generation 2) collection walked all of them on the GUI thread: 128 ms in the middle of a
-    1,000-updates/s blotter burst. Frozen objects are never scanned again; new garbage still is.
+    The desk keeps about 200,000 long-lived container objects (modules, classes, SQLAlchemy and
+    pandas internals, Qt wrappers). A full (generation 2) collection walked all of them on the
+    GUI thread: 128 ms in the middle of a 1,000-updates/s blotter burst. Frozen objects are never scanned again; new garbage still is.
     Call it once the window is built (and after a big reload, if one follows)."""
     gc.freeze()
     return gc.get_freeze_count()
