@@ -23,10 +23,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.shared.errors import LeaseHeld
-from engine.shared.tables import RoutingLease
+from engine.shared.tables import RoutingLease as LeaseRow
 from engine.store.base import utcnow
 
-_T = RoutingLease.__table__
+_T = LeaseRow.__table__
 
 
 def owner_id(username: str = "") -> str:
