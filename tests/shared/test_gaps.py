@@ -1,12 +1,19 @@
-"""Catch-up of holes: a change whose seq was taken before a later one committed is delivered once,
-when its transaction commits, and a read of the holes never returns what was already seen."""
+"""Catch-up: a change whose seq was taken before a later one committed is delivered once, when its
+transaction commits, and a read of the holes never returns what was already seen; and a burst of
+commits while a desk is busy refreshing reaches it as one batch (one catch-up), each change once."""
 
 from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
 
 import pytest
 from sqlalchemy import text
 
-from engine.shared.feed import changes_after, last_seq, spans
+from engine.shared.feed import Change, changes_after, last_seq, spans
+from engine.shared.listener import ChangeListener
+from engine.shared.triggers import CHANNEL
 from engine.store.database import Database
 
 pg_only = pytest.mark.parametrize(
@@ -50,3 +57,45 @@ def test_a_hole_filled_by_a_late_commit_is_delivered_once_and_nothing_seen_comes
         late = changes_after(reader, top, also=tuple(held))
     # every hole once, in seq order, and `mid` (inside the holes' span, seen already) not again
     assert [(c.seq, c.state) for c in late] == [(s, f"slow{i}") for i, s in enumerate(held)]
+
+
+@pg_only
+def test_a_burst_committed_while_the_desk_is_busy_arrives_as_one_batch_each_change_once(
+    database: Database,
+) -> None:
+    """Coalescing: 50 commits (50 notifications) during one slow refresh make one catch-up."""
+    batches: list[list[int]] = []
+    busy = threading.Event()
+    release = threading.Event()
+
+    def on_changes(batch: Sequence[Change]) -> None:
+        batches.append([c.seq for c in batch])
+        busy.set()
+        release.wait(30)  # the desk is refreshing: everything below commits meanwhile
+
+    url = database.url.render_as_string(hide_password=False)
+    listener = ChangeListener(url, on_changes, poll=60.0).start()
+    try:
+        deadline = time.monotonic() + 30
+        while not listener.online:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        seqs = []
+        with database.engine.connect() as conn:
+            for i in range(50):
+                with conn.begin():
+                    seqs.append(conn.execute(INSERT, {"state": f"burst{i}"}).scalar_one())
+                    conn.execute(text(f"SELECT pg_notify('{CHANNEL}', '')"))
+                if i == 0:
+                    assert busy.wait(30)  # the first change is being refreshed
+        release.set()
+        deadline = time.monotonic() + 30
+        while sum(len(b) for b in batches) < 50:
+            assert time.monotonic() < deadline, batches
+            time.sleep(0.02)
+        time.sleep(0.5)  # the 49 notifications left over must not deliver anything again
+    finally:
+        release.set()
+        listener.stop()
+    assert [s for b in batches for s in b] == seqs  # each once, in commit (= seq) order
+    assert len(batches) == 2 and batches[0] == seqs[:1]  # the other 49 in one catch-up
