@@ -285,3 +285,22 @@ def test_a_view_repaints_only_the_changed_rows_it_shows(qtbot) -> None:  # type:
     assert all(r.top() <= row3.top() and r.bottom() >= row3.bottom() for r in painted)
     assert sum(r.height() for r in painted) <= 2 * row3.height()  # not the whole viewport
     assert model.value(3, "value") == 7.0 and model.value(749, "value") == 7.0
+
+
+def test_the_timer_merges_first_and_tells_the_views_on_the_next_turn(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Merging and repainting are two short stalls, not one long one; until the views are told,
+    the rows they know are unchanged in number, and `pending` says an update is still due."""
+    model = FrameTableModel(COLS, key="id", flush_ms=5)
+    model.set_frame(frame(10))
+    inserted = QSignalSpy(model.rowsInserted)
+    model.upsert(pd.DataFrame({"id": [3, 10], "name": ["x", "new"], "value": [1.0, 2.0]}))
+    model._timer.stop()
+    model._flush_soon()  # what the timer runs: merged...
+    assert model.flushes == 1 and model.pending == 1  # ...but, until the next turn, not yet told
+    assert model.rowCount() == 10 and inserted.count() == 0
+    qtbot.waitUntil(lambda: model.pending == 0, timeout=2000)
+    assert inserted.count() == 1 and model.rowCount() == 11
+    assert model.value(3, "name") == "x" and model.value(10, "name") == "new"
+    model.upsert(pd.DataFrame({"id": [4], "name": ["y"]}))
+    model.flush()  # the explicit flush stays synchronous
+    assert model.pending == 0 and model.value(4, "name") == "y"
