@@ -1,5 +1,8 @@
 """The tax-aware rebalance as a cvxpy problem, built once per shape with DPP Parameters.
 
+This is the documented reference model (quality tests solve it with SCS); runs solve the same QP
+without cvxpy, built straight for Clarabel in `qp.py`.
+
 Decision variables are fractions of the account's pre-trade value V (base currency):
 buys b (per security) and sells per lot slot, so each sell can be matched to its lots.
 
