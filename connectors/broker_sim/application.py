@@ -1,6 +1,9 @@
 """The SIMULATED broker's order handling: acknowledge, fill over time near a reference price,
 cancel, replace, answer status requests, honour market hours, and inject faults on request.
 
+FX spot orders (SecurityType FOR, Symbol the pair, quantity in the dealt currency) fill near the
+book's FX rate for the pair, round the clock, and never expire at an exchange's close.
+
 quickfix calls fromApp on its threads and a worker thread drives fills and expiries; one lock
 guards the simulated book.
 """
@@ -28,6 +31,8 @@ from engine.markets.clock import MarketClock
 
 log = logging.getLogger(__name__)
 CENT = Decimal("0.01")
+FX_PIP = Decimal("0.00001")  # FX rates are quoted to 5 decimals (3 against JPY)
+FX_PIP_JPY = Decimal("0.001")
 
 
 @dataclass
@@ -50,6 +55,7 @@ class SimOrder:
     fills: int = 0
     next_fill: float = 0.0
     close_at: float | None = None  # sim epoch seconds at which a day order expires
+    fx: bool = False  # an FX spot order: SecurityType FOR
 
     @property
     def leaves(self) -> Decimal:
@@ -176,6 +182,10 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
         if rej is not None:
             m.setField(T.ORD_REJ_REASON, str(rej))
         m.setField(T.SYMBOL, o.symbol)
+        if o.fx:
+            m.setField(T.SECURITY_TYPE, T.SECURITY_TYPE_FX)
+            m.setField(T.CURRENCY, o.symbol[:3])
+            m.setField(T.SETTL_TYPE, T.SETTL_TYPE_REGULAR)
         m.setField(T.SIDE, o.side)
         m.setField(T.ORDER_QTY, str(o.qty))
         m.setField(T.ORD_TYPE, o.order_type)
@@ -209,7 +219,7 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
         self._note("cancel_reject", cl_ord_id=orig, text=text)
 
     def _is_open(self, mic: str) -> bool:
-        if not self.cfg.market_hours:
+        if not self.cfg.market_hours or mic == "":
             return True
         try:
             return self.markets.is_open(mic)
@@ -218,7 +228,8 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
 
     def _price(self, o: SimOrder) -> Decimal:
         jitter = Decimal(str(round(self.rng.uniform(-0.002, 0.002), 6)))
-        px = (o.ref_px * (1 + jitter)).quantize(CENT)
+        tick = CENT if not o.fx else FX_PIP_JPY if o.symbol.endswith("JPY") else FX_PIP
+        px = (o.ref_px * (1 + jitter)).quantize(tick)
         if o.limit is not None:
             px = min(px, o.limit) if o.side == "1" else max(px, o.limit)
         return px
@@ -230,10 +241,11 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
         header = m.getHeader()
         resent = any(header.isSetField(t) and header.getField(t) == "Y" for t in (T.POSS_DUP, T.POSS_RESEND))
         symbol = m.getField(T.SYMBOL)
-        mic = _get(m, T.SECURITY_EXCHANGE) or "XNYS"
+        fx = _get(m, T.SECURITY_TYPE) == T.SECURITY_TYPE_FX
+        mic = "" if fx else _get(m, T.SECURITY_EXCHANGE) or "XNYS"  # FX trades round the clock
         qty = Decimal(m.getField(T.ORDER_QTY))
         limit = Decimal(m.getField(T.PRICE)) if m.isSetField(T.PRICE) else None
-        ref = self.prices.get(symbol) or limit or Decimal(100)
+        ref = self.prices.get(symbol) or limit or (Decimal(0) if fx else Decimal(100))
         o = SimOrder(
             cl_ord_id=cl,
             order_id=f"{self.prefix}-O{next(self.ids)}",
@@ -246,6 +258,7 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
             limit=limit,
             tif=_get(m, T.TIME_IN_FORCE) or "0",
             ref_px=ref,
+            fx=fx,
         )
         if cl in self.orders:
             if resent:
@@ -260,6 +273,10 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
             reason = (99, "order quantity must be positive")
         elif o.order_type == "2" and (limit is None or limit <= 0):
             reason = (99, "limit order without a positive limit price")
+        elif fx and (len(symbol) != 6 or _get(m, T.CURRENCY) not in (None, symbol[:3])):
+            reason = (99, f"FX spot {symbol}: Currency must be the dealt currency {symbol[:3]}")
+        elif fx and ref <= 0:
+            reason = (1, f"no FX quote for {symbol}")
         elif self.prices and symbol not in self.prices:
             reason = (1, f"unknown symbol {symbol}")
         elif self.cfg.reject_rate and self.rng.random() < self.cfg.reject_rate:
@@ -282,7 +299,7 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
         o.status = "0"
         o.acked = True
         o.next_fill = time.monotonic() + self.cfg.fill_interval
-        if o.tif == "0" and self.cfg.market_hours:
+        if o.tif == "0" and self.cfg.market_hours and not o.fx:
             try:
                 o.close_at = self.markets.next_close(o.mic).timestamp()
             except Exception:

@@ -33,6 +33,9 @@ ORD_REJ_REASON = 103
 EXEC_TYPE = 150
 LEAVES_QTY = 151
 SECURITY_EXCHANGE = 207
+SETTL_TYPE = 63
+SETTL_DATE = 64
+SECURITY_TYPE = 167
 CXL_REJ_RESPONSE_TO = 434
 USERNAME = 553
 PASSWORD = 554
@@ -43,3 +46,7 @@ ORD_TYPE_CODE = {"market": "1", "limit": "2"}
 ORD_TYPE_NAME = {v: k for k, v in ORD_TYPE_CODE.items()}
 TIF_CODE = {"day": "0", "gtc": "1", "at_the_open": "2", "at_the_close": "7"}
 TIF_NAME = {v: k for k, v in TIF_CODE.items()}
+# FX spot in FIX 4.4: SecurityType FOR (Foreign Exchange Contract; FXSPOT exists only from FIX 5.0 SP1
+# and fails the 4.4 dictionary), SettlType 0 (regular = spot value date).
+SECURITY_TYPE_FX = "FOR"
+SETTL_TYPE_REGULAR = "0"

@@ -8,6 +8,7 @@ from decimal import Decimal
 import quickfix as fix
 
 from connectors.fix import tags as T
+from engine.oms.from_proposal import fx_pair
 from engine.oms.messages import (
     CancelOrder,
     CancelReject,
@@ -46,13 +47,32 @@ def _message(msg_type: str) -> fix.Message:
     return m
 
 
+def _fx(out: NewOrder | ReplaceOrder) -> tuple[str, str] | None:
+    """(dealt, counter) when the order is on an FX spot instrument (EURUSD on the OTC venue)."""
+    return fx_pair(out.symbol) if out.mic == "XOFF" else None
+
+
+def _instrument(m: fix.Message, out: NewOrder | ReplaceOrder) -> None:
+    """Symbol and venue; an FX spot order names the pair with SecurityType FOR and no exchange."""
+    m.setField(T.SYMBOL, out.symbol)
+    if _fx(out) is None:
+        m.setField(T.SECURITY_EXCHANGE, out.mic)
+    else:
+        m.setField(T.SECURITY_TYPE, T.SECURITY_TYPE_FX)
+
+
 def _order_terms(m: fix.Message, out: NewOrder | ReplaceOrder) -> None:
-    """OrdType, Price (limit orders only), TimeInForce and Currency: the same on D and G."""
+    """OrdType, Price (limit orders only), TimeInForce and Currency: the same on D and G.
+
+    FX spot: Currency is the dealt currency (OrderQty is in it) and SettlType 0, regular spot."""
     m.setField(T.ORD_TYPE, T.ORD_TYPE_CODE[out.order_type])
     if out.limit_price is not None and out.order_type == "limit":
         m.setField(T.PRICE, _num(out.limit_price))
     m.setField(T.TIME_IN_FORCE, T.TIF_CODE[out.time_in_force])
-    m.setField(T.CURRENCY, out.currency)
+    pair = _fx(out)
+    m.setField(T.CURRENCY, out.currency if pair is None else pair[0])
+    if pair is not None:
+        m.setField(T.SETTL_TYPE, T.SETTL_TYPE_REGULAR)
 
 
 def to_fix(out: Outbound) -> fix.Message:
@@ -63,8 +83,7 @@ def to_fix(out: Outbound) -> fix.Message:
         if out.account:
             m.setField(T.ACCOUNT, out.account)
         m.setField(T.HANDL_INST, "1")
-        m.setField(T.SYMBOL, out.symbol)
-        m.setField(T.SECURITY_EXCHANGE, out.mic)
+        _instrument(m, out)
         m.setField(T.SIDE, T.SIDE_CODE[out.side])
         m.setField(T.TRANSACT_TIME, utc_timestamp())
         m.setField(T.ORDER_QTY, _num(out.quantity))
@@ -88,8 +107,7 @@ def to_fix(out: Outbound) -> fix.Message:
         if out.broker_order_id:
             m.setField(T.ORDER_ID, out.broker_order_id)
         m.setField(T.HANDL_INST, "1")
-        m.setField(T.SYMBOL, out.symbol)
-        m.setField(T.SECURITY_EXCHANGE, out.mic)
+        _instrument(m, out)
         m.setField(T.SIDE, T.SIDE_CODE[out.side])
         m.setField(T.TRANSACT_TIME, utc_timestamp())
         m.setField(T.ORDER_QTY, _num(out.quantity))

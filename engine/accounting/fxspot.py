@@ -20,6 +20,8 @@ from engine.accounting.settlement import fx_settle_date
 from engine.accounting.tables import Booking
 from engine.errors import NotFound
 from engine.model.currency import is_currency, round_money
+from engine.model.enums import Side
+from engine.model.trades import TradeFill
 from engine.store.accounts import Account
 
 
@@ -106,6 +108,33 @@ def book_fx_spot(
             )
         session.flush()
     return CashBooking(b.id, False, value)
+
+
+def book_fx_fill(session: Session, fill: TradeFill, dealt: str, counter: str) -> CashBooking:
+    """An FX spot order's allocated fill as two cash legs, never lots.
+
+    The order is on the pair `dealt``counter` (EURUSD): quantity in the dealt currency, price in
+    counter units per dealt unit. A buy receives the dealt amount and pays quantity x price of
+    the counter currency; a sell the reverse. Value date: `fill.settle_date`, else spot from both
+    currencies' calendars. Idempotent on the fill's source_ref like every booking."""
+    if fill.price <= 0:
+        raise BookingError(fill.source_ref, "price", f"FX rate must be positive, got {fill.price}")
+    counter_amount = round_money(fill.quantity * fill.price, counter)
+    dealt_leg, counter_leg = (dealt, fill.quantity), (counter, counter_amount)
+    (buy_ccy, buy_amt), (sell_ccy, sell_amt) = (
+        (dealt_leg, counter_leg) if fill.side == Side.BUY else (counter_leg, dealt_leg)
+    )
+    return book_fx_spot(
+        session,
+        account=fill.account,
+        buy_currency=buy_ccy,
+        buy_amount=buy_amt,
+        sell_currency=sell_ccy,
+        sell_amount=sell_amt,
+        trade_date=fill.trade_date,
+        source_ref=fill.source_ref,
+        settle_date=fill.settle_date,
+    )
 
 
 def book_cash_flow(

@@ -23,6 +23,8 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from engine.accounting.fxspot import book_fx_fill
+from engine.accounting.settlement import fx_settle_date
 from engine.clock import Clock, SystemClock
 from engine.errors import InvalidTransition, NotFound
 from engine.events import Event, EventBus
@@ -34,6 +36,7 @@ from engine.oms.allocation import Want, pick_lots, pro_rata
 from engine.oms.drafts import OrderDraft
 from engine.oms.errors import OrderRejected, ReplaceHeld, RouteError
 from engine.oms.events import BrokerSessionChanged, OrderAlert, OrderChanged
+from engine.oms.from_proposal import FX_ASSET_CLASS, fx_pair
 from engine.oms.gateway import OrderGateway
 from engine.oms.ids import new_cl_ord_id
 from engine.oms.journal import record
@@ -1061,11 +1064,15 @@ class OrderManager:
 
     def _allocate(self, tx: _Tx, o: Order, r: ExecReport) -> None:
         """Give a finished order's fills to its accounts (a block's children, or the order's own
-        account) at the average price, and book each through accounting. Runs once per order."""
+        account) at the average price, and book each through accounting. Runs once per order.
+
+        An FX spot order (asset class fx_spot, EURUSD) settles on the pair's spot date (both
+        currencies' calendars) and books two cash legs (engine.accounting.fxspot), never lots."""
         s = tx.session
         if s.scalar(select(Allocation.id).where(Allocation.block_id == o.id).limit(1)) is not None:
             return
         sec = self._symbol(s, o)
+        fx = fx_pair(sec.symbol) if sec.asset_class == FX_ASSET_CLASS else None
         s.flush()
         t = Order.__table__
         if o.account_id is None:
@@ -1081,7 +1088,9 @@ class OrderManager:
             shares = {o.cl_ord_id: o.cum_qty}
         when = r.transact_time or self.clock.now()
         trade_date = self._session_date(sec.mic, when)
-        settle_date = self._settle_date(s, sec.mic, trade_date)
+        settle_date = (
+            self._fx_settle_date(fx, trade_date) if fx else self._settle_date(s, sec.mic, trade_date)
+        )
         ids = {c.account_id for c in children}
         codes = dict(s.execute(select(Account.id, Account.code).where(Account.id.in_(ids))).all())
         now = self.clock.now()
@@ -1106,7 +1115,7 @@ class OrderManager:
                 }
             )
         if self.booker is not None and allocs:
-            self._book_all(tx, allocs, sec.symbol, codes, o.avg_px, trade_date, settle_date, now)
+            self._book_all(tx, allocs, sec.symbol, codes, o.avg_px, trade_date, settle_date, now, fx)
         for a in allocs:
             del a["_child"]
         if allocs:
@@ -1135,6 +1144,7 @@ class OrderManager:
         trade_date: date,
         settle_date: date | None,
         now: datetime,
+        fx: tuple[str, str] | None = None,
     ) -> None:
         """Book every allocation in one savepoint; if accounting refuses any, book them one by one
         so that only the refused ones wait unbooked (each with an alert)."""
@@ -1146,10 +1156,10 @@ class OrderManager:
             with tx.session.begin_nested():
                 for _, c, account, qty, ref in args:
                     fill = self._fill_of(c, symbol, account, qty, price, trade_date, settle_date, ref)
-                    self.booker.book(tx.session, fill)
+                    self._post(tx.session, fill, fx)
         except Exception:
             for a, c, account, qty, ref in args:
-                if self._book(tx, c, symbol, account, qty, price, trade_date, settle_date, ref):
+                if self._book(tx, c, symbol, account, qty, price, trade_date, settle_date, ref, fx):
                     a["booked_at"] = now
             return
         for a in allocs:
@@ -1192,6 +1202,7 @@ class OrderManager:
         trade_date: date,
         settle_date: date | None,
         ref: str,
+        fx: tuple[str, str] | None = None,
     ) -> bool:
         """Book one allocation through accounting in a savepoint: if accounting refuses, the fill
         stays recorded and the allocation waits unbooked (booked_at empty), with an alert."""
@@ -1199,7 +1210,7 @@ class OrderManager:
         fill = self._fill_of(c, symbol, account, qty, price, trade_date, settle_date, ref)
         try:
             with tx.session.begin_nested():
-                self.booker.book(tx.session, fill)
+                self._post(tx.session, fill, fx)
         except Exception as exc:
             self.alerts += 1
             message = f"allocation {ref} not booked: {exc}"
@@ -1207,6 +1218,21 @@ class OrderManager:
             tx.events.append(OrderAlert(order_id=c.id, cl_ord_id=c.cl_ord_id, message=message))
             return False
         return True
+
+    def _post(self, session: Session, fill: TradeFill, fx: tuple[str, str] | None) -> None:
+        """One allocation into accounting: lots and cash through the booker, or FX spot cash legs."""
+        assert self.booker is not None
+        if fx is None:
+            self.booker.book(session, fill)
+        else:
+            book_fx_fill(session, fill, *fx)
+
+    def _fx_settle_date(self, pair: tuple[str, str], trade_date: date) -> date | None:
+        """The pair's spot value date, or None (accounting then refuses it and the allocation waits)."""
+        try:
+            return fx_settle_date(pair[0], pair[1], trade_date)
+        except NotFound:
+            return None
 
     def _session_date(self, mic: str, when: datetime) -> date:
         key = (mic, when.replace(second=0, microsecond=0))
