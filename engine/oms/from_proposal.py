@@ -5,8 +5,9 @@ Sells carry the lots the optimiser chose (proposal `lot_id` = tax_lots.id, turne
 An FX spot trade (buy `amount` of `currency` against the account's base) becomes an order on the
 FX spot instrument `<CCY><AGAINST>` (e.g. EURUSD: quantity in EUR, priced in USD), created in the
 reference data on first use with asset class `fx_spot` on the off-exchange venue XOFF. FX orders
-go to `fx_broker` only, never to the securities broker: until the OMS books an FX fill as two cash
-legs (engine.accounting.fxspot) they should reach an FX desk on purpose, not by default.
+go to `fx_broker` when given, else to the proposal's securities broker (a desk funds and buys with
+the same counterparty unless told otherwise); the OMS books their fills as two cash legs
+(engine.accounting.fxspot), never as lots.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.errors import WorkstationError
+from engine.model.currency import is_currency
 from engine.model.trades import LotPick
 from engine.oms.drafts import OrderDraft
 from engine.store.accounts import Account
@@ -34,6 +36,14 @@ FX_VENUE = "XOFF"
 def fx_symbol(currency: str, against: str) -> str:
     """The FX spot instrument buying `currency` against `against` (EURUSD)."""
     return f"{currency.upper()}{against.upper()}"
+
+
+def fx_pair(symbol: str) -> tuple[str, str] | None:
+    """(dealt, counter) of an FX spot symbol such as EURUSD, or None if it is not one."""
+    s = symbol.upper()
+    if len(s) != 6 or not s.isalpha() or s[:3] == s[3:] or not (is_currency(s[:3]) and is_currency(s[3:])):
+        return None
+    return s[:3], s[3:]
 
 
 def _dec(value: object) -> Decimal:
@@ -80,7 +90,9 @@ def _lots(session: Session, account_id: int, pid: int, k: int, t: dict[str, Any]
 def proposal_orders(
     session: Session, proposal: Proposal, broker: str | None = None, fx_broker: str | None = None
 ) -> ProposalOrders:
-    """Drafts for every trade of `proposal` (market day orders, as the optimiser priced them)."""
+    """Drafts for every trade of `proposal` (market day orders, as the optimiser priced them).
+
+    FX trades go to `fx_broker`, or to `broker` when no FX broker is named."""
     code = session.execute(select(Account.code).where(Account.id == proposal.account_id)).scalar_one()
     payload = proposal.payload or {}
     trades = []
@@ -111,7 +123,7 @@ def proposal_orders(
                     symbol=fx_symbol(str(t["currency"]), str(t["against"])),
                     side=str(t["side"]),
                     quantity=_dec(t["amount"]),
-                    broker=fx_broker,
+                    broker=fx_broker or broker,
                     proposal_id=proposal.id,
                 )
             )

@@ -24,6 +24,7 @@ trade AND the order's terms equal the terms the case checked. Any other hit (a n
 version, a worse outcome, changed terms, or a clean proposal that no longer passes) stands, and
 the OMS holds that order for approval or rejects it on a block. FX spot orders carry the
 proposal's verdict: their cash legs were checked with the proposal (they are not securities).
+They go to `fx_broker`, or to the securities `broker` when none is named.
 """
 
 from __future__ import annotations

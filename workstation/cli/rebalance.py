@@ -88,7 +88,7 @@ def add_release_arguments(r: argparse.ArgumentParser) -> None:
     add_user_option(r)
     r.add_argument("--broker", metavar="NAME", help="FIX session (TargetCompID) the orders go to")
     r.add_argument(
-        "--fx-broker", metavar="NAME", help="FX spot orders' broker (default: none; they wait for one)"
+        "--fx-broker", metavar="NAME", help="FX spot orders' broker (default: the same as --broker)"
     )
     r.add_argument("--reason", default="", help="recorded in the audit log")
     r.add_argument("--json", dest="release_json", action="store_true", help="print one record per proposal")

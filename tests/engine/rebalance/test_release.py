@@ -173,8 +173,7 @@ def test_clean_release_makes_the_proposals_trades_as_orders_once(book: Database)
     assert [(o["symbol"], o["side"], o["quantity"]) for o in got] == want
     assert sorted(r.order_ids) == r.order_ids and len(r.order_ids) == len(want)
     assert {o["status"] for o in got} == {"released"}
-    n = len(payload["trades"])  # FX orders wait for an FX broker; never the securities broker
-    assert {o["broker"] for o in got[:n]} == {"SIM"} and {o["broker"] for o in got[n:]} == {None}
+    assert {o["broker"] for o in got} == {"SIM"}  # FX orders go with the securities unless told otherwise
     for t, o in zip(payload["trades"], got):  # sells carry the lots the optimiser chose
         if t["side"] == "sell":
             assert [(x["lot_ref"], Decimal(x["quantity"])) for x in o["lots"]] == [
@@ -195,6 +194,18 @@ def test_clean_release_makes_the_proposals_trades_as_orders_once(book: Database)
     assert again.state == "already_released" and again.order_ids == r.order_ids
     with book.session() as s:
         assert s.scalar(select(func.count()).select_from(Order).where(Order.proposal_id == pid)) == len(want)
+
+
+def test_fx_orders_go_to_the_fx_broker_when_one_is_named(book: Database) -> None:
+    pid = cases(book, approvals.CHECKED)[0]
+    r = release_proposal(oms(book), "pat.pm", pid, broker="SIM", fx_broker="FXDESK")
+    assert r.state == "released"
+    with book.session() as s:
+        payload = s.get(Proposal, pid).payload  # type: ignore[union-attr]
+    n = len(payload["trades"])
+    got = orders_of(book, pid)
+    assert len(got) > n, "expected FX funding trades in this proposal"
+    assert {o["broker"] for o in got[:n]} == {"SIM"} and {o["broker"] for o in got[n:]} == {"FXDESK"}
 
 
 def test_a_pm_cannot_release_a_flagged_proposal_and_the_refusal_is_audited(book: Database) -> None:
