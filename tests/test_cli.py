@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -107,3 +108,35 @@ def test_no_command_opens_the_desktop_or_says_why_not(tmp_path) -> None:  # type
     assert "Traceback" not in out.stderr
     assert "workstation screenshot" in out.stderr and "QT_QPA_PLATFORM=offscreen" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_no_terminal_for_a_password_is_one_clear_line(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A script with no password variable and no terminal gets a message naming the variable, not a traceback."""
+    assert main(["--db", sqlite_url, "db", "upgrade"]) == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKSTATION_")}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "workstation.cli.main",
+            "--db",
+            sqlite_url,
+            "users",
+            "add",
+            "adm1",
+            "--role",
+            "admin",
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,  # no controlling terminal: getpass cannot open /dev/tty
+        env=env,
+    )
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr and "$WORKSTATION_NEW_PASSWORD" in out.stderr
+    capsys.readouterr()
+    assert main(["--db", sqlite_url, "users", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"users": []}  # nothing was written

@@ -33,16 +33,24 @@ def sign_in(database: Database, username: str) -> str:
     """Check the acting user's password (lock-out and audit apply); returns the user name."""
     password = os.environ.get(PASSWORD_ENV)
     if password is None:
-        password = getpass.getpass(f"password for {username}: ")
+        password = _ask(f"password for {username}: ", PASSWORD_ENV)
     return login(database, username, password).username
+
+
+def _ask(prompt: str, env: str) -> str:
+    """A password from the terminal; with no terminal to ask (a script, CI) a clear error, not a traceback."""
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        raise WorkstationError(f"no terminal to ask for the password: set ${env}") from None
 
 
 def new_password(username: str) -> str:
     pw = os.environ.get(NEW_PASSWORD_ENV)
     if pw is not None:
         return pw
-    first = getpass.getpass(f"new password for {username}: ")
-    if getpass.getpass("again: ") != first:
+    first = _ask(f"new password for {username}: ", NEW_PASSWORD_ENV)
+    if _ask("again: ", NEW_PASSWORD_ENV) != first:
         raise WorkstationError("the two passwords differ; nothing was changed")
     return first
 
