@@ -211,9 +211,11 @@ def test_reconciliation_breaks_are_worked_through_the_workflow(qtbot, book, tmp_
     assert f"Break {panel.break_id}" in panel.detail.text()
     # Filter by type: only that type remains.
     kind = row[first].type
-    panel.blotter.combos["type"].setCurrentText(kind)
+    combo = panel.blotter.combos["type"]
+    qtbot.waitUntil(lambda: combo.findText(kind) >= 0, timeout=5_000)  # choices follow the data each second
+    combo.setCurrentText(kind)
     assert set(model.column_values("type")) == {kind}
-    panel.blotter.combos["type"].setCurrentText("All")
+    combo.setCurrentText("All")
 
     # All or none: an explained break cannot go to investigating, so the open one does not either.
     panel.work([first, second], "investigate")
