@@ -15,13 +15,17 @@ from sqlalchemy.sql import Executable
 
 def frame(session: Session, sql: str, columns: list[str]) -> pd.DataFrame:
     """Run `sql` and return its rows as a DataFrame with `columns`."""
+    return pd.DataFrame.from_records(_rows(session, sql), columns=columns)
+
+
+def _rows(session: Session, sql: str) -> list[tuple[object, ...]]:
+    """Every row of `sql` as tuples, through the driver's own cursor (no ORM or Row objects)."""
     cur = session.connection().connection.cursor()
     try:
         cur.execute(sql)
-        rows = cur.fetchall()
+        return cur.fetchall()
     finally:
         cur.close()
-    return pd.DataFrame.from_records(rows, columns=columns)
 
 
 def int_list(ids: object) -> str:
@@ -35,12 +39,7 @@ def arrays(session: Session, sql: str, spec: list[tuple[str, str]]) -> pd.DataFr
     `spec` is [(column, kind)] with kind "int", "float" (NULL -> NaN) or "object" (kept as
     Python objects: no string-dtype inference, which costs seconds on a million rows).
     """
-    cur = session.connection().connection.cursor()
-    try:
-        cur.execute(sql)
-        rows = cur.fetchall()
-    finally:
-        cur.close()
+    rows = _rows(session, sql)
     kinds = {"int": np.int64, "float": np.float64, "object": object}
     if not rows:
         return pd.DataFrame({c: pd.Series([], dtype=kinds[k]) for c, k in spec})
