@@ -1,7 +1,7 @@
 """The OMS against QuickFIX's own example executor (C++, from Debian's libquickfix-doc), if built.
 
-Build it once with: see docs/oms.md ("QuickFIX example executor"); point WORKSTATION_QF_EXECUTOR at
-the binary. The executor fills every limit order at once at its limit price, without a New ack.
+Build it with `.ci/build-quickfix-executor DIR` (CI always does, see docs/oms.md); point
+WORKSTATION_QF_EXECUTOR at DIR/executor-bin. The executor fills every limit order at once at its limit price, without a New ack.
 """
 
 from __future__ import annotations
