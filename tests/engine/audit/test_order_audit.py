@@ -15,26 +15,15 @@ from engine.audit.verify import verify_chain
 from engine.clock import ManualClock
 from engine.errors import NotFound
 from engine.oms.drafts import OrderDraft
-from engine.oms.messages import ExecReport, Outbound
+from engine.oms.messages import ExecReport
 from engine.oms.service import OrderManager
 from engine.store.database import Database
 from engine.store.people import AuditEntry
 from engine.store.trading import Order, OrderEvent
-from tests.engine.oms.book import PassAll, RecordingBooker, make_book
+from tests.engine.oms.book import Gateway, PassAll, RecordingBooker, make_book
 from workstation.cli.main import main
 
 OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
-
-
-class Gateway:
-    def __init__(self) -> None:
-        self.sent: list[Outbound] = []
-
-    def send(self, message: Outbound) -> None:
-        self.sent.append(message)
-
-    def is_logged_on(self, broker: str) -> bool:
-        return True
 
 
 @pytest.fixture

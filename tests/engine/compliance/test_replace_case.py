@@ -23,19 +23,9 @@ from engine.oms.service import OrderManager
 from engine.store.database import Database
 from engine.store.people import AuditEntry
 from engine.store.trading import Order
+from tests.engine.oms.book import Gateway
 
 OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
-
-
-class Gateway:
-    def __init__(self) -> None:
-        self.sent: list[object] = []
-
-    def send(self, message: object) -> None:
-        self.sent.append(message)
-
-    def is_logged_on(self, broker: str) -> bool:
-        return True
 
 
 def _oms(db: Database) -> tuple[OrderManager, Gateway]:

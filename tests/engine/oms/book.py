@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from engine.model.trades import TradeFill
+from engine.oms.messages import Outbound
 from engine.ports import CheckOutcome, OrderIntent
 from engine.store.accounts import Account, Household
 from engine.store.database import Database
@@ -83,3 +84,16 @@ class RecordingBooker:
 
     def book(self, session: Session, fill: TradeFill) -> None:
         self.fills.setdefault(fill.source_ref, fill)
+
+
+class Gateway:
+    """A logged-on broker session that keeps every message the OMS sends, for assertions."""
+
+    def __init__(self) -> None:
+        self.sent: list[Outbound] = []
+
+    def send(self, message: Outbound) -> None:
+        self.sent.append(message)
+
+    def is_logged_on(self, broker: str) -> bool:
+        return True

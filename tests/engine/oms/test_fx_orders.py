@@ -16,28 +16,17 @@ from engine.accounting.tables import Booking, CashMovement
 from engine.clock import ManualClock
 from engine.oms.drafts import OrderDraft
 from engine.oms.from_proposal import ensure_fx_instruments
-from engine.oms.messages import ExecReport, NewOrder, Outbound
+from engine.oms.messages import ExecReport, NewOrder
 from engine.oms.service import OrderManager
 from engine.oms.tables import Allocation
 from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.positions import TaxLot
 from engine.store.trading import Order
-from tests.engine.oms.book import PassAll, make_book
+from tests.engine.oms.book import Gateway, PassAll, make_book
 
 MON = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # spot: Wed 25 Nov (24th, 25th open in NY and Frankfurt)
 TUE = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # spot: Fri 27 Nov (Thu 26th is Thanksgiving in NY)
-
-
-class Gateway:
-    def __init__(self) -> None:
-        self.sent: list[Outbound] = []
-
-    def send(self, message: Outbound) -> None:
-        self.sent.append(message)
-
-    def is_logged_on(self, broker: str) -> bool:
-        return True
 
 
 @pytest.fixture

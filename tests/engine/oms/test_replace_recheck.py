@@ -21,20 +21,9 @@ from engine.oms.service import OrderManager
 from engine.ports import OrderIntent
 from engine.store.database import Database
 from engine.store.trading import Order, OrderEvent
-from tests.engine.oms.book import PassAll, make_book
+from tests.engine.oms.book import Gateway, PassAll, make_book
 
 OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
-
-
-class Gateway:
-    def __init__(self) -> None:
-        self.sent: list[object] = []
-
-    def send(self, message: object) -> None:
-        self.sent.append(message)
-
-    def is_logged_on(self, broker: str) -> bool:
-        return True
 
 
 class ApproveUpTo:

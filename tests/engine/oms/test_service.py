@@ -18,25 +18,14 @@ from engine.errors import ImportValidationError
 from engine.oms.drafts import OrderDraft
 from engine.oms.importer import import_orders
 from engine.oms.listing import order_list
-from engine.oms.messages import CancelReject, ExecReport, NewOrder, Outbound, ReplaceOrder, StatusRequest
+from engine.oms.messages import CancelReject, ExecReport, NewOrder, ReplaceOrder, StatusRequest
 from engine.oms.service import OrderManager
 from engine.oms.tables import Allocation
 from engine.store.database import Database
 from engine.store.trading import Execution, Order, OrderEvent
-from tests.engine.oms.book import PassAll, RecordingBooker, make_book
+from tests.engine.oms.book import Gateway, PassAll, RecordingBooker, make_book
 
 OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
-
-
-class Gateway:
-    def __init__(self) -> None:
-        self.sent: list[Outbound] = []
-
-    def send(self, message: Outbound) -> None:
-        self.sent.append(message)
-
-    def is_logged_on(self, broker: str) -> bool:
-        return True
 
 
 @pytest.fixture
