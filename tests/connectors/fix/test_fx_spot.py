@@ -13,33 +13,21 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.accounting.booking import LedgerBooker
-from engine.accounting.tables import Booking, CashMovement
+from engine.accounting.tables import Booking
 from engine.clock import ManualClock
 from engine.oms.drafts import OrderDraft
 from engine.oms.from_proposal import ensure_fx_instruments
 from engine.oms.messages import ExecReport
-from engine.store.accounts import Account
 from engine.store.market import FxRate
 from engine.store.positions import TaxLot
 from engine.store.trading import Execution
 from tests.conftest import migrated
 from tests.connectors.fix.harness import Oms, Sim
-from tests.engine.oms.book import PassAll, make_book
+from tests.engine.oms.book import PassAll, cash, make_book
 
 TUE = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 """Tuesday 24 November 2026: spot is Friday 27th, Thanksgiving (Thu 26th) is no New York business day."""
 RATE = Decimal("1.08")  # EUR/USD fixing in the book; the simulator fills within 0.2 % of it
-
-
-def _cash(db, account: str) -> dict[tuple[str, date], Decimal]:  # type: ignore[no-untyped-def]
-    with db.session() as s:
-        rows = s.execute(
-            select(CashMovement.currency, CashMovement.settle_date, func.sum(CashMovement.amount))
-            .join(Account, Account.id == CashMovement.account_id)
-            .where(Account.code == account)
-            .group_by(CashMovement.currency, CashMovement.settle_date)
-        ).all()
-    return {(c, d): Decimal(str(a)) for c, d, a in rows}
 
 
 def test_an_eurusd_buy_routes_fills_and_books_two_cash_legs(
@@ -75,7 +63,7 @@ def test_an_eurusd_buy_routes_fills_and_books_two_cash_legs(
         assert len(fills) == 2 and sum(Decimal(q) for _, q, _ in fills) == 100000
         assert all(abs(Decimal(p) / RATE - 1) <= Decimal("0.002") for _, _, p in fills)
         usd = sum(Decimal(q) * Decimal(p) for _, q, p in fills).quantize(Decimal("0.01"))
-        assert _cash(db, "ACC1") == {
+        assert cash(db, "ACC1") == {
             ("EUR", date(2026, 11, 27)): Decimal("100000.00"),
             ("USD", date(2026, 11, 27)): -usd,
         }
@@ -85,7 +73,7 @@ def test_an_eurusd_buy_routes_fills_and_books_two_cash_legs(
             ExecReport(broker="SIM", exec_id=exec_id, exec_type="F", ord_status="2", cl_ord_id=o.cl_ord_id,
                        last_qty=Decimal(q), last_px=Decimal(p), cum_qty=Decimal(100000), poss_dup=True)
         )  # fmt: skip
-        assert _cash(db, "ACC1")[("USD", date(2026, 11, 27))] == -usd
+        assert cash(db, "ACC1")[("USD", date(2026, 11, 27))] == -usd
         new = [e for e in sim.events() if e["event"] == "new"]
         assert [(e["symbol"], e["qty"]) for e in new] == [("EURUSD", "100000")]
     finally:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.accounting.tables import CashMovement
 from engine.model.trades import TradeFill
 from engine.oms.messages import Outbound
 from engine.ports import CheckOutcome, OrderIntent
@@ -97,3 +100,15 @@ class Gateway:
 
     def is_logged_on(self, broker: str) -> bool:
         return True
+
+
+def cash(database: Database, account: str) -> dict[tuple[str, date], Decimal]:
+    """Cash movements of one account summed per (currency, settle date)."""
+    with database.session() as s:
+        rows = s.execute(
+            select(CashMovement.currency, CashMovement.settle_date, func.sum(CashMovement.amount))
+            .join(Account, Account.id == CashMovement.account_id)
+            .where(Account.code == account)
+            .group_by(CashMovement.currency, CashMovement.settle_date)
+        ).all()
+    return {(c, d): Decimal(str(a)) for c, d, a in rows}

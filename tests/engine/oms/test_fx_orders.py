@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.accounting.booking import LedgerBooker
-from engine.accounting.tables import Booking, CashMovement
+from engine.accounting.tables import Booking
 from engine.clock import ManualClock
 from engine.oms.drafts import OrderDraft
 from engine.oms.from_proposal import ensure_fx_instruments
@@ -23,7 +23,7 @@ from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.positions import TaxLot
 from engine.store.trading import Order
-from tests.engine.oms.book import Gateway, PassAll, make_book
+from tests.engine.oms.book import Gateway, PassAll, cash, make_book
 
 MON = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # spot: Wed 25 Nov (24th, 25th open in NY and Frankfurt)
 TUE = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # spot: Fri 27 Nov (Thu 26th is Thanksgiving in NY)
@@ -48,18 +48,6 @@ def fill(
         cl_ord_id=cl, last_qty=Decimal(last), last_px=Decimal(px), cum_qty=Decimal(cum),
         leaves_qty=Decimal(leaves), avg_px=Decimal(avg), transact_time=at,
     )  # fmt: skip
-
-
-def cash(database: Database, account: str) -> dict[tuple[str, date], Decimal]:
-    """Cash movements of one account summed per (currency, settle date)."""
-    with database.session() as s:
-        rows = s.execute(
-            select(CashMovement.currency, CashMovement.settle_date, func.sum(CashMovement.amount))
-            .join(Account, Account.id == CashMovement.account_id)
-            .where(Account.code == account)
-            .group_by(CashMovement.currency, CashMovement.settle_date)
-        ).all()
-    return {(c, d): Decimal(str(a)) for c, d, a in rows}
 
 
 def counts(database: Database) -> tuple[int, int]:
