@@ -30,6 +30,13 @@ class Permission(StrEnum):
     REBALANCE_RUN = "rebalance.run"
     USERS_ADMIN = "users.admin"
     AUDIT_READ = "audit.read"
+    RECONCILE_LOAD = "reconcile.load"
+    RECONCILE_RUN = "reconcile.run"
+    RECONCILE_WORK = "reconcile.work"
+    """Assign, comment on and resolve breaks."""
+    RECONCILE_ADJUST = "reconcile.adjust"
+    """Propose a book adjustment for a break (a second person approves it: RECONCILE_APPROVE)."""
+    RECONCILE_APPROVE = "reconcile.approve"
 
 
 P = Permission
@@ -52,6 +59,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RELEASE_FLAGGED,
             P.KILL_SWITCH,
             P.AUDIT_READ,
+            P.RECONCILE_LOAD,
+            P.RECONCILE_RUN,
+            P.RECONCILE_WORK,
+            P.RECONCILE_ADJUST,
+            P.RECONCILE_APPROVE,
         }
     ),
     Role.ADMIN: frozenset(
@@ -65,6 +77,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.BOOK_IMPORT,
             P.USERS_ADMIN,
             P.AUDIT_READ,
+            P.RECONCILE_LOAD,
+            P.RECONCILE_RUN,
+            P.RECONCILE_WORK,
+            P.RECONCILE_ADJUST,
         }
     ),
 }
