@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -114,7 +115,7 @@ def _trade_starts(session: Session, security_id: int) -> dict[tuple[int, str], d
     """(account_id, lot_ref) -> trade date of the buy that opened it (its `acquired` may have moved
     back by a wash sale's holding period; entitlement goes by when the shares were really bought)."""
     return {
-        (a, ref): d
+        (int(a or 0), str(ref)): d
         for a, ref, d in session.execute(
             select(Booking.account_id, Booking.lot_ref, Booking.trade_date).where(
                 Booking.kind == "trade", Booking.security_id == security_id, Booking.lot_ref.is_not(None)
@@ -177,7 +178,7 @@ def _dividend(session: Session, security: Security, spec: ActionSpec) -> ActionR
         )
         session.add(booking)
         session.flush()
-        common = dict(
+        common: dict[str, Any] = dict(
             account_id=account_id,
             currency=ccy,
             trade_date=spec.ex_date,
@@ -186,14 +187,14 @@ def _dividend(session: Session, security: Security, spec: ActionSpec) -> ActionR
         )
         post_cash(
             session, amount=gross, kind="dividend", note=f"{security.symbol} {spec.amount}/sh", **common
-        )  # type: ignore[arg-type]
+        )
         if tax:
             post_cash(
                 session,
                 amount=-tax,
                 kind="withholding",
                 note=f"{security.country} withholding {rate:%} for {account.tax_jurisdiction} resident",
-                **common,  # type: ignore[arg-type]
+                **common,
             )
         payments.append((account.code, gross, tax))
     return ActionResult(ref=spec.ref, applied=True, lots=0, payments=tuple(payments))

@@ -17,11 +17,13 @@ from engine.store.reference import Security
 def identical_securities(session: Session, security_id: int) -> set[int]:
     """Every security id substantially identical to `security_id` (itself included)."""
     configured = dict(session.execute(select(IdenticalGroup.security_id, IdenticalGroup.group_code)).all())
-    adr = dict(
-        session.execute(
+    adr: dict[int, int] = {
+        sid: ordinary
+        for sid, ordinary in session.execute(
             select(Security.id, Security.adr_ordinary_id).where(Security.adr_ordinary_id.is_not(None))
-        ).all()
-    )
+        )
+        if ordinary is not None
+    }
 
     def key(sid: int) -> str:
         if sid in configured:

@@ -53,6 +53,8 @@ def positions(session: Session, account_id: int, as_of: date) -> list[Position]:
         )
     ).all():
         sign = Decimal(1) if side == "buy" else Decimal(-1)
+        if sid is None or qty is None:
+            continue  # cash bookings carry no security
         pending[sid] = pending.get(sid, Decimal(0)) + sign * Decimal(qty)
     ids = sorted(set(held) | set(pending))
     symbols = dict(session.execute(select(Security.id, Security.symbol).where(Security.id.in_(ids))).all())

@@ -64,10 +64,10 @@ def record_many(session: Session, drafts: Sequence[AuditDraft]) -> int:
         prev = digest
     # Core executemany inserts in order; every appender holds the head lock, so the newest id
     # in the table is this batch's last entry.
-    session.execute(insert(AuditEntry.__table__), rows)
+    session.execute(insert(AuditEntry), rows)
     last_id = session.execute(select(func.max(AuditEntry.id))).scalar_one()
     session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(hash=prev, last_id=last_id))
-    head = session.identity_map.get(session.identity_key(AuditHead, HEAD_ID))  # type: ignore[arg-type]
+    head = session.identity_map.get(session.identity_key(AuditHead, HEAD_ID))
     if head is not None:
         session.expire(head)
     return n

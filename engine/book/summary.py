@@ -12,6 +12,7 @@ from engine.pricing.fx import FxTable
 from engine.pricing.prices import latest_price_date
 from engine.pricing.valuation import value_cash, value_lots
 from engine.store.accounts import Account, Household, Model
+from engine.store.base import Base
 from engine.store.database import Database
 from engine.store.meta import BookMeta
 from engine.store.positions import TaxLot
@@ -27,7 +28,10 @@ def book_summary(database: Database, as_of: date | None = None) -> dict[str, Any
         as_of = as_of or (
             date.fromisoformat(meta["as_of"]) if "as_of" in meta else latest_price_date(session)
         )
-        count = lambda t: session.execute(select(func.count()).select_from(t)).scalar_one()  # noqa: E731
+
+        def count(table: type[Base]) -> int:
+            return int(session.execute(select(func.count()).select_from(table)).scalar_one())
+
         secs = pd.DataFrame(
             session.execute(select(Security.mic, Security.currency, Security.asset_class)).all()
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -773,9 +773,9 @@ def wash_sale(ctx: Context, p: dict[str, Any]) -> Eval:
                 f"(within {int(window)} days): the loss would be disallowed as a wash sale."
             )
         if fail[i] and sold_at_loss[i] and not batch_loss_sale[i]:
-            amount, when = recent_losses[hh_sec[i]]
+            amount, sold_on = recent_losses[hh_sec[i]]
             return (
-                f"Buying {q} {sym}: household {hcode} sold {sym} at a loss of {money(amount, ccy)} on {when} "
+                f"Buying {q} {sym}: household {hcode} sold {sym} at a loss of {money(amount, ccy)} on {sold_on} "
                 f"(within {int(window)} days): that loss would be disallowed as a wash sale."
             )
         if fail[i]:
@@ -790,7 +790,7 @@ def wash_sale(ctx: Context, p: dict[str, Any]) -> Eval:
     return Eval(relevant, fail, _full(ctx, window), _nan(ctx), loss, "money:base", describe)
 
 
-def _recent_loss_sales(ctx: Context, window: float) -> dict[tuple[int, int], tuple[float, object]]:
+def _recent_loss_sales(ctx: Context, window: float) -> dict[tuple[int, int], tuple[float, date]]:
     """Loss sales booked by accounting within the window, per (household id, security index):
     total loss in base currency and the latest sale date (a buy now would replace them)."""
     if ctx.session is None:
@@ -810,14 +810,14 @@ def _recent_loss_sales(ctx: Context, window: float) -> dict[tuple[int, int], tup
             Account.tax_status == "taxable",
         )
     ).all()
-    out: dict[tuple[int, int], tuple[float, object]] = {}
+    out: dict[tuple[int, int], tuple[float, date]] = {}
     for hid, sym, gain, sold in rows:
         si = ctx.book.sec_index.get(sym)
         if si is None:
             continue
         key = (int(hid), si)
         loss, last = out.get(key, (0.0, sold))
-        out[key] = (loss - float(gain), max(last, sold))  # type: ignore[type-var]
+        out[key] = (loss - float(gain), max(last, sold))
     return out
 
 

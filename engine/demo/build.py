@@ -79,8 +79,8 @@ def existing_demo(database: Database) -> dict[str, str] | None:
 
 def _clear_book(session: Session) -> None:
     """Remove a previous book's positions and reference data (users and the audit log stay)."""
-    for table in (Execution, OrderEvent):
-        session.execute(delete(table))
+    for done in (Execution, OrderEvent):
+        session.execute(delete(done))
     session.execute(update(Order).values(parent_id=None))
     for table in (Order, Proposal, TaxLot, CashBalance, AccountExclusion, Account, Household):
         session.execute(delete(table))

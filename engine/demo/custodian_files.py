@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -215,7 +216,7 @@ def _stage_actions(database: Database, as_of: date, seed: int, rng: np.random.Ge
         pool = cands.index[: max(5, min(12, len(cands)))].to_numpy()
         split, reverse, dividend, early, late_sid = (int(x) for x in rng.choice(pool, size=5, replace=False))
         taken = {i for i in session.scalars(select(Security.isin)) if i}
-        info = {sid: session.get(Security, sid) for sid in (split, reverse, dividend, early, late_sid)}
+        info = {sid: session.get_one(Security, sid) for sid in (split, reverse, dividend, early, late_sid)}
         nxt = {sid: _session_next(session, str(sec.at[sid, "mic"]), as_of, +1) for sid in info}
         session.add_all(
             [
@@ -371,7 +372,7 @@ def write_custodian_files(database: Database, out_dir: Path, seed: int, breaks: 
         ].to_numpy()
         want = max(len(INJECTED), round(breaks * len(accounts[accounts["custodian"] == cust])))
         want = min(want, len(mine))
-        chosen = rng.choice(mine, size=want, replace=False) if want else []
+        chosen: Any = rng.choice(mine, size=want, replace=False) if want else []
         unknown = iter(_unknown_ids(ids, rng, want))
         for i, aid in enumerate(chosen):
             kind = INJECTED[i % len(INJECTED)]
@@ -600,7 +601,7 @@ def _write_b(
         }
         rows = list(pos.itertuples())
         ccy_to = [base[r.account_code] for r in rows]
-        rates = fx.rates([r.sec_ccy for r in rows], ccy_to, as_of) if rows else []
+        rates: Any = fx.rates([r.sec_ccy for r in rows], ccy_to, as_of) if rows else []
         own_fx = 1.0 + rng.uniform(-0.002, 0.002, len(rows))
         for r, to, rate, own in zip(rows, ccy_to, rates, own_fx):
             if isinstance(r.unknown, tuple):

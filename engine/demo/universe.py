@@ -215,7 +215,7 @@ def build_universe() -> pd.DataFrame:
                 lot_size=1,
                 price_multiplier=1.0,
                 esg_score=o["esg_score"],
-                esg_flags=list(o["esg_flags"]),
+                esg_flags=[str(f) for f in o["esg_flags"]],  # type: ignore[attr-defined]
                 ordinary=o["symbol"],
                 adr_ratio=ratio,
                 adr_sponsored=sponsored,
@@ -286,7 +286,7 @@ def build_universe() -> pd.DataFrame:
                 lot_size=1000,
                 price_multiplier=0.01,
                 esg_score=iss["esg_score"],
-                esg_flags=list(iss["esg_flags"]),
+                esg_flags=[str(f) for f in iss["esg_flags"]],  # type: ignore[attr-defined]
                 ordinary=None,
                 adr_ratio=None,
                 adr_sponsored=None,

@@ -84,8 +84,8 @@ def check(session: Session, table: Table, problems: list[Problem]) -> Plan:
             seen.claim(cells, "lot_id", (account, lot_ref), f"{lot_ref!r} in account {account!r}")
         if account not in accounts or symbol not in securities:
             continue
-        account_id, base = accounts[account]  # type: ignore[index]
-        security_id, currency = securities[symbol]  # type: ignore[index]
+        account_id, base = accounts[account]
+        security_id, currency = securities[symbol]
         if fx_rate is not None and currency == base and fx_rate != 1:
             cells.problem(
                 "fx_rate",

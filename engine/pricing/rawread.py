@@ -11,18 +11,20 @@ in SQL (`as_float`) rather than built as Decimals and converted.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
 
 
-def fetch_rows(session: Session, sql: str) -> list[tuple]:  # type: ignore[type-arg]
+def fetch_rows(session: Session, sql: str) -> list[tuple[Any, ...]]:
     """Run `sql` (no parameters) on the session's connection; the driver's plain tuples."""
     cur = session.connection().connection.cursor()
     try:
         cur.execute(sql)
-        return cur.fetchall()
+        return list(cur.fetchall())
     finally:
         cur.close()
 
@@ -37,7 +39,7 @@ def fetch_numeric(session: Session, sql: str, ncols: int, chunk: int = 65536) ->
     try:
         cur.execute(sql)
         while batch := cur.fetchmany(chunk):
-            flat = itertools.chain.from_iterable(batch)
+            flat: Iterable[Any] = itertools.chain.from_iterable(batch)
             if any(not isinstance(v, int | float) for v in batch[0]):
                 flat = map(float, flat)  # Decimal from PostgreSQL
             parts.append(np.fromiter(flat, dtype=np.float64, count=len(batch) * ncols))
@@ -74,6 +76,6 @@ def id_list(ids: Sequence[int]) -> str:
     return ",".join(str(int(i)) for i in ids) or "NULL"
 
 
-def date_literal(d: object) -> str:
+def date_literal(d: date) -> str:
     """An ISO date as an SQL string literal (from a date object: nothing else can get in)."""
-    return "'" + np.datetime64(d, "D").astype(str) + "'"
+    return "'" + d.isoformat()[:10] + "'"

@@ -7,7 +7,9 @@ Cost in base uses the FX rate recorded on the lot at acquisition, never today's 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -102,8 +104,8 @@ def load_lot_values(session: Session, account_ids: list[int] | None = None) -> p
     block = fetch_numeric(session, f"SELECT id, {key}, {num} FROM tax_lots{where} ORDER BY id", 5)
     keys = block[:, 1].astype(np.int64)
     account_id, security_id = keys // KEY_SHIFT, keys % KEY_SHIFT
-    accounts = session.execute(select(Account.id, Account.base_currency)).all() or [(-1, "")]
-    secs = session.execute(
+    accounts: Sequence[Any] = session.execute(select(Account.id, Account.base_currency)).all() or [(-1, "")]
+    secs: Sequence[Any] = session.execute(
         select(Security.id, Security.currency, cast(Security.price_multiplier, Float))
     ).all() or [(-1, "", np.nan)]
     acc_pos = positions(np.array([r[0] for r in accounts], dtype=np.int64), account_id)

@@ -245,21 +245,21 @@ def _screens(u: Universe, acct: Any) -> dict[int, str]:
             why.setdefault(int(i), f"sector exclusion {u.sector[i]}")
     screens = set(acct.esg_exclusions or ())
     if screens:
-        for i, flags in enumerate(u.esg_flags):
+        for j, flags in enumerate(u.esg_flags):
             hit = flags & screens
             if hit:
-                why.setdefault(i, f"ESG exclusion {sorted(hit)[0].replace('_', ' ')}")
+                why.setdefault(j, f"ESG exclusion {sorted(hit)[0].replace('_', ' ')}")
     if acct.min_esg_score is not None:
         low = np.flatnonzero(
             np.isin(u.asset_class, ["equity", "adr"]) & (u.esg_score < float(acct.min_esg_score))
         )
         for i in low:
             why.setdefault(int(i), f"ESG score below {float(acct.min_esg_score):g}")
-    for i, (ct, dom) in enumerate(zip(u.restricted_client_types, u.restricted_domiciles)):
+    for k, (ct, dom) in enumerate(zip(u.restricted_client_types, u.restricted_domiciles)):
         if ct and acct.client_type not in ct:
-            why.setdefault(i, f"not eligible for {acct.client_type} clients")
+            why.setdefault(k, f"not eligible for {acct.client_type} clients")
         elif dom and acct.domicile not in dom:
-            why.setdefault(i, f"not eligible for {acct.domicile} domicile")
+            why.setdefault(k, f"not eligible for {acct.domicile} domicile")
     return why
 
 
@@ -361,23 +361,23 @@ def load_accounts(session: Session, u: Universe, account_ids: list[int] | None =
     lfx = lots["fx_rate"].to_numpy(dtype=float) if len(lots) else np.array([])
     lid = lots["lot_id"].to_numpy(dtype=int) if len(lots) else np.array([], dtype=int)
     out = []
-    for a in accts:
-        rows = groups.get(a.id, np.array([], dtype=int))
-        excluded, why = _exclusions(u, a, explicit.get(a.id, []))
+    for acct in accts:
+        rows = groups.get(acct.id, np.array([], dtype=int))
+        excluded, why = _exclusions(u, acct, explicit.get(acct.id, []))
         out.append(
             AccountInput(
-                id=a.id,
-                code=a.code,
-                household_id=a.household_id,
-                base=a.base_currency,
-                tax_status=a.tax_status,
-                jurisdiction=a.tax_jurisdiction,
-                model_id=a.model_id,
-                cash_target=float(a.cash_target),
-                cash_floor=float(a.cash_floor),
-                band=float(a.drift_band),
-                relief=a.lot_relief,
-                keep_legacy=bool(a.keep_legacy),
+                id=acct.id,
+                code=acct.code,
+                household_id=acct.household_id,
+                base=acct.base_currency,
+                tax_status=acct.tax_status,
+                jurisdiction=acct.tax_jurisdiction,
+                model_id=acct.model_id,
+                cash_target=float(acct.cash_target),
+                cash_floor=float(acct.cash_floor),
+                band=float(acct.drift_band),
+                relief=acct.lot_relief,
+                keep_legacy=bool(acct.keep_legacy),
                 excluded=excluded,
                 exclusion_reason=why,
                 lot_sec=lot_sec[rows],
@@ -386,10 +386,10 @@ def load_accounts(session: Session, u: Universe, account_ids: list[int] | None =
                 lot_fx=lfx[rows],
                 lot_acquired=acquired[rows],
                 lot_id=lid[rows],
-                cash=cash.get(a.id, {}),
-                wash_blocked=dict(blocked.get(a.household_id, {})),
-                recent_buys=set(recent.get(a.household_id, set())),
-                new_model_weights=a.id in new_weights,
+                cash=cash.get(acct.id, {}),
+                wash_blocked=dict(blocked.get(acct.household_id, {})),
+                recent_buys=set(recent.get(acct.household_id, set())),
+                new_model_weights=acct.id in new_weights,
             )
         )
     return out

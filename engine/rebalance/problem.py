@@ -282,7 +282,7 @@ def shape_for(
     need = slots_needed(layout_of(values, n))
     n_pad = bucket(n, SIZE_BUCKETS)
     slots = (n_pad, *(min(bucket(m, SLOT_BUCKETS), n_pad) for m in need[1:])) if need[0] else (0,)
-    return Shape(n=n_pad, slots=slots, groups=k_pad, factors=factors, **weights)  # type: ignore[arg-type]
+    return Shape(n=n_pad, slots=slots, groups=k_pad, factors=factors, **weights)
 
 
 _CACHE: dict[Shape, RebalanceProblem] = {}

@@ -19,6 +19,7 @@ can never bind (weights are fractions of the account).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import clarabel
 import numpy as np
@@ -76,7 +77,7 @@ class DirectQP:
 
 def build_qp(
     values: dict[str, np.ndarray | float], ra: float, tp: float, cpen: float
-) -> tuple[sps.csc_matrix, np.ndarray, sps.csc_matrix, np.ndarray, list, dict]:
+) -> tuple[sps.csc_matrix, np.ndarray, sps.csc_matrix, np.ndarray, list[Any], dict[str, Any]]:
     """Clarabel data (P, q, A, b, cones) for the account's logical arrays, and the variable map."""
     w0 = np.asarray(values["w0"], dtype=float)
     n = w0.shape[0]
@@ -92,7 +93,7 @@ def build_qp(
     groups = np.asarray(values["groups"], dtype=float)[:, :n]
     caps = np.asarray(values["caps"], dtype=float)
     real = groups.any(axis=1)
-    groups, caps = groups[real], caps[: len(real)][real]
+    groups, caps = groups[real], caps[: real.shape[0]][real]
     lot_w = np.asarray(values["lot_w"], dtype=float)[:n]
     li, lj = np.nonzero(lot_w > 0)  # sellable lots: (security, slot)
     lw = lot_w[li, lj]

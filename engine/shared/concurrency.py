@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import Connection, event, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -43,7 +43,8 @@ def describe_current(session: Session, mapper: Any, pk: Any, read: Any) -> tuple
     cols = [c for c in table.c if c.name in (*_STATE, "cl_ord_id", "entity", "entity_id", "updated_at")]
     vcol = mapper.version_id_col
     pkcol = mapper.primary_key[0]
-    with session.get_bind().connect() as conn:
+    bind = session.get_bind()
+    with (bind.engine if isinstance(bind, Connection) else bind).connect() as conn:
         row = conn.execute(select(vcol, *cols).where(pkcol == pk[0])).mappings().first()
     if row is None:
         return f"{_LABEL.get(table.name, table.name)} {pk[0]}", "deleted"

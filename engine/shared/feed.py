@@ -43,7 +43,7 @@ def _when(value: Any, dialect: Any) -> datetime:
     if isinstance(value, str):  # SQLite text 'YYYY-MM-DD HH:MM:SS.ffffff', naive UTC
         value = datetime.fromisoformat(value)
     if value.tzinfo is UTC:
-        return value  # type: ignore[no-any-return]
+        return value
     out = _AT.process_result_value(value, dialect)
     assert out is not None
     return out

@@ -17,16 +17,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.shared.errors import LeaseHeld
 from engine.shared.tables import RoutingLease as LeaseRow
 from engine.store.base import utcnow
 
-_T = LeaseRow.__table__
+_T = cast(Table, LeaseRow.__table__)
 
 
 def owner_id(username: str = "") -> str:

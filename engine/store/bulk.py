@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import math
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import JSON, Boolean, Date, DateTime, Numeric, Table, insert
+from sqlalchemy import JSON, Boolean, Date, DateTime, FromClause, Numeric, Table, insert
 from sqlalchemy.orm import Session
 
 CHUNK = 50_000
@@ -51,8 +51,9 @@ def _sqlite_column(series: pd.Series, coltype: Any) -> list[Any]:
     return [v.item() if isinstance(v, np.generic) else v for v in values]
 
 
-def insert_frame(session: Session, table: Table, frame: pd.DataFrame, chunk: int = CHUNK) -> int:
+def insert_frame(session: Session, table: Table | FromClause, frame: pd.DataFrame, chunk: int = CHUNK) -> int:
     """Insert every row of `frame` (columns named as the table's) into `table`; returns rows."""
+    table = cast(Table, table)  # an ORM class's __table__ is typed as FromClause; it is a Table
     if frame.empty:
         return 0
     cols = list(frame.columns)

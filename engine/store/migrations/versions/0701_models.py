@@ -44,10 +44,10 @@ def upgrade() -> None:
 def _seed_baselines(versions: sa.Table) -> None:
     """Version 1 of every existing model: its components as they stand (frozen SQL, no ORM)."""
     conn = op.get_bind()
-    models = dict(conn.execute(sa.text("SELECT id, code FROM models")).all())
+    models: dict[int, str] = {r[0]: r[1] for r in conn.execute(sa.text("SELECT id, code FROM models"))}
     if not models:
         return
-    symbols = dict(conn.execute(sa.text("SELECT id, symbol FROM securities")).all())
+    symbols: dict[int, str] = {r[0]: r[1] for r in conn.execute(sa.text("SELECT id, symbol FROM securities"))}
     weights: dict[int, list[dict[str, str]]] = {mid: [] for mid in models}
     rows = conn.execute(sa.text("SELECT model_id, security_id, sub_model_id, weight FROM model_components"))
     for model_id, security_id, sub_model_id, weight in rows:
