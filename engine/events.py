@@ -82,7 +82,7 @@ class EventBus:
         if not isinstance(event, Event):
             raise TypeError(f"{event!r} is not an Event")
         with self._lock:
-            targets = [s for t in type(event).__mro__ for s in self._subs.get(t, ())]  # type: ignore[call-overload]
+            targets = [s for t in type(event).__mro__ for s in self._subs.get(t, ())]
         for sub in targets:
             if not sub.active:
                 continue

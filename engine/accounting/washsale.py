@@ -104,8 +104,8 @@ def _match(
     """Use as much of this buy's open replacement room as the loss still needs (in ordinary shares)."""
     fs = ordinary_equivalent(session, gain.security_id)
     fb = ordinary_equivalent(session, lot.security_id)
-    room = min(Decimal(buy.quantity) - Decimal(buy.replacement_used), Decimal(lot.quantity))
-    take = min(room * fb / fs, Decimal(gain.wash_unmatched_qty))
+    room = min(Decimal(buy.quantity or 0) - Decimal(buy.replacement_used), Decimal(lot.quantity))
+    take = min(room * fb / fs, Decimal(gain.wash_unmatched_qty or 0))
     if take > 0:
         take_buy = min((take * fs / fb).quantize(Decimal("1e-6")), room)
         _apply(session, gain, take, take_buy, buy, lot, buyer, seller)
@@ -147,7 +147,7 @@ def match_sale(session: Session, seller: Account, gains: Iterable[RealizedGain],
             if buy.account_id == seller.id and buy.lot_ref in sold_lots:
                 continue  # the shares sold are not their own replacement
             lot = _open_lot(session, buy)
-            if lot is not None:
+            if lot is not None and buy.account_id is not None:
                 _match(session, gain, buy, lot, accounts[buy.account_id], seller)
 
 

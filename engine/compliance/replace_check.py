@@ -100,9 +100,9 @@ def approved_replaces(session: Session) -> list[ApprovedReplace]:
     )
     out = []
     for case, qty, px in session.execute(q):
-        [t] = case.terms[:1] or [None]
-        if t is None or len(case.terms) != 1:
+        if len(case.terms or []) != 1:
             continue
+        t = case.terms[0]
         new_qty = Decimal(t["quantity"])
         new_px = None if t["limit_price"] is None else Decimal(t["limit_price"])
         if new_qty != qty or new_px != (None if px is None else Decimal(px)):

@@ -27,7 +27,8 @@ def stored_graph(session: Session) -> Graph:
     ).all()
     graph: Graph = defaultdict(list)
     for parent, child in pairs:
-        graph[code_of[parent]].append(code_of[child])
+        if child is not None:  # the query selects sub-model rows only
+            graph[code_of[parent]].append(code_of[child])
     return graph
 
 

@@ -26,7 +26,8 @@ def model_changed_at(session: Session, *, include_baseline: bool) -> dict[int, d
         ModelComponent.sub_model_id.is_not(None)
     )
     for parent, child in session.execute(edges):
-        children.setdefault(parent, []).append(child)
+        if child is not None:
+            children.setdefault(parent, []).append(child)
     result: dict[int, datetime] = {}
     for start in set(own) | set(children):
         # Every model reachable from `start` (itself included); a cycle cannot loop forever.

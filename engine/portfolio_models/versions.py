@@ -34,7 +34,7 @@ def weights_of(session: Session, model: Model) -> list[dict[str, Any]]:
         w = weight_text(c.weight)
         if c.security_id is not None:
             rows.append({"symbol": symbols[c.security_id], "weight": w})
-        else:
+        elif c.sub_model_id is not None:
             rows.append({"sub_model": codes[c.sub_model_id], "weight": w})
     return sort_weights(rows)
 

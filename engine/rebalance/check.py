@@ -7,6 +7,7 @@ constraint. Quantities are exact numbers of shares/face; cash is checked per cur
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 TOL_WEIGHT = 1e-9
@@ -216,11 +217,12 @@ def check_proposal(
         by_country[sf.country] = by_country.get(sf.country, 0.0) + x
         if not sf.fund:
             by_issuer[sf.issuer] = by_issuer.get(sf.issuer, 0.0) + x
-    for dim, cap_of in (
+    caps: tuple[tuple[str, Callable[[str], float | None]], ...] = (
         ("sector", lambda k: limits.sector_caps.get(k)),
         ("country", lambda k: limits.country_cap),
         ("issuer", lambda k: limits.issuer_cap),
-    ):
+    )
+    for dim, cap_of in caps:
         for key, x in sorted(aggs[dim].items()):
             cap = cap_of(key)
             if cap is not None and x > cap + TOL_WEIGHT:

@@ -78,7 +78,7 @@ class BookDrift:
                     "triggers": triggers,
                 }
             )
-        rows.sort(key=lambda r: -r["ratio"])
+        rows.sort(key=lambda r: -float(r["ratio"]))  # type: ignore[arg-type]
         return rows
 
     def drifted(self) -> list[int]:
