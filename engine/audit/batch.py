@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.audit.canonical import canonical_json, entry_hash
-from engine.compliance.tables import AuditHead
+from engine.audit.tables import AuditHead
 from engine.store.people import AuditEntry, User
 
 HEAD_ID = 1

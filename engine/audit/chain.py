@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from engine.audit.canonical import canonical_json, entry_hash
-from engine.compliance.tables import AuditHead
+from engine.audit.tables import AuditHead
 from engine.store.people import AuditEntry, User
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit.canonical import entry_hash
-from engine.compliance.tables import AuditHead
+from engine.audit.tables import AuditHead
 from engine.store.people import AuditEntry
 
 

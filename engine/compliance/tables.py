@@ -154,19 +154,3 @@ class DeskAccount(Base):
 
     account_code: Mapped[str] = mapped_column(String(32), primary_key=True)
     desk: Mapped[str] = mapped_column(String(32), index=True)
-
-
-class AuditHead(Base):
-    """The one row holding the audit chain's last sequence number and hash.
-
-    Appenders update it first, which serialises them (row lock on PostgreSQL, write lock on
-    SQLite), so the chain never forks; verify also compares it with the last entry, so a
-    deleted tail is detected.
-    """
-
-    __tablename__ = "audit_chain_head"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, default=0)
-    last_id: Mapped[int | None] = mapped_column(Integer)
-    hash: Mapped[str | None] = mapped_column(String(64))

@@ -5,6 +5,7 @@ Alembic branch labelled with the area's name, rooted at 0001_foundation.
 """
 
 from engine.accounting import tables as accounting_tables
+from engine.audit import tables as audit_tables
 from engine.compliance import tables as compliance_tables
 from engine.oms import tables as oms_tables
 from engine.portfolio_models import tables as models_tables
@@ -23,6 +24,7 @@ TABLE_MODULES = (
     trading,
     meta,
     accounting_tables,
+    audit_tables,
     rebalance_tables,
     compliance_tables,
     oms_tables,

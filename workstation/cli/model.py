@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from engine.portfolio_models import service
-from engine.portfolio_models.weights_csv import read_weights
+from engine.imports.weights_csv import read_weights
 from workstation.cli.output import print_json, table
 from workstation.cli.users import add_user_option, sign_in
 from workstation.compose import open_store

@@ -11,8 +11,8 @@ from sqlalchemy import delete, select, text, update
 
 from engine.audit.canonical import entry_hash
 from engine.audit.chain import record
+from engine.audit.tables import AuditHead
 from engine.audit.verify import verify_chain
-from engine.compliance.tables import AuditHead
 from engine.store.database import Database
 from engine.store.people import AuditEntry
 
