@@ -106,8 +106,8 @@ def main() -> None:
         beats = [painted, *ticks]
         worst_gap = max((b - a for a, b in itertools.pairwise(beats)), default=0.0)
     from engine.store.database import mask_url
+    from engine.views.users import desk_users
     from ui.coldstart import freeze_startup_objects
-    from ui.data.users import desk_users
     from ui.desk import BookCache, Desk
     from ui.main_window import MainWindow
     from ui.settings import UserSettings

@@ -36,10 +36,10 @@ BACKGROUND: tuple[str, ...] = (
     "engine.compliance.templates",
     "engine.store.migrate",  # alembic, for open_store's schema check
     "workstation.compose",
-    "ui.data.holdings",
-    "ui.data.snapshot",
-    "ui.data.users",
-    "ui.data.trading",
+    "engine.views.holdings",
+    "engine.views.snapshot",
+    "engine.views.users",
+    "engine.views.trading",
 )
 
 

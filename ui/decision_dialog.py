@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QWidget
 
-from ui.data.approvals import REASON_CODES
+from engine.views.approvals import REASON_CODES
 
 
 class DecisionDialog(QDialog):

@@ -22,10 +22,10 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from engine.clock import Clock, SystemClock
 from engine.events import BookChanged, Event, EventBus
 from engine.store.database import Database
+from engine.views import holdings
+from engine.views.snapshot import BookSnapshot, load_snapshot
+from engine.views.users import DeskUser
 from ui.bridge import EngineBridge
-from ui.data import holdings
-from ui.data.snapshot import BookSnapshot, load_snapshot
-from ui.data.users import DeskUser
 from ui.workers import CancelToken, Jobs
 
 log = logging.getLogger(__name__)

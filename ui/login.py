@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 
 from engine.access.errors import AuthenticationFailed
 from engine.store.database import Database
-from ui.data.users import DeskUser, authenticate, desk_users
+from engine.views.users import DeskUser, authenticate, desk_users
 
 ROLE_NAMES = {
     "portfolio_manager": "Portfolio manager",

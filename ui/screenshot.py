@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from engine.clock import Clock, SystemClock
 from engine.store.database import Database
-from ui.data.users import ROLE_WORKSPACE, DeskUser, desk_users
+from engine.views.users import ROLE_WORKSPACE, DeskUser, desk_users
 from ui.desk import Desk
 from ui.main_window import MainWindow
 from ui.settings import UserSettings

@@ -8,7 +8,7 @@ from PySide6.QtCore import QSettings
 
 from engine.clock import Clock
 from engine.store.database import Database
-from ui.data.users import desk_users
+from engine.views.users import desk_users
 from ui.desk import Desk
 from ui.main_window import MainWindow
 from ui.screenshot import wait_ready

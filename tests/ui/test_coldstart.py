@@ -58,7 +58,7 @@ def test_gui_thread_turns_while_modules_import(qapp) -> None:  # type: ignore[no
 def test_the_last_books_copy_shows_first_and_the_fresh_book_replaces_it(qtbot, demo_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The cache is only a head start: a stale copy is shown marked as cached, then the book
     valued from the database replaces it; a broken copy is ignored."""
-    from ui.data.users import desk_users
+    from engine.views.users import desk_users
     from ui.desk import BookCache, Desk
     from ui.workers import Jobs
 

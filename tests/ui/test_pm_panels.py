@@ -17,9 +17,9 @@ from engine.store.accounts import Account, ModelComponent
 from engine.store.market import FxRate, PriceBar
 from engine.store.positions import CashBalance, TaxLot
 from engine.store.reference import Security
+from engine.views.fx_exposure import Scope, exposure
+from engine.views.holdings import long_term_mask
 from tests.ui.helpers import close_window, open_window
-from ui.data.fx_exposure import Scope, exposure
-from ui.data.holdings import long_term_mask
 
 
 def eur_rates(session, on: date) -> dict[str, Decimal]:  # type: ignore[no-untyped-def]

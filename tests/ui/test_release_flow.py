@@ -24,9 +24,9 @@ from engine.store.database import Database
 from engine.store.people import AuditEntry
 from engine.store.reference import Security
 from engine.store.trading import Order, Proposal
+from engine.views.users import desk_users
 from tests.ui.conftest import build_book
 from tests.ui.helpers import close_window, open_window
-from ui.data.users import desk_users
 from ui.desk import Desk
 from ui.main_window import MainWindow
 from ui.screenshot import wait_ready

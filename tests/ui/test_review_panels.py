@@ -248,7 +248,7 @@ def test_reconciliation_breaks_are_worked_through_the_workflow(qtbot, book, tmp_
 
 def test_no_break_or_case_is_invented(book: Database) -> None:
     """The panels' adapters return exactly the engine's rows (nothing padded for the screenshot)."""
-    from ui.data.reconcile import breaks
+    from engine.views.reconcile import breaks
 
     with book.session() as s:
         n = len(list_breaks(s, statuses=STATUSES))

@@ -20,8 +20,8 @@ from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.reference import Security
 from engine.store.trading import Order
+from engine.views.users import desk_users
 from tests.ui.conftest import build_book
-from ui.data.users import desk_users
 from ui.desk import Desk
 from ui.main_window import MainWindow
 from ui.replace_dialog import ReplaceDialog
@@ -335,7 +335,7 @@ def test_block_fills_are_allocated_and_the_dock_sums_to_the_fills(book, us_symbo
 def test_market_clock_recounts_waiting_orders_when_orders_change(
     window, sim, book, us_symbol, qtbot_module
 ) -> None:  # type: ignore[no-untyped-def]
-    from ui.data.trading import waiting_by_market
+    from engine.views.trading import waiting_by_market
 
     sym, codes = us_symbol
     clock = window.docks["clock"].clock

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from ui.data.allocations import allocations, block_summary
+from engine.views.allocations import allocations, block_summary
 from ui.desk import Desk
 from ui.panels.trading_panels import SHOW_ALLOCATIONS, LiveTablePanel
 from widgets.columns import Column

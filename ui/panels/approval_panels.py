@@ -6,10 +6,10 @@ import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
-from ui.data.approvals import case_rules
-from ui.data.approvals import decide as decide_case
-from ui.data.approvals import queue as approval_queue
-from ui.data.audit import audit_entries
+from engine.views.approvals import case_rules
+from engine.views.approvals import decide as decide_case
+from engine.views.approvals import queue as approval_queue
+from engine.views.audit import audit_entries
 from ui.decision_dialog import DecisionDialog
 from ui.desk import Desk
 from ui.panels.trading_panels import LiveTablePanel

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QWidget
 
-from ui.data import drift, holdings
-from ui.data.fx_exposure import Scope, exposure
+from engine.views import drift, holdings
+from engine.views.fx_exposure import Scope, exposure
 from ui.desk import BookData, Desk
 from ui.panels.base import Panel
 from widgets.drift_heatmap import DriftHeatmap

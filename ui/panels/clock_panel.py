@@ -9,7 +9,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
 
 from engine.events import Event
-from ui.data import trading
+from engine.views import trading
 from ui.data.markets import market_schedules
 from ui.desk import Desk
 from ui.panels.base import Panel

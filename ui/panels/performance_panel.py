@@ -7,8 +7,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
-from ui.data import performance as perf_data
-from ui.data.performance import PerformanceData
+from engine.views import performance as perf_data
+from engine.views.performance import PerformanceData
 from ui.desk import Desk
 from ui.panels.base import Panel
 from widgets.performance_chart import PerformanceChart

@@ -17,10 +17,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.data import proposal_review, trading
-from ui.data.proposal_review import ReleaseOutcome
-from ui.data.rebalance import MODES, Selection, proposal_trades
-from ui.data.rebalance import run as run_rebalance
+from engine.views import proposal_review, trading
+from engine.views.proposal_review import ReleaseOutcome
+from engine.views.rebalance import MODES, Selection, proposal_trades
+from engine.views.rebalance import run as run_rebalance
 from ui.desk import Desk
 from ui.oms_link import link_of
 from ui.panels.trading_panels import LiveTablePanel

@@ -10,7 +10,7 @@ import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog, QLabel, QScrollArea, QSplitter, QWidget
 
-from ui.data import reconcile as recon
+from engine.views import reconcile as recon
 from ui.desk import Desk
 from ui.panels.base import Panel
 from widgets.blotter import Blotter, RowAction

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QWidget
 
 from engine.events import Event
 from engine.oms.service import RouteResult
-from ui.data import trading
+from engine.views import trading
 from ui.desk import Desk
 from ui.oms_link import OmsLink, link_of
 from ui.panels.base import Panel

@@ -16,7 +16,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from ui.data.snapshot import BookSnapshot
+from engine.views.snapshot import BookSnapshot
 
 CASH_SYMBOL = "CASH"
 

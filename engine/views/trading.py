@@ -6,6 +6,7 @@ When the OMS service (issue 6) lands, `orders()` keeps its columns and the blott
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Float, cast, func, select
@@ -88,7 +89,7 @@ PROPOSAL_KEYS = [
 ]
 
 
-def _frame(rows: Iterable[tuple], keys: list[str]) -> pd.DataFrame:
+def _frame(rows: Iterable[tuple[Any, ...]], keys: list[str]) -> pd.DataFrame:
     return pd.DataFrame(list(rows), columns=keys)
 
 

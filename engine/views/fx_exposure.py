@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ui.data.snapshot import REPORT_CURRENCY, BookSnapshot
+from engine.views.snapshot import REPORT_CURRENCY, BookSnapshot
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ class DriftMatrix:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.values.shape  # type: ignore[return-value]
+        rows, cols = self.values.shape
+        return int(rows), int(cols)
 
 
 def drift_matrix(pos: pd.DataFrame, accounts: pd.DataFrame, by: str = "sector") -> DriftMatrix:

@@ -22,7 +22,7 @@ from engine.store.market import FxRate
 from engine.store.meta import BookMeta
 from engine.store.positions import TaxLot
 from engine.store.reference import Security
-from ui.data.lookthrough import model_targets
+from engine.views.lookthrough import model_targets
 
 REPORT_CURRENCY = "USD"
 

@@ -41,9 +41,8 @@ class PerformanceData:
 def accounts(database: Database) -> list[tuple[int, str, str]]:
     """(id, code, name) of every account, by code: the panel's chooser."""
     with database.session() as s:
-        return [
-            tuple(r) for r in s.execute(select(Account.id, Account.code, Account.name).order_by(Account.code))
-        ]  # type: ignore[misc]
+        rows = s.execute(select(Account.id, Account.code, Account.name).order_by(Account.code))
+        return [(int(i), str(code), str(name)) for i, code, name in rows]
 
 
 def _growth(returns: pd.Series, first: pd.Timestamp) -> pd.Series:
