@@ -201,10 +201,11 @@ class StateMachine:
         reason: str | None = None,
         detail: Mapping[str, Any] | None = None,
         also: Mapping[str, Any] | None = None,
+        facts: Mapping[str, Any] | None = None,
     ) -> list[str]:
         """`fire` for each object (all or nothing): one flush, the entries under one head lock."""
         return self._fire_all(
-            session, list(objs), event, actor=actor, reason=reason, detail=detail, also=also
+            session, list(objs), event, actor=actor, reason=reason, detail=detail, also=also, facts=facts
         )
 
     def _fire_all(
