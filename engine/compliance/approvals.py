@@ -157,8 +157,7 @@ def _move(session: Session, user: str, case: ApprovalCase, event: str, reason: s
           extra: dict[str, Any] | None = None) -> None:  # fmt: skip
     """Move the case on `event` through its state machine (engine.state.cases), which writes the
     `approval.<event>` audit entry in this transaction; another reviewer who decided first makes
-    it raise ConcurrentChange with the case's state."""
-    case.updated_at = datetime.now(UTC)
+    it raise ConcurrentChange with the case's state. (updated_at follows on the UPDATE.)"""
     CASES.fire(session, case, event, actor=user, reason=reason, detail=extra)
 
 

@@ -258,8 +258,8 @@ def _persist(
     ]
     existing: dict[str, Break] = {}
     for chunk in range(0, len(keys), 500):
-        for b in session.scalars(select(Break).where(Break.key.in_(keys[chunk : chunk + 500]))):
-            existing[b.key] = b
+        for known in session.scalars(select(Break).where(Break.key.in_(keys[chunk : chunk + 500]))):
+            existing[known.key] = known
     out: list[Break] = []
     new: list[tuple[Break, str]] = []
     again: dict[bool, list[Break]] = {True: [], False: []}
