@@ -39,6 +39,7 @@ from engine.reconcile.securities import identifier_table, resolve, resolve_annou
 from engine.store.database import Database
 from engine.store.migrate import upgrade
 
+OPS = "ada.admin"  # the demo admin: reconcile.load and reconcile.run
 PATTERNS = dict(zip(CUSTODIANS, ("sim-custodian-a_*", "sim-custodian-b_*", "sim-custodian-c_*")))
 
 
@@ -86,7 +87,7 @@ def main() -> None:
             rows.append((f"parse {f.name} ({p.statement.format}, {mb:.0f} MB)", c, p.statement.lines))
         n = sum(r[2] for r in rows if r[0].startswith(f"parse {cust.lower()}"))
         with Clock() as c:
-            load_files(database, files, cust)  # parses again, then stores (idempotent by hash)
+            load_files(database, files, cust, loaded_by=OPS)  # parses again, then stores (idempotent by hash)
         rows.append((f"parse + store {cust}", c, n))
         total_lines += n
     as_of = None
@@ -95,11 +96,11 @@ def main() -> None:
 
         as_of = date.fromisoformat(s.get(BookMeta, "as_of").value)  # type: ignore[union-attr]
     with Clock() as c, database.transaction() as s:
-        result = reconcile(s, as_of)
+        result = reconcile(s, as_of, run_by=OPS)
     rows.append(("RECONCILE RUN (read, match, store breaks)", c, len(result.results)))
     # The same run again (statements and breaks already there: the daily re-run case).
     with Clock() as c, database.transaction() as s:
-        reconcile(s, as_of)
+        reconcile(s, as_of, run_by=OPS)
     rows.append(("reconcile run again (breaks updated)", c, len(result.results)))
     # The run's steps one by one, on the same session (breaks stored, then rolled back).
     with database.session() as s:
@@ -127,7 +128,7 @@ def main() -> None:
             summary = summarize(results)
         rows.append(("  match in memory (resolve, positions, cash, summary)", c, len(results)))
         with Clock() as c:
-            _persist(s, as_of, list(CUSTODIANS), results)
+            _persist(s, as_of, list(CUSTODIANS), results, OPS)
             s.flush()
         rows.append(("  store breaks", c, int((results["outcome"] != "matched").sum())))
         s.rollback()

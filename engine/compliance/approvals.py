@@ -5,7 +5,8 @@
                                                       -> rejected
 A released order whose terms are later loosened (quantity up, limit looser, side or security
 changed) is checked again before it may route: `assert_routable` does that and also consults
-the kill switch. Every transition is audited with the state before and after.
+the kill switch. The case's state machine (engine.state.cases) is the only writer of its state
+and audits every transition with the state before and after in the same transaction.
 
 Segregation of duties: nobody approves their own trade; approving needs approvals.decide
 (compliance); overriding a hard block needs two distinct compliance approvers, neither of whom
@@ -34,14 +35,11 @@ from engine.compliance.projection import FxLeg, fx_legs_from_trades
 from engine.compliance.tables import ApprovalCase, ApprovalDecision, CheckResult
 from engine.errors import ComplianceBlocked, InvalidTransition, NotFound, WorkstationError
 from engine.ports import OrderIntent
-from engine.shared.concurrency import flush_or_conflict
+from engine.state.cases import APPROVED, CASES, CHECKED, DRAFT, PENDING, REJECTED, RELEASED
 from engine.store.accounts import Account
 from engine.store.reference import Security
 from engine.store.trading import Order, Proposal
 
-DRAFT, CHECKED, PENDING, APPROVED, REJECTED, RELEASED = (
-    "draft", "checked", "pending_approval", "approved", "rejected", "released",
-)  # fmt: skip
 ENTITIES = ("order", "proposal")
 REASON_CODES = (
     "within_tolerance",
@@ -155,14 +153,12 @@ def find_case(session: Session, entity: str, entity_id: object) -> ApprovalCase 
     ).scalar_one_or_none()
 
 
-def _move(session: Session, user: str, case: ApprovalCase, to: str, action: str, reason: str | None = None,
+def _move(session: Session, user: str, case: ApprovalCase, event: str, reason: str | None = None,
           extra: dict[str, Any] | None = None) -> None:  # fmt: skip
-    before = {"state": case.state, "outcome": case.outcome}
-    case.state = to
-    case.updated_at = datetime.now(UTC)
-    flush_or_conflict(session)  # another reviewer decided first: ConcurrentChange with its state
-    record(session, user, action, f"approval:{case.entity}", case.entity_id, before,
-           {"state": to, "outcome": case.outcome, **(extra or {})}, reason)  # fmt: skip
+    """Move the case on `event` through its state machine (engine.state.cases), which writes the
+    `approval.<event>` audit entry in this transaction; another reviewer who decided first makes
+    it raise ConcurrentChange with the case's state. (updated_at follows on the UPDATE.)"""
+    CASES.fire(session, case, event, actor=user, reason=reason, detail=extra)
 
 
 def fx_legs_for(session: Session, entity: str, entity_id: str) -> list[FxLeg]:
@@ -211,23 +207,14 @@ def submit(
         raise InvalidTransition(f"{entity} {eid}", case.state, "submit")
     if case is None:
         creator = created_by or _creator(session, entity, eid) or username
-        case = ApprovalCase(entity=entity, entity_id=eid, state=DRAFT, created_by=creator, terms=[])
-        session.add(case)
-        session.flush()
-        record(session, username, "approval.open", f"approval:{entity}", eid, None, {"state": DRAFT})
+        case = ApprovalCase(entity=entity, entity_id=eid, created_by=creator, terms=[])
+        CASES.start(session, case, DRAFT, actor=username, event="open")
     else:
-        _move(session, username, case, DRAFT, "approval.reopen")
+        _move(session, username, case, "reopen")
     run = _apply_check(session, username, case, intents)
-    _move(
-        session,
-        username,
-        case,
-        CHECKED,
-        "approval.checked",
-        extra={"run": run.run_id, "counts": run.counts()},
-    )
+    _move(session, username, case, "checked", extra={"run": run.run_id, "counts": run.counts()})
     if case.outcome in ("flag", "block"):
-        _move(session, username, case, PENDING, "approval.pending", extra={"hard_block": case.hard_block})
+        _move(session, username, case, "pending", extra={"hard_block": case.hard_block})
     return CaseView.of(case)
 
 
@@ -283,15 +270,13 @@ def decide(
     session.flush()
     n = len(_approvers(session, case))
     if decision == "reject":
-        _move(session, username, case, REJECTED, "approval.reject", comment, {"reason_code": reason_code})
+        _move(session, username, case, "reject", comment, {"reason_code": reason_code})
     elif override and n < 2:
         record(session, username, "approval.override_first", f"approval:{case.entity}", case.entity_id,
                {"state": PENDING}, {"state": PENDING, "approvals": n, "reason_code": reason_code}, comment)  # fmt: skip
     else:
-        action = "approval.override" if override else "approval.approve"
-        _move(
-            session, username, case, APPROVED, action, comment, {"reason_code": reason_code, "approvals": n}
-        )
+        event = "override" if override else "approve"
+        _move(session, username, case, event, comment, {"reason_code": reason_code, "approvals": n})
     return CaseView.of(case, n)
 
 
@@ -304,7 +289,7 @@ def release(session: Session, username: str, case_id: int, reason: str = "") -> 
         raise InvalidTransition(f"{case.entity} {case.entity_id}", case.state, "release")
     if case.state == APPROVED:
         require(session, username, Permission.RELEASE_FLAGGED)
-    _move(session, username, case, RELEASED, "approval.release", reason or None)
+    _move(session, username, case, "release", reason or None)
     return CaseView.of(case)
 
 
@@ -363,7 +348,7 @@ def check_routable(
                {"terms": new_terms}, why)  # fmt: skip
         run = _apply_check(session, username, case, intents)
         if case.outcome in ("flag", "block"):
-            _move(session, username, case, PENDING, "approval.pending", why, {"run": run.run_id})
+            _move(session, username, case, "pending", why, {"run": run.run_id})
             msgs = [
                 m for i in range(len(intents)) for m in (r["message"] for r in run.results(i, hits_only=True))
             ]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from engine.events import EventBus
 from engine.rebalance.book import (
@@ -37,6 +37,7 @@ from engine.rebalance.events import RebalanceProgress
 from engine.rebalance.risk import attach_risk
 from engine.rebalance.settings import RebalanceSettings
 from engine.rebalance.solve import Context, rebalance_account
+from engine.state.proposals import PROPOSALS
 from engine.store.accounts import Account, Household, Model
 from engine.store.database import Database
 from engine.store.trading import Proposal
@@ -222,6 +223,8 @@ def id_chunks(database: Database, account_ids: list[int] | None, size: int = LOA
 
 
 def persist(database: Database, batch_id: str, records: list[dict[str, Any]], user: str, mode: str) -> None:
+    """Store a batch of proposals in their first status (ok, infeasible, failed), each with its
+    `proposal.create` audit entry in the same transaction (engine.state.proposals)."""
     rows = [
         {
             "batch_id": batch_id,
@@ -237,7 +240,11 @@ def persist(database: Database, batch_id: str, records: list[dict[str, Any]], us
     ]
     if rows:
         with database.transaction() as session:
-            session.execute(insert(Proposal.__table__), rows)
+            PROPOSALS.insert_many(session, Proposal.__table__, rows, actor=user, detail=_created)
+
+
+def _created(row: dict[str, Any]) -> dict[str, Any]:
+    return {"batch": row["batch_id"], "account_id": row["account_id"], "mode": row["mode"]}
 
 
 def summarize(records: list[dict[str, Any]], seconds: float, fx_usd: dict[str, float]) -> dict[str, Any]:

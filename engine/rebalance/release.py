@@ -47,8 +47,8 @@ from engine.oms.from_proposal import ProposalOrders, ensure_fx_instruments, prop
 from engine.oms.service import OrderManager
 from engine.ports import CheckOutcome, OrderIntent
 from engine.rebalance.review import ACCEPTED, RELEASED
-from engine.shared.concurrency import flush_or_conflict
 from engine.shared.errors import ConcurrentChange
+from engine.state.proposals import PROPOSALS
 from engine.store.accounts import Account
 from engine.store.trading import Order, Proposal
 
@@ -135,14 +135,11 @@ class ReleaseGate:
             approvals.release(session, username, case.id, self.reason or "released to orders")
         elif case.state != approvals.RELEASED:
             raise ComplianceBlocked(f"proposal {pid} is {case.state} at compliance, not releasable")
-        before = {"status": p.status}
-        p.status = RELEASED
-        flush_or_conflict(session)  # another desk released it first: ConcurrentChange, nothing kept
         out = self._verdicts(session, case, list(orders), username)
         counts = {o: sum(1 for v in out if v.outcome == o) for o in OUTCOMES}
-        record(session, username, "proposal.release", "proposal", pid, before,
-               {"status": RELEASED, "case": case.id, "orders": len(out), "outcomes": counts},
-               self.reason or None)  # fmt: skip
+        # accepted -> released and its audit entry; another desk released it first: ConcurrentChange.
+        PROPOSALS.fire(session, p, "release", actor=username, reason=self.reason or None,
+                       detail={"case": case.id, "orders": len(out), "outcomes": counts})  # fmt: skip
         return out
 
     def _verdicts(

@@ -4,6 +4,10 @@ Loading the same bytes again returns the first statement and changes nothing. Ev
 must exist and be held at the custodian named; any problem (row, field, reason) refuses the
 file and nothing is written. An identifier we cannot resolve is NOT a load problem: it becomes
 an "unknown security" break when reconciled.
+
+Loading is an act of a signed-in user with reconcile.load (PermissionDenied otherwise, audited);
+each stored file is audited (`reconcile.load`: file, SHA-256, custodian, date, line counts) in
+the same transaction. A file already loaded changes nothing and writes no entry.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.access.guard import require
+from engine.access.permissions import Permission
+from engine.audit.chain import record
 from engine.errors import ImportValidationError, Problem
 from engine.reconcile.statement import ParsedStatement
 from engine.reconcile.tables import Statement, StatementCash, StatementPosition
@@ -67,7 +74,9 @@ def _check_accounts(session: Session, name: str, st: ParsedStatement) -> None:
 def store_statement(
     session: Session, st: ParsedStatement, file_name: str, sha256: str, loaded_by: str | None = None
 ) -> LoadResult:
-    """Store in the caller's transaction (idempotent on sha256); see the module docstring."""
+    """Store in the caller's transaction as `loaded_by` (idempotent on sha256); see the module
+    docstring. `loaded_by` must be a signed-in user with reconcile.load."""
+    require(session, loaded_by or "(nobody)", Permission.RECONCILE_LOAD)
     prior = session.scalars(select(Statement).where(Statement.file_hash == sha256)).first()
     if prior is not None:
         return LoadResult(
@@ -113,4 +122,8 @@ def store_statement(
             }
         )
         insert_frame(session, StatementCash.__table__, frame)
+    record(session, loaded_by or "(nobody)", "reconcile.load", "recon_statement", stmt.id, None,
+           {"file": file_name, "sha256": sha256, "custodian": st.custodian, "format": st.format,
+            "kind": st.kind, "as_of": st.as_of, "lines": st.lines, "positions": len(st.positions),
+            "cash": len(st.cash)})  # fmt: skip
     return LoadResult(stmt.id, file_name, st.custodian, st.kind, st.as_of.isoformat(), st.lines, False)

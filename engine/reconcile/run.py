@@ -4,6 +4,11 @@ Breaks are keyed by custodian, account, security, currency and type, so a differ
 persists day after day is one break that ages (opened on its first date, last seen on the
 latest); one no longer found is closed as cleared by the run. Matched lines are counted in
 the summary, not stored.
+
+A run that stores its breaks is an act of a signed-in user with reconcile.run: every break it
+opens, clears or finds again moves through the break's state machine (engine.state.breaks) with
+its audit entry, and the run itself is audited (`reconcile.run`: as-of, custodians, counts), all
+in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.access.guard import require
+from engine.access.permissions import Permission
+from engine.audit.chain import record
 from engine.errors import NotFound
 from engine.pricing.fx import FxTable
 from engine.pricing.prices import last_prices
@@ -35,6 +43,8 @@ from engine.reconcile.match import (
 from engine.reconcile.rawsql import csv_frame, int_list, scaled
 from engine.reconcile.securities import identifier_table, resolve, resolve_announced_isins
 from engine.reconcile.tables import Break, BreakComment, Run, Statement, StatementCash, StatementPosition
+from engine.state.breaks import BREAKS, OPEN
+from engine.state.breaks import EXPLAINED as EXPLAINED_STATUS
 from engine.store.accounts import Account
 
 OPEN_STATUSES = ("open", "investigating")
@@ -143,7 +153,10 @@ def reconcile(
     run_by: str | None = None,
     persist: bool = True,
 ) -> RunResult:
-    """Match every statement of `as_of` against the book; store breaks and the run when `persist`."""
+    """Match every statement of `as_of` against the book; store breaks and the run when `persist`
+    (then `run_by` must be a signed-in user with reconcile.run: PermissionDenied otherwise)."""
+    if persist:
+        require(session, run_by or "(nobody)", Permission.RECONCILE_RUN)
     pos_lines = latest_lines(session, as_of, "positions", custodians)
     cash_lines = latest_lines(session, as_of, "cash", custodians)
     names = sorted({*pd.unique(pos_lines["custodian"]), *pd.unique(cash_lines["custodian"])})
@@ -169,9 +182,16 @@ def reconcile(
     summary = summarize(results)
     break_ids: list[int] = []
     if persist:
-        break_ids = _persist(session, as_of, names, results)
-        session.add(Run(as_of=as_of, run_by=run_by, summary=summary.to_dict("records")))
+        assert run_by is not None  # required above
+        break_ids = _persist(session, as_of, names, results, run_by)
+        run = Run(as_of=as_of, run_by=run_by, summary=summary.to_dict("records"))
+        session.add(run)
         session.flush()
+        outcome = results["outcome"]
+        record(session, run_by, "reconcile.run", "recon_run", run.id, None,
+               {"as_of": as_of, "custodians": names, "lines": len(results),
+                "matched": int((outcome == MATCHED).sum()), "explained": int((outcome == EXPLAINED).sum()),
+                "open": int((outcome == "break").sum()), "breaks": len(break_ids)})  # fmt: skip
     # The stored id on each line that is not matched (a column added in place: no frame copy).
     values, missing = np.zeros(len(results), dtype=np.int64), np.ones(len(results), dtype=bool)
     if break_ids:
@@ -220,7 +240,11 @@ def _dec(x: object, places: str = "0.0001") -> Decimal | None:
     return Decimal(repr(float(x))).quantize(Decimal(places))  # type: ignore[arg-type]
 
 
-def _persist(session: Session, as_of: date, custodians: list[str], results: pd.DataFrame) -> list[int]:
+def _persist(
+    session: Session, as_of: date, custodians: list[str], results: pd.DataFrame, run_by: str
+) -> list[int]:
+    """Store the run's breaks as `run_by`: new ones open (or explained), resolved ones found again
+    reopen, and open ones no longer found are cleared; each move audited by the break machine."""
     rows = results[results["outcome"] != MATCHED]
     keys = [
         break_key(c, a, s, ccy, t)
@@ -234,31 +258,21 @@ def _persist(session: Session, as_of: date, custodians: list[str], results: pd.D
     ]
     existing: dict[str, Break] = {}
     for chunk in range(0, len(keys), 500):
-        for b in session.scalars(select(Break).where(Break.key.in_(keys[chunk : chunk + 500]))):
-            existing[b.key] = b
+        for known in session.scalars(select(Break).where(Break.key.in_(keys[chunk : chunk + 500]))):
+            existing[known.key] = known
     out: list[Break] = []
+    new: list[tuple[Break, str]] = []
+    again: dict[bool, list[Break]] = {True: [], False: []}
     for key, r in zip(keys, rows.itertuples(index=False)):
         b = existing.get(key)
         explained = r.outcome == EXPLAINED
         if b is None:
-            b = Break(
-                key=key,
-                as_of=as_of,
-                custodian=r.custodian,
-                account_code=r.account_code,
-                status="explained" if explained else "open",
-                opened_on=as_of,
-                last_seen=as_of,
-            )
-            session.add(b)
+            b = Break(key=key, as_of=as_of, custodian=r.custodian, account_code=r.account_code,
+                      opened_on=as_of, last_seen=as_of)  # fmt: skip
+            new.append((b, EXPLAINED_STATUS if explained else OPEN))
             existing[key] = b
-        elif b.status == "resolved" and as_of > b.last_seen:
-            b.status, b.resolution, b.resolved_at, b.resolved_by = (
-                ("explained" if explained else "open"),
-                None,
-                None,
-                None,
-            )
+        elif BREAKS.allows(b.status, "reappear") and as_of > b.last_seen:
+            again[bool(explained)].append(b)
             session.add(
                 BreakComment(break_id=b.id, author="reconcile", text=f"found again on {as_of}: reopened")
             )
@@ -275,21 +289,28 @@ def _persist(session: Session, as_of: date, custodians: list[str], results: pd.D
             b.explanation = r.explanation
             b.refs = list(r.refs)
         out.append(b)
-    session.flush()
+    found = {"as_of": as_of}
+    BREAKS.start_many(session, new, actor=run_by, event="open", detail=found)
+    cleared = {"resolution": None, "resolved_by": None, "resolved_at": None}
+    for explained, objs in again.items():
+        BREAKS.fire_many(session, objs, "reappear", actor=run_by, detail=found, also=cleared,
+                         facts={"explained": explained})  # fmt: skip
     seen = {b.id for b in out}
-    stale = session.scalars(
-        select(Break).where(
-            Break.custodian.in_(custodians),
-            Break.status.in_((*OPEN_STATUSES, "explained")),
-            Break.last_seen < as_of,
-        )
-    ).all()
-    for b in stale:
-        if b.id not in seen:
-            b.status = "resolved"
-            b.resolved_by = "reconcile"
-            session.add(
-                BreakComment(break_id=b.id, author="reconcile", text=f"no longer found on {as_of}: cleared")
+    stale = [
+        b
+        for b in session.scalars(
+            select(Break).where(
+                Break.custodian.in_(custodians),
+                Break.status.in_((*OPEN_STATUSES, EXPLAINED_STATUS)),
+                Break.last_seen < as_of,
             )
+        )
+        if b.id not in seen
+    ]
+    for b in stale:
+        session.add(
+            BreakComment(break_id=b.id, author="reconcile", text=f"no longer found on {as_of}: cleared")
+        )
+    BREAKS.fire_many(session, stale, "clear", actor=run_by, detail=found, also={"resolved_by": "reconcile"})
     session.flush()
     return [b.id for b in out]

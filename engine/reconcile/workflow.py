@@ -1,11 +1,17 @@
 """Working the breaks: owner, status, comments, resolution, and book adjustments with two people.
 
-Statuses: open -> investigating -> resolved (and back to open); explained lines may be resolved
-as timing. Resolutions: custodian_error, timing, book_adjustment; the last only through an
+Statuses and their moves are the break's state table (engine.state.breaks: open -> investigating
+-> resolved, and back to open; explained lines may be resolved as timing); its machine is the
+only writer of a break's status and of an adjustment's, and writes each move's audit entry in the
+same transaction. Resolutions: custodian_error, timing, book_adjustment; the last only through an
 approved adjustment. A book adjustment (a trade booked by the accounting engine's LedgerBooker,
 or a cash entry in its cash ledger) is proposed by one user and booked only when a different
-user with the approvals permission approves it. Every change is written to the audit chain in
-the same transaction.
+user approves it.
+
+Every service takes the acting user, signed in by the caller, and checks their permission before
+it writes (engine.access.guard.require, refusals audited): reconcile.work to assign, comment and
+resolve, reconcile.adjust to propose an adjustment, reconcile.approve to approve or reject one
+(never one's own: four-eyes, the refusal audited too).
 """
 
 from __future__ import annotations
@@ -23,24 +29,21 @@ from engine.access.guard import require
 from engine.access.permissions import Permission
 from engine.accounting.booking import LedgerBooker
 from engine.accounting.cash import post_cash
-from engine.audit.chain import record
+from engine.audit.chain import record, record_separately
 from engine.errors import NotFound
 from engine.model.currency import is_currency
 from engine.model.enums import Side
 from engine.model.trades import TradeFill
 from engine.reconcile.errors import BreakWorkflowError
 from engine.reconcile.tables import Adjustment, Break, BreakComment
+from engine.state.breaks import ADJUSTMENTS, BREAKS, EXPLAINED, INVESTIGATING, OPEN, PROPOSED, RESOLVED
 from engine.store.accounts import Account
 from engine.store.people import User
 
-STATUSES = ("open", "investigating", "resolved", "explained")
+STATUSES = (OPEN, INVESTIGATING, RESOLVED, EXPLAINED)
 RESOLUTIONS = ("custodian_error", "timing", "book_adjustment")
-_MOVES = {
-    ("open", "investigating"),
-    ("investigating", "open"),
-    ("resolved", "open"),
-    ("explained", "open"),
-}
+_EVENT_TO = {INVESTIGATING: "investigate", OPEN: "reopen"}
+_CLEARED = {"resolution": None, "resolved_by": None, "resolved_at": None}
 
 
 def _user(session: Session, username: str) -> User:
@@ -62,8 +65,8 @@ def _state(b: Break) -> dict[str, Any]:
 
 
 def assign(session: Session, break_id: int, owner: str, by: str) -> Break:
-    """Give the break an owner (an active user)."""
-    _user(session, by)
+    """Give the break an owner (an active user); `by` needs reconcile.work."""
+    require(session, by, Permission.RECONCILE_WORK)
     _user(session, owner)
     b = _break(session, break_id)
     before = _state(b)
@@ -74,21 +77,18 @@ def assign(session: Session, break_id: int, owner: str, by: str) -> Break:
 
 def set_status(session: Session, break_id: int, status: str, by: str) -> Break:
     """Move between open and investigating, or reopen; resolving goes through `resolve`."""
-    _user(session, by)
+    require(session, by, Permission.RECONCILE_WORK)
     b = _break(session, break_id)
-    if (b.status, status) not in _MOVES:
+    event = _EVENT_TO.get(status)
+    if event is None or not BREAKS.allows(b.status, event):
         raise BreakWorkflowError(f"break {b.id}: cannot go from {b.status} to {status}")
-    before = _state(b)
-    b.status = status
-    if status == "open":
-        b.resolution, b.resolved_by, b.resolved_at = None, None, None
-    record(session, by, "reconcile.break.status", "recon_break", b.id, before, _state(b))
+    BREAKS.fire(session, b, event, actor=by, also=_CLEARED if status == OPEN else None)
     return b
 
 
 def comment(session: Session, break_id: int, author: str, text: str) -> BreakComment:
     """Add a note to the break."""
-    _user(session, author)
+    require(session, author, Permission.RECONCILE_WORK)
     b = _break(session, break_id)
     if not text.strip():
         raise BreakWorkflowError("a comment needs text")
@@ -101,19 +101,18 @@ def comment(session: Session, break_id: int, author: str, text: str) -> BreakCom
 
 def resolve(session: Session, break_id: int, resolution: str, by: str, note: str | None = None) -> Break:
     """Close the break as a custodian error or timing (book adjustments close through approval)."""
-    _user(session, by)
+    require(session, by, Permission.RECONCILE_WORK)
     b = _break(session, break_id)
     if resolution not in ("custodian_error", "timing"):
         raise BreakWorkflowError(
             "resolution must be custodian_error or timing; a book adjustment resolves when approved"
         )
-    if b.status == "resolved":
-        raise BreakWorkflowError(f"break {b.id} is already resolved")
-    before = _state(b)
-    b.status, b.resolution, b.resolved_by, b.resolved_at = "resolved", resolution, by, datetime.now(UTC)
+    if not BREAKS.allows(b.status, "resolve"):
+        raise BreakWorkflowError(f"break {b.id} is already {b.status}")
     if note:
         session.add(BreakComment(break_id=b.id, author=by, text=note))
-    record(session, by, "reconcile.break.resolve", "recon_break", b.id, before, _state(b), reason=note)
+    BREAKS.fire(session, b, "resolve", actor=by, reason=note,
+                also={"resolution": resolution, "resolved_by": by, "resolved_at": datetime.now(UTC)})  # fmt: skip
     return b
 
 
@@ -168,24 +167,16 @@ def _check_terms(kind: str, terms: dict[str, Any]) -> dict[str, Any]:
 def propose_adjustment(
     session: Session, break_id: int, author: str, kind: str, terms: dict[str, Any]
 ) -> Adjustment:
-    """Record a proposed book adjustment; nothing is booked until someone else approves it."""
-    _user(session, author)
+    """Record a proposed book adjustment (needs reconcile.adjust); nothing is booked until someone
+    else approves it."""
+    require(session, author, Permission.RECONCILE_ADJUST)
     b = _break(session, break_id)
-    if b.status == "resolved":
+    if b.status == RESOLVED:
         raise BreakWorkflowError(f"break {b.id} is already resolved")
     clean = _check_terms(kind, terms)
-    adj = Adjustment(break_id=b.id, kind=kind, terms=clean, status="proposed", author=author)
-    session.add(adj)
-    session.flush()
-    record(
-        session,
-        author,
-        "reconcile.adjustment.propose",
-        "recon_adjustment",
-        adj.id,
-        None,
-        {"break": b.id, "kind": kind, **clean},
-    )
+    adj = Adjustment(break_id=b.id, kind=kind, terms=clean, author=author)
+    ADJUSTMENTS.start(session, adj, PROPOSED, actor=author, event="propose",
+                      detail={"break": b.id, "kind": kind, **clean})  # fmt: skip
     return adj
 
 
@@ -197,19 +188,29 @@ class AdjustmentResult:
     status: str
 
 
+def _decidable(session: Session, adjustment_id: int, approver: str, verb: str) -> Adjustment:
+    """The proposed adjustment `approver` may decide: reconcile.approve, and not its author."""
+    require(session, approver, Permission.RECONCILE_APPROVE)
+    adj = session.get(Adjustment, adjustment_id)
+    if adj is None:
+        raise NotFound(f"no adjustment {adjustment_id}")
+    if adj.status != PROPOSED:
+        raise BreakWorkflowError(f"adjustment {adj.id} is already {adj.status}")
+    if approver == adj.author:
+        record_separately(session, approver, "reconcile.adjustment.self_refused", "recon_adjustment",
+                          entity_id=adj.id, reason="nobody approves their own adjustment")  # fmt: skip
+        raise SegregationOfDuties(f"{approver} proposed adjustment {adj.id} and cannot also {verb} it")
+    return adj
+
+
 def approve_adjustment(
     session: Session, adjustment_id: int, approver: str, reason: str | None = None
 ) -> AdjustmentResult:
     """Book the adjustment through accounting and resolve the break; approver must not be the author."""
-    adj = session.get(Adjustment, adjustment_id)
-    if adj is None:
-        raise NotFound(f"no adjustment {adjustment_id}")
-    if adj.status != "proposed":
-        raise BreakWorkflowError(f"adjustment {adj.id} is already {adj.status}")
-    if approver == adj.author:
-        raise SegregationOfDuties(f"{approver} proposed adjustment {adj.id} and cannot also approve it")
-    require(session, approver, Permission.APPROVE)
+    adj = _decidable(session, adjustment_id, approver, "approve")
     b = _break(session, adj.break_id)
+    if not BREAKS.allows(b.status, "resolve"):
+        raise BreakWorkflowError(f"break {b.id} is already {b.status}; adjustment {adj.id} not booked")
     account = session.scalars(select(Account).where(Account.code == b.account_code)).first()
     if account is None:
         raise NotFound(f"no account {b.account_code}")
@@ -243,51 +244,19 @@ def approve_adjustment(
             note=f"{ref}: reconciliation break {b.id} {t.get('note') or ''}".strip(),
             settled=True,
         )
-    before = _state(b)
     now = datetime.now(UTC)
-    adj.status, adj.approver, adj.reason, adj.booking_ref, adj.decided_at = (
-        "booked",
-        approver,
-        reason,
-        ref,
-        now,
-    )
-    b.status, b.resolution, b.resolved_by, b.resolved_at = "resolved", "book_adjustment", approver, now
-    record(
-        session,
-        approver,
-        "reconcile.adjustment.approve",
-        "recon_adjustment",
-        adj.id,
-        {"status": "proposed", "author": adj.author},
-        {"status": "booked", "booking_ref": ref, **t},
-        reason=reason,
-    )
-    record(session, approver, "reconcile.break.resolve", "recon_break", b.id, before, _state(b), reason=ref)
+    ADJUSTMENTS.fire(session, adj, "approve", actor=approver, reason=reason, detail={**t, "author": adj.author},
+                     also={"approver": approver, "reason": reason, "booking_ref": ref, "decided_at": now})  # fmt: skip
+    BREAKS.fire(session, b, "resolve", actor=approver, reason=ref,
+                also={"resolution": "book_adjustment", "resolved_by": approver, "resolved_at": now})  # fmt: skip
     return AdjustmentResult(adj.id, b.id, ref, adj.status)
 
 
 def reject_adjustment(session: Session, adjustment_id: int, approver: str, reason: str) -> Adjustment:
     """Turn a proposal down (with a reason); the break stays as it was."""
-    adj = session.get(Adjustment, adjustment_id)
-    if adj is None:
-        raise NotFound(f"no adjustment {adjustment_id}")
-    if adj.status != "proposed":
-        raise BreakWorkflowError(f"adjustment {adj.id} is already {adj.status}")
-    if approver == adj.author:
-        raise SegregationOfDuties(f"{approver} proposed adjustment {adj.id} and cannot also decide it")
-    require(session, approver, Permission.APPROVE)
+    adj = _decidable(session, adjustment_id, approver, "decide")
     if not reason.strip():
         raise BreakWorkflowError("a rejection needs a reason")
-    adj.status, adj.approver, adj.reason, adj.decided_at = "rejected", approver, reason, datetime.now(UTC)
-    record(
-        session,
-        approver,
-        "reconcile.adjustment.reject",
-        "recon_adjustment",
-        adj.id,
-        {"status": "proposed"},
-        {"status": "rejected"},
-        reason=reason,
-    )
+    ADJUSTMENTS.fire(session, adj, "reject", actor=approver, reason=reason,
+                     also={"approver": approver, "reason": reason, "decided_at": datetime.now(UTC)})  # fmt: skip
     return adj

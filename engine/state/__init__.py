@@ -1,5 +1,5 @@
 """The one audited state engine: every status the desk works moves through `StateMachine.fire`."""
 
-from engine.state.machine import Computed, Journal, StateMachine, Transition
+from engine.state.machine import AuditJournal, Computed, Journal, StateMachine, Transition, audit_journal
 
-__all__ = ["Computed", "Journal", "StateMachine", "Transition"]
+__all__ = ["AuditJournal", "Computed", "Journal", "StateMachine", "Transition", "audit_journal"]

@@ -47,10 +47,10 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     database = build_book(d / "book.db")
     write_custodian_files(database, d / "files", seed=5, breaks=0.3)
     for cust, pattern in CUSTODIANS.items():
-        load_files(database, sorted((d / "files").glob(pattern)), cust)
+        load_files(database, sorted((d / "files").glob(pattern)), cust, loaded_by="cora.compliance")
     with database.transaction() as s:
         as_of = book_as_of(s)
-        reconcile(s, as_of)
+        reconcile(s, as_of, run_by="cora.compliance")
         ids = list(s.scalars(select(Account.id).order_by(Account.id).limit(3)))
     run_bulk(database, RebalanceSettings(), ids, executor="inline", user="pat.pm")
     yield database
@@ -241,7 +241,9 @@ def test_reconciliation_breaks_are_worked_through_the_workflow(qtbot, book, tmp_
             )
         ).all()
     assert {"custodian confirms late booking", "settles tomorrow"} <= set(notes)
-    assert list(actions) == ["reconcile.break.assign", "reconcile.break.comment", "reconcile.break.resolve"]
+    assert list(actions) == [
+        "reconcile.break.open", "reconcile.break.assign", "reconcile.break.comment", "reconcile.break.resolve",
+    ]  # fmt: skip
     qtbot.waitUntil(lambda: model.value(model.view_row_of_key(first), "status") == "resolved", timeout=10_000)
     close_window(cora)
 

@@ -1,5 +1,9 @@
 """`workstation reconcile`: load custodian statements, reconcile them against the book, work breaks.
 
+Every command that writes (load, run, assign, status, comment, resolve, adjust, approve, reject)
+signs its `--user` in first (password from $WORKSTATION_PASSWORD or a prompt; lock-out and audit
+apply) and the engine service checks that user's permission; summary, breaks and show only read.
+
 Also `cmd_custodian_files`, the body of `workstation demo custodian-files` (wired by the demo
 command group): writes SIMULATED statements of three custodians with an answer key.
 """
@@ -13,13 +17,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from connectors.custodian.load import load_files
-from connectors.custodian.profile import load_profile
+from connectors.custodian.profile import load_profile, profile_for
+from connectors.custodian.read import read_statement
 from engine.demo.custodian_files import write_custodian_files
 from engine.reconcile import queries, workflow
+from engine.reconcile.load import store_statement
 from engine.reconcile.match import MATCHED, Tolerance
 from engine.reconcile.run import reconcile
+from engine.store.database import Database
 from workstation.cli.output import print_json, table
+from workstation.cli.users import add_user_option, sign_in
 from workstation.compose import open_store
 
 
@@ -43,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         type=Path,
         help="TOML profile (default: resources/custodian/<name>.toml, else generic CSV)",
     )
-    ld.add_argument("--user", help="recorded as the loader")
+    add_user_option(ld)
     ld.add_argument("--json", action="store_true")
     ld.set_defaults(func=cmd_load)
 
@@ -62,7 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         default=1.0,
         help="valuation differences below this are ignored (default 1)",
     )
-    rn.add_argument("--user", help="recorded as who ran it")
+    add_user_option(rn)
     rn.add_argument(
         "--json", action="store_true", help="every break and the summary as JSON (docs/reconcile.md)"
     )
@@ -93,26 +100,26 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a = rs.add_parser("assign", help="give a break an owner")
     a.add_argument("break_id", type=int)
     a.add_argument("--owner", required=True)
-    a.add_argument("--user", required=True)
+    add_user_option(a)
     a.set_defaults(func=cmd_assign)
 
     st = rs.add_parser("status", help="move a break to open or investigating")
     st.add_argument("break_id", type=int)
     st.add_argument("status", choices=["open", "investigating"])
-    st.add_argument("--user", required=True)
+    add_user_option(st)
     st.set_defaults(func=cmd_status)
 
     c = rs.add_parser("comment", help="add a comment to a break")
     c.add_argument("break_id", type=int)
     c.add_argument("text")
-    c.add_argument("--user", required=True)
+    add_user_option(c)
     c.set_defaults(func=cmd_comment)
 
     r = rs.add_parser("resolve", help="resolve a break as custodian_error or timing")
     r.add_argument("break_id", type=int)
     r.add_argument("resolution", choices=["custodian_error", "timing"])
     r.add_argument("--note")
-    r.add_argument("--user", required=True)
+    add_user_option(r)
     r.set_defaults(func=cmd_resolve)
 
     ad = rs.add_parser("adjust", help="propose a book adjustment (trade or cash) for a break")
@@ -126,26 +133,31 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ad.add_argument("--currency")
     ad.add_argument("--amount")
     ad.add_argument("--note")
-    ad.add_argument("--user", required=True)
+    add_user_option(ad)
     ad.set_defaults(func=cmd_adjust)
 
     ap = rs.add_parser("approve", help="approve (and book) a proposed adjustment; not its author")
     ap.add_argument("adjustment_id", type=int)
     ap.add_argument("--reason")
-    ap.add_argument("--user", required=True)
+    add_user_option(ap)
     ap.set_defaults(func=cmd_approve)
 
     rj = rs.add_parser("reject", help="reject a proposed adjustment with a reason")
     rj.add_argument("adjustment_id", type=int)
     rj.add_argument("--reason", required=True)
-    rj.add_argument("--user", required=True)
+    add_user_option(rj)
     rj.set_defaults(func=cmd_reject)
 
 
 def cmd_load(args: argparse.Namespace) -> int:
+    """Parse every file first (a bad one refuses all, before any password is asked), then sign the
+    user in and store them all in one transaction as that user."""
     database = open_store(args.db)
-    profile = load_profile(args.profile) if args.profile else None
-    results = load_files(database, list(args.files), args.custodian, profile, args.user)
+    profile = load_profile(args.profile) if args.profile else profile_for(args.custodian)
+    parsed = [read_statement(p, profile) for p in args.files]
+    user = sign_in(database, args.user)
+    with database.transaction() as session:
+        results = [store_statement(session, f.statement, f.name, f.sha256, user) for f in parsed]
     if args.json:
         print_json([r.__dict__ for r in results])
     else:
@@ -198,9 +210,10 @@ def run_payload(result: Any) -> dict[str, Any]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     database = open_store(args.db)
+    user = sign_in(database, args.user)
     with database.transaction() as session:
         result = reconcile(
-            session, args.as_of, args.custodian, Tolerance(args.tolerance, args.min_amount), run_by=args.user
+            session, args.as_of, args.custodian, Tolerance(args.tolerance, args.min_amount), run_by=user
         )
     payload = run_payload(result)
     if args.json:
@@ -328,30 +341,39 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _signed_in(args: argparse.Namespace) -> tuple[Database, str]:
+    database = open_store(args.db)
+    return database, sign_in(database, args.user)
+
+
 def cmd_assign(args: argparse.Namespace) -> int:
-    with open_store(args.db).transaction() as session:
-        workflow.assign(session, args.break_id, args.owner, args.user)
+    database, user = _signed_in(args)
+    with database.transaction() as session:
+        workflow.assign(session, args.break_id, args.owner, user)
     print(f"break {args.break_id}: owner {args.owner}")
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    with open_store(args.db).transaction() as session:
-        workflow.set_status(session, args.break_id, args.status, args.user)
+    database, user = _signed_in(args)
+    with database.transaction() as session:
+        workflow.set_status(session, args.break_id, args.status, user)
     print(f"break {args.break_id}: {args.status}")
     return 0
 
 
 def cmd_comment(args: argparse.Namespace) -> int:
-    with open_store(args.db).transaction() as session:
-        workflow.comment(session, args.break_id, args.user, args.text)
+    database, user = _signed_in(args)
+    with database.transaction() as session:
+        workflow.comment(session, args.break_id, user, args.text)
     print(f"break {args.break_id}: comment added")
     return 0
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
-    with open_store(args.db).transaction() as session:
-        workflow.resolve(session, args.break_id, args.resolution, args.user, args.note)
+    database, user = _signed_in(args)
+    with database.transaction() as session:
+        workflow.resolve(session, args.break_id, args.resolution, user, args.note)
     print(f"break {args.break_id}: resolved ({args.resolution})")
     return 0
 
@@ -362,23 +384,26 @@ def cmd_adjust(args: argparse.Namespace) -> int:
         for k in ("side", "symbol", "quantity", "price", "currency", "amount", "date", "note")
         if (v := getattr(args, k)) is not None
     }
-    with open_store(args.db).transaction() as session:
-        adj = workflow.propose_adjustment(session, args.break_id, args.user, args.kind, terms)
+    database, user = _signed_in(args)
+    with database.transaction() as session:
+        adj = workflow.propose_adjustment(session, args.break_id, user, args.kind, terms)
         adj_id = adj.id
     print(f"adjustment {adj_id} proposed for break {args.break_id}; another user must approve it")
     return 0
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
-    with open_store(args.db).transaction() as session:
-        res = workflow.approve_adjustment(session, args.adjustment_id, args.user, args.reason)
+    database, user = _signed_in(args)
+    with database.transaction() as session:
+        res = workflow.approve_adjustment(session, args.adjustment_id, user, args.reason)
     print(f"adjustment {res.adjustment_id} booked as {res.booking_ref}; break {res.break_id} resolved")
     return 0
 
 
 def cmd_reject(args: argparse.Namespace) -> int:
-    with open_store(args.db).transaction() as session:
-        workflow.reject_adjustment(session, args.adjustment_id, args.user, args.reason)
+    database, user = _signed_in(args)
+    with database.transaction() as session:
+        workflow.reject_adjustment(session, args.adjustment_id, user, args.reason)
     print(f"adjustment {args.adjustment_id} rejected")
     return 0
 

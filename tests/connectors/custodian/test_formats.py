@@ -285,7 +285,17 @@ def test_cli_load_prints_row_field_reason_and_exits_2(
     )
     assert (
         main(
-            ["--db", f"sqlite:///{tmp_path / 'b.db'}", "reconcile", "load", str(bad), "--custodian", "CUST-X"]
+            [
+                "--db",
+                f"sqlite:///{tmp_path / 'b.db'}",
+                "reconcile",
+                "load",
+                str(bad),
+                "--custodian",
+                "CUST-X",
+                "--user",
+                "ops",
+            ]  # a bad file is refused before anyone is asked for a password
         )
         == 2
     )

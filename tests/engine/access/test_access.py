@@ -23,6 +23,10 @@ from engine.errors import PermissionDenied
 from engine.imports.access import authorize as authorize_import
 from engine.portfolio_models.service import WeightRow, set_weights
 from engine.ports import OrderIntent
+from engine.reconcile import workflow
+from engine.reconcile.load import store_statement
+from engine.reconcile.run import reconcile
+from engine.reconcile.statement import ParsedStatement
 from engine.store.database import Database
 from engine.store.people import AuditEntry, User
 from tests.engine.compliance.minibook import build_minibook
@@ -43,6 +47,15 @@ CALLS: list[tuple[str, str, Callable[[Any, str], object]]] = [
     ("co1", "trades.submit", lambda s, u: approvals.submit(s, u, "order", "Z", BUY)),
     ("tr1", "approvals.decide", lambda s, u: approvals.decide(s, u, 1, "approve", "other")),
     ("co1", "orders.release", lambda s, u: approvals.release(s, u, 1)),
+    (
+        "tr1",
+        "reconcile.load",
+        lambda s, u: store_statement(s, ParsedStatement("C", "generic-csv", "cash", D), "f", "h", u),
+    ),
+    ("pm1", "reconcile.run", lambda s, u: reconcile(s, D, run_by=u)),
+    ("tr1", "reconcile.work", lambda s, u: workflow.assign(s, 1, "co1", u)),
+    ("tr1", "reconcile.adjust", lambda s, u: workflow.propose_adjustment(s, 1, u, "cash", {})),
+    ("pm1", "reconcile.approve", lambda s, u: workflow.approve_adjustment(s, 1, u)),
     ("tr1", "compliance.book_check", lambda s, u: posttrade.book_check(s, u)),
     ("nobody", "compliance.check", lambda s, u: ComplianceChecker(enforce_permission=True).check(s, BUY, u)),
     ("pm1", "users.admin", lambda s, u: users.create_user(s, u, "x1", "X", "trader", "long enough pw")),

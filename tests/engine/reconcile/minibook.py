@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import update
+
+from engine.access.login import hash_password
 from engine.model.identifiers import cusip_check_digit, isin_check_digit, sedol_check_digit
 from engine.reconcile.load import store_statement
 from engine.reconcile.statement import ParsedStatement, PositionLine
@@ -46,7 +49,15 @@ IDS = {
         local_ticker="BPX",
     ),
 }
-USERS = (("olivia.ops", "trader"), ("pat.pm", "portfolio_manager"), ("cora.compliance", "compliance"))
+# olivia.ops loads, runs and works breaks (an admin: no approvals); cora and cole approve.
+USERS = (
+    ("olivia.ops", "admin"),
+    ("pat.pm", "portfolio_manager"),
+    ("cora.compliance", "compliance"),
+    ("cole.compliance", "compliance"),
+    ("tara.trader", "trader"),
+)
+OPS = "olivia.ops"
 
 
 def build(database: Database) -> dict[str, int]:
@@ -105,4 +116,15 @@ def statement(
         ),
     )
     with database.transaction() as s:
-        store_statement(s, st, f"{as_of}{tag}.csv", f"{as_of}{tag}-{hash(tuple(lines))}")
+        store_statement(s, st, f"{as_of}{tag}.csv", f"{as_of}{tag}-{hash(tuple(lines))}", OPS)
+
+
+PASSWORD = "correct horse battery"
+
+
+def give_passwords(database: Database, *usernames: str, password: str = PASSWORD) -> None:
+    """Let these users sign in with `password` (the CLI reads it from $WORKSTATION_PASSWORD)."""
+    with database.transaction() as s:
+        s.execute(
+            update(User).where(User.username.in_(usernames)).values(password_hash=hash_password(password))
+        )

@@ -34,7 +34,7 @@ def _new_isin() -> str:
 def _results(database: Database, as_of: date) -> dict[tuple[str, str | None, str | None], tuple]:
     """(account, security, currency) -> (outcome, type, refs, explanation, book, statement)."""
     with database.transaction() as s:
-        r = reconcile(s, as_of).results
+        r = reconcile(s, as_of, run_by="olivia.ops").results
     out = {}
     for a, sec, ccy, m, o, t, refs, e, b, st in zip(
         r["account_code"], r["security_ref"], r["currency"], r["measure"], r["outcome"], r["break_type"],
@@ -54,7 +54,9 @@ def _cash(database: Database, as_of: date, lines: list[tuple[str, str, str]], ta
         cash=tuple(CashLine(i + 2, a, a, ccy, Decimal(amt)) for i, (a, ccy, amt) in enumerate(lines)),
     )
     with database.transaction() as s:
-        store_statement(s, st, f"cash-{as_of}{tag}.csv", f"cash-{as_of}{tag}-{hash(tuple(lines))}")
+        store_statement(
+            s, st, f"cash-{as_of}{tag}.csv", f"cash-{as_of}{tag}-{hash(tuple(lines))}", "olivia.ops"
+        )
 
 
 def test_reverse_split_booked_early_with_fractions_paid_in_cash(database: Database) -> None:

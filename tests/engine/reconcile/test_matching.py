@@ -28,7 +28,7 @@ def _outcomes(
     database: Database, as_of: date
 ) -> dict[tuple[str, str], tuple[str, str, list[str], str | None]]:
     with database.transaction() as s:
-        r = reconcile(s, as_of).results
+        r = reconcile(s, as_of, run_by="olivia.ops").results
     return {
         (a, sym): (o, t, list(refs or []), e)
         for a, sym, o, t, refs, e in zip(

@@ -26,9 +26,11 @@ from engine.reconcile.run import reconcile
 from engine.reconcile.tables import Statement, StatementCash, StatementPosition
 from engine.store.database import Database
 from tests.conftest import migrated
+from tests.engine.reconcile.minibook import PASSWORD, give_passwords
 from workstation.cli.main import main
 
 AS_OF = date(2026, 10, 30)
+OPS = "ada.admin"  # the demo admin loads and runs (reconcile.load, reconcile.run)
 PATTERNS = {
     "SIM-CUSTODIAN-A": "sim-custodian-a_*",
     "SIM-CUSTODIAN-B": "sim-custodian-b_*",
@@ -45,7 +47,7 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, P
     out = d / "files"
     write_custodian_files(database, out, seed=5, breaks=0.08)
     for cust, pattern in PATTERNS.items():
-        load_files(database, sorted(out.glob(pattern)), cust)
+        load_files(database, sorted(out.glob(pattern)), cust, loaded_by=OPS)
     yield database, out, url
     database.dispose()
 
@@ -63,7 +65,7 @@ def test_precision_and_recall_are_both_100_percent(book: tuple[Database, Path, s
     key = pd.read_csv(out / "answer_key.csv", dtype=str)
     want = set(map(tuple, key.to_numpy().tolist()))
     with database.transaction() as session:
-        result = reconcile(session, AS_OF)
+        result = reconcile(session, AS_OF, run_by=OPS)
     got = _found(result.results)
     assert got - want == set(), "false breaks"
     assert want - got == set(), "missed breaks"
@@ -113,7 +115,9 @@ def test_reloading_is_idempotent_and_a_bad_file_changes_nothing(
             )  # type: ignore[return-value]
 
     before = counts()
-    again = load_files(database, sorted(out.glob(PATTERNS["SIM-CUSTODIAN-B"])), "SIM-CUSTODIAN-B")
+    again = load_files(
+        database, sorted(out.glob(PATTERNS["SIM-CUSTODIAN-B"])), "SIM-CUSTODIAN-B", loaded_by=OPS
+    )
     assert all(r.duplicate for r in again)
     assert counts() == before
     # A copy of custodian B's positions with one bad number on the last line: refused whole,
@@ -126,7 +130,7 @@ def test_reloading_is_idempotent_and_a_bad_file_changes_nothing(
     good = tmp_path / "b_cash_copy.csv"
     good.write_text((out / "sim-custodian-b_cash.csv").read_text(encoding="utf-8") + "\n", encoding="utf-8")
     with pytest.raises(ImportValidationError) as e:
-        load_files(database, [good, bad], "SIM-CUSTODIAN-B")
+        load_files(database, [good, bad], "SIM-CUSTODIAN-B", loaded_by=OPS)
     assert [(p.row, p.column) for p in e.value.problems] == [(len(src), "bestand")]
     assert counts() == before
     # An account held at another custodian is refused by the loader (row, field, reason).
@@ -140,16 +144,18 @@ def test_reloading_is_idempotent_and_a_bad_file_changes_nothing(
         "\n".join([a_lines[0], f"SIM-CUSTODIAN-A,{b_acct},EUR,1.00,2026-10-30"]) + "\n", encoding="utf-8"
     )
     with pytest.raises(ImportValidationError) as e:
-        load_files(database, [wrong], "SIM-CUSTODIAN-A")
+        load_files(database, [wrong], "SIM-CUSTODIAN-A", loaded_by=OPS)
     assert e.value.problems[0].row == 2 and "SIM-CUSTODIAN-B" in e.value.problems[0].reason
     assert counts() == before
 
 
 def test_cli_run_json_shape_and_summary(
-    book: tuple[Database, Path, str], capsys: pytest.CaptureFixture[str]
+    book: tuple[Database, Path, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, out, url = book
-    assert main(["--db", url, "reconcile", "run", "--as-of", "2026-10-30", "--json"]) == 0
+    database, out, url = book
+    give_passwords(database, OPS)
+    monkeypatch.setenv("WORKSTATION_PASSWORD", PASSWORD)
+    assert main(["--db", url, "reconcile", "run", "--as-of", "2026-10-30", "--user", OPS, "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["as_of"] == "2026-10-30"
     assert doc["lines"] == doc["matched"] + doc["explained"] + doc["open"]

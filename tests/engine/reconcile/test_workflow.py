@@ -79,20 +79,22 @@ def test_book_adjustment_needs_a_second_person_and_is_audited(database) -> None:
         adj = workflow.propose_adjustment(
             s,
             aaa,
-            "olivia.ops",
+            "cora.compliance",
             "trade",
             {"side": "buy", "symbol": "AAA", "quantity": "20", "price": "10", "date": "2026-10-30"},
         )
         adj_id = adj.id
     with database.transaction() as s, pytest.raises(SegregationOfDuties):
-        workflow.approve_adjustment(s, adj_id, "olivia.ops")
+        workflow.approve_adjustment(s, adj_id, "cora.compliance")  # her own: four-eyes
+    with pytest.raises(PermissionDenied), database.transaction() as s:
+        workflow.approve_adjustment(s, adj_id, "olivia.ops")  # ops may propose, not approve
     with pytest.raises(PermissionDenied), database.transaction() as s:
         workflow.approve_adjustment(s, adj_id, "pat.pm")
     with database.session() as s:
         assert s.get(Adjustment, adj_id).status == "proposed"
         assert s.scalar(select(func.count()).select_from(Booking)) == 0
     with database.transaction() as s:
-        res = workflow.approve_adjustment(s, adj_id, "cora.compliance", reason="confirmed with custodian")
+        res = workflow.approve_adjustment(s, adj_id, "cole.compliance", reason="confirmed with custodian")
     assert res.booking_ref == f"RECON-ADJ-{adj_id}"
     with database.session() as s:
         booking = s.scalars(select(Booking).where(Booking.source_ref == res.booking_ref)).one()
@@ -100,22 +102,23 @@ def test_book_adjustment_needs_a_second_person_and_is_audited(database) -> None:
         qty = s.scalar(select(func.sum(TaxLot.quantity)).where(TaxLot.security_id == ids["AAA"]))
         assert Decimal(qty) == Decimal(120)
         b = s.get(Break, aaa)
-        assert (b.status, b.resolution, b.resolved_by) == ("resolved", "book_adjustment", "cora.compliance")
+        assert (b.status, b.resolution, b.resolved_by) == ("resolved", "book_adjustment", "cole.compliance")
         actions = [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
         assert "reconcile.adjustment.propose" in actions and "reconcile.adjustment.approve" in actions
         assert "permission.denied" in actions  # the PM's refused approval stays on record
+        assert "reconcile.adjustment.self_refused" in actions  # so does cora's own
         approve = s.scalars(
             select(AuditEntry).where(AuditEntry.action == "reconcile.adjustment.approve")
         ).one()
-        assert approve.username == "cora.compliance" and approve.after["booking_ref"] == res.booking_ref
+        assert approve.username == "cole.compliance" and approve.after["booking_ref"] == res.booking_ref
         assert verify_chain(s).ok
     # The next run finds the AAA position matched again: nothing open for it.
     with database.transaction() as s:
-        r = reconcile(s, AS_OF).results
+        r = reconcile(s, AS_OF, run_by="olivia.ops").results
     row = r[(r["account_code"] == US) & (r["security_ref"] == "AAA")]
     assert row["outcome"].tolist() == ["matched"]
     with database.transaction() as s, pytest.raises(BreakWorkflowError):
-        workflow.approve_adjustment(s, adj_id, "cora.compliance")
+        workflow.approve_adjustment(s, adj_id, "cole.compliance")
 
 
 def test_cash_adjustment_and_rejection(database) -> None:  # type: ignore[no-untyped-def]

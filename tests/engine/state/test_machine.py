@@ -90,3 +90,61 @@ def test_table_queries() -> None:
     assert M.allows("draft", "submit") and not M.allows("draft", "approve")
     assert M.events_from("review") == ["approve", "bounce"]
     assert M.statuses() == {"draft", "review", "done"}
+
+
+NEW = StateMachine("thing", TABLE, attr="name", initial=frozenset({"draft"}))
+
+
+def test_a_new_thing_starts_in_an_initial_status_and_that_is_audited(database: Database) -> None:
+    with database.transaction() as s:
+        assert (
+            NEW.start(s, Household(code="H9", name="?"), "draft", actor="ann", detail={"why": "new"})
+            == "draft"
+        )
+    with pytest.raises(InvalidTransition), database.transaction() as s:
+        NEW.start(s, Household(code="H8", name="?"), "done", actor="ann")  # not an initial status
+    with database.session() as s:
+        assert [h.code for h in s.scalars(select(Household))] == ["H9"]
+    assert _audit(database) == [("thing.create", "ann", None, {"status": "draft", "why": "new"})]
+
+
+def test_insert_many_journals_every_row_under_one_head_lock(database: Database) -> None:
+    rows = [{"code": f"H{i}", "name": "draft"} for i in range(5)]
+    with database.transaction() as s:
+        ids = NEW.insert_many(s, Household.__table__, rows, actor="ann", detail=lambda r: {"code": r["code"]})
+    with database.session() as s:
+        assert [s.get(Household, i).code for i in ids] == [f"H{i}" for i in range(5)]
+        entries = s.scalars(
+            select(AuditEntry).where(AuditEntry.entity == "thing").order_by(AuditEntry.id)
+        ).all()
+        assert [(e.entity_id, e.action, e.after) for e in entries] == [
+            (str(i), "thing.create", {"status": "draft", "code": f"H{k}"}) for k, i in enumerate(ids)
+        ]
+        assert verify_chain(s).ok
+    with pytest.raises(InvalidTransition), database.transaction() as s:
+        NEW.insert_many(s, Household.__table__, [{"code": "HX", "name": "review"}], actor="ann")
+
+
+def test_fire_many_is_all_or_nothing_and_moves_the_fields_that_go_with_the_status(
+    sqlite_database: Database,
+) -> None:
+    db = sqlite_database
+    with db.transaction() as s:
+        a, b = Household(code="A", name="draft"), Household(code="B", name="review")
+        s.add_all([a, b])
+        s.flush()
+        ids = [a.id, b.id]
+    with pytest.raises(InvalidTransition), db.transaction() as s:
+        M.fire_many(s, [s.get(Household, i) for i in ids], "submit", actor="ann")  # B cannot submit
+    with db.session() as s:
+        assert [s.get(Household, i).name for i in ids] == ["draft", "review"]
+    with db.transaction() as s:
+        h = s.get(Household, ids[0])
+        M.fire(s, h, "submit", actor="ann", also={"code": "A2"})
+    with db.session() as s:
+        assert (s.get(Household, ids[0]).name, s.get(Household, ids[0]).code) == ("review", "A2")
+    assert _audit(db)[-1] == ("thing.submit", "ann", {"status": "draft", "code": "A"},
+                              {"status": "review", "code": "A2"})  # fmt: skip
+    with db.transaction() as s:
+        assert M.fire_many(s, [s.get(Household, i) for i in ids], "approve", actor="bob") == ["done", "done"]
+    assert [a for a, *_ in _audit(db)][-2:] == ["thing.approve", "thing.approve"]
