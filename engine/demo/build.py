@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from engine.access.signin import DEMO_KIND, DEMO_USERS
 from engine.demo.clients import build_clients
 from engine.demo.holdings import build_holdings, market_arrays
 from engine.demo.market import (
@@ -44,14 +45,6 @@ from engine.store.trading import Execution, Order, OrderEvent, Proposal
 
 log = logging.getLogger(__name__)
 
-DEMO_USERS: tuple[tuple[str, str, str], ...] = (
-    ("pat.pm", "Pat Morgan (demo PM)", "portfolio_manager"),
-    ("tara.trader", "Tara Ito (demo trader)", "trader"),
-    ("cora.compliance", "Cora Lindqvist (demo compliance)", "compliance"),
-    ("cole.compliance", "Cole Osei (demo compliance)", "compliance"),
-    ("ada.admin", "Ada Novak (demo admin)", "admin"),
-)
-
 
 class BookNotEmpty(WorkstationError):
     """The database already holds a different book; the demo would overwrite it."""
@@ -74,7 +67,7 @@ def existing_demo(database: Database) -> dict[str, str] | None:
     """The demo parameters recorded in the book, or None if the book holds no demo."""
     with database.session() as session:
         meta = _book_meta(session)
-    return meta if meta.get("kind") == "simulated-demo" else None
+    return meta if meta.get("kind") == DEMO_KIND else None
 
 
 def _clear_book(session: Session) -> None:
@@ -109,7 +102,7 @@ def build_demo_book(
     with database.session() as session:
         n_accounts = session.execute(select(func.count()).select_from(Account)).scalar_one()
         meta = _book_meta(session)
-    if n_accounts and not replace and meta.get("kind") != "simulated-demo":
+    if n_accounts and not replace and meta.get("kind") != DEMO_KIND:
         raise BookNotEmpty(
             f"the database already holds a book of {n_accounts} accounts that is not a demo book; "
             "use --replace to overwrite it, or --db to choose another database"
@@ -245,7 +238,7 @@ def build_demo_book(
             if username not in have:
                 session.add(User(username=username, display_name=display, role=role))
         for key, value in {
-            "kind": "simulated-demo",
+            "kind": DEMO_KIND,  # the durable marker: only this builder writes it (engine.access.signin)
             "demo_accounts": str(accounts),
             "demo_seed": str(seed),
             "as_of": as_of.isoformat(),
