@@ -23,6 +23,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy import insert, select
 
+from engine.access.guard import require
+from engine.access.permissions import Permission
+from engine.errors import WorkstationError
 from engine.events import EventBus
 from engine.rebalance.book import (
     AccountInput,
@@ -222,6 +225,7 @@ def id_chunks(database: Database, account_ids: list[int] | None, size: int = LOA
 
 
 def persist(database: Database, batch_id: str, records: list[dict[str, Any]], user: str, mode: str) -> None:
+    """Record proposals created by `user`, who needs rebalance.run (four-eyes rests on the creator)."""
     rows = [
         {
             "batch_id": batch_id,
@@ -237,6 +241,7 @@ def persist(database: Database, batch_id: str, records: list[dict[str, Any]], us
     ]
     if rows:
         with database.transaction() as session:
+            require(session, user, Permission.REBALANCE_RUN)
             session.execute(insert(Proposal.__table__), rows)
 
 
@@ -281,10 +286,19 @@ def run_bulk(
     on_progress: Callable[[RebalanceProgress], None] | None = None,
     on_records: Callable[[list[dict[str, Any]]], None] | None = None,
     cancel: CancelToken | None = None,
-    user: str = "system",
+    user: str | None = None,
     save: bool = True,
 ) -> BulkResult:
-    """Rebalance the accounts; `executor` is "inline", "process" or "dask://host:port"."""
+    """Rebalance the accounts; `executor` is "inline", "process" or "dask://host:port".
+
+    With `save`, proposals are recorded as created by `user`, a signed-in user with rebalance.run
+    (checked before solving and again as each batch is recorded); without it nothing is written.
+    """
+    if save:
+        if not user:
+            raise WorkstationError("a rebalance that saves proposals needs the signed-in user it runs for")
+        with database.session() as session:
+            require(session, user, Permission.REBALANCE_RUN)
     t0 = time.perf_counter()
     batch_id = uuid.uuid4().hex
     streamed = executor == "process" and workers > 1 and not drifted_only
@@ -308,7 +322,7 @@ def run_bulk(
 
     def arrived(recs: list[dict[str, Any]]) -> None:
         if save:
-            persist(database, batch_id, recs, user, str(settings.mode))
+            persist(database, batch_id, recs, str(user), str(settings.mode))
         records.extend(recs)
         for r in recs:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
