@@ -13,8 +13,10 @@ from sqlalchemy import select
 import resources
 from engine.access import users
 from engine.access.errors import AuthenticationFailed
+from engine.access.login import hash_password
 from engine.access.signin import DEMO_USERS, is_simulated_demo, needs_password, password_free_users, sign_in
-from engine.demo.build import build_demo_book
+from engine.demo.build import BookNotEmpty, build_demo_book
+from engine.errors import PermissionDenied
 from engine.store.database import Database
 from engine.store.meta import BookMeta
 from engine.store.people import AuditEntry, User
@@ -102,3 +104,31 @@ def test_a_book_is_the_demo_only_by_its_marker(plain: Database) -> None:
     with pytest.raises(AuthenticationFailed):
         sign_in(plain, "intruder", None)
     assert actions(plain, "intruder") == ["login.failure"]
+
+
+def test_a_book_with_users_becomes_the_demo_only_when_an_admin_replaces_it(plain: Database) -> None:
+    """The marker lets password-less demo users in, so nobody can write it over a book with users."""
+    with plain.transaction() as s:
+        s.add(
+            User(
+                username="root",
+                display_name="Root",
+                role="admin",
+                password_hash=hash_password("root's password"),
+            )
+        )
+    ref = resources.path("reference")
+    with pytest.raises(BookNotEmpty, match="holds users and is not a demo book"):
+        build_demo_book(plain, ref, accounts=1, seed=5, today=date(2026, 11, 22))
+    with pytest.raises(BookNotEmpty, match="needs an admin signed in"):
+        build_demo_book(plain, ref, accounts=1, seed=5, today=date(2026, 11, 22), replace=True)
+    with pytest.raises(PermissionDenied):
+        build_demo_book(
+            plain, ref, accounts=1, seed=5, today=date(2026, 11, 22), replace=True, actor="tara.trader"
+        )
+    with plain.session() as s:
+        assert not is_simulated_demo(s)
+    assert actions(plain, "tara.trader") == ["permission.denied"]
+    build_demo_book(plain, ref, accounts=1, seed=5, today=date(2026, 11, 22), replace=True, actor="root")
+    assert actions(plain, "root")[-1] == "book.replace"
+    assert sign_in(plain, "pat.pm", None).demo
