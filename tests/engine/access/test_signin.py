@@ -34,14 +34,6 @@ def actions(database: Database, username: str) -> list[str]:
         )
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    database = migrated(f"sqlite:///{tmp_path_factory.mktemp('demo') / 'book.db'}")
-    build_demo_book(database, resources.path("reference"), accounts=1, seed=5, today=date(2026, 11, 22))
-    yield database
-    database.dispose()
-
-
 @pytest.fixture
 def plain(tmp_path: Path) -> Iterator[Database]:
     """Not a demo book, with users of the demo's names and no passwords."""
