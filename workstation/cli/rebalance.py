@@ -19,7 +19,7 @@ from engine.rebalance.bulk import run_bulk, select_account_ids
 from engine.rebalance.drift import book_drift
 from engine.rebalance.events import RebalanceProgress
 from engine.rebalance.release import ReleaseErrors, releasable, release_proposals
-from engine.rebalance.review import DECISIONS, review
+from engine.rebalance.review import review
 from engine.rebalance.settings import Mode, RebalanceSettings
 from engine.store.trading import Proposal
 from workstation.cli.oms import real_booker, real_checker, real_recheck
@@ -80,7 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=_run)
     rsub = p.add_subparsers(dest="rebalance_command", metavar="SUBCOMMAND")
     add_drift_arguments(rsub.add_parser("drift", help="drift of accounts against their models, ranked"))
-    for decision in DECISIONS:
+    for decision in REVIEW_HELP:
         add_review_arguments(
             rsub.add_parser(
                 decision,
@@ -137,9 +137,11 @@ def cmd_review(args: argparse.Namespace) -> int:
         for pid in ids:
             try:
                 with database.transaction() as s:
-                    done.append({"id": pid, "status": review(s, user, pid, args.decision, args.reason)})
+                    status = review(s, user, pid, args.decision, args.reason)
             except WorkstationError as exc:
                 errors.append({"id": pid, "error": str(exc)})
+            else:
+                done.append({"id": pid, "status": status})  # only once committed
     if args.review_json:
         print(dumps({"proposals": done, "errors": errors}))
     else:
