@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 import resources
 from engine.access import users
-from engine.access.errors import AuthenticationFailed
+from engine.access.errors import AuthenticationFailed, LastAdmin
 from engine.access.login import hash_password
 from engine.access.signin import DEMO_USERS, is_simulated_demo, needs_password, password_free_users, sign_in
 from engine.demo.build import BookNotEmpty, build_demo_book
@@ -124,3 +124,17 @@ def test_a_book_with_users_becomes_the_demo_only_when_an_admin_replaces_it(plain
     build_demo_book(plain, ref, accounts=1, seed=5, today=date(2026, 11, 22), replace=True, actor="root")
     assert actions(plain, "root")[-1] == "book.replace"
     assert sign_in(plain, "pat.pm", None).demo
+
+
+def test_the_demo_admin_counts_as_the_last_admin_in_the_demo_book(demo: Database) -> None:
+    """ada.admin signs in without a password there, so she cannot be turned into a trader or disabled."""
+    for call in (
+        lambda s: users.create_user(s, "ada.admin", "ada.admin", "Ada", "trader", "ada's long password"),
+        lambda s: users.set_active(s, "ada.admin", "ada.admin", False, "leaving"),
+    ):
+        with pytest.raises(LastAdmin), demo.transaction() as s:
+            call(s)
+    with demo.session() as s:
+        ada = s.scalars(select(User).where(User.username == "ada.admin")).one()
+        assert (ada.role, ada.active, ada.password_hash) == ("admin", True, None)
+    assert actions(demo, "ada.admin")[-2:] == ["user.refused", "user.refused"]
