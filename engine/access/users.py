@@ -42,8 +42,17 @@ def needs_bootstrap(session: Session) -> bool:
 
 
 def _admins_who_can_sign_in(session: Session) -> set[str]:
-    """Active admins with a password (or the demo book's password-less demo admin)."""
-    admins = session.scalars(select(User).where(User.role == Role.ADMIN.value, User.active.is_(True))).all()
+    """Active admins with a password (or the demo book's password-less demo admin).
+
+    Their rows are locked (PostgreSQL) so two admins disabling each other at once cannot both pass:
+    the second waits, then sees the first's change. FOR NO KEY UPDATE, so that an audit entry
+    naming one of them (a foreign key) can still be written by record_separately meanwhile.
+    """
+    admins = session.scalars(
+        select(User)
+        .where(User.role == Role.ADMIN.value, User.active.is_(True))
+        .with_for_update(key_share=True)
+    ).all()
     demo = is_simulated_demo(session)
     return {
         u.username for u in admins if u.password_hash is not None or (demo and u.username in DEMO_USERNAMES)

@@ -3,8 +3,11 @@ nothing changed), and only a book with no users at all creates its first admin w
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from engine.access import users
 from engine.access.errors import LastAdmin
@@ -104,3 +107,46 @@ def test_only_a_book_with_no_users_creates_its_first_admin_freely(database: Data
             users.create_user(s, None, "trader1", "T", "trader", PW)  # the first user is an admin
         users.create_user(s, None, "root", "Root", "admin", PW)
     assert state(database) == {"root": ("admin", True)}
+
+
+@pytest.mark.postgres
+def test_two_admins_disabling_each_other_at_once_leave_one(database: Database) -> None:
+    """The second waits on the admin rows the first locked, then sees it is the last: refused."""
+    if database.dialect != "postgresql":
+        pytest.skip("SQLite has one writer at a time; PostgreSQL runs both transactions at once")
+    with database.transaction() as s:
+        users.create_user(s, None, "boss", "Boss", "admin", PW)
+        users.create_user(s, "boss", "ada", "Ada", "admin", PW)
+    outcome: dict[str, BaseException | None] = {}
+
+    def ada_disables_boss() -> None:
+        try:
+            with database.transaction() as s2:
+                users.set_active(s2, "ada", "boss", False, "race")
+            outcome["ada"] = None
+        except BaseException as exc:
+            outcome["ada"] = exc
+
+    first = database.sessions()
+    first.begin()
+    users.set_active(first, "boss", "ada", False, "race")  # holds the admin rows until commit
+    worker = threading.Thread(target=ada_disables_boss)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not _waiting_on_a_lock(database) and worker.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    first.commit()
+    first.close()
+    worker.join(30)
+    assert isinstance(outcome.get("ada"), LastAdmin)
+    assert state(database) == {"boss": ("admin", True), "ada": ("admin", False)}
+
+
+def _waiting_on_a_lock(database: Database) -> bool:
+    with database.engine.connect() as conn:
+        n = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+        ).scalar_one()
+    return bool(n)
