@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, select, text, update
 
 from engine.access import users
 from engine.access.errors import LastAdmin
@@ -101,7 +101,7 @@ def test_only_a_book_with_no_users_creates_its_first_admin_freely(database: Data
     with pytest.raises(WorkstationError, match="book with no users"), database.transaction() as s:
         users.create_user(s, None, "root", "Root", "admin", PW)
     with database.transaction() as s:
-        s.execute(User.__table__.delete())
+        s.execute(delete(User))
     with database.transaction() as s:
         with pytest.raises(WorkstationError, match="book with no users"):
             users.create_user(s, None, "trader1", "T", "trader", PW)  # the first user is an admin
