@@ -45,6 +45,11 @@ def main() -> int:
     ap.add_argument("--mode", default="full", choices=[m.value for m in Mode])
     ap.add_argument("--no-skip", action="store_true", help="solve in-band accounts too")
     ap.add_argument("--no-save", action="store_true")
+    ap.add_argument(
+        "--user",
+        default="pat.pm",
+        help="who creates the saved proposals (needs rebalance.run; the demo book's PM)",
+    )
     args = ap.parse_args()
     db = Database(args.db)
     with db.session() as s:
@@ -58,7 +63,15 @@ def main() -> int:
             continue
         t0 = time.perf_counter()
         c0 = cpu_seconds()
-        res = run_bulk(db, settings, ids, executor=args.executor, workers=args.workers, save=not args.no_save)
+        res = run_bulk(
+            db,
+            settings,
+            ids,
+            executor=args.executor,
+            workers=args.workers,
+            save=not args.no_save,
+            user=args.user,
+        )
         wall = time.perf_counter() - t0
         cpu = cpu_seconds() - c0
         s = res.summary

@@ -1,4 +1,5 @@
-"""Login: choose a user from the users table; engine.access.login checks the password (lock-out, audit)."""
+"""Login: choose a user from the users table; engine.access.signin signs them in as the CLI does
+(password, lock-out, audit; in the simulated demo book its demo users need no password, labelled)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.access.errors import AuthenticationFailed
+from engine.access.signin import DEMO_LABEL, password_free_users
 from engine.store.database import Database
 from engine.views.users import DeskUser, authenticate, desk_users
 
@@ -32,6 +34,7 @@ class LoginDialog(QDialog):
         self.setWindowTitle("SMA Workstation — log in")
         self.database = database
         self.users = desk_users(database)
+        self.password_free = password_free_users(database)
         self.user: DeskUser | None = None
         self.combo = QComboBox()
         for u in self.users:
@@ -41,6 +44,12 @@ class LoginDialog(QDialog):
             self.combo.setCurrentIndex(idx)
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.demo = QLabel(
+            f"This is the {DEMO_LABEL}: its demo users sign in without a password (audited)."
+            if self.password_free
+            else ""
+        )
+        self.demo.setVisible(bool(self.password_free))
         self.error = QLabel("")
         self.error.setStyleSheet("color: #c62828")
         self.buttons = QDialogButtonBox(
@@ -51,6 +60,7 @@ class LoginDialog(QDialog):
         form = QFormLayout(self)
         form.addRow("User", self.combo)
         form.addRow("Password", self.password)
+        form.addRow(self.demo)
         form.addRow(self.error)
         form.addRow(self.buttons)
         self.combo.currentIndexChanged.connect(self._user_changed)
@@ -65,8 +75,9 @@ class LoginDialog(QDialog):
 
     def _user_changed(self, *_: object) -> None:
         u = self._selected()
-        self.password.setEnabled(bool(u and u.has_password))
-        self.password.setPlaceholderText("" if u and u.has_password else "no password set for this user")
+        free = u is not None and u.username in self.password_free
+        self.password.setEnabled(not free)
+        self.password.setPlaceholderText(f"none needed: {DEMO_LABEL}" if free else "")
 
     def choose(self, username: str) -> None:
         idx = self.combo.findData(username)

@@ -11,3 +11,7 @@ class AuthenticationFailed(WorkstationError):
 
 class SegregationOfDuties(WorkstationError):
     """The action would let one person both make and approve (or release) the same trade."""
+
+
+class LastAdmin(WorkstationError):
+    """The change would leave the firm with no active admin who can sign in."""

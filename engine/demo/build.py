@@ -17,6 +17,10 @@ import pandas as pd
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from engine.access.guard import require
+from engine.access.permissions import Permission
+from engine.access.signin import DEMO_KIND, DEMO_USERS
+from engine.audit.chain import record
 from engine.demo.clients import build_clients
 from engine.demo.holdings import build_holdings, market_arrays
 from engine.demo.market import (
@@ -44,14 +48,6 @@ from engine.store.trading import Execution, Order, OrderEvent, Proposal
 
 log = logging.getLogger(__name__)
 
-DEMO_USERS: tuple[tuple[str, str, str], ...] = (
-    ("pat.pm", "Pat Morgan (demo PM)", "portfolio_manager"),
-    ("tara.trader", "Tara Ito (demo trader)", "trader"),
-    ("cora.compliance", "Cora Lindqvist (demo compliance)", "compliance"),
-    ("cole.compliance", "Cole Osei (demo compliance)", "compliance"),
-    ("ada.admin", "Ada Novak (demo admin)", "admin"),
-)
-
 
 class BookNotEmpty(WorkstationError):
     """The database already holds a different book; the demo would overwrite it."""
@@ -74,7 +70,7 @@ def existing_demo(database: Database) -> dict[str, str] | None:
     """The demo parameters recorded in the book, or None if the book holds no demo."""
     with database.session() as session:
         meta = _book_meta(session)
-    return meta if meta.get("kind") == "simulated-demo" else None
+    return meta if meta.get("kind") == DEMO_KIND else None
 
 
 def _clear_book(session: Session) -> None:
@@ -100,8 +96,14 @@ def build_demo_book(
     seed: int = 42,
     today: date | None = None,
     replace: bool = False,
+    actor: str | None = None,
 ) -> DemoBuild:
-    """Generate and store the demo book. Refuses to overwrite a non-demo book unless `replace`."""
+    """Generate and store the demo book. Refuses to overwrite a non-demo book unless `replace`.
+
+    The demo marker lets the demo users sign in without a password (engine.access.signin), so a
+    database that has users and is not the demo becomes one only by `replace` with `actor`, a
+    signed-in admin (users.admin; a refusal is audited, the replacement too).
+    """
     if accounts < 1:
         raise WorkstationError("--accounts must be at least 1")
     t0 = time.perf_counter()
@@ -109,11 +111,20 @@ def build_demo_book(
     with database.session() as session:
         n_accounts = session.execute(select(func.count()).select_from(Account)).scalar_one()
         meta = _book_meta(session)
-    if n_accounts and not replace and meta.get("kind") != "simulated-demo":
-        raise BookNotEmpty(
-            f"the database already holds a book of {n_accounts} accounts that is not a demo book; "
-            "use --replace to overwrite it, or --db to choose another database"
-        )
+        has_users = session.scalar(select(User.id).limit(1)) is not None
+        foreign = meta.get("kind") != DEMO_KIND
+        if foreign and (n_accounts or has_users) and not replace:
+            what = f"a book of {n_accounts} accounts" if n_accounts else "users"
+            raise BookNotEmpty(
+                f"the database already holds {what} and is not a demo book; "
+                "use --replace (with --user ADMIN) to overwrite it, or --db to choose another database"
+            )
+        if foreign and has_users:
+            if actor is None:
+                raise BookNotEmpty(
+                    "the database has users: replacing its book with the demo needs an admin signed in (--user)"
+                )
+            require(session, actor, Permission.USERS_ADMIN)
     rng = np.random.default_rng(seed)
     universe = build_universe()
     models = build_models(universe)
@@ -244,8 +255,11 @@ def build_demo_book(
         for username, display, role in DEMO_USERS:
             if username not in have:
                 session.add(User(username=username, display_name=display, role=role))
+        if foreign and has_users and actor is not None:
+            record(session, actor, "book.replace", "book", "demo", before={"accounts": n_accounts},
+                   reason="replaced by the simulated demo book")  # fmt: skip
         for key, value in {
-            "kind": "simulated-demo",
+            "kind": DEMO_KIND,  # the durable marker: only this builder writes it (engine.access.signin)
             "demo_accounts": str(accounts),
             "demo_seed": str(seed),
             "as_of": as_of.isoformat(),

@@ -23,6 +23,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
+from engine.access.guard import require
+from engine.access.permissions import Permission
+from engine.errors import WorkstationError
 from engine.events import EventBus
 from engine.rebalance.book import (
     AccountInput,
@@ -223,8 +226,9 @@ def id_chunks(database: Database, account_ids: list[int] | None, size: int = LOA
 
 
 def persist(database: Database, batch_id: str, records: list[dict[str, Any]], user: str, mode: str) -> None:
-    """Store a batch of proposals in their first status (ok, infeasible, failed), each with its
-    `proposal.create` audit entry in the same transaction (engine.state.proposals)."""
+    """Store a batch of proposals created by `user`, who needs rebalance.run (four-eyes rests on the
+    creator), in their first status (ok, infeasible, failed), each with its `proposal.create` audit
+    entry in the same transaction (engine.state.proposals)."""
     rows = [
         {
             "batch_id": batch_id,
@@ -240,6 +244,7 @@ def persist(database: Database, batch_id: str, records: list[dict[str, Any]], us
     ]
     if rows:
         with database.transaction() as session:
+            require(session, user, Permission.REBALANCE_RUN)
             PROPOSALS.insert_many(session, Proposal.__table__, rows, actor=user, detail=_created)
 
 
@@ -288,10 +293,19 @@ def run_bulk(
     on_progress: Callable[[RebalanceProgress], None] | None = None,
     on_records: Callable[[list[dict[str, Any]]], None] | None = None,
     cancel: CancelToken | None = None,
-    user: str = "system",
+    user: str | None = None,
     save: bool = True,
 ) -> BulkResult:
-    """Rebalance the accounts; `executor` is "inline", "process" or "dask://host:port"."""
+    """Rebalance the accounts; `executor` is "inline", "process" or "dask://host:port".
+
+    With `save`, proposals are recorded as created by `user`, a signed-in user with rebalance.run
+    (checked before solving and again as each batch is recorded); without it nothing is written.
+    """
+    if save:
+        if not user:
+            raise WorkstationError("a rebalance that saves proposals needs the signed-in user it runs for")
+        with database.session() as session:
+            require(session, user, Permission.REBALANCE_RUN)
     t0 = time.perf_counter()
     batch_id = uuid.uuid4().hex
     streamed = executor == "process" and workers > 1 and not drifted_only
@@ -315,7 +329,7 @@ def run_bulk(
 
     def arrived(recs: list[dict[str, Any]]) -> None:
         if save:
-            persist(database, batch_id, recs, user, str(settings.mode))
+            persist(database, batch_id, recs, str(user), str(settings.mode))
         records.extend(recs)
         for r in recs:
             counts[r["status"]] = counts.get(r["status"], 0) + 1

@@ -1,24 +1,16 @@
-"""Who may log in to the desk: engine.access.login checks passwords (argon2id, lock-out, audit).
-
-The only exception is a user without a password in the simulated demo book: engine.access lets such
-a user act by role (engine.access.guard.require) but its login refuses users without a hash, so the
-desk opens them without a password, audited as `login.demo`, and only while the book is a demo.
+"""Who may log in to the desk: engine.access.signin signs them in, as the CLI does (argon2id,
+lock-out, audit; the simulated demo book's demo users without a password, audited `login.demo`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from engine.access.login import login
-from engine.audit.chain import record
+from engine.access.signin import sign_in
 from engine.store.database import Database
-from engine.store.meta import BookMeta
 from engine.store.people import User
-
-DEMO_KIND = "simulated-demo"
 
 ROLE_WORKSPACE = {
     "portfolio_manager": "pm",
@@ -50,34 +42,7 @@ def desk_users(database: Database) -> list[DeskUser]:
     return [DeskUser(u, d, r, bool(h)) for u, d, r, h in rows]
 
 
-def _demo_without_password(database: Database, username: str, now: datetime) -> DeskUser | None:
-    """The passwordless active user of a simulated demo book, audited; None if that does not apply."""
-    with database.transaction() as s:
-        kind = s.get(BookMeta, "kind")
-        user = s.scalars(select(User).where(User.username == username)).one_or_none()
-        if kind is None or kind.value != DEMO_KIND or user is None or not user.active:
-            return None
-        if user.password_hash is not None:
-            return None
-        if user.locked_until is not None and user.locked_until > now:
-            return None
-        record(
-            s,
-            username,
-            "login.demo",
-            "user",
-            user.id,
-            reason="simulated demo user without a password",
-            at=now,
-        )
-        return DeskUser(user.username, user.display_name, user.role, False)
-
-
 def authenticate(database: Database, username: str, password: str | None) -> DeskUser:
     """The logged-in user; raises AuthenticationFailed (audited by engine.access) otherwise."""
-    now = datetime.now(UTC)
-    demo = _demo_without_password(database, username, now)
-    if demo is not None:
-        return demo
-    user = login(database, username, password or "", now=now)
-    return DeskUser(user.username, user.display_name, user.role, user.password_hash is not None)
+    who = sign_in(database, username, password)
+    return DeskUser(who.username, who.display_name, who.role, who.has_password)

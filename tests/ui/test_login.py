@@ -113,7 +113,11 @@ def test_good_password_opens_the_workspace_of_the_role(qtbot, demo_db, tmp_path:
 
 def test_demo_user_without_password_opens_audited_only_in_the_demo_book(qtbot, demo_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
     dialog = dialog_for(qtbot, demo_db, "tara.trader")
-    assert not dialog.password.isEnabled()
+    assert not dialog.password.isEnabled() and not dialog.demo.isHidden()
+    assert (
+        "simulated demo book" in dialog.demo.text()
+        and "simulated demo book" in dialog.password.placeholderText()
+    )
     before = audit_actions(demo_db, "tara.trader").count("login.demo")
     dialog.try_login()
     assert dialog.user is not None and dialog.user.workspace == "trader"
@@ -122,10 +126,11 @@ def test_demo_user_without_password_opens_audited_only_in_the_demo_book(qtbot, d
     plain = Database(f"sqlite:///{tmp_path / 'plain.db'}")  # not a demo book: engine.access refuses
     try:
         upgrade(plain)
-        add_user(plain, "nopw.trader", "trader", None)
-        dialog = dialog_for(qtbot, plain, "nopw.trader")
+        add_user(plain, "tara.trader", "trader", None)  # the demo's name, in a book that is no demo
+        dialog = dialog_for(qtbot, plain, "tara.trader")
+        assert dialog.password.isEnabled() and dialog.demo.isHidden()
         dialog.try_login()
         assert dialog.user is None and dialog.error.text() == "Wrong user name or password."
-        assert audit_actions(plain, "nopw.trader") == ["login.failure"]
+        assert audit_actions(plain, "tara.trader") == ["login.failure"]
     finally:
         plain.dispose()

@@ -10,6 +10,7 @@ from engine.book.summary import book_summary
 from engine.demo.build import build_demo_book, existing_demo
 from engine.store.database import mask_url
 from workstation.cli.output import print_json, table
+from workstation.cli.users import add_user_option, sign_in
 from workstation.compose import open_store
 
 HELP = (
@@ -24,7 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("demo", help="build the simulated demo book and print a summary", description=HELP)
     p.add_argument("--accounts", type=int, default=200, help="number of accounts (default 200)")
     p.add_argument("--seed", type=int, default=42, help="random seed; the same seed builds the same book")
-    p.add_argument("--replace", action="store_true", help="overwrite a book that is not a demo book")
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="overwrite a book that is not a demo book (if it has users: with --user, an admin)",
+    )
+    add_user_option(p, required=False)
     p.add_argument(
         "--rebuild", action="store_true", help="rebuild even if the same demo book is already there"
     )
@@ -60,12 +66,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     built = None
     if not same or args.rebuild:
+        actor = sign_in(database, args.user) if args.user else None
         built = build_demo_book(
             database,
             resources.path("reference"),
             accounts=args.accounts,
             seed=args.seed,
             replace=args.replace,
+            actor=actor,
         )
     summary = book_summary(database)
     summary["database"] = mask_url(database.url)

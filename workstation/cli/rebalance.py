@@ -8,7 +8,10 @@ import sys
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
+
 from engine.access.guard import require
+from engine.access.permissions import Permission
 from engine.errors import WorkstationError
 from engine.oms.service import OrderManager
 from engine.rebalance.book import book_as_of, load_accounts, load_universe
@@ -16,10 +19,12 @@ from engine.rebalance.bulk import run_bulk, select_account_ids
 from engine.rebalance.drift import book_drift
 from engine.rebalance.events import RebalanceProgress
 from engine.rebalance.release import ReleaseErrors, releasable, release_proposals
+from engine.rebalance.review import review
 from engine.rebalance.settings import Mode, RebalanceSettings
+from engine.store.trading import Proposal
 from workstation.cli.oms import real_booker, real_checker, real_recheck
 from workstation.cli.output import dumps, table
-from workstation.cli.users import add_user_option, sign_in
+from workstation.cli.users import PASSWORD_ENV, add_user_option, sign_in
 from workstation.compose import open_store
 
 
@@ -63,11 +68,27 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--time-limit", type=float, default=0.5, metavar="SECONDS", help="per-account solver limit"
     )
     p.add_argument("--no-skip", action="store_true", help="solve accounts that are within their band too")
-    p.add_argument("--no-save", action="store_true", help="do not persist proposals")
-    p.add_argument("--user", default="cli", help="recorded as the proposals' creator")
+    p.add_argument(
+        "--no-save", action="store_true", help="a what-if: write nothing (no proposals), no sign-in needed"
+    )
+    p.add_argument(
+        "--user",
+        metavar="NAME",
+        help="who runs it (needed unless --no-save): signs in with their password "
+        f"(${PASSWORD_ENV}, else a prompt), needs rebalance.run, and creates the proposals",
+    )
     p.set_defaults(func=_run)
     rsub = p.add_subparsers(dest="rebalance_command", metavar="SUBCOMMAND")
     add_drift_arguments(rsub.add_parser("drift", help="drift of accounts against their models, ranked"))
+    for decision in REVIEW_HELP:
+        add_review_arguments(
+            rsub.add_parser(
+                decision,
+                help=f"{decision} proposals (the PM's review; needs rebalance.run)",
+                description=REVIEW_HELP[decision],
+            ),
+            decision,
+        )
     add_release_arguments(
         rsub.add_parser(
             "release",
@@ -76,6 +97,68 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             "whose check was clean is released by a PM or a trader; one compliance had to approve needs a "
             "trader (orders.release_flagged). Its trades and FX spot trades become released OMS orders "
             "(`workstation oms --headless` routes them); releasing again creates nothing.",
+        )
+    )
+
+
+REVIEW_HELP = {
+    "accept": "Accept proposals a solve produced (status ok, or rejected before): they go on to compliance "
+    "and release. --user signs in and needs rebalance.run; each decision is audited.",
+    "reject": "Reject proposals (status ok, or accepted and not yet released) with a reason. --user signs "
+    "in and needs rebalance.run; each decision is audited.",
+}
+
+
+def add_review_arguments(r: argparse.ArgumentParser, decision: str) -> None:
+    """The accept and reject commands' options."""
+    r.add_argument("ids", nargs="*", type=int, metavar="ID", help="proposal ids")
+    r.add_argument(
+        "--run", metavar="BATCH", help="every proposal of this bulk run waiting for review (status ok)"
+    )
+    add_user_option(r)
+    r.add_argument("--reason", required=decision == "reject", default="", help="recorded in the audit log")
+    r.add_argument("--json", dest="review_json", action="store_true", help="print the outcome as JSON")
+    r.set_defaults(func=cmd_review, decision=decision)
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    """Accept or reject proposals one by one; prints each outcome (any failure: exit 2 after the others)."""
+    if bool(args.ids) == bool(args.run):
+        raise WorkstationError(f"rebalance {args.decision}: give proposal ids or --run BATCH (one of them)")
+    with open_store(args.db) as database:
+        user = sign_in(database, args.user)
+        with database.session() as s:
+            require(s, user, Permission.REBALANCE_RUN)  # refused once, audited, before any proposal
+            ids = list(args.ids) if args.ids else waiting_for_review(s, args.run)
+        if not ids:
+            raise WorkstationError(f"run {args.run} has no proposal waiting for review")
+        done: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        for pid in ids:
+            try:
+                with database.transaction() as s:
+                    status = review(s, user, pid, args.decision, args.reason)
+            except WorkstationError as exc:
+                errors.append({"id": pid, "error": str(exc)})
+            else:
+                done.append({"id": pid, "status": status})  # only once committed
+    if args.review_json:
+        print(dumps({"proposals": done, "errors": errors}))
+    else:
+        for d in done:
+            print(f"proposal {d['id']}: {d['status']}")
+    for e in errors:
+        print(f"error: {e['error']}", file=sys.stderr)
+    return 2 if errors else 0
+
+
+def waiting_for_review(session: Any, batch_id: str) -> list[int]:
+    """The ids of a run's proposals a PM has not reviewed yet (status ok), in id order."""
+    return list(
+        session.scalars(
+            select(Proposal.id)
+            .where(Proposal.batch_id == batch_id, Proposal.status == "ok")
+            .order_by(Proposal.id)
         )
     )
 
@@ -224,7 +307,13 @@ def _run(args: argparse.Namespace) -> int:
         time_limit_s=args.time_limit,
         skip_in_band=not args.no_skip,
     )
+    if not args.no_save and not args.user:
+        raise WorkstationError(
+            "rebalance saves proposals: --user NAME is required (signs in; needs rebalance.run), "
+            "or --no-save for a what-if that writes nothing"
+        )
     database = open_store(args.db)
+    user = sign_in(database, args.user) if args.user else None
     ids = _ids(args, database)
 
     def progress(ev: RebalanceProgress) -> None:
@@ -245,7 +334,7 @@ def _run(args: argparse.Namespace) -> int:
         workers=args.workers,
         batch_size=args.batch_size,
         on_progress=progress if sys.stderr.isatty() or args.verbose else None,
-        user=args.user,
+        user=user,
         save=not args.no_save,
     )
     if args.json:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import sys
 from typing import Any
 
+from engine.access import signin
 from engine.access import users as svc
-from engine.access.login import login
+from engine.access.signin import DEMO_LABEL, needs_password
 from engine.errors import WorkstationError
 from engine.model.enums import Role
 from engine.store.database import Database
@@ -30,11 +32,18 @@ def add_user_option(p: argparse.ArgumentParser, required: bool = True) -> None:
 
 
 def sign_in(database: Database, username: str) -> str:
-    """Check the acting user's password (lock-out and audit apply); returns the user name."""
+    """Sign the acting user in (engine.access.signin: password, lock-out, audit); their user name.
+
+    The password comes from $WORKSTATION_PASSWORD, else a prompt. A demo user of the simulated
+    demo book is signed in without one, as on the desktop (audited `login.demo`, said on stderr).
+    """
     password = os.environ.get(PASSWORD_ENV)
-    if password is None:
+    if password is None and needs_password(database, username):
         password = _ask(f"password for {username}: ", PASSWORD_ENV)
-    return login(database, username, password).username
+    who = signin.sign_in(database, username, password)
+    if who.demo:
+        print(f"signed in as {who.username} without a password ({DEMO_LABEL}; audited)", file=sys.stderr)
+    return who.username
 
 
 def _ask(prompt: str, env: str) -> str:
@@ -62,8 +71,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     a = g.add_parser(
         "add",
-        help="add a user (the first admin needs no --user)",
-        description=f"Add a user with a role. The password comes from ${NEW_PASSWORD_ENV} or is asked twice.",
+        help="add a user (only the first admin of a book with no users needs no --user)",
+        description=f"Add a user with a role. The password comes from ${NEW_PASSWORD_ENV} or is asked twice. "
+        "--user signs in an admin; only a book with no users at all may create its first admin without one.",
     )
     a.add_argument("username")
     a.add_argument("--role", required=True, choices=[r.value for r in Role])

@@ -23,6 +23,7 @@ from engine.errors import PermissionDenied
 from engine.imports.access import authorize as authorize_import
 from engine.portfolio_models.service import WeightRow, set_weights
 from engine.ports import OrderIntent
+from engine.rebalance.review import review
 from engine.reconcile import workflow
 from engine.reconcile.load import store_statement
 from engine.reconcile.run import reconcile
@@ -67,6 +68,8 @@ CALLS: list[tuple[str, str, Callable[[Any, str], object]]] = [
     ("co1", "models.edit", lambda s, u: set_weights(s, u, "M1", [WeightRow(1, Decimal(1), symbol="AAA")])),
     ("pm1", "book.import", lambda s, u: authorize_import(s, u, "prices")),
     ("tr1", "models.edit", lambda s, u: authorize_import(s, u, "models")),
+    ("tr1", "rebalance.run", lambda s, u: review(s, u, 1, "accept")),
+    ("co1", "rebalance.run", lambda s, u: review(s, u, 1, "reject", "why")),
 ]
 
 
@@ -97,11 +100,11 @@ def test_service_call_without_permission_is_denied_and_audited(
 
 def test_every_permission_is_covered_by_a_denial_test() -> None:
     services = {p for _, p, _ in CALLS}
-    # models.edit, rebalance.run, orders.create/route and release_flagged belong to other services
-    # (rebalance, OMS) or are tested in the approval workflow.
+    # orders.create/route and release_flagged belong to the OMS or are tested in the approval
+    # workflow; reconcile.* in tests/engine/reconcile; a bulk run's rebalance.run in test_rebalance_auth.
     assert {p.value for p in Permission} - services <= {
-        "rebalance.run", "orders.create", "orders.route", "orders.release_flagged",
-        "approvals.override", "audit.read",
+        "orders.create", "orders.route", "orders.release_flagged", "approvals.override", "audit.read",
+        "reconcile.load", "reconcile.run", "reconcile.work", "reconcile.adjust", "reconcile.approve",
     }  # fmt: skip
 
 

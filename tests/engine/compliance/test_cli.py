@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
+from engine.access.login import hash_password
 from engine.compliance.tables import CheckResult
 from engine.store.database import Database
-from engine.store.people import AuditEntry
+from engine.store.people import AuditEntry, User
 from workstation.cli.main import main
 
 ORDERS = """account,symbol,side,quantity,order_type,limit_price
@@ -109,7 +110,18 @@ def test_audit_verify_cli_and_signed_in_changes(
     book_db: Database, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WORKSTATION_NEW_PASSWORD", "admin password 1")
-    assert run(capsys, book_db, "users", "add", "root", "--role", "admin")[0] == 0
+    # The mini book has users: its first admin is no longer free for anyone to create.
+    code, _, err = run(capsys, book_db, "users", "add", "root", "--role", "admin")
+    assert code == 2 and "book with no users" in err
+    with book_db.transaction() as s:
+        s.add(
+            User(
+                username="root",
+                display_name="Root",
+                role="admin",
+                password_hash=hash_password("admin password 1"),
+            )
+        )
     monkeypatch.setenv("WORKSTATION_PASSWORD", "admin password 1")
     monkeypatch.setenv("WORKSTATION_NEW_PASSWORD", "compliance pw 1")
     assert run(capsys, book_db, "users", "add", "cora", "--role", "compliance", "--user", "root")[0] == 0

@@ -25,6 +25,7 @@ RECORD_KEYS = {
     "account", "status", "reason", "rung", "solve_ms", "trades", "fx_trades", "before", "after", "est_tax", "est_cost",
 }  # fmt: skip
 SIDE_KEYS = {"holdings", "cash", "weights", "tracking_error", "drift"}
+PM = "pat.pm"  # the demo book's portfolio manager (rebalance.run)
 
 
 def _proposals(db: Database, batch_id: str) -> int:
@@ -43,7 +44,9 @@ def test_inline_run_persists_every_record_with_the_documented_shape(book: Databa
     _u, accounts = loaded
     ids = [a.id for a in accounts[:12]]
     events: list[RebalanceProgress] = []
-    res = run_bulk(book, RebalanceSettings(), ids, executor="inline", batch_size=5, on_progress=events.append)
+    res = run_bulk(
+        book, RebalanceSettings(), ids, executor="inline", batch_size=5, on_progress=events.append, user=PM
+    )
     assert len(res.records) == 12 and _proposals(book, res.batch_id) == 12
     for r in res.records:
         assert set(r) >= RECORD_KEYS and set(r["before"]) >= SIDE_KEYS and set(r["after"]) >= SIDE_KEYS
@@ -89,7 +92,7 @@ def test_dask_local_cluster_matches_inline(book: Database, loaded: Any) -> None:
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cl:
         address = cl.scheduler_address.replace("tcp://", "dask://")
-        b = run_bulk(book, s, ids, executor=address, batch_size=2)
+        b = run_bulk(book, s, ids, executor=address, batch_size=2, user=PM)
     assert _signature(a.records) == _signature(b.records)
     assert _proposals(book, b.batch_id) == len(ids)
 
@@ -103,7 +106,7 @@ def test_one_failed_account_never_fails_the_batch(
     monkeypatch.setattr(
         bulk, "load_run", lambda db, ids, settings=None: (u, [*chosen[:2], broken, *chosen[3:]])
     )
-    res = run_bulk(book, RebalanceSettings(), None, executor="inline")
+    res = run_bulk(book, RebalanceSettings(), None, executor="inline", user=PM)
     status = {r["account"]: r for r in res.records}
     assert status[broken.code]["status"] == "failed" and "IndexError" in status[broken.code]["reason"]
     assert all(r["status"] != "failed" for c, r in status.items() if c != broken.code)
@@ -122,6 +125,7 @@ def test_cancel_stops_after_the_batches_already_done(book: Database, loaded: Any
         batch_size=4,
         cancel=token,
         on_progress=lambda e: token.cancel(),
+        user=PM,
     )
     # The first batch (4 accounts, completed to a whole household) finishes; nothing after it runs.
     assert res.cancelled and 4 <= len(res.records) < 8 and res.not_run == 20 - len(res.records)
@@ -147,6 +151,8 @@ def test_cli_rebalance_json_and_drift(
             "--json",
             str(out),
             "--no-skip",
+            "--user",
+            PM,
         ]
     )
     assert rc == 0
@@ -169,6 +175,6 @@ def test_cli_rebalance_json_and_drift(
 
 def test_persistence_on_both_backends(database: Database) -> None:
     build_demo_book(database, resources.path("reference"), accounts=3, seed=3, today=date(2026, 11, 22))
-    res = run_bulk(database, RebalanceSettings(skip_in_band=False), None, executor="inline")
+    res = run_bulk(database, RebalanceSettings(skip_in_band=False), None, executor="inline", user=PM)
     assert len(res.records) == 3 and _proposals(database, res.batch_id) == 3
     assert all(r["status"] in ("ok", "infeasible") for r in res.records)
