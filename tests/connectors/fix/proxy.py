@@ -9,6 +9,7 @@ clean sequence gap, exactly what a lost message looks like to QuickFIX.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import threading
@@ -89,10 +90,8 @@ class FixProxy:
             pairs, self._pairs = self._pairs, []
         for a, b in pairs:
             for s in (a, b):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 s.close()
 
     def pause(self, refuse: bool) -> None:
@@ -165,8 +164,6 @@ class FixProxy:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 s.close()
