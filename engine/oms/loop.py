@@ -80,6 +80,8 @@ class OmsLoop:
         self.dropped = 0
         """Messages that failed on their own with a non-transient error (each alerted)."""
         self.gap_reconciles = 0
+        self.retries = 0
+        """Transient failures so far (each followed by a retry of the same work)."""
         self.backoff = Backoff(log)
         self._tick_backoff = Backoff(log)
         self._work: deque[_Work] = deque()
@@ -180,6 +182,7 @@ class OmsLoop:
                 self._apply(w)
             except Exception as exc:
                 if is_transient(exc):
+                    self.retries += 1
                     self.backoff.failed(str(w), exc)
                     return n
                 self._work.popleft()

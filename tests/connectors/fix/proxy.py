@@ -52,6 +52,7 @@ def nth(n: int, predicate: Predicate) -> Predicate:
 class _Rule:
     direction: str
     predicate: Predicate
+    cut: bool = False  # also cut the link (and refuse reconnects until `pause(False)`)
     dropped: list[bytes] = field(default_factory=list)
 
 
@@ -80,6 +81,14 @@ class FixProxy:
     def drop(self, direction: str, predicate: Predicate) -> _Rule:
         """Drop the next message going `direction` that matches (once; see `nth`)."""
         rule = _Rule(direction, predicate)
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def cut_on(self, direction: str, predicate: Predicate) -> _Rule:
+        """Cut the link when the next matching message goes `direction` (it is lost with the link),
+        and refuse reconnects until `pause(False)`."""
+        rule = _Rule(direction, predicate, cut=True)
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -137,13 +146,24 @@ class FixProxy:
                 ).start()
 
     def _keep(self, direction: str, message: bytes) -> bool:
+        cut = False
         with self._lock:
             for rule in self._rules:
                 if rule.direction == direction and not rule.dropped and rule.predicate(message):
                     rule.dropped.append(message)
-                    return False
-            self.forwarded[direction].append(message)
-            return True
+                    cut = rule.cut
+                    break
+            else:
+                self.forwarded[direction].append(message)
+                return True
+        if cut:
+            self.pause(True)
+            self.cut()
+        return False
+
+    def _pairs_alive(self, sock: socket.socket) -> bool:
+        with self._lock:
+            return any(sock in pair for pair in self._pairs)
 
     def _pump(self, src: socket.socket, dst: socket.socket, direction: str) -> None:
         buffer = b""
@@ -153,13 +173,12 @@ class FixProxy:
                 if not chunk:
                     break
                 buffer += chunk
-                out = b""
                 while (end := _END.search(buffer)) is not None:
                     message, buffer = buffer[: end.end()], buffer[end.end() :]
                     if self._keep(direction, message):
-                        out += message
-                if out:
-                    dst.sendall(out)
+                        dst.sendall(message)  # one by one: all before a cut arrive
+                    elif not self._pairs_alive(src):
+                        return
         except OSError:
             pass
         finally:
