@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import quickfix as fix
@@ -159,10 +160,11 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
         try:
             kind = msg_type(message)
             broker = broker_of(sessionID)
+            where = {"session_id": sessionID.toString(), "seq_num": _int(message.getHeader(), T.MSG_SEQ_NUM)}
             if kind == "8":
-                self.inbox.put(exec_report(message, broker))
+                self.inbox.put(replace(exec_report(message, broker), **where))
             elif kind == "9":
-                self.inbox.put(cancel_reject(message, broker))
+                self.inbox.put(replace(cancel_reject(message, broker), **where))
             else:
                 log.info("ignored FIX message type %s from %s", kind, broker)
         except Exception:

@@ -15,6 +15,9 @@ Nothing is lost on the wire:
   QuickFIX callback instead: a blocked callback stops heartbeats and the session is logged out,
   and a refused message costs a reconnect and a resend that depends on the broker's store. The
   thread keeps stepping while it waits, so the desk's commands still run.
+- A crash while messages wait loses none either: after each applied batch the loop records the
+  last MsgSeqNum applied per session (engine.oms.progress), and at the next start the FIX gateway
+  has the broker send everything after it again (duplicates are recognised by ExecID).
 - A non-transient failure is a bad message, not a bad batch: the batch is applied again one
   message at a time, and only a message that fails on its own is dropped, with an OrderAlert.
 - A SessionGap (a ResendRequest received, a SequenceReset-GapFill sent or received) means
@@ -36,6 +39,8 @@ from dataclasses import dataclass, field
 
 from engine.oms.events import OrderAlert
 from engine.oms.messages import Inbound, SessionGap, SessionState
+from engine.oms.progress import first_seen, last_seqs
+from engine.oms.progress import record as record_progress
 from engine.oms.retry import Backoff, is_transient
 from engine.oms.service import OrderManager
 
@@ -49,13 +54,15 @@ GAP_MAX_WAIT = 5.0
 class _Work:
     """One unit the loop applies and, on a transient error, retries as a whole."""
 
-    kind: str  # batch (broker messages, one transaction), session, reconcile
+    kind: str  # batch (broker messages, one transaction), progress (of a batch), session, reconcile
     messages: list[Inbound] = field(default_factory=list)
     broker: str = ""
 
     def __str__(self) -> str:
         if self.kind == "reconcile":
             return f"reconcile of {self.broker} after a sequence gap"
+        if self.kind == "progress":
+            return f"recording the sequence numbers of {len(self.messages)} applied message(s)"
         return f"{self.kind} of {len(self.messages)} message(s)"
 
 
@@ -132,21 +139,26 @@ class OmsLoop:
         return batch
 
     def _plan(self, batch: list[Inbound]) -> None:
-        """Runs of broker messages become one transaction each; session changes apply alone, in
-        their place; gap notices arm a reconcile."""
+        """Runs of broker messages become one transaction each, then a record of how far each
+        session got (engine.oms.progress); session changes apply alone, in their place; gap
+        notices arm a reconcile."""
         run: list[Inbound] = []
         for m in batch:
             if isinstance(m, SessionGap):
                 self._gap(m)
             elif isinstance(m, SessionState):
-                if run:
-                    self._work.append(_Work("batch", run))
-                    run = []
+                self._run(run)
+                run = []
                 self._work.append(_Work("session", [m]))
             else:
                 run.append(m)
+        self._run(run)
+
+    def _run(self, run: list[Inbound]) -> None:
         if run:
             self._work.append(_Work("batch", run))
+            if last_seqs(run):
+                self._work.append(_Work("progress", run))
 
     def _gap(self, m: SessionGap) -> None:
         now = time.monotonic()
@@ -166,8 +178,15 @@ class OmsLoop:
     def _apply(self, w: _Work) -> None:
         if w.kind == "batch":
             self.manager.apply_batch(w.messages)
+        elif w.kind == "progress":
+            with self.manager.database.transaction() as s:
+                record_progress(s, last_seqs(w.messages))
         elif w.kind == "session":
-            self.manager.apply(w.messages[0])
+            m = w.messages[0]
+            if isinstance(m, SessionState) and m.kind == "logon" and m.next_target_seq > 0:
+                with self.manager.database.transaction() as s:
+                    first_seen(s, m.session_id, m.next_target_seq - 1)
+            self.manager.apply(m)
         else:
             asked = self.manager.reconcile(w.broker)
             self.gap_reconciles += 1
@@ -191,7 +210,8 @@ class OmsLoop:
                 continue
             self._work.popleft()
             self.backoff.succeeded(str(w))
-            n += len(w.messages)
+            if w.kind != "progress":
+                n += len(w.messages)
         return n
 
     def _bad(self, w: _Work, exc: Exception) -> None:
@@ -199,6 +219,9 @@ class OmsLoop:
         if w.kind == "batch" and len(w.messages) > 1:
             log.warning("a batch of %d failed (%s); applying its messages one by one", len(w.messages), exc)
             self._work.extendleft(_Work("batch", [m]) for m in reversed(w.messages))
+            return
+        if w.kind == "progress":  # the messages are applied; only a restart's resume point is older
+            log.error("%s failed: %s: %s", w, type(exc).__name__, exc, exc_info=exc)
             return
         what = repr(w.messages[0]) if w.messages else str(w)
         log.error("dropped %s: %s: %s", what, type(exc).__name__, exc, exc_info=exc)

@@ -40,6 +40,9 @@ class ExecReport:
     poss_dup: bool = False
     poss_resend: bool = False
     received_at: datetime = field(default_factory=_now)
+    session_id: str = ""
+    seq_num: int = 0
+    """The session and MsgSeqNum it came with (engine.oms.progress: where to resume after a crash)."""
 
     @property
     def unknown_order(self) -> bool:
@@ -61,6 +64,8 @@ class CancelReject:
     text: str | None = None
     poss_dup: bool = False
     received_at: datetime = field(default_factory=_now)
+    session_id: str = ""
+    seq_num: int = 0
 
 
 @dataclass(frozen=True, slots=True)

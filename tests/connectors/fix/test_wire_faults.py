@@ -5,6 +5,7 @@ every fill booked once, and no order sent twice."""
 
 from __future__ import annotations
 
+import queue
 import sqlite3
 import threading
 from collections import Counter
@@ -15,10 +16,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from connectors.fix.gateway import FixGateway
+from engine.clock import ManualClock
+from engine.oms.loop import OmsLoop
+from engine.oms.messages import Inbound
+from engine.oms.service import OrderManager
 from engine.store.database import Database
 from engine.store.trading import Execution, Order
 from tests.conftest import migrated
-from tests.connectors.fix.harness import Oms, Sim, all_orders, draft
+from tests.connectors.fix.harness import OPEN, Oms, Sim, all_orders, draft, fix_config
 from tests.connectors.fix.proxy import TO_ACCEPTOR, TO_INITIATOR, FixProxy, field_of, is_type, nth
 from tests.engine.oms.book import PassAll, RecordingBooker, make_book
 
@@ -26,6 +32,7 @@ H = "--ignore-market-hours"
 SIMS: dict[str, tuple[str, ...]] = {
     "one": (H, "--fill-parts", "1"),
     "two": (H, "--fill-parts", "2"),
+    "slow": (H, "--fill-parts", "2", "--fill-interval", "1"),
 }
 
 
@@ -34,7 +41,7 @@ def sims(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Sim]]:
     """The simulators, started at once (each takes seconds to import). Tests log on as different
     senders, so each test has its own sessions and sequence numbers."""
     tmp = tmp_path_factory.mktemp("wire-sims")
-    started = {name: Sim(tmp, *flags, clients="WA,WB,WC,WD") for name, flags in SIMS.items()}
+    started = {name: Sim(tmp, *flags, clients="WA,WB,WC,WD,WE") for name, flags in SIMS.items()}
     yield started
     for sim in started.values():
         sim.stop()
@@ -62,7 +69,9 @@ def settled(oms: Oms, ids: list[int], status: str = "filled") -> bool:
     return n == len(ids)
 
 
-def check_once(book: Database, sim: Sim, booker: RecordingBooker, qty: int) -> None:
+def check_once(
+    book: Database, sim: Sim, booker: RecordingBooker, qty: int, booked_before: object = None
+) -> None:
     """Every order filled at the broker's quantity, each reached the broker once, each fill booked
     once: the database's fills are exactly the broker's."""
     orders = all_orders(book)
@@ -85,7 +94,11 @@ def check_once(book: Database, sim: Sim, booker: RecordingBooker, qty: int) -> N
         ):
             booked[cl] += int(q)
     assert booked == broker_fills == Counter({cl: qty for cl in ours})
-    assert sum(f.quantity for f in booker.fills.values()) == qty * len(orders)
+    fills = dict(booker.fills)
+    if isinstance(booked_before, RecordingBooker):  # a restart: the first OMS booked some of them
+        assert not set(fills) & set(booked_before.fills)  # none twice
+        fills.update(booked_before.fills)
+    assert sum(f.quantity for f in fills.values()) == qty * len(orders)
 
 
 def test_a_dropped_order_is_resent_before_any_new_logon(
@@ -219,4 +232,50 @@ def test_d_locked_sqlite_book_loses_no_fill(book: Database, tmp_path: Path, sims
     finally:
         release.set()
         oms.stop()
+        proxy.close()
+
+
+def test_e_crash_while_the_book_is_locked_loses_no_fill(
+    book: Database, tmp_path: Path, sims: dict[str, Sim]
+) -> None:
+    """The OMS dies while the fills wait in memory for a locked book (QuickFIX had taken them).
+    At the restart the gateway resumes each session after the last message the OMS applied, so
+    the broker sends the fills again and each is booked once."""
+    sim = sims["slow"].ready()  # fills 1 s apart: the acks are applied before the lock is taken
+    proxy = FixProxy(sim.port)
+    config = fix_config(tmp_path, proxy.port, sender="WE")
+    first = Oms(book, tmp_path, proxy.port, checker=PassAll(), booker=RecordingBooker(), config=config)
+    ids = first.create(*[draft(qty=200) for _ in range(10)])
+    ours: set[str] = set()
+    con = sqlite3.connect(str(tmp_path / "book.db"), isolation_level=None, timeout=30)
+    try:
+        assert first.manager.route(ids).sent == ids
+        ours = {o.cl_ord_id for o in all_orders(book)}
+        assert first.loop.run_until(lambda: settled(first, ids, "new"), 30)
+        con.execute("BEGIN IMMEDIATE")  # a second writer takes the book's write lock
+        con.execute("UPDATE accounts SET name = name || ' (edited)' WHERE code = 'ACC3'")
+
+        def broker_filled_all() -> bool:
+            fills = Counter(e["cl_ord_id"] for e in sim.events() if e["event"] == "fill")
+            return all(fills[c] == 2 for c in ours)
+
+        # The broker sent every fill; they wait in memory, the loop retrying its first batch.
+        assert first.loop.run_until(lambda: broker_filled_all() and first.loop.retrying, 60)
+    finally:
+        first.stop()  # the crash: the waiting messages die with the loop
+        con.execute("COMMIT") if con.in_transaction else None
+        con.close()
+    assert not settled(first, ids)  # some fills were lost with the process
+    booker = RecordingBooker()
+    inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
+    gateway = FixGateway(config, tmp_path / "fix", inbox, book=book)
+    manager = OrderManager(book, gateway=gateway, checker=PassAll(), booker=booker, clock=ManualClock(OPEN))
+    loop = OmsLoop(manager, inbox, tick_every=0.1)
+    try:
+        gateway.start()
+        ok = loop.run_until(lambda: settled(first, ids), 60)
+        assert ok, f"not all filled: {Counter(o.status for o in all_orders(book))}"
+        check_once(book, sim, booker, 200, booked_before=first.manager.booker)
+    finally:
+        gateway.stop(force=True)
         proxy.close()

@@ -17,7 +17,8 @@ from engine.clock import ManualClock
 from engine.oms.drafts import OrderDraft
 from engine.oms.events import OrderAlert
 from engine.oms.loop import OmsLoop
-from engine.oms.messages import ExecReport, Inbound, NewOrder, SessionGap, StatusRequest
+from engine.oms.messages import ExecReport, Inbound, NewOrder, SessionGap, SessionState, StatusRequest
+from engine.oms.progress import resume_points
 from engine.oms.service import OrderManager
 from engine.store.database import Database
 from engine.store.trading import Execution, Order
@@ -161,3 +162,19 @@ def test_a_dropped_postgres_connection_is_retried(database: Database) -> None:
         inbox.put(er(o.cl_ord_id, f"P{i}", "F", "2", 100, 0, 100))
     assert loop.run_until(lambda: all(state(m, o.id) == ("filled", 100) for o in orders), 30)
     assert loop.retries >= 1 and loop.dropped == 0
+
+
+def test_progress_records_the_last_applied_message_per_session(desk) -> None:  # type: ignore[no-untyped-def]
+    m, _, loop, inbox = desk
+    a, b = routed(m, 2)
+    sid, other = "FIX.4.4:WS->SIM", "FIX.4.4:WS2->SIM"
+    inbox.put(SessionState(broker="SIM", session_id=sid, kind="logon", logged_on=True, next_target_seq=2))
+    assert loop.run_until(lambda: resume_points(m.database) == {sid: 2}, 10)  # starts at the logon
+    inbox.put(er(a.cl_ord_id, "A0", "0", "0", 0, 100, session_id=sid, seq_num=7))
+    inbox.put(er(b.cl_ord_id, "B0", "0", "0", 0, 100, session_id=other, seq_num=3))
+    inbox.put(er(a.cl_ord_id, "A1", "F", "2", 100, 0, 100, session_id=sid, seq_num=8))
+    assert loop.run_until(lambda: resume_points(m.database) == {sid: 9, other: 4}, 10)
+    assert state(m, a.id) == ("filled", 100)
+    inbox.put(SessionState(broker="SIM", session_id=sid, kind="logon", logged_on=True, next_target_seq=30))
+    loop.run_until(lambda: False, 0.3)
+    assert resume_points(m.database)[sid] == 9  # a later logon never moves it past unapplied messages
