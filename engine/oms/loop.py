@@ -9,12 +9,12 @@ Nothing is lost on the wire:
 - A transient database error (engine.oms.retry: locked, busy, a stale SQLite snapshot, a dropped
   connection, a lost concurrency race) never drops a message. By the time a message is on the
   inbox QuickFIX has advanced the session's incoming sequence number, so the broker will not send
-  it again: the copy here is the only one. The failed work stays at the head of a local queue and
-  is retried with backoff (0.05 s doubling to 2 s, one log line per 30 s) until it applies, and
-  nothing behind it is applied first, so order is kept. The loop does not block or refuse the
-  QuickFIX callback instead: a blocked callback stops heartbeats and the session is logged out,
-  and a refused message costs a reconnect and a resend that depends on the broker's store. The
-  thread keeps stepping while it waits, so the desk's commands still run.
+  it again while this process lives: the copy here is the only one. The failed work stays at the
+  head of a local queue and is retried with backoff (0.05 s doubling to 2 s, one log line per
+  30 s) until it applies, and nothing behind it is applied first, so order is kept. The loop does
+  not block or refuse the QuickFIX callback instead: a blocked callback stops heartbeats and the
+  session is logged out, and a refused message costs a reconnect and a resend that depends on the
+  broker's store. The thread keeps stepping while it waits, so the desk's commands still run.
 - A crash while messages wait loses none either: after each applied batch the loop records the
   last MsgSeqNum applied per session (engine.oms.progress), and at the next start the FIX gateway
   has the broker send everything after it again (duplicates are recognised by ExecID).
