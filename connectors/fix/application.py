@@ -3,6 +3,13 @@
 Callbacks run on quickfix's threads. They only translate what arrived into an immutable engine
 message and put it on a `queue.SimpleQueue`; the OMS engine thread applies it. They never touch
 the database or the OMS, and never raise into quickfix (except DoNotSend, on purpose).
+
+Gaps: QuickFIX never replays our application messages. When the broker asks for a resend, every
+resent order, cancel or status request (PossDupFlag=Y) is refused in `toApp`, so QuickFIX sends a
+SequenceReset-GapFill over them: an order may be stale by then (cancelled on the desk, or from
+yesterday), and the database, not QuickFIX's store, says what still has to go. Instead the
+ResendRequest received and each gap fill sent or received is posted as a SessionGap, and the OMS
+loop asks the broker for every open order and sends again those it never got (engine.oms.loop).
 """
 
 from __future__ import annotations
@@ -10,16 +17,28 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import quickfix as fix
 
 from connectors.fix import tags as T
 from connectors.fix.translate import cancel_reject, exec_report, msg_type
-from engine.oms.messages import Inbound, SessionState
+from engine.oms.messages import Inbound, SessionGap, SessionState
 from engine.ports import CredentialStore
 
 log = logging.getLogger(__name__)
+
+
+def _int(fields: fix.FieldMap, tag: int) -> int:
+    return int(fields.getField(tag)) if fields.isSetField(tag) else 0
+
+
+def _is_gap_fill(message: fix.Message) -> bool:
+    """A SequenceReset (35=4) with GapFillFlag=Y (a reset without it is not a gap fill)."""
+    return bool(
+        msg_type(message) == "4" and message.isSetField(T.GAP_FILL) and message.getField(T.GAP_FILL) == "Y"
+    )
 
 
 def broker_of(session_id: fix.SessionID) -> str:
@@ -90,7 +109,21 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
         log.info("FIX logout %s", sessionID.toString())
         self._state(sessionID, "logout", False)
 
+    def _gap(self, message: fix.Message, sid: fix.SessionID, kind: str) -> None:
+        """Post a SessionGap: the range a ResendRequest asks for, or that a gap fill skips."""
+        if kind == "resend_request_received":
+            begin, end = _int(message, T.BEGIN_SEQ_NO), _int(message, T.END_SEQ_NO)
+        else:
+            begin, end = _int(message.getHeader(), T.MSG_SEQ_NUM), _int(message, T.NEW_SEQ_NO)
+        log.warning("FIX %s on %s: %d..%d", kind.replace("_", " "), sid.toString(), begin, end)
+        self.inbox.put(SessionGap(broker=broker_of(sid), kind=kind, begin_seq=begin, end_seq=end))
+
     def toAdmin(self, message: fix.Message, sessionID: fix.SessionID) -> None:
+        try:
+            if _is_gap_fill(message):
+                self._gap(message, sessionID, "gap_fill_sent")
+        except Exception:
+            log.exception("toAdmin failed on a gap fill")
         try:
             if msg_type(message) == "A":
                 broker = broker_of(sessionID)
@@ -105,14 +138,20 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
 
     def fromAdmin(self, message: fix.Message, sessionID: fix.SessionID) -> None:
         try:
-            if msg_type(message) == "0":
+            kind = msg_type(message)
+            if kind == "0":
                 self._info(sessionID).last_heartbeat = datetime.now(UTC)
+            elif kind == "2":
+                self._gap(message, sessionID, "resend_request_received")
+            elif _is_gap_fill(message):
+                self._gap(message, sessionID, "gap_fill_received")
         except Exception:
             log.exception("fromAdmin failed")
 
     def toApp(self, message: fix.Message, sessionID: fix.SessionID) -> None:
-        # A resend of an old order after a reconnect would be stale: send a gap fill instead.
-        # The OMS asks the broker for every unacknowledged order at logon and resends it itself.
+        # Never replay an application message: QuickFIX gap-fills it instead, and the OMS, told of
+        # the gap (toAdmin sees the gap fill), asks the broker for its open orders and resends
+        # from the database what the broker never got.
         header = message.getHeader()
         if header.isSetField(T.POSS_DUP) and header.getField(T.POSS_DUP) == "Y":
             raise fix.DoNotSend()
@@ -121,10 +160,11 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
         try:
             kind = msg_type(message)
             broker = broker_of(sessionID)
+            where = {"session_id": sessionID.toString(), "seq_num": _int(message.getHeader(), T.MSG_SEQ_NUM)}
             if kind == "8":
-                self.inbox.put(exec_report(message, broker))
+                self.inbox.put(replace(exec_report(message, broker), **where))
             elif kind == "9":
-                self.inbox.put(cancel_reject(message, broker))
+                self.inbox.put(replace(cancel_reject(message, broker), **where))
             else:
                 log.info("ignored FIX message type %s from %s", kind, broker)
         except Exception:

@@ -17,6 +17,11 @@ calling thread, then the store and log factories its Sessions use while being de
 nothing here holds the gateway in a reference cycle (the lease calls back through a weak
 reference), which would leave its freeing to the garbage collector at a random time and thread.
 `start()` refuses plainly if a session of this settings file is still registered.
+
+With the book's database (`book=`, by default the lease's), `start()` first lowers each session's
+expected incoming MsgSeqNum to the one after the last broker message the OMS applied
+(engine.oms.progress): messages QuickFIX took but the OMS never applied (it died while the
+database was locked) are then asked for again at logon, and come again with PossDupFlag=Y.
 """
 
 from __future__ import annotations
@@ -38,8 +43,10 @@ from connectors.fix.dictionary import InvalidFixMessage, validate
 from connectors.fix.translate import to_fix
 from engine.oms.errors import RouteError
 from engine.oms.messages import Inbound, Outbound
+from engine.oms.progress import resume_points
 from engine.ports import CredentialStore
 from engine.shared.lease import RoutingLease, holder
+from engine.store.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +88,10 @@ class FixGateway:
         lease_db: object | None = None,
         lease_ttl: float = 15.0,
         lease_owner: str | None = None,
+        book: Database | None = None,
     ) -> None:
         text = complete(settings_file, data_dir)
+        self.book = book if book is not None else lease_db if isinstance(lease_db, Database) else None
         (data_dir / "store").mkdir(parents=True, exist_ok=True)
         (data_dir / "log").mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False, dir=data_dir) as f:
@@ -116,7 +125,27 @@ class FixGateway:
         self._store = fix.FileStoreFactory(self.settings)
         self._log = fix.FileLogFactory(self.settings)
         self.initiator = fix.SocketInitiator(self.app, self._store, self.settings, self._log)
+        self._resume()  # the sessions exist now, and none has connected yet
         self.initiator.start()
+
+    def _resume(self) -> None:
+        """Expect from each session the message after the last one the OMS applied, if earlier
+        than QuickFIX's store says (never later: that would skip messages)."""
+        if self.book is None:
+            return
+        points = resume_points(self.book)
+        for sid in self.session_ids.values():
+            want = points.get(sid.toString())
+            session = fix.Session.lookupSession(sid)
+            if want is None or session is None:
+                continue
+            have = session.getExpectedTargetNum()
+            if want < have:
+                log.warning(
+                    "%s: the OMS applied up to MsgSeqNum %d, QuickFIX had taken %d: asking again from %d",
+                    sid.toString(), want - 1, have - 1, want,
+                )  # fmt: skip
+                session.setNextTargetMsgSeqNum(want)
 
     def _lost(self, session_key: str) -> None:
         log.error("routing lease on %s lost: stopping FIX sessions, nothing more is sent", session_key)

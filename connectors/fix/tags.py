@@ -5,6 +5,11 @@ from __future__ import annotations
 MSG_TYPE = 35
 POSS_DUP = 43
 POSS_RESEND = 97
+MSG_SEQ_NUM = 34
+BEGIN_SEQ_NO = 7
+END_SEQ_NO = 16
+NEW_SEQ_NO = 36
+GAP_FILL = 123
 SENDER_COMP_ID = 49
 TARGET_COMP_ID = 56
 

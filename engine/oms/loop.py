@@ -3,6 +3,29 @@
 FIX callbacks run on quickfix's threads and only put immutable messages on a `queue.SimpleQueue`;
 this loop is the one place that changes order state, and it also releases held orders when their
 market opens (asking the injected clock).
+
+Nothing is lost on the wire:
+
+- A transient database error (engine.oms.retry: locked, busy, a stale SQLite snapshot, a dropped
+  connection, a lost concurrency race) never drops a message. By the time a message is on the
+  inbox QuickFIX has advanced the session's incoming sequence number, so the broker will not send
+  it again while this process lives: the copy here is the only one. The failed work stays at the
+  head of a local queue and is retried with backoff (0.05 s doubling to 2 s, one log line per
+  30 s) until it applies, and nothing behind it is applied first, so order is kept. The loop does
+  not block or refuse the QuickFIX callback instead: a blocked callback stops heartbeats and the
+  session is logged out, and a refused message costs a reconnect and a resend that depends on the
+  broker's store. The thread keeps stepping while it waits, so the desk's commands still run.
+- A crash while messages wait loses none either: after each applied batch the loop records the
+  last MsgSeqNum applied per session (engine.oms.progress), and at the next start the FIX gateway
+  has the broker send everything after it again (duplicates are recognised by ExecID).
+- A non-transient failure is a bad message, not a bad batch: the batch is applied again one
+  message at a time, and only a message that fails on its own is dropped, with an OrderAlert.
+- A SessionGap (a ResendRequest received, a SequenceReset-GapFill sent or received) means
+  messages may not have reached the other side: our resent orders are gap-filled, never replayed
+  (connectors.fix.application). The loop then reconciles that broker: an OrderStatusRequest for
+  every open order sent to it, and the orders it never got go again under the same ClOrdID
+  (OrderManager.reconcile). Notices within `settle` seconds make one reconcile, run after QuickFIX
+  has finished the resend, so our requests follow the gap fill.
 """
 
 from __future__ import annotations
@@ -10,12 +33,37 @@ from __future__ import annotations
 import logging
 import queue
 import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from engine.oms.messages import Inbound
+from engine.oms.events import OrderAlert
+from engine.oms.messages import Inbound, SessionGap, SessionState
+from engine.oms.progress import first_seen, last_seqs
+from engine.oms.progress import record as record_progress
+from engine.oms.retry import Backoff, is_transient
 from engine.oms.service import OrderManager
 
 log = logging.getLogger(__name__)
+
+GAP_MAX_WAIT = 5.0
+"""A reconcile armed by a gap runs at most this long after the first notice, even if more come."""
+
+
+@dataclass
+class _Work:
+    """One unit the loop applies and, on a transient error, retries as a whole."""
+
+    kind: str  # batch (broker messages, one transaction), progress (of a batch), session, reconcile
+    messages: list[Inbound] = field(default_factory=list)
+    broker: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == "reconcile":
+            return f"reconcile of {self.broker} after a sequence gap"
+        if self.kind == "progress":
+            return f"recording the sequence numbers of {len(self.messages)} applied message(s)"
+        return f"{self.kind} of {len(self.messages)} message(s)"
 
 
 class OmsLoop:
@@ -27,33 +75,43 @@ class OmsLoop:
         inbox: queue.SimpleQueue[Inbound],
         tick_every: float = 0.5,
         batch: int = 500,
+        settle: float = 0.3,
     ) -> None:
         self.manager = manager
         self.batch = batch
         self.inbox = inbox
         self.tick_every = tick_every
+        self.settle = settle
         self._last_tick = 0.0
         self.applied = 0
+        self.dropped = 0
+        """Messages that failed on their own with a non-transient error (each alerted)."""
+        self.gap_reconciles = 0
+        self.retries = 0
+        """Transient failures so far (each followed by a retry of the same work)."""
+        self.backoff = Backoff(log)
+        self._tick_backoff = Backoff(log)
+        self._work: deque[_Work] = deque()
+        self._gaps: dict[str, tuple[float, float]] = {}  # broker -> (first notice, due)
+
+    @property
+    def retrying(self) -> bool:
+        """Work failed for a transient reason and waits for its retry; the inbox is not read."""
+        return self.backoff.waiting
 
     def step(self, timeout: float = 0.05) -> int:
         """Apply everything waiting (waiting up to `timeout` for the first); returns how many."""
-        batch: list[Inbound] = []
-        try:
-            batch.append(self.inbox.get(timeout=timeout))
-            while len(batch) < self.batch:
-                batch.append(self.inbox.get_nowait())
-        except queue.Empty:
-            pass
-        n = len(batch)
-        if batch:
-            try:
-                self.manager.apply_batch(batch)
-            except Exception:  # a bug must not stop the loop: logged, the next batch goes on
-                log.exception("failed to apply a batch of %d message(s)", n)
-        now = time.monotonic()
-        if now - self._last_tick >= self.tick_every:
-            self._last_tick = now
-            self.manager.release_due()
+        if self.backoff.waiting:
+            wait = self.backoff.due_in()
+            if wait > 0:
+                time.sleep(min(wait, timeout))
+                return 0
+        else:
+            self._plan(self._take(timeout))
+        self._arm_due()
+        n = self._drain()
+        if not self.backoff.waiting:
+            self._tick()
         self.applied += n
         return n
 
@@ -65,3 +123,125 @@ class OmsLoop:
             if done():
                 return True
         return done()
+
+    # ------------------------------------------------------------------ taking and planning
+
+    def _take(self, timeout: float) -> list[Inbound]:
+        if self._gaps:  # a reconcile is armed: do not sleep past it
+            timeout = max(0.0, min(timeout, min(d for _, d in self._gaps.values()) - time.monotonic()))
+        batch: list[Inbound] = []
+        try:
+            batch.append(self.inbox.get(timeout=timeout) if timeout > 0 else self.inbox.get_nowait())
+            while len(batch) < self.batch:
+                batch.append(self.inbox.get_nowait())
+        except queue.Empty:
+            pass
+        return batch
+
+    def _plan(self, batch: list[Inbound]) -> None:
+        """Runs of broker messages become one transaction each, then a record of how far each
+        session got (engine.oms.progress); session changes apply alone, in their place; gap
+        notices arm a reconcile."""
+        run: list[Inbound] = []
+        for m in batch:
+            if isinstance(m, SessionGap):
+                self._gap(m)
+            elif isinstance(m, SessionState):
+                self._run(run)
+                run = []
+                self._work.append(_Work("session", [m]))
+            else:
+                run.append(m)
+        self._run(run)
+
+    def _run(self, run: list[Inbound]) -> None:
+        if run:
+            self._work.append(_Work("batch", run))
+            if last_seqs(run):
+                self._work.append(_Work("progress", run))
+
+    def _gap(self, m: SessionGap) -> None:
+        now = time.monotonic()
+        first, _ = self._gaps.get(m.broker, (now, now))
+        self._gaps[m.broker] = (first, min(now + self.settle, first + GAP_MAX_WAIT))
+        log.info("sequence gap on %s (%s %d..%d): reconcile armed", m.broker, m.kind, m.begin_seq, m.end_seq)
+
+    def _arm_due(self) -> None:
+        now = time.monotonic()
+        for broker, (_, due) in list(self._gaps.items()):
+            if due <= now:
+                del self._gaps[broker]
+                self._work.append(_Work("reconcile", broker=broker))
+
+    # ------------------------------------------------------------------ applying
+
+    def _apply(self, w: _Work) -> None:
+        if w.kind == "batch":
+            self.manager.apply_batch(w.messages)
+        elif w.kind == "progress":
+            with self.manager.database.transaction() as s:
+                record_progress(s, last_seqs(w.messages))
+        elif w.kind == "session":
+            m = w.messages[0]
+            if isinstance(m, SessionState) and m.kind == "logon" and m.next_target_seq > 0:
+                with self.manager.database.transaction() as s:
+                    first_seen(s, m.session_id, m.next_target_seq - 1)
+            self.manager.apply(m)
+        else:
+            asked = self.manager.reconcile(w.broker)
+            self.gap_reconciles += 1
+            log.info("asked %s for the status of %d open order(s) after a sequence gap", w.broker, asked)
+
+    def _drain(self) -> int:
+        """Apply queued work in order; stop at a transient failure (retried after the backoff)."""
+        n = 0
+        while self._work:
+            w = self._work[0]
+            try:
+                self._apply(w)
+            except Exception as exc:
+                if is_transient(exc):
+                    self.retries += 1
+                    self.backoff.failed(str(w), exc)
+                    return n
+                self._work.popleft()
+                self.backoff.succeeded(str(w))
+                self._bad(w, exc)
+                continue
+            self._work.popleft()
+            self.backoff.succeeded(str(w))
+            if w.kind != "progress":
+                n += len(w.messages)
+        return n
+
+    def _bad(self, w: _Work, exc: Exception) -> None:
+        """A non-transient failure: split a batch into single messages; drop a lone one, alerted."""
+        if w.kind == "batch" and len(w.messages) > 1:
+            log.warning("a batch of %d failed (%s); applying its messages one by one", len(w.messages), exc)
+            self._work.extendleft(_Work("batch", [m]) for m in reversed(w.messages))
+            return
+        if w.kind == "progress":  # the messages are applied; only a restart's resume point is older
+            log.error("%s failed: %s: %s", w, type(exc).__name__, exc, exc_info=exc)
+            return
+        what = repr(w.messages[0]) if w.messages else str(w)
+        log.error("dropped %s: %s: %s", what, type(exc).__name__, exc, exc_info=exc)
+        self.dropped += len(w.messages)
+        self.manager.alerts += 1
+        cl_ord_id = getattr(w.messages[0], "cl_ord_id", "") if w.messages else ""
+        self.manager.bus.publish(
+            OrderAlert(order_id=None, cl_ord_id=cl_ord_id, message=f"could not apply {what}: {exc}")
+        )
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        if now - self._last_tick < self.tick_every:
+            return
+        self._last_tick = now
+        try:
+            self.manager.release_due()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            self._tick_backoff.failed("releasing held orders", exc)  # the next tick tries again
+        else:
+            self._tick_backoff.succeeded("releasing held orders")

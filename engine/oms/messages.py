@@ -40,6 +40,9 @@ class ExecReport:
     poss_dup: bool = False
     poss_resend: bool = False
     received_at: datetime = field(default_factory=_now)
+    session_id: str = ""
+    seq_num: int = 0
+    """The session and MsgSeqNum it came with (engine.oms.progress: where to resume after a crash)."""
 
     @property
     def unknown_order(self) -> bool:
@@ -61,6 +64,8 @@ class CancelReject:
     text: str | None = None
     poss_dup: bool = False
     received_at: datetime = field(default_factory=_now)
+    session_id: str = ""
+    seq_num: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +82,22 @@ class SessionState:
     at: datetime = field(default_factory=_now)
 
 
-Inbound = ExecReport | CancelReject | SessionState
+@dataclass(frozen=True, slots=True)
+class SessionGap:
+    """A sequence gap on a broker's session was bridged: we received a ResendRequest (35=2), or a
+    SequenceReset-GapFill (35=4, 123=Y) was sent or received. Messages inside [begin_seq, end_seq]
+    may never have reached the other side (QuickFIX gap-fills our resent orders, see
+    connectors.fix.application), so the OMS asks the broker for every open order
+    (engine.oms.loop). end_seq 0 means "to the latest"."""
+
+    broker: str
+    kind: str  # resend_request_received, gap_fill_sent, gap_fill_received
+    begin_seq: int = 0
+    end_seq: int = 0
+    at: datetime = field(default_factory=_now)
+
+
+Inbound = ExecReport | CancelReject | SessionState | SessionGap
 
 
 # ---------------------------------------------------------------- outbound (OMS -> broker)

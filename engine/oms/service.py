@@ -42,6 +42,8 @@ from engine.oms.ids import new_cl_ord_id
 from engine.oms.journal import record
 from engine.oms.messages import CancelReject, ExecReport, Inbound, NewOrder, Outbound, SessionState
 from engine.oms.recheck import HeldReplace, ReplaceRechecker, held_replace, loosened
+from engine.oms.resend import resent_since_asked
+from engine.oms.retry import is_transient
 from engine.oms.status import AT_BROKER, FINAL, FIX_ORD_STATUS, LOCAL, OrderStatus
 from engine.oms.tables import Allocation, ClientOrderId
 from engine.oms.transitions import Incoming, resolve
@@ -790,7 +792,9 @@ class OrderManager:
 
     def apply_batch(self, messages: Sequence[Inbound]) -> None:
         """Apply many broker messages in one transaction, each in its own savepoint: one bad
-        message is logged and skipped, the others are kept. Session changes are applied after."""
+        message is logged, alerted and skipped, the others are kept. Session changes are applied
+        after. A transient database error (engine.oms.retry) is raised, never skipped: the whole
+        transaction rolls back and the caller (engine.oms.loop) applies the batch again."""
         later = [m for m in messages if isinstance(m, SessionState)]
         with self._tx() as tx:
             for m in messages:
@@ -800,10 +804,13 @@ class OrderManager:
                     with tx.session.begin_nested():
                         if isinstance(m, ExecReport):
                             self._exec(tx, m)
-                        else:
+                        elif isinstance(m, CancelReject):
                             self._cancel_reject(tx, m)
-                except Exception:
+                except Exception as exc:
+                    if is_transient(exc):  # issue 13 (wire): retried by the loop, never dropped
+                        raise
                     log.exception("failed to apply %r", m)
+                    self._alert(tx, None, getattr(m, "cl_ord_id", ""), f"could not apply {m!r}: {exc}")
         for m in later:
             self._session(m)
 
@@ -959,6 +966,9 @@ class OrderManager:
         """The broker never got this order: it was committed but the send was lost. Send it again,
         under the same ClOrdID (a broker refuses a ClOrdID twice, so it cannot execute twice)."""
         if o.status == S.PENDING_NEW and o.cum_qty == 0:
+            if resent_since_asked(tx.session, o.id):  # issue 13 (wire): one resend per round of asks
+                log.info("order %s already sent again since the last status request", o.cl_ord_id)
+                return
             sec = self._symbol(tx.session, o)
             account = None
             if o.account_id is not None:

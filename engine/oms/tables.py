@@ -5,6 +5,8 @@
   until the broker confirms them.
 - oms_allocations: a block's fills given back to its child orders (one row per child), each
   booked once into the account's lots and cash (source_ref is the booking's idempotency key).
+- oms_fix_inbound: per FIX session, the MsgSeqNum of the last broker message the OMS applied
+  (engine.oms.progress), so a restart asks the broker again for anything after it.
 """
 
 from __future__ import annotations
@@ -48,3 +50,13 @@ class Allocation(Base):
     source_ref: Mapped[str] = mapped_column(String(96), unique=True)
     booked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class InboundProgress(Base):
+    """The last broker message applied from one FIX session (its MsgSeqNum)."""
+
+    __tablename__ = "oms_fix_inbound"
+
+    session_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
