@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 
 import quickfix as fix
 
+from connectors.credentials import KeyringCredentialStore
 from connectors.fix import tags as T
+from connectors.fix.logon import LogonCredentials
 from connectors.fix.translate import cancel_reject, exec_report, msg_type
 from engine.oms.messages import Inbound, SessionState
-from engine.ports import CredentialStore
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +44,12 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
     def __init__(
         self,
         inbox: queue.SimpleQueue[Inbound],
-        credentials: CredentialStore | None = None,
+        credentials: KeyringCredentialStore | None = None,
         usernames: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.inbox = inbox
-        self.credentials = credentials
-        self.usernames = usernames or {}
+        self.logon = LogonCredentials(credentials, usernames or {})  # refuses a missing password
         self.info: dict[str, SessionInfo] = {}
         self._lock = threading.Lock()
 
@@ -92,14 +92,7 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
 
     def toAdmin(self, message: fix.Message, sessionID: fix.SessionID) -> None:
         try:
-            if msg_type(message) == "A":
-                broker = broker_of(sessionID)
-                user = self.usernames.get(broker)
-                if user and self.credentials is not None:
-                    secret = self.credentials.get(f"fix:{broker}", user)
-                    message.setField(T.USERNAME, user)
-                    if secret:
-                        message.setField(T.PASSWORD, secret)
+            self.logon.before_send(message, sessionID, msg_type(message) == "A")
         except Exception:
             log.exception("toAdmin failed")
 
@@ -113,6 +106,10 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
     def toApp(self, message: fix.Message, sessionID: fix.SessionID) -> None:
         # A resend of an old order after a reconnect would be stale: send a gap fill instead.
         # The OMS asks the broker for every unacknowledged order at logon and resends it itself.
+        try:
+            self.logon.before_send(message, sessionID, False)  # persistence back on after a Logon
+        except Exception:
+            log.exception("toApp failed")
         header = message.getHeader()
         if header.isSetField(T.POSS_DUP) and header.getField(T.POSS_DUP) == "Y":
             raise fix.DoNotSend()

@@ -32,14 +32,16 @@ from pathlib import Path
 
 import quickfix as fix
 
+from connectors.credentials import KeyringCredentialStore
 from connectors.fix.application import WorkstationApplication, broker_of
-from connectors.fix.config import complete, usernames
+from connectors.fix.config import complete, state_dirs, usernames
 from connectors.fix.dictionary import InvalidFixMessage, validate
+from connectors.fix.log import RedactingLogFactory
 from connectors.fix.translate import to_fix
 from engine.oms.errors import RouteError
 from engine.oms.messages import Inbound, Outbound
-from engine.ports import CredentialStore
 from engine.shared.lease import RoutingLease, holder
+from engine.store.files import private_dir, private_files_in, private_umask
 
 log = logging.getLogger(__name__)
 
@@ -76,15 +78,15 @@ class FixGateway:
         settings_file: Path,
         data_dir: Path,
         inbox: queue.SimpleQueue[Inbound],
-        credentials: CredentialStore | None = None,
+        credentials: KeyringCredentialStore | None = None,
         *,
         lease_db: object | None = None,
         lease_ttl: float = 15.0,
         lease_owner: str | None = None,
     ) -> None:
         text = complete(settings_file, data_dir)
-        (data_dir / "store").mkdir(parents=True, exist_ok=True)
-        (data_dir / "log").mkdir(parents=True, exist_ok=True)
+        for d in (data_dir, *state_dirs(text)):  # 0700, their files 0600 (docs/oms.md)
+            private_files_in(private_dir(d))
         with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False, dir=data_dir) as f:
             f.write(text)
             self._effective = Path(f.name)
@@ -114,8 +116,9 @@ class FixGateway:
             self.lease.acquire(wait=lease_wait)
         # Store and log (sequence numbers) are opened only now, when no other desk is using them.
         self._store = fix.FileStoreFactory(self.settings)
-        self._log = fix.FileLogFactory(self.settings)
-        self.initiator = fix.SocketInitiator(self.app, self._store, self.settings, self._log)
+        self._log = RedactingLogFactory(self.settings)  # no Password (554) in any log line
+        with private_umask():  # the sessions' store and log files are created 0600
+            self.initiator = fix.SocketInitiator(self.app, self._store, self.settings, self._log)
         self.initiator.start()
 
     def _lost(self, session_key: str) -> None:

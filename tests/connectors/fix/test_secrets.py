@@ -1,0 +1,128 @@
+"""FIX secrets: the logon password comes from the one credential store (insecure keychains and
+missing passwords refused), reaches the broker, and is in no file under the FIX store and log
+directories, which are 0700 with 0600 files. Over a real session on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import queue
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from keyring.backends import fail, null
+
+from connectors.credentials import KeyringCredentialStore, MissingSecret, NoSecureKeychain
+from connectors.fix.gateway import FixGateway
+from connectors.fix.log import redact
+from engine.oms.messages import Inbound
+from tests.connectors.fix.harness import Sim, fix_config
+from tests.connectors.memory_keyring import MemoryKeyringForTests
+
+SECRET = "Tr0ub4dor&3-logon"
+
+
+def _config(tmp: Path, port: int) -> Path:
+    path = fix_config(tmp, port)
+    path.write_text(path.read_text() + "Username=desk1\n")
+    return path
+
+
+def _store(secret: str | None = SECRET) -> KeyringCredentialStore:
+    backend = MemoryKeyringForTests()
+    if secret is not None:
+        backend.set_password("fix:SIM", "desk1", secret)
+    return KeyringCredentialStore(backend)
+
+
+def _files(root: Path) -> Iterator[Path]:
+    for dirpath, _dirs, names in os.walk(root):
+        for n in names:
+            yield Path(dirpath) / n
+
+
+def _mode(p: Path) -> int:
+    return stat.S_IMODE(p.stat().st_mode)
+
+
+def _wait(cond, seconds: float = 30) -> bool:  # type: ignore[no-untyped-def]
+    import time
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return bool(cond())
+
+
+def test_logon_password_reaches_the_broker_and_no_fix_file_keeps_it(tmp_path: Path) -> None:
+    sim = Sim(tmp_path).ready()
+    state = tmp_path / "fix"
+    (state / "log").mkdir(parents=True)  # left 0755 by an older version: tightened at start
+    old = state / "log" / "FIX.4.4-WS-SIM.event.current.log"
+    old.write_text("")
+    os.chmod(state / "log", 0o755)
+    os.chmod(old, 0o644)
+    inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
+    gateway = FixGateway(_config(tmp_path, sim.port), state, inbox, _store())
+    try:
+        gateway.start()
+        assert _wait(lambda: gateway.is_logged_on("SIM")), "no logon"
+    finally:
+        gateway.stop()  # a graceful logout: the Logout is the next message QuickFIX stores
+        sim.stop()
+    # the broker got the password: its own (QuickFIX FileLog) log of the Logon shows it
+    broker_logs = "".join(p.read_text(errors="replace") for p in _files(tmp_path / f"sim-{sim.port}" / "log"))
+    assert f"554={SECRET}" in broker_logs
+    # ... and nothing of ours keeps it: not the message log, not the event log, not the store
+    files = list(_files(state))
+    assert {p.parent.name for p in files} >= {"log", "store"}
+    for p in files:
+        text = p.read_bytes().decode("latin-1")
+        assert SECRET not in text, p
+    messages = (state / "log" / "FIX.4.4-WS-SIM.messages.current.log").read_text()
+    assert "\x01553=desk1\x01554=***\x01" in messages  # the Logon was logged, its password masked
+    body = (state / "store" / "FIX.4.4-WS-SIM.body").read_text()
+    assert "\x0135=5\x01" in body and "\x0135=A\x01" not in body  # stored again after the Logon
+    # 0700 directories, 0600 files (QuickFIX's own files and the one left by an older version)
+    for d in (state, state / "log", state / "store"):
+        assert _mode(d) == 0o700, d
+    assert files and all(_mode(p) == 0o600 for p in files), [(p.name, oct(_mode(p))) for p in files]
+
+
+def test_a_missing_fix_password_stops_the_gateway_before_any_logon(tmp_path: Path) -> None:
+    inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
+    with pytest.raises(
+        MissingSecret, match=r"no password for 'desk1' at 'fix:SIM'.*keyring set fix:SIM desk1"
+    ):
+        FixGateway(_config(tmp_path, 1), tmp_path / "fix", inbox, _store(None))
+    with pytest.raises(Exception, match="Username but no credential store"):
+        FixGateway(_config(tmp_path, 1), tmp_path / "fix", inbox, None)
+
+
+@pytest.mark.parametrize("backend", [fail.Keyring(), null.Keyring()], ids=["fail", "null"])
+def test_an_insecure_keychain_is_refused_for_fix_passwords(tmp_path: Path, backend: object) -> None:
+    inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
+    store = KeyringCredentialStore(backend)  # type: ignore[arg-type]
+    with pytest.raises(NoSecureKeychain, match="no secure keychain is available"):
+        FixGateway(_config(tmp_path, 1), tmp_path / "fix", inbox, store)
+
+
+def test_sessions_without_a_username_need_no_password(tmp_path: Path) -> None:
+    inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
+    gateway = FixGateway(
+        fix_config(tmp_path, 1), tmp_path / "fix", inbox, KeyringCredentialStore(fail.Keyring())
+    )
+    gateway.stop()
+
+
+def test_redact_masks_password_tags_only() -> None:
+    msg = "8=FIX.4.4\x019=88\x0135=A\x01553=desk1\x01554=p=w\x01925=new\x015540=keep\x0110=051\x01"
+    assert (
+        redact(msg)
+        == "8=FIX.4.4\x019=88\x0135=A\x01553=desk1\x01554=***\x01925=***\x015540=keep\x0110=051\x01"
+    )
+    assert redact("554=x\x01") == "554=***\x01"
+    assert redact("Created session") == "Created session"
