@@ -1,6 +1,10 @@
 """Orders as arrays, and the projected post-trade portfolio they imply (all orders of a batch
 for one account count together, as a proposal's trades do).
 
+`counted` says which orders the other orders see: a hard-blocked order will not trade, so it must
+not cover another order (a buy that makes a short sale look covered). An order not counted still
+sees itself: its own "after" is the counted orders' projection plus its own trade.
+
 Holdings are valued at the last close; cash moves at the trade price (the limit price for a
 limit order, else the last close), in the security's currency. Everything is translated to the
 account's base currency at the as-of date's FX rate.
@@ -165,12 +169,16 @@ class Context:
         orders: Orders,
         now: datetime,
         fx_legs: Sequence[FxLeg] = (),
+        counted: np.ndarray | None = None,
     ) -> None:
         self.session = session
         self.book = book
         self.o = orders
         self.now = now
         self.n = len(orders)
+        self.counted = np.ones(self.n, dtype=bool) if counted is None else np.asarray(counted, dtype=bool)
+        self.w = self.counted.astype(float)  # weight of each order in what the others see
+        self.own = 1.0 - self.w  # an order not counted still sees itself
         cidx = {c: i for i, c in enumerate(book.currencies)}
         legs = [g for g in fx_legs if g.account in book.acct_index and g.currency in cidx]
         self.fx_a = np.array([book.acct_index[g.account] for g in legs], dtype=np.int64)
@@ -270,13 +278,24 @@ class Context:
         )
 
     @cached_property
+    def d_value_base(self) -> np.ndarray:
+        """Change in account value per order (holdings at the last close, cash at the trade price)."""
+        return self.d_mv_base + self.d_cash_local * self.fx_base
+
+    @cached_property
     def total_post(self) -> np.ndarray:
+        """Account value after the counted orders, per account index."""
         na = self.book.n_accounts
         return (
             self.total_pre
-            + np.bincount(self.o.a, self.d_mv_base + self.d_cash_local * self.fx_base, minlength=na)
+            + np.bincount(self.o.a, self.d_value_base * self.w, minlength=na)
             + self.fx_legs_base
         )
+
+    @cached_property
+    def total_after(self) -> np.ndarray:
+        """Per order: its account's value after the counted orders and itself."""
+        return self.total_post[self.o.a] + self.own * self.d_value_base
 
     @cached_property
     def fx_legs_base(self) -> np.ndarray:
@@ -298,8 +317,9 @@ class Context:
     def qty_post(self) -> np.ndarray:
         ns = self.book.n_securities
         keys = self.o.a * ns + self.o.s
-        return self.qty_pre + _dense_or_sorted(
-            keys, self.o.sign * self.o.qty, keys, self.book.n_accounts * ns
+        d = self.o.sign * self.o.qty
+        return (
+            self.qty_pre + _dense_or_sorted(keys, d * self.w, keys, self.book.n_accounts * ns) + self.own * d
         )
 
     @cached_property
@@ -318,7 +338,8 @@ class Context:
         legs = (
             _dense_or_sorted(self.fx_a * nc + self.fx_c, self.fx_amt, keys, size) if len(self.fx_a) else 0.0
         )
-        return self.cash_pre + _dense_or_sorted(keys, self.d_cash_local, keys, size) + legs
+        d = self.d_cash_local
+        return self.cash_pre + _dense_or_sorted(keys, d * self.w, keys, size) + self.own * d + legs
 
     @cached_property
     def cash_total_pre(self) -> np.ndarray:
@@ -326,11 +347,18 @@ class Context:
 
     @cached_property
     def cash_total_post(self) -> np.ndarray:
+        """Cash in base currency after the counted orders, per account index."""
+        d = self.d_cash_local * self.fx_base
         return (
             self.cash_total_pre
-            + np.bincount(self.o.a, self.d_cash_local * self.fx_base, minlength=self.book.n_accounts)
+            + np.bincount(self.o.a, d * self.w, minlength=self.book.n_accounts)
             + self.fx_legs_base
         )
+
+    @cached_property
+    def cash_total_after(self) -> np.ndarray:
+        """Per order: its account's cash in base after the counted orders and itself."""
+        return self.cash_total_post[self.o.a] + self.own * self.d_cash_local * self.fx_base
 
     def group_codes(self, kind: str) -> tuple[np.ndarray, list[str]]:
         """Per security, an integer code of its issuer / sector / country / currency / itself."""
@@ -358,13 +386,15 @@ class Context:
         keys = [b.pos_a[keep] * ng + g[b.pos_s[keep]]]
         vals = [self.pos_mv_base[keep]]
         d_keys = [self.o.a * ng + g[self.o.s]]
-        d_vals = [self.d_mv_base]
+        d_vals = [self.d_mv_base * self.w]
+        own = self.d_mv_base  # an order's own trade lands in its own group (cash: its currency)
         if kind == "currency_cash":
             ckeep = involved[b.cash_a]
             keys.append(b.cash_a[ckeep] * ng + b.cash_c[ckeep])
             vals.append(self.cash_base[ckeep])
             d_keys.append(self.o.a * ng + self.o_ccy)
-            d_vals.append(self.d_cash_local * self.fx_base)
+            d_vals.append(self.d_cash_local * self.fx_base * self.w)
+            own = own + self.d_cash_local * self.fx_base
             if len(self.fx_a):
                 d_keys.append(self.fx_a * ng + self.fx_c)
                 d_vals.append(self.fx_amt * b.fx[self.fx_c, self.acct_c[self.fx_a]])
@@ -372,6 +402,8 @@ class Context:
         q = self.o.a * ng + og
         size = b.n_accounts * ng
         pre = _dense_or_sorted(np.concatenate(keys), np.concatenate(vals), q, size)
-        post = pre + _dense_or_sorted(np.concatenate(d_keys), np.concatenate(d_vals), q, size)
+        post = (
+            pre + _dense_or_sorted(np.concatenate(d_keys), np.concatenate(d_vals), q, size) + self.own * own
+        )
         cache[kind] = (pre, post, og, names)
         return cache[kind]
