@@ -126,3 +126,29 @@ def test_redact_masks_password_tags_only() -> None:
     )
     assert redact("554=x\x01") == "554=***\x01"
     assert redact("Created session") == "Created session"
+
+
+@pytest.mark.parametrize("stored", [False, True], ids=["insecure-keychain", "no-password"])
+def test_headless_oms_refuses_with_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, stored: bool
+) -> None:
+    import keyring
+
+    from tests.conftest import migrated
+    from workstation.cli.main import main
+
+    url = f"sqlite:///{tmp_path / 'book.db'}"
+    migrated(url).dispose()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyringForTests() if stored else fail.Keyring())
+    try:
+        code = main(
+            ["--db", url, "oms", "--headless", "--fix-config", str(_config(tmp_path, 1)), "--timeout", "1"]
+        )
+    finally:
+        keyring.set_keyring(previous)
+    out, err = capsys.readouterr()
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and out == "" and len(lines) == 1 and lines[0].startswith("error: ")
+    expected = "no password for 'desk1' at 'fix:SIM'" if stored else "no secure keychain is available"
+    assert expected in lines[0]

@@ -4,16 +4,26 @@ same refusals (non-finite or absurd numbers, unknown accounts and symbols), the 
 from __future__ import annotations
 
 import json
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from engine.access.users import create_user
 from engine.compliance.tables import CheckResult
+from engine.store.accounts import Account
 from engine.store.database import Database
+from engine.store.market import FxRate, PriceBar
+from engine.store.positions import CashBalance
+from engine.store.reference import Security
 from engine.store.trading import Order
-from tests.engine.oms.test_wiring import HEADER, book  # noqa: F401  (the fixture)
+from tests.conftest import migrated
+from tests.engine.oms.book import make_book
 from workstation.cli.main import main
+
+HEADER = "account,symbol,side,quantity,order_type,limit_price,time_in_force,broker\n"
 
 BAD_ROWS = {
     "ACC1,AAPL,buy,nan,market,,day,SIM": ("quantity", "NaN"),
@@ -28,6 +38,29 @@ BAD_ROWS = {
     "ACC1,AAPL,buy,10,market,,forever,SIM": ("time_in_force", "bad tif"),
     "ACC1,AAPL,buy,10,market,,day,": ("broker", "no broker"),
 }
+
+
+@pytest.fixture
+def book(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Database]:
+    """The OMS test book, priced on 2026-10-30, with a trader who can import and check."""
+    url = f"sqlite:///{tmp_path / 'book.db'}"
+    db = migrated(url)
+    make_book(db)
+    monkeypatch.setenv("WORKSTATION_PASSWORD", "trader password 1")
+    with db.transaction() as s:
+        create_user(s, None, "ad1", "Admin", "admin", "admin password 1")
+        create_user(s, "ad1", "tr1", "Trader One", "trader", "trader password 1")
+        for sec in s.scalars(select(Security)):
+            s.add(
+                PriceBar(
+                    security_id=sec.id, date=date(2026, 10, 30), close=Decimal(100), volume=10**7, source="t"
+                )
+            )
+        for q, r in (("USD", "1.08"), ("GBP", "0.87"), ("JPY", "165")):
+            s.add(FxRate(base="EUR", quote=q, date=date(2026, 10, 30), rate=Decimal(r), source="t"))
+        for a in s.scalars(select(Account)):
+            s.add(CashBalance(account_id=a.id, currency="USD", settled=Decimal(10**7), unsettled=Decimal(0)))
+    return url, db
 
 
 def _run(url: str, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, list[str]]:
@@ -45,7 +78,7 @@ def _counts(db: Database) -> tuple[int, int]:
 
 
 def test_one_bad_file_gets_the_same_errors_from_both_commands(
-    book: tuple[str, Database],  # noqa: F811
+    book: tuple[str, Database],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -71,7 +104,7 @@ def test_one_bad_file_gets_the_same_errors_from_both_commands(
     ids=["missing-columns", "unknown-column"],
 )
 def test_the_columns_are_the_same(
-    book: tuple[str, Database],  # noqa: F811
+    book: tuple[str, Database],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     header: str,
@@ -86,7 +119,7 @@ def test_the_columns_are_the_same(
 
 
 def test_a_good_file_passes_both(
-    book: tuple[str, Database],  # noqa: F811
+    book: tuple[str, Database],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
