@@ -186,7 +186,9 @@ def _pick(rounds: list[list[Eval]], round_of: np.ndarray, r: int) -> Eval:
     cols = np.arange(len(round_of))
 
     def take(name: str) -> np.ndarray:
-        return np.stack([np.asarray(getattr(e, name)) for e in evs])[round_of, cols]
+        stacked: np.ndarray = np.stack([np.asarray(getattr(e, name)) for e in evs])
+        picked: np.ndarray = stacked[round_of, cols]
+        return picked
 
     return Eval(
         take("relevant"),
@@ -212,7 +214,7 @@ def evaluate(
     A hard-blocked order will not trade, so it stops counting in the projection the other orders
     see, and the batch is checked again until no new order is blocked (a fixed point). An order
     keeps the verdict of the round that blocked it; the others get the last round's. Blocked
-    orders only ever leave the projection, so there are at most as many rounds as orders.
+    orders only ever leave the projection, so there is at most one round more than there are orders.
     """
     n = len(orders)
     counted = np.ones(n, dtype=bool)
