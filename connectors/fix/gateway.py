@@ -85,13 +85,14 @@ class FixGateway:
         lease_owner: str | None = None,
     ) -> None:
         text = complete(settings_file, data_dir)
+        # First: a Username without its password in a secure keychain stops here, leaving nothing.
+        self.app = WorkstationApplication(inbox, credentials, usernames(text))
         for d in (data_dir, *state_dirs(text)):  # 0700, their files 0600 (docs/oms.md)
             private_files_in(private_dir(d))
         with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False, dir=data_dir) as f:
             f.write(text)
             self._effective = Path(f.name)
         self.settings = fix.SessionSettings(str(self._effective))
-        self.app = WorkstationApplication(inbox, credentials, usernames(text))
         self.initiator: fix.SocketInitiator | None = None  # made in start(): after the lease is ours
         self.session_ids: dict[str, fix.SessionID] = {}
         for sid in self.settings.getSessions():

@@ -100,6 +100,7 @@ def test_a_missing_fix_password_stops_the_gateway_before_any_logon(tmp_path: Pat
         FixGateway(_config(tmp_path, 1), tmp_path / "fix", inbox, _store(None))
     with pytest.raises(Exception, match="Username but no credential store"):
         FixGateway(_config(tmp_path, 1), tmp_path / "fix", inbox, None)
+    assert list((tmp_path / "fix").iterdir()) == []  # refused before any file was written
 
 
 @pytest.mark.parametrize("backend", [fail.Keyring(), null.Keyring()], ids=["fail", "null"])
