@@ -4,9 +4,12 @@ directories, which are 0700 with 0600 files. Over a real session on 127.0.0.1.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
+import socket
 import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,8 +60,38 @@ def _wait(cond, seconds: float = 30) -> bool:  # type: ignore[no-untyped-def]
     return bool(cond())
 
 
+class Tap:
+    """A TCP forwarder on 127.0.0.1 that keeps a copy of what the workstation sends the broker."""
+
+    def __init__(self, target_port: int) -> None:
+        self.sent = bytearray()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.server.getsockname()[1])
+        self.target = target_port
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = self.server.accept()
+                broker = socket.create_connection(("127.0.0.1", self.target))
+                threading.Thread(target=self._pump, args=(client, broker, True), daemon=True).start()
+                threading.Thread(target=self._pump, args=(broker, client, False), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, outbound: bool) -> None:
+        with contextlib.suppress(OSError), src, dst:
+            while data := src.recv(65536):
+                if outbound:
+                    self.sent += data
+                dst.sendall(data)
+
+    def close(self) -> None:
+        self.server.close()
+
+
 def test_logon_password_reaches_the_broker_and_no_fix_file_keeps_it(tmp_path: Path) -> None:
     sim = Sim(tmp_path).ready()
+    tap = Tap(sim.port)
     state = tmp_path / "fix"
     (state / "log").mkdir(parents=True)  # left 0755 by an older version: tightened at start
     old = state / "log" / "FIX.4.4-WS-SIM.event.current.log"
@@ -66,16 +99,16 @@ def test_logon_password_reaches_the_broker_and_no_fix_file_keeps_it(tmp_path: Pa
     os.chmod(state / "log", 0o755)
     os.chmod(old, 0o644)
     inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
-    gateway = FixGateway(_config(tmp_path, sim.port), state, inbox, _store())
+    gateway = FixGateway(_config(tmp_path, tap.port), state, inbox, _store())
     try:
         gateway.start()
         assert _wait(lambda: gateway.is_logged_on("SIM")), "no logon"
     finally:
         gateway.stop()  # a graceful logout: the Logout is the next message QuickFIX stores
         sim.stop()
-    # the broker got the password: its own (QuickFIX FileLog) log of the Logon shows it
-    broker_logs = "".join(p.read_text(errors="replace") for p in _files(tmp_path / f"sim-{sim.port}" / "log"))
-    assert f"554={SECRET}" in broker_logs
+        tap.close()
+    # the password went to the broker, in the Logon on the wire ...
+    assert f"\x01553=desk1\x01554={SECRET}\x01".encode() in bytes(tap.sent)
     # ... and nothing of ours keeps it: not the message log, not the event log, not the store
     files = list(_files(state))
     assert {p.parent.name for p in files} >= {"log", "store"}
