@@ -109,6 +109,10 @@ def test_logon_password_reaches_the_broker_and_no_fix_file_keeps_it(tmp_path: Pa
         tap.close()
     # the password went to the broker, in the Logon on the wire ...
     assert f"\x01553=desk1\x01554={SECRET}\x01".encode() in bytes(tap.sent)
+    # ... the simulated broker's QuickFIX log masks it too ...
+    sim_logs = list(_files(tmp_path / f"sim-{sim.port}" / "log"))
+    assert any("554=***" in p.read_text(errors="replace") for p in sim_logs)
+    assert not any(SECRET in p.read_text(errors="replace") for p in sim_logs)
     # ... and nothing of ours keeps it: not the message log, not the event log, not the store
     files = list(_files(state))
     assert {p.parent.name for p in files} >= {"log", "store"}
