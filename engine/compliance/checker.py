@@ -164,23 +164,33 @@ def _round(
     now: datetime,
     fx_legs: Sequence[FxLeg],
     counted: np.ndarray,
-) -> tuple[np.ndarray, list[Eval]]:
-    """Every rule on every order, the others seeing only the `counted` orders."""
+    previous: tuple[np.ndarray, list[Eval], np.ndarray] | None = None,
+) -> tuple[np.ndarray, list[Eval], np.ndarray]:
+    """Every rule on every order, the others seeing only the `counted` orders: the codes, the
+    Evals, and which rules read anything that depends on the counted orders. With `previous`
+    (the first round's result) a rule that read nothing of the kind keeps its verdicts."""
     ctx = Context(session, book, orders, now, fx_legs, counted)
     codes = np.full((len(rules), len(orders)), NOT_ASSIGNED, dtype=np.int8)
-    evals = []
+    evals: list[Eval] = []
+    depends = np.ones(len(rules), dtype=bool)
     for r, rule in enumerate(rules):
+        if previous is not None and not previous[2][r]:
+            codes[r], depends[r] = previous[0][r], False
+            evals.append(previous[1][r])
+            continue
+        ctx.batch_read = False
         ev = get_template(rule.template).evaluate(ctx, rule.params)
+        depends[r] = ctx.batch_read
         assigned = rule.account_mask(book.acct)[orders.a]
         codes[r] = np.where(assigned, np.where(ev.fail, RANK[rule.fail_outcome], 0), NOT_ASSIGNED)
         evals.append(ev)
-    return codes, evals
+    return codes, evals, depends
 
 
 def _pick(rounds: list[list[Eval]], round_of: np.ndarray, r: int) -> Eval:
     """Rule r's Eval with each order's arrays and sentence taken from the round that decided it."""
     evs = [evals[r] for evals in rounds]
-    if len(evs) == 1:
+    if all(e is evs[0] for e in evs):  # one round, or a rule that does not depend on the batch
         return evs[0]
 
     cols = np.arange(len(round_of))
@@ -214,16 +224,20 @@ def evaluate(
     A hard-blocked order will not trade, so it stops counting in the projection the other orders
     see, and the batch is checked again until no new order is blocked (a fixed point). An order
     keeps the verdict of the round that blocked it; the others get the last round's. Blocked
-    orders only ever leave the projection, so there is at most one round more than there are orders.
+    orders only ever leave the projection, so there is at most one round more than there are
+    orders. Rules that read nothing depending on the batch (a restricted list, a price collar)
+    are evaluated once and keep their verdicts.
     """
     n = len(orders)
     counted = np.ones(n, dtype=bool)
     round_of = np.zeros(n, dtype=np.int64)
     rounds: list[list[Eval]] = []
     codes = np.full((len(rules), n), NOT_ASSIGNED, dtype=np.int8)
+    first: tuple[np.ndarray, list[Eval], np.ndarray] | None = None
     while True:
         k = len(rounds)
-        round_codes, evals = _round(session, book, orders, rules, now, fx_legs, counted)
+        round_codes, evals, depends = _round(session, book, orders, rules, now, fx_legs, counted, first)
+        first = first or (round_codes, evals, depends)
         rounds.append(evals)
         codes[:, counted] = round_codes[:, counted]
         round_of[counted] = k

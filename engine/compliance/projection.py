@@ -12,7 +12,7 @@ account's base currency at the as-of date's FX rate.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -159,6 +159,21 @@ def _group_sum(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.nd
     return np.where(uniq[pos] == query, sums[pos], 0.0)
 
 
+def _batch_dependent(fn: Callable[[Context], np.ndarray]) -> property:
+    """A cached value that depends on which orders count: reading it marks the rule as depending
+    on the batch, so the checker evaluates it again when the counted orders change."""
+    key = f"_batch_{fn.__name__}"
+
+    def get(self: Context) -> np.ndarray:
+        self.batch_read = True
+        if key not in self.__dict__:
+            self.__dict__[key] = fn(self)
+        value: np.ndarray = self.__dict__[key]
+        return value
+
+    return property(get, doc=fn.__doc__)
+
+
 class Context:
     """Everything a rule needs about a batch: the book, the orders and the projection."""
 
@@ -176,14 +191,33 @@ class Context:
         self.o = orders
         self.now = now
         self.n = len(orders)
-        self.counted = np.ones(self.n, dtype=bool) if counted is None else np.asarray(counted, dtype=bool)
-        self.w = self.counted.astype(float)  # weight of each order in what the others see
-        self.own = 1.0 - self.w  # an order not counted still sees itself
+        self._counted = np.ones(self.n, dtype=bool) if counted is None else np.asarray(counted, dtype=bool)
+        self._w = self._counted.astype(float)  # weight of each order in what the others see
+        self._own = 1.0 - self._w  # an order not counted still sees itself
+        self.batch_read = False  # set when a rule reads anything that depends on `counted`
         cidx = {c: i for i, c in enumerate(book.currencies)}
         legs = [g for g in fx_legs if g.account in book.acct_index and g.currency in cidx]
         self.fx_a = np.array([book.acct_index[g.account] for g in legs], dtype=np.int64)
         self.fx_c = np.array([cidx[g.currency] for g in legs], dtype=np.int64)
         self.fx_amt = np.array([g.amount for g in legs], dtype=float)
+
+    @property
+    def counted(self) -> np.ndarray:
+        """Which orders the others see (a rule reading it depends on the batch)."""
+        self.batch_read = True
+        return self._counted
+
+    @property
+    def w(self) -> np.ndarray:
+        """1.0 for an order the others see, 0.0 for one they do not."""
+        self.batch_read = True
+        return self._w
+
+    @property
+    def own(self) -> np.ndarray:
+        """1.0 for an order the others do not see: its own trade is added to its own view."""
+        self.batch_read = True
+        return self._own
 
     @cached_property
     def acct_codes(self) -> np.ndarray:
@@ -282,7 +316,7 @@ class Context:
         """Change in account value per order (holdings at the last close, cash at the trade price)."""
         return self.d_mv_base + self.d_cash_local * self.fx_base
 
-    @cached_property
+    @_batch_dependent
     def total_post(self) -> np.ndarray:
         """Account value after the counted orders, per account index."""
         na = self.book.n_accounts
@@ -292,7 +326,7 @@ class Context:
             + self.fx_legs_base
         )
 
-    @cached_property
+    @_batch_dependent
     def total_after(self) -> np.ndarray:
         """Per order: its account's value after the counted orders and itself."""
         return self.total_post[self.o.a] + self.own * self.d_value_base
@@ -313,7 +347,7 @@ class Context:
             self.book.pos_a * ns + self.book.pos_s, self.book.pos_q, self.o.a * ns + self.o.s, size
         )
 
-    @cached_property
+    @_batch_dependent
     def qty_post(self) -> np.ndarray:
         ns = self.book.n_securities
         keys = self.o.a * ns + self.o.s
@@ -330,7 +364,7 @@ class Context:
             self.book.cash_a * nc + self.book.cash_c, self.book.cash_amt, self.o.a * nc + self.o_ccy
         )
 
-    @cached_property
+    @_batch_dependent
     def cash_post(self) -> np.ndarray:
         nc = len(self.book.currencies)
         keys = self.o.a * nc + self.o_ccy
@@ -345,7 +379,7 @@ class Context:
     def cash_total_pre(self) -> np.ndarray:
         return np.bincount(self.book.cash_a, self.cash_base, minlength=self.book.n_accounts)
 
-    @cached_property
+    @_batch_dependent
     def cash_total_post(self) -> np.ndarray:
         """Cash in base currency after the counted orders, per account index."""
         d = self.d_cash_local * self.fx_base
@@ -355,7 +389,7 @@ class Context:
             + self.fx_legs_base
         )
 
-    @cached_property
+    @_batch_dependent
     def cash_total_after(self) -> np.ndarray:
         """Per order: its account's cash in base after the counted orders and itself."""
         return self.cash_total_post[self.o.a] + self.own * self.d_cash_local * self.fx_base
@@ -374,6 +408,7 @@ class Context:
 
         For currency_cash, cash in that currency counts too (and a trade's cash leg offsets it).
         """
+        self.batch_read = True
         cache = self.__dict__.setdefault("_exposure", {})
         if kind in cache:
             return cache[kind]

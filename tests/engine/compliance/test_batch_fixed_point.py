@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from engine.compliance.checker import run_check
 from engine.ports import OrderIntent
 from engine.store.database import Database
@@ -79,3 +81,35 @@ def test_orders_blocked_together_stay_blocked_when_each_alone_would_pass(miniboo
     assert outcomes == ["block", "block"] and run.rounds == 2
     assert [run.result(1, i)["after"] for i in range(2)] == [-2_000, -2_000]
     assert _outcomes(minibook, orders[:1])[0] == ["pass"]
+
+
+def test_rules_that_do_not_depend_on_the_batch_are_evaluated_once(
+    minibook: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rounds re-run only rules that read the projection; a price collar's verdict is kept."""
+    from engine.compliance import checker
+
+    calls: list[str] = []
+    real = checker.get_template
+
+    def counting(name: str):  # type: ignore[no-untyped-def]
+        calls.append(name)
+        return real(name)
+
+    rules = [
+        rule("no_short", code="SHORT"),
+        rule("cash_overdraft", code="OD"),
+        rule("fat_finger", max_pct=0.1),
+    ]
+    orders = [
+        OrderIntent("U1", "AAA", "buy", Decimal(2000), "limit", Decimal("0.01")),
+        OrderIntent("U1", "AAA", "sell", Decimal(200)),
+    ]
+    monkeypatch.setattr(checker, "get_template", counting)
+    outcomes, run = _outcomes(minibook, orders, rules)
+    assert outcomes == ["block", "block"] and run.rounds == 3
+    assert (
+        calls.count("fat_finger") == 1 and calls.count("no_short") == 3 and calls.count("cash_overdraft") == 3
+    )
+    ff = run.result(2, 0)
+    assert ff["outcome"] == "block" and ff["after"] > 0.99  # 99.99% away from the last price
