@@ -19,7 +19,7 @@ from keyring.backends import fail, null
 from connectors.credentials import KeyringCredentialStore, MissingSecret, NoSecureKeychain
 from connectors.fix.gateway import FixGateway
 from connectors.fix.log import redact
-from engine.oms.messages import Inbound
+from engine.oms.messages import Inbound, SessionState
 from tests.connectors.fix.harness import Sim, fix_config
 from tests.connectors.memory_keyring import MemoryKeyringForTests
 
@@ -65,6 +65,7 @@ class Tap:
 
     def __init__(self, target_port: int) -> None:
         self.sent = bytearray()
+        self.links: list[socket.socket] = []
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.server.getsockname()[1])
         self.target = target_port
@@ -75,6 +76,7 @@ class Tap:
             while True:
                 client, _ = self.server.accept()
                 broker = socket.create_connection(("127.0.0.1", self.target))
+                self.links += [client, broker]
                 threading.Thread(target=self._pump, args=(client, broker, True), daemon=True).start()
                 threading.Thread(target=self._pump, args=(broker, client, False), daemon=True).start()
 
@@ -85,8 +87,16 @@ class Tap:
                     self.sent += data
                 dst.sendall(data)
 
+    def cut(self) -> None:
+        """Drop the connections (the listener stays: QuickFIX reconnects and logs on again)."""
+        links, self.links = self.links, []
+        for sock in links:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
     def close(self) -> None:
         self.server.close()
+        self.cut()
 
 
 def test_logon_password_reaches_the_broker_and_no_fix_file_keeps_it(tmp_path: Path) -> None:
@@ -100,15 +110,28 @@ def test_logon_password_reaches_the_broker_and_no_fix_file_keeps_it(tmp_path: Pa
     os.chmod(old, 0o644)
     inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
     gateway = FixGateway(_config(tmp_path, tap.port), state, inbox, _store())
+    logons: list[SessionState] = []
+
+    def logged_on(times: int) -> bool:
+        while not inbox.empty():
+            m = inbox.get()
+            if isinstance(m, SessionState) and m.kind == "logon":
+                logons.append(m)
+        return len(logons) >= times
+
+    body = state / "store" / "FIX.4.4-WS-SIM.body"
     try:
         gateway.start()
-        assert _wait(lambda: gateway.is_logged_on("SIM")), "no logon"
+        assert _wait(lambda: logged_on(1)), "no logon"
+        os.chmod(body, 0o644)  # as a store reset (a new FIX day) recreates it
+        tap.cut()  # QuickFIX reconnects and logs on again, with the password again
+        assert _wait(lambda: logged_on(2)), "no second logon"
     finally:
         gateway.stop()  # a graceful logout: the Logout is the next message QuickFIX stores
         sim.stop()
         tap.close()
     # the password went to the broker, in the Logon on the wire ...
-    assert f"\x01553=desk1\x01554={SECRET}\x01".encode() in bytes(tap.sent)
+    assert bytes(tap.sent).count(f"\x01553=desk1\x01554={SECRET}\x01".encode()) >= 2  # every Logon
     # ... the simulated broker's QuickFIX log masks it too ...
     sim_logs = list(_files(tmp_path / f"sim-{sim.port}" / "log"))
     assert any("554=***" in p.read_text(errors="replace") for p in sim_logs)
@@ -121,8 +144,8 @@ def test_logon_password_reaches_the_broker_and_no_fix_file_keeps_it(tmp_path: Pa
         assert SECRET not in text, p
     messages = (state / "log" / "FIX.4.4-WS-SIM.messages.current.log").read_text()
     assert "\x01553=desk1\x01554=***\x01" in messages  # the Logon was logged, its password masked
-    body = (state / "store" / "FIX.4.4-WS-SIM.body").read_text()
-    assert "\x0135=5\x01" in body and "\x0135=A\x01" not in body  # stored again after the Logon
+    stored = body.read_text()
+    assert "\x0135=5\x01" in stored and "\x0135=A\x01" not in stored  # stored again after the Logons
     # 0700 directories, 0600 files (QuickFIX's own files and the one left by an older version)
     for d in (state, state / "log", state / "store"):
         assert _mode(d) == 0o700, d
