@@ -29,6 +29,8 @@ BAD_ROWS = {
     "ACC1,AAPL,buy,nan,market,,day,SIM": ("quantity", "NaN"),
     "ACC1,AAPL,buy,inf,market,,day,SIM": ("quantity", "Infinity"),
     "ACC1,AAPL,buy,1e30,market,,day,SIM": ("quantity", "absurd"),
+    "ACC1,AAPL,buy,1000000000000,market,,day,SIM": ("quantity", "too large"),
+    "ACC1,AAPL,buy,10,limit,1000000000000,day,SIM": ("limit_price", "too large"),
     "ACC1,AAPL,sell,-5,market,,day,SIM": ("quantity", "negative"),
     "ACC1,AAPL,buy,10,limit,NaN,day,SIM": ("limit_price", "NaN limit"),
     "ACC1,AAPL,buy,10,market,12.5,day,SIM": ("limit_price", "limit on a market order"),
@@ -92,6 +94,7 @@ def test_one_bad_file_gets_the_same_errors_from_both_commands(
     for row, (column, _why) in enumerate(BAD_ROWS.values(), start=3):
         assert any(f"row {row}, column {column}:" in line for line in check[2]), (row, column, check[2])
     assert not any("row 2," in line for line in check[2])  # the good row is fine
+    assert any("'1000000000000' is too large (the limit is 100,000,000)" in line for line in check[2])
     assert _counts(db) == (0, 0)  # nothing written by either
 
 
