@@ -142,8 +142,8 @@ def open_count(database: Database) -> int:
 
 
 def cmd_oms(args: argparse.Namespace) -> int:
-    from connectors.fix.gateway import FixGateway
     from connectors.credentials import KeyringCredentialStore
+    from connectors.fix.gateway import FixGateway
 
     config = args.fix_config or default_fix_config()
     if not config.is_file():
