@@ -36,10 +36,13 @@ def _private_sqlite(path: Path) -> None:
     """The book file 0600 before SQLite opens it (SQLite gives -wal and -shm the file's mode)."""
     if str(path).startswith("file:"):  # a URI filename: SQLite creates it as it is told
         return
-    private_dir(path.parent, tighten=False)  # a user's folder holding the book stays as it is
-    create_private_file(path)
-    for suffix in SQLITE_SIDE_FILES:
-        private_file(path.with_name(path.name + suffix))
+    try:
+        private_dir(path.parent, tighten=False)  # a user's folder holding the book stays as it is
+        create_private_file(path)
+        for suffix in SQLITE_SIDE_FILES:
+            private_file(path.with_name(path.name + suffix))
+    except OSError as exc:
+        raise ConfigurationError(f"cannot open the book {path}: {exc.strerror or exc}") from None
 
 
 def parse_url(url: str | URL) -> URL:

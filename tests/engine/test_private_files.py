@@ -50,3 +50,13 @@ def test_private_dir_leaves_a_shared_sticky_directory_alone(tmp_path: Path) -> N
     mine.mkdir(mode=0o755)
     private_dir(mine)
     assert _mode(mine) == 0o700
+
+
+def test_a_book_that_cannot_be_created_is_one_clear_error(tmp_path: Path) -> None:
+    import pytest
+
+    from engine.errors import ConfigurationError
+
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigurationError, match=r"cannot open the book .*file/book.db"):
+        Database(f"sqlite:///{tmp_path / 'file' / 'book.db'}")  # a file where the folder should be
