@@ -51,9 +51,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c = g.add_parser(
         "check",
         help="check hypothetical orders from a CSV file against the current book (changes nothing)",
-        description="Columns: account, symbol, side, quantity; optional order_type (market|limit), "
-        "limit_price, ref. All orders of one account count together in the post-trade projection. "
-        "Unknown accounts or symbols are errors naming the row (exit 2).",
+        description="The file `orders import` takes (columns account, symbol, side, quantity, order_type, "
+        "limit_price, time_in_force, broker), refused the same way: every problem names its row and "
+        "column (exit 2). Orders of one account count together in the post-trade projection, except "
+        "hard-blocked ones, which will not trade.",
     )
     c.add_argument("file", type=Path, metavar="FILE.csv")
     c.add_argument("--as-of", type=_date, help="date (default: the book's as-of date)")
@@ -212,8 +213,8 @@ def cmd_templates(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    intents, rows = read_orders(args.file)
     with open_store(args.db) as database, database.session() as s:
+        intents, rows = read_orders(s, args.file)  # the `orders import` file, checked the same way
         run = run_check(s, intents, as_of=args.as_of, source=args.file.name, rows=rows)
         out = {
             "as_of": run.book.as_of,

@@ -142,8 +142,8 @@ def open_count(database: Database) -> int:
 
 
 def cmd_oms(args: argparse.Namespace) -> int:
+    from connectors.credentials import KeyringCredentialStore
     from connectors.fix.gateway import FixGateway
-    from connectors.fix.keychain import KeyringCredentials
 
     config = args.fix_config or default_fix_config()
     if not config.is_file():
@@ -154,7 +154,7 @@ def cmd_oms(args: argparse.Namespace) -> int:
         config,
         data_dir() / "fix",
         inbox,
-        KeyringCredentials(),
+        KeyringCredentialStore(),
         lease_db=database,
         lease_ttl=args.lease_ttl,
         lease_owner=owner_id(f"oms:{getpass.getuser()}"),

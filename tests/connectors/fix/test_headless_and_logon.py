@@ -9,11 +9,13 @@ from pathlib import Path
 
 import quickfix as fix
 
+from connectors.credentials import KeyringCredentialStore
 from connectors.fix import tags as T
 from connectors.fix.application import WorkstationApplication
 from engine.oms.service import OrderManager
 from tests.conftest import migrated
 from tests.connectors.fix.harness import all_orders, draft, fix_config, free_port
+from tests.connectors.memory_keyring import MemoryKeyringForTests
 from tests.engine.oms.book import PassAll, make_book
 from workstation.cli.main import main
 
@@ -35,22 +37,10 @@ def test_headless_exits_1_when_orders_stay_open(tmp_path: Path, capsys) -> None:
     db.dispose()
 
 
-class Keychain:
-    def __init__(self) -> None:
-        self.secrets = {("fix:SIM", "desk1"): "s3cret"}
-
-    def get(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set(self, service: str, username: str, secret: str) -> None:
-        self.secrets[(service, username)] = secret
-
-    def delete(self, service: str, username: str) -> None:
-        self.secrets.pop((service, username), None)
-
-
 def test_logon_carries_username_and_keychain_password() -> None:
-    app = WorkstationApplication(queue.SimpleQueue(), Keychain(), {"SIM": "desk1"})
+    backend = MemoryKeyringForTests()
+    backend.set_password("fix:SIM", "desk1", "s3cret")
+    app = WorkstationApplication(queue.SimpleQueue(), KeyringCredentialStore(backend), {"SIM": "desk1"})
     logon = fix.Message()
     logon.getHeader().setField(T.MSG_TYPE, "A")
     app.toAdmin(logon, fix.SessionID("FIX.4.4", "WS", "SIM"))
