@@ -12,7 +12,7 @@ Two layouts:
   (ShrtLngInd, then the quantity: AggtBal/Qty/Qty/Unit up to V10, AggtBal/Qty/Qty/Qty/Unit in V11
   and V12; FaceAmt for bonds). Values: AcctBaseCcyAmts or InstrmCcyAmts/HldgVal/Amt with Sgn.
 * V02 (CustodyStatementOfHoldingsV02): CtdyStmtOfHldgsV02 with StmtGnlDtls (StmtBsis/StmtBsisAsCd),
-  AcctDtls/Id/(SmplId|IdAndPurp|IdAsDSS)/Id/Prtry/Id, BalForAcct and SubAcctDtls/BalForSubAcct.
+  AcctDtls/Id/SmplId/Prtry/Id (or IdAndPurp or IdAsDSS, then Id/Prtry/Id), BalForAcct and SubAcctDtls/BalForSubAcct.
   A balance has AggtQty/Qty/(Unit|FaceAmt|AmtsdVal), HldgVal/@Ccy and FinInstrmDtls/Id
   (ISIN, SEDOL, CUSIP or TckrSymb).
 
@@ -140,23 +140,29 @@ def _statement(tk: _Tooling, rpt: Any, v02: bool) -> date | None:
 
 def _accounts(tk: _Tooling, rpt: Any, v02: bool) -> Iterator[tuple[Any, str, list[Any]]]:
     """(account element, custodian account id, balances) for the account and each sub-account."""
-    acct_path = "Id/*/Id/Prtry/Id" if v02 else "SfkpgAcct/Id"
+    # V02: Id/SmplId/Prtry/Id, or Id/IdAndPurp/Id/Prtry/Id, or Id/IdAsDSS/Id/Prtry/Id.
+    paths = ("Id/SmplId/Prtry/Id", "Id/*/Id/Prtry/Id") if v02 else ("SfkpgAcct/Id",)
+    shown = " or ".join(paths)
+
+    def account(holder: Any) -> Any:
+        for p in paths:
+            found = holder.find(tk.path(p))
+            if found is not None:
+                return found
+        return None
+
     top = rpt.findall(tk.t("BalForAcct"))
     if top:
         holder = rpt.find(tk.t("AcctDtls")) if v02 else rpt
-        acct = holder.find(tk.path(acct_path)) if holder is not None else None
+        acct = account(holder) if holder is not None else None
         if acct is None:
-            tk.problem(
-                rpt,
-                local_path(rpt),
-                f"balances without a safekeeping account ({'AcctDtls/' if v02 else ''}{acct_path})",
-            )
+            tk.problem(rpt, local_path(rpt), f"balances without a safekeeping account ({shown})")
         else:
             yield acct, (acct.text or "").strip(), top
     for sub in rpt.iterchildren(tk.t("SubAcctDtls")):
-        acct = sub.find(tk.path(acct_path))
+        acct = account(sub)
         if acct is None:
-            tk.problem(sub, local_path(sub), f"a sub-account without {acct_path}")
+            tk.problem(sub, local_path(sub), f"a sub-account without {shown}")
             continue
         yield acct, (acct.text or "").strip(), sub.findall(tk.t("BalForSubAcct"))
 
