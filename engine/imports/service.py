@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from engine.audit.chain import record
 from engine.errors import ImportValidationError, NotFound, Problem, WorkstationError
 from engine.events import BookChanged, EventBus
-from engine.imports import accounts, cash, fx, fx_ecb, lots, models, prices, securities
+from engine.imports import accounts, cash, fx, fx_ecb, lots, models, prices, prices_eod, securities
 from engine.imports.access import Actor, authorize
 from engine.imports.csvread import read_csv
 from engine.imports.kind import AnyKind, Counts
@@ -27,6 +27,7 @@ KINDS: dict[str, AnyKind] = {
         fx.KIND,
         fx_ecb.KIND,
         prices.KIND,
+        prices_eod.KIND,
         lots.KIND,
         cash.KIND,
     )
