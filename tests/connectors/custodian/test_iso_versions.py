@@ -245,3 +245,9 @@ def test_version_table_covers_what_we_claim() -> None:
     assert [v.name for v in CAMT053] == [f"camt.053.001.{n:02d}" for n in range(2, 15)]
     assert all(v.schema is not None and v.schema.is_file() for v in CAMT053)
     assert [v.name for v in SEMT002] == [f"semt.002.001.{n:02d}" for n in range(2, 13)] + ["semt.002.002.11"]
+
+
+def test_a_byte_order_mark_before_the_xml_is_fine(tmp_path: Path) -> None:
+    data = b"\xef\xbb\xbf" + camt053(8, "SIMC/000042", "10", "USD", AS_OF)
+    st = _read(tmp_path, "bom.xml", data)
+    assert st.format == "camt.053.001.08" and st.cash[0].amount == Decimal(10)
