@@ -52,13 +52,23 @@ class _Tooling:
         self.ns = version.namespace
         self.version = version
         self.problems: list[Problem] = []
+        self._tags: dict[str, str] = {}
+        self._paths: dict[str, str] = {}
         self.qty_tags = tuple(self.t(n) for n in QUANTITY_TAGS)
 
     def t(self, name: str) -> str:
-        return f"{{{self.ns}}}{name}"
+        """`{namespace}name`, built once per name (asked for on every balance)."""
+        tag = self._tags.get(name)
+        if tag is None:
+            tag = self._tags[name] = f"{{{self.ns}}}{name}"
+        return tag
 
     def path(self, path: str) -> str:
-        return "/".join(p if p == "*" else self.t(p) for p in path.split("/"))
+        """A namespaced ElementPath (`*` stays a wildcard), built once per path."""
+        found = self._paths.get(path)
+        if found is None:
+            found = self._paths[path] = "/".join(p if p == "*" else self.t(p) for p in path.split("/"))
+        return found
 
     def problem(self, elem: Any, field: str, reason: str) -> None:
         self.problems.append(Problem(self.tree.line(elem), field, reason))
