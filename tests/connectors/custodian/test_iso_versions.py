@@ -169,7 +169,11 @@ def test_semt002_v02_custody_statement_of_holdings_from_python_iso20022(tmp_path
             "AcctDtls": acct("SIMC/OMNIBUS"),
             "SubAcctDtls": [
                 {**acct("SIMC/000042"), "ActvtyInd": True, "BalForSubAcct": [share]},
-                {**acct("SIMC/000043"), "ActvtyInd": True, "BalForSubAcct": [sedol]},
+                {  # the account by identification and purpose rather than a simple id
+                    "Id": {"IdAndPurp": {"Id": {"Prtry": {"Id": "SIMC/000043"}}, "Purp": "MARG"}},
+                    "ActvtyInd": True,
+                    "BalForSubAcct": [sedol],
+                },
             ],
         }
     }
