@@ -187,3 +187,11 @@ def test_xml_rate_problems_name_the_line_and_attribute(database: Database, tmp_p
     assert (eur, "Cube/@currency", "EUR is the base of every ECB rate; it cannot be a quoted currency") in got
     with database.session() as s:
         assert s.scalar(select(func.count()).select_from(FxRate)) == 0
+
+
+def test_an_ecb_file_given_as_fx_is_pointed_to_fx_ecb(database: Database) -> None:
+    with pytest.raises(ImportValidationError) as e:
+        import_file(database, "fx", DAILY_CSV)
+    assert (1, "(file)", "this looks like the ECB's own rate file: import it as fx-ecb") in [
+        (p.row, p.column, p.reason) for p in e.value.problems
+    ]
