@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from engine.shared.feed import Change
 from engine.shared.listener import ChangeListener
+from workstation.cli.args import db_url, non_negative_int, seconds
 from workstation.compose import database_url, open_store
 
 
@@ -22,9 +23,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="print each change to shared state as it is committed, until Ctrl-C or --timeout",
     )
     w.add_argument("--json", action="store_true", help="one JSON object per line (shape in docs/cli.md)")
-    w.add_argument("--since", type=int, metavar="SEQ", help="first replay every change after sequence SEQ")
-    w.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds (exit 0)")
-    w.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help="database URL (as the global --db)")
+    w.add_argument(
+        "--since", type=non_negative_int, metavar="SEQ", help="first replay every change after sequence SEQ"
+    )
+    w.add_argument("--timeout", type=seconds, metavar="S", help="stop after S seconds (exit 0)")
+    w.add_argument(
+        "--db",
+        type=db_url,
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="database URL (as the global --db)",
+    )
     w.set_defaults(func=cmd_watch)
 
 
