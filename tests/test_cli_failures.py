@@ -199,3 +199,28 @@ def test_a_closed_pipe_ends_quietly(sqlite_database: Database, argv: list[str]) 
     err = proc.stderr.read()  # type: ignore[union-attr]
     assert proc.wait(timeout=300) in ((0,) if argv == ["--help"] else (SIGPIPE_EXIT,))
     assert err == ""
+
+
+def test_events_watch_stops_quietly_when_its_reader_goes_away(sqlite_database: Database) -> None:
+    """The feed prints from the listener's thread: a closed pipe there ends the command (141),
+    instead of leaving it watching for nobody until --timeout."""
+    from sqlalchemy import text
+
+    with sqlite_database.engine.begin() as conn:  # a change in the shared feed, to be replayed
+        conn.execute(
+            text(
+                "INSERT INTO change_log (at, type, action, ids, state, who) "
+                "VALUES (CURRENT_TIMESTAMP, 'order', 'test', '{}', 'new', 'tr1')"
+            )
+        )
+    argv = ["events", "watch", "--db", str(sqlite_database.url), "--since", "0", "--timeout", "600"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workstation.cli.main", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stdout.close()  # type: ignore[union-attr]
+    err = proc.stderr.read()  # type: ignore[union-attr]
+    assert proc.wait(timeout=300) == SIGPIPE_EXIT
+    assert "Traceback" not in err and "Exception" not in err and "error" not in err.lower(), err
