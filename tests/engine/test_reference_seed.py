@@ -86,3 +86,14 @@ def test_a_bad_reference_file_is_one_error_and_writes_nothing(
 def test_a_missing_folder_is_a_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="cannot read reference data"):
         read_reference(tmp_path / "nowhere")
+
+
+def test_the_demo_universe_lists_venues_as_the_reference_data_does() -> None:
+    """The demo's venue table keeps only what is demo-specific (counts, tickers, prices); where
+    it names a market's country and currency they are the reference's, so there is one source."""
+    from engine.demo.universe import EQUITY_VENUES, build_universe
+
+    ref = {e.mic: e for e in read_reference(SHIPPED).exchanges}
+    for v in EQUITY_VENUES:
+        assert (v.country, v.currency) == (ref[v.mic].country, ref[v.mic].currency), v.mic
+    assert set(build_universe()["mic"]) <= set(ref)
