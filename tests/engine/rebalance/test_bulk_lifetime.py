@@ -103,3 +103,43 @@ def test_a_run_where_every_account_is_infeasible_exits_non_zero(
         == "error: no proposal: all 3 accounts were infeasible or failed"
     )
     assert main([*args, "--no-skip"]) == 0  # the same accounts, solvable: success
+
+
+WATCHER = textwrap.dedent(
+    """
+    import multiprocessing, os, sys, threading
+    import engine.rebalance.bulk as bulk
+
+    def worker(parent):
+        bulk.sys = type("NotLinux", (), {"platform": "darwin"})  # take the parent-pid watch path
+        bulk.die_with_parent(parent)
+        threading.Event().wait()
+
+    if __name__ == "__main__":
+        p = multiprocessing.get_context("fork").Process(target=worker, args=(os.getpid(),))
+        p.start()
+        print(p.pid, flush=True)
+        threading.Event().wait()
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_without_prctl_a_worker_watches_its_parent_and_ends_with_it(tmp_path: Path) -> None:
+    script = tmp_path / "watcher.py"
+    script.write_text(WATCHER, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    worker = 0
+    try:
+        worker = int(proc.stdout.readline())  # type: ignore[union-attr]
+        assert _alive(worker)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert _poll(lambda: not _alive(worker), timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if worker and _alive(worker):
+            os.kill(worker, signal.SIGKILL)
