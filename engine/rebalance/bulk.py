@@ -88,7 +88,9 @@ PARENT_POLL_S = 0.5
 
 def die_with_parent(parent: int) -> None:
     """End this worker when the run's process ends, even by SIGKILL, so no solver is left
-    orphaned: Linux's PR_SET_PDEATHSIG, elsewhere a thread that polls for the parent."""
+    orphaned: Linux's PR_SET_PDEATHSIG, elsewhere a thread that polls for the parent. (The
+    signal follows the thread that forked the worker: run_bulk submits, and so forks, in its own
+    thread and joins the pool before it returns.)"""
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)
