@@ -78,7 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         parser = build_parser(_invoked_command(argv))
-        args = parser.parse_args(argv)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help (0) or a refused command line (2, already printed)
+            return exc.code if isinstance(exc.code, int) else USAGE_EXIT
         logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
         if not getattr(args, "func", None):
             args.func = _group(
