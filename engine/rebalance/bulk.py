@@ -11,8 +11,12 @@ On a local process pool accounts are read in chunks while earlier batches solve.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import logging
 import multiprocessing as mp
+import os
+import signal
+import sys
 import threading
 import time
 import uuid
@@ -82,7 +86,36 @@ class BulkResult:
 _CTX: Context | None = None
 
 
-def _init_worker(u: Universe, s: RebalanceSettings) -> None:
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_POLL_S = 0.5
+
+
+def die_with_parent(parent: int) -> None:
+    """End this worker when the run's process ends, even by SIGKILL, so no solver is left
+    orphaned: Linux's PR_SET_PDEATHSIG, elsewhere a thread that polls for the parent. (The
+    signal follows the thread that forked the worker: run_bulk submits, and so forks, in its own
+    thread and joins the pool before it returns.)"""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+        if armed:
+            if os.getppid() != parent:  # the parent died before the signal was armed
+                os._exit(1)
+            return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _init_worker(u: Universe, s: RebalanceSettings, parent: int) -> None:
+    die_with_parent(parent)
     global _CTX
     _CTX = Context(u, s)
 
@@ -361,7 +394,7 @@ def run_bulk(
             max_workers=workers,
             mp_context=mp.get_context(method),
             initializer=_init_worker,
-            initargs=(u, settings),
+            initargs=(u, settings, os.getpid()),
         ) as pool:
             futures = {pool.submit(_pool_batch, c): c for c in chunks}
             if streamed:

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,9 @@ def test_second_desk_is_refused_until_the_lease_expires_or_is_released(database:
     assert holder(database, KEY).owner == "bob@desk2"  # type: ignore[union-attr]
     assert not try_acquire(database, KEY, "carol@desk3", 30)
     b._stop.set()  # bob dies without releasing: nobody renews
-    time.sleep(0.1)
+    assert b._thread is not None
+    b._thread.join(timeout=30)  # wait for his heartbeat to stop, not for a fixed time
+    assert not b._thread.is_alive()
     assert try_acquire(database, "other-session", "carol@desk3", 0.2)
     assert not try_acquire(database, KEY, "carol@desk3", 30)
     with database.transaction() as s:  # bob's ttl passes

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Any
+
+from workstation.cli.args import output_dir
 
 THEMES = ("light", "dark")
 
@@ -24,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Render the pm, compliance or trader workspace against the book to DIR/<workspace>-<theme>.png.",
     )
     s.add_argument("--workspace", choices=("pm", "compliance", "trader", "all"), default="all")
-    s.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the PNG files")
+    s.add_argument("--out", required=True, type=output_dir, metavar="DIR", help="folder for the PNG files")
     s.add_argument("--theme", choices=(*THEMES, "both"), default="both")
     s.add_argument("--size", default="1600x960", help="window size WxH (default 1600x960)")
     s.set_defaults(func=cmd_screenshot)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from engine.imports.service import KINDS, import_file
+from workstation.cli.args import input_file
 from workstation.cli.output import print_json
 from workstation.cli.users import add_user_option, sign_in
 from workstation.compose import open_store
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "eurofxref-daily.xml, eurofxref-hist.zip or its CSV as the ECB publishes them (told apart by "
         "content); prices-eod takes identifier,id_type,mic,date,close,currency",
     )
-    p.add_argument("file", type=Path, metavar="FILE.csv", help="UTF-8 CSV with a header row")
+    p.add_argument("file", type=input_file, metavar="FILE.csv", help="UTF-8 CSV with a header row")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     add_user_option(p, required=False)
     p.set_defaults(func=cmd_import)

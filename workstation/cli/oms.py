@@ -32,6 +32,7 @@ from engine.oms.status import AT_BROKER, OrderStatus
 from engine.shared.lease import owner_id
 from engine.store.database import Database
 from engine.store.trading import Order
+from workstation.cli.args import input_file, seconds, wait_seconds
 from workstation.cli.output import print_json
 from workstation.compose import open_store
 from workstation.config import config_dir, data_dir
@@ -54,8 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "Exit status 1 if orders are still open at the timeout.",
     )
     p.add_argument("--headless", action="store_true", required=True, help="run without the desktop")
-    p.add_argument("--fix-config", type=Path, help="QuickFIX settings file (default: user config dir)")
-    p.add_argument("--timeout", type=float, required=True, metavar="S", help="seconds to work orders")
+    p.add_argument("--fix-config", type=input_file, help="QuickFIX settings file (default: user config dir)")
+    p.add_argument("--timeout", type=seconds, required=True, metavar="S", help="seconds to work orders")
     p.add_argument("--no-blocks", action="store_true", help="route account orders one by one")
     p.add_argument(
         "--outside-hours", action="store_true", help="send orders for closed markets now (broker accepts)"
@@ -63,14 +64,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
     p.add_argument(
         "--lease-wait",
-        type=float,
+        type=wait_seconds,
         default=0.0,
         metavar="S",
         help="if another workstation routes a session, wait up to S seconds for its lease (standby)",
     )
     p.add_argument(
         "--lease-ttl",
-        type=float,
+        type=seconds,
         default=15.0,
         metavar="S",
         help="routing lease time to live (renewed every S/3)",

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from engine.access.guard import require
 from engine.oms.importer import import_orders
 from engine.oms.listing import order_list
 from engine.oms.service import OrderManager
+from workstation.cli.args import input_file
 from workstation.cli.oms import real_booker, real_checker, real_recheck
 from workstation.cli.output import print_json, table
 from workstation.cli.users import add_user_option, sign_in
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--user signs in: the orders are theirs, and compliance checks run under their permissions.",
     )
     add_user_option(imp)
-    imp.add_argument("file", type=Path, metavar="FILE.csv")
+    imp.add_argument("file", type=input_file, metavar="FILE.csv")
     imp.add_argument("--json", action="store_true")
     imp.set_defaults(func=cmd_import)
     lst = osub.add_parser("list", help="every order with status and quantities; blocks with children")

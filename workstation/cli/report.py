@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from engine.reports.exposure import exposure_report
@@ -11,6 +11,7 @@ from engine.reports.gains import gains_report
 from engine.reports.holdings import holdings_report
 from engine.reports.performance import performance_report, risk_report
 from engine.reports.scope import account_ids, book_as_of
+from workstation.cli.args import confidence, horizon_days, iso_date, row_limit
 from workstation.cli.output import print_json, table
 from workstation.compose import open_store
 
@@ -38,7 +39,7 @@ def _register_drift(kinds: argparse._SubParsersAction) -> None:  # type: ignore[
     d.add_argument(
         "--json", dest="drift_json", action="store_true", help="print each account's weights and drift"
     )
-    d.add_argument("--limit", type=int, default=20, help="rows in the text table (default 20)")
+    d.add_argument("--limit", type=row_limit, default=20, help="rows in the text table (default 20)")
     d.set_defaults(func=_drift)
 
 
@@ -59,14 +60,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         who.add_argument("--account", action="append", metavar="CODE", help="an account (repeatable)")
         who.add_argument("--household", metavar="CODE", help="every account of a household")
         who.add_argument("--all", action="store_true", help="every account in the book")
-        k.add_argument(
-            "--from", dest="start", type=date.fromisoformat, metavar="YYYY-MM-DD", help="range start"
-        )
+        k.add_argument("--from", dest="start", type=iso_date, metavar="YYYY-MM-DD", help="range start")
         k.add_argument(
             "--to",
             "--as-of",
             dest="end",
-            type=date.fromisoformat,
+            type=iso_date,
             metavar="YYYY-MM-DD",
             help="range end / valuation date (default: the book's as-of date)",
         )
@@ -80,8 +79,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         if kind == "performance":
             k.add_argument("--benchmark", default="model", help="'model' (default) or a security symbol")
         if kind == "risk":
-            k.add_argument("--confidence", type=float, default=0.99)
-            k.add_argument("--horizon", type=int, default=1, help="VaR horizon in days (square-root-of-time)")
+            k.add_argument("--confidence", type=confidence, default=0.99)
+            k.add_argument(
+                "--horizon", type=horizon_days, default=1, help="VaR horizon in days (square-root-of-time)"
+            )
         k.add_argument("--json", action="store_true", help="print JSON (shapes in docs/reports.md)")
         k.set_defaults(func=cmd_report, report=kind)
 
