@@ -8,19 +8,16 @@ import sys
 from datetime import date
 from typing import Any
 
-from engine.access.guard import require
 from engine.errors import WorkstationError
-from engine.oms.service import OrderManager
 from engine.rebalance.book import book_as_of, load_accounts, load_universe
 from engine.rebalance.bulk import run_bulk, select_account_ids
 from engine.rebalance.drift import book_drift
 from engine.rebalance.events import RebalanceProgress
 from engine.rebalance.release import ReleaseErrors, releasable, release_proposals
 from engine.rebalance.settings import Mode, RebalanceSettings
-from workstation.cli.oms import real_booker, real_checker, real_recheck
 from workstation.cli.output import dumps, table
 from workstation.cli.users import add_user_option, sign_in
-from workstation.compose import open_store
+from workstation.compose import open_store, order_manager
 
 
 def _selection(p: argparse.ArgumentParser) -> None:
@@ -109,10 +106,7 @@ def cmd_release(args: argparse.Namespace) -> int:
                 ids = [int(x) for x in args.proposals.split(",") if x.strip()]
             except ValueError:
                 raise WorkstationError(f"--proposals takes ids like 12,13 (got {args.proposals!r})") from None
-        checker = real_checker()
-        manager = OrderManager(
-            database, checker=checker, booker=real_booker(), recheck=real_recheck(checker), authorize=require
-        )
+        manager = order_manager(database)
         failed: ReleaseErrors | None = None
         try:
             done = release_proposals(

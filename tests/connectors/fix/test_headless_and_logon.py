@@ -11,10 +11,9 @@ import quickfix as fix
 
 from connectors.fix import tags as T
 from connectors.fix.application import WorkstationApplication
-from engine.oms.service import OrderManager
 from tests.conftest import migrated
 from tests.connectors.fix.harness import all_orders, draft, fix_config, free_port
-from tests.engine.oms.book import PassAll, make_book
+from tests.engine.oms.book import PassAll, make_book, make_oms
 from workstation.cli.main import main
 
 
@@ -22,7 +21,7 @@ def test_headless_exits_1_when_orders_stay_open(tmp_path: Path, capsys) -> None:
     url = f"sqlite:///{tmp_path / 'book.db'}"
     db = migrated(url)
     make_book(db)
-    OrderManager(db, checker=PassAll()).create([draft(qty=100)])
+    make_oms(db, checker=PassAll()).create([draft(qty=100)])
     config = fix_config(tmp_path, free_port())  # nobody listens there: the session never logs on
     code = main(["--db", url, "oms", "--headless", "--fix-config", str(config), "--timeout", "2",
                  "--outside-hours", "--json"])  # fmt: skip

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from engine.access.users import create_user
+from engine.compose import build_order_manager
 from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.market import FxRate, PriceBar
@@ -104,16 +105,13 @@ def test_orders_list_json_shape(book: tuple[str, Database], tmp_path: Path, caps
 def test_an_unknown_user_creates_nothing_and_the_refusal_stays_on_record(
     book: tuple[str, Database], tmp_path: Path
 ) -> None:
-    from engine.compliance.checker import ComplianceChecker
     from engine.errors import PermissionDenied
     from engine.oms.drafts import OrderDraft
-    from engine.oms.service import OrderManager
     from engine.store.people import AuditEntry
 
     _, db = book
-    from engine.access.guard import require
 
-    manager = OrderManager(db, checker=ComplianceChecker(), authorize=require)
+    manager = build_order_manager(db)
     draft = OrderDraft(account="ACC1", symbol="AAPL", side="buy", quantity=Decimal(100), broker="SIM")
     with pytest.raises(PermissionDenied):
         manager.create([draft], "ghost")
