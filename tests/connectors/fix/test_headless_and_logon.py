@@ -34,6 +34,19 @@ def test_headless_exits_1_when_orders_stay_open(tmp_path: Path, capsys) -> None:
     db.dispose()
 
 
+def test_headless_counts_orders_waiting_for_approval_as_open(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'book.db'}"
+    db = migrated(url)
+    make_book(db)
+    make_oms(db, checker=PassAll(flag=["ACC1"])).create([draft(qty=100)])  # flagged: waits for approval
+    config = fix_config(tmp_path, free_port())
+    code = main(["--db", url, "oms", "--headless", "--fix-config", str(config), "--timeout", "1", "--json"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 1 and summary["all_final"] is False and summary["open_orders"] == 1
+    assert [o.status for o in all_orders(db)] == ["pending_approval"]  # never routed
+    db.dispose()
+
+
 class Keychain:
     def __init__(self) -> None:
         self.secrets = {("fix:SIM", "desk1"): "s3cret"}
