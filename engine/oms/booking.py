@@ -5,12 +5,13 @@ the order's own account) at the average price and are booked through accounting,
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from engine.accounting.fxspot import book_fx_fill
@@ -64,6 +65,7 @@ class Booking:
         fx = fx_pair(sec.symbol) if sec.asset_class == FX_ASSET_CLASS else None
         s.flush()
         t = Order.__table__
+        children: Sequence[Any]
         if o.account_id is None:
             children = s.execute(
                 select(t.c.id, t.c.cl_ord_id, t.c.quantity, t.c.account_id, t.c.side, t.c.lot_instructions)
@@ -108,7 +110,7 @@ class Booking:
         for a in allocs:
             del a["_child"]
         if allocs:
-            s.execute(insert(Allocation.__table__), allocs)
+            s.execute(insert(cast(Table, Allocation.__table__)), allocs)
         o.trade_date = trade_date
         if o.account_id is None:
             per_child = {

@@ -278,7 +278,7 @@ class Commands:
         symbol = self.ctx.symbol(s, o).symbol
         out = []
         for c in orders:
-            code = codes[c.account_id]
+            code = codes[c.account_id or 0]
             before = OrderIntent(code, symbol, c.side, c.quantity, c.order_type, c.limit_price, ref=str(c.id))
             after = OrderIntent(
                 code, symbol, c.side, qty if c is o else c.quantity, c.order_type, px, ref=str(c.id)

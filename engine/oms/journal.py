@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidTransition
@@ -60,7 +60,7 @@ def move_in_bulk(
     """Move many orders with Core statements: `rows` have id and status, `values[id]` the columns
     to set, "status" among them: the target, checked as the edge `event` from the row's status
     (InvalidTransition before anything is written). One order_events row each, `kind`."""
-    t = Order.__table__
+    t = cast(Table, Order.__table__)
     params = []
     events = []
     for r in rows:
@@ -91,4 +91,4 @@ def move_in_bulk(
         .values({k: bindparam(f"v_{k}") for k in keys} | {"version": t.c.version + 1, "updated_at": now})
     )
     session.execute(stmt, params)
-    session.execute(insert(OrderEvent.__table__), events)
+    session.execute(insert(cast(Table, OrderEvent.__table__)), events)

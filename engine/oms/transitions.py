@@ -15,9 +15,10 @@ Duplicate execution reports (same ExecID) never reach this table: they are dropp
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from engine.errors import InvalidTransition
 from engine.oms.status import FINAL, WORKING
@@ -225,14 +226,14 @@ def event_of(incoming: Incoming) -> str:
     return str(incoming) if incoming in _DESK else f"exec:{incoming}"
 
 
-def _previous(order: object, facts: object) -> str:
+def _previous(order: Any, facts: Mapping[str, Any]) -> str:
     return back_from_request(
         getattr(order, "prev_status", None), getattr(order, "cum_qty", Decimal(0)),
         getattr(order, "quantity", Decimal(0)),
     )  # fmt: skip
 
 
-def _broker(order: object, facts: dict[str, object]) -> str:
+def _broker(order: Any, facts: Mapping[str, Any]) -> str:
     """The broker's OrdStatus; but an order we asked to cancel or replace that the broker holds
     live never got the request (lost in a crash or a cut link): it stays pending, asked again."""
     status = facts.get("broker_status")
@@ -246,11 +247,11 @@ def _broker(order: object, facts: dict[str, object]) -> str:
     return str(S(str(status)))
 
 
-def _created(order: object, facts: dict[str, object]) -> str:
+def _created(order: Any, facts: Mapping[str, Any]) -> str:
     return str(S.RELEASED if facts.get("compliance") in ("pass", "warn") else S.PENDING_APPROVAL)
 
 
-def _follow(order: object, facts: dict[str, object]) -> str:
+def _follow(order: Any, facts: Mapping[str, Any]) -> str:
     """A child ends as its block: only into a final status (the bulk path checks each child)."""
     status = S(str(facts.get("status")))
     if status not in FINAL:
@@ -258,8 +259,8 @@ def _follow(order: object, facts: dict[str, object]) -> str:
     return str(status)
 
 
-PREVIOUS_STATUS = Computed("previous", _previous)  # type: ignore[arg-type]
-BROKER_STATUS = Computed("broker", _broker)  # type: ignore[arg-type]
+PREVIOUS_STATUS = Computed("previous", _previous)
+BROKER_STATUS = Computed("broker", _broker)
 
 
 def machine_table() -> dict[tuple[str, str], str | Computed]:
@@ -270,10 +271,10 @@ def machine_table() -> dict[tuple[str, str], str | Computed]:
             PREVIOUS_STATUS if target == PREVIOUS else BROKER_STATUS if target == BROKER else str(target)
         )
         out[(str(status), event_of(incoming))] = to
-    out[(str(S.PENDING_APPROVAL), CREATED)] = Computed("compliance", _created)  # type: ignore[arg-type]
+    out[(str(S.PENDING_APPROVAL), CREATED)] = Computed("compliance", _created)
     out[(str(S.PENDING_APPROVAL), COMPLIANCE_BLOCK)] = str(S.REJECTED)
     out[(str(S.RELEASED), BLOCK_CREATED)] = str(S.RELEASED)
-    out[(str(S.IN_BLOCK), FOLLOW)] = Computed("block", _follow)  # type: ignore[arg-type]
+    out[(str(S.IN_BLOCK), FOLLOW)] = Computed("block", _follow)
     for note, sources in NOTES.items():
         for status in sources if sources is not None else tuple(S):
             out.setdefault((str(status), note), str(status))
