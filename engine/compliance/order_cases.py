@@ -53,3 +53,10 @@ class OrderApprovalCases:
             )
         )
         return {int(r) for r in rows}
+
+    def settle(self, session: Session, order_id: int, username: str) -> None:
+        case = approvals.find_case(session, "order", order_id)
+        if case is None or case.state != approvals.APPROVED:
+            return
+        if case.terms == approvals.terms_of(approvals.intents_for(session, "order", str(order_id))):
+            approvals.release(session, username, case.id, "approved order released to trading")

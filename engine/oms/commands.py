@@ -222,6 +222,9 @@ class Commands:
                 raise OrderRejected(f"order {o.cl_ord_id}: a limit order needs a positive limit price")
             if not ORDER_MACHINE.allows(o.status, I.REPLACE_REQUEST):
                 raise OrderRejected(f"order {o.cl_ord_id} is {o.status}: it cannot be replaced")
+            if o.account_id is not None:
+                with guarded("the approval case"):
+                    ctx.cases.settle(s, o.id, user)
             refusals = self._recheck(s, o, qty, px, user)
             if refusals:
                 held = "; ".join(refusals)

@@ -53,3 +53,8 @@ class ApprovalCases(Protocol):
     def approved(self, session: Session, order_ids: Sequence[int]) -> set[int]:
         """Those of these orders whose case a reviewer approved (they may be released)."""
         ...
+
+    def settle(self, session: Session, order_id: int, username: str) -> None:
+        """Before `username` changes a released order: an approved case for its current terms is
+        released to trading, so new terms are re-checked against it (not refused as unreleased)."""
+        ...

@@ -123,6 +123,9 @@ class Cases:
     def approved(self, session: Session, order_ids: Sequence[int]) -> set[int]:
         return set()
 
+    def settle(self, session: Session, order_id: int, username: str) -> None:
+        pass
+
 
 def make_oms(database: Database, **kw: object) -> OrderManager:
     """An OrderManager with every control passed explicitly: test doubles unless given in `kw`

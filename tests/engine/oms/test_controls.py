@@ -243,3 +243,28 @@ def test_the_headless_oms_counts_orders_waiting_for_approval_as_open(book: Datab
     m = make_oms(book, checker=PassAll(flag=["ACC3"]))
     m.create([OrderDraft("ACC3", "AAPL", "buy", Decimal(10), broker="SIM")])
     assert open_count(book) == 1
+
+
+def test_an_approved_order_can_be_replaced_through_compliance_again(minibook: Database) -> None:
+    from engine.oms.errors import ReplaceHeld
+    from engine.oms.messages import ExecReport
+
+    gw = Gateway()
+    m = build_order_manager(minibook, clock=ManualClock(OPEN), gateway=gw)
+    [oid] = m.create(
+        [OrderDraft("U1", "AAB", "buy", Decimal(30), "limit", Decimal("100"), broker="SIM")], "tr1"
+    )
+    m.approve(oid, "co1")
+    assert m.route([oid], outside_hours=True).sent == [oid]
+    with minibook.session() as s:
+        cl = s.get(Order, oid).cl_ord_id  # type: ignore[union-attr]
+    m.apply(ExecReport(broker="SIM", exec_id="E1", exec_type="0", ord_status="0", cl_ord_id=cl,
+                       last_qty=Decimal(0), last_px=Decimal(0), cum_qty=Decimal(0), leaves_qty=Decimal(30),
+                       avg_px=Decimal(0), transact_time=OPEN))  # fmt: skip
+    with pytest.raises(ReplaceHeld, match="needs approval again"):
+        m.replace(oid, quantity=Decimal(40), username="tr1")  # looser: back to the reviewers
+    with minibook.session() as s:
+        case = approvals.find_case(s, "order", oid)
+        assert case is not None and case.state == approvals.PENDING
+        assert s.get(Order, oid).status == "new"  # type: ignore[union-attr]
+    assert m.replace(oid, quantity=Decimal(20), username="tr1")  # tighter: sent without a re-check
