@@ -106,9 +106,9 @@ def build_book(db: Any, n: int) -> None:
                     cash_floor=Decimal("0.01"), drift_band=Decimal("0.05"), lot_relief="fifo")
             for i in range(n)
         )  # fmt: skip
-        create_user(s, None, "admin", "Bench admin", "admin", "bench-admin")
-        create_user(s, "admin", "pm1", "Bench PM", "portfolio_manager", "bench-pm1")
-        create_user(s, "admin", "tr1", "Bench trader", "trader", "bench-tr1")
+        create_user(s, None, "admin", "Bench admin", "admin", "bench-admin-password")
+        create_user(s, "admin", "pm1", "Bench PM", "portfolio_manager", "bench-pm1-password")
+        create_user(s, "admin", "tr1", "Bench trader", "trader", "bench-tr1-password")
         for sym in ("AAPL", "MSFT", "NVDA"):
             s.add(Security(symbol=sym, name=sym, asset_class="equity", currency="USD", mic="XNAS", country="US",
                            sector="Information Technology", issuer=sym, lot_size=1))  # fmt: skip
