@@ -268,3 +268,26 @@ def test_an_approved_order_can_be_replaced_through_compliance_again(minibook: Da
         assert case is not None and case.state == approvals.PENDING
         assert s.get(Order, oid).status == "new"  # type: ignore[union-attr]
     assert m.replace(oid, quantity=Decimal(20), username="tr1")  # tighter: sent without a re-check
+
+
+def test_a_recheck_that_raises_refuses_the_replace(book: Database) -> None:
+    from engine.oms.messages import ExecReport
+
+    def broken(*args: object) -> object:
+        raise TimeoutError("compliance service timed out")
+
+    gw = Gateway()
+    m = make_oms(book, gateway=gw, clock=ManualClock(OPEN), recheck=broken)
+    [oid] = m.create([OrderDraft("ACC1", "AAPL", "buy", Decimal(10), "limit", Decimal("180"), broker="SIM")])
+    m.route([oid], outside_hours=True)
+    with book.session() as s:
+        cl = s.get(Order, oid).cl_ord_id  # type: ignore[union-attr]
+    m.apply(ExecReport(broker="SIM", exec_id="E1", exec_type="0", ord_status="0", cl_ord_id=cl,
+                       last_qty=Decimal(0), last_px=Decimal(0), cum_qty=Decimal(0), leaves_qty=Decimal(10),
+                       avg_px=Decimal(0), transact_time=OPEN))  # fmt: skip
+    sent, before = len(gw.sent), counts(book)
+    with pytest.raises(ControlFailed, match="re-check failed"):
+        m.replace(oid, quantity=Decimal(20))
+    assert len(gw.sent) == sent and counts(book) == before
+    with book.session() as s:
+        assert (s.get(Order, oid).status, s.get(Order, oid).quantity) == ("new", 10)  # type: ignore[union-attr]
