@@ -291,3 +291,22 @@ def test_a_recheck_that_raises_refuses_the_replace(book: Database) -> None:
     assert len(gw.sent) == sent and counts(book) == before
     with book.session() as s:
         assert (s.get(Order, oid).status, s.get(Order, oid).quantity) == ("new", 10)  # type: ignore[union-attr]
+
+
+def test_the_machine_has_every_edge_of_the_order_table_and_nothing_that_moves_otherwise() -> None:
+    from engine.oms.transitions import BROKER, PREVIOUS, TABLE, event_of
+
+    for (status, incoming), target in TABLE.items():
+        assert ORDER_MACHINE.allows(status, event_of(incoming))
+        if target not in (BROKER, PREVIOUS):
+            assert ORDER_MACHINE.next(status, event_of(incoming)) == target
+    moves = {(s, e) for (s, e), t in ORDER_MACHINE.table.items() if isinstance(t, str) and t != s} - {
+        (str(s), event_of(i)) for (s, i) in TABLE
+    }
+    assert moves == {("pending_approval", "compliance_block")}  # the OMS's only extra plain move
+    assert ORDER_MACHINE.next("pending_approval", "created", None, {"compliance": "warn"}) == "released"
+    assert (
+        ORDER_MACHINE.next("pending_approval", "created", None, {"compliance": "flag"}) == "pending_approval"
+    )
+    with pytest.raises(InvalidTransition):
+        ORDER_MACHINE.next("in_block", "follow", None, {"status": "new"})  # children only end with a block
