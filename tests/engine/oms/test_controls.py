@@ -310,3 +310,20 @@ def test_the_machine_has_every_edge_of_the_order_table_and_nothing_that_moves_ot
     )
     with pytest.raises(InvalidTransition):
         ORDER_MACHINE.next("in_block", "follow", None, {"status": "new"})  # children only end with a block
+
+
+def test_the_real_kill_switch_query_failing_refuses_the_route(book: Database) -> None:
+    from sqlalchemy import text
+
+    from engine.compliance.tables import KillSwitch
+
+    gw = Gateway()
+    m = make_oms(book, gateway=gw, clock=ManualClock(OPEN))  # the real KillSwitchGate
+    [oid] = m.create([OrderDraft("ACC1", "AAPL", "buy", Decimal(10), broker="SIM")])
+    with book.transaction() as s:
+        s.execute(text(f"DROP TABLE {KillSwitch.__tablename__}"))  # its query now raises
+    with pytest.raises(ControlFailed, match="kill switch failed"):
+        m.route(outside_hours=True)
+    assert gw.sent == []
+    with book.session() as s:
+        assert s.get(Order, oid).status == "released"  # type: ignore[union-attr]
