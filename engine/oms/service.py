@@ -162,6 +162,7 @@ class OrderManager:
     # ------------------------------------------------------------------ commands
 
     def create(self, drafts: Sequence[OrderDraft], username: str | None = None) -> list[int]:
+        """Create orders through compliance (engine.oms.commands.Commands.create)."""
         return self.commands.create(drafts, username)
 
     def approve(
@@ -171,9 +172,11 @@ class OrderManager:
         reason_code: str = "risk_accepted",
         comment: str = "",
     ) -> None:
+        """Approve a flagged order through its approval case (Commands.approve)."""
         self.commands.approve(order_id, username, reason_code, comment)
 
     def cancel(self, order_id: int, username: str | None = None) -> None:
+        """Cancel an order; unsent ones cancel locally (Commands.cancel)."""
         self.commands.cancel(order_id, username)
 
     def replace(
@@ -183,29 +186,37 @@ class OrderManager:
         limit_price: Decimal | None = None,
         username: str | None = None,
     ) -> str:
+        """Cancel/replace a working order; looser terms are re-checked (Commands.replace)."""
         return self.commands.replace(order_id, quantity, limit_price, username)
 
     # ------------------------------------------------------------------ blocks and routing
 
     def build_blocks(self, order_ids: Sequence[int] | None = None, min_children: int = 2) -> list[int]:
+        """Aggregate released account orders into blocks (engine.oms.blocks.Blocks.build)."""
         return self.blocks.build(order_ids, min_children)
 
     def route(self, order_ids: Sequence[int] | None = None, *, outside_hours: bool = False) -> RouteResult:
+        """Route released orders, holding those for closed markets (engine.oms.router.Router.route)."""
         return self.router.route(order_ids, outside_hours=outside_hours)
 
     def release_due(self) -> list[int]:
+        """Release approved orders and held ones whose market opened, and route them."""
         return self.router.release_due()
 
     def release_now(self, order_ids: Sequence[int], username: str | None = None) -> RouteResult:
+        """The trader's release of held orders and held replaces (Router.release_now)."""
         return self.router.release_now(order_ids, username)
 
     def reconcile(self, broker: str) -> int:
+        """Ask `broker` for the status of every order sent to it and not final."""
         return self.router.reconcile(broker)
 
     # ------------------------------------------------------------------ broker messages
 
     def apply(self, message: Inbound) -> None:
+        """Apply one broker message (engine.oms.executions.Executions.apply)."""
         self.executions.apply(message)
 
     def apply_batch(self, messages: Sequence[Inbound]) -> None:
+        """Apply broker messages in one transaction, one savepoint each (Executions.apply_batch)."""
         self.executions.apply_batch(messages)
