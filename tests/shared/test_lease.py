@@ -13,13 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from engine.oms.service import OrderManager
 from engine.shared.errors import LeaseHeld
 from engine.shared.lease import RoutingLease, holder, try_acquire
 from engine.shared.tables import RoutingLease as LeaseRow
 from engine.store.database import Database
 from tests.connectors.fix.harness import PY, ROOT, Sim, draft, fix_config
-from tests.engine.oms.book import PassAll, make_book
+from tests.engine.oms.book import PassAll, make_book, make_oms
 
 KEY = "FIX.4.4:WS->SIM"
 
@@ -70,7 +69,7 @@ def test_kill_the_routing_desk_and_the_standby_takes_over_without_sending_twice(
 ) -> None:
     sim = Sim(tmp_path, "--ignore-market-hours", "--fill-parts", "2")
     make_book(database)
-    ids = OrderManager(database, checker=PassAll()).create(
+    ids = make_oms(database, checker=PassAll()).create(
         [draft("ACC1", qty=100 + i) for i in range(3)]
         + [draft("ACC2", "VOD.L", qty=200 + i) for i in range(2)]
     )

@@ -49,25 +49,27 @@ def test_another_desks_case_and_decision_appear_and_offline_blocks_the_docks(
 def test_an_order_another_desk_changes_is_re_read_in_the_blotter(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from decimal import Decimal
 
+    from engine.access.guard import require
+    from engine.compliance.order_cases import OrderApprovalCases
     from engine.oms.drafts import OrderDraft
-    from engine.oms.service import OrderManager
     from engine.store.accounts import Account
     from engine.store.positions import TaxLot
     from engine.store.reference import Security
+    from tests.engine.oms.book import FlagAll, make_oms
     from tests.ui.conftest import build_book
 
     book = build_book(tmp_path / "book.db", accounts=3)
     tara = open_window(qtbot, book, "tara.trader", tmp_path / "t.ini")
     blotter = tara.docks["orders"].blotter.model
     qtbot.waitUntil(lambda: tara.shared.feed.online and tara.docks["orders"].loaded, timeout=10_000)
-    other = Database(book.url)  # another desk's OMS, without a checker: its orders wait for approval
+    other = Database(book.url)  # another desk's OMS whose checker flags everything: orders wait for approval
     try:
         with other.session() as s:
             account, symbol = s.execute(
                 select(Account.code, Security.symbol).join(TaxLot, TaxLot.account_id == Account.id)
                 .join(Security, Security.id == TaxLot.security_id).limit(1)
             ).one()  # fmt: skip
-        desk_b = OrderManager(other)
+        desk_b = make_oms(other, checker=FlagAll(), authorize=require, cases=OrderApprovalCases())
         [oid] = desk_b.create([OrderDraft(account, symbol, "sell", Decimal(1))], "tara.trader")
         qtbot.waitUntil(lambda: blotter.view_row_of_key(oid) >= 0, timeout=10_000)
         assert blotter.value(blotter.view_row_of_key(oid), "status") == "pending_approval"

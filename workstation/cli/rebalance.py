@@ -12,7 +12,6 @@ from sqlalchemy import select
 from engine.access.guard import require
 from engine.access.permissions import Permission
 from engine.errors import WorkstationError
-from engine.oms.service import OrderManager
 from engine.rebalance.book import book_as_of, load_accounts, load_universe
 from engine.rebalance.bulk import run_bulk, select_account_ids
 from engine.rebalance.drift import book_drift
@@ -31,10 +30,9 @@ from workstation.cli.args import (
     turnover,
     workers,
 )
-from workstation.cli.oms import real_booker, real_checker, real_recheck
 from workstation.cli.output import dumps, table
 from workstation.cli.users import PASSWORD_ENV, add_user_option, sign_in
-from workstation.compose import open_store
+from workstation.compose import open_store, order_manager
 
 
 def _selection(p: argparse.ArgumentParser) -> None:
@@ -207,10 +205,7 @@ def cmd_release(args: argparse.Namespace) -> int:
                 ids = [int(x) for x in args.proposals.split(",") if x.strip()]
             except ValueError:
                 raise WorkstationError(f"--proposals takes ids like 12,13 (got {args.proposals!r})") from None
-        checker = real_checker()
-        manager = OrderManager(
-            database, checker=checker, booker=real_booker(), recheck=real_recheck(checker), authorize=require
-        )
+        manager = order_manager(database)
         failed: ReleaseErrors | None = None
         try:
             done = release_proposals(
