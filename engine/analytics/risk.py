@@ -47,7 +47,7 @@ class Drawdown:
 
 
 def _as_date(x: object) -> date:
-    return pd.Timestamp(x).date()  # type: ignore[arg-type]
+    return pd.Timestamp(x).date()
 
 
 def max_drawdown(values: pd.Series) -> Drawdown:

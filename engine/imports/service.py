@@ -93,7 +93,7 @@ def import_file(
         raise NotFound(f"{path}: no such file")
     table = spec.read(path) if spec.read is not None else read_csv(path, spec.required, spec.optional)
     problems: list[Problem] = list(table.problems)
-    if kind == "fx" and table.columns[:1] == ("date",):
+    if kind == "fx" and getattr(table, "columns", ())[:1] == ("date",):
         problems.append(Problem(1, "(file)", "this looks like the ECB's own rate file: import it as fx-ecb"))
     try:
         with database.transaction() as session:

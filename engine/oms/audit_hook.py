@@ -49,7 +49,7 @@ def draft(row: dict[str, Any]) -> AuditDraft:
 
 
 def _pending(session: Session) -> list[AuditDraft]:
-    return session.info.setdefault(PENDING, [])  # type: ignore[no-any-return]
+    return session.info.setdefault(PENDING, [])
 
 
 @event.listens_for(Session, "before_flush")

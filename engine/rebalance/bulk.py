@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -46,6 +46,7 @@ from engine.rebalance.settings import RebalanceSettings
 from engine.rebalance.solve import Context, rebalance_account
 from engine.state.proposals import PROPOSALS
 from engine.store.accounts import Account, Household, Model
+from engine.store.base import table_of
 from engine.store.database import Database
 from engine.store.trading import Proposal
 
@@ -278,10 +279,10 @@ def persist(database: Database, batch_id: str, records: list[dict[str, Any]], us
     if rows:
         with database.transaction() as session:
             require(session, user, Permission.REBALANCE_RUN)
-            PROPOSALS.insert_many(session, Proposal.__table__, rows, actor=user, detail=_created)
+            PROPOSALS.insert_many(session, table_of(Proposal), rows, actor=user, detail=_created)
 
 
-def _created(row: dict[str, Any]) -> dict[str, Any]:
+def _created(row: Mapping[str, Any]) -> Mapping[str, Any]:
     return {"batch": row["batch_id"], "account_id": row["account_id"], "mode": row["mode"]}
 
 
