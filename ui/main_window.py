@@ -5,8 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 import qtawesome as qta
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QColor,
+    QGuiApplication,
+    QKeySequence,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QColorDialog,
@@ -80,6 +88,15 @@ class JobProgress(QWidget):
             self.hide()
 
 
+def default_size() -> QSize:
+    """1600x960, or the screen's free area when it is smaller (a 1280x720 laptop)."""
+    screen = QGuiApplication.primaryScreen()
+    if screen is None:
+        return QSize(1600, 960)
+    free = screen.availableGeometry()
+    return QSize(min(1600, free.width()), min(960, free.height()))
+
+
 class MainWindow(QMainWindow):
     """One user's desk. `workspace` is pm, compliance or trader; layouts restore per user."""
 
@@ -97,7 +114,7 @@ class MainWindow(QMainWindow):
             | QMainWindow.DockOption.AllowNestedDocks
             | QMainWindow.DockOption.AllowTabbedDocks
         )
-        self.resize(1600, 960)
+        self.resize(default_size())
         set_display_zone(desk.clock.user_tz)  # blotter times in the user's zone, with its name
         self.docks: dict[str, Panel] = {}
         for cls in PANELS:
@@ -116,6 +133,7 @@ class MainWindow(QMainWindow):
         desk.book_ready.connect(self._book_status)
         self.set_theme(self.theme)
         restored = restore and self.restore_layout(None)
+        self._arrange_on_show = not restored
         if not restored:
             self.reset_workspace(self.workspace)
 
@@ -271,6 +289,14 @@ class MainWindow(QMainWindow):
             self.set_theme(self.theme)
 
     # ---- lifecycle -----------------------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:
+        """The default layout is sized for the window as first shown (a 1280x720 laptop gets
+        the compact one), not for the size it had while being built."""
+        super().showEvent(event)
+        if self._arrange_on_show:
+            self._arrange_on_show = False
+            self.reset_workspace(self.workspace)
+
     def refresh_all(self) -> None:
         for panel in self.docks.values():
             if panel.isVisible():

@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QKeySequence
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMenu, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QVBoxLayout, QWidget
 
 from widgets.colors import status_color
 from widgets.columns import Column
 from widgets.empty_state import EmptyStateStack
+from widgets.flow_layout import FlowBar
 from widgets.formatting import format_value
 from widgets.table_model import (
     _ALIGN,
@@ -139,26 +140,25 @@ class Blotter(QWidget):
         self.actions_: list[RowAction] = []
         self._shortcuts: list[QAction] = []
         self.combos: dict[str, QComboBox] = {}
-        bar = QHBoxLayout()
-        bar.setContentsMargins(4, 2, 4, 2)
+        self.bar = FlowBar()
         for fkey, label in filters:
             combo = QComboBox()
             combo.addItem(ALL)
             combo.setMinimumContentsLength(8)
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.currentTextChanged.connect(lambda text, k=fkey: self._set_filter(k, text))
-            bar.addWidget(QLabel(label + ":"))
-            bar.addWidget(combo)
+            self.bar.add_field(label + ":", combo)
             self.combos[fkey] = combo
-        bar.addStretch(1)
         self.count = QLabel("")
-        bar.addWidget(self.count)
-        bar.addWidget(filter_box("Filter…", self._text))
+        self.count.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.bar.add(self.count, grow=True)
+        self.filter = filter_box("Filter…", self._text)
+        self.bar.add(self.filter)
         self.stack = EmptyStateStack(self.view, self.model, empty)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(bar)
+        layout.addWidget(self.bar)
         layout.addWidget(self.stack, 1)
         self._choices = QTimer(self)
         self._choices.setInterval(1000)

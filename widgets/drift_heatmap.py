@@ -12,10 +12,12 @@ import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTabWidget, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QTabWidget, QToolTip, QVBoxLayout, QWidget
 
 from widgets.columns import Column
+from widgets.elided_label import ElidedLabel
 from widgets.empty_state import EmptyStateStack
+from widgets.flow_layout import FlowBar
 from widgets.table_model import FrameTableModel
 from widgets.table_view import DataTableView
 
@@ -84,12 +86,10 @@ class DriftHeatmap(QWidget):
         self.kind = QComboBox()
         self.kind.addItems(["sector", "asset class", "currency"])
         self.kind.currentTextChanged.connect(self.bucket_kind_changed.emit)
-        self.summary = QLabel("")
-        bar = QHBoxLayout()
-        bar.setContentsMargins(4, 2, 4, 2)
-        bar.addWidget(QLabel("Buckets:"))
-        bar.addWidget(self.kind)
-        bar.addWidget(self.summary, 1)
+        self.summary = ElidedLabel("")
+        bar = FlowBar()
+        bar.add_field("Buckets:", self.kind)
+        bar.add(self.summary, grow=True, min_width=160)
 
         self.bottom = LabelAxis("bottom", min_spacing=64)
         self.left = LabelAxis("left", min_spacing=16)
@@ -128,7 +128,7 @@ class DriftHeatmap(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(bar)
+        layout.addWidget(bar)
         layout.addWidget(self.tabs, 1)
         self.apply_theme(dark)
 

@@ -9,11 +9,13 @@ import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QSplitter, QVBoxLayout, QWidget
 
 from widgets.columns import Column
 from widgets.drift_heatmap import LabelAxis
+from widgets.elided_label import ElidedLabel
 from widgets.empty_state import EmptyStateStack
+from widgets.flow_layout import FlowBar
 from widgets.table_model import FrameTableModel
 from widgets.table_view import DataTableView
 
@@ -48,16 +50,14 @@ class FxExposurePanel(QWidget):
         self.scope_key.setEditable(True)
         self.scope_key.setMinimumWidth(140)
         self.scope_key.setEnabled(False)
-        self.caption = QLabel("")
+        self.caption = ElidedLabel("")
         self._keys: dict[str, list[str]] = {"household": [], "account": []}
         self.scope_kind.currentTextChanged.connect(self._kind_changed)
         self.scope_key.activated.connect(lambda _i: self._emit())
-        bar = QHBoxLayout()
-        bar.setContentsMargins(4, 2, 4, 2)
-        bar.addWidget(QLabel("Scope:"))
-        bar.addWidget(self.scope_kind)
-        bar.addWidget(self.scope_key)
-        bar.addWidget(self.caption, 1)
+        bar = FlowBar()
+        scope = bar.add_field("Scope:", self.scope_kind)
+        scope.layout().addWidget(self.scope_key)
+        bar.add(self.caption, grow=True, min_width=160)
         self.model = FrameTableModel(FX_COLUMNS, key="currency")
         self.view = DataTableView(self.model)
         self.axis = LabelAxis("bottom", min_spacing=30)
@@ -74,7 +74,7 @@ class FxExposurePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(bar)
+        layout.addWidget(bar)
         layout.addWidget(split, 1)
         self.apply_theme(dark)
 

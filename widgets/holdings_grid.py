@@ -8,9 +8,7 @@ import pandas as pd
 from PySide6.QtCore import QModelIndex, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
-    QHBoxLayout,
     QLabel,
-    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -19,6 +17,7 @@ from PySide6.QtWidgets import (
 from widgets.columns import Column
 from widgets.empty_state import EmptyStateStack
 from widgets.export import export_frame
+from widgets.flow_layout import FlowBar
 from widgets.table_model import FrameTableModel
 from widgets.table_view import DataTableView
 from widgets.toolbar import filter_box, icon_button
@@ -99,20 +98,18 @@ class HoldingsGrid(QWidget):
         self.crumb = QLabel("All accounts")
         self.crumb.setOpenExternalLinks(False)
         self.crumb.linkActivated.connect(self.back_requested.emit)
-        self.crumb.setMinimumWidth(80)
-        self.crumb.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.crumb.setWordWrap(True)  # a narrow dock wraps the breadcrumb instead of clipping it
         self.filter = filter_box("Filter (symbol, name, account…)", self._on_filter)
         self.count = QLabel("")
-        bar = QHBoxLayout()
-        bar.setContentsMargins(4, 2, 4, 2)
-        bar.addWidget(self.crumb, 1)
-        bar.addWidget(self.count)
-        bar.addWidget(self.filter)
-        bar.addWidget(icon_button("fa5s.copy", "Copy selection as tab-separated text (Ctrl+C)", self.copy))
-        bar.addWidget(
+        bar = FlowBar()
+        bar.add(self.crumb, grow=True, min_width=260)
+        bar.add(self.count)
+        bar.add(self.filter)
+        bar.add(icon_button("fa5s.copy", "Copy selection as tab-separated text (Ctrl+C)", self.copy))
+        bar.add(
             icon_button("fa5s.file-csv", "Export the visible rows to CSV", lambda: self.export_dialog(".csv"))
         )
-        bar.addWidget(
+        bar.add(
             icon_button(
                 "fa5s.file-excel", "Export the visible rows to Excel", lambda: self.export_dialog(".xlsx")
             )
@@ -121,7 +118,7 @@ class HoldingsGrid(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(bar)
+        layout.addWidget(bar)
         self.pages = QStackedWidget()
         for name, view in self.views.items():
             stack = EmptyStateStack(view, self.models[name], "Loading the book…")

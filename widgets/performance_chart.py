@@ -10,17 +10,16 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
-    QLabel,
     QLineEdit,
-    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from widgets.columns import Column
+from widgets.elided_label import ElidedLabel
 from widgets.empty_state import EmptyStateStack
+from widgets.flow_layout import FlowBar
 from widgets.table_model import FrameTableModel
 from widgets.table_view import DataTableView
 
@@ -63,14 +62,11 @@ class PerformanceChart(QWidget):
         self.benchmark.setToolTip("'model' (the account's model, rebalanced daily) or a security symbol")
         self.benchmark.setMinimumWidth(80)
         self.benchmark.setMaximumWidth(120)
-        self.caption = QLabel("")
-        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        bar = QHBoxLayout()
-        bar.setContentsMargins(4, 2, 4, 2)
+        self.caption = ElidedLabel("")
+        bar = FlowBar()
         for label, w in (("Account:", self.account), ("Range:", self.range), ("Benchmark:", self.benchmark)):
-            bar.addWidget(QLabel(label))
-            bar.addWidget(w)
-        bar.addWidget(self.caption, 1)
+            bar.add_field(label, w)
+        bar.add(self.caption, grow=True, min_width=160)
         self.account.activated.connect(lambda _i: self._emit())
         self.range.activated.connect(lambda _i: self._emit())
         self.benchmark.editingFinished.connect(self._emit)
@@ -107,7 +103,7 @@ class PerformanceChart(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(bar)
+        layout.addWidget(bar)
         layout.addWidget(split, 1)
         self.apply_theme(dark)
 

@@ -7,7 +7,6 @@ import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
     QInputDialog,
     QLabel,
     QLineEdit,
@@ -26,6 +25,7 @@ from ui.oms_link import link_of
 from ui.panels.trading_panels import LiveTablePanel
 from widgets.blotter import RowAction
 from widgets.columns import Column
+from widgets.flow_layout import FlowBar
 from widgets.table_model import FrameTableModel
 from widgets.table_view import DataTableView
 from widgets.toolbar import themed_icon
@@ -79,14 +79,11 @@ class ProposalsPanel(LiveTablePanel):
         self.mode.addItems(MODES)
         self.run_button = QPushButton(themed_icon("fa5s.play"), "Run rebalance")
         self.run_button.clicked.connect(lambda _c=False: self.run_rebalance())
-        bar = QHBoxLayout()
-        bar.setContentsMargins(4, 2, 4, 2)
-        for label, w in (("Accounts:", self.selection), ("", self.value), ("Mode:", self.mode)):
-            if label:
-                bar.addWidget(QLabel(label))
-            bar.addWidget(w)
-        bar.addWidget(self.run_button)
-        bar.addStretch(1)
+        bar = FlowBar()
+        bar.add_field("Accounts:", self.selection)
+        bar.add(self.value)
+        bar.add_field("Mode:", self.mode)
+        bar.add(self.run_button)
         self.accept_button = QPushButton(themed_icon("fa5s.check"), "Accept")
         self.accept_button.setToolTip(
             "Accept the selected proposals and send them to compliance (Ctrl+Enter)"
@@ -105,7 +102,7 @@ class ProposalsPanel(LiveTablePanel):
         self.send_button.clicked.connect(lambda _c=False: self.send_to_compliance(self.selected()))
         self.release_button.clicked.connect(lambda _c=False: self.release(self.selected()))
         for b in (self.accept_button, self.reject_button, self.send_button, self.release_button):
-            bar.addWidget(b)
+            bar.add(b)
         self.trades = FrameTableModel(TRADE_COLUMNS, key="key")
         self.trades.clear()
         self.trades_view = DataTableView(self.trades)
@@ -124,7 +121,7 @@ class ProposalsPanel(LiveTablePanel):
         outer = QVBoxLayout(body)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
-        outer.addLayout(bar)
+        outer.addWidget(bar)
         outer.addWidget(split, 1)
         self.setWidget(body)
         self.blotter.set_actions(
