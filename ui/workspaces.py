@@ -141,7 +141,8 @@ def _compliance(window: QMainWindow, docks: dict[str, QDockWidget], size: str, w
     _split(window, docks, ["approvals", "audit"], w, [0.58, 0.42] if size == "compact" else [0.52, 0.48], H)
     if size != "compact":
         _split(window, docks, ["audit", "reconcile"], h, [0.42, 0.58], V)
-        docks["reconcile"].raise_()
+        has_breaks = getattr(docks["reconcile"], "has_content", lambda: True)()
+        docks["reconcile" if has_breaks else "holdings"].raise_()
     docks["audit"].raise_()
 
 

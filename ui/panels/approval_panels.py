@@ -55,6 +55,13 @@ AUDIT_COLUMNS = [
 ]
 
 
+NO_CASES = (
+    "When a PM accepts a proposal or a trader's order needs review, the compliance check runs; "
+    "whatever a rule flags or blocks waits in the queue above, and selecting it shows each rule's "
+    "limit, before and after here"
+)
+
+
 class ApprovalQueuePanel(LiveTablePanel):
     """The compliance service's queue of pending cases; approve or reject with a reason."""
 
@@ -120,6 +127,7 @@ class ApprovalQueuePanel(LiveTablePanel):
             self.case_id = None
             self.rules.clear()
             self.detail.setText("")
+            self.rules_stack.set_message(NO_CASES)
 
     def show_case(self, case_id: int) -> None:
         """Load one case's rule results (worst first) and decisions in a worker."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QInputDialog, QLabel, QScrollArea, QSplitter, QWidget
+from PySide6.QtWidgets import QInputDialog, QLabel, QMainWindow, QScrollArea, QSplitter, QWidget
 
 from ui.data import reconcile as recon
 from ui.desk import Desk
@@ -92,7 +92,9 @@ class ReconcilePanel(Panel):
         self.blotter = Blotter(
             BREAK_COLUMNS,
             "id",
-            "No breaks — load custodian statements and run `workstation reconcile run`",
+            "No reconciliation breaks. They appear here once custodian statements are loaded "
+            "(`workstation reconcile load FILE --custodian NAME`) and compared with the book "
+            "(`workstation reconcile run --as-of DATE`)",
             [("status", "Status"), ("type", "Type"), ("custodian", "Custodian"), ("owner", "Owner")],
         )
         me = desk.user.username
@@ -138,6 +140,8 @@ class ReconcilePanel(Panel):
         def done(frame: pd.DataFrame) -> None:
             self.blotter.model.set_frame(frame)
             self.blotter.view.fit_columns()
+            if frame.empty:
+                self._give_way()
             model = self.blotter.model
             row = model.view_row_of_key(self.break_id) if self.break_id is not None else -1
             if row < 0 and model.rowCount():
@@ -151,6 +155,19 @@ class ReconcilePanel(Panel):
                 self.blotter.view.setCurrentIndex(model.index(row, 0))  # shows it (currentRowChanged)
 
         self.desk.run("Loading breaks", lambda _t: recon.breaks(self.desk.database), done)
+
+    def has_content(self) -> bool:
+        """False once loaded without a single break (layouts then show its tab sibling)."""
+        return not self.loaded or self.blotter.model.total_rows > 0
+
+    def _give_way(self) -> None:
+        """No breaks: when tabbed with another dock, show that one (an empty dock never fills
+        the screen); the tab stays, and its message says how breaks get here."""
+        window = self.parentWidget()
+        if isinstance(window, QMainWindow) and self.isVisible():
+            siblings = [d for d in window.tabifiedDockWidgets(self) if not d.isHidden()]
+            if siblings:
+                siblings[0].raise_()
 
     def show_break(self, break_id: int) -> None:
         self.break_id = break_id
