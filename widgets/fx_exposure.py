@@ -16,6 +16,7 @@ from widgets.drift_heatmap import LabelAxis
 from widgets.elided_label import ElidedLabel
 from widgets.empty_state import EmptyStateStack
 from widgets.flow_layout import FlowBar
+from widgets.formatting import fmt_money
 from widgets.table_model import FrameTableModel
 from widgets.table_view import DataTableView
 
@@ -117,7 +118,7 @@ class FxExposurePanel(QWidget):
         self.model.set_frame(frame)
         self.view.fit_columns()
         total = float(frame["exposure"].sum()) if len(frame) else 0.0
-        self.caption.setText(f"  {label}: {total:,.0f} {currency} · FX move {fixings}")
+        self.caption.setText(f"  {label}: {fmt_money(total, currency)} · FX move {fixings}")
         self.axis.set_names(frame["currency"].tolist())
         if self.bars is not None:
             self.chart.removeItem(self.bars)

@@ -60,8 +60,16 @@ POSITION_COLUMNS = [
     Column("quantity", "Quantity", "qty"),
     Column("price", "Price", "price"),
     Column("mv_local", "Market value (local)", "money", "currency"),
-    Column("mv_base", "Market value (base)", "money", "base_currency"),
-    Column("weight", "Weight", "pct"),
+    Column(
+        "mv_base_shown",
+        "Market value (base)",
+        "money",
+        "base_currency",
+        tooltip="rounded together with the other lines: they add up to the account's value",
+    ),
+    Column(
+        "weight_shown", "Weight", "pct", tooltip="rounded together: an account's weights add up to 100.00%"
+    ),
     Column("target", "Model", "pct", tooltip="looked-through model weight x (1 - cash target)"),
     Column("drift", "Drift", "drift", signed=True),
     Column("unrealized_st", "Unrealized ST", "money", "base_currency", signed=True),

@@ -48,7 +48,9 @@ def clipped_controls(root: QWidget) -> list[str]:
             continue
         for child in bar.findChildren(QWidget):
             if child.parentWidget() is bar and child.isVisible() and child.geometry().right() > bar.width():
-                out.append(f"{type(child).__name__} sticks out of its bar: {child.geometry()} in {bar.width()}")
+                out.append(
+                    f"{type(child).__name__} sticks out of its bar: {child.geometry()} in {bar.width()}"
+                )
     return out
 
 
@@ -86,7 +88,9 @@ def test_workspace_fits_a_laptop_and_a_large_screen(qtbot, demo_db, tmp_path: Pa
         close_window(window)
 
 
-def test_compliance_on_a_laptop_keeps_an_empty_reconciliation_out_of_the_way(qtbot, demo_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_compliance_on_a_laptop_keeps_an_empty_reconciliation_out_of_the_way(
+    qtbot, demo_db, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     """The demo book has no custodian statements: the breaks dock is a tab, not half the screen."""
     window = open_window(qtbot, demo_db, "cora.compliance", tmp_path / "c.ini")
     try:

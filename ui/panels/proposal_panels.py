@@ -26,6 +26,7 @@ from ui.panels.trading_panels import LiveTablePanel
 from widgets.blotter import RowAction
 from widgets.columns import Column
 from widgets.flow_layout import FlowBar
+from widgets.formatting import fmt_money
 from widgets.table_model import FrameTableModel
 from widgets.table_view import DataTableView
 from widgets.toolbar import themed_icon
@@ -43,7 +44,7 @@ TRADE_COLUMNS = [
 ]
 PROPOSAL_COLUMNS = [
     Column("id", "Proposal", "int"),
-    Column("batch_id", "Batch"),
+    Column("batch", "Batch", tooltip="the run's batch id, first 8 characters (as the status bar names it)"),
     Column("account", "Account"),
     Column("mode", "Mode"),
     Column("status", "Status"),
@@ -62,7 +63,7 @@ class ProposalsPanel(LiveTablePanel):
     title = "Rebalance proposals"
     columns = PROPOSAL_COLUMNS
     id_attrs = ("proposal_id", "proposal_ids")
-    filters = [("status", "Status"), ("mode", "Mode"), ("batch_id", "Batch")]
+    filters = [("status", "Status"), ("mode", "Mode"), ("batch", "Batch")]
     empty = "No proposals yet — run a rebalance (the Run button above, or `workstation rebalance run`)"
 
     def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
@@ -138,6 +139,7 @@ class ProposalsPanel(LiveTablePanel):
 
     def fetch(self, ids: list[int] | None) -> pd.DataFrame:
         frame = trading.proposals(self.desk.database)
+        frame["batch"] = [str(b)[:8] for b in frame["batch_id"]]
         return frame if ids is None else frame[frame["id"].isin(ids)]
 
     def selected(self) -> list[object]:
@@ -278,7 +280,8 @@ class ProposalsPanel(LiveTablePanel):
             self.detail.setText(
                 f"<b>{payload.get('account', '')}</b> · {payload.get('status', '')} · {payload.get('reason') or ''} · "
                 f"{len(trades)} trade(s), turnover {float(payload.get('turnover', 0) or 0) * 100:.2f}%, "
-                f"est. tax {float(payload.get('est_tax', 0) or 0):,.2f} {ccy}, est. cost {float(payload.get('est_cost', 0) or 0):,.2f} {ccy}; "
+                f"est. tax {fmt_money(float(payload.get('est_tax', 0) or 0), str(ccy))}, "
+                f"est. cost {fmt_money(float(payload.get('est_cost', 0) or 0), str(ccy))}; "
                 f"max drift {fig(before, 'max_drift')} → {fig(after, 'max_drift')}, "
                 f"tracking error {fig(before, 'tracking_error')} → {fig(after, 'tracking_error')}"
             )

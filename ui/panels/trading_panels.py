@@ -23,6 +23,7 @@ from ui.panels.base import Panel
 from ui.replace_dialog import ReplaceDialog
 from widgets.blotter import Blotter, RowAction
 from widgets.columns import Column
+from widgets.formatting import fmt_price, fmt_qty
 
 EXEC_TYPES = {
     "0": "New",
@@ -288,7 +289,7 @@ class OrdersPanel(LiveTablePanel):
     def replace(self, order_id: int, quantity: Decimal, limit_price: Decimal | None) -> None:
         """Send a cancel/replace; a loosened one may be held by compliance (shown as the outcome)."""
         user = self.desk.user.username
-        terms = f"{quantity:,}" + (f" @ {limit_price}" if limit_price is not None else "")
+        terms = fmt_qty(quantity) + (f" @ {fmt_price(limit_price)}" if limit_price is not None else "")
         self._command(
             "Cancel/replace",
             [order_id],
