@@ -96,4 +96,4 @@ def format_value(kind: str, value: Any, currency: str | None = None, signed: boo
         return str(value)
     if kind == "datetime":
         return fmt_datetime(value)
-    return str(value)
+    return str(value)  # text, and figures already written out in their unit

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QColor, QKeySequence
+from PySide6.QtWidgets import QCheckBox, QLabel, QSplitter, QToolButton, QVBoxLayout, QWidget
 
 from ui.data.approvals import case_rules
 from ui.data.approvals import decide as decide_case
@@ -14,10 +15,13 @@ from ui.decision_dialog import DecisionDialog
 from ui.desk import Desk
 from ui.panels.trading_panels import LiveTablePanel
 from widgets.blotter import RowAction
+from widgets.colors import outcome_color
 from widgets.columns import Column
 from widgets.empty_state import EmptyStateStack
+from widgets.flow_layout import FlowBar
 from widgets.table_model import FrameTableModel
 from widgets.table_view import DataTableView
+from widgets.toolbar import ICON_PROPERTY, themed_icon
 
 QUEUE_COLUMNS = [
     Column("id", "Case", "int"),
@@ -35,9 +39,9 @@ RULE_COLUMNS = [
     Column("outcome", "Result"),
     Column("rule", "Rule"),
     Column("severity", "Severity", tooltip="hard: blocks (two approvers); soft: flags; info: warns"),
-    Column("limit", "Limit", "rate"),
-    Column("before", "Before", "rate"),
-    Column("after", "After", "rate"),
+    Column("limit_text", "Limit", "figure", tooltip="in the rule's own unit, as its sentence says"),
+    Column("before_text", "Before", "figure"),
+    Column("after_text", "After", "figure"),
     Column("symbol", "Symbol"),
     Column("side", "Side"),
     Column("quantity", "Quantity", "qty"),
@@ -55,6 +59,9 @@ AUDIT_COLUMNS = [
 ]
 
 
+APPROVE_KEYS = ("Ctrl+Return", "Alt+A")
+REJECT_KEYS = ("Ctrl+Backspace", "Alt+R")
+EXCEPTIONS = ("warn", "flag", "block")
 NO_CASES = (
     "When a PM accepts a proposal or a trader's order needs review, the compliance check runs; "
     "whatever a rule flags or blocks waits in the queue above, and selecting it shows each rule's "
@@ -76,37 +83,120 @@ class ApprovalQueuePanel(LiveTablePanel):
         super().__init__(desk, parent)
         self.blotter.set_actions(
             [
-                RowAction("Approve…", lambda keys: self.decide("approve", keys)),
-                RowAction("Reject…", lambda keys: self.decide("reject", keys)),
+                RowAction(f"Approve…  ({APPROVE_KEYS[0]})", lambda keys: self.decide("approve", keys)),
+                RowAction(f"Reject…  ({REJECT_KEYS[0]})", lambda keys: self.decide("reject", keys)),
             ]
         )
         desk.data_changed.connect(self._changed)
         self.blotter.setParent(None)
+        self.approve_action = self._decision_action("Approve…", "fa5s.check", "approve", APPROVE_KEYS)
+        self.reject_action = self._decision_action("Reject…", "fa5s.times", "reject", REJECT_KEYS)
+        self.approve_button = self._button(self.approve_action)
+        self.reject_button = self._button(self.reject_action)
+        self.blotter.bar.add(self.approve_button)
+        self.blotter.bar.add(self.reject_button)
         self.rules = FrameTableModel(RULE_COLUMNS, key="key")
+        self.rules.background_fn = self._outcome_colour
         self.rules.clear()
         self.rules_view = DataTableView(self.rules)
         self.rules_stack = EmptyStateStack(
             self.rules_view, self.rules, "Select a case to see each rule's result: limit, before, after"
         )
+        self.exceptions = QCheckBox("Exceptions only")
+        self.exceptions.setToolTip(
+            "show only the rules that warned, flagged or blocked (untick for every result)"
+        )
+        self.exceptions.setChecked(True)
+        self.exceptions.toggled.connect(self._exceptions_only)
+        self.rule_count = QLabel("")
         self.detail = QLabel("")
         self.detail.setWordWrap(True)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        rules_bar = FlowBar()
+        rules_bar.add(self.exceptions)
+        rules_bar.add(self.rule_count, grow=True)
         lower = QWidget()
         lay = QVBoxLayout(lower)
         lay.setContentsMargins(4, 2, 4, 0)
         lay.addWidget(self.detail)
+        lay.addWidget(rules_bar)
         lay.addWidget(self.rules_stack, 1)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.blotter)
         split.addWidget(lower)
-        split.setSizes([260, 240])
+        split.setSizes([220, 280])
         self.setWidget(split)
+        self._dark = False
+        self._exceptions_only(True)
+        for sig in (self.rules.modelReset, self.rules.rowsInserted, self.rules.rowsRemoved):
+            sig.connect(self._count_rules)
+        self._enable_decisions()
         self.case_id: int | None = None
         self.blotter.view.selectionModel().currentRowChanged.connect(
             lambda cur, _prev: (
                 cur.isValid() and self.show_case(int(self.blotter.model.value(cur.row(), "id")))
             )
         )
+
+    # ---- approve / reject with keys -------------------------------------------------------------
+    def _decision_action(self, text: str, icon: str, decision: str, keys: tuple[str, ...]) -> QAction:
+        """An action that answers its keys anywhere in this dock (queue or rule results)."""
+        action = QAction(themed_icon(icon), text, self)
+        action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.setToolTip(f"{text.rstrip('…')} the selected case(s) with a reason ({' or '.join(keys)})")
+        action.setProperty(ICON_PROPERTY, icon)
+        action.triggered.connect(lambda _c=False: self.decide(decision, self.selected_cases()))
+        self.addAction(action)
+        return action
+
+    def _button(self, action: QAction) -> QToolButton:
+        button = QToolButton()
+        button.setDefaultAction(action)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        button.setProperty(ICON_PROPERTY, action.property(ICON_PROPERTY))
+        return button
+
+    def selected_cases(self) -> list[object]:
+        """Case ids of the selected queue rows (the current row if none is selected)."""
+        rows = self.blotter.selected_rows()
+        if not rows and self.case_id is not None:
+            return [self.case_id]
+        return [r["id"] for r in rows]
+
+    def _enable_decisions(self) -> None:
+        on = self.blotter.model.rowCount() > 0
+        self.approve_action.setEnabled(on)
+        self.reject_action.setEnabled(on)
+
+    # ---- rule results ----------------------------------------------------------------------------
+    def _outcome_colour(self, model: FrameTableModel, row: int) -> QColor | None:
+        return outcome_color(str(model.raw(row, "outcome") or ""), self._dark)
+
+    def _exceptions_only(self, on: bool) -> None:
+        self.rules.set_predicate("outcome", set(EXCEPTIONS) if on else None)
+        total = self.rules.total_rows
+        self.rules_stack.set_message(
+            f"All {total:,} rule results passed — untick Exceptions only to see them"
+            if total
+            else "Select a case to see each rule's result: limit, before, after"
+        )
+        self._count_rules()
+
+    def _count_rules(self, *_: object) -> None:
+        m = self.rules
+        hidden = m.total_rows - m.rowCount()
+        self.rule_count.setText(
+            f"{m.rowCount():,} of {m.total_rows:,} rule results"
+            + (f" ({hidden:,} passes hidden)" if hidden and self.exceptions.isChecked() else "")
+            if m.total_rows
+            else ""
+        )
+
+    def apply_theme(self, dark: bool) -> None:
+        super().apply_theme(dark)
+        self._dark = dark
+        self.rules_view.viewport().update()
 
     def fetch(self, ids: list[int] | None) -> pd.DataFrame:
         return approval_queue(self.desk.database)
@@ -117,6 +207,7 @@ class ApprovalQueuePanel(LiveTablePanel):
     def _loaded(self, frame: pd.DataFrame) -> None:
         """Show the queue; keep the case in the detail pane, else open the oldest case."""
         self.blotter.model.set_frame(frame)
+        self._enable_decisions()
         model = self.blotter.model
         row = model.view_row_of_key(self.case_id) if self.case_id is not None else -1
         if row < 0 and model.rowCount():
@@ -138,6 +229,7 @@ class ApprovalQueuePanel(LiveTablePanel):
             if detail.get("id") != self.case_id:
                 return  # a later selection won
             self.rules.set_frame(frame)
+            self._exceptions_only(self.exceptions.isChecked())
             self.rules_view.fit_columns()
             hits = frame[frame["outcome"] != "pass"]
             decisions = detail.get("decisions") or []
