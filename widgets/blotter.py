@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QVBoxLayout, QWidget
 
@@ -135,8 +135,10 @@ class Blotter(QWidget):
         self.model.background_fn = self._background
         self.view = DataTableView(self.model)
         self.view.setSelectionBehavior(DataTableView.SelectionBehavior.SelectRows)
-        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.view.customContextMenuRequested.connect(self._menu)
+        self.view.menu_hook = self._fill_menu
+        self.view.route_filters()
+        self.view.filter_requested.connect(self.filter_by)
+        self.view.filters_cleared.connect(self.clear_filters)
         self.actions_: list[RowAction] = []
         self._shortcuts: list[QAction] = []
         self.combos: dict[str, QComboBox] = {}
@@ -152,8 +154,13 @@ class Blotter(QWidget):
         self.count = QLabel("")
         self.count.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.bar.add(self.count, grow=True)
-        self.filter = filter_box("Filter…", self._text)
+        self.filter = filter_box("Filter… (Ctrl+F)", self._text)
         self.bar.add(self.filter)
+        find = QAction("Filter", self)
+        find.setShortcut(QKeySequence.StandardKey.Find)
+        find.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        find.triggered.connect(self.focus_filter)
+        self.addAction(find)
         self.stack = EmptyStateStack(self.view, self.model, empty)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -244,11 +251,36 @@ class Blotter(QWidget):
         keys = [c.key for c in self.model.columns] + [self.model.key or ""]
         return [{k: self.model.value(r, k) for k in keys if k} for r in rows]
 
-    def _menu(self, pos: QPoint) -> None:
+    def focus_filter(self) -> None:
+        """Ctrl+F: to the filter box, its text selected."""
+        self.filter.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter.selectAll()
+
+    def filter_by(self, key: str, value: object) -> None:
+        """Right-click "Filter by this value": through the column's combo when it has one."""
+        combo = self.combos.get(key)
+        if combo is not None:
+            self.refresh_choices()
+            if combo.findText(str(value)) >= 0:
+                combo.setCurrentText(str(value))
+                return
+        self.model.set_predicate(key, {value})
+        self.stack.keep_view(self._filtering())
+        self._update_count()
+
+    def clear_filters(self) -> None:
+        for combo in self.combos.values():
+            combo.setCurrentText(ALL)
+        for key in list(self.model._predicates):
+            self.model.set_predicate(key, None)
+        self.filter.clear()
+        self._update_count()
+
+    def _fill_menu(self, menu: QMenu, _rows: list[int]) -> None:
+        """The blotter's own commands on top of the shared grid menu."""
         if not self.actions_:
             return
         rows = self.selected_rows()
-        menu = QMenu(self)
         for act in self.actions_:
             label = act.text + (f"  ({act.why_not})" if act.why_not else "")
             qa = menu.addAction(label)
@@ -258,4 +290,3 @@ class Blotter(QWidget):
             qa.triggered.connect(
                 lambda _c=False, a=act: a.run([r[self.model.key] for r in rows if self.model.key])
             )
-        menu.popup(self.view.viewport().mapToGlobal(pos))

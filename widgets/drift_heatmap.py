@@ -118,6 +118,11 @@ class DriftHeatmap(QWidget):
         self.table_view.doubleClicked.connect(
             lambda idx: self.account_clicked.emit(int(self.table_model.value(idx.row(), "account_id")))
         )
+        self.table_view.drill = (
+            "Open account",
+            lambda idx: self.account_clicked.emit(int(self.table_model.value(idx.row(), "account_id"))),
+        )
+        self.table_view.export_name = "drift"
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.map_stack = EmptyStateStack(self.plot_widget, self.table_model, "Loading the book…")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from PySide6.QtCore import QModelIndex, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -16,7 +17,6 @@ from PySide6.QtWidgets import (
 
 from widgets.columns import Column
 from widgets.empty_state import EmptyStateStack
-from widgets.export import export_frame
 from widgets.flow_layout import FlowBar
 from widgets.table_model import FrameTableModel
 from widgets.table_view import DataTableView
@@ -89,6 +89,7 @@ LOT_COLUMNS = [
     Column("unrealized_base", "Unrealized", "money", "base_currency", signed=True),
 ]
 LEVELS = {"accounts": ACCOUNT_COLUMNS, "positions": POSITION_COLUMNS, "lots": LOT_COLUMNS}
+DRILL = {"accounts": "Open account (Enter)", "positions": "Open lots (Enter)"}
 
 
 class HoldingsGrid(QWidget):
@@ -107,7 +108,12 @@ class HoldingsGrid(QWidget):
         self.crumb.setOpenExternalLinks(False)
         self.crumb.linkActivated.connect(self.back_requested.emit)
         self.crumb.setWordWrap(True)  # a narrow dock wraps the breadcrumb instead of clipping it
-        self.filter = filter_box("Filter (symbol, name, account…)", self._on_filter)
+        self.filter = filter_box("Filter (symbol, name, account…) Ctrl+F", self._on_filter)
+        find = QAction("Filter", self)
+        find.setShortcut(QKeySequence.StandardKey.Find)
+        find.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        find.triggered.connect(self.focus_filter)
+        self.addAction(find)
         self.count = QLabel("")
         bar = FlowBar()
         bar.add(self.crumb, grow=True, min_width=260)
@@ -134,6 +140,10 @@ class HoldingsGrid(QWidget):
             self.pages.addWidget(stack)
             view.doubleClicked.connect(lambda idx, n=name: self._drill(n, idx))
             view.activated.connect(lambda idx, n=name: self._drill(n, idx))
+            view.export_name = name
+            if name in DRILL:
+                view.drill = (DRILL[name], lambda idx, n=name: self._drill(n, idx))
+            self.models[name].modelReset.connect(self._update_count)
         layout.addWidget(self.pages, 1)
 
     @property
@@ -184,7 +194,13 @@ class HoldingsGrid(QWidget):
         return self.view.copy_selection()
 
     def export(self, path: Path) -> int:
-        return export_frame(self.model, path)
+        """The visible rows and columns of the current level (hidden columns left out)."""
+        return self.view.export(path)
+
+    def focus_filter(self) -> None:
+        """Ctrl+F: to the quick filter, its text selected."""
+        self.filter.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter.selectAll()
 
     def export_dialog(self, suffix: str) -> None:
         name, _ = QFileDialog.getSaveFileName(self, "Export", f"{self.level}{suffix}", f"*{suffix}")

@@ -196,3 +196,30 @@ def test_approve_and_reject_are_buttons_with_keys(qtbot, cases, tmp_path: Path, 
             assert s.get(ApprovalCase, heavy).state == "rejected"
     finally:
         close_window(cole)
+
+
+def test_proposal_detail_agrees_with_its_row_and_names_the_rules(qtbot, cases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    database, _heavy, lapsed = cases
+    with database.session() as s:
+        case = s.get(ApprovalCase, lapsed)
+        pid, state = int(case.entity_id), case.state
+        flagged = sorted(
+            {
+                r.rule_code
+                for r in s.scalars(select(CheckResult).where(CheckResult.run_id == case.run_id))
+                if r.outcome != "pass"
+            }
+        )
+        status = s.get(Proposal, pid).status
+    pm = open_window(qtbot, database, "pat.pm", tmp_path / "pm.ini")
+    try:
+        panel = pm.docks["proposals"]
+        panel.show()
+        panel.raise_()
+        panel.show_proposal(pid)
+        qtbot.waitUntil(lambda: "compliance" in panel.detail.text(), timeout=30_000)
+        text = panel.detail.text()
+        assert f"· {status} ·" in text and f"compliance {state.replace('_', ' ')}" in text
+        assert "KYC" in flagged and all(f"<b>{code}</b>" in text for code in flagged[:6])
+    finally:
+        close_window(pm)

@@ -56,6 +56,20 @@ PROPOSAL_COLUMNS = [
 ]
 
 
+def compliance_text(case: object) -> str:
+    """The proposal's compliance case in words: its state and outcome and the rules that flagged it."""
+    if not isinstance(case, dict):
+        return "not checked by compliance yet"
+    text = f"compliance {str(case.get('state', '')).replace('_', ' ')}"
+    if case.get("outcome"):
+        text += f" (check {case['outcome']})"
+    rules = case.get("rules") or []
+    if rules:
+        text += ": " + ", ".join(f"<b>{code}</b> {outcome}" for code, outcome in rules[:6])
+        text += f" +{len(rules) - 6} more" if len(rules) > 6 else ""
+    return text
+
+
 class ProposalsPanel(LiveTablePanel):
     """Proposals from bulk rebalances; run one here (background, progress, cancel) and review trades."""
 
@@ -278,7 +292,9 @@ class ProposalsPanel(LiveTablePanel):
                 return f"{float(v) * 100:.2f}%" if isinstance(v, int | float) else "n/a"
 
             self.detail.setText(
-                f"<b>{payload.get('account', '')}</b> · {payload.get('status', '')} · {payload.get('reason') or ''} · "
+                f"<b>{payload.get('account', '')}</b> · {payload.get('proposal_status', '')} · "
+                f"{compliance_text(payload.get('compliance'))} · solver {payload.get('status', '')}"
+                f"{' (' + str(payload['reason']) + ')' if payload.get('reason') else ''} · "
                 f"{len(trades)} trade(s), turnover {float(payload.get('turnover', 0) or 0) * 100:.2f}%, "
                 f"est. tax {fmt_money(float(payload.get('est_tax', 0) or 0), str(ccy))}, "
                 f"est. cost {fmt_money(float(payload.get('est_cost', 0) or 0), str(ccy))}; "

@@ -143,6 +143,7 @@ class LiveTablePanel(Panel):
     def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(desk, parent)
         self.blotter = Blotter(self.columns, "id", self.empty, self.filters)
+        self.blotter.view.export_name = self.name
         self.setWidget(self.blotter)
         self._dirty: set[int] = set()
         self._timer = QTimer(self)
