@@ -223,3 +223,47 @@ def test_proposal_detail_agrees_with_its_row_and_names_the_rules(qtbot, cases, t
         assert "KYC" in flagged and all(f"<b>{code}</b>" in text for code in flagged[:6])
     finally:
         close_window(pm)
+
+
+def test_audit_trail_dates_and_order_noise(qtbot, cases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Order status changes are hidden unless asked; the dates bound what is read."""
+    from datetime import UTC, datetime
+
+    from engine.audit.chain import record
+    from engine.store.people import AuditEntry
+
+    database, _heavy, _lapsed = cases
+    now = datetime.now(UTC)
+    with database.transaction() as s:
+        for i in range(5):
+            record(
+                s, "oms", "order.state", "order", 9000 + i, {"status": "new"}, {"status": "sent"}, "submit"
+            )
+        record(s, "cora.compliance", "rule.change", "rule", "OLD", reason="old", at=now - timedelta(days=60))
+    with database.session() as s:
+        entries = s.scalars(select(AuditEntry)).all()
+    recent = [e for e in entries if e.at.replace(tzinfo=UTC) >= now - timedelta(days=29, hours=now.hour + 1)]
+    cora = open_window(qtbot, database, "cora.compliance", tmp_path / "a.ini")
+    try:
+        panel = cora.docks["audit"]
+        panel.show()
+        panel.raise_()
+        panel.refresh()
+        qtbot.waitUntil(
+            lambda: not cora.desk.jobs.running and panel.blotter.model.total_rows > 0, timeout=30_000
+        )
+        m = panel.blotter.model
+        actions = m.column_values("action").tolist()
+        assert "order.state" not in actions and "rule.change" not in actions
+        assert m.total_rows == sum(e.action != "order.state" for e in recent)
+        panel.order_events.setChecked(True)
+        qtbot.waitUntil(lambda: "order.state" in m.column_values("action").tolist(), timeout=30_000)
+        assert m.column_values("action").tolist().count("order.state") == 5
+        panel.date_from.setDate(panel.date_from.date().addDays(-90))
+        qtbot.waitUntil(lambda: "rule.change" in m.column_values("action").tolist(), timeout=30_000)
+        assert m.total_rows == len(entries)
+        # the other filters still work on what is read: user, action, entity
+        panel.blotter.filter_by("action", "rule.change")
+        assert m.rowCount() == 1 and m.value(0, "entity_id") == "OLD"
+    finally:
+        close_window(cora)

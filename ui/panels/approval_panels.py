@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
+
 import pandas as pd
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QAction, QColor, QKeySequence
-from PySide6.QtWidgets import QCheckBox, QLabel, QSplitter, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QDateEdit, QLabel, QSplitter, QToolButton, QVBoxLayout, QWidget
 
 from ui.data.approvals import case_rules
 from ui.data.approvals import decide as decide_case
@@ -59,6 +61,8 @@ AUDIT_COLUMNS = [
 ]
 
 
+AUDIT_DAYS = 30
+"""The audit trail opens on the last 30 days (From/To change it)."""
 APPROVE_KEYS = ("Ctrl+Return", "Alt+A")
 REJECT_KEYS = ("Ctrl+Backspace", "Alt+R")
 EXCEPTIONS = ("warn", "flag", "block")
@@ -288,12 +292,54 @@ class AuditPanel(LiveTablePanel):
     columns = AUDIT_COLUMNS
     id_attrs = ("audit_id", "audit_ids")
     filters = [("username", "User"), ("action", "Action"), ("entity", "Entity")]
-    empty = "The audit log is empty — every approval, override and login is recorded here"
+    empty = (
+        "No audit entries in these dates — every approval, override and login is recorded here "
+        "(order status changes too, with Order events ticked)"
+    )
 
     def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(desk, parent)
         desk.data_changed.connect(lambda _what: self.loaded and self.load())
+        today = desk.clock.now().astimezone(desk.clock.user_tz).date()
+        self.date_from = self._date_edit(
+            today - timedelta(days=AUDIT_DAYS - 1), "first day shown (your zone)"
+        )
+        self.date_to = self._date_edit(today, "last day shown (your zone)")
+        self.order_events = QCheckBox("Order events")
+        self.order_events.setToolTip("every order status change (hidden by default: most of the trail)")
+        self.blotter.bar.add_field("From:", self.date_from)
+        self.blotter.bar.add_field("to:", self.date_to)
+        self.blotter.bar.add(self.order_events)
+        for sig in (self.date_from.dateChanged, self.date_to.dateChanged, self.order_events.toggled):
+            sig.connect(lambda *_: self.loaded and self.load())
+        bar = self.blotter.bar.flow  # the date range and toggle before the count and the text filter
+        for w in (self.blotter.count, self.blotter.filter):
+            bar.removeWidget(w)
+            bar.addWidget(w)
+
+    @staticmethod
+    def _date_edit(day: date, tip: str) -> QDateEdit:
+        edit = QDateEdit(QDate(day.year, day.month, day.day))
+        edit.setCalendarPopup(True)
+        edit.setDisplayFormat("yyyy-MM-dd")
+        edit.setToolTip(tip)
+        return edit
+
+    def window_utc(self) -> tuple[datetime, datetime]:
+        """[start of From, end of To) in the user's zone, as UTC datetimes for the query."""
+        tz = self.desk.clock.user_tz
+        lo, hi = self.date_from.date().toPython(), self.date_to.date().toPython()
+        if hi < lo:
+            lo, hi = hi, lo
+        start = datetime.combine(lo, time.min, tzinfo=tz).astimezone(UTC)
+        end = datetime.combine(hi + timedelta(days=1), time.min, tzinfo=tz).astimezone(UTC)
+        return start, end
+
+    def load(self) -> None:
+        self._query = (*self.window_utc(), self.order_events.isChecked())  # read here, not in the worker
+        super().load()
 
     def fetch(self, ids: list[int] | None) -> pd.DataFrame:
-        frame = audit_entries(self.desk.database)
+        since, until, orders = getattr(self, "_query", (None, None, False))
+        frame = audit_entries(self.desk.database, since=since, until=until, order_events=orders)
         return frame if ids is None else frame[frame["id"].isin(ids)]
