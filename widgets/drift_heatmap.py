@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QCursor
+from PySide6.QtGui import QColor, QCursor, QFont, QFontMetrics
 from PySide6.QtWidgets import QComboBox, QTabWidget, QToolTip, QVBoxLayout, QWidget
 
 from widgets.columns import Column
@@ -22,6 +22,7 @@ from widgets.table_model import FrameTableModel
 from widgets.table_view import DataTableView
 
 TABLE_LIMIT = 60
+COLORBAR_TITLES = ("drift: weight − model (percentage points)", "drift (pct points)", "pts")
 
 
 def diverging_map(dark: bool) -> pg.ColorMap:
@@ -106,10 +107,13 @@ class DriftHeatmap(QWidget):
             values=(-self.limit, self.limit),
             colorMap=diverging_map(dark),
             interactive=False,
-            label="drift: weight − model (percentage points)",
+            label=COLORBAR_TITLES[0],
             width=14,
         )
         self.colorbar.setImageItem(self.image, insert_in=self.plot)
+        self.colorbar_title = COLORBAR_TITLES[0]
+        self.label_font = QFont(self.font())
+        self.plot.getViewBox().sigResized.connect(self._fit_labels)
         self.plot_widget.scene().sigMouseMoved.connect(self._hover)
         self.plot_widget.scene().sigMouseClicked.connect(self._click)
 
@@ -136,6 +140,43 @@ class DriftHeatmap(QWidget):
         layout.addWidget(bar)
         layout.addWidget(self.tabs, 1)
         self.apply_theme(dark)
+
+    def _fit_labels(self, *_: object) -> None:
+        """Every bucket keeps its label at any height: the row labels' font shrinks (down to 6 pt)
+        to the row height before any label is dropped, and the colour bar's title is the short
+        one when the long one would be cut."""
+        vb = self.plot.getViewBox()
+        rows = max(len(self.buckets), 1)
+        row_px = vb.height() / rows
+        font = QFont(self.font())
+        size = font.pointSizeF() if font.pointSizeF() > 0 else 9.0
+        fm = QFontMetrics(font)
+        while fm.height() > row_px and size > 6.0:
+            size -= 0.5
+            font.setPointSizeF(size)
+            fm = QFontMetrics(font)
+        if font != self.label_font:
+            self.label_font = font
+            self.left.setStyle(tickFont=font)
+        self.left.min_spacing = max(1, min(16, fm.height() - 1))
+        self.left.setWidth(max((fm.horizontalAdvance(b) for b in self.buckets), default=40) + 14)
+        self.left.picture = None
+        self.left.update()
+        bar_font = QFontMetrics(self.colorbar.axis.label.font())
+        title = next(
+            (t for t in COLORBAR_TITLES if bar_font.horizontalAdvance(t) + 8 <= vb.height()),
+            COLORBAR_TITLES[-1],
+        )
+        if title != self.colorbar_title:
+            self.colorbar_title = title
+            self.colorbar.axis.setLabel(title)
+
+    def shown_bucket_labels(self) -> list[str]:
+        """The row labels the axis draws at its current size (tests read them)."""
+        lo, hi = self.plot.getViewBox().viewRange()[1]
+        ticks = self.left.tickValues(lo, hi, self.plot.getViewBox().height())
+        values = ticks[0][1] if ticks else []
+        return [t for t in self.left.tickStrings(values, 1.0, 1.0) if t]
 
     def apply_theme(self, dark: bool) -> None:
         self.dark = dark
@@ -173,8 +214,7 @@ class DriftHeatmap(QWidget):
         self.colorbar.setLevels((-pts, pts))
         self.bottom.set_names(self.codes)
         self.left.set_names(self.buckets)
-        fm = self.fontMetrics()
-        self.left.setWidth(max((fm.horizontalAdvance(b) for b in self.buckets), default=40) + 14)
+        self._fit_labels()
         n, m = self.values.shape if self.values.size else (0, 0)
         vb = self.plot.getViewBox()
         vb.setLimits(xMin=0, xMax=max(n, 1), yMin=0, yMax=max(m, 1), minXRange=min(5, max(n, 1)))
