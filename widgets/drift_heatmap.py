@@ -162,14 +162,16 @@ class DriftHeatmap(QWidget):
         self.left.setWidth(max((fm.horizontalAdvance(b) for b in self.buckets), default=40) + 14)
         self.left.picture = None
         self.left.update()
-        bar_font = QFontMetrics(self.colorbar.axis.label.font())
+        bar_font = QFontMetrics(self.colorbar.getAxis("left").label.font())
         title = next(
-            (t for t in COLORBAR_TITLES if bar_font.horizontalAdvance(t) + 8 <= vb.height()),
+            (t for t in COLORBAR_TITLES if bar_font.horizontalAdvance(t) + 16 <= vb.height()),
             COLORBAR_TITLES[-1],
         )
         if title != self.colorbar_title:
             self.colorbar_title = title
-            self.colorbar.axis.setLabel(title)
+            axis = self.colorbar.getAxis("left")
+            axis.setLabel(title)
+            axis.resizeEvent(None)  # re-centre the label for its new length now, not on the next resize
 
     def shown_bucket_labels(self) -> list[str]:
         """The row labels the axis draws at its current size (tests read them)."""

@@ -122,6 +122,7 @@ class PerformanceChart(QWidget):
             if self.titles.get(which) != text:
                 self.titles[which] = text
                 axis.setLabel(text)
+                axis.resizeEvent(None)  # re-centre the title for its new length now
 
     def axis_title(self, which: str) -> str:
         """The left axis title as drawn: the long one, or the short one on a short plot."""

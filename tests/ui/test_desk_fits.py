@@ -152,3 +152,57 @@ def test_elided_label_never_widens_and_keeps_the_text(qtbot) -> None:  # type: i
     assert label.is_elided() and label.toolTip() == text
     label.resize(label.fontMetrics().horizontalAdvance(text) + 10, 20)
     assert not label.is_elided()
+
+
+def test_screenshot_is_the_size_asked_or_one_error(demo_db, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QImage
+
+    from workstation.cli.main import main
+
+    url = demo_db.url.render_as_string(hide_password=False)
+    base = [
+        "--db",
+        url,
+        "screenshot",
+        "--workspace",
+        "compliance",
+        "--theme",
+        "light",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main([*base, "--size", "1280x720"]) == 0
+    img = QImage(str(tmp_path / "compliance-light.png"))
+    assert (img.width(), img.height()) == (1280, 720)
+    capsys.readouterr()
+    assert main([*base, "--size", "300x200"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: --size 300x200: width 640-7680 and height 480-4320 pixels"]
+    assert main([*base, "--size", "wide"]) == 2
+    assert capsys.readouterr().err.startswith("error: --size 'wide': expected WIDTHxHEIGHT")
+
+
+def test_screenshot_at_device_pixel_ratio_2(demo_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A 1280x720 window at scale 2 (a high-DPI laptop) is a 2560x1440 image of the same layout:
+    run in its own process, since Qt reads the scale factor when the application starts."""
+    import os
+    import subprocess
+    import sys
+
+    from PySide6.QtGui import QImage
+
+    url = demo_db.url.render_as_string(hide_password=False)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    args = ["--db", url, "screenshot", "--workspace", "pm", "--theme", "light", "--size", "1280x720"]
+    out = subprocess.run(
+        [sys.executable, "-m", "workstation.cli.main", *args, "--scale", "2", "--out", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    img = QImage(str(tmp_path / "pm-light.png"))
+    assert (img.width(), img.height()) == (2560, 1440)
+    colours = {img.pixel(x, y) for x in range(0, img.width(), 41) for y in range(0, img.height(), 41)}
+    assert len(colours) > 50  # heatmap, charts and tables drawn, not a blank or half window

@@ -31,6 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         default="1600x960",
         help="window size WxH, e.g. 1280x720 or 2560x1440 (default 1600x960); the PNG has this size",
     )
+    s.add_argument(
+        "--scale",
+        type=float,
+        default=None,
+        metavar="N",
+        help="device pixel ratio, e.g. 2 renders a 1280x720 window as a 2560x1440 PNG (high-DPI check)",
+    )
     s.set_defaults(func=cmd_screenshot)
 
 
@@ -45,6 +52,13 @@ def cmd_desktop(args: argparse.Namespace) -> int:
 
 def cmd_screenshot(args: argparse.Namespace) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    scale = getattr(args, "scale", None)
+    if scale is not None:
+        if not 1 <= scale <= 4:
+            from engine.errors import ConfigurationError
+
+            raise ConfigurationError(f"--scale {scale:g}: a device pixel ratio from 1 to 4")
+        os.environ["QT_SCALE_FACTOR"] = f"{scale:g}"  # read when QApplication starts, below
     from PySide6.QtWidgets import QApplication
 
     from engine.errors import ConfigurationError
