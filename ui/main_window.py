@@ -40,6 +40,7 @@ from ui.workspaces import PANELS, WORKSPACES, arrange
 from widgets.colors import UpDown
 from widgets.formatting import set_display_zone
 from widgets.table_model import FrameTableModel
+from widgets.table_view import DataTableView
 from widgets.toolbar import refresh_icons, themed_icon
 
 
@@ -132,6 +133,7 @@ class MainWindow(QMainWindow):
         desk.jobs.ended.connect(lambda j: self.progress.ended(j, len(desk.jobs.running)))
         desk.book_ready.connect(self._book_status)
         self.set_theme(self.theme)
+        self._restore_columns()
         restored = restore and self.restore_layout(None)
         self._arrange_on_show = not restored
         if not restored:
@@ -269,6 +271,24 @@ class MainWindow(QMainWindow):
                 model.dataChanged.emit(
                     model.index(0, 0), model.index(model.rowCount() - 1, model.columnCount() - 1)
                 )
+
+    def grid_views(self) -> dict[str, DataTableView]:
+        """Every grid by a stable name (dock name and its place in the dock), for saved columns."""
+        out: dict[str, DataTableView] = {}
+        for panel in self.docks.values():
+            for i, view in enumerate(panel.findChildren(DataTableView)):
+                out[f"{panel.name}.{i}"] = view
+        return out
+
+    def _restore_columns(self) -> None:
+        """Each grid's hidden columns as this user left them (users/<name>/columns/<grid>)."""
+        for name, view in self.grid_views().items():
+            saved = self.settings.get(f"columns/{name}", "")
+            if saved:
+                view.hide_keys(set(saved.split(",")))
+            view.columns_changed.connect(
+                lambda n=name, v=view: self.settings.set(f"columns/{n}", ",".join(v.hidden_keys()))
+            )
 
     def table_models(self) -> list[FrameTableModel]:
         """Every table model shown in this window (models are not QObject children of it)."""

@@ -29,6 +29,8 @@ class DataTableView(QTableView):
     filter_requested = Signal(str, object)
     """(column key, raw value): "Filter by this value"; the owner may route it to its combos."""
     filters_cleared = Signal()
+    columns_changed = Signal()
+    """A column was shown or hidden (the window saves the choice per user)."""
 
     def __init__(self, model: FrameTableModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -122,7 +124,20 @@ class DataTableView(QTableView):
         """Show or hide a column (never the last one shown)."""
         if not shown and len(self.shown_keys()) <= 1:
             return
-        self.setColumnHidden(column, not shown)
+        if self.isColumnHidden(column) == shown:
+            self.setColumnHidden(column, not shown)
+            self.columns_changed.emit()
+
+    def hidden_keys(self) -> list[str]:
+        model = self.frame_model()
+        return [c.key for i, c in enumerate(model.columns) if self.isColumnHidden(i)]
+
+    def hide_keys(self, keys: set[str]) -> None:
+        """Hide the columns with these keys, show the others (a saved choice; unknown keys ignored)."""
+        for i, col in enumerate(self.frame_model().columns):
+            self.setColumnHidden(i, col.key in keys)
+        if not self.shown_keys():
+            self.show_all_columns()
 
     def columns_menu(self, parent: QMenu | None = None) -> QMenu:
         menu = QMenu("Columns", parent or self)
@@ -139,6 +154,7 @@ class DataTableView(QTableView):
     def show_all_columns(self) -> None:
         for i in range(self.frame_model().columnCount()):
             self.setColumnHidden(i, False)
+        self.columns_changed.emit()
 
     def _header_menu(self, pos: QPoint) -> None:
         menu = self.columns_menu()

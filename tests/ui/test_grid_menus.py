@@ -127,3 +127,26 @@ def test_blotter_filters_by_value_through_its_combo(qtbot, demo_db, tmp_path: Pa
         qtbot.waitUntil(blotter.filter.hasFocus, timeout=5_000)
     finally:
         close_window(window)
+
+
+def test_column_choice_is_kept_per_user(qtbot, demo_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ini = tmp_path / "cols.ini"
+    window = open_window(qtbot, demo_db, "pat.pm", ini)
+    try:
+        view = window.docks["holdings"].grid.views["accounts"]
+        col = next(i for i, c in enumerate(view.frame_model().columns) if c.key == "household")
+        view.set_column_shown(col, False)
+    finally:
+        close_window(window)
+    again = open_window(qtbot, demo_db, "pat.pm", ini)
+    try:
+        view = again.docks["holdings"].grid.views["accounts"]
+        assert view.hidden_keys() == ["household"]
+        view.show_all_columns()
+    finally:
+        close_window(again)
+    third = open_window(qtbot, demo_db, "pat.pm", ini)
+    try:
+        assert third.docks["holdings"].grid.views["accounts"].hidden_keys() == []
+    finally:
+        close_window(third)
