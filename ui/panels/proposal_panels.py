@@ -152,9 +152,9 @@ class ProposalsPanel(LiveTablePanel):
         )
 
     def fetch(self, ids: list[int] | None) -> pd.DataFrame:
-        frame = trading.proposals(self.desk.database)
+        frame = trading.proposals(self.desk.database, ids)
         frame["batch"] = [str(b)[:8] for b in frame["batch_id"]]
-        return frame if ids is None else frame[frame["id"].isin(ids)]
+        return frame
 
     def selected(self) -> list[object]:
         """Keys of the selected proposal rows (the current row if nothing is selected)."""

@@ -177,6 +177,13 @@ class LiveTablePanel(Panel):
         """Re-read just the rows of orders another desk changed (from the shared feed)."""
         self._on_events([OrdersChangedElsewhere(order_ids=tuple(order_ids))])
 
+    def reread(self, ids: Iterable[int]) -> None:
+        """Re-read just these rows (keys of this panel's own table), coalesced by the 100 ms timer."""
+        if self.loaded:
+            self._dirty |= set(ids)
+            if not self._timer.isActive():
+                self._timer.start()
+
     def _reload_dirty(self) -> None:
         ids, self._dirty = sorted(self._dirty), set()
         self.desk.run(f"Updating {self.title.lower()}", lambda _t: self.fetch(ids), self.blotter.model.upsert)
