@@ -45,7 +45,11 @@ from widgets.toolbar import refresh_icons, themed_icon
 
 
 class JobProgress(QWidget):
-    """Status-bar progress of the newest running job, with a cancel button."""
+    """Status-bar progress of a running job, with a cancel button.
+
+    A job that reports progress (a rebalance, a release) keeps the bar until it ends: short loads
+    started meanwhile (a blotter re-read, a reload from the shared desk) do not take it over, so
+    the cancel button always cancels the long job it shows, never a reload started after it."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,17 +67,28 @@ class JobProgress(QWidget):
         lay.addWidget(self.bar)
         lay.addWidget(self.cancel)
         self.job: Job | None = None
+        self.reporting = False  # the job shown has reported progress: it keeps the bar
         self.cancel.clicked.connect(self._cancel)
         self.hide()
 
     def track(self, job: Job) -> None:
+        job.signals.progress.connect(lambda pct, text, j=job: self._progress(j, pct, text))
+        if self.job is None or not self.reporting:
+            self._show(job)
+
+    def _show(self, job: Job) -> None:
         self.job = job
+        self.reporting = False
         self.label.setText(job.name + "…")
         self.bar.setRange(0, 0)
-        job.signals.progress.connect(self._progress)
         self.show()
 
-    def _progress(self, pct: int, text: str) -> None:
+    def _progress(self, job: Job, pct: int, text: str) -> None:
+        if job is not self.job:
+            if self.reporting and self.job is not None:
+                return  # another long job holds the bar
+            self._show(job)
+        self.reporting = True
         self.bar.setRange(0, 100)
         self.bar.setValue(pct)
         if text:
@@ -86,6 +101,7 @@ class JobProgress(QWidget):
     def ended(self, job: Job, remaining: int) -> None:
         if job is self.job or remaining == 0:
             self.job = None
+            self.reporting = False
             self.hide()
 
 
