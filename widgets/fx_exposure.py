@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QSplitter, QVBoxLayout, QWidget
 
+from engine.reports.numbers import allocate_money, weights
 from widgets.columns import Column
 from widgets.drift_heatmap import LabelAxis
 from widgets.elided_label import ElidedLabel
@@ -36,6 +37,17 @@ FX_COLUMNS = [
     Column("cash", "Cash", "money"),
     Column("local", "Amount (local)", "money", "currency"),
 ]
+
+
+def shown_exposure(frame: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """Exposure lines rounded together to the currency's minor unit (they add up to the total in
+    the caption) and % of portfolio rounded together (they add up to 100.00%)."""
+    if frame.empty:
+        return frame
+    out = frame.copy()
+    out["exposure"] = [float(v) for v in allocate_money(out["exposure"].tolist(), currency)]
+    out["pct"] = [float(w) for w in weights(out["pct"].tolist(), 4)]
+    return out
 
 
 class FxExposurePanel(QWidget):
@@ -115,6 +127,7 @@ class FxExposurePanel(QWidget):
         self.model.columns = [
             replace(c, title=f"{titles[c.key]} ({currency})") if c.key in titles else c for c in FX_COLUMNS
         ]
+        frame = shown_exposure(frame, currency)
         self.model.set_frame(frame)
         self.view.fit_columns()
         total = float(frame["exposure"].sum()) if len(frame) else 0.0

@@ -46,3 +46,21 @@ def test_position_lines_add_up_to_the_account_value_shown(qtbot, demo_db, tmp_pa
             assert f"{value:,} {ccy}" in grid.crumb.text()
     finally:
         close_window(window)
+
+
+def test_fx_exposure_lines_add_up_to_the_caption_and_100_percent(qtbot, demo_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    window = open_window(qtbot, demo_db, "pat.pm", tmp_path / "fx.ini")
+    try:
+        fx = window.docks["fx"].panel
+        m = fx.model
+        assert m.rowCount() >= 2
+        ccy = fx.caption.text().split(": ", 1)[1].split(" · ")[0].rsplit(" ", 1)[1]
+        lines = [Decimal(shown(m, r, "exposure").replace(",", "")) for r in range(m.rowCount())]
+        total = Decimal(
+            fx.caption.text().split(": ", 1)[1].split(" · ")[0].rsplit(" ", 1)[0].replace(",", "")
+        )
+        assert sum(lines) == total and ccy in {"USD", "EUR", "GBP", "CHF", "CAD", "AUD", "JPY"}
+        pcts = [Decimal(shown(m, r, "pct").rstrip("%")) for r in range(m.rowCount())]
+        assert sum(pcts) == Decimal("100.00")
+    finally:
+        close_window(window)
