@@ -1,6 +1,6 @@
 """PM workspace against a real demo book: holdings, drift heatmap and FX exposure checked against
 an independent Decimal valuation from the raw tables (never against the panels' own queries in
-ui/data), drill-down, copy and export, and a rebalance run from the desk that each proposal test
+engine/views), drill-down, copy and export, and a rebalance run from the desk that each proposal test
 makes for itself (no test depends on another having run first)."""
 
 from __future__ import annotations

@@ -181,7 +181,9 @@ def test_queue_shows_each_rule_result_and_decides(qtbot, book, flagged, tmp_path
     with book.session() as s:
         case = s.get(ApprovalCase, flagged)
         results = s.scalars(select(CheckResult).where(CheckResult.run_id == case.run_id)).all()
-    assert panel.rules.rowCount() == len(results)
+    assert panel.exceptions.isChecked()  # exceptions only by default: passes hidden
+    assert panel.rules.total_rows == len(results)
+    assert panel.rules.rowCount() == sum(r.outcome != "pass" for r in results)
     hits = {
         (r.rule_code, r.outcome, r.limit_value, r.before_value, r.after_value)
         for r in results
@@ -196,6 +198,9 @@ def test_queue_shows_each_rule_result_and_decides(qtbot, book, flagged, tmp_path
     assert panel.rules.value(0, "outcome") in ("flag", "block")  # worst first
     assert panel.rules.value(0, "severity") in ("soft", "hard")
     assert "not passed" in panel.detail.text()
+    panel.exceptions.setChecked(False)
+    assert panel.rules.rowCount() == len(results)
+    panel.exceptions.setChecked(True)
     panel.decide("reject", [flagged], reason="policy_breach", comment="too large")
     wait_jobs(qtbot, cora)
     with book.session() as s:

@@ -9,6 +9,7 @@ from typing import Any
 from engine.reports.exposure import exposure_report
 from engine.reports.gains import gains_report
 from engine.reports.holdings import holdings_report
+from engine.reports.numbers import fmt_money, fmt_percent, fmt_quantity, money, percent_lines
 from engine.reports.performance import performance_report, risk_report
 from engine.reports.scope import account_ids, book_as_of
 from workstation.cli.args import confidence, horizon_days, iso_date, row_limit
@@ -111,12 +112,51 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _money(x: Any) -> str:
-    return "" if x is None else f"{x:,.2f}"
+def _money(x: Any, currency: str) -> str:
+    """An amount with its currency's minor units (JPY 0, KWD 3)."""
+    return fmt_money(x, currency)
 
 
 def _pct(x: Any) -> str:
-    return "" if x is None else f"{x * 100:,.2f}%"
+    return fmt_percent(x)
+
+
+def _account_weights(doc: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Holdings weights as shown: each account's position and cash weights rounded together, so
+    a whole account reads 100.00% (never 99.98%)."""
+    lines = [("row", k, r) for k, r in enumerate(doc["rows"])] + [
+        ("cash", k, c) for k, c in enumerate(doc["cash"])
+    ]
+    by_account: dict[str, list[tuple[str, int, dict[str, Any]]]] = {}
+    for line in lines:
+        by_account.setdefault(line[2]["account"], []).append(line)
+    shown: dict[tuple[str, int], str] = {}
+    for group in by_account.values():
+        for (kind, k, _), text in zip(group, percent_lines([g[2]["weight"] for g in group])):
+            shown[(kind, k)] = text
+    return [shown[("row", k)] for k in range(len(doc["rows"]))], [
+        shown[("cash", k)] for k in range(len(doc["cash"]))
+    ]
+
+
+def _group_weights(rows: list[dict[str, Any]]) -> list[str]:
+    """Exposure weights as shown: each group's rounded together so that they add up to 100.00%."""
+    groups: dict[str, list[int]] = {}
+    for k, r in enumerate(rows):
+        groups.setdefault(str(r["group"]), []).append(k)
+    shown: dict[int, str] = {}
+    for members in groups.values():
+        shown.update(zip(members, percent_lines([rows[k]["weight"] for k in members])))
+    return [shown[k] for k in range(len(rows))]
+
+
+def _gain_cell(key: str, row: dict[str, Any]) -> str:
+    value = row[key]
+    if key == "quantity":
+        return fmt_quantity(value)
+    if key.endswith("_base") and isinstance(value, int | float):
+        return _money(value, row["base_currency"])
+    return "" if value is None else str(value)
 
 
 def render(doc: dict[str, Any]) -> str:
@@ -125,21 +165,22 @@ def render(doc: dict[str, Any]) -> str:
     lines: list[str] = []
     if kind == "holdings":
         lines.append(f"Holdings as of {doc['as_of']}")
+        row_weights, cash_weights = _account_weights(doc)
         rows = [
             [
                 r["account"],
                 r["symbol"],
                 r["isin"] or "",
                 r["mic"],
-                f"{r['quantity']:,.6g}",
+                fmt_quantity(r["quantity"]),
                 f"{r['price']:,.4f}",
                 r["currency"],
-                _money(r["market_value_local"]),
-                _money(r["market_value_base"]),
+                _money(r["market_value_local"], r["currency"]),
+                _money(r["market_value_base"], r["base_currency"]),
                 r["base_currency"],
-                _pct(r["weight"]),
+                w,
             ]
-            for r in doc["rows"]
+            for r, w in zip(doc["rows"], row_weights)
         ]
         rows += [
             [
@@ -150,12 +191,14 @@ def render(doc: dict[str, Any]) -> str:
                 "",
                 "",
                 c["currency"],
-                _money(c["settled"] + c["unsettled"]),
-                _money(c["value_base"]),
+                _money(
+                    money(c["settled"], c["currency"]) + money(c["unsettled"], c["currency"]), c["currency"]
+                ),
+                _money(c["value_base"], c["base_currency"]),
                 c["base_currency"],
-                _pct(c["weight"]),
+                w,
             ]
-            for c in doc["cash"]
+            for c, w in zip(doc["cash"], cash_weights)
         ]
         lines.append(
             table(
@@ -184,9 +227,9 @@ def render(doc: dict[str, Any]) -> str:
                     [
                         t["account"],
                         t["base_currency"],
-                        _money(t["securities_base"]),
-                        _money(t["cash_base"]),
-                        _money(t["total_base"]),
+                        _money(t["securities_base"], t["base_currency"]),
+                        _money(t["cash_base"], t["base_currency"]),
+                        _money(t["total_base"], t["base_currency"]),
                     ]
                     for t in doc["totals"]
                 ],
@@ -218,10 +261,8 @@ def render(doc: dict[str, Any]) -> str:
             lines.append(
                 table(
                     cols,
-                    [
-                        [r[c] if not isinstance(r[c], float) else f"{r[c]:,.2f}" for c in cols]
-                        for r in doc["realized"]
-                    ],
+                    [[_gain_cell(c, r) for c in cols] for r in doc["realized"]],
+                    right={i for i, c in enumerate(cols) if c == "quantity" or c.endswith("_base")},
                 )
             )
             for r in doc["realized"]:
@@ -245,13 +286,18 @@ def render(doc: dict[str, Any]) -> str:
                     [
                         t["account"],
                         t["base_currency"],
-                        _money(t["realized_short_base"]),
-                        _money(t["realized_long_base"]),
-                        _money(t["realized_none_base"]),
-                        _money(t["wash_disallowed_base"]),
-                        _money(t["unrealized_short_base"]),
-                        _money(t["unrealized_long_base"]),
-                        _money(t["unrealized_none_base"]),
+                        *(
+                            _money(t[k], t["base_currency"])
+                            for k in (
+                                "realized_short_base",
+                                "realized_long_base",
+                                "realized_none_base",
+                                "wash_disallowed_base",
+                                "unrealized_short_base",
+                                "unrealized_long_base",
+                                "unrealized_none_base",
+                            )
+                        ),
                     ]
                     for t in doc["totals"]
                 ],
@@ -285,9 +331,9 @@ def render(doc: dict[str, Any]) -> str:
                     [
                         r["account"],
                         r["base_currency"],
-                        _money(r["start_value"]),
-                        _money(r["end_value"]),
-                        _money(r["net_flows"]),
+                        _money(r["start_value"], r["base_currency"]),
+                        _money(r["end_value"], r["base_currency"]),
+                        _money(r["net_flows"], r["base_currency"]),
                         _pct(r["twr"]),
                         _pct(r["local_return"]),
                         _pct(r["currency_return"]),
@@ -331,7 +377,7 @@ def render(doc: dict[str, Any]) -> str:
                         _pct(r.get("volatility")),
                         _pct(r.get("max_drawdown")),
                         _pct(r.get("historical_var")),
-                        _money(r.get("historical_var_amount")),
+                        _money(r.get("historical_var_amount"), r["base_currency"]),
                         _pct(r.get("parametric_var")),
                         _pct(r.get("expected_shortfall")),
                         "" if r.get("sharpe") is None else f"{r['sharpe']:.2f}",
@@ -348,8 +394,8 @@ def render(doc: dict[str, Any]) -> str:
             table(
                 ["group", doc["by"], "ccy", "value", "weight"],
                 [
-                    [r["group"], r["bucket"], r["currency"], _money(r["value"]), _pct(r["weight"])]
-                    for r in doc["rows"]
+                    [r["group"], r["bucket"], r["currency"], _money(r["value"], r["currency"]), w]
+                    for r, w in zip(doc["rows"], _group_weights(doc["rows"]))
                 ],
                 right={3, 4},
             )
