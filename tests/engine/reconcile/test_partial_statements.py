@@ -175,6 +175,11 @@ def test_cli_json_lists_no_statement_accounts_and_a_full_statement_lists_none(
     assert first["missing"] == ["positions"] and first["custodian"] == CUST and first["positions"] > 0
     assert isinstance(first["id"], int)
     assert {b["account"] for b in doc["breaks"]} <= {mine}
+    # They are breaks like the others: listed by type and shown one by one.
+    assert main(["--db", url, "reconcile", "breaks", "--type", NO_STATEMENT, "--status", "open", "--json"]) == 0
+    assert {x["id"] for x in json.loads(capsys.readouterr().out)} == {x["id"] for x in listed}
+    assert main(["--db", url, "reconcile", "show", str(first["id"]), "--json"]) == 0
+    assert CUST in capsys.readouterr().out
     # The text output names them too.
     assert main(["--db", url, "reconcile", "run", "--as-of", str(day), "--user", OPS]) == 0
     assert f"no statement: {len(listed)} account(s) of {CUST}" in capsys.readouterr().out
