@@ -100,6 +100,12 @@ def test_stale_price_and_fx_suspend_the_accounts_that_depend_on_them(
     assert (row["name"], row["last"], row["expected"]) == (sym, str(last), str(as_of))
     assert row["accounts"] == sum(x in a.lot_sec for a in accounts)
     assert doc["policy"]["equity"] == {"rule": "sessions", "allowed": 0}
+    # Read at an instant (Friday 10:00 in New York, before that day's close): Thursday's close
+    # is expected; the week-old close is still stale. Text output: a row per item and a count.
+    assert main(["--db", url, "report", "stale", "--at", f"{as_of}T10:00-04:00"]) == 0
+    text = capsys.readouterr().out
+    assert sym in text and str(last) in text
+    assert f"1 stale price(s), 0 stale FX rate(s) as of {as_of}T10:00:00-04:00" in text
 
     # FX: a currency some accounts need (not the pivot, EUR) lost its fixings of the last ten days,
     # older than the policy's 5 days.
