@@ -69,9 +69,8 @@ def stale_report(session: Session, at: date | datetime | None = None) -> StaleRe
     held = session.execute(
         select(TaxLot.account_id, TaxLot.security_id).where(TaxLot.quantity != 0).distinct()
     ).all()
-    in_models = set(
-        session.scalars(select(ModelComponent.security_id).where(ModelComponent.security_id.isnot(None)))
-    )
+    components = session.scalars(select(ModelComponent.security_id))
+    in_models = {int(sid) for sid in components if sid is not None}
     holders = Counter(sid for _, sid in held)
     wanted = set(holders) | in_models
     prices = stale_prices(price_frame(session, day, wanted), policy, when) if wanted else {}
