@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select, union_all
@@ -24,6 +25,7 @@ from engine.store.market import FxRate, PriceBar
 from engine.store.reference import Exchange, Security
 
 SESSIONS, DAYS = "sessions", "days"
+RECENT_DAYS = 366  # fixings read first when looking for the last one
 FX = "fx"
 
 
@@ -188,10 +190,22 @@ def price_frame(session: Session, as_of: date, security_ids: Iterable[int] | Non
 
 
 def fx_last_dates(session: Session, as_of: date, currencies: Iterable[str]) -> dict[str, date | None]:
-    """The last date (on or before `as_of`) any stored fixing names each currency."""
-    legs = union_all(
-        select(FxRate.base.label("ccy"), FxRate.date).where(FxRate.date <= as_of),
-        select(FxRate.quote.label("ccy"), FxRate.date).where(FxRate.date <= as_of),
-    ).subquery()
-    rows = dict(session.execute(select(legs.c.ccy, func.max(legs.c.date)).group_by(legs.c.ccy)).all())
-    return {c: rows.get(c) for c in sorted(set(currencies))}
+    """The last date (on or before `as_of`) any stored fixing names each currency.
+
+    The recent year is read first (a full history is decades of rows); only a currency without a
+    fixing in it is looked up over the whole table."""
+    wanted = sorted(set(currencies))
+
+    def last(since: date | None, ccys: list[str]) -> dict[str, date]:
+        def leg(col: Any) -> Any:
+            q = select(col.label("ccy"), FxRate.date).where(FxRate.date <= as_of, col.in_(ccys))
+            return q.where(FxRate.date >= since) if since is not None else q
+
+        legs = union_all(leg(FxRate.base), leg(FxRate.quote)).subquery()
+        return dict(session.execute(select(legs.c.ccy, func.max(legs.c.date)).group_by(legs.c.ccy)).all())
+
+    found = last(as_of - timedelta(days=RECENT_DAYS), wanted) if wanted else {}
+    rest = [c for c in wanted if c not in found]
+    if rest:
+        found.update(last(None, rest))
+    return {c: found.get(c) for c in wanted}

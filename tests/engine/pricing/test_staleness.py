@@ -4,6 +4,7 @@ no hand-written holidays) and the policy stored per asset class; FX on the polic
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -14,12 +15,14 @@ from engine.pricing.staleness import (
     Policy,
     Rule,
     expected_session,
+    fx_last_dates,
     load_policy,
     stale_fx,
     stale_prices,
 )
 from engine.pricing.tables import StalePolicy
 from engine.store.database import Database
+from engine.store.market import FxRate
 
 NY = ZoneInfo("America/New_York")
 POLICY = Policy(dict(DEFAULT_POLICY))
@@ -109,3 +112,20 @@ def test_the_policy_is_stored_per_asset_class(database: Database) -> None:
         columns=["security_id", "symbol", "asset_class", "calendar", "last"],
     )
     assert stale_prices(frame, policy, date(2026, 12, 4)) == {}
+
+
+def test_fx_last_dates_find_the_last_fixing_naming_each_currency(database: Database) -> None:
+    with database.transaction() as s:
+        for base, quote, d in (
+            ("EUR", "USD", date(2026, 12, 4)),
+            ("EUR", "USD", date(2026, 12, 8)),  # after the date read: not counted
+            ("EUR", "JPY", date(2024, 3, 1)),  # older than the recent year read first
+            ("CHF", "GBP", date(2026, 12, 3)),
+        ):
+            s.add(FxRate(base=base, quote=quote, date=d, rate=Decimal("1.1"), source="test"))
+    with database.session() as s:
+        got = fx_last_dates(s, date(2026, 12, 7), ["USD", "JPY", "GBP", "EUR", "HKD"])
+    assert got == {
+        "EUR": date(2026, 12, 4), "GBP": date(2026, 12, 3), "HKD": None, "JPY": date(2024, 3, 1), "USD": date(2026, 12, 4),
+    }  # fmt: skip
+    assert sorted(stale_fx(got, POLICY, date(2026, 12, 7))) == ["HKD", "JPY"]
