@@ -102,7 +102,9 @@ def test_one_account_statement_reconciles_that_account_and_lists_the_others_once
         opened = s.scalars(select(AuditEntry).where(AuditEntry.action == "reconcile.break.open")).all()
         assert len(opened) == len(ns) + len(result.breaks)
         run = s.scalars(select(AuditEntry).where(AuditEntry.action == "reconcile.run")).all()[-1]
-        assert run.after["breaks"] == len(result.breaks) and sorted(run.after["no_statement"]) == sorted(ns["account_code"])
+        assert run.after["breaks"] == len(result.breaks) and sorted(run.after["no_statement"]) == sorted(
+            ns["account_code"]
+        )
 
     # The next day the custodian sends another account only: the first account's quantity break
     # is neither found again nor cleared (nothing was compared), and it becomes "no statement".
@@ -176,7 +178,9 @@ def test_cli_json_lists_no_statement_accounts_and_a_full_statement_lists_none(
     assert isinstance(first["id"], int)
     assert {b["account"] for b in doc["breaks"]} <= {mine}
     # They are breaks like the others: listed by type and shown one by one.
-    assert main(["--db", url, "reconcile", "breaks", "--type", NO_STATEMENT, "--status", "open", "--json"]) == 0
+    assert (
+        main(["--db", url, "reconcile", "breaks", "--type", NO_STATEMENT, "--status", "open", "--json"]) == 0
+    )
     assert {x["id"] for x in json.loads(capsys.readouterr().out)} == {x["id"] for x in listed}
     assert main(["--db", url, "reconcile", "show", str(first["id"]), "--json"]) == 0
     assert CUST in capsys.readouterr().out
