@@ -260,7 +260,17 @@ def cmd_drift(args: argparse.Namespace) -> int:
         for r in rows:
             detail = bd.account_detail(pos[r["account"]])
             detail.update(
-                {k: r[k] for k in ("max_drift", "max_drift_symbol", "total_drift", "ratio", "triggers")}
+                {
+                    k: r[k]
+                    for k in (
+                        "max_drift",
+                        "max_drift_symbol",
+                        "total_drift",
+                        "ratio",
+                        "triggers",
+                        "suspended",
+                    )
+                }
             )
             out.append(detail)
         sys.stdout.write(dumps({"as_of": u.as_of, "accounts": out}) + "\n")
@@ -279,7 +289,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
                     r["max_drift_symbol"],
                     f"{r['total_drift']:.2%}",
                     f"{r['cash_weight']:.2%}",
-                    ", ".join(r["triggers"]),
+                    ", ".join(r["triggers"] + (["suspended: stale data"] if r["suspended"] else [])),
                 ]
                 for r in rows[: args.limit]
             ],
@@ -355,6 +365,11 @@ def _run(args: argparse.Namespace) -> int:
         f"est. tax {s['est_tax_usd']:,.0f} USD, est. cost {s['est_cost_usd']:,.0f} USD"
     )
     print("rungs: " + ", ".join(f"{k} {v}" for k, v in s["rungs"].items()) + f"; batch {s['batch_id']}")
+    suspended = [r for r in result.records if r.get("suspended")]
+    if suspended:
+        print(
+            f"{len(suspended)} suspended (stale data), e.g. {suspended[0]['account']}: {suspended[0]['reason']}"
+        )
     if s["accounts"] and not s["ok"]:  # nothing to review: a script must not carry on as if it worked
         print(f"error: no proposal: all {s['accounts']} accounts were infeasible or failed", file=sys.stderr)
         return 1

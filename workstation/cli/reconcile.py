@@ -198,6 +198,18 @@ def run_payload(result: Any) -> dict[str, Any]:
         "open": int((result.results["outcome"] == "break").sum()),
         "breaks": breaks,
         "summary": result.summary.to_dict("records"),
+        "no_statement": [
+            {
+                "id": None if r.break_id is None else int(r.break_id),
+                "custodian": r.custodian,
+                "account": r.account_code,
+                "missing": list(r.missing),
+                "positions": int(r.positions),
+                "currencies": int(r.currencies),
+                "explanation": r.explanation,
+            }
+            for r in result.no_statement.itertuples(index=False)
+        ],
     }
 
 
@@ -249,6 +261,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
         )
     _print_summary(payload["summary"])
+    absent: dict[str, list[str]] = {}
+    for a in payload["no_statement"]:
+        absent.setdefault(a["custodian"], []).append(a["account"])
+    for cust, codes in absent.items():
+        shown = ", ".join(codes[:10]) + (", ..." if len(codes) > 10 else "")
+        print(f"no statement: {len(codes)} account(s) of {cust} not compared: {shown}")
     return 0
 
 

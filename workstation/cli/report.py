@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from engine.reports.exposure import exposure_report
@@ -50,11 +50,61 @@ def _drift(args: argparse.Namespace) -> int:
     return cmd_drift(args)
 
 
+def _when(text: str) -> date | datetime:
+    """A date (end of that day) or an ISO date-time with its zone (UTC if none)."""
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (YYYY-MM-DD) or a date-time (ISO 8601)"
+        ) from exc
+
+
+def _register_stale(kinds: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`report stale`: stale prices and FX rates under the policy (docs/reports.md)."""
+    s = kinds.add_parser("stale", help="stale prices and FX rates the book depends on")
+    s.add_argument(
+        "--at", "--as-of", dest="at", type=_when, metavar="WHEN",
+        help="a date (every session of it closed) or a date-time such as 2026-12-07T10:00-05:00 "
+        "(default: the book's as-of date)",
+    )  # fmt: skip
+    s.add_argument("--json", action="store_true", help="print the report as JSON")
+    s.set_defaults(func=_stale)
+
+
+def _stale(args: argparse.Namespace) -> int:
+    from engine.views.stale import stale_report
+
+    database = open_store(args.db)
+    with database.session() as session:
+        doc = stale_report(session, args.at).as_dict()
+    if args.json:
+        print_json(doc)
+        return 0
+    rows = [
+        (
+            r["kind"],
+            r["name"],
+            r["asset_class"],
+            r["market"] or "",
+            r["last"] or "none",
+            r["expected"],
+            r["accounts"],
+        )
+        for r in [*doc["prices"], *doc["fx"]]
+    ]
+    if rows:
+        print(table(["kind", "name", "class", "market", "last", "expected", "accounts"], rows, right={6}))
+    print(f"{len(doc['prices'])} stale price(s), {len(doc['fx'])} stale FX rate(s) as of {doc['as_of']}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add this group's subcommands to the CLI."""
     p = sub.add_parser("report", help="holdings, gains, performance, risk and exposure reports")
     kinds = p.add_subparsers(dest="report", metavar="REPORT", required=True)
     _register_drift(kinds)
+    _register_stale(kinds)
     for kind in KINDS:
         k = kinds.add_parser(kind, help=f"{kind} report (shape of --json in docs/reports.md)")
         who = k.add_mutually_exclusive_group(required=True)
