@@ -135,7 +135,7 @@ def _group(rows: list[dict[str, Any]], by: str) -> list[dict[str, Any]]:
     df = pd.DataFrame(rows)
     amounts = [c for c in df.columns if c.endswith("_base") and c != "base_currency"]
     out = df.groupby([*keys, "base_currency"], sort=True)[[*amounts, "quantity"]].sum().reset_index()
-    records: list[dict[str, Any]] = out.to_dict(orient="records")  # type: ignore[assignment]
+    records: list[dict[str, Any]] = out.to_dict(orient="records")
     for r in records:  # sums of rounded lines: only float noise to take off
         for c in amounts:
             r[c] = _r(r[c], r["base_currency"])
