@@ -28,10 +28,10 @@ from engine.oms.gateway import OrderGateway
 from engine.oms.journal import ORDER_MACHINE
 from engine.oms.messages import NewOrder, Outbound, SessionState
 from engine.oms.recheck import ReplaceRechecker
+from engine.oms.tables import Order
 from engine.ports import PreTradeChecker, TradeBooker
 from engine.shared.concurrency import conflicts
 from engine.store.reference import Security
-from engine.store.trading import Order
 
 log = logging.getLogger("engine.oms.service")
 
