@@ -5,12 +5,11 @@ The OMS books their fills as two cash legs (engine.accounting.fxspot), never as 
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine.model.currency import is_currency
+from engine.store.database import Database
 from engine.store.reference import Security
 
 FX_ASSET_CLASS = "fx_spot"
@@ -30,7 +29,7 @@ def fx_pair(symbol: str) -> tuple[str, str] | None:
     return s[:3], s[3:]
 
 
-def ensure_fx_instruments(database: Any, pairs: set[tuple[str, str]]) -> None:
+def ensure_fx_instruments(database: Database, pairs: set[tuple[str, str]]) -> None:
     """Create the FX spot instruments the OMS needs for these (currency, against) pairs, once.
 
     Each in its own short transaction; a second desk creating the same pair meanwhile is fine."""

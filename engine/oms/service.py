@@ -35,6 +35,7 @@ from engine.oms.recheck import ReplaceRechecker
 from engine.oms.router import Router, RouteResult
 from engine.oms.tables import Order
 from engine.ports import PreTradeChecker, TradeBooker
+from engine.store.database import Database
 
 __all__ = ["EXEC_TYPE_INCOMING", "OrderManager", "RouteResult"]
 
@@ -48,7 +49,7 @@ class OrderManager:
 
     def __init__(
         self,
-        database: Any,
+        database: Database,
         *,
         checker: PreTradeChecker,
         recheck: ReplaceRechecker,
