@@ -37,7 +37,9 @@ POLICY_KEY = "mfa.required_roles"
 """`book_meta` key: a JSON list of further roles that need a second factor."""
 RECOVERY_CODES = 10
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud or typed from paper
-_hasher = PasswordHasher()
+_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+"""argon2id at OWASP's minimum profile: a recovery code is random (about 49 bits), not a chosen
+password, and a sign-in may try all ten hashes."""
 
 
 @dataclass(frozen=True)
