@@ -129,6 +129,8 @@ def begin_enrolment(session: Session, actor: str, username: str, now: datetime |
     if actor != username:
         raise WorkstationError("a second factor is enrolled by its owner; an admin may only reset it")
     user = _user(session, username)
+    if user.password_hash is None:
+        raise WorkstationError(f"{username} has no password: a second factor comes after a password")
     if is_enrolled(user):
         raise WorkstationError(
             f"{username} already has a second factor; an admin resets it first (`workstation users mfa reset`)"

@@ -252,3 +252,5 @@ def test_the_demo_books_demo_users_stay_without_password_or_code(demo: Database)
     who = sign_in(demo, "cora.compliance", None)
     assert who.demo and not who.enrol_only and who.role == "compliance"
     assert sign_in(demo, "ada.admin", None).demo
+    with pytest.raises(WorkstationError, match="no password"), demo.transaction() as s:
+        mfa.begin_enrolment(s, "tara.trader", "tara.trader", now=T0)
