@@ -63,6 +63,7 @@ class LoginDialog(QDialog):
         self.demo.setVisible(bool(self.password_free))
         self.error = QLabel("")
         self.error.setStyleSheet("color: #c62828")
+        self.error.setWordWrap(True)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -94,7 +95,7 @@ class LoginDialog(QDialog):
         asks = u is not None and u.username in self.with_code
         self.code.setEnabled(asks)
         self.code.setPlaceholderText(
-            "6 digits from the authenticator app, or a recovery code"
+            "6 digits from the app, or a recovery code"
             if asks
             else (f"none needed: {DEMO_LABEL}" if free else "no second factor enrolled")
         )

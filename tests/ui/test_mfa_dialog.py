@@ -26,7 +26,7 @@ def test_the_login_dialog_asks_for_the_code_and_refuses_a_wrong_one(qtbot, demo_
     dialog = dialog_for(qtbot, demo_db, "mfa.none")
     assert not dialog.code.isEnabled() and dialog.code.placeholderText() == "no second factor enrolled"
     dialog.choose("mfa.code")
-    assert dialog.code.isEnabled() and "authenticator app" in dialog.code.placeholderText()
+    assert dialog.code.isEnabled() and "recovery code" in dialog.code.placeholderText()
     now = datetime.now(UTC)
     right = {code_at(secret, now + k * timedelta(seconds=30)) for k in (-1, 0, 1)}
     dialog.password.setText(GOOD)
