@@ -25,6 +25,9 @@ MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD = 10
 _hasher = PasswordHasher()
+WRONG_WITH_CODE = "wrong password or code (each code works once: a new one comes every 30 s)"
+"""What a user with a second factor is told for a wrong password, a wrong, missing or replayed
+code alike: which one failed is in the audit log (reason), not in the answer to a guesser."""
 
 
 @dataclass(frozen=True)
@@ -153,19 +156,11 @@ def authenticate(
                         reason="too many failures",
                         at=now,
                     )
-                    failure = f"{_says(why)}; account locked for {int(LOCKOUT.total_seconds() // 60)} minutes"
+                    said = WRONG_WITH_CODE if mfa.is_enrolled(user) else "wrong password"
+                    failure = f"{said}; account locked for {int(LOCKOUT.total_seconds() // 60)} minutes"
                 else:
                     record(session, username, action, "user", user.id, after=after, reason=why, at=now)
-                    failure = "wrong user name or password" if action == "login.failure" else _says(why)
+                    failure = WRONG_WITH_CODE if mfa.is_enrolled(user) else "wrong user name or password"
     if missing is not None:
         raise SecondFactorMissing(missing)
     raise AuthenticationFailed(failure)
-
-
-def _says(why: str) -> str:
-    return {
-        "wrong password": "wrong password",
-        "no code": "the code from the authenticator app is needed",
-        "code already used": "that code was already used: wait for the next one",
-        "wrong code": "wrong code",
-    }.get(why, why)

@@ -16,6 +16,7 @@ from tests.ui.test_login import GOOD, add_user, audit_actions, dialog_for
 from ui.login import LoginDialog
 from ui.mfa_dialog import MfaEnrolDialog
 
+SAID = "Wrong password or code (each code works once: a new one comes every 30 s)."
 T0 = datetime(2026, 12, 7, 9, 0, 5, tzinfo=UTC)
 
 
@@ -32,11 +33,11 @@ def test_the_login_dialog_asks_for_the_code_and_refuses_a_wrong_one(qtbot, demo_
     dialog.password.setText(GOOD)
     dialog.code.setText(next(c for c in ("123456", "654321", "111111") if c not in right))
     dialog.try_login()
-    assert dialog.user is None and dialog.error.text() == "Wrong code."
+    assert dialog.user is None and dialog.error.text() == SAID
     assert dialog.code.text() == "" and audit_actions(demo_db, "mfa.code") == ["mfa.failure"]
     dialog.password.setText(GOOD)
     dialog.try_login()  # no code at all
-    assert dialog.user is None and dialog.error.text() == "The code from the authenticator app is needed."
+    assert dialog.user is None and dialog.error.text() == SAID
     dialog.password.setText(GOOD)
     dialog.code.setText(code_now(demo_db, "mfa.code", secret))
     dialog.try_login()

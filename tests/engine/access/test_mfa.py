@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from engine.access import mfa, users
 from engine.access.errors import AuthenticationFailed, SecondFactorMissing
-from engine.access.login import MAX_FAILURES
+from engine.access.login import MAX_FAILURES, WRONG_WITH_CODE
 from engine.access.signin import sign_in
 from engine.access.totp import code_at, step_of
 from engine.audit.verify import verify_chain
@@ -18,6 +18,7 @@ from engine.errors import PermissionDenied, WorkstationError
 from engine.store.database import Database
 from engine.store.people import AuditEntry, User
 
+WRONG = r"wrong password or code \(each code works once"
 T0 = datetime(2026, 12, 7, 9, 0, 5, tzinfo=UTC)
 STEP = timedelta(seconds=30)
 PW = {"root": "root's long password", "cora": "cora's long password", "tina": "tina's long password"}
@@ -110,9 +111,18 @@ def test_enrol_confirm_and_sign_in_with_the_code(book: Database) -> None:
         for e in s.scalars(select(AuditEntry)):  # the secret is never written to the audit log
             assert secret not in repr((e.before, e.after, e.reason))
     # Without the code, the right password alone is refused (and counted).
-    with pytest.raises(AuthenticationFailed, match="code from the authenticator app is needed"):
+    with pytest.raises(AuthenticationFailed, match=WRONG):
         sign_in(book, "cora", PW["cora"], now=later + STEP)
     assert row(book, "cora").failed_logins == 1 and actions(book, "cora")[-1] == "mfa.failure"
+    # A wrong password says the same as a missing or wrong code: no oracle for a guessed password.
+    with pytest.raises(AuthenticationFailed) as wrong_password:
+        sign_in(book, "cora", "a guessed password", now=later + STEP, code=code_at(secret, later + STEP))
+    assert str(wrong_password.value) == WRONG_WITH_CODE
+    with book.session() as s:
+        reasons = s.scalars(
+            select(AuditEntry.reason).where(AuditEntry.username == "cora").order_by(AuditEntry.id.desc())
+        ).all()[:2]
+    assert reasons == ["wrong password", "no code"] and row(book, "cora").failed_logins == 2
 
 
 def test_enrolment_is_the_owners_and_happens_once(book: Database) -> None:
@@ -142,7 +152,7 @@ def test_the_step_either_side_is_accepted_for_clock_drift(book: Database) -> Non
     at += 10 * STEP
     assert sign_in(book, "cora", PW["cora"], now=at, code=code_at(secret, at + STEP)).username == "cora"
     at += 10 * STEP
-    with pytest.raises(AuthenticationFailed, match="wrong code"):
+    with pytest.raises(AuthenticationFailed, match=WRONG):
         sign_in(book, "cora", PW["cora"], now=at, code=code_at(secret, at - 3 * STEP))
 
 
@@ -151,10 +161,10 @@ def test_a_code_is_refused_a_second_time(book: Database) -> None:
     at = T0 + 5 * STEP
     code = code_at(secret, at)
     sign_in(book, "cora", PW["cora"], now=at, code=code)
-    with pytest.raises(AuthenticationFailed, match="already used"):
+    with pytest.raises(AuthenticationFailed, match=WRONG):
         sign_in(book, "cora", PW["cora"], now=at + timedelta(seconds=10), code=code)
     # The code of the step before the one used is also spent (it is older), though in the window.
-    with pytest.raises(AuthenticationFailed, match="already used"):
+    with pytest.raises(AuthenticationFailed, match=WRONG):
         sign_in(book, "cora", PW["cora"], now=at, code=code_at(secret, at - STEP))
     assert row(book, "cora").failed_logins == 2
     assert actions(book, "cora")[-2:] == ["mfa.failure", "mfa.failure"]
@@ -178,7 +188,7 @@ def test_wrong_codes_lock_the_user_out_like_wrong_passwords(book: Database) -> N
     )
     # A right password never clears the count while the code is wrong (no alternating around it).
     for _ in range(MAX_FAILURES - 1):
-        with pytest.raises(AuthenticationFailed, match="wrong code"):
+        with pytest.raises(AuthenticationFailed, match=WRONG):
             sign_in(book, "cora", PW["cora"], now=at, code=wrong)
     with pytest.raises(AuthenticationFailed, match="locked for 15 minutes"):
         sign_in(book, "cora", PW["cora"], now=at, code=wrong)
@@ -197,7 +207,7 @@ def test_a_recovery_code_works_once(book: Database) -> None:
     assert sign_in(book, "cora", PW["cora"], now=at, code=codes[3].upper()).username == "cora"
     assert actions(book, "cora")[-2:] == ["mfa.recovery_used", "login.success"]
     assert len(row(book, "cora").recovery_hashes or []) == mfa.RECOVERY_CODES - 1
-    with pytest.raises(AuthenticationFailed, match="wrong code"):
+    with pytest.raises(AuthenticationFailed, match=WRONG):
         sign_in(book, "cora", PW["cora"], now=at + STEP, code=codes[3])
     with book.session() as s:
         left = s.scalars(select(AuditEntry.after).where(AuditEntry.action == "mfa.recovery_used")).one()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine.access.login import hash_password
+from engine.access.login import WRONG_WITH_CODE, hash_password
 from engine.access.totp import code_at
 from engine.store.database import Database
 from engine.store.people import AuditEntry, User
@@ -97,7 +97,7 @@ def test_enrol_confirm_and_sign_in_with_a_code(
     # The confirming code is spent: replaying it is refused and counted.
     monkeypatch.setenv("WORKSTATION_TOTP", first)
     code, _, err = cli(book, capsys, "users", "login", "root")
-    assert code == 2 and err.strip() == "error: that code was already used: wait for the next one"
+    assert code == 2 and err.strip() == f"error: {WRONG_WITH_CODE}"
     monkeypatch.setenv("WORKSTATION_TOTP", code_now(book, "root", secret))
     code, out, _ = cli(book, capsys, "users", "login", "root")
     assert code == 0 and out.strip() == "signed in as root"
@@ -126,7 +126,7 @@ def test_enrol_confirm_and_sign_in_with_a_code(
     monkeypatch.setenv("WORKSTATION_TOTP", codes[0])
     assert cli(book, capsys, "users", "login", "root")[0] == 0
     code, _, err = cli(book, capsys, "users", "login", "root")
-    assert code == 2 and err.strip() == "error: wrong code"
+    assert code == 2 and err.strip() == f"error: {WRONG_WITH_CODE}"
     assert "mfa.recovery_used" in audit(book, "root")
 
 
