@@ -151,6 +151,17 @@ def _register_mfa(g: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     r.add_argument("username", metavar="USER")
     r.add_argument("--json", action="store_true", help="print as JSON")
     r.set_defaults(func=cmd_mfa_recovery)
+    ro = mg.add_parser(
+        "roles",
+        help="show the roles that need a second factor, or set them (admin; compliance and admin always)",
+    )
+    ro.add_argument(
+        "roles", nargs="*", metavar="ROLE", help="the roles that need one (besides compliance, admin)"
+    )
+    ro.add_argument("--reason", help="why (needed to set)")
+    ro.add_argument("--json", action="store_true", help="print as JSON")
+    add_user_option(ro, required=False)
+    ro.set_defaults(func=cmd_mfa_roles)
     x = mg.add_parser("reset", help="clear another user's second factor (admin; they enrol again)")
     x.add_argument("username", metavar="USER")
     x.add_argument("--reason", required=True)
@@ -282,4 +293,21 @@ def cmd_mfa_reset(args: argparse.Namespace) -> int:
         with database.transaction() as s:
             mfa.reset(s, actor, args.username, args.reason)
     print(f"second factor of {args.username} reset: they enrol again at their next sign-in")
+    return 0
+
+
+def cmd_mfa_roles(args: argparse.Namespace) -> int:
+    with open_store(args.db) as database:
+        if args.roles:
+            if not args.user or not args.reason:
+                raise WorkstationError("setting the roles needs --user ADMIN and --reason")
+            actor = sign_in(database, args.user)
+            with database.transaction() as s:
+                mfa.set_required_roles(s, actor, args.roles, args.reason)
+        with database.session() as s:
+            roles = sorted(mfa.required_roles(s))
+    if args.json:
+        print_json({"required_roles": roles})
+    else:
+        print("roles that need a second factor: " + ", ".join(roles))
     return 0

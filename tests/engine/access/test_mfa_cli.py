@@ -179,3 +179,22 @@ def test_recovery_codes_are_renewed_by_their_owner_signed_in_with_a_code(
     new = [line.strip() for line in out.splitlines()[1:]]
     assert len(new) == 10 and not set(new) & set(old)
     assert audit(book, "root")[-1] == "mfa.recovery"
+
+
+def test_the_roles_that_need_a_second_factor_are_data_an_admin_sets(
+    book: Database, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = cli(book, capsys, "users", "mfa", "roles", "--json")
+    assert code == 0 and json.loads(out) == {"required_roles": ["admin", "compliance"]}
+    code, _, err = cli(book, capsys, "users", "mfa", "roles", "trader")
+    assert code == 2 and err.strip() == "error: setting the roles needs --user ADMIN and --reason"
+    secret, _ = enrol(book, capsys, monkeypatch, "root", PW)
+    monkeypatch.setenv("WORKSTATION_TOTP", code_now(book, "root", secret))
+    code, out, _ = cli(
+        book, capsys, "users", "mfa", "roles", "trader", "--reason", "policy", "--user", "root"
+    )
+    assert code == 0 and out.strip() == "roles that need a second factor: admin, compliance, trader"
+    assert audit(book, "root")[-1] == "mfa.policy"
+    monkeypatch.setenv("WORKSTATION_TOTP", code_now(book, "root", secret))
+    code, _, err = cli(book, capsys, "users", "mfa", "roles", "banker", "--reason", "x", "--user", "root")
+    assert code == 2 and err.startswith("error: unknown role 'banker'")
