@@ -25,7 +25,9 @@ MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD = 10
 _hasher = PasswordHasher()
-WRONG_WITH_CODE = "wrong password or code (each code works once: a new one comes every 30 s)"
+WRONG_WITH_CODE = (
+    "wrong user name or password, or wrong code (each code works once: a new one comes every 30 s)"
+)
 """What a user with a second factor is told for a wrong password, a wrong, missing or replayed
 code alike: which one failed is in the audit log (reason), not in the answer to a guesser."""
 

@@ -16,7 +16,7 @@ from tests.ui.test_login import GOOD, add_user, audit_actions, dialog_for
 from ui.login import LoginDialog
 from ui.mfa_dialog import MfaEnrolDialog
 
-SAID = "Wrong password or code (each code works once: a new one comes every 30 s)."
+SAID = "Wrong user name or password, or wrong code (each code works once: a new one comes every 30 s)."
 T0 = datetime(2026, 12, 7, 9, 0, 5, tzinfo=UTC)
 
 

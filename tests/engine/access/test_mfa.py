@@ -18,7 +18,7 @@ from engine.errors import PermissionDenied, WorkstationError
 from engine.store.database import Database
 from engine.store.people import AuditEntry, User
 
-WRONG = r"wrong password or code \(each code works once"
+WRONG = r"wrong user name or password, or wrong code \(each code works once"
 T0 = datetime(2026, 12, 7, 9, 0, 5, tzinfo=UTC)
 STEP = timedelta(seconds=30)
 PW = {"root": "root's long password", "cora": "cora's long password", "tina": "tina's long password"}
