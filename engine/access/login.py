@@ -48,8 +48,9 @@ def hash_password(password: str) -> str:
 
 
 def _password_ok(user: User, password: str) -> bool:
+    if user.password_hash is None:
+        return False
     try:
-        assert user.password_hash is not None
         return bool(_hasher.verify(user.password_hash, password))
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False

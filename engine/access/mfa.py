@@ -248,7 +248,8 @@ def check_code(session: Session, user: User, code: str | None, at: datetime) -> 
     why not (the caller audits `mfa.failure` and counts it toward the lock-out)."""
     if not code or not code.strip():
         return "no code"
-    assert user.totp_secret is not None
+    if user.totp_secret is None:
+        return "no second factor"
     step = matching_step(user.totp_secret, code, at)
     if step is not None:
         if user.totp_last_step is not None and step <= user.totp_last_step:
