@@ -1,4 +1,5 @@
-"""Users, roles and permissions, enforced in engine services; login with argon2 and lock-out."""
+"""Users, roles and permissions, enforced in engine services; login with argon2, a TOTP second
+factor (engine.access.mfa) and lock-out."""
 
 from engine.access.guard import require
 from engine.access.permissions import ROLE_PERMISSIONS, Permission, permissions_of

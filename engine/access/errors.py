@@ -15,3 +15,7 @@ class SegregationOfDuties(WorkstationError):
 
 class LastAdmin(WorkstationError):
     """The change would leave the firm with no active admin who can sign in."""
+
+
+class SecondFactorMissing(AuthenticationFailed):
+    """The password was right, but the role needs a second factor the user has not enrolled yet."""

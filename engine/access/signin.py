@@ -1,10 +1,13 @@
 """Signing a person in, the same way for the CLI and the desktop.
 
-A password is checked by engine.access.login (argon2id, lock-out, audit). The one exception is
+A password is checked by engine.access.login (argon2id, lock-out, audit), then the second factor
+of a user who has one (a TOTP code or a recovery code, engine.access.mfa); a user whose role needs
+one and who has none yet signs in only to enrol (`enrolling`). The one exception is
 the SIMULATED demo book: its demo users (DEMO_USERS, created without a password by
 `workstation demo`) sign in without one, audited as `login.demo`. A book is the simulated demo
 only while its `book_meta` row `kind` says so, and only engine.demo.build writes that row. Any
-other book refuses a password-less sign-in, whatever the user is called.
+other book refuses a password-less sign-in, whatever the user is called. Demo users have no
+second factor either: the demo book is labelled as such wherever they sign in.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.access.login import login
+from engine.access.login import authenticate
 from engine.audit.chain import record
 from engine.store.database import Database
 from engine.store.meta import BookMeta
@@ -45,6 +48,8 @@ class SignedIn:
     role: str
     has_password: bool
     demo: bool
+    enrol_only: bool = False
+    """Signed in only to enrol the second factor the role needs (nothing else is allowed)."""
 
 
 def is_simulated_demo(session: Session) -> bool:
@@ -77,11 +82,20 @@ def needs_password(database: Database, username: str) -> bool:
     return username not in password_free_users(database)
 
 
-def sign_in(database: Database, username: str, password: str | None, now: datetime | None = None) -> SignedIn:
+def sign_in(
+    database: Database,
+    username: str,
+    password: str | None,
+    now: datetime | None = None,
+    code: str | None = None,
+    enrolling: bool = False,
+) -> SignedIn:
     """The signed-in user, or AuthenticationFailed (audited; failures count toward lock-out).
 
     A demo user of the simulated demo book needs no password (audited `login.demo`); everyone
-    else, in every other book, is checked by engine.access.login.
+    else, in every other book, is checked by engine.access.login: the password, then `code` (TOTP
+    or recovery) for a user with a second factor. A user whose role needs one and who has none
+    gets SecondFactorMissing, unless `enrolling` (then `enrol_only` is set on the result).
     """
     now = (now or datetime.now(UTC)).astimezone(UTC)
     with database.transaction() as s:
@@ -97,5 +111,6 @@ def sign_in(database: Database, username: str, password: str | None, now: dateti
                 at=now,
             )
             return SignedIn(user.username, user.display_name, user.role, False, demo=True)
-    u = login(database, username, password or "", now=now)
-    return SignedIn(u.username, u.display_name, u.role, u.password_hash is not None, demo=False)
+    done = authenticate(database, username, password or "", now=now, code=code, enrolling=enrolling)
+    u = done.user
+    return SignedIn(u.username, u.display_name, u.role, u.password_hash is not None, False, done.enrol_only)

@@ -176,6 +176,7 @@ def list_users(session: Session) -> list[dict[str, object]]:
             "has_password": u.password_hash is not None,
             "failed_logins": u.failed_logins,
             "locked_until": u.locked_until,
+            "second_factor": "totp" if u.totp_confirmed_at else ("pending" if u.totp_secret else "none"),
         }
         for u in session.scalars(select(User).order_by(User.username))
     ]

@@ -1,4 +1,4 @@
-"""Who may log in to the desk: engine.access.signin signs them in, as the CLI does (argon2id,
+"""Who may log in to the desk (ui/login.py signs them in through engine.access.signin, as the CLI does: argon2id,
 lock-out, audit; the simulated demo book's demo users without a password, audited `login.demo`).
 """
 
@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from engine.access.signin import sign_in
 from engine.store.database import Database
 from engine.store.people import User
 
@@ -40,9 +39,3 @@ def desk_users(database: Database) -> list[DeskUser]:
             .order_by(User.username)
         ).all()
     return [DeskUser(u, d, r, bool(h)) for u, d, r, h in rows]
-
-
-def authenticate(database: Database, username: str, password: str | None) -> DeskUser:
-    """The logged-in user; raises AuthenticationFailed (audited by engine.access) otherwise."""
-    who = sign_in(database, username, password)
-    return DeskUser(who.username, who.display_name, who.role, who.has_password)

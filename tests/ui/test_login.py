@@ -11,6 +11,7 @@ from engine.access.login import MAX_FAILURES, hash_password
 from engine.store.database import Database
 from engine.store.migrate import upgrade
 from engine.store.people import AuditEntry, User
+from tests.engine.access.mfa_helpers import code_now, give_second_factor
 from tests.ui.helpers import close_window
 from ui.desk import Desk
 from ui.login import LoginDialog
@@ -85,8 +86,11 @@ def test_five_failures_lock_the_user_even_against_the_right_password(qtbot, demo
 
 def test_good_password_opens_the_workspace_of_the_role(qtbot, demo_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     add_user(demo_db, "login.good", "compliance", GOOD)
+    secret = give_second_factor(demo_db, "login.good")  # compliance needs one
     dialog = dialog_for(qtbot, demo_db, "login.good")
+    assert dialog.code.isEnabled()
     dialog.password.setText(GOOD)
+    dialog.code.setText(code_now(demo_db, "login.good", secret))
     dialog.try_login()
     assert dialog.result() == LoginDialog.DialogCode.Accepted
     user = dialog.user
@@ -95,7 +99,7 @@ def test_good_password_opens_the_workspace_of_the_role(qtbot, demo_db, tmp_path:
         "compliance",
         "compliance",
     )
-    assert audit_actions(demo_db, "login.good") == ["login.success"]
+    assert audit_actions(demo_db, "login.good") == ["mfa.success", "login.success"]
     store = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     window = MainWindow(Desk(demo_db, user, jobs=Jobs()), UserSettings(user.username, store), theme="light")
     qtbot.addWidget(window)
@@ -113,7 +117,7 @@ def test_good_password_opens_the_workspace_of_the_role(qtbot, demo_db, tmp_path:
 
 def test_demo_user_without_password_opens_audited_only_in_the_demo_book(qtbot, demo_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
     dialog = dialog_for(qtbot, demo_db, "tara.trader")
-    assert not dialog.password.isEnabled() and not dialog.demo.isHidden()
+    assert not dialog.password.isEnabled() and not dialog.code.isEnabled() and not dialog.demo.isHidden()
     assert (
         "simulated demo book" in dialog.demo.text()
         and "simulated demo book" in dialog.password.placeholderText()

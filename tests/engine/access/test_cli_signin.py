@@ -16,6 +16,7 @@ from engine.compliance.tables import KillSwitch
 from engine.store.database import Database
 from engine.store.people import AuditEntry, User
 from tests.conftest import migrated
+from tests.engine.access.mfa_helpers import code_now, give_second_factor
 from workstation.cli import users as cli_users
 from workstation.cli.main import main
 
@@ -110,6 +111,7 @@ def test_users_never_lock_the_firm_out(
     plain: Database, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WORKSTATION_PASSWORD", ADMIN_PW)
+    monkeypatch.setenv("WORKSTATION_TOTP", code_now(plain, "root", give_second_factor(plain, "root")))
     code, _, err = cli(plain, capsys, "users", "disable", "root", "--reason", "leaving", "--user", "root")
     assert code == 2 and err.strip() == (
         "error: root is the last active admin: disable refused, nothing changed (add or enable another admin first)"

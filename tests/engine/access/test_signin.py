@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 import resources
 from engine.access import users
-from engine.access.errors import AuthenticationFailed, LastAdmin
+from engine.access.errors import AuthenticationFailed, LastAdmin, SecondFactorMissing
 from engine.access.login import hash_password
 from engine.access.signin import DEMO_USERS, is_simulated_demo, needs_password, password_free_users, sign_in
 from engine.demo.build import BookNotEmpty, build_demo_book
@@ -69,8 +69,12 @@ def test_a_demo_user_given_a_password_needs_it_even_in_the_demo_book(demo: Datab
     assert needs_password(demo, "cole.compliance") and not needs_password(demo, "cora.compliance")
     with pytest.raises(AuthenticationFailed):
         sign_in(demo, "cole.compliance", None)
-    assert sign_in(demo, "cole.compliance", "cole's own password").demo is False
-    assert actions(demo, "cole.compliance")[-2:] == ["login.failure", "login.success"]
+    # With a password, cole is a real compliance user: a second factor is needed, enrolled first.
+    with pytest.raises(SecondFactorMissing):
+        sign_in(demo, "cole.compliance", "cole's own password")
+    who = sign_in(demo, "cole.compliance", "cole's own password", enrolling=True)
+    assert who.demo is False and who.enrol_only
+    assert actions(demo, "cole.compliance")[-3:] == ["login.failure", "mfa.required", "login.success"]
 
 
 @pytest.mark.parametrize("name", NAMES)

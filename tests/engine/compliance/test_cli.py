@@ -13,6 +13,7 @@ from engine.access.login import hash_password
 from engine.compliance.tables import CheckResult
 from engine.store.database import Database
 from engine.store.people import AuditEntry, User
+from tests.engine.access.mfa_helpers import code_now, give_second_factor
 from workstation.cli.main import main
 
 ORDERS = """account,symbol,side,quantity,order_type,limit_price,time_in_force,broker
@@ -126,9 +127,11 @@ def test_audit_verify_cli_and_signed_in_changes(
             )
         )
     monkeypatch.setenv("WORKSTATION_PASSWORD", "admin password 1")
+    monkeypatch.setenv("WORKSTATION_TOTP", code_now(book_db, "root", give_second_factor(book_db, "root")))
     monkeypatch.setenv("WORKSTATION_NEW_PASSWORD", "compliance pw 1")
     assert run(capsys, book_db, "users", "add", "cora", "--role", "compliance", "--user", "root")[0] == 0
     monkeypatch.setenv("WORKSTATION_PASSWORD", "compliance pw 1")
+    monkeypatch.setenv("WORKSTATION_TOTP", code_now(book_db, "cora", give_second_factor(book_db, "cora")))
     code, out, _ = run(
         capsys,
         book_db,

@@ -18,6 +18,7 @@ from engine.store.database import Database
 from engine.store.people import AuditEntry
 from engine.store.positions import CashBalance
 from tests.conftest import migrated
+from tests.engine.access.mfa_helpers import codes_at_the_prompt
 from tests.engine.reconcile.minibook import IDS, PASSWORD, build, give_passwords
 from workstation.cli.main import main
 
@@ -34,6 +35,7 @@ def book(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Data
         s.execute(update(Account).values(custodian=CUST))
     give_passwords(database, "olivia.ops", "cora.compliance", "cole.compliance", "tara.trader")
     monkeypatch.setenv("WORKSTATION_PASSWORD", PASSWORD)
+    codes_at_the_prompt(monkeypatch, database, "olivia.ops", "cora.compliance", "cole.compliance")
     f = tmp_path / "positions.csv"
     f.write_text(
         f"{HEADER}\n{CUST},A000001,{IDS['AAA']['isin']},ISIN,120,USD,,2026-10-30\n", encoding="utf-8"

@@ -26,6 +26,7 @@ from engine.reconcile.run import reconcile
 from engine.reconcile.tables import Statement, StatementCash, StatementPosition
 from engine.store.database import Database
 from tests.conftest import migrated
+from tests.engine.access.mfa_helpers import codes_at_the_prompt
 from tests.engine.reconcile.minibook import PASSWORD, give_passwords
 from workstation.cli.main import main
 
@@ -156,6 +157,7 @@ def test_cli_run_json_shape_and_summary(
     database, out, url = book
     give_passwords(database, OPS)
     monkeypatch.setenv("WORKSTATION_PASSWORD", PASSWORD)
+    codes_at_the_prompt(monkeypatch, database, OPS)
     assert main(["--db", url, "reconcile", "run", "--as-of", "2026-10-30", "--user", OPS, "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["as_of"] == "2026-10-30"
