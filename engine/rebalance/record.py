@@ -78,6 +78,9 @@ def _reason(p: Prepared, u: Universe, s: RebalanceSettings, k: int, side: str, l
         if gap < 0.0005:
             return "sell: fund buys that lower tracking error" + (" (loss lot, no tax)" if loss < 0 else "")
         return f"trim: overweight vs model by {gap:.1%}"
+    swapped = np.flatnonzero(p.substitute == k)
+    if p.mode == Mode.TAX_LOSS_HARVEST and len(swapped):
+        return f"buy: substitute for harvested {u.symbols[p.idx[swapped[0]]]} (keeps the exposure)"
     if p.wm[k] == 0:
         return f"buy: replacement exposure in {u.sector[i]}"
     if -gap < 0.0005:
