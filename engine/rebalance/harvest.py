@@ -4,8 +4,10 @@ A lot is harvested only when its unrealized loss exceeds both the money threshol
 currency) and the percentage of its cost; an account that realized a loss within the interval
 is not harvested again; the household's recent purchases of the security (or anything
 substantially identical) within 30 days block it. A harvested position is replaced by its
-substitute (same asset class, not substantially identical: `resources/rebalance/substitutes.csv`)
-so the exposure stays, and nothing in a harvested wash group is bought back within the window.
+substitute (same asset class, not substantially identical: `resources/rebalance/substitutes.csv`; of a group, the one whose swap
+adds the least tracking error), so the exposure stays: the optimiser may buy only those
+substitutes and weighs the loss's tax saving against the tracking error. Nothing in a harvested
+wash group is bought back within the window.
 """
 
 from __future__ import annotations
@@ -209,17 +211,33 @@ def substitute_candidates(u: Universe, groups: np.ndarray, held: np.ndarray) -> 
 
 
 def choose_substitutes(
-    groups: np.ndarray, wash: np.ndarray, eligible: np.ndarray, harvested: np.ndarray, prefer: np.ndarray
+    groups: np.ndarray, wash: np.ndarray, eligible: np.ndarray, harvested: np.ndarray, te_cost: TeCost
 ) -> np.ndarray:
     """Per security of the account (arrays over its n securities): the position of the substitute
     a harvest of it buys, or -1. A substitute is in the same group, eligible (not excluded, not
-    wash-blocked), and not in the wash group of anything harvested; ties go to the larger `prefer`
-    (model weight), then the first in the list."""
+    wash-blocked), and not in the wash group of anything harvested; among those, the one whose swap
+    adds the least tracking error (`te_cost`), then the first."""
     out = np.full(len(groups), -1, dtype=int)
     bad_wash = set(wash[harvested].tolist())
     ok = eligible & (groups >= 0) & ~np.isin(wash, list(bad_wash))
-    for k in np.flatnonzero(groups >= 0):
+    for k in np.flatnonzero(groups >= 0).tolist():
         cand = np.flatnonzero(ok & (groups == groups[k]) & (wash != wash[k]))
         if len(cand):
-            out[k] = cand[np.lexsort((cand, -prefer[cand]))[0]]
+            out[k] = cand[np.lexsort((cand, te_cost(k, cand)))[0]]
     return out
+
+
+class TeCost:
+    """Change in squared tracking error when weight x moves from security k to each candidate j:
+    2x (B'd).(B_j - B_k) + 2x (s_j^2 d_j - s_k^2 d_k) + x^2 (|B_j - B_k|^2 + s_j^2 + s_k^2),
+    with d the drift (weights minus model), B the factor exposures and s specific volatility."""
+
+    def __init__(self, drift: np.ndarray, exposures: np.ndarray, specific: np.ndarray, x: np.ndarray) -> None:
+        self.d, self.b, self.s2, self.x = drift, exposures, specific**2, x
+        self.bd = exposures.T @ drift
+
+    def __call__(self, k: int, cand: np.ndarray) -> np.ndarray:
+        x = max(float(self.x[k]), 1e-6)
+        db = self.b[cand] - self.b[k]
+        lin = 2 * x * (db @ self.bd + self.s2[cand] * self.d[cand] - self.s2[k] * self.d[k])
+        return lin + x * x * ((db**2).sum(axis=1) + self.s2[cand] + self.s2[k])

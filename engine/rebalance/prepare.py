@@ -121,7 +121,11 @@ def prepare(u: Universe, a: AccountInput, s: RebalanceSettings, pb_all: np.ndarr
     if mode == Mode.TAX_LOSS_HARVEST:
         rules = tlh.HarvestRules(s.harvest_min_loss_base, s.harvest_min_pct, s.harvest_interval_days)
         eligible = ~excluded & ~blocked
-        substitute = tlh.choose_substitutes(subs[idx], groups, eligible, harvest, wm)
+        expo = u.exposures[idx] if u.exposures is not None else np.zeros((n, 1))
+        spec = u.specific[idx] if u.specific is not None else np.zeros(n)
+        x = np.bincount(lot_pos, weights=a.lot_qty * pb[lot_pos], minlength=n) / value
+        te = tlh.TeCost(w0 - wm, expo, spec, x)
+        substitute = tlh.choose_substitutes(subs[idx], groups, eligible, harvest, te)
         cost_base = a.lot_cost * u.multiplier[a.lot_sec] * a.lot_fx
         for _ in range(2):  # a harvest needs a substitute outside every harvested wash group
             has_sub = np.zeros(len(u.ids), dtype=bool)
@@ -129,7 +133,8 @@ def prepare(u: Universe, a: AccountInput, s: RebalanceSettings, pb_all: np.ndarr
             harvest_lot = tlh.harvest_lots(u, a, rules, gain, cost_base, has_sub)
             harvest[:] = False
             harvest[np.unique(lot_pos[harvest_lot])] = True
-            substitute = tlh.choose_substitutes(subs[idx], groups, eligible, harvest, wm)
+            te.x = np.bincount(lot_pos, weights=a.lot_qty * pb[lot_pos] * harvest_lot, minlength=n) / value
+            substitute = tlh.choose_substitutes(subs[idx], groups, eligible, harvest, te)
         harvest &= substitute >= 0
         harvest_lot &= harvest[lot_pos]
         substitute[~harvest] = -1
@@ -244,6 +249,10 @@ def _fill_values(p: Prepared, u: Universe, a: AccountInput, s: RebalanceSettings
     band = np.where(~can_buy & (under > band), under + 1e-6, band)
     band = np.where(~can_sell & (-under > band), -under + 1e-6, band)
     band = np.where(w_ub < p.wm - band, p.wm - w_ub + 1e-6, band)
+    if mode == Mode.TAX_LOSS_HARVEST:  # a harvest and its substitute move as far as tax and TE say
+        swap = p.harvest.copy()
+        swap[p.substitute[p.substitute >= 0]] = True
+        band = np.where(swap, RELAXED_BAND, band)
     exposures = np.zeros((k, n_pad))
     if u.exposures is not None:
         exposures[:, :n] = u.exposures[p.idx].T

@@ -5,7 +5,8 @@ objective), "heuristic" (proportional move toward the eligible model that meets 
 constraint). Each rung's result is rounded and checked exactly; the first that passes is
 returned with its rung and why earlier rungs failed. If none passes, the account is
 "infeasible" and the reason names the binding constraint. Accounts within their band in a full
-rebalance are skipped (rung "in-band").
+rebalance are skipped (rung "in-band"). In a tax-loss harvest with nothing past the harvest
+thresholds, an account whose breach only a full rebalance can fix is left as is (rung "harvest").
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from engine.rebalance.qp import DirectQP
 from engine.rebalance.record import build_record
 from engine.rebalance.rounding import Rounded, round_trades
 from engine.rebalance.settings import FX_COST, Mode, RebalanceSettings
-from engine.rebalance.swap import harvest_swap
 
 ACCEPTED = ("optimal", "optimal_inaccurate")
 ROUNDINGS = ((False, True), (True, True), (True, False), (False, False))  # (sells up, buys to nearest lot)
@@ -209,21 +209,6 @@ def _rebalance(ctx: Context, a: AccountInput, t0: float) -> dict[str, Any]:
             return build_record(p, u, s, empty, out, "ok", "within band: no trades needed", "in-band", t0)
     notes: list[str] = []
     last_violation = ""
-    if s.mode == Mode.TAX_LOSS_HARVEST:
-        # The harvest rung: sell what passes the thresholds, buy its substitute, nothing else.
-        buy_w, sell_w = harvest_swap(p, u)
-        for sell_up, nearest in ROUNDINGS:
-            r = round_trades(p, u, s, buy_w, sell_w, sell_up, nearest)
-            out = check_rounded(p, u, s, r, ctx.facts.setdefault(a.base, {}))
-            if out.ok:
-                why = "harvest: losses past the thresholds, swapped into substitutes"
-                if not p.harvest.any():
-                    why = "nothing to harvest: no lot past the thresholds with a substitute"
-                    if a.last_harvest is not None:
-                        why += f" (last harvest {a.last_harvest})"
-                return build_record(p, u, s, r, out, "ok", why, "harvest", t0)
-            last_violation = str(out.violations[0])
-        notes.append(f"harvest: {last_violation}")
     prob = DirectQP(s.risk_aversion, s.trade_penalty, s.cash_penalty)
     for rung, band in (("optimal", None), ("relaxed", RELAXED_BAND)):
         values = dict(p.values)
