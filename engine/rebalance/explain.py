@@ -7,11 +7,12 @@ only be replaced by eligible holdings, so drift against the published model grow
 against the account's effective target (the model with its exclusions re-spread over the eligible
 names, `heuristic.target_weights`) and the tracking error fall. The note names that, and every
 other legitimate cause found (tax, wash sales, board lots and minimum size, cash floor, turnover
-cap, the heuristic rung, the tracking-error trade-off), in that order.
+cap, the run's mode, the heuristic rung, the tracking-error trade-off), in that order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,9 +21,16 @@ from engine.rebalance.book import Universe
 from engine.rebalance.heuristic import target_weights
 from engine.rebalance.prepare import Prepared
 from engine.rebalance.rounding import Rounded
-from engine.rebalance.settings import RebalanceSettings
+from engine.rebalance.settings import Mode, RebalanceSettings
 
 TOL = 1e-6
+# Runs that are not a full rebalance: what they may not do is a reason in itself.
+MODE_NOTES: dict[Mode, Callable[[RebalanceSettings, str], str]] = {
+    Mode.CASH_RAISE: lambda s, base: f"cash raise: {s.cash_raise_base:,.0f} {base} is raised to cash",
+    Mode.BUY_ONLY: lambda s, base: "buy-only run: overweights are not sold",
+    Mode.SELL_ONLY: lambda s, base: "sell-only run: underweights are not bought",
+    Mode.TAX_LOSS_HARVEST: lambda s, base: "tax-loss harvest run: harvests and substitutes only",
+}
 
 
 def total_and_max(drift: dict[str, float]) -> tuple[float, float]:
@@ -83,7 +91,14 @@ def drift_note(
             gains += max(q * float(p.lot_tax_unit[j]), 0.0)
             left -= q
     if gains > 0:
-        notes.append(f"tax: selling the overweights would cost about {gains:,.0f} {a.base} of tax on gains")
+        budget = ""
+        if s.gains_budget_base is not None:
+            budget = f" (tax budget: realised gains capped at {s.gains_budget_base:,.0f} {a.base})"
+        notes.append(
+            f"tax: selling the overweights would cost about {gains:,.0f} {a.base} of tax on gains{budget}"
+        )
+    if p.mode in MODE_NOTES:
+        notes.append(MODE_NOTES[p.mode](s, a.base))
     under = t - w1
     blocked = np.flatnonzero(p.blocked & ~p.excluded & (under > a.band))
     if len(blocked):
