@@ -74,8 +74,8 @@ def drift_note(
         why = sorted({a.exclusion_reason.get(int(p.idx[k]), "excluded") for k in forced})
         names = ", ".join(str(sym[k]) for k in forced[:4]) + (" ..." if len(forced) > 4 else "")
         notes.append(
-            f"forced sale: {names} ({', '.join(why)}) may not be held; {gone:.2%} of the model goes to "
-            "eligible holdings, so drift against the published model grows"
+            f"forced sale: {names} ({', '.join(why)}) may not be held, so {gone:.2%} of the model goes "
+            "to eligible holdings and drift against the published model grows"
         )
     over = w1 - t
     gains = 0.0
