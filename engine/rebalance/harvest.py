@@ -191,16 +191,17 @@ def _as_date(d: date | pd.Timestamp | str) -> date:
     return d
 
 
-_GROUPS: dict[tuple[int, str], np.ndarray] = {}
+_GROUPS: dict[tuple[int, str], tuple[Universe, np.ndarray]] = {}
 
 
 def substitute_groups(u: Universe, path: str | None) -> np.ndarray:
     """The validated substitute group of every security (-1: none), read once per process."""
     file = Path(path) if path else SUBSTITUTES_FILE
     key = (id(u), str(file))
-    if key not in _GROUPS:
-        _GROUPS[key] = read_substitutes(file, u)
-    return _GROUPS[key]
+    hit = _GROUPS.get(key)
+    if hit is None or hit[0] is not u:  # the universe itself is kept, so an id is never reused
+        hit = _GROUPS[key] = (u, read_substitutes(file, u))
+    return hit[1]
 
 
 def substitute_candidates(u: Universe, groups: np.ndarray, held: np.ndarray) -> np.ndarray:
