@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import ImportValidationError, Problem
 from engine.rebalance.book import AccountInput, Universe
+from engine.rebalance.settings import RebalanceSettings
 from engine.rebalance.taxes import UNTAXED
 
 SUBSTITUTES_FILE = (
@@ -211,17 +212,56 @@ def substitute_candidates(u: Universe, groups: np.ndarray, held: np.ndarray) -> 
     return np.flatnonzero(np.isin(groups, g)) if len(g) else np.array([], dtype=int)
 
 
+def plan(
+    u: Universe,
+    a: AccountInput,
+    s: RebalanceSettings,
+    groups: np.ndarray,
+    idx: np.ndarray,
+    lot_pos: np.ndarray,
+    gain_unit: np.ndarray,
+    pb: np.ndarray,
+    value: float,
+    drift: np.ndarray,
+    eligible: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(harvested securities, harvested lots, substitute position per security or -1) of one
+    account, over its n securities `idx` (`groups`: their substitute groups; `eligible`: may be
+    bought: not excluded, not wash-blocked)."""
+    n = len(idx)
+    rules = HarvestRules(s.harvest_min_loss_base, s.harvest_min_pct, s.harvest_interval_days)
+    wash = u.wash_group[idx]
+    # Members of one group are never substantially identical (validated), so a security has a
+    # substitute when another member of its group is eligible.
+    ok = eligible & (groups >= 0)
+    per_group = np.bincount(groups[ok], minlength=int(groups.max(initial=-1)) + 1)
+    has = np.zeros(len(u.ids), dtype=bool)
+    has[idx] = (groups >= 0) & (per_group[np.maximum(groups, 0)] - ok > 0)
+    cost_base = a.lot_cost * u.multiplier[a.lot_sec] * a.lot_fx
+    lots = harvest_lots(u, a, rules, gain_unit, cost_base, has)
+    harvest = np.zeros(n, dtype=bool)
+    harvest[np.unique(lot_pos[lots])] = True
+    x = np.bincount(lot_pos, weights=a.lot_qty * pb[lot_pos] * lots, minlength=n) / value
+    expo = u.exposures[idx] if u.exposures is not None else np.zeros((n, 1))
+    spec = u.specific[idx] if u.specific is not None else np.zeros(n)
+    substitute = choose_substitutes(groups, wash, eligible, harvest, TeCost(drift, expo, spec, x))
+    # Two harvested members of one group cannot swap into each other: keep those that found one.
+    harvest &= substitute >= 0
+    lots &= harvest[lot_pos]
+    return harvest, lots, substitute
+
+
 def choose_substitutes(
     groups: np.ndarray, wash: np.ndarray, eligible: np.ndarray, harvested: np.ndarray, te_cost: TeCost
 ) -> np.ndarray:
-    """Per security of the account (arrays over its n securities): the position of the substitute
-    a harvest of it buys, or -1. A substitute is in the same group, eligible (not excluded, not
-    wash-blocked), and not in the wash group of anything harvested; among those, the one whose swap
-    adds the least tracking error (`te_cost`), then the first."""
+    """Per security of the account (arrays over its n securities): for each harvested one, the
+    position of the substitute its harvest buys, else -1. A substitute is in the same group,
+    eligible (not excluded, not wash-blocked), and not in the wash group of anything harvested;
+    among those, the one whose swap adds the least tracking error (`te_cost`), then the first."""
     out = np.full(len(groups), -1, dtype=int)
     bad_wash = set(wash[harvested].tolist())
     ok = eligible & (groups >= 0) & ~np.isin(wash, list(bad_wash))
-    for k in np.flatnonzero(groups >= 0).tolist():
+    for k in np.flatnonzero(harvested & (groups >= 0)).tolist():
         cand = np.flatnonzero(ok & (groups == groups[k]) & (wash != wash[k]))
         if len(cand):
             out[k] = cand[np.lexsort((cand, te_cost(k, cand)))[0]]

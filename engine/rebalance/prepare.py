@@ -119,25 +119,9 @@ def prepare(u: Universe, a: AccountInput, s: RebalanceSettings, pb_all: np.ndarr
     harvest_lot = np.zeros(len(a.lot_qty), dtype=bool)
     substitute = np.full(n, -1, dtype=int)
     if mode == Mode.TAX_LOSS_HARVEST:
-        rules = tlh.HarvestRules(s.harvest_min_loss_base, s.harvest_min_pct, s.harvest_interval_days)
-        eligible = ~excluded & ~blocked
-        expo = u.exposures[idx] if u.exposures is not None else np.zeros((n, 1))
-        spec = u.specific[idx] if u.specific is not None else np.zeros(n)
-        x = np.bincount(lot_pos, weights=a.lot_qty * pb[lot_pos], minlength=n) / value
-        te = tlh.TeCost(w0 - wm, expo, spec, x)
-        substitute = tlh.choose_substitutes(subs[idx], groups, eligible, harvest, te)
-        cost_base = a.lot_cost * u.multiplier[a.lot_sec] * a.lot_fx
-        for _ in range(2):  # a harvest needs a substitute outside every harvested wash group
-            has_sub = np.zeros(len(u.ids), dtype=bool)
-            has_sub[idx] = substitute >= 0
-            harvest_lot = tlh.harvest_lots(u, a, rules, gain, cost_base, has_sub)
-            harvest[:] = False
-            harvest[np.unique(lot_pos[harvest_lot])] = True
-            te.x = np.bincount(lot_pos, weights=a.lot_qty * pb[lot_pos] * harvest_lot, minlength=n) / value
-            substitute = tlh.choose_substitutes(subs[idx], groups, eligible, harvest, te)
-        harvest &= substitute >= 0
-        harvest_lot &= harvest[lot_pos]
-        substitute[~harvest] = -1
+        harvest, harvest_lot, substitute = tlh.plan(
+            u, a, s, subs[idx], idx, lot_pos, gain, pb, value, w0 - wm, ~excluded & ~blocked
+        )
         # Not substantially identical: no buy anywhere in a harvested security's wash group.
         blocked |= np.isin(groups, groups[harvest])
     rows: list[tuple[str, str, np.ndarray, float]] = []
