@@ -273,3 +273,28 @@ def test_cli_harvest_options_and_json(book_path: Path, loaded: Any, tmp_path: Pa
     bad.write_text("asset_class,group,symbol\nequity,G,NOPE\n")
     assert main([*args, "--substitutes", str(bad)]) != 0
     assert "row 2, column symbol: unknown security 'NOPE'" in capsys.readouterr().err
+
+
+def test_configured_identical_groups_join_wash_groups_and_reject_a_substitute_pair(
+    book: Database, loaded: Any
+) -> None:
+    """identical_groups (accounting's 'substantially identical' data) joins two funds' wash groups;
+    the shipped list then pairs substantially identical funds, so it is refused, naming the row."""
+    from engine.accounting.tables import IdenticalGroup
+    from engine.rebalance.harvest import apply_identical_groups
+
+    u, _ = loaded
+    twin = replace(u, wash_group=u.wash_group.copy())
+    ids = {str(s): int(i) for s, i in zip(u.symbols, u.ids)}
+    with book.session() as s:
+        s.add_all([IdenticalGroup(security_id=ids[x], group_code="SP500-TWINS") for x in ("SSR", "SLLS")])
+        s.flush()
+        apply_identical_groups(s, twin)
+        s.rollback()
+    pos = {str(x): i for i, x in enumerate(u.symbols)}
+    assert twin.wash_group[pos["SSR"]] == twin.wash_group[pos["SLLS"]]
+    assert u.wash_group[pos["SSR"]] != u.wash_group[pos["SLLS"]]  # the shared universe is untouched
+    with pytest.raises(ImportValidationError) as err:
+        read_substitutes(SUBSTITUTES_FILE, twin)
+    rows = [(p.row, p.column, p.reason) for p in err.value.problems]
+    assert rows == [(3, "symbol", "SLLS is substantially identical to SSR (same group)")]
