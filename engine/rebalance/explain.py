@@ -78,7 +78,7 @@ def drift_note(
             "to eligible holdings and drift against the published model grows"
         )
     over = w1 - t
-    gains = 0.0
+    tax = gains = short = 0.0
     for k in np.flatnonzero(over > max(a.band, TOL)).tolist():
         # What selling the excess would realise, lots in the account's relief order.
         lots = np.flatnonzero(p.lot_pos == k)
@@ -88,14 +88,18 @@ def drift_note(
             q = min(left, float(p.account.lot_qty[j] - r.lot_sold[j]))
             if q <= 0:
                 continue
-            gains += max(q * float(p.lot_tax_unit[j]), 0.0)
+            tax += max(q * float(p.lot_tax_unit[j]), 0.0)
+            g = max(q * float(p.lot_gain_unit[j]), 0.0)
+            gains += g
+            short += 0.0 if p.lot_long[j] else g
             left -= q
-    if gains > 0:
+    if tax > 0:
         budget = ""
         if s.gains_budget_base is not None:
             budget = f" (tax budget: realised gains capped at {s.gains_budget_base:,.0f} {a.base})"
         notes.append(
-            f"tax: selling the overweights would cost about {gains:,.0f} {a.base} of tax on gains{budget}"
+            f"tax: selling the overweights would realise {gains:,.0f} {a.base} of gains "
+            f"({short:,.0f} short-term), about {tax:,.0f} {a.base} of tax{budget}"
         )
     if p.mode in MODE_NOTES:
         notes.append(MODE_NOTES[p.mode](s, a.base))

@@ -94,13 +94,16 @@ def test_tax_that_wins_says_so_with_the_tax_it_saves() -> None:
     assert ta > tb  # more drift than before...
     note = rec["drift_note"]
     assert note and "unexplained" not in note
-    assert "cash raise: 10,000 USD" in note and "tax budget" in note  # ...and why
+    assert "cash raise: 10,000 USD" in note and "tax budget" in note and "tax: " in note  # ...and why
     # The tax the note quotes: AAA's overweight against its 24.75% target, 90 USD a share at 37%.
     aaa_after = rec["after"]["holdings"]["AAA"]
     excess = aaa_after - MODEL_W * rec["value_base"] / 100.0
     expected = excess * 90.0 * 0.37
-    quoted = float(note.split("cost about ")[1].split(" USD")[0].replace(",", ""))
+    quoted = float(note.split("about ")[1].split(" USD")[0].replace(",", ""))
     assert abs(quoted - expected) <= 0.01 * expected + 1.0, (quoted, expected)
+    realise = float(note.split("would realise ")[1].split(" USD")[0].replace(",", ""))
+    assert abs(realise - excess * 90.0) <= 0.01 * excess * 90.0 + 1.0
+    assert f"({realise:,.0f} short-term)" in note  # bought 100 days ago
     sold_gain = sum(t.get("gain", 0.0) for t in rec["trades"] if t["side"] == "sell")
     assert sold_gain <= 500.0 + 1e-6
 
@@ -132,3 +135,27 @@ def test_solver_noise_never_sells_a_board_lot() -> None:
     sell = np.array([1e-9, 1e-8, 0.0, 0.0])
     r = round_trades(p, u, s, np.zeros(4), sell, sell_up=True)
     assert not r.sell_qty.any()
+
+
+def test_every_proposal_on_the_demo_book_that_grows_drift_says_why(loaded: Any) -> None:
+    """Full rebalance of the test book: total or maximum drift grows only with a drift_note, and
+    never an unexplained one; the effective target's total drift never grows."""
+    from dataclasses import replace
+
+    from engine.rebalance.bulk import run_batch
+
+    u, accounts = loaded
+    recs = run_batch(Context(u, RebalanceSettings()), [replace(a) for a in accounts])
+    grew = 0
+    for rec in recs:
+        assert rec["status"] == "ok", rec["reason"]
+        tb, mb = total_and_max(rec["before"]["drift"])
+        ta, ma = total_and_max(rec["after"]["drift"])
+        if ta > tb + 1e-6 or ma > mb + 1e-6:
+            grew += 1
+            assert rec["drift_note"] and "unexplained" not in rec["drift_note"], rec["account"]
+        else:
+            assert rec["drift_note"] is None
+        eff = rec["effective_drift"]
+        assert eff["after"]["total"] <= eff["before"]["total"] + 1e-6 or rec["drift_note"], rec["account"]
+    assert grew > 0  # the book has forced sales, so the note is exercised
