@@ -22,10 +22,12 @@ import pandas as pd
 from sqlalchemy import Float, cast, func, select
 from sqlalchemy.orm import Session
 
+from engine.accounting.tables import IdenticalGroup, RealizedGain
 from engine.errors import ImportValidationError, Problem
 from engine.rebalance.book import AccountInput, Universe
 from engine.rebalance.settings import RebalanceSettings
 from engine.rebalance.taxes import UNTAXED
+from engine.store.accounts import Account
 
 SUBSTITUTES_FILE = (
     Path(__file__).resolve().parents[2] / "resources" / "rebalance" / "substitutes.csv"
@@ -103,8 +105,6 @@ def read_substitutes(path: Path, u: Universe) -> np.ndarray:
 def apply_identical_groups(session: Session, u: Universe) -> None:
     """Join the configured substantially identical groups (engine.accounting identical_groups) into
     the universe's wash groups, so a harvest blocks share classes and twin funds too."""
-    from engine.accounting.tables import IdenticalGroup
-
     rows = session.execute(select(IdenticalGroup.security_id, IdenticalGroup.group_code)).all()
     if not rows:
         return
@@ -120,8 +120,6 @@ def apply_identical_groups(session: Session, u: Universe) -> None:
 def attach_harvest_history(session: Session, u: Universe, accounts: list[AccountInput]) -> None:
     """From the ledger's realized gains: each account's last realized loss (the harvest interval)
     and the household's loss sales within 30 days (no buy back of those wash groups)."""
-    from engine.accounting.tables import RealizedGain
-
     if not accounts:
         return
     ids = [a.id for a in accounts]
@@ -141,11 +139,10 @@ def attach_harvest_history(session: Session, u: Universe, accounts: list[Account
     ).all()
     index = u.index_of()
     blocked: dict[int, dict[int, str]] = {}
-    from engine.store.accounts import Account
-
     holder = dict(session.execute(select(Account.id, Account.household_id)).all())
+    households = set(hh.values())
     for acct, sid, sold in recent:
-        if int(sid) in index and holder.get(acct) in set(hh.values()):
+        if int(sid) in index and holder.get(acct) in households:
             g = int(u.wash_group[index[int(sid)]])
             blocked.setdefault(holder[acct], {})[g] = (
                 f"wash sale: {u.symbols[index[int(sid)]]} realized a loss on {sold}"
