@@ -4,10 +4,11 @@ A lot is harvested only when its unrealized loss exceeds both the money threshol
 currency) and the percentage of its cost; an account that realized a loss within the interval
 is not harvested again; the household's recent purchases of the security (or anything
 substantially identical) within 30 days block it. A harvested position is replaced by its
-substitute (same asset class, not substantially identical: `resources/rebalance/substitutes.csv`; of a group, the one whose swap
-adds the least tracking error), so the exposure stays: the optimiser may buy only those
-substitutes and weighs the loss's tax saving against the tracking error. Nothing in a harvested
-wash group is bought back within the window.
+substitute (same asset class, not substantially identical, from
+`resources/rebalance/substitutes.csv`; of a group, the one whose swap adds the least tracking
+error), so the exposure stays: the optimiser may buy only those substitutes and weighs the loss's
+tax saving against the tracking error. Nothing in a harvested wash group is bought back within
+the window.
 """
 
 from __future__ import annotations
