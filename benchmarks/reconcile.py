@@ -33,6 +33,7 @@ from engine.errors import NotFound
 from engine.pricing.fx import FxTable
 from engine.pricing.prices import last_prices
 from engine.reconcile.book import load_book
+from engine.reconcile.coverage import coverage
 from engine.reconcile.match import concat_columns, frame_of, match_cash, position_columns
 from engine.reconcile.run import _persist, latest_lines, reconcile, summarize
 from engine.reconcile.securities import identifier_table, resolve, resolve_announced_isins
@@ -122,13 +123,14 @@ def main() -> None:
             pos["security_id"], pos["via_action"] = resolve_announced_isins(
                 book.renames, pos["id_type"], pos["security_ref"], sid
             )
-            mp = position_columns(book, pos, book.accounts, as_of, prices, fx)
-            mc = match_cash(book, cash, book.accounts)
+            cover = coverage(book, pos, cash, as_of)
+            mp = position_columns(book, pos, cover.positions, as_of, prices, fx)
+            mc = match_cash(book, cash, cover.cash)
             results = frame_of(concat_columns([mp, {k: mc[k].to_numpy() for k in mc.columns}]))
             summary = summarize(results)
         rows.append(("  match in memory (resolve, positions, cash, summary)", c, len(results)))
         with Clock() as c:
-            _persist(s, as_of, list(CUSTODIANS), results, OPS)
+            _persist(s, as_of, list(CUSTODIANS), results, cover, OPS)
             s.flush()
         rows.append(("  store breaks", c, int((results["outcome"] != "matched").sum())))
         s.rollback()

@@ -91,6 +91,7 @@ def listener_proc(url: str, name: str, ready: Any, stop: Any, out: Any) -> None:
 
 
 def build_book(db: Any, n: int) -> None:
+    from engine.access.users import create_user
     from engine.store.accounts import Account, Household
     from engine.store.reference import Security
 
@@ -105,6 +106,9 @@ def build_book(db: Any, n: int) -> None:
                     cash_floor=Decimal("0.01"), drift_band=Decimal("0.05"), lot_relief="fifo")
             for i in range(n)
         )  # fmt: skip
+        create_user(s, None, "admin", "Bench admin", "admin", "bench-admin-password")
+        create_user(s, "admin", "pm1", "Bench PM", "portfolio_manager", "bench-pm1-password")
+        create_user(s, "admin", "tr1", "Bench trader", "trader", "bench-tr1-password")
         for sym in ("AAPL", "MSFT", "NVDA"):
             s.add(Security(symbol=sym, name=sym, asset_class="equity", currency="USD", mic="XNAS", country="US",
                            sector="Information Technology", issuer=sym, lot_size=1))  # fmt: skip
@@ -113,9 +117,9 @@ def build_book(db: Any, n: int) -> None:
 def workload(db: Any, n: int, marks: dict[str, float]) -> None:
     """Rebalance proposals -> approved -> orders -> blocks -> routed -> filled and allocated."""
     from engine.clock import ManualClock
+    from engine.compose import build_order_manager
     from engine.oms.drafts import OrderDraft
     from engine.oms.messages import ExecReport
-    from engine.oms.service import OrderManager
     from engine.shared.actor import set_actor
     from engine.store.accounts import Account
     from engine.store.trading import Order, Proposal
@@ -153,12 +157,10 @@ def workload(db: Any, n: int, marks: dict[str, float]) -> None:
 
             return [CheckOutcome(o.ref, "pass", ()) for o in orders]
 
-    class Books:
-        def book(self, session: Any, fill: Any) -> None:
-            pass
-
     gw = Gateway()
-    m = OrderManager(db, gateway=gw, checker=Pass(), booker=Books(), clock=ManualClock(OPEN), username="tr1")
+    # The composition root's OMS (permissions, kill switch, booker, approval cases), with a checker that
+    # passes everything so the benchmark measures the shared store, not the compliance rules.
+    m = build_order_manager(db, clock=ManualClock(OPEN), gateway=gw, username="tr1").with_checker(Pass())
     syms = ("AAPL", "MSFT", "NVDA")
     drafts = [OrderDraft(account=a.code, symbol=syms[i % 3], side="buy", quantity=Decimal(10 + i % 7), broker="SIM")
               for i, a in enumerate(accts)]  # fmt: skip

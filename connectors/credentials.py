@@ -1,10 +1,11 @@
 """Secrets (database and FIX passwords) in the OS keychain through `keyring`.
 
-`KeyringCredentialStore` implements engine.ports.CredentialStore. When no secure keychain
-backend is available (no Secret Service on a headless Linux box, the `fail` or `null` backend,
-or a file-based backend such as keyrings.alt's plaintext one) it says so clearly: `set`
-refuses with NoSecureKeychain, `get` finds nothing, and `get_or_ask` asks every time without
-remembering. It never falls back to a file. Secrets never go to logs or the database.
+`KeyringCredentialStore` implements engine.ports.CredentialStore, the one store for database
+and FIX logon passwords. When no secure keychain backend is available (no Secret Service on a
+headless Linux box, the `fail` or `null` backend, or a file-based backend such as keyrings.alt's
+plaintext one) it says so clearly: `set` and `require` refuse with NoSecureKeychain, `get` finds
+nothing, and `get_or_ask` asks every time without remembering. It never reads or writes an
+insecure backend and never falls back to a file. Secrets never go to logs or the database.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ INSECURE_HINTS = ("plaintext", "encryptedkeyring", "keyrings.alt", "null", "fail
 
 class NoSecureKeychain(ConfigurationError):
     """There is no secure OS keychain: secrets cannot be stored, only asked for each time."""
+
+
+class MissingSecret(ConfigurationError):
+    """A secret that must be in the keychain (a FIX logon password) is not there."""
 
 
 def _name(backend: KeyringBackend) -> str:
@@ -80,6 +85,19 @@ class KeyringCredentialStore:
         except KeyringError as exc:
             log.warning("keychain read failed for %s/%s: %s", service, username, type(exc).__name__)
             return None
+
+    def require(self, service: str, username: str) -> str:
+        """The stored secret, for a process that cannot ask (a FIX logon): NoSecureKeychain without
+        a secure keychain, MissingSecret (saying how to store it) when it is not there."""
+        if not self.secure:
+            raise NoSecureKeychain(explain(self.backend))
+        found = self.get(service, username)
+        if not found:
+            raise MissingSecret(
+                f"no password for {username!r} at {service!r} in the OS keychain: store it with "
+                f"`keyring set {service} {username}`"
+            )
+        return found
 
     def set(self, service: str, username: str, secret: str) -> None:
         if not self.secure:

@@ -5,8 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 import qtawesome as qta
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QColor,
+    QGuiApplication,
+    QKeySequence,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QColorDialog,
@@ -32,11 +40,16 @@ from ui.workspaces import PANELS, WORKSPACES, arrange
 from widgets.colors import UpDown
 from widgets.formatting import set_display_zone
 from widgets.table_model import FrameTableModel
+from widgets.table_view import DataTableView
 from widgets.toolbar import refresh_icons, themed_icon
 
 
 class JobProgress(QWidget):
-    """Status-bar progress of the newest running job, with a cancel button."""
+    """Status-bar progress of a running job, with a cancel button.
+
+    A job that reports progress (a rebalance, a release) keeps the bar until it ends: short loads
+    started meanwhile (a blotter re-read, a reload from the shared desk) do not take it over, so
+    the cancel button always cancels the long job it shows, never a reload started after it."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,17 +67,28 @@ class JobProgress(QWidget):
         lay.addWidget(self.bar)
         lay.addWidget(self.cancel)
         self.job: Job | None = None
+        self.reporting = False  # the job shown has reported progress: it keeps the bar
         self.cancel.clicked.connect(self._cancel)
         self.hide()
 
     def track(self, job: Job) -> None:
+        job.signals.progress.connect(lambda pct, text, j=job: self._progress(j, pct, text))
+        if self.job is None or not self.reporting:
+            self._show(job)
+
+    def _show(self, job: Job) -> None:
         self.job = job
+        self.reporting = False
         self.label.setText(job.name + "…")
         self.bar.setRange(0, 0)
-        job.signals.progress.connect(self._progress)
         self.show()
 
-    def _progress(self, pct: int, text: str) -> None:
+    def _progress(self, job: Job, pct: int, text: str) -> None:
+        if job is not self.job:
+            if self.reporting and self.job is not None:
+                return  # another long job holds the bar
+            self._show(job)
+        self.reporting = True
         self.bar.setRange(0, 100)
         self.bar.setValue(pct)
         if text:
@@ -77,7 +101,17 @@ class JobProgress(QWidget):
     def ended(self, job: Job, remaining: int) -> None:
         if job is self.job or remaining == 0:
             self.job = None
+            self.reporting = False
             self.hide()
+
+
+def default_size() -> QSize:
+    """1600x960, or the screen's free area when it is smaller (a 1280x720 laptop)."""
+    screen = QGuiApplication.primaryScreen()
+    if screen is None:
+        return QSize(1600, 960)
+    free = screen.availableGeometry()
+    return QSize(min(1600, free.width()), min(960, free.height()))
 
 
 class MainWindow(QMainWindow):
@@ -97,7 +131,7 @@ class MainWindow(QMainWindow):
             | QMainWindow.DockOption.AllowNestedDocks
             | QMainWindow.DockOption.AllowTabbedDocks
         )
-        self.resize(1600, 960)
+        self.resize(default_size())
         set_display_zone(desk.clock.user_tz)  # blotter times in the user's zone, with its name
         self.docks: dict[str, Panel] = {}
         for cls in PANELS:
@@ -115,7 +149,9 @@ class MainWindow(QMainWindow):
         desk.jobs.ended.connect(lambda j: self.progress.ended(j, len(desk.jobs.running)))
         desk.book_ready.connect(self._book_status)
         self.set_theme(self.theme)
+        self._restore_columns()
         restored = restore and self.restore_layout(None)
+        self._arrange_on_show = not restored
         if not restored:
             self.reset_workspace(self.workspace)
 
@@ -252,6 +288,24 @@ class MainWindow(QMainWindow):
                     model.index(0, 0), model.index(model.rowCount() - 1, model.columnCount() - 1)
                 )
 
+    def grid_views(self) -> dict[str, DataTableView]:
+        """Every grid by a stable name (dock name and its place in the dock), for saved columns."""
+        out: dict[str, DataTableView] = {}
+        for panel in self.docks.values():
+            for i, view in enumerate(panel.findChildren(DataTableView)):
+                out[f"{panel.name}.{i}"] = view
+        return out
+
+    def _restore_columns(self) -> None:
+        """Each grid's hidden columns as this user left them (users/<name>/columns/<grid>)."""
+        for name, view in self.grid_views().items():
+            saved = self.settings.get(f"columns/{name}", "")
+            if saved:
+                view.hide_keys(set(saved.split(",")))
+            view.columns_changed.connect(
+                lambda n=name, v=view: self.settings.set(f"columns/{n}", ",".join(v.hidden_keys()))
+            )
+
     def table_models(self) -> list[FrameTableModel]:
         """Every table model shown in this window (models are not QObject children of it)."""
         out: list[FrameTableModel] = []
@@ -271,6 +325,14 @@ class MainWindow(QMainWindow):
             self.set_theme(self.theme)
 
     # ---- lifecycle -----------------------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:
+        """The default layout is sized for the window as first shown (a 1280x720 laptop gets
+        the compact one), not for the size it had while being built."""
+        super().showEvent(event)
+        if self._arrange_on_show:
+            self._arrange_on_show = False
+            self.reset_workspace(self.workspace)
+
     def refresh_all(self) -> None:
         for panel in self.docks.values():
             if panel.isVisible():

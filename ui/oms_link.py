@@ -248,24 +248,12 @@ class OmsLink:
 
 
 def default_manager(database: Any, bus: Any, clock: Any) -> OrderManager:
-    """The OMS service as `workstation oms` wires it: compliance's checker and replace re-check,
-    accounting's booker; events go on the desk's bus, times from the desk's clock; every command
-    needs the desk user's permission (engine.access)."""
-    from engine.access.guard import require
-    from engine.accounting.booking import LedgerBooker
-    from engine.compliance.checker import ComplianceChecker
-    from engine.compliance.replace_check import ComplianceReplaceCheck
+    """The OMS service as every front end builds it (engine.compose.build_order_manager): compliance's
+    checker, re-check and approval cases, accounting's booker, the kill switch and the permission
+    gate; events go on the desk's bus, times from the desk's clock."""
+    from engine.compose import build_order_manager
 
-    checker = ComplianceChecker(clock=clock)
-    return OrderManager(
-        database,
-        checker=checker,
-        booker=LedgerBooker(),
-        recheck=ComplianceReplaceCheck(checker),
-        clock=clock,
-        bus=bus,
-        authorize=require,
-    )
+    return build_order_manager(database, clock=clock, bus=bus)
 
 
 def attach(desk: Any, link: OmsLink) -> OmsLink:

@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.formatting import fmt_qty
+
 
 def parse_amount(text: str, field: str, *, allow_empty: bool = False) -> Decimal | None:
     """A positive decimal from what the trader typed ("1,500" is fine); ValueError names the field."""
@@ -49,7 +51,7 @@ class ReplaceDialog(QDialog):
         self.setWindowTitle(f"Cancel/replace {cl_ord_id}")
         self.filled = Decimal(str(filled or 0))
         self.limit_order = limit_order
-        self.quantity = QLineEdit(f"{quantity:,.0f}" if float(quantity).is_integer() else f"{quantity:,}")
+        self.quantity = QLineEdit(fmt_qty(quantity))
         self.limit = QLineEdit(
             "" if limit_price is None or limit_price != limit_price else f"{limit_price:g}"
         )
@@ -59,7 +61,7 @@ class ReplaceDialog(QDialog):
         self.error = QLabel("")
         self.error.setStyleSheet("color: #c0392b")
         form = QFormLayout()
-        form.addRow("Order:", QLabel(f"{side} {symbol}, {filled:,.0f} filled"))
+        form.addRow("Order:", QLabel(f"{side} {symbol}, {fmt_qty(filled)} filled"))
         form.addRow("New quantity:", self.quantity)
         form.addRow("New limit price:", self.limit)
         buttons = QDialogButtonBox(
@@ -77,7 +79,7 @@ class ReplaceDialog(QDialog):
         qty = parse_amount(self.quantity.text(), "quantity")
         assert qty is not None
         if qty <= self.filled:
-            raise ValueError(f"quantity: must exceed the {self.filled:,} already filled")
+            raise ValueError(f"quantity: must exceed the {fmt_qty(self.filled)} already filled")
         px = parse_amount(self.limit.text(), "limit price") if self.limit_order else None
         return qty, px
 

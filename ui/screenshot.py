@@ -71,6 +71,15 @@ def render(
         window.reset_workspace(workspace)
         app.processEvents()
         wait_ready(window)
+        if (window.width(), window.height()) != size:  # the window would not shrink to it
+            hint = window.minimumSizeHint()
+            window.setProperty("force_close", True)
+            window.close()
+            desk.jobs.wait()
+            raise ValueError(
+                f"the {workspace} workspace needs at least {hint.width()}x{hint.height()}, "
+                f"not {size[0]}x{size[1]}"
+            )
         out.parent.mkdir(parents=True, exist_ok=True)
         if not window.grab().save(str(out), "PNG"):
             raise OSError(f"could not write {out}")

@@ -26,10 +26,14 @@ from ui.panels.base import Panel
 ORDER_TYPES = ("order", "fill")
 REFRESHES: dict[str, tuple[str, ...]] = {
     "approval": ("approvals", "proposals", "audit"),
-    "proposal": ("proposals", "approvals"),
+    "proposal": ("approvals",),  # the proposals dock re-reads just the changed rows (KEYED)
     "kill_switch": ("approvals", "audit"),
     "rule": ("approvals", "audit"),
 }
+KEYED = {"proposal": "proposals"}
+"""Change type -> dock that re-reads only the rows named in the change's ids (a bulk rebalance
+writes thousands of proposals: reloading the whole table with its payloads once a second stalled
+the desk)."""
 MIN_INTERVAL = 1.0  # seconds between two refreshes of one dock
 
 
@@ -69,10 +73,23 @@ class SharedDeskLink(QObject):
 
     def _changed(self, batch: Sequence[Change]) -> None:
         orders: set[int] = set()
+        keyed: dict[str, set[int]] = {}
         for change in batch:
             self._due.update(REFRESHES.get(change.type, ()))
             if change.type in ORDER_TYPES and isinstance(change.ids.get("order"), int):
                 orders.add(change.ids["order"])
+            dock = KEYED.get(change.type)
+            if dock is not None:
+                key = change.ids.get(change.type)
+                if isinstance(key, int):
+                    keyed.setdefault(dock, set()).add(key)
+                else:
+                    self._due.add(dock)  # no id to re-read by: reload that dock
+        for dock, ids in keyed.items():
+            panel = self.docks.get(dock)
+            reread = getattr(panel, "reread", None)
+            if reread is not None:
+                reread(sorted(ids))
         if orders:  # keyed re-reads of just those rows in the blotters (no full reload)
             for panel in self.docks.values():
                 hook = getattr(panel, "changed_elsewhere", None)

@@ -52,67 +52,116 @@ WORKSPACES: dict[str, Workspace] = {
 }
 
 
+COMPACT = (1400, 850)
+"""Below this size (a laptop's 1280x720 or 1366x768) secondary docks share tabs."""
+WIDE = (2200, 1200)
+"""From this size (2560x1440) docks that are tabs on a smaller screen sit side by side."""
+
+
+def size_class(width: int, height: int) -> str:
+    """'compact', 'normal' or 'wide': which default arrangement suits a window of this size."""
+    if width < COMPACT[0] or height < COMPACT[1]:
+        return "compact"
+    if width >= WIDE[0] and height >= WIDE[1]:
+        return "wide"
+    return "normal"
+
+
 def _show(docks: dict[str, QDockWidget], ws: Workspace) -> None:
     """Docks must be visible before resizeDocks can size them."""
     for name in ws.docks:
         docks[name].show()
 
 
+def _split(
+    window: QMainWindow,
+    docks: dict[str, QDockWidget],
+    names: list[str],
+    total: int,
+    fractions: list[float],
+    orientation: Qt.Orientation,
+) -> None:
+    window.resizeDocks([docks[n] for n in names], [int(total * f) for f in fractions], orientation)
+
+
 def arrange(window: QMainWindow, docks: dict[str, QDockWidget], key: str) -> None:
-    """Place the workspace's docks; hide every other dock."""
+    """Place the workspace's docks for the window's size; hide every other dock.
+
+    compact (1280x720): the main grid of the role gets most of the screen, secondary docks are
+    tabs; normal (1600x960): as compact with more side by side; wide (2560x1440): every dock of
+    the workspace visible at once."""
     ws = WORKSPACES[key]
     for name, dock in docks.items():
         if name not in ws.docks:
             dock.hide()
         dock.setFloating(False)
-    left = Qt.DockWidgetArea.LeftDockWidgetArea
     for name in ws.docks:
         window.removeDockWidget(docks[name])
     w, h = max(window.width(), 800), max(window.height(), 600)
-    if key == "pm":
-        window.addDockWidget(left, docks["drift"])
-        window.splitDockWidget(docks["drift"], docks["holdings"], Qt.Orientation.Vertical)
-        window.splitDockWidget(docks["drift"], docks["fx"], Qt.Orientation.Horizontal)
-        window.splitDockWidget(docks["holdings"], docks["performance"], Qt.Orientation.Horizontal)
-        window.tabifyDockWidget(docks["holdings"], docks["proposals"])
-        _show(docks, ws)
-        window.resizeDocks(
-            [docks["drift"], docks["fx"]], [int(w * 0.52), int(w * 0.48)], Qt.Orientation.Horizontal
-        )
-        window.resizeDocks(
-            [docks["holdings"], docks["performance"]],
-            [int(w * 0.55), int(w * 0.45)],
-            Qt.Orientation.Horizontal,
-        )
-        window.resizeDocks(
-            [docks["drift"], docks["holdings"]], [int(h * 0.45), int(h * 0.55)], Qt.Orientation.Vertical
-        )
-        docks["holdings"].raise_()
-    elif key == "compliance":
-        window.addDockWidget(left, docks["approvals"])
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, docks["reconcile"])
-        window.tabifyDockWidget(docks["reconcile"], docks["holdings"])
-        window.splitDockWidget(docks["approvals"], docks["audit"], Qt.Orientation.Vertical)
-        _show(docks, ws)
-        docks["reconcile"].raise_()
-        window.resizeDocks(
-            [docks["approvals"], docks["reconcile"]], [int(w * 0.5), int(w * 0.5)], Qt.Orientation.Horizontal
-        )
-        window.resizeDocks(
-            [docks["approvals"], docks["audit"]], [int(h * 0.5), int(h * 0.5)], Qt.Orientation.Vertical
-        )
+    size = size_class(w, h)
+    {"pm": _pm, "compliance": _compliance, "trader": _trader}[key](window, docks, size, w, h)
+    window.setProperty("layoutSize", size)
+
+
+def _pm(window: QMainWindow, docks: dict[str, QDockWidget], size: str, w: int, h: int) -> None:
+    """Heatmap and FX on top; the accounts grid (with proposals) and performance below."""
+    H, V = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+    window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, docks["drift"])
+    window.splitDockWidget(docks["drift"], docks["holdings"], V)
+    window.splitDockWidget(docks["drift"], docks["fx"], H)
+    window.splitDockWidget(docks["holdings"], docks["performance"], H)
+    if size == "wide":
+        window.splitDockWidget(docks["holdings"], docks["proposals"], H)
     else:
-        window.addDockWidget(left, docks["orders"])
-        window.splitDockWidget(docks["orders"], docks["executions"], Qt.Orientation.Vertical)
-        window.splitDockWidget(docks["orders"], docks["clock"], Qt.Orientation.Horizontal)
-        window.tabifyDockWidget(docks["clock"], docks["sessions"])
+        window.tabifyDockWidget(docks["holdings"], docks["proposals"])
+    _show(docks, WORKSPACES["pm"])
+    _split(window, docks, ["drift", "fx"], w, [0.55, 0.45], H)
+    if size == "wide":
+        _split(window, docks, ["holdings", "proposals", "performance"], w, [0.36, 0.36, 0.28], H)
+    else:
+        _split(window, docks, ["holdings", "performance"], w, [0.56, 0.44], H)
+    _split(window, docks, ["drift", "holdings"], h, [0.42, 0.58], V)
+    docks["holdings"].raise_()
+
+
+def _compliance(window: QMainWindow, docks: dict[str, QDockWidget], size: str, w: int, h: int) -> None:
+    """The approval queue (with the case's rule results) on the left, most of the screen; the audit
+    trail and reconciliation breaks beside it (tabs on a small screen, so an empty reconciliation
+    never takes half of it)."""
+    H, V = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+    window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, docks["approvals"])
+    window.splitDockWidget(docks["approvals"], docks["audit"], H)
+    if size == "compact":
+        window.tabifyDockWidget(docks["audit"], docks["reconcile"])
+        window.tabifyDockWidget(docks["reconcile"], docks["holdings"])
+    else:
+        window.splitDockWidget(docks["audit"], docks["reconcile"], V)
+        window.tabifyDockWidget(docks["reconcile"], docks["holdings"])
+    _show(docks, WORKSPACES["compliance"])
+    _split(window, docks, ["approvals", "audit"], w, [0.58, 0.42] if size == "compact" else [0.52, 0.48], H)
+    if size != "compact":
+        _split(window, docks, ["audit", "reconcile"], h, [0.42, 0.58], V)
+        has_breaks = getattr(docks["reconcile"], "has_content", lambda: True)()
+        docks["reconcile" if has_breaks else "holdings"].raise_()
+    docks["audit"].raise_()
+
+
+def _trader(window: QMainWindow, docks: dict[str, QDockWidget], size: str, w: int, h: int) -> None:
+    """The order blotter on top, most of the width; market clock and sessions beside it; executions
+    and allocations below (side by side on a wide screen)."""
+    H, V = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+    window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, docks["orders"])
+    window.splitDockWidget(docks["orders"], docks["executions"], V)
+    window.splitDockWidget(docks["orders"], docks["clock"], H)
+    window.tabifyDockWidget(docks["clock"], docks["sessions"])
+    if size == "wide":
+        window.splitDockWidget(docks["executions"], docks["allocations"], H)
+    else:
         window.tabifyDockWidget(docks["executions"], docks["allocations"])
-        _show(docks, ws)
-        docks["clock"].raise_()
-        docks["executions"].raise_()
-        window.resizeDocks(
-            [docks["orders"], docks["executions"]], [int(h * 0.55), int(h * 0.45)], Qt.Orientation.Vertical
-        )
-        window.resizeDocks(
-            [docks["orders"], docks["clock"]], [int(w * 0.55), int(w * 0.45)], Qt.Orientation.Horizontal
-        )
+    _show(docks, WORKSPACES["trader"])
+    docks["clock"].raise_()
+    docks["executions"].raise_()
+    _split(window, docks, ["orders", "executions"], h, [0.56, 0.44], V)
+    _split(window, docks, ["orders", "clock"], w, [0.64, 0.36] if size == "compact" else [0.68, 0.32], H)
+    if size == "wide":
+        _split(window, docks, ["executions", "allocations"], w, [0.6, 0.4], H)

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QKeySequence
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMenu, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QVBoxLayout, QWidget
 
 from widgets.colors import status_color
 from widgets.columns import Column
 from widgets.empty_state import EmptyStateStack
+from widgets.flow_layout import FlowBar
 from widgets.formatting import format_value
 from widgets.table_model import (
     _ALIGN,
@@ -134,31 +135,37 @@ class Blotter(QWidget):
         self.model.background_fn = self._background
         self.view = DataTableView(self.model)
         self.view.setSelectionBehavior(DataTableView.SelectionBehavior.SelectRows)
-        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.view.customContextMenuRequested.connect(self._menu)
+        self.view.menu_hook = self._fill_menu
+        self.view.route_filters()
+        self.view.filter_requested.connect(self.filter_by)
+        self.view.filters_cleared.connect(self.clear_filters)
         self.actions_: list[RowAction] = []
         self._shortcuts: list[QAction] = []
         self.combos: dict[str, QComboBox] = {}
-        bar = QHBoxLayout()
-        bar.setContentsMargins(4, 2, 4, 2)
+        self.bar = FlowBar()
         for fkey, label in filters:
             combo = QComboBox()
             combo.addItem(ALL)
             combo.setMinimumContentsLength(8)
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.currentTextChanged.connect(lambda text, k=fkey: self._set_filter(k, text))
-            bar.addWidget(QLabel(label + ":"))
-            bar.addWidget(combo)
+            self.bar.add_field(label + ":", combo)
             self.combos[fkey] = combo
-        bar.addStretch(1)
         self.count = QLabel("")
-        bar.addWidget(self.count)
-        bar.addWidget(filter_box("Filter…", self._text))
+        self.count.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.bar.add(self.count, grow=True)
+        self.filter = filter_box("Filter… (Ctrl+F)", self._text)
+        self.bar.add(self.filter)
+        find = QAction("Filter", self)
+        find.setShortcut(QKeySequence.StandardKey.Find)
+        find.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        find.triggered.connect(self.focus_filter)
+        self.addAction(find)
         self.stack = EmptyStateStack(self.view, self.model, empty)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(bar)
+        layout.addWidget(self.bar)
         layout.addWidget(self.stack, 1)
         self._choices = QTimer(self)
         self._choices.setInterval(1000)
@@ -244,11 +251,36 @@ class Blotter(QWidget):
         keys = [c.key for c in self.model.columns] + [self.model.key or ""]
         return [{k: self.model.value(r, k) for k in keys if k} for r in rows]
 
-    def _menu(self, pos: QPoint) -> None:
+    def focus_filter(self) -> None:
+        """Ctrl+F: to the filter box, its text selected."""
+        self.filter.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter.selectAll()
+
+    def filter_by(self, key: str, value: object) -> None:
+        """Right-click "Filter by this value": through the column's combo when it has one."""
+        combo = self.combos.get(key)
+        if combo is not None:
+            self.refresh_choices()
+            if combo.findText(str(value)) >= 0:
+                combo.setCurrentText(str(value))
+                return
+        self.model.set_predicate(key, {value})
+        self.stack.keep_view(self._filtering())
+        self._update_count()
+
+    def clear_filters(self) -> None:
+        for combo in self.combos.values():
+            combo.setCurrentText(ALL)
+        for key in list(self.model._predicates):
+            self.model.set_predicate(key, None)
+        self.filter.clear()
+        self._update_count()
+
+    def _fill_menu(self, menu: QMenu, _rows: list[int]) -> None:
+        """The blotter's own commands on top of the shared grid menu."""
         if not self.actions_:
             return
         rows = self.selected_rows()
-        menu = QMenu(self)
         for act in self.actions_:
             label = act.text + (f"  ({act.why_not})" if act.why_not else "")
             qa = menu.addAction(label)
@@ -258,4 +290,3 @@ class Blotter(QWidget):
             qa.triggered.connect(
                 lambda _c=False, a=act: a.run([r[self.model.key] for r in rows if self.model.key])
             )
-        menu.popup(self.view.viewport().mapToGlobal(pos))

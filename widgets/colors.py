@@ -54,3 +54,16 @@ STATUS_COLORS: dict[str, tuple[str, str]] = {
 def status_color(status: str, dark: bool = False) -> QColor | None:
     pair = STATUS_COLORS.get(status.lower())
     return QColor(pair[1] if dark else pair[0]) if pair else None
+
+
+# Compliance rule outcome -> (light background, dark background): worst reddest; passes plain.
+OUTCOME_COLORS: dict[str, tuple[str, str]] = {
+    "block": ("#ffcdd2", "#5c1f24"),
+    "flag": ("#ffe0b2", "#553a17"),
+    "warn": ("#fff9c4", "#4a4516"),
+}
+
+
+def outcome_color(outcome: str, dark: bool = False) -> QColor | None:
+    pair = OUTCOME_COLORS.get(outcome.lower())
+    return QColor(pair[1] if dark else pair[0]) if pair else None

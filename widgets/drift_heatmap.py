@@ -11,15 +11,18 @@ import numpy as np
 import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QCursor
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTabWidget, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QCursor, QFont, QFontMetrics
+from PySide6.QtWidgets import QComboBox, QTabWidget, QToolTip, QVBoxLayout, QWidget
 
 from widgets.columns import Column
+from widgets.elided_label import ElidedLabel
 from widgets.empty_state import EmptyStateStack
+from widgets.flow_layout import FlowBar
 from widgets.table_model import FrameTableModel
 from widgets.table_view import DataTableView
 
 TABLE_LIMIT = 60
+COLORBAR_TITLES = ("drift: weight − model (percentage points)", "drift (pct points)", "pts")
 
 
 def diverging_map(dark: bool) -> pg.ColorMap:
@@ -84,12 +87,10 @@ class DriftHeatmap(QWidget):
         self.kind = QComboBox()
         self.kind.addItems(["sector", "asset class", "currency"])
         self.kind.currentTextChanged.connect(self.bucket_kind_changed.emit)
-        self.summary = QLabel("")
-        bar = QHBoxLayout()
-        bar.setContentsMargins(4, 2, 4, 2)
-        bar.addWidget(QLabel("Buckets:"))
-        bar.addWidget(self.kind)
-        bar.addWidget(self.summary, 1)
+        self.summary = ElidedLabel("")
+        bar = FlowBar()
+        bar.add_field("Buckets:", self.kind)
+        bar.add(self.summary, grow=True, min_width=160)
 
         self.bottom = LabelAxis("bottom", min_spacing=64)
         self.left = LabelAxis("left", min_spacing=16)
@@ -106,10 +107,13 @@ class DriftHeatmap(QWidget):
             values=(-self.limit, self.limit),
             colorMap=diverging_map(dark),
             interactive=False,
-            label="drift: weight − model (percentage points)",
+            label=COLORBAR_TITLES[0],
             width=14,
         )
         self.colorbar.setImageItem(self.image, insert_in=self.plot)
+        self.colorbar_title = COLORBAR_TITLES[0]
+        self.label_font = QFont(self.font())
+        self.plot.getViewBox().sigResized.connect(self._fit_labels)
         self.plot_widget.scene().sigMouseMoved.connect(self._hover)
         self.plot_widget.scene().sigMouseClicked.connect(self._click)
 
@@ -118,6 +122,11 @@ class DriftHeatmap(QWidget):
         self.table_view.doubleClicked.connect(
             lambda idx: self.account_clicked.emit(int(self.table_model.value(idx.row(), "account_id")))
         )
+        self.table_view.drill = (
+            "Open account",
+            lambda idx: self.account_clicked.emit(int(self.table_model.value(idx.row(), "account_id"))),
+        )
+        self.table_view.export_name = "drift"
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.map_stack = EmptyStateStack(self.plot_widget, self.table_model, "Loading the book…")
@@ -128,9 +137,48 @@ class DriftHeatmap(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(bar)
+        layout.addWidget(bar)
         layout.addWidget(self.tabs, 1)
         self.apply_theme(dark)
+
+    def _fit_labels(self, *_: object) -> None:
+        """Every bucket keeps its label at any height: the row labels' font shrinks (down to 6 pt)
+        to the row height before any label is dropped, and the colour bar's title is the short
+        one when the long one would be cut."""
+        vb = self.plot.getViewBox()
+        rows = max(len(self.buckets), 1)
+        row_px = vb.height() / rows
+        font = QFont(self.font())
+        size = font.pointSizeF() if font.pointSizeF() > 0 else 9.0
+        fm = QFontMetrics(font)
+        while fm.height() > row_px and size > 6.0:
+            size -= 0.5
+            font.setPointSizeF(size)
+            fm = QFontMetrics(font)
+        if font != self.label_font:
+            self.label_font = font
+            self.left.setStyle(tickFont=font)
+        self.left.min_spacing = max(1, min(16, fm.height() - 1))
+        self.left.setWidth(max((fm.horizontalAdvance(b) for b in self.buckets), default=40) + 14)
+        self.left.picture = None
+        self.left.update()
+        bar_font = QFontMetrics(self.colorbar.getAxis("left").label.font())
+        title = next(
+            (t for t in COLORBAR_TITLES if bar_font.horizontalAdvance(t) + 16 <= vb.height()),
+            COLORBAR_TITLES[-1],
+        )
+        if title != self.colorbar_title:
+            self.colorbar_title = title
+            axis = self.colorbar.getAxis("left")
+            axis.setLabel(title)
+            axis.resizeEvent(None)  # re-centre the label for its new length now, not on the next resize
+
+    def shown_bucket_labels(self) -> list[str]:
+        """The row labels the axis draws at its current size (tests read them)."""
+        lo, hi = self.plot.getViewBox().viewRange()[1]
+        ticks = self.left.tickValues(lo, hi, self.plot.getViewBox().height())
+        values = ticks[0][1] if ticks else []
+        return [t for t in self.left.tickStrings(values, 1.0, 1.0) if t]
 
     def apply_theme(self, dark: bool) -> None:
         self.dark = dark
@@ -168,8 +216,7 @@ class DriftHeatmap(QWidget):
         self.colorbar.setLevels((-pts, pts))
         self.bottom.set_names(self.codes)
         self.left.set_names(self.buckets)
-        fm = self.fontMetrics()
-        self.left.setWidth(max((fm.horizontalAdvance(b) for b in self.buckets), default=40) + 14)
+        self._fit_labels()
         n, m = self.values.shape if self.values.size else (0, 0)
         vb = self.plot.getViewBox()
         vb.setLimits(xMin=0, xMax=max(n, 1), yMin=0, yMax=max(m, 1), minXRange=min(5, max(n, 1)))

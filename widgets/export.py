@@ -47,9 +47,10 @@ def _excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def export_frame(model: FrameTableModel, path: Path) -> int:
-    """Write the visible rows to `path` (.csv or .xlsx by suffix); returns rows written."""
-    frame = model.visible_frame(raw=True)
+def export_frame(model: FrameTableModel, path: Path, keys: list[str] | None = None) -> int:
+    """Write the visible rows (of the columns `keys`, default all) to `path` (.csv or .xlsx by
+    suffix); returns rows written."""
+    frame = model.visible_frame(raw=True, keys=keys)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         frame.to_csv(path, index=False)

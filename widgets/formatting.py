@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.model.currency import minor_units
+from engine.reports import numbers
 
 _DISPLAY_TZ: list[ZoneInfo | None] = [None]
 
@@ -27,22 +27,20 @@ def _missing(value: Any) -> bool:
 
 
 def fmt_money(value: Any, currency: str | None = None) -> str:
-    """1,234,567.89 USD; JPY with no decimals; blank for missing."""
+    """1,234,567.89 USD; JPY with no decimals, KWD with three (ISO 4217); blank for missing.
+    Half-even on the decimal digits, as the CLI reports round (engine.reports.numbers)."""
     if _missing(value):
         return ""
-    if currency:
-        return f"{float(value):,.{minor_units(currency)}f} {currency}"
-    return f"{float(value):,.2f}"
+    if currency and isinstance(currency, str):
+        return f"{numbers.fmt_money(value, currency)} {currency}"
+    return numbers.fmt_money(value, "USD")  # two decimals when the currency is unknown
 
 
 def fmt_qty(value: Any) -> str:
-    """Whole quantities with separators; fractional ones to at most 6 decimals."""
+    """Whole quantities with separators; fractional ones to at most 6 decimals; never 1e+06."""
     if _missing(value):
         return ""
-    v = float(value)
-    if v == int(v):
-        return f"{int(v):,}"
-    return f"{v:,.6f}".rstrip("0").rstrip(".")
+    return numbers.fmt_quantity(value)
 
 
 def fmt_price(value: Any) -> str:
@@ -98,4 +96,4 @@ def format_value(kind: str, value: Any, currency: str | None = None, signed: boo
         return str(value)
     if kind == "datetime":
         return fmt_datetime(value)
-    return str(value)
+    return str(value)  # text, and figures already written out in their unit

@@ -9,11 +9,15 @@ import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QSplitter, QVBoxLayout, QWidget
 
+from engine.reports.numbers import allocate_money, weights
 from widgets.columns import Column
 from widgets.drift_heatmap import LabelAxis
+from widgets.elided_label import ElidedLabel
 from widgets.empty_state import EmptyStateStack
+from widgets.flow_layout import FlowBar
+from widgets.formatting import fmt_money
 from widgets.table_model import FrameTableModel
 from widgets.table_view import DataTableView
 
@@ -35,6 +39,17 @@ FX_COLUMNS = [
 ]
 
 
+def shown_exposure(frame: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """Exposure lines rounded together to the currency's minor unit (they add up to the total in
+    the caption) and % of portfolio rounded together (they add up to 100.00%)."""
+    if frame.empty:
+        return frame
+    out = frame.copy()
+    out["exposure"] = [float(v) for v in allocate_money(out["exposure"].tolist(), currency)]
+    out["pct"] = [float(w) for w in weights(out["pct"].tolist(), 4)]
+    return out
+
+
 class FxExposurePanel(QWidget):
     """Scope chooser (firm / household / account), bar chart and table."""
 
@@ -48,16 +63,14 @@ class FxExposurePanel(QWidget):
         self.scope_key.setEditable(True)
         self.scope_key.setMinimumWidth(140)
         self.scope_key.setEnabled(False)
-        self.caption = QLabel("")
+        self.caption = ElidedLabel("")
         self._keys: dict[str, list[str]] = {"household": [], "account": []}
         self.scope_kind.currentTextChanged.connect(self._kind_changed)
         self.scope_key.activated.connect(lambda _i: self._emit())
-        bar = QHBoxLayout()
-        bar.setContentsMargins(4, 2, 4, 2)
-        bar.addWidget(QLabel("Scope:"))
-        bar.addWidget(self.scope_kind)
-        bar.addWidget(self.scope_key)
-        bar.addWidget(self.caption, 1)
+        bar = FlowBar()
+        scope = bar.add_field("Scope:", self.scope_kind)
+        scope.layout().addWidget(self.scope_key)
+        bar.add(self.caption, grow=True, min_width=160)
         self.model = FrameTableModel(FX_COLUMNS, key="currency")
         self.view = DataTableView(self.model)
         self.axis = LabelAxis("bottom", min_spacing=30)
@@ -74,7 +87,7 @@ class FxExposurePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(bar)
+        layout.addWidget(bar)
         layout.addWidget(split, 1)
         self.apply_theme(dark)
 
@@ -114,10 +127,11 @@ class FxExposurePanel(QWidget):
         self.model.columns = [
             replace(c, title=f"{titles[c.key]} ({currency})") if c.key in titles else c for c in FX_COLUMNS
         ]
+        frame = shown_exposure(frame, currency)
         self.model.set_frame(frame)
         self.view.fit_columns()
         total = float(frame["exposure"].sum()) if len(frame) else 0.0
-        self.caption.setText(f"  {label}: {total:,.0f} {currency} · FX move {fixings}")
+        self.caption.setText(f"  {label}: {fmt_money(total, currency)} · FX move {fixings}")
         self.axis.set_names(frame["currency"].tolist())
         if self.bars is not None:
             self.chart.removeItem(self.bars)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from PySide6.QtCore import QModelIndex, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
-    QHBoxLayout,
     QLabel,
-    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -18,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from widgets.columns import Column
 from widgets.empty_state import EmptyStateStack
-from widgets.export import export_frame
+from widgets.flow_layout import FlowBar
 from widgets.table_model import FrameTableModel
 from widgets.table_view import DataTableView
 from widgets.toolbar import filter_box, icon_button
@@ -61,8 +60,16 @@ POSITION_COLUMNS = [
     Column("quantity", "Quantity", "qty"),
     Column("price", "Price", "price"),
     Column("mv_local", "Market value (local)", "money", "currency"),
-    Column("mv_base", "Market value (base)", "money", "base_currency"),
-    Column("weight", "Weight", "pct"),
+    Column(
+        "mv_base_shown",
+        "Market value (base)",
+        "money",
+        "base_currency",
+        tooltip="rounded together with the other lines: they add up to the account's value",
+    ),
+    Column(
+        "weight_shown", "Weight", "pct", tooltip="rounded together: an account's weights add up to 100.00%"
+    ),
     Column("target", "Model", "pct", tooltip="looked-through model weight x (1 - cash target)"),
     Column("drift", "Drift", "drift", signed=True),
     Column("unrealized_st", "Unrealized ST", "money", "base_currency", signed=True),
@@ -82,6 +89,7 @@ LOT_COLUMNS = [
     Column("unrealized_base", "Unrealized", "money", "base_currency", signed=True),
 ]
 LEVELS = {"accounts": ACCOUNT_COLUMNS, "positions": POSITION_COLUMNS, "lots": LOT_COLUMNS}
+DRILL = {"accounts": "Open account (Enter)", "positions": "Open lots (Enter)"}
 
 
 class HoldingsGrid(QWidget):
@@ -99,20 +107,23 @@ class HoldingsGrid(QWidget):
         self.crumb = QLabel("All accounts")
         self.crumb.setOpenExternalLinks(False)
         self.crumb.linkActivated.connect(self.back_requested.emit)
-        self.crumb.setMinimumWidth(80)
-        self.crumb.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.filter = filter_box("Filter (symbol, name, account…)", self._on_filter)
+        self.crumb.setWordWrap(True)  # a narrow dock wraps the breadcrumb instead of clipping it
+        self.filter = filter_box("Filter (symbol, name, account…) Ctrl+F", self._on_filter)
+        find = QAction("Filter", self)
+        find.setShortcut(QKeySequence.StandardKey.Find)
+        find.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        find.triggered.connect(self.focus_filter)
+        self.addAction(find)
         self.count = QLabel("")
-        bar = QHBoxLayout()
-        bar.setContentsMargins(4, 2, 4, 2)
-        bar.addWidget(self.crumb, 1)
-        bar.addWidget(self.count)
-        bar.addWidget(self.filter)
-        bar.addWidget(icon_button("fa5s.copy", "Copy selection as tab-separated text (Ctrl+C)", self.copy))
-        bar.addWidget(
+        bar = FlowBar()
+        bar.add(self.crumb, grow=True, min_width=260)
+        bar.add(self.count)
+        bar.add(self.filter)
+        bar.add(icon_button("fa5s.copy", "Copy selection as tab-separated text (Ctrl+C)", self.copy))
+        bar.add(
             icon_button("fa5s.file-csv", "Export the visible rows to CSV", lambda: self.export_dialog(".csv"))
         )
-        bar.addWidget(
+        bar.add(
             icon_button(
                 "fa5s.file-excel", "Export the visible rows to Excel", lambda: self.export_dialog(".xlsx")
             )
@@ -121,7 +132,7 @@ class HoldingsGrid(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(bar)
+        layout.addWidget(bar)
         self.pages = QStackedWidget()
         for name, view in self.views.items():
             stack = EmptyStateStack(view, self.models[name], "Loading the book…")
@@ -129,6 +140,10 @@ class HoldingsGrid(QWidget):
             self.pages.addWidget(stack)
             view.doubleClicked.connect(lambda idx, n=name: self._drill(n, idx))
             view.activated.connect(lambda idx, n=name: self._drill(n, idx))
+            view.export_name = name
+            if name in DRILL:
+                view.drill = (DRILL[name], lambda idx, n=name: self._drill(n, idx))
+            self.models[name].modelReset.connect(self._update_count)
         layout.addWidget(self.pages, 1)
 
     @property
@@ -179,7 +194,13 @@ class HoldingsGrid(QWidget):
         return self.view.copy_selection()
 
     def export(self, path: Path) -> int:
-        return export_frame(self.model, path)
+        """The visible rows and columns of the current level (hidden columns left out)."""
+        return self.view.export(path)
+
+    def focus_filter(self) -> None:
+        """Ctrl+F: to the quick filter, its text selected."""
+        self.filter.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter.selectAll()
 
     def export_dialog(self, suffix: str) -> None:
         name, _ = QFileDialog.getSaveFileName(self, "Export", f"{self.level}{suffix}", f"*{suffix}")

@@ -7,20 +7,20 @@ import numpy as np
 import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
-    QLabel,
     QLineEdit,
-    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from widgets.columns import Column
+from widgets.date_axis import DateAxis
+from widgets.elided_label import ElidedLabel
 from widgets.empty_state import EmptyStateStack
+from widgets.flow_layout import FlowBar
 from widgets.table_model import FrameTableModel
 from widgets.table_view import DataTableView
 
@@ -30,6 +30,7 @@ FIGURE_COLUMNS = [
     Column("value", "Value"),
     Column("note", "Definition"),
 ]
+AXIS_TITLES = {"returns": ("Cumulative return (%)", "Return %"), "drawdown": ("Drawdown (%)", "DD %")}
 ACCOUNT_PEN = "#3d7fc1"
 BENCH_PEN = "#e08a1e"
 
@@ -53,6 +54,7 @@ class PerformanceChart(QWidget):
 
     def __init__(self, parent: QWidget | None = None, dark: bool = False) -> None:
         super().__init__(parent)
+        self.titles: dict[str, str] = {}
         self.account = QComboBox()
         self.account.setEditable(True)
         self.account.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
@@ -63,23 +65,22 @@ class PerformanceChart(QWidget):
         self.benchmark.setToolTip("'model' (the account's model, rebalanced daily) or a security symbol")
         self.benchmark.setMinimumWidth(80)
         self.benchmark.setMaximumWidth(120)
-        self.caption = QLabel("")
-        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        bar = QHBoxLayout()
-        bar.setContentsMargins(4, 2, 4, 2)
+        self.caption = ElidedLabel("")
+        bar = FlowBar()
         for label, w in (("Account:", self.account), ("Range:", self.range), ("Benchmark:", self.benchmark)):
-            bar.addWidget(QLabel(label))
-            bar.addWidget(w)
-        bar.addWidget(self.caption, 1)
+            bar.add_field(label, w)
+        bar.add(self.caption, grow=True, min_width=160)
         self.account.activated.connect(lambda _i: self._emit())
         self.range.activated.connect(lambda _i: self._emit())
         self.benchmark.editingFinished.connect(self._emit)
 
-        self.returns = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
-        self.returns.getPlotItem().setLabel("left", "Cumulative return", units="%")
+        self.returns = pg.PlotWidget(axisItems={"bottom": DateAxis()})
+        self.returns.getPlotItem().setLabel("left", "Cumulative return (%)")
         self.legend = self.returns.getPlotItem().addLegend(offset=(8, 8))
-        self.drawdown = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
-        self.drawdown.getPlotItem().setLabel("left", "Drawdown", units="%")
+        self.drawdown = pg.PlotWidget(axisItems={"bottom": DateAxis()})
+        self.drawdown.getPlotItem().setLabel("left", "Drawdown (%)")
+        self.drawdown.getPlotItem().getViewBox().sigResized.connect(self._fit_labels)
+        self.returns.getPlotItem().getViewBox().sigResized.connect(self._fit_labels)
         self.drawdown.setXLink(self.returns)
         for p in (self.returns, self.drawdown):
             p.setMenuEnabled(False)
@@ -107,9 +108,25 @@ class PerformanceChart(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(bar)
+        layout.addWidget(bar)
         layout.addWidget(split, 1)
         self.apply_theme(dark)
+
+    def _fit_labels(self, *_: object) -> None:
+        """Axis titles run along the plot's height: a short one when the long one would be cut."""
+        for which, plot in (("returns", self.returns), ("drawdown", self.drawdown)):
+            long, short = AXIS_TITLES[which]
+            axis = plot.getPlotItem().getAxis("left")
+            room = plot.getPlotItem().getViewBox().height()
+            text = long if QFontMetrics(axis.label.font()).horizontalAdvance(long) + 8 <= room else short
+            if self.titles.get(which) != text:
+                self.titles[which] = text
+                axis.setLabel(text)
+                axis.resizeEvent(None)  # re-centre the title for its new length now
+
+    def axis_title(self, which: str) -> str:
+        """The left axis title as drawn: the long one, or the short one on a short plot."""
+        return self.titles.get(which, AXIS_TITLES[which][0])
 
     def set_accounts(self, accounts: list[tuple[int, str, str]]) -> None:
         self.account.clear()

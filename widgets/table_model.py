@@ -450,10 +450,13 @@ class FrameTableModel(QAbstractTableModel):
         """Values of one column for the visible rows, in display order."""
         return self._data[key][self._view]
 
-    def visible_frame(self, raw: bool = True) -> pd.DataFrame:
-        """The visible rows and columns in display order (raw values, or display text)."""
+    def visible_frame(self, raw: bool = True, keys: list[str] | None = None) -> pd.DataFrame:
+        """The visible rows (of the columns `keys`, default all) in display order (raw values, or
+        display text)."""
         out: dict[str, Any] = {}
         for col in self.columns:
+            if keys is not None and col.key not in keys:
+                continue
             values = self._data[col.key][self._view]
             if raw:
                 out[col.title] = values

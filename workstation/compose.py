@@ -1,11 +1,17 @@
-"""Composition root: opens the store for a command, with schema and reference data in place."""
+"""Composition root: opens the store for a command (schema and reference data in place) and builds
+the OMS with every control (engine.compose.build_order_manager)."""
 
 from __future__ import annotations
 
 from sqlalchemy.engine import URL
 
 import resources
+from engine.clock import Clock
+from engine.compose import build_order_manager
 from engine.errors import ConfigurationError
+from engine.events import EventBus
+from engine.oms.gateway import OrderGateway
+from engine.oms.service import OrderManager
 from engine.store.database import Database, mask_url, parse_url
 from engine.store.migrate import is_current, upgrade
 from engine.store.reference_seed import seed_reference
@@ -42,3 +48,16 @@ def open_store(db: str | None, *, migrate: bool = True) -> Database:
     with database.transaction() as session:
         seed_reference(session, resources.path("reference"))
     return database
+
+
+def order_manager(
+    database: Database,
+    *,
+    gateway: OrderGateway | None = None,
+    clock: Clock | None = None,
+    bus: EventBus | None = None,
+    username: str = "oms",
+) -> OrderManager:
+    """The OMS for the CLI, the headless OMS and the desk: every control wired, none optional
+    (engine.compose.build_order_manager; the FIX gateway comes from connectors.fix)."""
+    return build_order_manager(database, clock=clock, bus=bus, gateway=gateway, username=username)

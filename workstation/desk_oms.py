@@ -40,9 +40,9 @@ def fix_gateway_factory(
 
         creds = credentials
         if creds == "keyring":
-            from connectors.fix.keychain import KeyringCredentials
+            from connectors.credentials import KeyringCredentialStore
 
-            creds = KeyringCredentials()
+            creds = KeyringCredentialStore()
         return FixGateway(config, state_dir, inbox, creds, lease_db=lease_db, lease_owner=lease_owner)
 
     return make

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import resources
 from engine.markets.clock import Market, MarketClock
+from engine.store.reference_seed import read_reference
 
 
 class SimClock:
@@ -30,8 +30,6 @@ class SimClock:
 
 
 def market_clock(clock: SimClock) -> MarketClock:
-    with resources.path("reference", "exchanges.csv").open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    return MarketClock(
-        clock, {r["mic"]: Market(r["mic"], r["name"], r["calendar"], r["timezone"]) for r in rows}
-    )
+    """The shipped exchanges (engine.store.reference_seed, the one reference loader) on `clock`."""
+    rows = read_reference(resources.path("reference")).exchanges
+    return MarketClock(clock, {r.mic: Market(r.mic, r.name, r.calendar, r.timezone) for r in rows})

@@ -13,6 +13,7 @@ from connectors.broker_sim.application import BrokerSimulator
 from connectors.broker_sim.faults import SimSettings
 from connectors.broker_sim.markets import SimClock, market_clock
 from connectors.fix.config import dictionary_path
+from connectors.fix.log import RedactingLogFactory  # clients' logon passwords stay out of its logs
 
 
 def acceptor_settings(port: int, comp_id: str, clients: list[str], state_dir: Path) -> str:
@@ -52,7 +53,7 @@ def serve(
     session_settings = fix.SessionSettings(str(cfg))
     app = BrokerSimulator(settings, prices, market_clock(clock), journal)
     acceptor = fix.SocketAcceptor(
-        app, fix.FileStoreFactory(session_settings), session_settings, fix.FileLogFactory(session_settings)
+        app, fix.FileStoreFactory(session_settings), session_settings, RedactingLogFactory(session_settings)
     )
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():

@@ -31,7 +31,7 @@ def read_statement(path: Path, profile: Profile) -> StatementFile:
             path.name, [Problem(1, "(file)", f"cannot read: {exc.strerror}")]
         ) from None
     digest = hashlib.sha256(data).hexdigest()
-    head = data.lstrip()[:200]
+    head = data.removeprefix(b"\xef\xbb\xbf").lstrip()[:200]  # a UTF-8 byte-order mark is fine
     if head.startswith(b"<?xml") or head.startswith(b"<"):
         parsed = read_iso_statement(path, profile, data)
     elif profile.format == "iso20022":

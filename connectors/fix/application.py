@@ -22,10 +22,11 @@ from datetime import UTC, datetime
 
 import quickfix as fix
 
+from connectors.credentials import KeyringCredentialStore
 from connectors.fix import tags as T
+from connectors.fix.logon import LogonCredentials
 from connectors.fix.translate import cancel_reject, exec_report, msg_type
 from engine.oms.messages import Inbound, SessionGap, SessionState
-from engine.ports import CredentialStore
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +63,12 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
     def __init__(
         self,
         inbox: queue.SimpleQueue[Inbound],
-        credentials: CredentialStore | None = None,
+        credentials: KeyringCredentialStore | None = None,
         usernames: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.inbox = inbox
-        self.credentials = credentials
-        self.usernames = usernames or {}
+        self.logon = LogonCredentials(credentials, usernames or {})  # refuses a missing password
         self.info: dict[str, SessionInfo] = {}
         self._lock = threading.Lock()
 
@@ -125,14 +125,7 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
         except Exception:
             log.exception("toAdmin failed on a gap fill")
         try:
-            if msg_type(message) == "A":
-                broker = broker_of(sessionID)
-                user = self.usernames.get(broker)
-                if user and self.credentials is not None:
-                    secret = self.credentials.get(f"fix:{broker}", user)
-                    message.setField(T.USERNAME, user)
-                    if secret:
-                        message.setField(T.PASSWORD, secret)
+            self.logon.before_send(message, sessionID, msg_type(message) == "A")
         except Exception:
             log.exception("toAdmin failed")
 
@@ -152,6 +145,10 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
         # Never replay an application message: QuickFIX gap-fills it instead, and the OMS, told of
         # the gap (toAdmin sees the gap fill), asks the broker for its open orders and resends
         # from the database what the broker never got.
+        try:
+            self.logon.before_send(message, sessionID, False)  # persistence back on after a Logon
+        except Exception:
+            log.exception("toApp failed")
         header = message.getHeader()
         if header.isSetField(T.POSS_DUP) and header.getField(T.POSS_DUP) == "Y":
             raise fix.DoNotSend()

@@ -92,6 +92,19 @@ def _unique_sections(text: str) -> str:
     return "\n".join(out)
 
 
+def state_dirs(text: str) -> list[Path]:
+    """Every FileStorePath and FileLogPath of the settings (made 0700 by the gateway)."""
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string(_unique_sections(text))
+    found = []
+    for sec in [parser["DEFAULT"], *(parser[n] for n in parser.sections())]:
+        for key in ("FileStorePath", "FileLogPath"):
+            if key in sec and Path(sec[key]) not in found:
+                found.append(Path(sec[key]))
+    return found
+
+
 def usernames(text: str) -> dict[str, str]:
     """TargetCompID -> Username from the sessions (the password itself is in the keychain)."""
     parser = configparser.ConfigParser(strict=False, interpolation=None)

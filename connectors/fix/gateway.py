@@ -37,16 +37,18 @@ from pathlib import Path
 
 import quickfix as fix
 
+from connectors.credentials import KeyringCredentialStore
 from connectors.fix.application import WorkstationApplication, broker_of
-from connectors.fix.config import complete, usernames
+from connectors.fix.config import complete, state_dirs, usernames
 from connectors.fix.dictionary import InvalidFixMessage, validate
+from connectors.fix.log import RedactingLogFactory
 from connectors.fix.translate import to_fix
 from engine.oms.errors import RouteError
 from engine.oms.messages import Inbound, Outbound
 from engine.oms.progress import resume_points
-from engine.ports import CredentialStore
 from engine.shared.lease import RoutingLease, holder
 from engine.store.database import Database
+from engine.store.files import private_dir, private_files_in, private_umask
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +85,7 @@ class FixGateway:
         settings_file: Path,
         data_dir: Path,
         inbox: queue.SimpleQueue[Inbound],
-        credentials: CredentialStore | None = None,
+        credentials: KeyringCredentialStore | None = None,
         *,
         lease_db: object | None = None,
         lease_ttl: float = 15.0,
@@ -92,13 +94,14 @@ class FixGateway:
     ) -> None:
         text = complete(settings_file, data_dir)
         self.book = book if book is not None else lease_db if isinstance(lease_db, Database) else None
-        (data_dir / "store").mkdir(parents=True, exist_ok=True)
-        (data_dir / "log").mkdir(parents=True, exist_ok=True)
+        # First: a Username without its password in a secure keychain stops here, leaving nothing.
+        self.app = WorkstationApplication(inbox, credentials, usernames(text))
+        for d in (data_dir, *state_dirs(text)):  # 0700, their files 0600 (docs/oms.md)
+            private_files_in(private_dir(d))
         with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False, dir=data_dir) as f:
             f.write(text)
             self._effective = Path(f.name)
         self.settings = fix.SessionSettings(str(self._effective))
-        self.app = WorkstationApplication(inbox, credentials, usernames(text))
         self.initiator: fix.SocketInitiator | None = None  # made in start(): after the lease is ours
         self.session_ids: dict[str, fix.SessionID] = {}
         for sid in self.settings.getSessions():
@@ -123,8 +126,9 @@ class FixGateway:
             self.lease.acquire(wait=lease_wait)
         # Store and log (sequence numbers) are opened only now, when no other desk is using them.
         self._store = fix.FileStoreFactory(self.settings)
-        self._log = fix.FileLogFactory(self.settings)
-        self.initiator = fix.SocketInitiator(self.app, self._store, self.settings, self._log)
+        self._log = RedactingLogFactory(self.settings)  # no Password (554) in any log line
+        with private_umask():  # the sessions' store and log files are created 0600
+            self.initiator = fix.SocketInitiator(self.app, self._store, self.settings, self._log)
         self._resume()  # the sessions exist now, and none has connected yet
         self.initiator.start()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
+from fractions import Fraction
 from statistics import NormalDist
 
 import numpy as np
@@ -46,7 +47,7 @@ class Drawdown:
 
 
 def _as_date(x: object) -> date:
-    return pd.Timestamp(x).date()  # type: ignore[arg-type]
+    return pd.Timestamp(x).date()
 
 
 def max_drawdown(values: pd.Series) -> Drawdown:
@@ -92,12 +93,26 @@ def information_ratio(returns: pd.Series, benchmark_returns: pd.Series, periods_
     return float(np.mean(r - b) * periods_per_year / te)
 
 
+def tail_quantile(r: np.ndarray, confidence: float) -> float:
+    """The (1 - confidence) empirical quantile of `r` (linear interpolation, Hyndman-Fan type 7,
+    numpy's default) with the position h = (n - 1)(1 - confidence) computed in exact rationals of
+    the confidence as written: 1 - 0.9 is 1/10 here, not 0.09999999999999998, so when h is a whole
+    number the quantile is exactly that order statistic and the tail takes every return equal to it."""
+    x = np.sort(r)
+    h = (len(x) - 1) * (1 - Fraction(str(float(confidence))))
+    k = math.floor(h)
+    frac = h - k
+    if frac == 0:
+        return float(x[k])
+    return float(x[k] + float(frac) * (x[k + 1] - x[k]))
+
+
 def historical_var(returns: pd.Series, confidence: float = 0.99, horizon_days: float = 1) -> float:
-    """-(the (1 - confidence) empirical quantile of returns, numpy's linear interpolation) x sqrt(horizon)."""
+    """-(the (1 - confidence) empirical quantile of returns, `tail_quantile`) x sqrt(horizon)."""
     _check_conf(confidence)
     _check_horizon(horizon_days)
     r = series(returns, "returns", min_len=2).to_numpy()
-    return float(-np.quantile(r, 1.0 - confidence) * math.sqrt(horizon_days))
+    return float(-tail_quantile(r, confidence) * math.sqrt(horizon_days))
 
 
 def parametric_var(returns: pd.Series, confidence: float = 0.99, horizon_days: float = 1) -> float:
@@ -110,10 +125,11 @@ def parametric_var(returns: pd.Series, confidence: float = 0.99, horizon_days: f
 
 
 def expected_shortfall(returns: pd.Series, confidence: float = 0.99) -> float:
-    """Minus the mean of the returns at or below the (1 - confidence) empirical quantile (one period)."""
+    """Minus the mean of the returns at or below the (1 - confidence) empirical quantile
+    (`tail_quantile`, exact when (n - 1)(1 - confidence) is whole), one period."""
     _check_conf(confidence)
     r = series(returns, "returns", min_len=2).to_numpy()
-    q = np.quantile(r, 1.0 - confidence)
+    q = tail_quantile(r, confidence)
     return float(-np.mean(r[r <= q]))
 
 

@@ -35,7 +35,27 @@ from engine.compliance.projection import FxLeg, fx_legs_from_trades
 from engine.compliance.tables import ApprovalCase, ApprovalDecision, CheckResult
 from engine.errors import ComplianceBlocked, InvalidTransition, NotFound, WorkstationError
 from engine.ports import OrderIntent
-from engine.state.cases import APPROVED, CASES, CHECKED, DRAFT, PENDING, REJECTED, RELEASED
+from engine.state.cases import (  # the case statuses are part of this module's interface
+    APPROVED as APPROVED,
+)
+from engine.state.cases import (
+    CASES,
+)
+from engine.state.cases import (
+    CHECKED as CHECKED,
+)
+from engine.state.cases import (
+    DRAFT as DRAFT,
+)
+from engine.state.cases import (
+    PENDING as PENDING,
+)
+from engine.state.cases import (
+    REJECTED as REJECTED,
+)
+from engine.state.cases import (
+    RELEASED as RELEASED,
+)
 from engine.store.accounts import Account
 from engine.store.reference import Security
 from engine.store.trading import Order, Proposal

@@ -49,6 +49,7 @@ class CheckRun:
     rules: list[Rule]
     evals: list[Eval]
     codes: np.ndarray
+    rounds: int = 1  # checks of the batch until no new order was blocked (see `evaluate`)
 
     @property
     def order_codes(self) -> np.ndarray:
@@ -155,6 +156,61 @@ class CheckRun:
         return len(rows)
 
 
+def _round(
+    session: Session | None,
+    book: Book,
+    orders: Orders,
+    rules: Sequence[Rule],
+    now: datetime,
+    fx_legs: Sequence[FxLeg],
+    counted: np.ndarray,
+    previous: tuple[np.ndarray, list[Eval], np.ndarray] | None = None,
+) -> tuple[np.ndarray, list[Eval], np.ndarray]:
+    """Every rule on every order, the others seeing only the `counted` orders: the codes, the
+    Evals, and which rules read anything that depends on the counted orders. With `previous`
+    (the first round's result) a rule that read nothing of the kind keeps its verdicts."""
+    ctx = Context(session, book, orders, now, fx_legs, counted)
+    codes = np.full((len(rules), len(orders)), NOT_ASSIGNED, dtype=np.int8)
+    evals: list[Eval] = []
+    depends = np.ones(len(rules), dtype=bool)
+    for r, rule in enumerate(rules):
+        if previous is not None and not previous[2][r]:
+            codes[r], depends[r] = previous[0][r], False
+            evals.append(previous[1][r])
+            continue
+        ctx.batch_read = False
+        ev = get_template(rule.template).evaluate(ctx, rule.params)
+        depends[r] = ctx.batch_read
+        assigned = rule.account_mask(book.acct)[orders.a]
+        codes[r] = np.where(assigned, np.where(ev.fail, RANK[rule.fail_outcome], 0), NOT_ASSIGNED)
+        evals.append(ev)
+    return codes, evals, depends
+
+
+def _pick(rounds: list[list[Eval]], round_of: np.ndarray, r: int) -> Eval:
+    """Rule r's Eval with each order's arrays and sentence taken from the round that decided it."""
+    evs = [evals[r] for evals in rounds]
+    if all(e is evs[0] for e in evs):  # one round, or a rule that does not depend on the batch
+        return evs[0]
+
+    cols = np.arange(len(round_of))
+
+    def take(name: str) -> np.ndarray:
+        stacked: np.ndarray = np.stack([np.asarray(getattr(e, name)) for e in evs])
+        picked: np.ndarray = stacked[round_of, cols]
+        return picked
+
+    return Eval(
+        take("relevant"),
+        take("fail"),
+        take("limit"),
+        take("before"),
+        take("after"),
+        evs[-1].unit,
+        lambda i: evs[int(round_of[i])].describe(i),
+    )
+
+
 def evaluate(
     session: Session | None,
     book: Book,
@@ -163,17 +219,34 @@ def evaluate(
     now: datetime,
     fx_legs: Sequence[FxLeg] = (),
 ) -> CheckRun:
-    """Run every rule on every order: the heart of the check, no database writes."""
-    ctx = Context(session, book, orders, now, fx_legs)
+    """Run every rule on every order: the heart of the check, no database writes.
+
+    A hard-blocked order will not trade, so it stops counting in the projection the other orders
+    see, and the batch is checked again until no new order is blocked (a fixed point). An order
+    keeps the verdict of the round that blocked it; the others get the last round's. Blocked
+    orders only ever leave the projection, so there is at most one round more than there are
+    orders. Rules that read nothing depending on the batch (a restricted list, a price collar)
+    are evaluated once and keep their verdicts.
+    """
     n = len(orders)
+    counted = np.ones(n, dtype=bool)
+    round_of = np.zeros(n, dtype=np.int64)
+    rounds: list[list[Eval]] = []
     codes = np.full((len(rules), n), NOT_ASSIGNED, dtype=np.int8)
-    evals = []
-    for r, rule in enumerate(rules):
-        ev = get_template(rule.template).evaluate(ctx, rule.params)
-        assigned = rule.account_mask(book.acct)[orders.a]
-        codes[r] = np.where(assigned, np.where(ev.fail, RANK[rule.fail_outcome], 0), NOT_ASSIGNED)
-        evals.append(ev)
-    return CheckRun(uuid.uuid4().hex, book, orders, list(rules), evals, codes)
+    first: tuple[np.ndarray, list[Eval], np.ndarray] | None = None
+    while True:
+        k = len(rounds)
+        round_codes, evals, depends = _round(session, book, orders, rules, now, fx_legs, counted, first)
+        first = first or (round_codes, evals, depends)
+        rounds.append(evals)
+        codes[:, counted] = round_codes[:, counted]
+        round_of[counted] = k
+        blocked = counted & (round_codes == RANK["block"]).any(axis=0)
+        if not blocked.any():
+            break
+        counted = counted & ~blocked
+    merged = [_pick(rounds, round_of, r) for r in range(len(rules))]
+    return CheckRun(uuid.uuid4().hex, book, orders, list(rules), merged, codes, len(rounds))
 
 
 def run_check(

@@ -140,3 +140,15 @@ def assign_desk(session: Session, username: str, account_code: str, desk: str, r
     else:
         row.desk = desk
     record(session, username, "desk.assign", "account", account_code, before, {"desk": desk}, reason)
+
+
+class KillSwitchGate:
+    """The OMS's kill-switch port (engine.oms.controls.KillSwitchPort): which accounts may route.
+
+    One query finds whether any switch is engaged at all; only then is each account asked. A
+    query that fails raises, and the OMS refuses the routing (fail closed)."""
+
+    def allowed(self, session: Session, account_codes: set[str]) -> set[str]:
+        if session.scalar(_active(session).with_only_columns(KillSwitch.id).limit(1)) is None:
+            return set(account_codes)
+        return {c for c in account_codes if routing_allowed(session, c)}

@@ -1,39 +1,32 @@
 """Hypothetical orders from a CSV file, for `workstation compliance check FILE.csv`.
 
-Columns: account, symbol, side, quantity (required); order_type (market or limit, default
-market) and limit_price (required for limit orders); ref (optional, your own key).
+The file is the one `orders import` takes: the same columns, the same row checks and the same
+errors (engine.oms.order_file), so a file that passes the check imports, and one it refuses is
+refused by both.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from engine.errors import ImportValidationError
-from engine.imports.csvread import read_csv
+from sqlalchemy.orm import Session
+
+from engine.oms.order_file import read_order_file
 from engine.ports import OrderIntent
 
-REQUIRED = ("account", "symbol", "side", "quantity")
-OPTIONAL = ("order_type", "limit_price", "ref")
 
-
-def read_orders(path: Path) -> tuple[list[OrderIntent], list[int]]:
+def read_orders(session: Session, path: Path) -> tuple[list[OrderIntent], list[int]]:
     """The orders and the spreadsheet row number of each (header = row 1)."""
-    table = read_csv(path, REQUIRED, OPTIONAL)
-    if table.problems:
-        raise ImportValidationError(table.source, table.problems)
-    intents, rows = [], []
-    for r in table.rows:
-        v = r.values
-        intents.append(
-            OrderIntent(
-                account=v.get("account", ""),
-                symbol=v.get("symbol", ""),
-                side=v.get("side", ""),
-                quantity=v.get("quantity", ""),  # type: ignore[arg-type]  # validated by prepare_orders
-                order_type=v.get("order_type") or "market",
-                limit_price=v.get("limit_price") or None,  # type: ignore[arg-type]
-                ref=v.get("ref", ""),
-            )
+    found = read_order_file(session, path)
+    intents = [
+        OrderIntent(
+            account=r.draft.account,
+            symbol=r.draft.symbol,
+            side=r.draft.side,
+            quantity=r.draft.quantity,
+            order_type=r.draft.order_type,
+            limit_price=r.draft.limit_price,
         )
-        rows.append(r.number)
-    return intents, rows
+        for r in found
+    ]
+    return intents, [r.row for r in found]

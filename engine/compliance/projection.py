@@ -1,6 +1,10 @@
 """Orders as arrays, and the projected post-trade portfolio they imply (all orders of a batch
 for one account count together, as a proposal's trades do).
 
+`counted` says which orders the other orders see: a hard-blocked order will not trade, so it must
+not cover another order (a buy that makes a short sale look covered). An order not counted still
+sees itself: its own "after" is the counted orders' projection plus its own trade.
+
 Holdings are valued at the last close; cash moves at the trade price (the limit price for a
 limit order, else the last close), in the security's currency. Everything is translated to the
 account's base currency at the as-of date's FX rate.
@@ -8,7 +12,7 @@ account's base currency at the as-of date's FX rate.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -155,6 +159,21 @@ def _group_sum(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.nd
     return np.where(uniq[pos] == query, sums[pos], 0.0)
 
 
+def _batch_dependent(fn: Callable[[Context], np.ndarray]) -> property:
+    """A cached value that depends on which orders count: reading it marks the rule as depending
+    on the batch, so the checker evaluates it again when the counted orders change."""
+    key = f"_batch_{fn.__name__}"
+
+    def get(self: Context) -> np.ndarray:
+        self.batch_read = True
+        if key not in self.__dict__:
+            self.__dict__[key] = fn(self)
+        value: np.ndarray = self.__dict__[key]
+        return value
+
+    return property(get, doc=fn.__doc__)
+
+
 class Context:
     """Everything a rule needs about a batch: the book, the orders and the projection."""
 
@@ -165,17 +184,40 @@ class Context:
         orders: Orders,
         now: datetime,
         fx_legs: Sequence[FxLeg] = (),
+        counted: np.ndarray | None = None,
     ) -> None:
         self.session = session
         self.book = book
         self.o = orders
         self.now = now
         self.n = len(orders)
+        self._counted = np.ones(self.n, dtype=bool) if counted is None else np.asarray(counted, dtype=bool)
+        self._w = self._counted.astype(float)  # weight of each order in what the others see
+        self._own = 1.0 - self._w  # an order not counted still sees itself
+        self.batch_read = False  # set when a rule reads anything that depends on `counted`
         cidx = {c: i for i, c in enumerate(book.currencies)}
         legs = [g for g in fx_legs if g.account in book.acct_index and g.currency in cidx]
         self.fx_a = np.array([book.acct_index[g.account] for g in legs], dtype=np.int64)
         self.fx_c = np.array([cidx[g.currency] for g in legs], dtype=np.int64)
         self.fx_amt = np.array([g.amount for g in legs], dtype=float)
+
+    @property
+    def counted(self) -> np.ndarray:
+        """Which orders the others see (a rule reading it depends on the batch)."""
+        self.batch_read = True
+        return self._counted
+
+    @property
+    def w(self) -> np.ndarray:
+        """1.0 for an order the others see, 0.0 for one they do not."""
+        self.batch_read = True
+        return self._w
+
+    @property
+    def own(self) -> np.ndarray:
+        """1.0 for an order the others do not see: its own trade is added to its own view."""
+        self.batch_read = True
+        return self._own
 
     @cached_property
     def acct_codes(self) -> np.ndarray:
@@ -270,13 +312,24 @@ class Context:
         )
 
     @cached_property
+    def d_value_base(self) -> np.ndarray:
+        """Change in account value per order (holdings at the last close, cash at the trade price)."""
+        return self.d_mv_base + self.d_cash_local * self.fx_base
+
+    @_batch_dependent
     def total_post(self) -> np.ndarray:
+        """Account value after the counted orders, per account index."""
         na = self.book.n_accounts
         return (
             self.total_pre
-            + np.bincount(self.o.a, self.d_mv_base + self.d_cash_local * self.fx_base, minlength=na)
+            + np.bincount(self.o.a, self.d_value_base * self.w, minlength=na)
             + self.fx_legs_base
         )
+
+    @_batch_dependent
+    def total_after(self) -> np.ndarray:
+        """Per order: its account's value after the counted orders and itself."""
+        return self.total_post[self.o.a] + self.own * self.d_value_base
 
     @cached_property
     def fx_legs_base(self) -> np.ndarray:
@@ -294,12 +347,13 @@ class Context:
             self.book.pos_a * ns + self.book.pos_s, self.book.pos_q, self.o.a * ns + self.o.s, size
         )
 
-    @cached_property
+    @_batch_dependent
     def qty_post(self) -> np.ndarray:
         ns = self.book.n_securities
         keys = self.o.a * ns + self.o.s
-        return self.qty_pre + _dense_or_sorted(
-            keys, self.o.sign * self.o.qty, keys, self.book.n_accounts * ns
+        d = self.o.sign * self.o.qty
+        return (
+            self.qty_pre + _dense_or_sorted(keys, d * self.w, keys, self.book.n_accounts * ns) + self.own * d
         )
 
     @cached_property
@@ -310,7 +364,7 @@ class Context:
             self.book.cash_a * nc + self.book.cash_c, self.book.cash_amt, self.o.a * nc + self.o_ccy
         )
 
-    @cached_property
+    @_batch_dependent
     def cash_post(self) -> np.ndarray:
         nc = len(self.book.currencies)
         keys = self.o.a * nc + self.o_ccy
@@ -318,19 +372,27 @@ class Context:
         legs = (
             _dense_or_sorted(self.fx_a * nc + self.fx_c, self.fx_amt, keys, size) if len(self.fx_a) else 0.0
         )
-        return self.cash_pre + _dense_or_sorted(keys, self.d_cash_local, keys, size) + legs
+        d = self.d_cash_local
+        return self.cash_pre + _dense_or_sorted(keys, d * self.w, keys, size) + self.own * d + legs
 
     @cached_property
     def cash_total_pre(self) -> np.ndarray:
         return np.bincount(self.book.cash_a, self.cash_base, minlength=self.book.n_accounts)
 
-    @cached_property
+    @_batch_dependent
     def cash_total_post(self) -> np.ndarray:
+        """Cash in base currency after the counted orders, per account index."""
+        d = self.d_cash_local * self.fx_base
         return (
             self.cash_total_pre
-            + np.bincount(self.o.a, self.d_cash_local * self.fx_base, minlength=self.book.n_accounts)
+            + np.bincount(self.o.a, d * self.w, minlength=self.book.n_accounts)
             + self.fx_legs_base
         )
+
+    @_batch_dependent
+    def cash_total_after(self) -> np.ndarray:
+        """Per order: its account's cash in base after the counted orders and itself."""
+        return self.cash_total_post[self.o.a] + self.own * self.d_cash_local * self.fx_base
 
     def group_codes(self, kind: str) -> tuple[np.ndarray, list[str]]:
         """Per security, an integer code of its issuer / sector / country / currency / itself."""
@@ -346,6 +408,7 @@ class Context:
 
         For currency_cash, cash in that currency counts too (and a trade's cash leg offsets it).
         """
+        self.batch_read = True
         cache = self.__dict__.setdefault("_exposure", {})
         if kind in cache:
             return cache[kind]
@@ -358,13 +421,15 @@ class Context:
         keys = [b.pos_a[keep] * ng + g[b.pos_s[keep]]]
         vals = [self.pos_mv_base[keep]]
         d_keys = [self.o.a * ng + g[self.o.s]]
-        d_vals = [self.d_mv_base]
+        d_vals = [self.d_mv_base * self.w]
+        own = self.d_mv_base  # an order's own trade lands in its own group (cash: its currency)
         if kind == "currency_cash":
             ckeep = involved[b.cash_a]
             keys.append(b.cash_a[ckeep] * ng + b.cash_c[ckeep])
             vals.append(self.cash_base[ckeep])
             d_keys.append(self.o.a * ng + self.o_ccy)
-            d_vals.append(self.d_cash_local * self.fx_base)
+            d_vals.append(self.d_cash_local * self.fx_base * self.w)
+            own = own + self.d_cash_local * self.fx_base
             if len(self.fx_a):
                 d_keys.append(self.fx_a * ng + self.fx_c)
                 d_vals.append(self.fx_amt * b.fx[self.fx_c, self.acct_c[self.fx_a]])
@@ -372,6 +437,8 @@ class Context:
         q = self.o.a * ng + og
         size = b.n_accounts * ng
         pre = _dense_or_sorted(np.concatenate(keys), np.concatenate(vals), q, size)
-        post = pre + _dense_or_sorted(np.concatenate(d_keys), np.concatenate(d_vals), q, size)
+        post = (
+            pre + _dense_or_sorted(np.concatenate(d_keys), np.concatenate(d_vals), q, size) + self.own * own
+        )
         cache[kind] = (pre, post, og, names)
         return cache[kind]

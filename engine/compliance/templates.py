@@ -161,7 +161,7 @@ def _cap(kind: str, label: str, filter_param: str | None) -> Callable[[Context, 
         a = ctx.o.a
         with np.errstate(divide="ignore", invalid="ignore"):
             before = np.where(ctx.total_pre[a] > 0, pre / ctx.total_pre[a], np.nan)
-            after = np.where(ctx.total_post[a] > 0, post / ctx.total_post[a], np.nan)
+            after = np.where(ctx.total_after > 0, post / ctx.total_after, np.nan)
         relevant = np.ones(ctx.n, dtype=bool)
         only = p.get(filter_param) if filter_param else None
         if only:
@@ -427,7 +427,7 @@ def min_cash(ctx: Context, p: dict[str, Any]) -> Eval:
         per = np.fmax(per, ctx.book.acct["cash_floor"].to_numpy(dtype=float)[a])
     with np.errstate(divide="ignore", invalid="ignore"):
         before = ctx.cash_total_pre[a] / ctx.total_pre[a]
-        after = ctx.cash_total_post[a] / ctx.total_post[a]
+        after = ctx.cash_total_after / ctx.total_after
     relevant = _buys(ctx) & np.isfinite(per)
     fail = relevant & (after < per - EPS) & (after < before - EPS)
 
@@ -650,14 +650,14 @@ def _daily(
     relevant = og >= 0
     safe = np.where(relevant, og, len(names))
     order = np.argsort(safe, kind="stable")
-    sorted_vals = value[order]
+    sorted_vals = (value * ctx.w)[order]  # a blocked order adds to no other order's day
     cs = np.cumsum(sorted_vals)
     grp = safe[order]
     starts = np.r_[0, np.flatnonzero(np.diff(grp)) + 1] if ctx.n else np.zeros(0, dtype=np.int64)
     offs = np.repeat(cs[starts] - sorted_vals[starts], np.diff(np.r_[starts, ctx.n]))
     cum = np.empty(ctx.n)
     cum[order] = cs - offs
-    after = existing[safe] + cum
+    after = existing[safe] + cum + ctx.own * value
     before = after - value
     limit = _full(ctx, p["max_notional"])
     fail = relevant & (after > limit + EPS)
@@ -739,8 +739,8 @@ def wash_sale(ctx: Context, p: dict[str, Any]) -> Eval:
     recent_keys = np.unique(hkeys_pos[recent])
     days_since = _min_lookup(hkeys_pos, b.pos_last_buy, hh[ctx.o.a] * ns + ctx.o.s)
     ohk = hh[ctx.o.a] * ns + ctx.o.s
-    batch_buy = np.isin(ohk, ohk[ctx.o.sign > 0])
-    batch_loss_sale = np.isin(ohk, ohk[loss_sale & us_taxable[ctx.o.a]])
+    batch_buy = np.isin(ohk, ohk[(ctx.o.sign > 0) & ctx.counted])  # a blocked buy replaces nothing
+    batch_loss_sale = np.isin(ohk, ohk[loss_sale & us_taxable[ctx.o.a] & ctx.counted])
     recent_losses = _recent_loss_sales(ctx, window)  # (household id, security idx) -> (loss, date)
     hh_sec = [(int(hh[a]), int(s)) for a, s in zip(ctx.o.a, ctx.o.s)] if recent_losses else []
     sold_at_loss = (

@@ -63,8 +63,8 @@ def check(session: Session, table: Table, problems: list[Problem]) -> Plan:
     return plan
 
 
-def write(session: Session, plan: Plan) -> Counts:
-    """Upsert bars; a changed bar takes the import as its source, an unchanged one keeps its own."""
+def write(session: Session, plan: Plan, source: str = SOURCE) -> Counts:
+    """Upsert bars; a changed bar takes `source` (the import) as its source, an unchanged one keeps its own."""
     stored: dict[tuple[int, date], PriceBar] = {}
     if plan.rows:
         first, last = min(r.date for r in plan.rows), max(r.date for r in plan.rows)
@@ -79,7 +79,7 @@ def write(session: Session, plan: Plan) -> Counts:
         fields = {"security_id": item.security_id, "date": item.date, **item.fields}
         bar, outcome = upsert(session, stored.get(key), PriceBar, fields)
         if outcome is not Outcome.UNCHANGED:
-            bar.source = SOURCE
+            bar.source = source
         counts.add(outcome)
     return counts
 

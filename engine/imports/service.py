@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from engine.audit.chain import record
 from engine.errors import ImportValidationError, NotFound, Problem, WorkstationError
 from engine.events import BookChanged, EventBus
-from engine.imports import accounts, cash, fx, lots, models, prices, securities
+from engine.imports import accounts, cash, fx, fx_ecb, lots, models, prices, prices_eod, securities
 from engine.imports.access import Actor, authorize
 from engine.imports.csvread import read_csv
 from engine.imports.kind import AnyKind, Counts
@@ -25,7 +25,9 @@ KINDS: dict[str, AnyKind] = {
         models.KIND,
         accounts.KIND,
         fx.KIND,
+        fx_ecb.KIND,
         prices.KIND,
+        prices_eod.KIND,
         lots.KIND,
         cash.KIND,
     )
@@ -46,6 +48,8 @@ class ImportResult:
     updated: int
     unchanged: int
     removed: int = 0
+    details: dict[str, Any] = field(default_factory=dict, compare=False)
+    """What a kind adds (fx-ecb: format, skipped, first_date, ...); empty for the CSV kinds."""
 
     def summary(self, source: str) -> str:
         """The one line the CLI prints, e.g. `securities.csv: 412 rows, 400 inserted, ...`."""
@@ -53,10 +57,15 @@ class ImportResult:
             f"{source}: {self.rows} rows, {self.inserted} inserted, {self.updated} updated, "
             f"{self.unchanged} unchanged"
         )
-        return line + (f", {self.removed} removed" if self.removed else "")
+        line += f", {self.removed} removed" if self.removed else ""
+        if self.details.get("skipped"):
+            line += f", {self.details['skipped']} skipped ({self.details.get('skipped_reason', '')})"
+        return line + (f" [{self.details['format']}]" if "format" in self.details else "")
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The --json object: kind, rows, inserted, updated, unchanged, removed, then any details."""
+        out = asdict(self)
+        return {**{k: v for k, v in out.items() if k != "details"}, **self.details}
 
 
 class ImportFailed(WorkstationError):
@@ -82,8 +91,10 @@ def import_file(
     path = Path(path)
     if not path.is_file():
         raise NotFound(f"{path}: no such file")
-    table = read_csv(path, spec.required, spec.optional)
+    table = spec.read(path) if spec.read is not None else read_csv(path, spec.required, spec.optional)
     problems: list[Problem] = list(table.problems)
+    if kind == "fx" and getattr(table, "columns", ())[:1] == ("date",):
+        problems.append(Problem(1, "(file)", "this looks like the ECB's own rate file: import it as fx-ecb"))
     try:
         with database.transaction() as session:
             actor = authorize(session, username, kind)
@@ -98,7 +109,13 @@ def import_file(
             f"{table.source}: the database refused the import; nothing was written ({reason})"
         ) from exc
     result = ImportResult(
-        kind, len(table.rows), counts.inserted, counts.updated, counts.unchanged, counts.removed
+        kind,
+        len(table.rows),
+        counts.inserted,
+        counts.updated,
+        counts.unchanged,
+        counts.removed,
+        counts.details,
     )
     if bus is not None and (result.inserted or result.updated or result.removed):
         bus.publish(BookChanged(kind=kind, rows=result.rows))
@@ -109,5 +126,6 @@ def _audit(session: Session, actor: Actor, kind: str, source: str, rows: int, co
     """One audit entry per import that changed the book (an unchanged re-import records nothing)."""
     if not (counts.inserted or counts.updated or counts.removed):
         return
-    after = {"rows": rows, **asdict(counts), "checked": actor.checked}
+    counted = {k: v for k, v in asdict(counts).items() if k != "details"}
+    after = {"rows": rows, **counted, **counts.details, "checked": actor.checked}
     record(session, actor.username, f"import.{kind}", "import", source, None, after, f"{kind} import")

@@ -49,7 +49,7 @@ def draft(row: dict[str, Any]) -> AuditDraft:
 
 
 def _pending(session: Session) -> list[AuditDraft]:
-    return session.info.setdefault(PENDING, [])  # type: ignore[no-any-return]
+    return session.info.setdefault(PENDING, [])
 
 
 @event.listens_for(Session, "before_flush")
@@ -65,8 +65,8 @@ def _collect_bulk(state: ORMExecuteState) -> None:
     stmt = state.statement
     if not isinstance(stmt, Insert) or getattr(stmt.table, "name", None) != OrderEvent.__tablename__:
         return
-    params = state.parameters
-    rows = params if isinstance(params, list) else [params] if params else []
+    params: Any = state.parameters
+    rows: list[Any] = params if isinstance(params, list) else [params] if params else []
     _pending(state.session).extend(draft(dict(r)) for r in rows)
 
 

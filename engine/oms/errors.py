@@ -15,3 +15,7 @@ class OrderRejected(WorkstationError):
 
 class ReplaceHeld(OrderRejected):
     """A loosened cancel/replace failed compliance's re-check: not sent, the order keeps working."""
+
+
+class ControlFailed(WorkstationError):
+    """A control (kill switch, compliance, permissions, re-check) failed: the action is refused."""

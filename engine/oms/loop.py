@@ -226,7 +226,7 @@ class OmsLoop:
         what = repr(w.messages[0]) if w.messages else str(w)
         log.error("dropped %s: %s: %s", what, type(exc).__name__, exc, exc_info=exc)
         self.dropped += len(w.messages)
-        self.manager.alerts += 1
+        self.manager.ctx.alerts += 1
         cl_ord_id = getattr(w.messages[0], "cl_ord_id", "") if w.messages else ""
         self.manager.bus.publish(
             OrderAlert(order_id=None, cl_ord_id=cl_ord_id, message=f"could not apply {what}: {exc}")

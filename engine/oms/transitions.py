@@ -15,12 +15,15 @@ Duplicate execution reports (same ExecID) never reach this table: they are dropp
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from engine.errors import InvalidTransition
+from engine.oms.status import FINAL, WORKING
 from engine.oms.status import OrderStatus as S
+from engine.state.machine import Computed
 
 
 class Incoming(StrEnum):
@@ -160,6 +163,16 @@ def by_quantity(cum_qty: Decimal, order_qty: Decimal) -> S:
     return S.FILLED if cum_qty >= order_qty else S.PARTIALLY_FILLED
 
 
+def back_from_request(previous: str | None, cum_qty: Decimal, order_qty: Decimal) -> S:
+    """PREVIOUS: where a cancel or replace request returns the order, advanced by fills since."""
+    prev = S(previous) if previous else S.NEW
+    if prev == S.PENDING_NEW and cum_qty <= 0:
+        return S.PENDING_NEW
+    if prev in (S.PENDING_NEW, S.NEW, S.PARTIALLY_FILLED):
+        return by_quantity(cum_qty, order_qty)
+    return prev
+
+
 def resolve(
     current: str,
     incoming: Incoming,
@@ -179,10 +192,90 @@ def resolve(
             raise InvalidTransition("order", str(current), f"{incoming} without OrdStatus")
         return S(broker_status)
     if target == PREVIOUS:
-        prev = S(previous) if previous else S.NEW
-        if prev == S.PENDING_NEW and cum_qty <= 0:
-            return S.PENDING_NEW
-        if prev in (S.PENDING_NEW, S.NEW, S.PARTIALLY_FILLED):
-            return by_quantity(cum_qty, order_qty)
-        return prev
+        return back_from_request(previous, cum_qty, order_qty)
     return S(target)
+
+
+# --- the order state machine's table ----------------------------------------------------------
+# Events are the order_events kinds: desk actions by name, broker reports as "exec:<incoming>",
+# the cancel reject as "cancel_reject". Besides TABLE's edges the OMS records these:
+
+CREATED: Final = "created"  # a new order checked by compliance: pass/warn released, flag waits
+COMPLIANCE_BLOCK: Final = "compliance_block"  # a new order compliance blocks outright
+BLOCK_CREATED: Final = "block_created"  # a block is born released from its released children
+FOLLOW: Final = "follow"  # a child of a block ends as its block ended (bulk: kinds say why)
+NOTES: Final = {
+    # Self-loops: something happened to the order that leaves its status as it is.
+    "alert": None,  # an invariant or the table was broken (any status)
+    "ignored": None,  # a broker message the table has no edge for (kept, alerted)
+    "resend": (S.PENDING_NEW,),  # the broker never got it: sent again under the same ClOrdID
+    "status_request": tuple(s for s in S if s not in FINAL),  # asked at logon / after a gap
+    "request_reissued": (S.PENDING_CANCEL, S.PENDING_REPLACE),  # our request was lost: asked again
+    "replace_held": tuple(WORKING),  # a loosened replace compliance holds: not sent
+    "replaced": (S.PENDING_REPLACE,),  # the superseded ClOrdID is replaced; the order continues
+    "resized": (S.IN_BLOCK,),  # a child shrinks with its replaced block
+    "child_left": (S.RELEASED, S.HELD),  # a child cancelled out of a block not yet sent
+}
+
+_DESK = {I.APPROVE, I.COMPLIANCE_REJECT, I.HOLD, I.RELEASE, I.AGGREGATE, I.SUBMIT, I.CANCEL_REQUEST,
+         I.REPLACE_REQUEST, I.CANCEL_REJECT}  # fmt: skip
+
+
+def event_of(incoming: Incoming) -> str:
+    """The machine's event (and order_events kind) for a desk action or a broker message."""
+    return str(incoming) if incoming in _DESK else f"exec:{incoming}"
+
+
+def _previous(order: Any, facts: Mapping[str, Any]) -> str:
+    return back_from_request(
+        getattr(order, "prev_status", None), getattr(order, "cum_qty", Decimal(0)),
+        getattr(order, "quantity", Decimal(0)),
+    )  # fmt: skip
+
+
+def _broker(order: Any, facts: Mapping[str, Any]) -> str:
+    """The broker's OrdStatus; but an order we asked to cancel or replace that the broker holds
+    live never got the request (lost in a crash or a cut link): it stays pending, asked again."""
+    status = facts.get("broker_status")
+    if status is None:
+        raise InvalidTransition(
+            "order", str(getattr(order, "status", "?")), "status report without OrdStatus"
+        )
+    current = getattr(order, "status", None)
+    if facts.get("reissue") and current in (S.PENDING_CANCEL, S.PENDING_REPLACE) and status in WORKING:
+        return str(current)
+    return str(S(str(status)))
+
+
+def _created(order: Any, facts: Mapping[str, Any]) -> str:
+    return str(S.RELEASED if facts.get("compliance") in ("pass", "warn") else S.PENDING_APPROVAL)
+
+
+def _follow(order: Any, facts: Mapping[str, Any]) -> str:
+    """A child ends as its block: only into a final status (the bulk path checks each child)."""
+    status = S(str(facts.get("status")))
+    if status not in FINAL:
+        raise InvalidTransition("order", str(getattr(order, "status", "in_block")), f"follow to {status}")
+    return str(status)
+
+
+PREVIOUS_STATUS = Computed("previous", _previous)
+BROKER_STATUS = Computed("broker", _broker)
+
+
+def machine_table() -> dict[tuple[str, str], str | Computed]:
+    """TABLE with the machine's event names, computed targets and the OMS's own records."""
+    out: dict[tuple[str, str], str | Computed] = {}
+    for (status, incoming), target in TABLE.items():
+        to: str | Computed = (
+            PREVIOUS_STATUS if target == PREVIOUS else BROKER_STATUS if target == BROKER else str(target)
+        )
+        out[(str(status), event_of(incoming))] = to
+    out[(str(S.PENDING_APPROVAL), CREATED)] = Computed("compliance", _created)
+    out[(str(S.PENDING_APPROVAL), COMPLIANCE_BLOCK)] = str(S.REJECTED)
+    out[(str(S.RELEASED), BLOCK_CREATED)] = str(S.RELEASED)
+    out[(str(S.IN_BLOCK), FOLLOW)] = Computed("block", _follow)
+    for note, sources in NOTES.items():
+        for status in sources if sources is not None else tuple(S):
+            out.setdefault((str(status), note), str(status))
+    return out

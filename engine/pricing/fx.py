@@ -66,14 +66,21 @@ class FxTable:
         self.table = wide.reindex(full).ffill(limit=max_stale_days).sort_index()
 
     @classmethod
-    def load(cls, session: Session, start: date | None = None, end: date | None = None) -> FxTable:
+    def load(
+        cls,
+        session: Session,
+        start: date | None = None,
+        end: date | None = None,
+        max_stale_days: int = MAX_STALE_DAYS,
+    ) -> FxTable:
+        """Rates for `start`..`end`, each date taking the last fixing at most `max_stale_days` before it."""
         q = select(FxRate.base, FxRate.quote, FxRate.date, FxRate.rate)
         if start is not None:
-            q = q.where(FxRate.date >= pd.Timestamp(start).date() - pd.Timedelta(days=MAX_STALE_DAYS))
+            q = q.where(FxRate.date >= pd.Timestamp(start).date() - pd.Timedelta(days=max_stale_days))
         if end is not None:
             q = q.where(FxRate.date <= end)
         rows = pd.DataFrame(session.execute(q).all(), columns=["base", "quote", "date", "rate"])
-        return cls(rows)
+        return cls(rows, max_stale_days)
 
     @property
     def currencies(self) -> list[str]:

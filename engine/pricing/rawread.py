@@ -11,7 +11,7 @@ in SQL (`as_float`) rather than built as Decimals and converted.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -71,7 +71,7 @@ def fetch_dates(session: Session, sql: str) -> np.ndarray:
     return np.array([r[0] for r in fetch_rows(session, sql)], dtype="datetime64[D]")
 
 
-def id_list(ids: Sequence[int]) -> str:
+def id_list(ids: Iterable[int]) -> str:
     """An SQL IN-list of integers (each passed through int(), so nothing else can get in)."""
     return ",".join(str(int(i)) for i in ids) or "NULL"
 

@@ -19,13 +19,16 @@ from engine.errors import NotFound
 from engine.portfolio_models.triggers import accounts_with_new_model_weights
 from engine.pricing.fx import FxTable
 from engine.pricing.prices import last_prices, latest_price_date
+from engine.pricing.staleness import StaleItem, fx_last_dates, load_policy, stale_fx, stale_prices
 from engine.pricing.valuation import load_lots
 from engine.rebalance.settings import BOND_COST, DEFAULT_MARKET_COST, MARKET_COST
 from engine.store.accounts import Account, AccountExclusion, Model, ModelComponent
 from engine.store.meta import BookMeta
 from engine.store.positions import CashBalance
-from engine.store.reference import Security
+from engine.store.reference import Exchange, Security
 from engine.store.trading import Execution, Order
+
+FX_HORIZON_DAYS = 31
 
 
 @dataclass
@@ -56,6 +59,10 @@ class Universe:
     exposures: np.ndarray | None = None  # N x k, scaled so that var = |B'd|^2 + |s*d|^2
     specific: np.ndarray | None = None  # N, specific volatility
     settle: np.ndarray | None = None  # N, datetime64[D]: settle date of a sale (attach_settlement)
+    # Stale prices by universe index and stale FX by currency (engine.pricing.staleness): an
+    # account that holds, or whose model holds, such a security (or needs such a rate) is suspended.
+    stale: dict[int, StaleItem] = field(default_factory=dict)
+    stale_fx: dict[str, StaleItem] = field(default_factory=dict)
 
     def index_of(self) -> dict[int, int]:
         return {int(s): i for i, s in enumerate(self.ids)}
@@ -161,7 +168,9 @@ def load_universe(session: Session, as_of: date) -> Universe:
     index = {int(s): i for i, s in enumerate(secs["id"])}
     px = last_prices(session, as_of)
     price = secs["id"].map(px["close"]).to_numpy(dtype=float) if len(px) else np.full(len(secs), np.nan)
-    fx = FxTable.load(session, start=as_of - timedelta(days=10), end=as_of)
+    # Rates up to FX_HORIZON_DAYS old still convert (accounts that need a rate older than the
+    # stale policy allows are suspended, not valued on it); older than that is an error.
+    fx = FxTable.load(session, start=as_of - timedelta(days=10), end=as_of, max_stale_days=FX_HORIZON_DAYS)
     ccys = sorted(set(secs["currency"]) | set(session.scalars(select(Account.base_currency).distinct())))
     cash_ccys = set(session.scalars(select(CashBalance.currency).distinct()))
     ccys = sorted(set(ccys) | cash_ccys)
@@ -191,6 +200,7 @@ def load_universe(session: Session, as_of: date) -> Universe:
     )
     models = _flatten_models(comp, index, len(secs))
     codes = dict(session.execute(select(Model.id, Model.code)).all())
+    stale, stale_rates = _staleness(session, as_of, secs, px, ccys)
     return Universe(
         as_of=as_of,
         ids=secs["id"].to_numpy(dtype=int),
@@ -213,7 +223,25 @@ def load_universe(session: Session, as_of: date) -> Universe:
         fx_to=fx_to,
         models=models,
         model_codes={int(k): v for k, v in codes.items()},
+        stale={index[sid]: item for sid, item in stale.items()},
+        stale_fx=stale_rates,
     )
+
+
+def _staleness(
+    session: Session, as_of: date, secs: pd.DataFrame, px: pd.DataFrame, ccys: list[str]
+) -> tuple[dict[int, StaleItem], dict[str, StaleItem]]:
+    """Stale prices (by security id) and FX (by currency) as of the book's date, under the stored
+    policy. Securities priced on the date itself are fresh without asking a calendar."""
+    policy = load_policy(session)
+    last = secs["id"].map(px["date"]) if len(px) else pd.Series(None, index=secs.index, dtype=object)
+    old = last.isna() | (pd.to_datetime(last) < pd.Timestamp(as_of))
+    cand = secs.loc[old, ["id", "symbol", "asset_class", "mic"]].assign(last=last[old])
+    cals = dict(session.execute(select(Exchange.mic, Exchange.calendar)).all())
+    cand = cand.assign(calendar=cand["mic"].map(cals)).rename(columns={"id": "security_id"})
+    prices = stale_prices(cand, policy, as_of) if len(cand) else {}
+    rates = stale_fx(fx_last_dates(session, as_of, ccys), policy, as_of) if len(ccys) > 1 else {}
+    return prices, rates
 
 
 _SCREEN_CACHE: dict[tuple[Any, ...], dict[int, str]] = {}

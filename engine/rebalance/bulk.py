@@ -11,12 +11,16 @@ On a local process pool accounts are read in chunks while earlier batches solve.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import logging
 import multiprocessing as mp
+import os
+import signal
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -43,6 +47,7 @@ from engine.rebalance.settings import Mode, RebalanceSettings
 from engine.rebalance.solve import Context, rebalance_account
 from engine.state.proposals import PROPOSALS
 from engine.store.accounts import Account, Household, Model
+from engine.store.base import table_of
 from engine.store.database import Database
 from engine.store.trading import Proposal
 
@@ -83,7 +88,36 @@ class BulkResult:
 _CTX: Context | None = None
 
 
-def _init_worker(u: Universe, s: RebalanceSettings) -> None:
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_POLL_S = 0.5
+
+
+def die_with_parent(parent: int) -> None:
+    """End this worker when the run's process ends, even by SIGKILL, so no solver is left
+    orphaned: Linux's PR_SET_PDEATHSIG, elsewhere a thread that polls for the parent. (The
+    signal follows the thread that forked the worker: run_bulk submits, and so forks, in its own
+    thread and joins the pool before it returns.)"""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+        if armed:
+            if os.getppid() != parent:  # the parent died before the signal was armed
+                os._exit(1)
+            return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _init_worker(u: Universe, s: RebalanceSettings, parent: int) -> None:
+    die_with_parent(parent)
     global _CTX
     _CTX = Context(u, s)
 
@@ -248,10 +282,10 @@ def persist(database: Database, batch_id: str, records: list[dict[str, Any]], us
     if rows:
         with database.transaction() as session:
             require(session, user, Permission.REBALANCE_RUN)
-            PROPOSALS.insert_many(session, Proposal.__table__, rows, actor=user, detail=_created)
+            PROPOSALS.insert_many(session, table_of(Proposal), rows, actor=user, detail=_created)
 
 
-def _created(row: dict[str, Any]) -> dict[str, Any]:
+def _created(row: Mapping[str, Any]) -> Mapping[str, Any]:
     return {"batch": row["batch_id"], "account_id": row["account_id"], "mode": row["mode"]}
 
 
@@ -366,7 +400,7 @@ def run_bulk(
             max_workers=workers,
             mp_context=mp.get_context(method),
             initializer=_init_worker,
-            initargs=(u, settings),
+            initargs=(u, settings, os.getpid()),
         ) as pool:
             futures = {pool.submit(_pool_batch, c): c for c in chunks}
             if streamed:

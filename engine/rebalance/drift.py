@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from engine.rebalance.book import AccountInput, Universe
+from engine.rebalance.prepare import suspended_reason, suspension
 
 DIMENSIONS = ("sector", "asset_class", "country")
 
@@ -76,10 +77,20 @@ class BookDrift:
                     "cash_target": a.cash_target,
                     "ratio": round(max_d / a.band, 4) if a.band > 0 else float("inf"),
                     "triggers": triggers,
+                    "suspended": self._suspended(i),
                 }
             )
         rows.sort(key=lambda r: -float(r["ratio"]))  # type: ignore[arg-type]
         return rows
+
+    def _suspended(self, i: int) -> str | None:
+        """`suspended: stale price for X (...)` when a stale price or rate suspends the account."""
+        items = suspension(self.universe, self.accounts[i])
+        return suspended_reason(items) if items else None
+
+    def stale(self, i: int) -> list[dict[str, Any]]:
+        """The stale prices and FX rates account i depends on (engine.pricing.staleness)."""
+        return [item.as_dict() for item in suspension(self.universe, self.accounts[i])]
 
     def drifted(self) -> list[int]:
         """Account ids with any trigger (band breached, cash above target or below floor, excluded
@@ -155,6 +166,7 @@ class BookDrift:
             "drift_value_base": {s: round(d * v, 2) for s, d in sorted(drift.items())},
             "breaches": sorted(s for s, d in drift.items() if abs(d) > a.band),
             "by": dims,
+            "stale": self.stale(i),
         }
 
 

@@ -229,6 +229,11 @@ def plan(
     n = len(idx)
     rules = HarvestRules(s.harvest_min_loss_base, s.harvest_min_pct, s.harvest_interval_days)
     wash = u.wash_group[idx]
+    # A stale price or FX rate (engine.pricing.staleness) never prices a substitute's purchase.
+    stale = np.isin(idx, list(u.stale)) | (
+        np.isin(u.currency[idx], list(u.stale_fx)) & (u.currency[idx] != a.base)
+    )
+    eligible = eligible & ~stale
     # Members of one group are never substantially identical (validated), so a security has a
     # substitute when another member of its group is eligible.
     ok = eligible & (groups >= 0)

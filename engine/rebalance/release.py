@@ -202,19 +202,8 @@ class ReleaseGate:
 
 
 def _gated(manager: OrderManager, gate: ReleaseGate) -> OrderManager:
-    """The same OMS (database, FIX gateway, event bus, clock, permissions) with `gate` as checker."""
-    return OrderManager(
-        manager.database,
-        gateway=manager.gateway,
-        checker=gate,
-        booker=manager.booker,
-        clock=manager.clock,
-        bus=manager.bus,
-        username=manager.username,
-        fault=manager.fault,
-        recheck=manager.recheck,
-        authorize=manager.authorize,
-    )
+    """The same OMS (database, FIX gateway, event bus, clock, every control) with `gate` as checker."""
+    return manager.with_checker(gate)
 
 
 def _prepare(manager: OrderManager, username: str, pid: int) -> tuple[ReleaseOutcome | None, str | None]:

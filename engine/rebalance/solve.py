@@ -27,7 +27,7 @@ from engine.rebalance.check import (
     check_proposal,
 )
 from engine.rebalance.heuristic import proportional
-from engine.rebalance.prepare import Prepared, late_settling, prepare
+from engine.rebalance.prepare import Prepared, late_settling, prepare, suspended_reason, suspension
 from engine.rebalance.problem import RELAXED_BAND, Shape, shape_for
 from engine.rebalance.qp import DirectQP
 from engine.rebalance.record import build_record
@@ -195,6 +195,10 @@ def _rebalance(ctx: Context, a: AccountInput, t0: float) -> dict[str, Any]:
     u, s = ctx.u, ctx.s
     p = prepare(u, a, s, ctx.pb(a.base))
     empty = Rounded(np.zeros(p.n), np.zeros(p.n), np.zeros(len(a.lot_qty)))
+    stale = suspension(u, a)
+    if stale:  # never solved on a stale price or rate: no trades, the reason says which
+        rec = build_record(p, u, s, empty, None, "infeasible", suspended_reason(stale), None, t0)
+        return {**rec, "suspended": [i.as_dict() for i in stale]}
     model = u.models.get(a.model_id or -1)
     if model is None or not (model > 0).any():
         return build_record(p, u, s, empty, None, "infeasible", "model: the account has no model", None, t0)

@@ -2,7 +2,7 @@
 
 This is an ESTIMATE for ranking trades, not a tax computation. US rule (IRS Publication 550):
 long-term when held more than one year (the day of acquisition is not counted, the day of sale
-is), so a lot is long-term when the sale date is after its first anniversary. Other
+is; engine.accounting.holding has the one rule). Other
 jurisdictions are reduced to one short and one long rate. Tax-deferred and exempt accounts pay 0.
 The accounting engine (issue 3) can replace `lot_tax_per_unit` and `TAX_RATES` later.
 """
@@ -10,10 +10,11 @@ The accounting engine (issue 3) can replace `lot_tax_per_unit` and `TAX_RATES` l
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
-from functools import lru_cache
+from datetime import date
 
 import numpy as np
+
+from engine.accounting.holding import US_MONTHS, long_term_mask
 
 
 @dataclass(frozen=True)
@@ -48,28 +49,9 @@ def rates_for(jurisdiction: str, tax_status: str, override: TaxRates | None = No
 
 
 def is_long_term(acquired: np.ndarray, sale: date) -> np.ndarray:
-    """True where a lot acquired on `acquired` (datetime64[D]) sold on `sale` is held over a year."""
-    return np.asarray(acquired).astype("datetime64[D]") <= _last_long_term(sale)
-
-
-def _anniversary(d: date) -> date:
-    """The first anniversary (29 February goes to 28 February, as pandas' DateOffset(years=1))."""
-    try:
-        return d.replace(year=d.year + 1)
-    except ValueError:
-        return date(d.year + 1, 2, 28)
-
-
-@lru_cache(maxsize=64)
-def _last_long_term(sale: date) -> np.datetime64:
-    """The latest acquisition date that is long-term on `sale` (anniversaries never decrease, so
-    one cutoff per sale date replaces a date offset per lot)."""
-    d = date(sale.year - 1, sale.month, min(sale.day, 28)) - timedelta(days=2)
-    while _anniversary(d + timedelta(days=1)) < sale:
-        d += timedelta(days=1)
-    while _anniversary(d) >= sale:
-        d -= timedelta(days=1)
-    return np.datetime64(d, "D")
+    """True where a lot acquired on `acquired` (datetime64[D]) sold on `sale` is held over a year
+    (the one rule in engine.accounting.holding, month-end rule included)."""
+    return long_term_mask(acquired, sale, US_MONTHS)
 
 
 def gain_per_unit(

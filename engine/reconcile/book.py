@@ -296,6 +296,8 @@ def _dividends(
             gross: dict[int, float] = {}
             net: dict[int, float] = {}
             for bid, kind, amount in moves:
+                if bid is None:
+                    continue
                 net[bid] = net.get(bid, 0.0) + float(amount)
                 if kind == "dividend":
                     gross[bid] = gross.get(bid, 0.0) + float(amount)

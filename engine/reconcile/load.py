@@ -22,7 +22,7 @@ from engine.access.guard import require
 from engine.access.permissions import Permission
 from engine.audit.chain import record
 from engine.errors import ImportValidationError, Problem
-from engine.reconcile.statement import ParsedStatement
+from engine.reconcile.statement import CashLine, ParsedStatement, PositionLine
 from engine.reconcile.tables import Statement, StatementCash, StatementPosition
 from engine.store.accounts import Account
 from engine.store.bulk import insert_frame
@@ -42,7 +42,7 @@ class LoadResult:
 
 
 def _check_accounts(session: Session, name: str, st: ParsedStatement) -> None:
-    lines = [*st.positions, *st.cash]
+    lines: list[PositionLine | CashLine] = [*st.positions, *st.cash]
     codes = sorted({ln.account_code for ln in lines})
     held = dict(session.execute(select(Account.code, Account.custodian).where(Account.code.in_(codes))).all())
     problems: list[Problem] = []

@@ -264,10 +264,10 @@ def break_detail(session: Session, break_id: int) -> BreakDetail:
                         "note": mv.note,
                     }
                 )
-    for c in session.scalars(
+    for note in session.scalars(
         select(BreakComment).where(BreakComment.break_id == b.id).order_by(BreakComment.id)
     ):
-        detail.comments.append({"author": c.author, "at": c.at.isoformat(), "text": c.text})
+        detail.comments.append({"author": note.author, "at": note.at.isoformat(), "text": note.text})
     for a in session.scalars(select(Adjustment).where(Adjustment.break_id == b.id).order_by(Adjustment.id)):
         detail.adjustments.append(
             {

@@ -23,7 +23,7 @@ def _rows(session: Session, sql: str) -> list[tuple[object, ...]]:
     cur = session.connection().connection.cursor()
     try:
         cur.execute(sql)
-        return cur.fetchall()
+        return list(cur.fetchall())
     finally:
         cur.close()
 
@@ -75,7 +75,8 @@ def csv_frame(session: Session, exprs: list[str], tail: str, spec: list[tuple[st
     cur = session.connection().connection.cursor()
     try:
         cur.execute(f"SELECT {agg} {tail}")
-        text = cur.fetchone()[0]
+        found = cur.fetchone()
+        text = found[0] if found else None
     finally:
         cur.close()
     kinds = {"int": np.int64, "float": np.float64, "object": object, "category": "category"}

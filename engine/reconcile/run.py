@@ -13,7 +13,7 @@ in the caller's transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -29,6 +29,8 @@ from engine.errors import NotFound
 from engine.pricing.fx import FxTable
 from engine.pricing.prices import last_prices
 from engine.reconcile.book import load_book
+from engine.reconcile.coverage import COLUMNS as ABSENT_COLUMNS
+from engine.reconcile.coverage import NO_STATEMENT, Coverage, coverage
 from engine.reconcile.match import (
     DEFAULT_TOLERANCE,
     EXPLAINED,
@@ -63,6 +65,10 @@ class RunResult:
     results: pd.DataFrame
     summary: pd.DataFrame
     break_ids: list[int]
+    # One row per account its custodian's statements leave out (coverage.COLUMNS + break_id).
+    no_statement: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=[*ABSENT_COLUMNS, "break_id"])
+    )
 
     @property
     def breaks(self) -> pd.DataFrame:
@@ -163,27 +169,29 @@ def reconcile(
     if not names:
         raise NotFound(f"no custodian statements loaded for {as_of}")
     book = load_book(session, as_of, names)
+    cover = coverage(book, pos_lines, cash_lines, as_of)
     parts = []
     if not pos_lines.empty:
         sid = resolve(identifier_table(session), pos_lines["id_type"], pos_lines["security_ref"])
         pos_lines["security_id"], pos_lines["via_action"] = resolve_announced_isins(
             book.renames, pos_lines["id_type"], pos_lines["security_ref"], sid
         )
-        covered = book.accounts[book.accounts["custodian"].isin(pd.unique(pos_lines["custodian"]))]
+        covered = cover.positions
         prices = last_prices(session, as_of)["close"]
         need_fx = pos_lines["market_value"].notna().any()
         fx = FxTable.load(session, start=as_of, end=as_of) if need_fx else None
         parts.append(position_columns(book, pos_lines, covered, as_of, prices, fx, tolerance))
     if not cash_lines.empty:
-        covered = book.accounts[book.accounts["custodian"].isin(pd.unique(cash_lines["custodian"]))]
-        cash = match_cash(book, cash_lines, covered)
+        cash = match_cash(book, cash_lines, cover.cash)
         parts.append({c: cash[c].to_numpy() for c in RESULT_COLUMNS})
     results = frame_of(concat_columns(parts))
     summary = summarize(results)
     break_ids: list[int] = []
+    absent = cover.absent.assign(break_id=None)
     if persist:
         assert run_by is not None  # required above
-        break_ids = _persist(session, as_of, names, results, run_by)
+        break_ids, absent_ids = _persist(session, as_of, names, results, cover, run_by)
+        absent["break_id"] = absent_ids
         run = Run(as_of=as_of, run_by=run_by, summary=summary.to_dict("records"))
         session.add(run)
         session.flush()
@@ -191,14 +199,15 @@ def reconcile(
         record(session, run_by, "reconcile.run", "recon_run", run.id, None,
                {"as_of": as_of, "custodians": names, "lines": len(results),
                 "matched": int((outcome == MATCHED).sum()), "explained": int((outcome == EXPLAINED).sum()),
-                "open": int((outcome == "break").sum()), "breaks": len(break_ids)})  # fmt: skip
+                "open": int((outcome == "break").sum()), "breaks": len(break_ids),
+                "no_statement": absent["account_code"].tolist()})  # fmt: skip
     # The stored id on each line that is not matched (a column added in place: no frame copy).
     values, missing = np.zeros(len(results), dtype=np.int64), np.ones(len(results), dtype=bool)
     if break_ids:
         sel = (results["outcome"] != MATCHED).to_numpy()
         values[sel], missing[sel] = break_ids, False
     results["break_id"] = pd.arrays.IntegerArray(values, missing)
-    return RunResult(as_of, results, summary, break_ids)
+    return RunResult(as_of, results, summary, break_ids, absent)
 
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
@@ -241,11 +250,15 @@ def _dec(x: object, places: str = "0.0001") -> Decimal | None:
 
 
 def _persist(
-    session: Session, as_of: date, custodians: list[str], results: pd.DataFrame, run_by: str
-) -> list[int]:
+    session: Session, as_of: date, custodians: list[str], results: pd.DataFrame, cover: Coverage, run_by: str
+) -> tuple[list[int], list[int]]:
     """Store the run's breaks as `run_by`: new ones open (or explained), resolved ones found again
-    reopen, and open ones no longer found are cleared; each move audited by the break machine."""
-    rows = results[results["outcome"] != MATCHED]
+    reopen, and open ones no longer found are cleared; each move audited by the break machine.
+
+    An account no statement covered gets one `no_statement` break (its ids are returned second);
+    its other breaks are neither found again nor cleared: nothing was compared."""
+    rows = _with_absent(results[results["outcome"] != MATCHED], cover.absent)
+    n_lines = len(rows) - len(cover.absent)
     keys = [
         break_key(c, a, s, ccy, t)
         for c, a, s, ccy, t in zip(
@@ -296,6 +309,7 @@ def _persist(
         BREAKS.fire_many(session, objs, "reappear", actor=run_by, detail=found, also=cleared,
                          facts={"explained": explained})  # fmt: skip
     seen = {b.id for b in out}
+    compared = _compared_codes(cover)
     stale = [
         b
         for b in session.scalars(
@@ -305,7 +319,7 @@ def _persist(
                 Break.last_seen < as_of,
             )
         )
-        if b.id not in seen
+        if b.id not in seen and b.account_code in compared[_kind(b)]
     ]
     for b in stale:
         session.add(
@@ -313,4 +327,49 @@ def _persist(
         )
     BREAKS.fire_many(session, stale, "clear", actor=run_by, detail=found, also={"resolved_by": "reconcile"})
     session.flush()
-    return [b.id for b in out]
+    ids = [b.id for b in out]
+    return ids[:n_lines], ids[n_lines:]
+
+
+def _with_absent(rows: pd.DataFrame, absent: pd.DataFrame) -> pd.DataFrame:
+    """The break lines, then one `no_statement` line per account left out of the statements."""
+    if absent.empty:
+        return rows
+    n = len(absent)
+    extra = pd.DataFrame(
+        {
+            "custodian": absent["custodian"].to_numpy(dtype=object),
+            "account_id": absent["account_id"].to_numpy(dtype=np.int64),
+            "account_code": absent["account_code"].to_numpy(dtype=object),
+            "security_id": np.full(n, np.nan),
+            "security_ref": np.full(n, None, dtype=object),
+            "currency": np.full(n, None, dtype=object),
+            "measure": np.full(n, "positions", dtype=object),
+            "outcome": np.full(n, "break", dtype=object),
+            "break_type": np.full(n, NO_STATEMENT, dtype=object),
+            "book": absent["positions"].to_numpy(dtype=float),
+            "statement": np.full(n, np.nan),
+            "difference": np.full(n, np.nan),
+            "explanation": absent["explanation"].to_numpy(dtype=object),
+            "refs": [[] for _ in range(n)],
+        }
+    )
+    return pd.concat([rows, extra], ignore_index=True)
+
+
+def _kind(b: Break) -> str:
+    """Which statement a break was found on: cash lines (no security) on cash, the rest on positions."""
+    if b.break_type == NO_STATEMENT:
+        return NO_STATEMENT
+    return (
+        "cash"
+        if b.break_type == "cash" or (b.security_ref is None and b.security_id is None)
+        else "positions"
+    )
+
+
+def _compared_codes(cover: Coverage) -> dict[str, set[str]]:
+    """Account codes whose open breaks of each kind a run may clear: compared on that kind
+    (positions or cash); a `no_statement` break clears once its account is no longer left out."""
+    pos, cash = cover.compared("positions"), cover.compared("cash")
+    return {"positions": pos, "cash": cash, NO_STATEMENT: (pos | cash) - set(cover.absent["account_code"])}

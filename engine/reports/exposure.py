@@ -11,6 +11,7 @@ from engine.analytics.exposure import exposure
 from engine.pricing.cache import load_accounts, load_securities
 from engine.pricing.fx import FxTable
 from engine.pricing.valuation import value_cash, value_lots
+from engine.reports.numbers import allocate_money, weights
 
 
 def exposure_report(
@@ -39,13 +40,18 @@ def exposure_report(
         report_currency=report_currency,
     )
     rows = [
-        {
-            "group": r.group,
-            "bucket": r.bucket,
-            "currency": r.currency,
-            "value": round(float(r.value), 2),
-            "weight": round(float(r.weight), 6),
-        }
+        {"group": r.group, "bucket": r.bucket, "currency": r.currency, "value": r.value, "weight": r.weight}
         for r in table.itertuples(index=False)
     ]
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:  # a group's rows are in its one reporting currency
+        groups.setdefault((str(row["group"]), str(row["currency"])), []).append(row)
+    for members in groups.values():  # each group's values add up to its total, weights to one
+        ccy = str(members[0]["currency"])
+        for row, v, w in zip(
+            members,
+            allocate_money([m["value"] for m in members], ccy),
+            weights([m["weight"] for m in members]),
+        ):
+            row["value"], row["weight"] = float(v), float(w)
     return {"report": "exposure", "as_of": as_of.isoformat(), "by": by, "level": level, "rows": rows}

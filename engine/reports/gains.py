@@ -21,13 +21,22 @@ from engine.accounting.tables import RealizedGain
 from engine.errors import WorkstationError
 from engine.pricing.fx import FxTable
 from engine.pricing.valuation import value_lots
+from engine.reports.numbers import QUANTITY_PLACES, allocate_money, money, round_to
 from engine.store.accounts import Account
 from engine.store.positions import TaxLot
 from engine.store.reference import Security
 
 
-def _r(x: float) -> float:
-    return round(float(x), 2)
+def _r(x: Any, currency: str) -> float:
+    """An amount rounded to its currency's minor unit (JPY 0, KWD 3)."""
+    return float(money(x, currency))
+
+
+def _split(gain: Any, price: Any, fx: Any, currency: str) -> tuple[float, float, float]:
+    """(gain, price part, FX part) rounded so that the parts add up to the rounded gain."""
+    total = money(gain, currency)
+    a, b = allocate_money([price, fx], currency, total)
+    return float(total), float(a), float(b)
 
 
 def gains_report(
@@ -43,7 +52,9 @@ def gains_report(
         q = q.where(RealizedGain.sold >= start)
     realized = []
     for g in session.scalars(q.order_by(RealizedGain.account_id, RealizedGain.sold, RealizedGain.id)):
-        gain, dis = float(g.gain_base), float(g.wash_disallowed_base)
+        base, local = g.base_currency, g.currency
+        gain, price_gain, fx_gain = _split(g.gain_base, g.price_gain_base, g.fx_gain_base, base)
+        dis = _r(g.wash_disallowed_base, base)
         realized.append(
             {
                 "account": accts[g.account_id].code,
@@ -54,16 +65,16 @@ def gains_report(
                 "sold": g.sold.isoformat(),
                 "term": g.term,
                 "currency": g.currency,
-                "proceeds_local": _r(g.proceeds_local),
-                "cost_local": _r(g.cost_local),
-                "base_currency": g.base_currency,
-                "proceeds_base": _r(g.proceeds_base),
-                "cost_base": _r(g.cost_base),
-                "gain_base": _r(gain),
-                "price_gain_base": _r(g.price_gain_base),
-                "fx_gain_base": _r(g.fx_gain_base),
-                "wash_disallowed_base": _r(dis),
-                "recognized_gain_base": _r(gain + dis),
+                "proceeds_local": _r(g.proceeds_local, local),
+                "cost_local": _r(g.cost_local, local),
+                "base_currency": base,
+                "proceeds_base": _r(g.proceeds_base, base),
+                "cost_base": _r(g.cost_base, base),
+                "gain_base": gain,
+                "price_gain_base": price_gain,
+                "fx_gain_base": fx_gain,
+                "wash_disallowed_base": dis,
+                "recognized_gain_base": _r(gain + dis, base),
                 "wash_note": g.wash_note,
             }
         )
@@ -83,9 +94,9 @@ def gains_report(
                 "acquired": pd.Timestamp(lot.acquired).date().isoformat(),
                 "term": term(pd.Timestamp(lot.acquired).date(), end, months),
                 "base_currency": lot.base_currency,
-                "cost_base": _r(lot.cost_base),
-                "market_value_base": _r(lot.mv_base),
-                "gain_base": _r(lot.unrealized_base),
+                "cost_base": _r(lot.cost_base, lot.base_currency),
+                "market_value_base": _r(lot.mv_base, lot.base_currency),
+                "gain_base": _r(lot.unrealized_base, lot.base_currency),
             }
         )
     totals = []
@@ -96,9 +107,10 @@ def gains_report(
             for tm in ("short", "long", "none"):
                 mine = [r for r in rows if r["account"] == code and r["term"] == tm]
                 key = "recognized_gain_base" if kind == "realized" else "gain_base"
-                t[f"{kind}_{tm}_base"] = _r(sum(r[key] for r in mine))
+                t[f"{kind}_{tm}_base"] = _r(sum(r[key] for r in mine), accts[i].base_currency)
         t["wash_disallowed_base"] = _r(
-            sum(r["wash_disallowed_base"] for r in realized if r["account"] == code)
+            sum(r["wash_disallowed_base"] for r in realized if r["account"] == code),
+            accts[i].base_currency,
         )
         totals.append(t)
     if by != "lot":
@@ -121,6 +133,11 @@ def _group(rows: list[dict[str, Any]], by: str) -> list[dict[str, Any]]:
     if not rows:
         return []
     df = pd.DataFrame(rows)
-    money = [c for c in df.columns if c.endswith("_base") and c != "base_currency"] + ["quantity"]
-    out = df.groupby([*keys, "base_currency"], sort=True)[money].sum().round(2).reset_index()
-    return out.to_dict(orient="records")  # type: ignore[return-value]
+    amounts = [c for c in df.columns if c.endswith("_base") and c != "base_currency"]
+    out = df.groupby([*keys, "base_currency"], sort=True)[[*amounts, "quantity"]].sum().reset_index()
+    records: list[dict[str, Any]] = out.to_dict(orient="records")
+    for r in records:  # sums of rounded lines: only float noise to take off
+        for c in amounts:
+            r[c] = _r(r[c], r["base_currency"])
+        r["quantity"] = float(round_to(r["quantity"], QUANTITY_PLACES))
+    return records

@@ -132,15 +132,15 @@ def account_history(session: Session, account_id: int, start: date, end: date, f
     a = qh.arrivals
     if len(a):
         r, c = a["row"].to_numpy(), a["col"].to_numpy()
-        k = np.array([ccy_col[x] for x in sec_ccy[c]])
-        np.add.at(flow, r, a["quantity"].to_numpy() * price[r, c] * mult[c] * rate_now[r, k])
+        col = np.array([ccy_col[x] for x in sec_ccy[c]])
+        np.add.at(flow, r, a["quantity"].to_numpy() * price[r, c] * mult[c] * rate_now[r, col])
     f = cash.flows
     if len(f):
         when = f["trade_date"].to_numpy(dtype="datetime64[D]")
         row = np.searchsorted(dates, when, side="left")
         inside = (when > dates[0]) & (row < n)
-        k = np.array([ccy_col[x] for x in f["currency"]])
-        np.add.at(flow, row[inside], f["amount"].to_numpy()[inside] * rate_now[row[inside], k[inside]])
+        fcol = np.array([ccy_col[x] for x in f["currency"]])
+        np.add.at(flow, row[inside], f["amount"].to_numpy()[inside] * rate_now[row[inside], fcol[inside]])
     frame = pd.DataFrame({"value": value, "value_prev_fx": value_prev, "flow": flow}, index=index)
     quantities = pd.DataFrame(qh.quantity, index=index, columns=list(secs["symbol"]))
     local_values = pd.DataFrame(local, index=index, columns=currencies)

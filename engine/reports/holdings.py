@@ -1,6 +1,9 @@
 """Holdings: every position with price, local and base market value, weight, and cash per currency.
 
 Weight is the position's base market value over the account's total (securities plus cash).
+Amounts are rounded to their currency's minor unit; an account's position and cash lines are
+rounded together (largest remainder, engine.reports.numbers) so that they add up to its total to
+the last minor unit, and its weights to exactly one.
 Positions aggregate an account's lots of one security ("--by position", the default) or list
 each lot ("--by lot", with acquisition date, cost and unrealized gain).
 """
@@ -8,6 +11,7 @@ each lot ("--by lot", with acquisition date, cost and unrealized gain).
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -19,11 +23,42 @@ from engine.errors import WorkstationError
 from engine.pricing.cache import load_accounts, load_securities
 from engine.pricing.fx import FxTable
 from engine.pricing.valuation import value_cash, value_lots
+from engine.reports.numbers import allocate_money, money, weights
 from engine.store.positions import TaxLot
 
+Line = tuple[str, int]
+"""("row", i) for the i-th position or lot row, ("cash", i) for the i-th cash row."""
 
-def _r(x: float, nd: int = 2) -> float:
-    return round(float(x), nd)
+
+def _positions(frame: pd.DataFrame) -> dict[int, np.ndarray]:
+    """Row positions of each account in `frame` (one pass, not one scan per account)."""
+    if frame.empty:
+        return {}
+    return {int(k): v for k, v in frame.groupby(frame["account_id"].to_numpy(), sort=False).indices.items()}
+
+
+def _account_lines(
+    rows: pd.DataFrame, cash: pd.DataFrame, total: pd.Series, accts: pd.DataFrame
+) -> tuple[dict[Line, Decimal], dict[Line, Decimal]]:
+    """Each line's base value rounded to the base currency's minor unit so that an account's lines
+    add up to its rounded total, and its weight (6 decimals) so that the weights add up to one."""
+    values: dict[Line, Decimal] = {}
+    shares: dict[Line, Decimal] = {}
+    row_at = _positions(rows)
+    cash_at = _positions(cash)
+    row_mv = rows["mv_base"].to_numpy(dtype=float)
+    cash_mv = cash["value_base"].to_numpy(dtype=float)
+    for i in total.index:
+        keys: list[Line] = [("row", int(k)) for k in row_at.get(i, ())]
+        keys += [("cash", int(k)) for k in cash_at.get(i, ())]
+        if not keys:
+            continue
+        exact = [row_mv[k] if kind == "row" else cash_mv[k] for kind, k in keys]
+        values.update(zip(keys, allocate_money(exact, str(accts.loc[i, "base_currency"]))))
+        tot = float(total[i])
+        fractions = [v / tot if tot else 0.0 for v in exact]
+        shares.update(zip(keys, weights(fractions)))
+    return values, shares
 
 
 def holdings_report(session: Session, ids: list[int], as_of: date, by: str = "position") -> dict[str, Any]:
@@ -63,10 +98,10 @@ def holdings_report(session: Session, ids: list[int], as_of: date, by: str = "po
     rows = rows.join(secs[["symbol", "isin", "mic"]], on="security_id")
     rows = rows.assign(account=accts["account"].reindex(rows["account_id"]).to_numpy())
     rows = rows.sort_values(["account", "mv_base"], ascending=[True, False])
-    tot = total.reindex(rows["account_id"]).to_numpy(dtype=float)
-    weight = np.divide(rows["mv_base"].to_numpy(dtype=float), tot, out=np.zeros(len(rows)), where=tot != 0)
+    cash = cash.sort_values(["account_id", "currency"])
+    line_base, line_weight = _account_lines(rows, cash, total, accts)
     out_rows = []
-    for r, w in zip(rows.itertuples(index=False), weight):
+    for k, r in enumerate(rows.itertuples(index=False)):
         row = {
             "account": r.account,
             "symbol": r.symbol,
@@ -75,12 +110,12 @@ def holdings_report(session: Session, ids: list[int], as_of: date, by: str = "po
             "quantity": float(r.quantity),
             "price": float(r.price),
             "currency": r.currency,
-            "market_value_local": _r(r.mv_local),
-            "market_value_base": _r(r.mv_base),
+            "market_value_local": float(money(r.mv_local, r.currency)),
+            "market_value_base": float(line_base[("row", k)]),
             "base_currency": r.base_currency,
-            "weight": round(float(w), 6),
-            "cost_base": _r(r.cost_base),
-            "unrealized_base": _r(r.unrealized_base),
+            "weight": float(line_weight[("row", k)]),
+            "cost_base": float(money(r.cost_base, r.base_currency)),
+            "unrealized_base": float(money(r.unrealized_base, r.base_currency)),
             "as_of": as_of.isoformat(),
         }
         if by == "lot":
@@ -93,29 +128,29 @@ def holdings_report(session: Session, ids: list[int], as_of: date, by: str = "po
         {
             "account": accts.loc[c.account_id, "account"],
             "currency": c.currency,
-            "settled": _r(float(c.settled)),
-            "unsettled": _r(float(c.unsettled)),
-            "value_base": _r(c.value_base),
+            "settled": float(money(c.settled, c.currency)),
+            "unsettled": float(money(c.unsettled, c.currency)),
+            "value_base": float(line_base[("cash", k)]),
             "base_currency": c.base_currency,
-            "weight": round(float(c.value_base / total[c.account_id]) if total[c.account_id] else 0.0, 6),
+            "weight": float(line_weight[("cash", k)]),
         }
-        for c in cash.sort_values(["account_id", "currency"]).itertuples(index=False)
+        for k, c in enumerate(cash.itertuples(index=False))
     ]
-    sec_total = lots.groupby("account_id")["mv_base"].sum()
-    cash_total = cash.groupby("account_id")["value_base"].sum()
-    totals = [
-        {
-            "account": accts.loc[i, "account"],
-            "base_currency": accts.loc[i, "base_currency"],
-            "securities_base": _r(sec_total.get(i, 0.0)),
-            "cash_base": _r(cash_total.get(i, 0.0)),
-            "total_base": _r(total[i]),
-            "positions": int((lots["account_id"] == i).sum())
-            if by == "lot"
-            else int((rows["account_id"] == i).sum()),
-        }
-        for i in sorted(ids, key=lambda i: accts.loc[i, "account"])
-    ]
+    row_at, cash_at = _positions(rows), _positions(cash)
+    totals = []
+    for i in sorted(ids, key=lambda i: accts.loc[i, "account"]):
+        sec = sum((line_base[("row", int(k))] for k in row_at.get(i, ())), Decimal(0))
+        csh = sum((line_base[("cash", int(k))] for k in cash_at.get(i, ())), Decimal(0))
+        totals.append(
+            {
+                "account": accts.loc[i, "account"],
+                "base_currency": accts.loc[i, "base_currency"],
+                "securities_base": float(sec),
+                "cash_base": float(csh),
+                "total_base": float(sec + csh),  # the sum of the lines shown, to the minor unit
+                "positions": len(row_at.get(i, ())),  # positions, or lots with --by lot
+            }
+        )
     return {
         "report": "holdings",
         "as_of": as_of.isoformat(),

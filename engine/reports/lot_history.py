@@ -13,6 +13,7 @@ is the product of the security's applied split factors (new/old) with ex-date on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ NEVER = np.datetime64("9999-12-31", "D")
 def _trade_starts(session: Session, account_id: int) -> dict[str, np.datetime64]:
     """lot_ref -> trade date for the lots this account's buy bookings opened."""
     return {
-        ref: np.datetime64(d, "D")
+        str(ref): np.datetime64(d, "D")
         for ref, d in session.execute(
             select(Booking.lot_ref, Booking.trade_date).where(
                 Booking.account_id == account_id, Booking.kind == "trade", Booking.lot_ref.is_not(None)
@@ -37,7 +38,7 @@ def _trade_starts(session: Session, account_id: int) -> dict[str, np.datetime64]
     }
 
 
-def _start_of(ref: str, acquired: object, starts: dict[str, np.datetime64]) -> tuple[np.datetime64, bool]:
+def _start_of(ref: str, acquired: date, starts: dict[str, np.datetime64]) -> tuple[np.datetime64, bool]:
     """(start date, booked) of a lot; a wash-sale split-off `<ref>-W<n>` starts with its parent buy."""
     key = ref if ref in starts else ref.split("-W", 1)[0]
     if key in starts:
@@ -91,6 +92,8 @@ def split_factors(session: Session, security_ids: list[int]) -> Splits:
             CorporateAction.security_id.in_(security_ids),
         )
     ):
+        if new is None or old is None:
+            continue  # not a split's ratio
         out.setdefault(sid, []).append((np.datetime64(ex, "D"), float(new) / float(old)))
     return out
 

@@ -38,6 +38,7 @@ from engine.errors import NotFound
 from engine.pricing.fx import FxTable
 from engine.reports.history import AccountHistory, account_history, closes
 from engine.reports.lot_history import cumulative_factor, split_factors
+from engine.reports.numbers import money
 from engine.store.accounts import Account, ModelComponent
 from engine.store.reference import Security
 
@@ -109,6 +110,11 @@ def _r(x: float, nd: int = 6) -> float | None:
     return None if x is None or not np.isfinite(x) else round(float(x), nd)
 
 
+def _money(x: float, currency: str) -> float | None:
+    """An amount in the account's base currency, to its minor unit (JPY 0, KWD 3)."""
+    return None if x is None or not np.isfinite(x) else float(money(x, currency))
+
+
 def performance_report(
     session: Session, ids: list[int], start: date, end: date, benchmark: str = "model"
 ) -> dict[str, Any]:
@@ -129,9 +135,9 @@ def performance_report(
             "base_currency": acct.base_currency,
             "from": f.index[0].date().isoformat(),
             "to": f.index[-1].date().isoformat(),
-            "start_value": _r(f["value"].iloc[0], 2),
-            "end_value": _r(f["value"].iloc[-1], 2),
-            "net_flows": _r(f["flow"].sum(), 2),
+            "start_value": _money(f["value"].iloc[0], h.base_currency),
+            "end_value": _money(f["value"].iloc[-1], h.base_currency),
+            "net_flows": _money(f["flow"].sum(), h.base_currency),
             "twr": _r(twr),
             "local_return": _r(local),
             "currency_return": _r((1 + twr) / (1 + local) - 1),
@@ -189,7 +195,7 @@ def risk_report(
                 confidence=confidence,
                 horizon_days=horizon_days,
                 historical_var=_r(hv),
-                historical_var_amount=_r(hv * value, 2),
+                historical_var_amount=_money(hv * value, h.base_currency),
                 parametric_var=_r(parametric_var(base_r, confidence, horizon_days)),
                 expected_shortfall=_r(expected_shortfall(base_r, confidence)),
                 sharpe=_r(sharpe_ratio(base_r)),

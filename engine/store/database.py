@@ -1,4 +1,8 @@
-"""Open a database by SQLAlchemy URL; SQLite gets WAL, foreign keys and a busy timeout."""
+"""Open a database by SQLAlchemy URL; SQLite gets WAL, foreign keys and a busy timeout.
+
+A SQLite book is created 0600 (its -wal and -shm files take the same mode) in a directory
+created 0700: it holds client positions and orders.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,9 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import ConfigurationError
+from engine.store.files import create_private_file, private_dir, private_file
+
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -23,6 +30,19 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache for bulk loads and revaluation scans
     cur.close()
+
+
+def _private_sqlite(path: Path) -> None:
+    """The book file 0600 before SQLite opens it (SQLite gives -wal and -shm the file's mode)."""
+    if str(path).startswith("file:"):  # a URI filename: SQLite creates it as it is told
+        return
+    try:
+        private_dir(path.parent, tighten=False)  # a user's folder holding the book stays as it is
+        create_private_file(path)
+        for suffix in SQLITE_SIDE_FILES:
+            private_file(path.with_name(path.name + suffix))
+    except OSError as exc:
+        raise ConfigurationError(f"cannot open the book {path}: {exc.strerror or exc}") from None
 
 
 def parse_url(url: str | URL) -> URL:
@@ -43,7 +63,7 @@ class Database:
     def __init__(self, url: str | URL, **engine_kwargs: Any) -> None:
         self.url = parse_url(url)
         if self.url.get_backend_name() == "sqlite" and self.url.database not in (None, "", ":memory:"):
-            Path(self.url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite(Path(self.url.database).expanduser())
         self.engine: Engine = create_engine(self.url, **engine_kwargs)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)

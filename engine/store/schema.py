@@ -9,6 +9,7 @@ from engine.audit import tables as audit_tables
 from engine.compliance import tables as compliance_tables
 from engine.oms import tables as oms_tables
 from engine.portfolio_models import tables as models_tables
+from engine.pricing import tables as pricing_tables
 from engine.rebalance import tables as rebalance_tables
 from engine.reconcile import tables as reconcile_tables
 from engine.shared import tables as shared_tables
@@ -31,6 +32,7 @@ TABLE_MODULES = (
     reconcile_tables,
     models_tables,
     shared_tables,
+    pricing_tables,
 )
 metadata = Base.metadata
 

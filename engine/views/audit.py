@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pandas as pd
 from sqlalchemy import select
 
@@ -11,7 +13,19 @@ from engine.store.people import AuditEntry
 AUDIT_KEYS = ["id", "at", "username", "action", "entity", "entity_id", "reason", "hash"]
 
 
-def audit_entries(database: Database, limit: int = 50_000) -> pd.DataFrame:
+ORDER_NOISE = "order.state"
+"""Every order status change (the OMS's audit hook): most of the trail, hidden unless asked."""
+
+
+def audit_entries(
+    database: Database,
+    limit: int = 50_000,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    order_events: bool = True,
+) -> pd.DataFrame:
+    """The newest `limit` entries with `since` <= at < `until` (timezone-aware), without the
+    order status changes unless `order_events`."""
     q = (
         select(
             AuditEntry.id,
@@ -26,6 +40,12 @@ def audit_entries(database: Database, limit: int = 50_000) -> pd.DataFrame:
         .order_by(AuditEntry.id.desc())
         .limit(limit)
     )
+    if since is not None:
+        q = q.where(AuditEntry.at >= since)
+    if until is not None:
+        q = q.where(AuditEntry.at < until)
+    if not order_events:
+        q = q.where(AuditEntry.action != ORDER_NOISE)
     with database.session() as s:
         rows = [(*r[:7], (r[7] or "")[:12]) for r in s.execute(q).all()]
     return pd.DataFrame(rows, columns=AUDIT_KEYS)

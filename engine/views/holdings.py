@@ -16,15 +16,15 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from engine.accounting import holding
 from engine.views.snapshot import BookSnapshot
 
 CASH_SYMBOL = "CASH"
 
 
 def long_term_mask(acquired: pd.Series, as_of: date) -> np.ndarray:
-    """True where a lot bought on `acquired` is long-term on `as_of` (held more than one year)."""
-    anniversary = pd.to_datetime(acquired) + pd.DateOffset(years=1)  # Feb 29 -> Feb 28
-    return (pd.Timestamp(as_of) > anniversary).to_numpy()
+    """True where a lot bought on `acquired` is long-term on `as_of` (engine.accounting.holding's rule)."""
+    return holding.long_term_mask(pd.to_datetime(acquired).to_numpy(), as_of)
 
 
 def lots_with_terms(snap: BookSnapshot) -> pd.DataFrame:

@@ -87,10 +87,39 @@ def run(database: Database, sel: Selection, mode: str, user: str, token: Any) ->
 
 
 def proposal_trades(database: Database, proposal_id: int) -> tuple[dict[str, Any], pd.DataFrame]:
-    """The proposal's payload (status, tax, drift before/after...) and its trades, one row each."""
+    """The proposal's payload (solver status, tax, drift before/after...) and its trades, one row
+    each. The payload also carries `proposal_status` (the row's status: ok, accepted, rejected...)
+    and `compliance`: the approval case's state and outcome and the rules that did not pass, worst
+    first, so the detail agrees with the row and names what flagged it."""
+    from sqlalchemy import select
+
+    from engine.compliance.tables import ApprovalCase, CheckResult
+
+    rank = {"block": 0, "flag": 1, "warn": 2}
     with database.session() as s:
         p = s.get(Proposal, proposal_id)
         payload = dict(p.payload or {}) if p is not None else {}
+        payload["proposal_status"] = p.status if p is not None else ""
+        case = s.scalars(
+            select(ApprovalCase).where(
+                ApprovalCase.entity == "proposal", ApprovalCase.entity_id == str(proposal_id)
+            )
+        ).first()
+        if case is not None:
+            hits = s.execute(
+                select(CheckResult.rule_code, CheckResult.outcome).where(
+                    CheckResult.run_id == case.run_id, CheckResult.outcome != "pass"
+                )
+            ).all()
+            worst: dict[str, str] = {}
+            for code, outcome in hits:
+                if code not in worst or rank.get(outcome, 9) < rank.get(worst[code], 9):
+                    worst[code] = outcome
+            payload["compliance"] = {
+                "state": case.state,
+                "outcome": case.outcome or "",
+                "rules": sorted(worst.items(), key=lambda kv: (rank.get(kv[1], 9), kv[0])),
+            }
     trades = pd.DataFrame(
         [{k: t.get(k) for k in TRADE_KEYS} for t in payload.get("trades", [])], columns=TRADE_KEYS
     )

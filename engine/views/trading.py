@@ -168,7 +168,9 @@ def executions(
         return _frame(s.execute(q).all(), EXEC_KEYS)
 
 
-def proposals(database: Database) -> pd.DataFrame:
+def proposals(database: Database, ids: list[int] | None = None) -> pd.DataFrame:
+    """Proposals with their trade count and compliance case; only `ids` when given (a keyed
+    re-read of the rows another desk changed, not the whole table with every payload)."""
     q = (
         select(
             Proposal.id,
@@ -185,14 +187,15 @@ def proposals(database: Database) -> pd.DataFrame:
         .join(Account, Account.id == Proposal.account_id)
         .order_by(Proposal.id)
     )
+    cq = select(ApprovalCase.entity_id, ApprovalCase.state, ApprovalCase.outcome).where(
+        ApprovalCase.entity == "proposal"
+    )
+    if ids is not None:
+        q = q.where(Proposal.id.in_(ids))
+        cq = cq.where(ApprovalCase.entity_id.in_([str(i) for i in ids]))
     with database.session() as s:
         cases = {
-            eid: f"{state} ({outcome})" if outcome else state
-            for eid, state, outcome in s.execute(
-                select(ApprovalCase.entity_id, ApprovalCase.state, ApprovalCase.outcome).where(
-                    ApprovalCase.entity == "proposal"
-                )
-            ).all()
+            eid: f"{state} ({outcome})" if outcome else state for eid, state, outcome in s.execute(cq).all()
         }
         rows = []
         for r in s.execute(q).all():

@@ -12,6 +12,7 @@ from keyring.backends import fail, null
 
 from connectors.credentials import (
     KeyringCredentialStore,
+    MissingSecret,
     NoSecureKeychain,
     database_service,
     url_with_password,
@@ -90,3 +91,23 @@ def test_database_password_comes_from_the_keychain_never_the_url(memory: MemoryK
     with pytest.raises(ConfigurationError, match="contains a password"):
         url_with_password("postgresql+psycopg://desk:inline@db.example/book", store)
     assert url_with_password("sqlite:////tmp/x.db", store).password is None
+
+
+def test_require_gives_the_secret_or_one_clear_error(memory: MemoryKeyringForTests) -> None:
+    store = KeyringCredentialStore()
+    store.set("fix:SIM", "desk1", "pw")
+    assert store.require("fix:SIM", "desk1") == "pw"
+    with pytest.raises(
+        MissingSecret, match=r"no password for 'desk2' at 'fix:SIM'.*keyring set fix:SIM desk2"
+    ):
+        store.require("fix:SIM", "desk2")
+
+
+@pytest.mark.parametrize(
+    "backend", [fail.Keyring(), null.Keyring(), PlaintextKeyring()], ids=["fail", "null", "plaintext"]
+)
+def test_require_refuses_an_insecure_backend_without_reading_it(backend: object) -> None:
+    if isinstance(backend, PlaintextKeyring):
+        backend.secrets[("fix:SIM", "desk1")] = "in a file"
+    with pytest.raises(NoSecureKeychain, match="no secure keychain is available"):
+        KeyringCredentialStore(backend).require("fix:SIM", "desk1")  # type: ignore[arg-type]

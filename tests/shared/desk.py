@@ -16,13 +16,13 @@ from pathlib import Path
 from connectors.fix.gateway import FixGateway
 from engine.clock import ManualClock
 from engine.oms.loop import OmsLoop
-from engine.oms.service import OrderManager
+from engine.oms.router import Router
 from engine.oms.status import FINAL
 from engine.shared.errors import LeaseHeld
 from engine.store.database import Database
 from engine.store.trading import Order
 from tests.connectors.fix.harness import OPEN
-from tests.engine.oms.book import PassAll, RecordingBooker
+from tests.engine.oms.book import PassAll, RecordingBooker, make_oms
 
 
 def say(**kw: object) -> None:
@@ -52,14 +52,13 @@ def main() -> None:
     say(event="leased", owner=gw.lease_owner("SIM"))
     stuck = [False]
 
-    def fault(point: str) -> None:
+    def checkpoint(point: str) -> None:
         if point == "after_commit" and stuck[0]:
             say(event="stuck")
             time.sleep(3600)  # dead between commit and send until kill -9
 
-    m = OrderManager(
-        db, gateway=gw, checker=PassAll(), booker=RecordingBooker(), clock=ManualClock(OPEN), fault=fault
-    )
+    Router.checkpoint = staticmethod(checkpoint)  # type: ignore[method-assign]  # test seam
+    m = make_oms(db, gateway=gw, checker=PassAll(), booker=RecordingBooker(), clock=ManualClock(OPEN))
     loop = OmsLoop(m, inbox, tick_every=0.1)
     assert loop.run_until(lambda: gw.is_logged_on("SIM"), 30), "no logon"
     say(event="logged_on")

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,13 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from engine.oms.service import OrderManager
 from engine.shared.errors import LeaseHeld
 from engine.shared.lease import RoutingLease, holder, try_acquire
 from engine.shared.tables import RoutingLease as LeaseRow
 from engine.store.database import Database
 from tests.connectors.fix.harness import PY, ROOT, Sim, draft, fix_config
-from tests.engine.oms.book import PassAll, make_book
+from tests.engine.oms.book import PassAll, make_book, make_oms
 
 KEY = "FIX.4.4:WS->SIM"
 
@@ -39,7 +37,9 @@ def test_second_desk_is_refused_until_the_lease_expires_or_is_released(database:
     assert holder(database, KEY).owner == "bob@desk2"  # type: ignore[union-attr]
     assert not try_acquire(database, KEY, "carol@desk3", 30)
     b._stop.set()  # bob dies without releasing: nobody renews
-    time.sleep(0.1)
+    assert b._thread is not None
+    b._thread.join(timeout=30)  # wait for his heartbeat to stop, not for a fixed time
+    assert not b._thread.is_alive()
     assert try_acquire(database, "other-session", "carol@desk3", 0.2)
     assert not try_acquire(database, KEY, "carol@desk3", 30)
     with database.transaction() as s:  # bob's ttl passes
@@ -69,7 +69,7 @@ def test_kill_the_routing_desk_and_the_standby_takes_over_without_sending_twice(
 ) -> None:
     sim = Sim(tmp_path, "--ignore-market-hours", "--fill-parts", "2")
     make_book(database)
-    ids = OrderManager(database, checker=PassAll()).create(
+    ids = make_oms(database, checker=PassAll()).create(
         [draft("ACC1", qty=100 + i) for i in range(3)]
         + [draft("ACC2", "VOD.L", qty=200 + i) for i in range(2)]
     )

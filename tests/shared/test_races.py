@@ -20,14 +20,13 @@ from engine.compliance import approvals
 from engine.compliance.tables import ApprovalCase, ApprovalDecision
 from engine.oms.drafts import OrderDraft
 from engine.oms.messages import ExecReport
-from engine.oms.service import OrderManager
 from engine.oms.tables import ClientOrderId
 from engine.ports import OrderIntent
 from engine.shared.feed import changes_after
 from engine.store.database import Database
 from engine.store.trading import Order
 from tests.engine.compliance.minibook import build_minibook
-from tests.engine.oms.book import PassAll, make_book
+from tests.engine.oms.book import PassAll, make_book, make_oms
 from tests.shared import workers
 
 ROUNDS = 24
@@ -103,7 +102,7 @@ def _working_orders(database: Database, n: int) -> list[int]:
         def is_logged_on(self, broker: str) -> bool:
             return True
 
-    m = OrderManager(database, gateway=Gw(), checker=PassAll(), clock=ManualClock(OPEN))
+    m = make_oms(database, gateway=Gw(), checker=PassAll(), clock=ManualClock(OPEN))
     drafts = [
         OrderDraft(account="ACC1", symbol="AAPL", side="buy", quantity=Decimal(300 + i), broker="SIM",
                    order_type="limit", limit_price=Decimal("190"))

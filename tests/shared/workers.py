@@ -49,14 +49,14 @@ class _Gateway:
 def trader(url: str, action: str, orders: list[int], forced: list[bool], barrier: Any, out: Any) -> None:
     """Cancel (or replace: quantity -50) each order at the same moment as the other trader."""
     from engine.oms.errors import OrderRejected
-    from engine.oms.service import OrderManager
     from engine.shared.errors import ConcurrentChange
     from engine.store.database import Database
+    from tests.engine.oms.book import make_oms
 
     db = Database(url)
     gw = _Gateway()
-    m = OrderManager(db, gateway=gw, username=f"{action}-desk")
-    read = m._order
+    m = make_oms(db, gateway=gw, username=f"{action}-desk")
+    read = m.ctx.order
     force_now = [False]
 
     def order_then_wait(s: Any, oid: int) -> Any:
@@ -65,7 +65,7 @@ def trader(url: str, action: str, orders: list[int], forced: list[bool], barrier
             barrier.wait(30)  # both desks have read the working order
         return o
 
-    m._order = order_then_wait  # type: ignore[method-assign]
+    m.ctx.order = order_then_wait  # type: ignore[method-assign]
     for oid, force in zip(orders, forced):
         force_now[0] = force
         result = "won"

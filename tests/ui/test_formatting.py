@@ -28,3 +28,15 @@ def test_present_values_keep_their_units_and_zone() -> None:
         assert fmt_datetime(pd.Timestamp(at)) == "2026-11-20 09:30:00 EST"
     finally:
         set_display_zone(None)
+
+
+def test_minor_units_and_plain_quantities() -> None:
+    """ISO 4217 minor units (JPY 0, KWD 3, BHD 3), no exponent notation, no negative zero."""
+    assert format_value("money", 1234.5678, "KWD") == "1,234.568 KWD"
+    assert format_value("money", 99.9995, "BHD") == "100.000 BHD"
+    assert format_value("money", 2.675, "USD") == "2.68 USD"  # half-even on the decimal 2.675
+    assert format_value("money", -0.004, "USD") == "0.00 USD"
+    assert format_value("qty", 1e6) == "1,000,000"
+    assert format_value("qty", 2.5e7) == "25,000,000"
+    assert format_value("qty", 0.000125) == "0.000125"
+    assert format_value("qty", 12.5) == "12.5"

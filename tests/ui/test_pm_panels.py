@@ -1,5 +1,7 @@
-"""PM workspace against a real demo book: holdings numbers checked against an independent Decimal
-valuation from the raw tables, drift heatmap, FX exposure, drill-down, copy and export."""
+"""PM workspace against a real demo book: holdings, drift heatmap and FX exposure checked against
+an independent Decimal valuation from the raw tables (never against the panels' own queries in
+engine/views), drill-down, copy and export, and a rebalance run from the desk that each proposal test
+makes for itself (no test depends on another having run first)."""
 
 from __future__ import annotations
 
@@ -13,11 +15,10 @@ import pytest
 from PySide6.QtCore import QPointF
 from sqlalchemy import func, select
 
-from engine.store.accounts import Account, ModelComponent
+from engine.store.accounts import Account, Household, ModelComponent
 from engine.store.market import FxRate, PriceBar
 from engine.store.positions import CashBalance, TaxLot
 from engine.store.reference import Security
-from engine.views.fx_exposure import Scope, exposure
 from engine.views.holdings import long_term_mask
 from tests.ui.helpers import close_window, open_window
 
@@ -33,8 +34,18 @@ def eur_rates(session, on: date) -> dict[str, Decimal]:  # type: ignore[no-untyp
     return rates
 
 
+def last_close(session, security_id: int, as_of: date) -> Decimal:  # type: ignore[no-untyped-def]
+    return session.scalar(
+        select(PriceBar.close)
+        .where(PriceBar.security_id == security_id, PriceBar.date <= as_of)
+        .order_by(PriceBar.date.desc())
+        .limit(1)
+    )
+
+
 def reference_account(database, code: str, as_of: date) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """Value, positions and model targets of one account, from raw rows with Decimal arithmetic."""
+    """Value, positions, model targets, sectors and currencies of one account, from raw rows with
+    Decimal arithmetic."""
     with database.session() as s:
         acct = s.scalars(select(Account).where(Account.code == code)).one()
         eur = eur_rates(s, as_of)
@@ -42,20 +53,12 @@ def reference_account(database, code: str, as_of: date) -> dict[str, object]:  #
         mv: dict[str, Decimal] = defaultdict(Decimal)
         for lot in s.scalars(select(TaxLot).where(TaxLot.account_id == acct.id)):
             sec = s.get(Security, lot.security_id)
-            close = s.scalar(
-                select(PriceBar.close)
-                .where(PriceBar.security_id == sec.id, PriceBar.date <= as_of)
-                .order_by(PriceBar.date.desc())
-                .limit(1)
-            )
+            close = last_close(s, sec.id, as_of)
             mv[sec.symbol] += lot.quantity * close * sec.price_multiplier * to_base(sec.currency)
-        cash = sum(
-            (
-                (c.settled + c.unsettled) * to_base(c.currency)
-                for c in s.scalars(select(CashBalance).where(CashBalance.account_id == acct.id))
-            ),
-            Decimal(0),
-        )
+        cash_by_ccy: dict[str, Decimal] = defaultdict(Decimal)
+        for c in s.scalars(select(CashBalance).where(CashBalance.account_id == acct.id)):
+            cash_by_ccy[c.currency] += (c.settled + c.unsettled) * to_base(c.currency)
+        cash = sum(cash_by_ccy.values(), Decimal(0))
         comps = s.scalars(select(ModelComponent)).all()
         by_model: dict[int, list[ModelComponent]] = defaultdict(list)
         for c in comps:
@@ -75,15 +78,45 @@ def reference_account(database, code: str, as_of: date) -> dict[str, object]:  #
             s.get(Security, k).symbol: v * (1 - acct.cash_target)
             for k, v in look(acct.model_id, Decimal(1)).items()
         }
+        info = {
+            sec.symbol: (sec.sector, sec.currency)
+            for sec in s.scalars(select(Security).where(Security.symbol.in_(set(mv) | set(targets))))
+        }
     total = sum(mv.values(), Decimal(0)) + cash
     return {
         "id": acct.id,
         "total": total,
         "cash": cash,
+        "cash_by_ccy": cash_by_ccy,
+        "cash_target": acct.cash_target,
         "mv": mv,
         "targets": targets,
+        "info": info,
         "base": acct.base_currency,
     }
+
+
+def reference_drift(ref: dict, kind: str) -> dict[str, float]:  # type: ignore[type-arg]
+    """Drift (weight - target) summed per sector ('Cash' for cash) or per currency, by hand."""
+    total = ref["total"]
+    out: dict[str, Decimal] = defaultdict(Decimal)
+    for sym in set(ref["mv"]) | set(ref["targets"]):
+        sector, ccy = ref["info"][sym]
+        out[sector if kind == "sector" else ccy] += ref["mv"].get(sym, 0) / total - ref["targets"].get(sym, 0)
+    for ccy, value in ref["cash_by_ccy"].items():
+        out["Cash" if kind == "sector" else ccy] += value / total
+    out["Cash" if kind == "sector" else ref["base"]] -= ref["cash_target"]
+    return {k: float(v) for k, v in out.items()}
+
+
+def next_holding_year(acquired: date) -> date:
+    """The first day a lot is long-term: the holding period starts the day after acquisition and a
+    year later the next one starts (Rev. Rul. 66-7; a missing 29 February turns on 1 March)."""
+    start = acquired + pd.Timedelta(days=1)
+    try:
+        return date(start.year + 1, start.month, start.day)
+    except ValueError:
+        return date(start.year + 1, 3, 1)
 
 
 @pytest.fixture(scope="module")
@@ -161,12 +194,7 @@ def test_drill_down_positions_weights_drift_and_lots(pm_window, demo_db, qtbot_m
     by_ref = {lot.lot_ref: lot for lot in rows}
     for i in range(lots.rowCount()):
         lot = by_ref[lots.value(i, "lot_ref")]
-        anniversary = (
-            lot.acquired.replace(year=lot.acquired.year + 1)
-            if not (lot.acquired.month == 2 and lot.acquired.day == 29)
-            else date(lot.acquired.year + 1, 2, 28)
-        )
-        assert lots.value(i, "term") == ("long" if as_of > anniversary else "short")
+        assert lots.value(i, "term") == ("long" if as_of >= next_holding_year(lot.acquired) else "short")
         assert lots.value(i, "quantity") == pytest.approx(float(lot.quantity))
     # breadcrumb back to accounts
     grid.back_requested.emit("accounts")
@@ -174,10 +202,14 @@ def test_drill_down_positions_weights_drift_and_lots(pm_window, demo_db, qtbot_m
 
 
 def test_us_holding_period_rule_edges() -> None:
-    acquired = pd.Series(pd.to_datetime(["2025-10-30", "2025-10-29", "2024-02-29", "2024-02-29"]))
+    acquired = pd.Series(
+        pd.to_datetime(["2025-10-30", "2025-10-29", "2024-02-29", "2024-02-29", "2023-02-28", "2023-02-28"])
+    )
     as_of = [date(2026, 10, 30), date(2026, 10, 30), date(2025, 2, 28), date(2025, 3, 1)]
+    as_of += [date(2024, 2, 29), date(2024, 3, 1)]
     got = [bool(long_term_mask(acquired.iloc[[i]], d)[0]) for i, d in enumerate(as_of)]
-    assert got == [False, True, False, True]  # exactly one year is still short-term
+    want = [d >= next_holding_year(a.date()) for a, d in zip(acquired, as_of)]
+    assert got == want == [False, True, False, True, False, True]  # exactly one year is short-term
 
 
 def test_quick_filter_copy_and_export(pm_window, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -195,16 +227,18 @@ def test_quick_filter_copy_and_export(pm_window, tmp_path) -> None:  # type: ign
     assert grid.model.rowCount() == 12
 
 
-def test_drift_heatmap_matches_positions_and_click_opens_the_account(pm_window, qtbot_module) -> None:  # type: ignore[no-untyped-def]
+def test_drift_heatmap_matches_a_hand_valuation_and_click_opens_the_account(
+    pm_window, demo_db, qtbot_module
+) -> None:  # type: ignore[no-untyped-def]
     heat = pm_window.docks["drift"].heatmap
-    book = pm_window.desk.book
+    as_of = pm_window.desk.book.snap.as_of
     assert heat.values.shape == (12, len(heat.buckets))
-    i = 0
-    acct = int(heat.account_ids[i])
-    pos = book.positions[book.positions["account_id"] == acct]
-    expect = pos.groupby("sector")["drift"].sum()
-    for j, b in enumerate(heat.buckets):
-        assert heat.values[i, j] == pytest.approx(float(expect.get(b, 0.0)), abs=1e-12)
+    for i in (0, 11):
+        expect = reference_drift(reference_account(demo_db, heat.codes[i], as_of), "sector")
+        assert {b for b, v in expect.items() if abs(v) > 1e-12} <= set(heat.buckets)
+        for j, b in enumerate(heat.buckets):
+            assert heat.values[i, j] == pytest.approx(expect.get(b, 0.0), abs=1e-9), (heat.codes[i], b)
+    acct = int(heat.account_ids[0])
     # worst account first, symmetric colour levels centred on zero
     worst = np.abs(heat.values).max(axis=1)
     assert worst[0] == worst.max()
@@ -222,6 +256,9 @@ def test_drift_heatmap_matches_positions_and_click_opens_the_account(pm_window, 
     heat.kind.setCurrentText("currency")
     assert set(heat.buckets) <= {"USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "HKD"}
     assert np.abs(heat.values.sum(axis=1)).max() < 1e-9  # weights and targets both sum to 1
+    expect = reference_drift(reference_account(demo_db, heat.codes[0], as_of), "currency")
+    for j, b in enumerate(heat.buckets):
+        assert heat.values[0, j] == pytest.approx(expect.get(b, 0.0), abs=1e-9), b
     grid.back_requested.emit("accounts")
 
 
@@ -248,32 +285,73 @@ def test_heatmap_handles_ten_thousand_accounts(qtbot) -> None:  # type: ignore[n
     assert len(ticks) < 20  # labels thin out at full zoom-out
 
 
-def test_fx_exposure_sums_to_the_firm_value_and_moves_with_the_last_two_fixings(pm_window, demo_db) -> None:  # type: ignore[no-untyped-def]
-    snap = pm_window.desk.book.snap
-    ccy, frame = exposure(snap, Scope())
-    assert ccy == "USD" or len(snap.accounts["base_currency"].unique()) == 1
-    values = snap.account_value()
-    to_rep = snap.fx.rates(snap.accounts["base_currency"], [ccy] * len(values), snap.as_of)
-    assert float(frame["exposure"].sum()) == pytest.approx(
-        float((values.to_numpy() * to_rep).sum()), rel=1e-9
-    )
-    assert float(frame["pct"].sum()) == pytest.approx(1.0)
-    assert (frame["hedge_ratio"] == 0).all()
-    with demo_db.session() as s:
-        d1, d0 = snap.fixings
-        r1, r0 = eur_rates(s, d1), eur_rates(s, d0)
-    for row in frame.itertuples():
-        move = (
-            (r1[ccy] / r1[row.currency] - r0[ccy] / r0[row.currency]) if row.currency != ccy else Decimal(0)
-        )
-        assert row.change_today == pytest.approx(row.local * float(move), rel=1e-6, abs=1e-6)
-    # the panel's table shows the same rows; a household scope is a subset
+def reference_exposure(
+    database, as_of: date, household: str | None = None
+) -> tuple[str, dict[str, dict[str, float]]]:  # type: ignore[no-untyped-def]
+    """Per currency, from raw rows in Decimal: local amount (lots at the last close plus cash), its
+    value in the reporting currency (the accounts' common base, else USD) at the as-of fixing, and
+    the FX move between the last two fixings on or before the as-of date."""
+    with database.session() as s:
+        q = select(Account)
+        if household is not None:
+            q = q.join(Household, Household.id == Account.household_id).where(Household.code == household)
+        accts = s.scalars(q).all()
+        bases = {a.base_currency for a in accts}
+        ccy = bases.pop() if len(bases) == 1 else "USD"
+        ids = [a.id for a in accts]
+        local: dict[str, Decimal] = defaultdict(Decimal)
+        for lot in s.scalars(select(TaxLot).where(TaxLot.account_id.in_(ids))):
+            sec = s.get(Security, lot.security_id)
+            local[sec.currency] += lot.quantity * last_close(s, sec.id, as_of) * sec.price_multiplier
+        for c in s.scalars(select(CashBalance).where(CashBalance.account_id.in_(ids))):
+            local[c.currency] += c.settled + c.unsettled
+        d1, d0 = s.scalars(
+            select(FxRate.date).where(FxRate.date <= as_of).distinct().order_by(FxRate.date.desc()).limit(2)
+        ).all()
+        now, r1, r0 = eur_rates(s, as_of), eur_rates(s, d1), eur_rates(s, d0)
+    rows = {
+        c: {
+            "local": float(v),
+            "exposure": float(v * now[ccy] / now[c]),
+            "change_today": float(v * (r1[ccy] / r1[c] - r0[ccy] / r0[c])),
+        }
+        for c, v in local.items()
+    }
+    return ccy, rows
+
+
+def _panel_rows(panel) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
+    m = panel.model
+    keys = ("local", "exposure", "pct", "change_today", "hedge_ratio")
+    return {m.value(r, "currency"): {k: float(m.value(r, k)) for k in keys} for r in range(m.rowCount())}
+
+
+def test_fx_exposure_panel_matches_a_hand_valuation_for_the_firm_and_a_household(
+    pm_window, demo_db, qtbot_module
+) -> None:  # type: ignore[no-untyped-def]
     panel = pm_window.docks["fx"].panel
-    assert panel.model.rowCount() == len(frame)
-    hh = snap.accounts["household"].iloc[0]
-    _, sub = exposure(snap, Scope("household", hh))
-    assert float(sub["exposure"].sum()) > 0
-    assert set(sub["currency"]) <= set(frame["currency"])
+    as_of = pm_window.desk.book.snap.as_of
+    for household in (None, "first"):
+        if household == "first":
+            with demo_db.session() as s:
+                household = s.scalars(select(Household.code).order_by(Household.code)).first()
+            panel.scope_kind.setCurrentText("household")
+            panel.scope_key.setCurrentText(household)
+            qtbot_module.waitUntil(
+                lambda h=household: f"Household {h}" in panel.caption.text(), timeout=30_000
+            )
+        ccy, want = reference_exposure(demo_db, as_of, household)
+        qtbot_module.waitUntil(lambda w=want: set(_panel_rows(panel)) == set(w), timeout=30_000)
+        got = _panel_rows(panel)
+        total = sum(r["exposure"] for r in want.values())
+        assert f"{total:,.0f} {ccy}" in panel.caption.text()
+        for c, row in want.items():
+            assert got[c]["local"] == pytest.approx(row["local"], rel=1e-9), c
+            assert got[c]["exposure"] == pytest.approx(row["exposure"], rel=1e-9), c
+            assert got[c]["pct"] == pytest.approx(row["exposure"] / total, rel=1e-9), c
+            assert got[c]["change_today"] == pytest.approx(row["change_today"], rel=1e-6, abs=1e-6), c
+            assert got[c]["hedge_ratio"] == 0  # no hedges are booked in the demo book
+    panel.scope_kind.setCurrentText("firm")
 
 
 def test_grid_drift_agrees_with_the_rebalance_engines_drift(pm_window, demo_db) -> None:  # type: ignore[no-untyped-def]
@@ -297,12 +375,17 @@ def test_grid_drift_agrees_with_the_rebalance_engines_drift(pm_window, demo_db) 
     assert checked > 500
 
 
-def test_run_a_rebalance_from_the_desk_and_review_a_proposal(pm_window, demo_db, qtbot_module) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+def desk_run(pm_window, demo_db, qtbot_module) -> tuple[list[str], list[int]]:  # type: ignore[no-untyped-def]
+    """A rebalance of two accounts run from the desk's proposals dock: (codes, new proposal ids).
+    A module fixture, so each test that needs proposals gets them whatever ran before it."""
     from engine.store.trading import Proposal
 
     panel = pm_window.docks["proposals"]
     panel.refresh()
     qtbot_module.waitUntil(lambda: not pm_window.desk.jobs.running, timeout=10_000)
+    with demo_db.session() as s:
+        before = set(s.scalars(select(Proposal.id)))
     codes = list(pm_window.desk.book.snap.accounts["code"][:2])
     panel.selection.setCurrentText("list")
     panel.value.setText(", ".join(codes))
@@ -312,27 +395,36 @@ def test_run_a_rebalance_from_the_desk_and_review_a_proposal(pm_window, demo_db,
         lambda: panel.run_button.isEnabled() and not pm_window.desk.jobs.running, timeout=120_000
     )
     with demo_db.session() as s:
-        rows = s.query(Proposal).all()
-    assert len(rows) == 2 and {r.payload["account"] for r in rows} == set(codes)
+        rows = [p for p in s.scalars(select(Proposal)) if p.id not in before]
+    assert {r.payload["account"] for r in rows} == set(codes) and len(rows) == 2
     model = panel.blotter.model
-    qtbot_module.waitUntil(lambda: model.rowCount() == 2, timeout=10_000)
-    pid = int(model.value(0, "id"))
+    qtbot_module.waitUntil(lambda: all(model.view_row_of_key(r.id) >= 0 for r in rows), timeout=10_000)
+    return codes, sorted(r.id for r in rows)
+
+
+def test_run_a_rebalance_from_the_desk_and_review_a_proposal(
+    pm_window, demo_db, qtbot_module, desk_run
+) -> None:  # type: ignore[no-untyped-def]
+    from engine.store.trading import Proposal
+
+    panel = pm_window.docks["proposals"]
+    _codes, ids = desk_run
+    pid = ids[0]
     panel.show_proposal(pid)
     qtbot_module.waitUntil(lambda: not pm_window.desk.jobs.running, timeout=10_000)
-    payload = next(r.payload for r in rows if r.id == pid)
+    with demo_db.session() as s:
+        payload = s.get(Proposal, pid).payload  # type: ignore[union-attr]
     assert panel.trades.rowCount() == len(payload["trades"])
     assert payload["account"] in panel.detail.text() and "tracking error" in panel.detail.text()
 
 
-def test_pm_sends_a_proposal_to_compliance(pm_window, demo_db, qtbot_module, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_pm_sends_a_proposal_to_compliance(pm_window, demo_db, qtbot_module, tmp_path, desk_run) -> None:  # type: ignore[no-untyped-def]
     """PM -> compliance: the proposal is checked by the compliance service; flagged ones queue."""
     from engine.compliance.tables import ApprovalCase
 
     panel = pm_window.docks["proposals"]
     model = panel.blotter.model
-    if model.rowCount() == 0:
-        pytest.skip("needs the proposals of the rebalance test")
-    pid = int(model.value(0, "id"))
+    pid = desk_run[1][-1]
     panel.send_to_compliance([pid])
     qtbot_module.waitUntil(lambda: not pm_window.desk.jobs.running, timeout=60_000)
     with demo_db.session() as s:

@@ -4,6 +4,9 @@ queue shows each rule's numbers, and reconciliation breaks are worked through th
 
 from __future__ import annotations
 
+import itertools
+import math
+import statistics
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,10 +21,8 @@ from engine.compliance.tables import ApprovalCase, CheckResult
 from engine.demo.custodian_files import write_custodian_files
 from engine.rebalance.bulk import run_bulk
 from engine.rebalance.settings import RebalanceSettings
-from engine.reconcile.queries import list_breaks
 from engine.reconcile.run import reconcile
 from engine.reconcile.tables import Break, BreakComment
-from engine.reconcile.workflow import STATUSES
 from engine.reports.performance import performance_report, risk_report
 from engine.reports.scope import book_as_of
 from engine.store.accounts import Account
@@ -95,10 +96,21 @@ def test_performance_chart_equals_the_reports(qtbot, book, tmp_path: Path) -> No
     figures = dict(
         zip(panel.chart.figures.column_values("measure"), panel.chart.figures.column_values("value"))
     )
-    assert figures["TWR"] == f"{perf['twr'] * 100:+.2f}%"
-    assert figures["Volatility"] == f"{risk['volatility'] * 100:.2f}%"
-    assert figures["VaR 99% hist."] == f"{risk['historical_var'] * 100:.2f}%"
-    assert figures["Max drawdown"] == f"{risk['max_drawdown'] * 100:+.2f}%"
+    # The figures beside the chart, recomputed by hand from the plotted growth curve (plain Python:
+    # statistics, a sorted list, an explicit peak loop), not taken from the reports the panel calls.
+    growth = [1 + v / 100 for v in y]
+    rets = [b / a - 1 for a, b in itertools.pairwise(growth)]
+    ordered = sorted(rets)
+    h = 0.01 * (len(ordered) - 1)  # the 1% quantile, linear between order statistics
+    q = ordered[int(h)] + (h - int(h)) * (ordered[int(h) + 1] - ordered[int(h)])
+    peak, worst = growth[0], 0.0
+    for g in growth:
+        peak = max(peak, g)
+        worst = min(worst, g / peak - 1)
+    assert figures["TWR"] == f"{(growth[-1] - 1) * 100:+.2f}%"
+    assert figures["Volatility"] == f"{statistics.stdev(rets) * math.sqrt(252) * 100:.2f}%"
+    assert figures["VaR 99% hist."] == f"{-q * 100:.2f}%"
+    assert figures["Max drawdown"] == f"{worst * 100:+.2f}%"
     close_window(pm)
 
 
@@ -169,7 +181,9 @@ def test_queue_shows_each_rule_result_and_decides(qtbot, book, flagged, tmp_path
     with book.session() as s:
         case = s.get(ApprovalCase, flagged)
         results = s.scalars(select(CheckResult).where(CheckResult.run_id == case.run_id)).all()
-    assert panel.rules.rowCount() == len(results)
+    assert panel.exceptions.isChecked()  # exceptions only by default: passes hidden
+    assert panel.rules.total_rows == len(results)
+    assert panel.rules.rowCount() == sum(r.outcome != "pass" for r in results)
     hits = {
         (r.rule_code, r.outcome, r.limit_value, r.before_value, r.after_value)
         for r in results
@@ -184,6 +198,9 @@ def test_queue_shows_each_rule_result_and_decides(qtbot, book, flagged, tmp_path
     assert panel.rules.value(0, "outcome") in ("flag", "block")  # worst first
     assert panel.rules.value(0, "severity") in ("soft", "hard")
     assert "not passed" in panel.detail.text()
+    panel.exceptions.setChecked(False)
+    assert panel.rules.rowCount() == len(results)
+    panel.exceptions.setChecked(True)
     panel.decide("reject", [flagged], reason="policy_breach", comment="too large")
     wait_jobs(qtbot, cora)
     with book.session() as s:
@@ -192,8 +209,8 @@ def test_queue_shows_each_rule_result_and_decides(qtbot, book, flagged, tmp_path
 
 
 def test_reconciliation_breaks_are_worked_through_the_workflow(qtbot, book, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    with book.session() as s:
-        want = list_breaks(s, statuses=STATUSES)
+    with book.session() as s:  # the raw rows, not the query the panel itself runs
+        want = s.scalars(select(Break)).all()
     assert want
     cora = open_window(qtbot, book, "cora.compliance", tmp_path / "c.ini")
     panel = cora.docks["reconcile"]
@@ -204,13 +221,13 @@ def test_reconciliation_breaks_are_worked_through_the_workflow(qtbot, book, tmp_
     row = {r.id: r for r in want}
     for i in range(model.rowCount()):
         r = row[int(model.value(i, "id"))]
-        assert (model.value(i, "type"), model.value(i, "status")) == (r.type, r.status)
+        assert (model.value(i, "type"), model.value(i, "status")) == (r.break_type, r.status)
         assert model.value(i, "explanation") == (r.explanation or "")
     first = next(r.id for r in want if r.status == "open")
     second = next(r.id for r in want if r.status == "explained")
     assert f"Break {panel.break_id}" in panel.detail.text()
     # Filter by type: only that type remains.
-    kind = row[first].type
+    kind = row[first].break_type
     combo = panel.blotter.combos["type"]
     qtbot.waitUntil(lambda: combo.findText(kind) >= 0, timeout=5_000)  # choices follow the data each second
     combo.setCurrentText(kind)
@@ -249,9 +266,11 @@ def test_reconciliation_breaks_are_worked_through_the_workflow(qtbot, book, tmp_
 
 
 def test_no_break_or_case_is_invented(book: Database) -> None:
-    """The panels' adapters return exactly the engine's rows (nothing padded for the screenshot)."""
+    """The panels' adapters return exactly the stored rows (nothing padded for the screenshot)."""
     from engine.views.reconcile import breaks
 
     with book.session() as s:
-        n = len(list_breaks(s, statuses=STATUSES))
-    assert len(breaks(book)) == n
+        stored = {(b.id, b.break_type, b.status) for b in s.scalars(select(Break))}
+    shown = breaks(book)
+    assert stored and set(zip(shown["id"].astype(int), shown["type"], shown["status"])) == stored
+    assert len(shown) == len(stored)

@@ -49,25 +49,27 @@ def test_another_desks_case_and_decision_appear_and_offline_blocks_the_docks(
 def test_an_order_another_desk_changes_is_re_read_in_the_blotter(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from decimal import Decimal
 
+    from engine.access.guard import require
+    from engine.compliance.order_cases import OrderApprovalCases
     from engine.oms.drafts import OrderDraft
-    from engine.oms.service import OrderManager
     from engine.store.accounts import Account
     from engine.store.positions import TaxLot
     from engine.store.reference import Security
+    from tests.engine.oms.book import FlagAll, make_oms
     from tests.ui.conftest import build_book
 
     book = build_book(tmp_path / "book.db", accounts=3)
     tara = open_window(qtbot, book, "tara.trader", tmp_path / "t.ini")
     blotter = tara.docks["orders"].blotter.model
     qtbot.waitUntil(lambda: tara.shared.feed.online and tara.docks["orders"].loaded, timeout=10_000)
-    other = Database(book.url)  # another desk's OMS, without a checker: its orders wait for approval
+    other = Database(book.url)  # another desk's OMS whose checker flags everything: orders wait for approval
     try:
         with other.session() as s:
             account, symbol = s.execute(
                 select(Account.code, Security.symbol).join(TaxLot, TaxLot.account_id == Account.id)
                 .join(Security, Security.id == TaxLot.security_id).limit(1)
             ).one()  # fmt: skip
-        desk_b = OrderManager(other)
+        desk_b = make_oms(other, checker=FlagAll(), authorize=require, cases=OrderApprovalCases())
         [oid] = desk_b.create([OrderDraft(account, symbol, "sell", Decimal(1))], "tara.trader")
         qtbot.waitUntil(lambda: blotter.view_row_of_key(oid) >= 0, timeout=10_000)
         assert blotter.value(blotter.view_row_of_key(oid), "status") == "pending_approval"
@@ -78,4 +80,48 @@ def test_an_order_another_desk_changes_is_re_read_in_the_blotter(qtbot, tmp_path
     finally:
         other.dispose()
         close_window(tara)
+        book.dispose()
+
+
+def test_proposals_another_desk_writes_are_re_read_by_key(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A bulk rebalance on another desk writes proposals: this desk re-reads just those rows (no
+    reload of the whole table with every payload)."""
+    from engine.store.accounts import Account
+    from engine.store.trading import Proposal
+    from tests.ui.conftest import build_book
+
+    book = build_book(tmp_path / "book.db", accounts=3)
+    pat = open_window(qtbot, book, "pat.pm", tmp_path / "p.ini")
+    panel = pat.docks["proposals"]
+    panel.show()
+    panel.raise_()
+    qtbot.waitUntil(
+        lambda: pat.shared.feed.online and panel.loaded and not pat.desk.jobs.running, timeout=30_000
+    )
+    calls: list[object] = []
+    fetch = panel.fetch
+    panel.fetch = lambda ids: (calls.append(None if ids is None else tuple(ids)), fetch(ids))[1]  # type: ignore[method-assign]
+    other = Database(book.url)
+    try:
+        with other.transaction() as s:
+            acct = s.scalars(select(Account)).first()
+            made = [
+                Proposal(batch_id="elsewhere-batch", account_id=acct.id, mode="rebalance", status="ok",
+                         created_by="pat.pm", payload={"trades": [{"symbol": "X", "side": "buy", "quantity": i + 1}]})
+                for i in range(3)
+            ]  # fmt: skip
+            s.add_all(made)
+            s.flush()
+            ids = sorted(p.id for p in made)
+        model = panel.blotter.model
+        qtbot.waitUntil(lambda: all(model.view_row_of_key(i) >= 0 for i in ids), timeout=10_000)
+        assert calls and None not in calls  # keyed re-reads only
+        assert set().union(*map(set, calls)) == set(ids)  # type: ignore[arg-type]
+        row = model.view_row_of_key(ids[0])
+        assert (
+            model.value(row, "trades") == 1 and model.value(row, "batch") == "elsewher"
+        )  # the batch id shortened to 8
+    finally:
+        other.dispose()
+        close_window(pat)
         book.dispose()

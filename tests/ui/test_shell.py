@@ -135,7 +135,7 @@ def test_screenshot_command_renders_a_workspace(demo_db, tmp_path, theme: str, c
     png = tmp_path / f"pm-{theme}.png"
     assert str(png) in capsys.readouterr().out
     img = QImage(str(png))
-    assert img.width() >= 1200 and img.height() >= 800
+    assert (img.width(), img.height()) == (1200, 800)  # exactly the size asked
     colours = {img.pixel(x, y) for x in range(0, img.width(), 37) for y in range(0, img.height(), 37)}
     assert len(colours) > 50  # a heatmap and tables, not a blank window
     window_bg = QColor(palettes()[theme]["Window"])

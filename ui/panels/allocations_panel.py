@@ -10,6 +10,7 @@ from engine.views.allocations import allocations, block_summary
 from ui.desk import Desk
 from ui.panels.trading_panels import SHOW_ALLOCATIONS, LiveTablePanel
 from widgets.columns import Column
+from widgets.formatting import fmt_price, fmt_qty
 
 ALLOCATION_COLUMNS = [
     Column("block", "Block"),
@@ -67,7 +68,8 @@ class AllocationsPanel(LiveTablePanel):
         )
         s = block_summary(frame)
         parts = [
-            f"{r.block}: {r.allocated:,.0f} of {r.filled:,.0f} filled to {r.accounts} account(s) @ {r.avg_px:,.4f}"
+            f"{r.block}: {fmt_qty(r.allocated)} of {fmt_qty(r.filled)} filled to {r.accounts} account(s)"
+            f" @ {fmt_price(r.avg_px)}"
             for r in s.itertuples()
         ]
         more = f" (+{len(parts) - 3} more blocks)" if len(parts) > 3 else ""

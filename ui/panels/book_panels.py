@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+import pandas as pd
 from PySide6.QtWidgets import QWidget
 
+from engine.reports.numbers import allocate_money, weights
 from engine.views import drift, holdings
 from engine.views.fx_exposure import Scope, exposure
 from ui.desk import BookData, Desk
 from ui.panels.base import Panel
 from widgets.drift_heatmap import DriftHeatmap
+from widgets.formatting import fmt_money
 from widgets.fx_exposure import FxExposurePanel
 from widgets.holdings_grid import HoldingsGrid
+
+
+def shown_lines(
+    positions: pd.DataFrame, base_currency: str, value: float | None = None
+) -> tuple[pd.DataFrame, Decimal]:
+    """One account's positions and cash with the base values and weights as shown: rounded once
+    together (largest remainder), so the lines add up to the account's value (`value`, as the
+    accounts grid shows it; else the sum of the lines) to the minor unit and the weights to
+    100.00%. Returns the frame and that value, rounded."""
+    out = positions.copy()
+    lines = allocate_money(out["mv_base"].tolist(), base_currency, value)
+    total = sum(lines, Decimal(0))
+    out["mv_base_shown"] = [float(v) for v in lines]
+    out["weight_shown"] = [float(w) for w in weights(out["weight"].tolist(), 4)] if len(out) else []
+    return out, total
 
 
 class BookPanel(Panel):
@@ -80,7 +100,12 @@ class HoldingsPanel(BookPanel):
             return
         self.account_id = account_id
         acct = data.snap.accounts.loc[account_id]
-        frame = data.positions[data.positions["account_id"] == account_id]
+        listed = data.accounts.loc[data.accounts["account_id"] == account_id, "value_base"]
+        frame, value = shown_lines(
+            data.positions[data.positions["account_id"] == account_id],
+            acct["base_currency"],
+            float(listed.iloc[0]) if len(listed) else None,
+        )
         self.grid.show_level(
             "positions",
             frame,
@@ -88,7 +113,8 @@ class HoldingsPanel(BookPanel):
                 ("accounts", "All accounts"),
                 (
                     "positions",
-                    f"{acct['code']} {acct['name']} · model {acct['model']} · {acct['base_currency']}",
+                    f"{acct['code']} {acct['name']} · model {acct['model']} · "
+                    f"{fmt_money(value, acct['base_currency'])}",
                 ),
             ],
             empty="No positions or cash in this account",

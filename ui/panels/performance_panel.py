@@ -11,6 +11,7 @@ from engine.views import performance as perf_data
 from engine.views.performance import PerformanceData
 from ui.desk import Desk
 from ui.panels.base import Panel
+from widgets.formatting import fmt_money
 from widgets.performance_chart import PerformanceChart
 
 
@@ -20,6 +21,11 @@ def _pct(v: Any, signed: bool = False) -> str:
 
 def _num(v: Any, nd: int = 2) -> str:
     return "n/a" if v is None else f"{float(v):,.{nd}f}"
+
+
+def _amount(v: Any, ccy: str) -> str:
+    """Money in the account's base currency, with its minor units (JPY none)."""
+    return "n/a" if v is None else fmt_money(v, ccy)
 
 
 def figures(d: PerformanceData) -> list[tuple[str, str, str]]:
@@ -47,7 +53,7 @@ def figures(d: PerformanceData) -> list[tuple[str, str, str]]:
         (
             f"VaR {conf} hist.",
             _pct(r.get("historical_var")),
-            f"1 day, historical: {_num(r.get('historical_var_amount'))} {ccy}",
+            f"1 day, historical: {_amount(r.get('historical_var_amount'), ccy)}",
         ),
         (f"VaR {conf} param.", _pct(r.get("parametric_var")), "1 day, normal with the mean"),
         (f"ES {conf}", _pct(r.get("expected_shortfall")), "expected shortfall: mean loss beyond the VaR"),
@@ -56,9 +62,9 @@ def figures(d: PerformanceData) -> list[tuple[str, str, str]]:
         ("Beta", _num(p.get("beta")), "vs the benchmark"),
         ("Sharpe", _num(r.get("sharpe")), "risk-free 0"),
         ("Sortino", _num(r.get("sortino")), "downside deviation, target 0"),
-        ("Start value", f"{_num(p.get('start_value'))} {ccy}", str(p.get("from", ""))),
-        ("End value", f"{_num(p.get('end_value'))} {ccy}", str(p.get("to", ""))),
-        ("Net flows", f"{_num(p.get('net_flows'))} {ccy}", "deposits, withdrawals, transfers in kind"),
+        ("Start value", _amount(p.get("start_value"), ccy), str(p.get("from", ""))),
+        ("End value", _amount(p.get("end_value"), ccy), str(p.get("to", ""))),
+        ("Net flows", _amount(p.get("net_flows"), ccy), "deposits, withdrawals, transfers in kind"),
     ]
     notes = list(p.get("notes") or []) + ([r["note"]] if r.get("note") else [])
     rows += [("Note", "", n) for n in notes]

@@ -7,7 +7,6 @@ import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
     QInputDialog,
     QLabel,
     QLineEdit,
@@ -26,6 +25,8 @@ from ui.oms_link import link_of
 from ui.panels.trading_panels import LiveTablePanel
 from widgets.blotter import RowAction
 from widgets.columns import Column
+from widgets.flow_layout import FlowBar
+from widgets.formatting import fmt_money
 from widgets.table_model import FrameTableModel
 from widgets.table_view import DataTableView
 from widgets.toolbar import themed_icon
@@ -43,7 +44,7 @@ TRADE_COLUMNS = [
 ]
 PROPOSAL_COLUMNS = [
     Column("id", "Proposal", "int"),
-    Column("batch_id", "Batch"),
+    Column("batch", "Batch", tooltip="the run's batch id, first 8 characters (as the status bar names it)"),
     Column("account", "Account"),
     Column("mode", "Mode"),
     Column("status", "Status"),
@@ -55,6 +56,20 @@ PROPOSAL_COLUMNS = [
 ]
 
 
+def compliance_text(case: object) -> str:
+    """The proposal's compliance case in words: its state and outcome and the rules that flagged it."""
+    if not isinstance(case, dict):
+        return "not checked by compliance yet"
+    text = f"compliance {str(case.get('state', '')).replace('_', ' ')}"
+    if case.get("outcome"):
+        text += f" (check {case['outcome']})"
+    rules = case.get("rules") or []
+    if rules:
+        text += ": " + ", ".join(f"<b>{code}</b> {outcome}" for code, outcome in rules[:6])
+        text += f" +{len(rules) - 6} more" if len(rules) > 6 else ""
+    return text
+
+
 class ProposalsPanel(LiveTablePanel):
     """Proposals from bulk rebalances; run one here (background, progress, cancel) and review trades."""
 
@@ -62,7 +77,7 @@ class ProposalsPanel(LiveTablePanel):
     title = "Rebalance proposals"
     columns = PROPOSAL_COLUMNS
     id_attrs = ("proposal_id", "proposal_ids")
-    filters = [("status", "Status"), ("mode", "Mode"), ("batch_id", "Batch")]
+    filters = [("status", "Status"), ("mode", "Mode"), ("batch", "Batch")]
     empty = "No proposals yet — run a rebalance (the Run button above, or `workstation rebalance run`)"
 
     def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
@@ -79,14 +94,11 @@ class ProposalsPanel(LiveTablePanel):
         self.mode.addItems(MODES)
         self.run_button = QPushButton(themed_icon("fa5s.play"), "Run rebalance")
         self.run_button.clicked.connect(lambda _c=False: self.run_rebalance())
-        bar = QHBoxLayout()
-        bar.setContentsMargins(4, 2, 4, 2)
-        for label, w in (("Accounts:", self.selection), ("", self.value), ("Mode:", self.mode)):
-            if label:
-                bar.addWidget(QLabel(label))
-            bar.addWidget(w)
-        bar.addWidget(self.run_button)
-        bar.addStretch(1)
+        bar = FlowBar()
+        bar.add_field("Accounts:", self.selection)
+        bar.add(self.value)
+        bar.add_field("Mode:", self.mode)
+        bar.add(self.run_button)
         self.accept_button = QPushButton(themed_icon("fa5s.check"), "Accept")
         self.accept_button.setToolTip(
             "Accept the selected proposals and send them to compliance (Ctrl+Enter)"
@@ -105,7 +117,7 @@ class ProposalsPanel(LiveTablePanel):
         self.send_button.clicked.connect(lambda _c=False: self.send_to_compliance(self.selected()))
         self.release_button.clicked.connect(lambda _c=False: self.release(self.selected()))
         for b in (self.accept_button, self.reject_button, self.send_button, self.release_button):
-            bar.addWidget(b)
+            bar.add(b)
         self.trades = FrameTableModel(TRADE_COLUMNS, key="key")
         self.trades.clear()
         self.trades_view = DataTableView(self.trades)
@@ -124,7 +136,7 @@ class ProposalsPanel(LiveTablePanel):
         outer = QVBoxLayout(body)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
-        outer.addLayout(bar)
+        outer.addWidget(bar)
         outer.addWidget(split, 1)
         self.setWidget(body)
         self.blotter.set_actions(
@@ -140,8 +152,9 @@ class ProposalsPanel(LiveTablePanel):
         )
 
     def fetch(self, ids: list[int] | None) -> pd.DataFrame:
-        frame = trading.proposals(self.desk.database)
-        return frame if ids is None else frame[frame["id"].isin(ids)]
+        frame = trading.proposals(self.desk.database, ids)
+        frame["batch"] = [str(b)[:8] for b in frame["batch_id"]]
+        return frame
 
     def selected(self) -> list[object]:
         """Keys of the selected proposal rows (the current row if nothing is selected)."""
@@ -279,9 +292,12 @@ class ProposalsPanel(LiveTablePanel):
                 return f"{float(v) * 100:.2f}%" if isinstance(v, int | float) else "n/a"
 
             self.detail.setText(
-                f"<b>{payload.get('account', '')}</b> · {payload.get('status', '')} · {payload.get('reason') or ''} · "
+                f"<b>{payload.get('account', '')}</b> · {payload.get('proposal_status', '')} · "
+                f"{compliance_text(payload.get('compliance'))} · solver {payload.get('status', '')}"
+                f"{' (' + str(payload['reason']) + ')' if payload.get('reason') else ''} · "
                 f"{len(trades)} trade(s), turnover {float(payload.get('turnover', 0) or 0) * 100:.2f}%, "
-                f"est. tax {float(payload.get('est_tax', 0) or 0):,.2f} {ccy}, est. cost {float(payload.get('est_cost', 0) or 0):,.2f} {ccy}; "
+                f"est. tax {fmt_money(float(payload.get('est_tax', 0) or 0), str(ccy))}, "
+                f"est. cost {fmt_money(float(payload.get('est_cost', 0) or 0), str(ccy))}; "
                 f"max drift {fig(before, 'max_drift')} → {fig(after, 'max_drift')}, "
                 f"tracking error {fig(before, 'tracking_error')} → {fig(after, 'tracking_error')}"
             )

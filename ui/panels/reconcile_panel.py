@@ -4,17 +4,19 @@ drill-down (statement lines, book lots, pending trades, comments), and working a
 from __future__ import annotations
 
 import html
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 import pandas as pd
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QInputDialog, QLabel, QScrollArea, QSplitter, QWidget
+from PySide6.QtWidgets import QInputDialog, QLabel, QMainWindow, QScrollArea, QSplitter, QWidget
 
 from engine.views import reconcile as recon
 from ui.desk import Desk
 from ui.panels.base import Panel
 from widgets.blotter import Blotter, RowAction
 from widgets.columns import Column
+from widgets.formatting import fmt_money, fmt_price, fmt_qty
 
 if TYPE_CHECKING:
     from engine.reconcile.queries import BreakDetail
@@ -39,12 +41,44 @@ BREAK_COLUMNS = [
 WORKING = ("open", "investigating", "explained")
 
 
+MONEY_KEYS = frozenset({"amount", "market_value"})
+PRICE_KEYS = frozenset({"unit_cost", "price"})
+QTY_KEYS = frozenset({"quantity"})
+
+
+def _cell(row: dict[str, object], key: str) -> str:
+    """A detail cell as a desk reads it: quantities plain (400, not 400.000000), money to its
+    currency's minor units, prices as in the grids; the rest as given."""
+    value = row.get(key)
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str) and key in MONEY_KEYS | PRICE_KEYS | QTY_KEYS:
+        try:
+            value = Decimal(value)
+        except InvalidOperation:
+            return value
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        ccy = row.get("currency")
+        if key in MONEY_KEYS and isinstance(ccy, str) and ccy:
+            return fmt_money(value, ccy)
+        if key in PRICE_KEYS:
+            return fmt_price(value)
+        if key in QTY_KEYS:
+            return fmt_qty(value)
+    return str(value)
+
+
 def _table(rows: list[dict[str, object]], keys: list[str]) -> str:
     if not rows:
         return ""
-    head = "".join(f"<th align='left'>{k}</th>" for k in keys)
+    right = MONEY_KEYS | PRICE_KEYS | QTY_KEYS
+    head = "".join(f"<th align='{'right' if k in right else 'left'}'>{k}</th>" for k in keys)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(r.get(k, '') or ''))}</td>" for k in keys) + "</tr>"
+        "<tr>"
+        + "".join(
+            f"<td align='{'right' if k in right else 'left'}'>{html.escape(_cell(r, k))}</td>" for k in keys
+        )
+        + "</tr>"
         for r in rows
     )
     return f"<table cellspacing='0' cellpadding='2'><tr>{head}</tr>{body}</table>"
@@ -92,7 +126,9 @@ class ReconcilePanel(Panel):
         self.blotter = Blotter(
             BREAK_COLUMNS,
             "id",
-            "No breaks — load custodian statements and run `workstation reconcile run`",
+            "No reconciliation breaks. They appear here once custodian statements are loaded "
+            "(`workstation reconcile load FILE --custodian NAME`) and compared with the book "
+            "(`workstation reconcile run --as-of DATE`)",
             [("status", "Status"), ("type", "Type"), ("custodian", "Custodian"), ("owner", "Owner")],
         )
         me = desk.user.username
@@ -130,6 +166,7 @@ class ReconcilePanel(Panel):
         split.setSizes([330, 170])
         self.setWidget(split)
         self.break_id: int | None = None
+        self.break_count: int | None = None
         self.blotter.view.selectionModel().currentRowChanged.connect(
             lambda cur, _p: cur.isValid() and self.show_break(int(self.blotter.model.value(cur.row(), "id")))
         )
@@ -138,6 +175,9 @@ class ReconcilePanel(Panel):
         def done(frame: pd.DataFrame) -> None:
             self.blotter.model.set_frame(frame)
             self.blotter.view.fit_columns()
+            self.break_count = len(frame)
+            if frame.empty:
+                self._give_way()
             model = self.blotter.model
             row = model.view_row_of_key(self.break_id) if self.break_id is not None else -1
             if row < 0 and model.rowCount():
@@ -151,6 +191,20 @@ class ReconcilePanel(Panel):
                 self.blotter.view.setCurrentIndex(model.index(row, 0))  # shows it (currentRowChanged)
 
         self.desk.run("Loading breaks", lambda _t: recon.breaks(self.desk.database), done)
+
+    def has_content(self) -> bool:
+        """False once a load has come back without a single break (layouts then show its tab
+        sibling); True before (a load in flight may still bring breaks)."""
+        return self.break_count != 0
+
+    def _give_way(self) -> None:
+        """No breaks: when tabbed with another dock, show that one (an empty dock never fills
+        the screen); the tab stays, and its message says how breaks get here."""
+        window = self.parentWidget()
+        if isinstance(window, QMainWindow) and self.isVisible():
+            siblings = [d for d in window.tabifiedDockWidgets(self) if not d.isHidden()]
+            if siblings:
+                siblings[0].raise_()
 
     def show_break(self, break_id: int) -> None:
         self.break_id = break_id

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pandas as pd
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QPushButton, QVBoxLayout, QWidget
 
 from engine.events import Event
 from engine.oms.events import BrokerSessionChanged
@@ -19,6 +19,8 @@ from ui.oms_link import OmsLink, SessionRow, link_of
 from ui.panels.base import Panel
 from widgets.blotter import Blotter
 from widgets.columns import Column
+from widgets.elided_label import ElidedLabel
+from widgets.flow_layout import FlowBar
 from widgets.toolbar import themed_icon
 
 SESSION_COLUMNS = [
@@ -86,17 +88,16 @@ class SessionsPanel(Panel):
         self.disconnect_button.setToolTip("log out of every session; orders stay as they are (Ctrl+Shift+D)")
         self.disconnect_button.setShortcut("Ctrl+Shift+D")
         self.disconnect_button.clicked.connect(lambda _c=False: self.disconnect_sessions())
-        self.label = QLabel("")
-        bar = QHBoxLayout()
-        bar.setContentsMargins(4, 2, 4, 2)
-        bar.addWidget(self.connect_button)
-        bar.addWidget(self.disconnect_button)
-        bar.addWidget(self.label, 1)
+        self.label = ElidedLabel("")
+        bar = FlowBar()
+        bar.add(self.connect_button)
+        bar.add(self.disconnect_button)
+        bar.add(self.label, grow=True, min_width=160)
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(bar)
+        layout.addWidget(bar)
         layout.addWidget(self.blotter, 1)
         self.setWidget(body)
         desk.bridge.batch.connect(self._on_events)

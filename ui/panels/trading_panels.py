@@ -23,6 +23,7 @@ from ui.panels.base import Panel
 from ui.replace_dialog import ReplaceDialog
 from widgets.blotter import Blotter, RowAction
 from widgets.columns import Column
+from widgets.formatting import fmt_price, fmt_qty
 
 EXEC_TYPES = {
     "0": "New",
@@ -142,6 +143,7 @@ class LiveTablePanel(Panel):
     def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(desk, parent)
         self.blotter = Blotter(self.columns, "id", self.empty, self.filters)
+        self.blotter.view.export_name = self.name
         self.setWidget(self.blotter)
         self._dirty: set[int] = set()
         self._timer = QTimer(self)
@@ -174,6 +176,13 @@ class LiveTablePanel(Panel):
     def changed_elsewhere(self, order_ids: Iterable[int]) -> None:
         """Re-read just the rows of orders another desk changed (from the shared feed)."""
         self._on_events([OrdersChangedElsewhere(order_ids=tuple(order_ids))])
+
+    def reread(self, ids: Iterable[int]) -> None:
+        """Re-read just these rows (keys of this panel's own table), coalesced by the 100 ms timer."""
+        if self.loaded:
+            self._dirty |= set(ids)
+            if not self._timer.isActive():
+                self._timer.start()
 
     def _reload_dirty(self) -> None:
         ids, self._dirty = sorted(self._dirty), set()
@@ -288,7 +297,7 @@ class OrdersPanel(LiveTablePanel):
     def replace(self, order_id: int, quantity: Decimal, limit_price: Decimal | None) -> None:
         """Send a cancel/replace; a loosened one may be held by compliance (shown as the outcome)."""
         user = self.desk.user.username
-        terms = f"{quantity:,}" + (f" @ {limit_price}" if limit_price is not None else "")
+        terms = fmt_qty(quantity) + (f" @ {fmt_price(limit_price)}" if limit_price is not None else "")
         self._command(
             "Cancel/replace",
             [order_id],

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Any
+
+from workstation.cli.args import output_dir
 
 THEMES = ("light", "dark")
 
@@ -24,9 +25,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Render the pm, compliance or trader workspace against the book to DIR/<workspace>-<theme>.png.",
     )
     s.add_argument("--workspace", choices=("pm", "compliance", "trader", "all"), default="all")
-    s.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the PNG files")
+    s.add_argument("--out", required=True, type=output_dir, metavar="DIR", help="folder for the PNG files")
     s.add_argument("--theme", choices=(*THEMES, "both"), default="both")
-    s.add_argument("--size", default="1600x960", help="window size WxH (default 1600x960)")
+    s.add_argument(
+        "--size",
+        default="1600x960",
+        help="window size WxH, e.g. 1280x720 or 2560x1440 (default 1600x960); the PNG has this size",
+    )
+    s.add_argument(
+        "--scale",
+        type=float,
+        default=None,
+        metavar="N",
+        help="device pixel ratio, e.g. 2 renders a 1280x720 window as a 2560x1440 PNG (high-DPI check)",
+    )
     s.set_defaults(func=cmd_screenshot)
 
 
@@ -41,6 +53,13 @@ def cmd_desktop(args: argparse.Namespace) -> int:
 
 def cmd_screenshot(args: argparse.Namespace) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    scale = getattr(args, "scale", None)
+    if scale is not None:
+        if not 1 <= scale <= 4:
+            from engine.errors import ConfigurationError
+
+            raise ConfigurationError(f"--scale {scale:g}: a device pixel ratio from 1 to 4")
+        os.environ["QT_SCALE_FACTOR"] = f"{scale:g}"  # read when QApplication starts, below
     from PySide6.QtWidgets import QApplication
 
     from engine.errors import ConfigurationError
@@ -52,7 +71,9 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
     try:
         w, h = (int(x) for x in args.size.lower().split("x"))
     except ValueError:
-        raise ConfigurationError(f"--size {args.size!r}: expected WIDTHxHEIGHT, e.g. 1600x960") from None
+        raise ConfigurationError(f"--size {args.size!r}: expected WIDTHxHEIGHT, e.g. 1280x720") from None
+    if not (640 <= w <= 7680 and 480 <= h <= 4320):
+        raise ConfigurationError(f"--size {args.size}: width 640-7680 and height 480-4320 pixels")
     database = open_store(args.db)
     if account_count(database) == 0:
         raise ConfigurationError("the book is empty: build it first with `workstation demo` (or import one)")
@@ -65,9 +86,12 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
             for theme in themes:
                 apply_theme(app, theme)
                 prepare = sim.attach if sim is not None else None
-                out = render(
-                    database, ws, theme, args.out / f"{ws}-{theme}.png", size=(w, h), prepare=prepare
-                )
+                try:
+                    out = render(
+                        database, ws, theme, args.out / f"{ws}-{theme}.png", size=(w, h), prepare=prepare
+                    )
+                except ValueError as exc:  # the window cannot be that small
+                    raise ConfigurationError(f"--size {args.size}: {exc}") from None
                 print(out)
         finally:
             if sim is not None:

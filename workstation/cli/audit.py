@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from engine.audit.verify import verify_chain
 from engine.store.people import AuditEntry
+from workstation.cli.args import row_limit
 from workstation.cli.output import print_json, table
 from workstation.compose import open_store
 
@@ -26,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     v.add_argument("--json", action="store_true", help="print the verdict as JSON")
     v.set_defaults(func=cmd_verify)
     lg = g.add_parser("log", help="the latest audit entries")
-    lg.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    lg.add_argument("--limit", type=row_limit, default=50, help="how many (default 50)")
     lg.add_argument("--action", help="only this action (e.g. login.failure, killswitch.engage)")
     lg.add_argument("--json", action="store_true", help="print as JSON")
     lg.set_defaults(func=cmd_log)

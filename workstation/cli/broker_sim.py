@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime
-from pathlib import Path
 
 from connectors.broker_sim.faults import SimSettings
 from connectors.broker_sim.markets import SimClock
 from connectors.broker_sim.prices import last_prices
 from connectors.broker_sim.server import serve
 from engine.errors import ConfigurationError
+from workstation.cli.args import (
+    clock_speed,
+    fill_parts,
+    fraction,
+    non_negative_int,
+    output_dir,
+    output_file,
+    port,
+    seed,
+    wait_seconds,
+)
 from workstation.config import data_dir, resolve_db_url
 
 
@@ -22,25 +32,32 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "prices, honours market hours, supports cancel and cancel/replace, and injects faults on request. "
         "Not a real broker.",
     )
-    p.add_argument("--port", type=int, required=True, help="TCP port to listen on")
+    p.add_argument("--port", type=port, required=True, help="TCP port to listen on")
     p.add_argument("--comp-id", default="SIM", help="the simulator's SenderCompID (default SIM)")
     p.add_argument("--clients", default="WS", help="comma-separated TargetCompIDs it accepts (default WS)")
-    p.add_argument("--state-dir", type=Path, help="store and logs (default: user data dir/broker-sim/PORT)")
-    p.add_argument("--fill-parts", type=int, default=3, help="partial fills per order; 0 never fills")
-    p.add_argument("--fill-interval", type=float, default=0.2, help="seconds between fills")
-    p.add_argument("--reject-rate", type=float, default=0.0, help="fraction of new orders rejected")
-    p.add_argument("--drop-after", type=int, default=0, help="drop the connection once after N messages sent")
-    p.add_argument("--delay", type=float, default=0.0, help="seconds before acknowledging an order")
-    p.add_argument("--unsolicited-cancel-rate", type=float, default=0.0, help="cancel after first fill")
-    p.add_argument("--duplicate-rate", type=float, default=0.0, help="send execution reports twice")
+    p.add_argument(
+        "--state-dir", type=output_dir, help="store and logs (default: user data dir/broker-sim/PORT)"
+    )
+    p.add_argument("--fill-parts", type=fill_parts, default=3, help="partial fills per order; 0 never fills")
+    p.add_argument("--fill-interval", type=wait_seconds, default=0.2, help="seconds between fills")
+    p.add_argument("--reject-rate", type=fraction, default=0.0, help="fraction of new orders rejected")
+    p.add_argument(
+        "--drop-after",
+        type=non_negative_int,
+        default=0,
+        help="drop the connection once after N messages sent",
+    )
+    p.add_argument("--delay", type=wait_seconds, default=0.0, help="seconds before acknowledging an order")
+    p.add_argument("--unsolicited-cancel-rate", type=fraction, default=0.0, help="cancel after first fill")
+    p.add_argument("--duplicate-rate", type=fraction, default=0.0, help="send execution reports twice")
     p.add_argument("--race-cancel", action="store_true", help="fill half of what is left on a cancel")
     p.add_argument("--reject-cancels", action="store_true", help="reject every cancel and replace")
     p.add_argument("--ignore-market-hours", action="store_true", help="fill at any time, never expire")
     p.add_argument("--now", help="start the simulated clock at this ISO instant (with a zone)")
-    p.add_argument("--clock-speed", type=float, default=1.0, help="simulated seconds per real second")
+    p.add_argument("--clock-speed", type=clock_speed, default=1.0, help="simulated seconds per real second")
     p.add_argument("--prices-from-db", action="store_true", help="fill near the book's last closes (--db)")
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--journal", type=Path, help="append one JSON line per order event (for tests)")
+    p.add_argument("--seed", type=seed, default=7)
+    p.add_argument("--journal", type=output_file, help="append one JSON line per order event (for tests)")
     p.set_defaults(func=cmd_broker_sim)
 
 

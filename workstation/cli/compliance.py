@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from engine.compliance import approvals, killswitch, lists
@@ -21,16 +20,10 @@ from engine.compliance.posttrade import scan
 from engine.compliance.rules import assign_rule, rules_in_force, save_rule
 from engine.compliance.templates import REQUIRED, TEMPLATES
 from engine.errors import WorkstationError
+from workstation.cli.args import input_file, iso_date, record_id, row_limit
 from workstation.cli.output import print_json, table
 from workstation.cli.users import add_user_option, sign_in
 from workstation.compose import open_store
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -40,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     r = g.add_parser("rules", help="list the rules in force", description="The latest version of each rule "
                      "effective on the date, with its template, severity, parameters and assignments.")  # fmt: skip
-    r.add_argument("--as-of", type=_date, help="date (default: the book's as-of date)")
+    r.add_argument("--as-of", type=iso_date, help="date (default: the book's as-of date)")
     r.add_argument("--json", action="store_true", help="print as JSON (shape in docs/compliance.md)")
     r.set_defaults(func=cmd_rules)
 
@@ -51,19 +44,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c = g.add_parser(
         "check",
         help="check hypothetical orders from a CSV file against the current book (changes nothing)",
-        description="Columns: account, symbol, side, quantity; optional order_type (market|limit), "
-        "limit_price, ref. All orders of one account count together in the post-trade projection. "
-        "Unknown accounts or symbols are errors naming the row (exit 2).",
+        description="The file `orders import` takes (columns account, symbol, side, quantity, order_type, "
+        "limit_price, time_in_force, broker), refused the same way: every problem names its row and "
+        "column (exit 2). Orders of one account count together in the post-trade projection, except "
+        "hard-blocked ones, which will not trade.",
     )
-    c.add_argument("file", type=Path, metavar="FILE.csv")
-    c.add_argument("--as-of", type=_date, help="date (default: the book's as-of date)")
+    c.add_argument("file", type=input_file, metavar="FILE.csv")
+    c.add_argument("--as-of", type=iso_date, help="date (default: the book's as-of date)")
     c.add_argument("--json", action="store_true", help="print as JSON (shape in docs/compliance.md)")
     c.set_defaults(func=cmd_check)
 
     b = g.add_parser("book", help="post-trade check of the whole book (or some accounts)")
     b.add_argument("--account", action="append", metavar="CODE", help="only these accounts (repeatable)")
-    b.add_argument("--as-of", type=_date)
-    b.add_argument("--limit", type=int, default=50, help="breaches to print in text mode (default 50)")
+    b.add_argument("--as-of", type=iso_date)
+    b.add_argument("--limit", type=row_limit, default=50, help="breaches to print in text mode (default 50)")
     b.add_argument("--json", action="store_true", help="print every breach as JSON")
     b.set_defaults(func=cmd_book)
 
@@ -74,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     rs.add_argument(
         "--params", default="{}", metavar="JSON", help="parameters as JSON, e.g. '{\"max_weight\": 0.1}'"
     )
-    rs.add_argument("--from", dest="effective_from", type=_date, help="effective from (default: today)")
+    rs.add_argument("--from", dest="effective_from", type=iso_date, help="effective from (default: today)")
     rs.add_argument("--assign", action="append", metavar="SCOPE[:KEY]",
                     help="firm, model:CODE, household:CODE or account:CODE (repeatable)")  # fmt: skip
     rs.add_argument("--retire", action="store_true", help="the new version retires the rule")
@@ -86,7 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ra = g.add_parser("assign", help="apply an existing rule to the firm, a model, a household or an account")
     ra.add_argument("code")
     ra.add_argument("scope", metavar="SCOPE[:KEY]")
-    ra.add_argument("--from", dest="effective_from", type=_date)
+    ra.add_argument("--from", dest="effective_from", type=iso_date)
     ra.add_argument("--reason", required=True)
     add_user_option(ra)
     ra.set_defaults(func=cmd_assign)
@@ -95,8 +89,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     la.add_argument("list", choices=list(lists.KINDS))
     la.add_argument("symbol")
     la.add_argument("--account", help="for this account only (default: firm-wide)")
-    la.add_argument("--from", dest="effective_from", type=_date)
-    la.add_argument("--to", dest="effective_to", type=_date, help="first day no longer listed")
+    la.add_argument("--from", dest="effective_from", type=iso_date)
+    la.add_argument("--to", dest="effective_to", type=iso_date, help="first day no longer listed")
     la.add_argument("--reason", required=True)
     add_user_option(la)
     la.set_defaults(func=cmd_list_add)
@@ -110,13 +104,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     q.set_defaults(func=cmd_queue)
 
     cs = g.add_parser("case", help="one approval case: terms, the last check's results, decisions")
-    cs.add_argument("case", type=int)
+    cs.add_argument("case", type=record_id)
     cs.add_argument("--json", action="store_true")
     cs.set_defaults(func=cmd_case)
 
     for name in ("approve", "reject"):
         d = g.add_parser(name, help=f"{name} a pending case (four-eyes; hard blocks need two approvers)")
-        d.add_argument("case", type=int)
+        d.add_argument("case", type=record_id)
         d.add_argument("--reason-code", required=True, choices=list(approvals.REASON_CODES))
         d.add_argument("--comment", default="")
         add_user_option(d)
@@ -133,7 +127,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_user_option(ke)
     ke.set_defaults(func=cmd_kill_engage)
     kr = kg.add_parser("release", help="lift an engaged switch")
-    kr.add_argument("id", type=int)
+    kr.add_argument("id", type=record_id)
     kr.add_argument("--reason", required=True)
     add_user_option(kr)
     kr.set_defaults(func=cmd_kill_release)
@@ -212,8 +206,8 @@ def cmd_templates(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    intents, rows = read_orders(args.file)
     with open_store(args.db) as database, database.session() as s:
+        intents, rows = read_orders(s, args.file)  # the `orders import` file, checked the same way
         run = run_check(s, intents, as_of=args.as_of, source=args.file.name, rows=rows)
         out = {
             "as_of": run.book.as_of,

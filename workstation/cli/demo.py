@@ -9,6 +9,7 @@ import resources
 from engine.book.summary import book_summary
 from engine.demo.build import build_demo_book, existing_demo
 from engine.store.database import mask_url
+from workstation.cli.args import demo_accounts, fraction, output_dir, seed
 from workstation.cli.output import print_json, table
 from workstation.cli.users import add_user_option, sign_in
 from workstation.compose import open_store
@@ -23,8 +24,8 @@ HELP = (
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("demo", help="build the simulated demo book and print a summary", description=HELP)
-    p.add_argument("--accounts", type=int, default=200, help="number of accounts (default 200)")
-    p.add_argument("--seed", type=int, default=42, help="random seed; the same seed builds the same book")
+    p.add_argument("--accounts", type=demo_accounts, default=200, help="number of accounts (default 200)")
+    p.add_argument("--seed", type=seed, default=42, help="random seed; the same seed builds the same book")
     p.add_argument(
         "--replace",
         action="store_true",
@@ -44,9 +45,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "statements from three SIMULATED custodians, injecting known breaks of every type, and the answer key "
         "beside them (docs/reconcile.md). It first books a few trades and announces a split in the demo book.",
     )
-    c.add_argument("--out", required=True, metavar="DIR", help="folder for the statements and the answer key")
-    c.add_argument("--seed", type=int, default=1, help="random seed; the same seed writes the same files")
-    c.add_argument("--breaks", type=float, default=0.02, metavar="RATE", help="share of lines given a break")
+    c.add_argument(
+        "--out",
+        required=True,
+        type=output_dir,
+        metavar="DIR",
+        help="folder for the statements and the answer key",
+    )
+    c.add_argument("--seed", type=seed, default=1, help="random seed; the same seed writes the same files")
+    c.add_argument(
+        "--breaks", type=fraction, default=0.02, metavar="RATE", help="share of lines given a break"
+    )
     c.set_defaults(func=_custodian_files)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from engine.shared.feed import Change
 from engine.shared.listener import ChangeListener
+from workstation.cli.args import db_url, non_negative_int, seconds
 from workstation.compose import database_url, open_store
 
 
@@ -22,9 +23,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="print each change to shared state as it is committed, until Ctrl-C or --timeout",
     )
     w.add_argument("--json", action="store_true", help="one JSON object per line (shape in docs/cli.md)")
-    w.add_argument("--since", type=int, metavar="SEQ", help="first replay every change after sequence SEQ")
-    w.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds (exit 0)")
-    w.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help="database URL (as the global --db)")
+    w.add_argument(
+        "--since", type=non_negative_int, metavar="SEQ", help="first replay every change after sequence SEQ"
+    )
+    w.add_argument("--timeout", type=seconds, metavar="S", help="stop after S seconds (exit 0)")
+    w.add_argument(
+        "--db",
+        type=db_url,
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="database URL (as the global --db)",
+    )
     w.set_defaults(func=cmd_watch)
 
 
@@ -36,27 +45,30 @@ def _line(c: Change, as_json: bool) -> str:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    if args.since is not None and args.since < 0:
-        print("events watch: --since must be a change sequence number >= 0", file=sys.stderr)
-        return 2
     open_store(args.db).dispose()  # the schema must be current (and SQLite migrated)
     out = sys.stdout
     lock = threading.Lock()
+    reader_gone = threading.Event()
 
     def on_changes(batch: Sequence[Change]) -> None:
         with lock:
-            for c in batch:
-                out.write(_line(c, args.json) + "\n")
-            out.flush()
+            try:
+                for c in batch:
+                    out.write(_line(c, args.json) + "\n")
+                out.flush()
+            except BrokenPipeError:  # `events watch | head -1`: stop; main() ends quietly
+                reader_gone.set()
 
     def on_state(online: bool, detail: str) -> None:
         print(f"events watch: {'online' if online else 'OFFLINE'}: {detail}", file=sys.stderr, flush=True)
 
     listener = ChangeListener(database_url(args.db), on_changes, on_state, since=args.since).start()
     try:
-        threading.Event().wait(args.timeout)  # until --timeout, or Ctrl-C
+        reader_gone.wait(args.timeout)  # until --timeout, the reader goes away, or Ctrl-C
     except KeyboardInterrupt:
         pass
     finally:
         listener.stop()
+    if reader_gone.is_set():
+        raise BrokenPipeError
     return 0

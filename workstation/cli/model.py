@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from engine.imports.weights_csv import read_weights
 from engine.portfolio_models import service
+from workstation.cli.args import input_file
 from workstation.cli.output import print_json, table
 from workstation.cli.users import add_user_option, sign_in
 from workstation.compose import open_store
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "password ($WORKSTATION_PASSWORD, else a prompt).",
     )
     st.add_argument("code", metavar="CODE")
-    st.add_argument("file", metavar="FILE.csv", type=Path)
+    st.add_argument("file", metavar="FILE.csv", type=input_file)
     add_user_option(st)
     st.add_argument("--note", default="", help="why (kept with the version and in the audit log)")
     st.add_argument("--name", help="the model's name (new models; default: the code)")

@@ -2,7 +2,8 @@
 
 Sessions come from a standard QuickFIX settings file (`--fix-config`, else
 <user config dir>/fix/sessions.cfg); store and logs live in <user data dir>/fix so sequence
-numbers survive restarts. Exit status 0 when every order is final, 1 if any is still open.
+numbers survive restarts. Exit status 0 when every order is final, 1 if any is still open
+(orders waiting for compliance's approval count as open).
 
 It routes only while it holds the routing lease of every session (engine.shared.lease), like a
 desk's Connect: if another workstation or headless OMS holds one, it exits 2 naming the owner,
@@ -14,35 +15,26 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import os
 import queue
-import signal
-import sys
-import threading
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select
 
 from engine.errors import ConfigurationError
 from engine.oms.loop import OmsLoop
 from engine.oms.messages import Inbound
-from engine.oms.service import OrderManager
 from engine.oms.status import AT_BROKER, OrderStatus
 from engine.shared.lease import owner_id
 from engine.store.database import Database
 from engine.store.trading import Order
+from workstation.cli.args import input_file, seconds, wait_seconds
 from workstation.cli.output import print_json
-from workstation.compose import open_store
+from workstation.compose import open_store, order_manager
 from workstation.config import config_dir, data_dir
 
 log = logging.getLogger(__name__)
-CRASH_ENV = "WORKSTATION_OMS_CRASH_AT"
-"""Test hook: `after_commit` or `after_send` makes the OMS kill itself with SIGKILL at that point;
-`hang:after_commit` (or `hang:after_send`) makes it stop dead there, still alive and still
-renewing its lease, until it is killed."""
-
-OPEN = (*AT_BROKER, OrderStatus.HELD, OrderStatus.RELEASED)
+OPEN = (*AT_BROKER, OrderStatus.HELD, OrderStatus.RELEASED, OrderStatus.PENDING_APPROVAL)
+"""Not final: at a broker, waiting to route, or waiting for compliance's approval."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -54,8 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "Exit status 1 if orders are still open at the timeout.",
     )
     p.add_argument("--headless", action="store_true", required=True, help="run without the desktop")
-    p.add_argument("--fix-config", type=Path, help="QuickFIX settings file (default: user config dir)")
-    p.add_argument("--timeout", type=float, required=True, metavar="S", help="seconds to work orders")
+    p.add_argument("--fix-config", type=input_file, help="QuickFIX settings file (default: user config dir)")
+    p.add_argument("--timeout", type=seconds, required=True, metavar="S", help="seconds to work orders")
     p.add_argument("--no-blocks", action="store_true", help="route account orders one by one")
     p.add_argument(
         "--outside-hours", action="store_true", help="send orders for closed markets now (broker accepts)"
@@ -63,14 +55,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
     p.add_argument(
         "--lease-wait",
-        type=float,
+        type=wait_seconds,
         default=0.0,
         metavar="S",
         help="if another workstation routes a session, wait up to S seconds for its lease (standby)",
     )
     p.add_argument(
         "--lease-ttl",
-        type=float,
+        type=seconds,
         default=15.0,
         metavar="S",
         help="routing lease time to live (renewed every S/3)",
@@ -80,53 +72,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def default_fix_config() -> Path:
     return config_dir() / "fix" / "sessions.cfg"
-
-
-def real_checker() -> Any:
-    """Compliance's checker when installed; None means every new order waits for approval."""
-    try:
-        from engine.compliance.checker import ComplianceChecker
-    except ImportError:
-        return None
-    return ComplianceChecker()
-
-
-def real_recheck(checker: Any = None) -> Any:
-    """Compliance's re-check of loosened cancel/replaces; None means every loosened replace is held."""
-    try:
-        from engine.compliance.replace_check import ComplianceReplaceCheck
-    except ImportError:
-        return None
-    return ComplianceReplaceCheck(checker)
-
-
-def real_booker() -> Any:
-    """Accounting's booker when installed; without it allocations wait, unbooked, in oms_allocations."""
-    try:
-        from engine.accounting.booking import LedgerBooker
-    except ImportError:
-        return None
-    return LedgerBooker()
-
-
-def _crash_hook() -> Any:
-    point = os.environ.get(CRASH_ENV)
-    if not point:
-        return None
-
-    hang = point.startswith("hang:")
-    point = point.removeprefix("hang:")
-
-    def fault(at: str) -> None:
-        if at != point:
-            return
-        sys.stdout.flush()
-        if hang:
-            print(f"oms: hanging at {at} (test hook)", file=sys.stderr, flush=True)
-            threading.Event().wait()
-        os.kill(os.getpid(), signal.SIGKILL)
-
-    return fault
 
 
 def open_count(database: Database) -> int:
@@ -142,8 +87,8 @@ def open_count(database: Database) -> int:
 
 
 def cmd_oms(args: argparse.Namespace) -> int:
+    from connectors.credentials import KeyringCredentialStore
     from connectors.fix.gateway import FixGateway
-    from connectors.fix.keychain import KeyringCredentials
 
     config = args.fix_config or default_fix_config()
     if not config.is_file():
@@ -154,20 +99,12 @@ def cmd_oms(args: argparse.Namespace) -> int:
         config,
         data_dir() / "fix",
         inbox,
-        KeyringCredentials(),
+        KeyringCredentialStore(),
         lease_db=database,
         lease_ttl=args.lease_ttl,
         lease_owner=owner_id(f"oms:{getpass.getuser()}"),
     )
-    checker = real_checker()
-    manager = OrderManager(
-        database,
-        gateway=gateway,
-        checker=checker,
-        booker=real_booker(),
-        fault=_crash_hook(),
-        recheck=real_recheck(checker),
-    )
+    manager = order_manager(database, gateway=gateway)
     loop = OmsLoop(manager, inbox)
     try:
         gateway.start(lease_wait=args.lease_wait)  # LeaseHeld (exit 2) names the owner

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from engine.access.guard import require
 from engine.oms.importer import import_orders
 from engine.oms.listing import order_list
-from engine.oms.service import OrderManager
-from workstation.cli.oms import real_booker, real_checker, real_recheck
+from workstation.cli.args import input_file
 from workstation.cli.output import print_json, table
 from workstation.cli.users import add_user_option, sign_in
-from workstation.compose import open_store
+from workstation.compose import open_store, order_manager
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -27,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--user signs in: the orders are theirs, and compliance checks run under their permissions.",
     )
     add_user_option(imp)
-    imp.add_argument("file", type=Path, metavar="FILE.csv")
+    imp.add_argument("file", type=input_file, metavar="FILE.csv")
     imp.add_argument("--json", action="store_true")
     imp.set_defaults(func=cmd_import)
     lst = osub.add_parser("list", help="every order with status and quantities; blocks with children")
@@ -37,10 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def cmd_import(args: argparse.Namespace) -> int:
     with open_store(args.db) as database:
-        checker = real_checker()
-        manager = OrderManager(
-            database, checker=checker, booker=real_booker(), recheck=real_recheck(checker), authorize=require
-        )
+        manager = order_manager(database)
         user = sign_in(database, args.user)
         result = import_orders(manager, args.file, user)
     if args.json:

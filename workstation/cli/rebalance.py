@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -13,7 +12,6 @@ from sqlalchemy import select
 from engine.access.guard import require
 from engine.access.permissions import Permission
 from engine.errors import WorkstationError
-from engine.oms.service import OrderManager
 from engine.rebalance.book import book_as_of, load_accounts, load_universe
 from engine.rebalance.bulk import run_bulk, select_account_ids
 from engine.rebalance.drift import book_drift
@@ -22,10 +20,19 @@ from engine.rebalance.release import ReleaseErrors, releasable, release_proposal
 from engine.rebalance.review import review
 from engine.rebalance.settings import Mode, RebalanceSettings
 from engine.store.trading import Proposal
-from workstation.cli.oms import real_booker, real_checker, real_recheck
+from workstation.cli.args import (
+    amount,
+    batch_size,
+    iso_date,
+    output_file,
+    row_limit,
+    solve_seconds,
+    turnover,
+    workers,
+)
 from workstation.cli.output import dumps, table
 from workstation.cli.users import PASSWORD_ENV, add_user_option, sign_in
-from workstation.compose import open_store
+from workstation.compose import open_store, order_manager
 
 
 def _selection(p: argparse.ArgumentParser) -> None:
@@ -45,27 +52,33 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _selection(p)
     p.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.FULL.value)
     p.add_argument("--executor", default="process", help="process (default), inline, or dask://host:port")
-    p.add_argument("--workers", type=int, default=2, metavar="N", help="local worker processes (default 2)")
-    p.add_argument("--batch-size", type=int, default=100, metavar="N", help="accounts per task (default 100)")
-    p.add_argument("--json", metavar="FILE", help="write one record per account (a JSON array) to FILE")
-    p.add_argument("--max-turnover", type=float, metavar="FRACTION", help="cap on (buys+sells)/value")
     p.add_argument(
-        "--tax-budget", type=float, metavar="AMOUNT", help="cap on realized gains per account, base ccy"
+        "--workers", type=workers, default=2, metavar="N", help="local worker processes (default 2)"
     )
     p.add_argument(
-        "--cash-raise", type=float, default=0.0, metavar="AMOUNT", help="cash-raise mode: amount, base ccy"
+        "--batch-size", type=batch_size, default=100, metavar="N", help="accounts per task (default 100)"
+    )
+    p.add_argument(
+        "--json", type=output_file, metavar="FILE", help="write one record per account (a JSON array) to FILE"
+    )
+    p.add_argument("--max-turnover", type=turnover, metavar="FRACTION", help="cap on (buys+sells)/value")
+    p.add_argument(
+        "--tax-budget", type=amount, metavar="AMOUNT", help="cap on realized gains per account, base ccy"
+    )
+    p.add_argument(
+        "--cash-raise", type=amount, default=0.0, metavar="AMOUNT", help="cash-raise mode: amount, base ccy"
     )
     p.add_argument(
         "--cash-raise-by",
-        type=_date,
+        type=iso_date,
         metavar="YYYY-MM-DD",
         help="cash-raise mode: only sales that settle by this date fund it",
     )
     p.add_argument(
-        "--trade-date", type=_date, metavar="YYYY-MM-DD", help="trade date for settlement (default: as-of)"
+        "--trade-date", type=iso_date, metavar="YYYY-MM-DD", help="trade date for settlement (default: as-of)"
     )
     p.add_argument(
-        "--time-limit", type=float, default=0.5, metavar="SECONDS", help="per-account solver limit"
+        "--time-limit", type=solve_seconds, default=0.5, metavar="SECONDS", help="per-account solver limit"
     )
     p.add_argument("--no-skip", action="store_true", help="solve accounts that are within their band too")
     p.add_argument(
@@ -218,10 +231,7 @@ def cmd_release(args: argparse.Namespace) -> int:
                 ids = [int(x) for x in args.proposals.split(",") if x.strip()]
             except ValueError:
                 raise WorkstationError(f"--proposals takes ids like 12,13 (got {args.proposals!r})") from None
-        checker = real_checker()
-        manager = OrderManager(
-            database, checker=checker, booker=real_booker(), recheck=real_recheck(checker), authorize=require
-        )
+        manager = order_manager(database)
         failed: ReleaseErrors | None = None
         try:
             done = release_proposals(
@@ -250,7 +260,7 @@ def add_drift_arguments(d: argparse.ArgumentParser) -> None:
     d.add_argument(
         "--json", dest="drift_json", action="store_true", help="print each account's weights and drift"
     )
-    d.add_argument("--limit", type=int, default=20, help="rows in the text table (default 20)")
+    d.add_argument("--limit", type=row_limit, default=20, help="rows in the text table (default 20)")
     d.set_defaults(func=cmd_drift)
 
 
@@ -276,7 +286,17 @@ def cmd_drift(args: argparse.Namespace) -> int:
         for r in rows:
             detail = bd.account_detail(pos[r["account"]])
             detail.update(
-                {k: r[k] for k in ("max_drift", "max_drift_symbol", "total_drift", "ratio", "triggers")}
+                {
+                    k: r[k]
+                    for k in (
+                        "max_drift",
+                        "max_drift_symbol",
+                        "total_drift",
+                        "ratio",
+                        "triggers",
+                        "suspended",
+                    )
+                }
             )
             out.append(detail)
         sys.stdout.write(dumps({"as_of": u.as_of, "accounts": out}) + "\n")
@@ -295,7 +315,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
                     r["max_drift_symbol"],
                     f"{r['total_drift']:.2%}",
                     f"{r['cash_weight']:.2%}",
-                    ", ".join(r["triggers"]),
+                    ", ".join(r["triggers"] + (["suspended: stale data"] if r["suspended"] else [])),
                 ]
                 for r in rows[: args.limit]
             ],
@@ -308,16 +328,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     return 0
 
 
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
-
-
 def _run(args: argparse.Namespace) -> int:
-    if args.workers < 1 or args.batch_size < 1:
-        raise WorkstationError("--workers and --batch-size must be at least 1")
     mode = Mode(args.mode)
     if mode == Mode.CASH_RAISE and args.cash_raise <= 0:
         raise WorkstationError("--mode cash-raise needs --cash-raise AMOUNT (base currency, > 0)")
@@ -388,4 +399,12 @@ def _run(args: argparse.Namespace) -> int:
         f"est. tax {s['est_tax_usd']:,.0f} USD, est. cost {s['est_cost_usd']:,.0f} USD"
     )
     print("rungs: " + ", ".join(f"{k} {v}" for k, v in s["rungs"].items()) + f"; batch {s['batch_id']}")
+    suspended = [r for r in result.records if r.get("suspended")]
+    if suspended:
+        print(
+            f"{len(suspended)} suspended (stale data), e.g. {suspended[0]['account']}: {suspended[0]['reason']}"
+        )
+    if s["accounts"] and not s["ok"]:  # nothing to review: a script must not carry on as if it worked
+        print(f"error: no proposal: all {s['accounts']} accounts were infeasible or failed", file=sys.stderr)
+        return 1
     return 0

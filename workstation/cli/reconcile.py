@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +24,10 @@ from engine.reconcile.load import store_statement
 from engine.reconcile.match import MATCHED, Tolerance
 from engine.reconcile.run import reconcile
 from engine.store.database import Database
+from workstation.cli.args import amount, fraction, input_file, iso_date, non_negative_int, record_id
 from workstation.cli.output import print_json, table
 from workstation.cli.users import add_user_option, sign_in
 from workstation.compose import open_store
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -43,11 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     rs = p.add_subparsers(dest="reconcile_command", metavar="ACTION", required=True)
 
     ld = rs.add_parser("load", help="store custodian statement files (idempotent by file hash)")
-    ld.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    ld.add_argument("files", nargs="+", type=input_file, metavar="FILE")
     ld.add_argument("--custodian", required=True, help="custodian name, e.g. SIM-CUSTODIAN-B")
     ld.add_argument(
         "--profile",
-        type=Path,
+        type=input_file,
         help="TOML profile (default: resources/custodian/<name>.toml, else generic CSV)",
     )
     add_user_option(ld)
@@ -55,17 +48,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ld.set_defaults(func=cmd_load)
 
     rn = rs.add_parser("run", help="reconcile the statements of a date against the book")
-    rn.add_argument("--as-of", type=_date, required=True, help="statement date")
+    rn.add_argument("--as-of", type=iso_date, required=True, help="statement date")
     rn.add_argument("--custodian", action="append", help="only this custodian (repeatable)")
     rn.add_argument(
         "--tolerance",
-        type=float,
+        type=fraction,
         default=0.005,
         help="valuation tolerance, fraction of value (default 0.005)",
     )
     rn.add_argument(
         "--min-amount",
-        type=float,
+        type=amount,
         default=1.0,
         help="valuation differences below this are ignored (default 1)",
     )
@@ -78,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     sm = rs.add_parser(
         "summary", help="matched / explained / open per custodian and currency of the last run"
     )
-    sm.add_argument("--as-of", type=_date, required=True)
+    sm.add_argument("--as-of", type=iso_date, required=True)
     sm.add_argument("--json", action="store_true")
     sm.set_defaults(func=cmd_summary)
 
@@ -88,42 +81,42 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     br.add_argument("--type", dest="break_type")
     br.add_argument("--status", action="append", help="open, investigating, resolved, explained (repeatable)")
     br.add_argument("--owner")
-    br.add_argument("--min-age", type=int, help="business days")
+    br.add_argument("--min-age", type=non_negative_int, help="business days")
     br.add_argument("--json", action="store_true")
     br.set_defaults(func=cmd_breaks)
 
     sh = rs.add_parser("show", help="one break with the custodian's lines, lots, pending trades and trail")
-    sh.add_argument("break_id", type=int)
+    sh.add_argument("break_id", type=record_id)
     sh.add_argument("--json", action="store_true")
     sh.set_defaults(func=cmd_show)
 
     a = rs.add_parser("assign", help="give a break an owner")
-    a.add_argument("break_id", type=int)
+    a.add_argument("break_id", type=record_id)
     a.add_argument("--owner", required=True)
     add_user_option(a)
     a.set_defaults(func=cmd_assign)
 
     st = rs.add_parser("status", help="move a break to open or investigating")
-    st.add_argument("break_id", type=int)
+    st.add_argument("break_id", type=record_id)
     st.add_argument("status", choices=["open", "investigating"])
     add_user_option(st)
     st.set_defaults(func=cmd_status)
 
     c = rs.add_parser("comment", help="add a comment to a break")
-    c.add_argument("break_id", type=int)
+    c.add_argument("break_id", type=record_id)
     c.add_argument("text")
     add_user_option(c)
     c.set_defaults(func=cmd_comment)
 
     r = rs.add_parser("resolve", help="resolve a break as custodian_error or timing")
-    r.add_argument("break_id", type=int)
+    r.add_argument("break_id", type=record_id)
     r.add_argument("resolution", choices=["custodian_error", "timing"])
     r.add_argument("--note")
     add_user_option(r)
     r.set_defaults(func=cmd_resolve)
 
     ad = rs.add_parser("adjust", help="propose a book adjustment (trade or cash) for a break")
-    ad.add_argument("break_id", type=int)
+    ad.add_argument("break_id", type=record_id)
     ad.add_argument("--kind", choices=["trade", "cash"], required=True)
     ad.add_argument("--date", required=True, help="trade or value date")
     ad.add_argument("--side", choices=["buy", "sell"])
@@ -137,13 +130,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ad.set_defaults(func=cmd_adjust)
 
     ap = rs.add_parser("approve", help="approve (and book) a proposed adjustment; not its author")
-    ap.add_argument("adjustment_id", type=int)
+    ap.add_argument("adjustment_id", type=record_id)
     ap.add_argument("--reason")
     add_user_option(ap)
     ap.set_defaults(func=cmd_approve)
 
     rj = rs.add_parser("reject", help="reject a proposed adjustment with a reason")
-    rj.add_argument("adjustment_id", type=int)
+    rj.add_argument("adjustment_id", type=record_id)
     rj.add_argument("--reason", required=True)
     add_user_option(rj)
     rj.set_defaults(func=cmd_reject)
@@ -205,6 +198,18 @@ def run_payload(result: Any) -> dict[str, Any]:
         "open": int((result.results["outcome"] == "break").sum()),
         "breaks": breaks,
         "summary": result.summary.to_dict("records"),
+        "no_statement": [
+            {
+                "id": None if r.break_id is None else int(r.break_id),
+                "custodian": r.custodian,
+                "account": r.account_code,
+                "missing": list(r.missing),
+                "positions": int(r.positions),
+                "currencies": int(r.currencies),
+                "explanation": r.explanation,
+            }
+            for r in result.no_statement.itertuples(index=False)
+        ],
     }
 
 
@@ -256,6 +261,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
         )
     _print_summary(payload["summary"])
+    absent: dict[str, list[str]] = {}
+    for a in payload["no_statement"]:
+        absent.setdefault(a["custodian"], []).append(a["account"])
+    for cust, codes in absent.items():
+        shown = ", ".join(codes[:10]) + (", ..." if len(codes) > 10 else "")
+        print(f"no statement: {len(codes)} account(s) of {cust} not compared: {shown}")
     return 0
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from engine.reports.exposure import exposure_report
 from engine.reports.gains import gains_report
 from engine.reports.holdings import holdings_report
+from engine.reports.numbers import fmt_money, fmt_percent, fmt_quantity, money, percent_lines
 from engine.reports.performance import performance_report, risk_report
 from engine.reports.scope import account_ids, book_as_of
+from workstation.cli.args import confidence, horizon_days, iso_date, row_limit
 from workstation.cli.output import print_json, table
 from workstation.compose import open_store
 
@@ -38,7 +40,7 @@ def _register_drift(kinds: argparse._SubParsersAction) -> None:  # type: ignore[
     d.add_argument(
         "--json", dest="drift_json", action="store_true", help="print each account's weights and drift"
     )
-    d.add_argument("--limit", type=int, default=20, help="rows in the text table (default 20)")
+    d.add_argument("--limit", type=row_limit, default=20, help="rows in the text table (default 20)")
     d.set_defaults(func=_drift)
 
 
@@ -48,25 +50,73 @@ def _drift(args: argparse.Namespace) -> int:
     return cmd_drift(args)
 
 
+def _when(text: str) -> date | datetime:
+    """A date (end of that day) or an ISO date-time with its zone (UTC if none)."""
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (YYYY-MM-DD) or a date-time (ISO 8601)"
+        ) from exc
+
+
+def _register_stale(kinds: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`report stale`: stale prices and FX rates under the policy (docs/reports.md)."""
+    s = kinds.add_parser("stale", help="stale prices and FX rates the book depends on")
+    s.add_argument(
+        "--at", "--as-of", dest="at", type=_when, metavar="WHEN",
+        help="a date (every session of it closed) or a date-time such as 2026-12-07T10:00-05:00 "
+        "(default: the book's as-of date)",
+    )  # fmt: skip
+    s.add_argument("--json", action="store_true", help="print the report as JSON")
+    s.set_defaults(func=_stale)
+
+
+def _stale(args: argparse.Namespace) -> int:
+    from engine.views.stale import stale_report
+
+    database = open_store(args.db)
+    with database.session() as session:
+        doc = stale_report(session, args.at).as_dict()
+    if args.json:
+        print_json(doc)
+        return 0
+    rows = [
+        (
+            r["kind"],
+            r["name"],
+            r["asset_class"],
+            r["market"] or "",
+            r["last"] or "none",
+            r["expected"],
+            r["accounts"],
+        )
+        for r in [*doc["prices"], *doc["fx"]]
+    ]
+    if rows:
+        print(table(["kind", "name", "class", "market", "last", "expected", "accounts"], rows, right={6}))
+    print(f"{len(doc['prices'])} stale price(s), {len(doc['fx'])} stale FX rate(s) as of {doc['as_of']}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add this group's subcommands to the CLI."""
     p = sub.add_parser("report", help="holdings, gains, performance, risk and exposure reports")
     kinds = p.add_subparsers(dest="report", metavar="REPORT", required=True)
     _register_drift(kinds)
+    _register_stale(kinds)
     for kind in KINDS:
         k = kinds.add_parser(kind, help=f"{kind} report (shape of --json in docs/reports.md)")
         who = k.add_mutually_exclusive_group(required=True)
         who.add_argument("--account", action="append", metavar="CODE", help="an account (repeatable)")
         who.add_argument("--household", metavar="CODE", help="every account of a household")
         who.add_argument("--all", action="store_true", help="every account in the book")
-        k.add_argument(
-            "--from", dest="start", type=date.fromisoformat, metavar="YYYY-MM-DD", help="range start"
-        )
+        k.add_argument("--from", dest="start", type=iso_date, metavar="YYYY-MM-DD", help="range start")
         k.add_argument(
             "--to",
             "--as-of",
             dest="end",
-            type=date.fromisoformat,
+            type=iso_date,
             metavar="YYYY-MM-DD",
             help="range end / valuation date (default: the book's as-of date)",
         )
@@ -80,8 +130,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         if kind == "performance":
             k.add_argument("--benchmark", default="model", help="'model' (default) or a security symbol")
         if kind == "risk":
-            k.add_argument("--confidence", type=float, default=0.99)
-            k.add_argument("--horizon", type=int, default=1, help="VaR horizon in days (square-root-of-time)")
+            k.add_argument("--confidence", type=confidence, default=0.99)
+            k.add_argument(
+                "--horizon", type=horizon_days, default=1, help="VaR horizon in days (square-root-of-time)"
+            )
         k.add_argument("--json", action="store_true", help="print JSON (shapes in docs/reports.md)")
         k.set_defaults(func=cmd_report, report=kind)
 
@@ -110,12 +162,51 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _money(x: Any) -> str:
-    return "" if x is None else f"{x:,.2f}"
+def _money(x: Any, currency: str) -> str:
+    """An amount with its currency's minor units (JPY 0, KWD 3)."""
+    return fmt_money(x, currency)
 
 
 def _pct(x: Any) -> str:
-    return "" if x is None else f"{x * 100:,.2f}%"
+    return fmt_percent(x)
+
+
+def _account_weights(doc: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Holdings weights as shown: each account's position and cash weights rounded together, so
+    a whole account reads 100.00% (never 99.98%)."""
+    lines = [("row", k, r) for k, r in enumerate(doc["rows"])] + [
+        ("cash", k, c) for k, c in enumerate(doc["cash"])
+    ]
+    by_account: dict[str, list[tuple[str, int, dict[str, Any]]]] = {}
+    for line in lines:
+        by_account.setdefault(line[2]["account"], []).append(line)
+    shown: dict[tuple[str, int], str] = {}
+    for group in by_account.values():
+        for (kind, k, _), text in zip(group, percent_lines([g[2]["weight"] for g in group])):
+            shown[(kind, k)] = text
+    return [shown[("row", k)] for k in range(len(doc["rows"]))], [
+        shown[("cash", k)] for k in range(len(doc["cash"]))
+    ]
+
+
+def _group_weights(rows: list[dict[str, Any]]) -> list[str]:
+    """Exposure weights as shown: each group's rounded together so that they add up to 100.00%."""
+    groups: dict[str, list[int]] = {}
+    for k, r in enumerate(rows):
+        groups.setdefault(str(r["group"]), []).append(k)
+    shown: dict[int, str] = {}
+    for members in groups.values():
+        shown.update(zip(members, percent_lines([rows[k]["weight"] for k in members])))
+    return [shown[k] for k in range(len(rows))]
+
+
+def _gain_cell(key: str, row: dict[str, Any]) -> str:
+    value = row[key]
+    if key == "quantity":
+        return fmt_quantity(value)
+    if key.endswith("_base") and isinstance(value, int | float):
+        return _money(value, row["base_currency"])
+    return "" if value is None else str(value)
 
 
 def render(doc: dict[str, Any]) -> str:
@@ -124,21 +215,22 @@ def render(doc: dict[str, Any]) -> str:
     lines: list[str] = []
     if kind == "holdings":
         lines.append(f"Holdings as of {doc['as_of']}")
+        row_weights, cash_weights = _account_weights(doc)
         rows = [
             [
                 r["account"],
                 r["symbol"],
                 r["isin"] or "",
                 r["mic"],
-                f"{r['quantity']:,.6g}",
+                fmt_quantity(r["quantity"]),
                 f"{r['price']:,.4f}",
                 r["currency"],
-                _money(r["market_value_local"]),
-                _money(r["market_value_base"]),
+                _money(r["market_value_local"], r["currency"]),
+                _money(r["market_value_base"], r["base_currency"]),
                 r["base_currency"],
-                _pct(r["weight"]),
+                w,
             ]
-            for r in doc["rows"]
+            for r, w in zip(doc["rows"], row_weights)
         ]
         rows += [
             [
@@ -149,12 +241,14 @@ def render(doc: dict[str, Any]) -> str:
                 "",
                 "",
                 c["currency"],
-                _money(c["settled"] + c["unsettled"]),
-                _money(c["value_base"]),
+                _money(
+                    money(c["settled"], c["currency"]) + money(c["unsettled"], c["currency"]), c["currency"]
+                ),
+                _money(c["value_base"], c["base_currency"]),
                 c["base_currency"],
-                _pct(c["weight"]),
+                w,
             ]
-            for c in doc["cash"]
+            for c, w in zip(doc["cash"], cash_weights)
         ]
         lines.append(
             table(
@@ -183,9 +277,9 @@ def render(doc: dict[str, Any]) -> str:
                     [
                         t["account"],
                         t["base_currency"],
-                        _money(t["securities_base"]),
-                        _money(t["cash_base"]),
-                        _money(t["total_base"]),
+                        _money(t["securities_base"], t["base_currency"]),
+                        _money(t["cash_base"], t["base_currency"]),
+                        _money(t["total_base"], t["base_currency"]),
                     ]
                     for t in doc["totals"]
                 ],
@@ -217,10 +311,8 @@ def render(doc: dict[str, Any]) -> str:
             lines.append(
                 table(
                     cols,
-                    [
-                        [r[c] if not isinstance(r[c], float) else f"{r[c]:,.2f}" for c in cols]
-                        for r in doc["realized"]
-                    ],
+                    [[_gain_cell(c, r) for c in cols] for r in doc["realized"]],
+                    right={i for i, c in enumerate(cols) if c == "quantity" or c.endswith("_base")},
                 )
             )
             for r in doc["realized"]:
@@ -244,13 +336,18 @@ def render(doc: dict[str, Any]) -> str:
                     [
                         t["account"],
                         t["base_currency"],
-                        _money(t["realized_short_base"]),
-                        _money(t["realized_long_base"]),
-                        _money(t["realized_none_base"]),
-                        _money(t["wash_disallowed_base"]),
-                        _money(t["unrealized_short_base"]),
-                        _money(t["unrealized_long_base"]),
-                        _money(t["unrealized_none_base"]),
+                        *(
+                            _money(t[k], t["base_currency"])
+                            for k in (
+                                "realized_short_base",
+                                "realized_long_base",
+                                "realized_none_base",
+                                "wash_disallowed_base",
+                                "unrealized_short_base",
+                                "unrealized_long_base",
+                                "unrealized_none_base",
+                            )
+                        ),
                     ]
                     for t in doc["totals"]
                 ],
@@ -284,9 +381,9 @@ def render(doc: dict[str, Any]) -> str:
                     [
                         r["account"],
                         r["base_currency"],
-                        _money(r["start_value"]),
-                        _money(r["end_value"]),
-                        _money(r["net_flows"]),
+                        _money(r["start_value"], r["base_currency"]),
+                        _money(r["end_value"], r["base_currency"]),
+                        _money(r["net_flows"], r["base_currency"]),
                         _pct(r["twr"]),
                         _pct(r["local_return"]),
                         _pct(r["currency_return"]),
@@ -330,7 +427,7 @@ def render(doc: dict[str, Any]) -> str:
                         _pct(r.get("volatility")),
                         _pct(r.get("max_drawdown")),
                         _pct(r.get("historical_var")),
-                        _money(r.get("historical_var_amount")),
+                        _money(r.get("historical_var_amount"), r["base_currency"]),
                         _pct(r.get("parametric_var")),
                         _pct(r.get("expected_shortfall")),
                         "" if r.get("sharpe") is None else f"{r['sharpe']:.2f}",
@@ -347,8 +444,8 @@ def render(doc: dict[str, Any]) -> str:
             table(
                 ["group", doc["by"], "ccy", "value", "weight"],
                 [
-                    [r["group"], r["bucket"], r["currency"], _money(r["value"]), _pct(r["weight"])]
-                    for r in doc["rows"]
+                    [r["group"], r["bucket"], r["currency"], _money(r["value"], r["currency"]), w]
+                    for r, w in zip(doc["rows"], _group_weights(doc["rows"]))
                 ],
                 right={3, 4},
             )

@@ -200,7 +200,7 @@ CAMT_OK = """<?xml version="1.0" encoding="UTF-8"?>
 
 def test_semt002_sub_accounts_isin_and_sedol(tmp_path: Path) -> None:
     st = read_statement(write(tmp_path, "h.xml", SEMT_OK), profile_for("SIM-CUSTODIAN-C")).statement
-    assert (st.format, st.kind, st.as_of) == ("semt.002", "positions", date(2026, 10, 30))
+    assert (st.format, st.kind, st.as_of) == ("semt.002.001.11", "positions", date(2026, 10, 30))
     a, v = st.positions
     assert (a.account_code, a.security_ref, a.id_type, a.quantity, a.currency, a.market_value) == (
         "A000042",
@@ -216,7 +216,7 @@ def test_semt002_sub_accounts_isin_and_sedol(tmp_path: Path) -> None:
 
 def test_camt053_closing_booked_balance(tmp_path: Path) -> None:
     st = read_statement(write(tmp_path, "c.xml", CAMT_OK), profile_for("SIM-CUSTODIAN-C")).statement
-    assert (st.format, st.kind, st.as_of) == ("camt.053", "cash", date(2026, 10, 30))
+    assert (st.format, st.kind, st.as_of) == ("camt.053.001.08", "cash", date(2026, 10, 30))
     assert [(c.account_code, c.currency, c.amount) for c in st.cash] == [
         ("A000042", "EUR", Decimal("-1500.25"))
     ]
@@ -231,12 +231,15 @@ def test_iso_structure_violations_refused(tmp_path: Path) -> None:
     with pytest.raises(ImportValidationError) as e:
         read_statement(write(tmp_path, "b1.xml", broken), prof)
     assert e.value.problems[0].row == 9 and "AggtBal" in e.value.problems[0].column
-    # Elements out of order (SfkpgAcct before StmtGnlDtls).
-    swapped = SEMT_OK.replace("<SfkpgAcct><Id>SIMC/OMNIBUS</Id></SfkpgAcct>\n", "").replace(
-        "<Pgntn>", "<SfkpgAcct><Id>SIMC/OMNIBUS</Id></SfkpgAcct><Pgntn>"
+    # camt.053 elements out of order (Acct before the statement's Id): ISO's schema refuses it.
+    swapped = CAMT_OK.replace("<Stmt><Id>S1</Id><Acct>", "<Stmt><Acct>").replace(
+        "</Acct>", "</Acct><Id>S1</Id>"
     )
-    with pytest.raises(ImportValidationError):
+    with pytest.raises(ImportValidationError) as e:
         read_statement(write(tmp_path, "b2.xml", swapped), prof)
+    assert (
+        e.value.problems[0].column.endswith("Stmt/Acct") and "camt.053.001.08" in e.value.problems[0].reason
+    )
     # Not well-formed.
     with pytest.raises(ImportValidationError) as e:
         read_statement(write(tmp_path, "b3.xml", SEMT_OK.replace("</SubAcctDtls>", "")), prof)
@@ -252,7 +255,10 @@ def test_iso_structure_violations_refused(tmp_path: Path) -> None:
             ),
             prof,
         )
-    assert {p.column for p in e.value.problems} == {"SfkpgAcct/Id", "FinInstrmId"}
+    assert {p.column for p in e.value.problems} == {
+        "Document/SctiesBalCtdyRpt/SubAcctDtls/SfkpgAcct/Id",
+        "Document/SctiesBalCtdyRpt/SubAcctDtls/BalForSubAcct/FinInstrmId/ISIN",
+    }
     # camt.053 with no closing booked balance.
     with pytest.raises(ImportValidationError, match="problem"):
         read_statement(write(tmp_path, "b6.xml", CAMT_OK.replace("CLBD", "OPBD")), prof)

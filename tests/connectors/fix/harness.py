@@ -20,10 +20,10 @@ from engine.clock import Clock, ManualClock
 from engine.oms.drafts import OrderDraft
 from engine.oms.loop import OmsLoop
 from engine.oms.messages import Inbound
-from engine.oms.service import OrderManager
 from engine.oms.status import FINAL
 from engine.store.database import Database
 from engine.store.trading import Order
+from tests.engine.oms.book import make_oms
 
 OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 """Monday 23 November 2026, 15:00 UTC: New York and London open, Tokyo closed."""
@@ -98,12 +98,13 @@ class Oms:
         sender: str = "WS",
         config: Path | None = None,
         brokers: tuple[str, ...] = ("SIM",),
+        **controls: Any,
     ) -> None:
         self.inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
         self.gateway = FixGateway(config or fix_config(tmp, port, sender=sender), tmp / "fix", self.inbox)
         self.clock = clock or ManualClock(OPEN)
-        self.manager = OrderManager(
-            database, gateway=self.gateway, checker=checker, booker=booker, clock=self.clock
+        self.manager = make_oms(
+            database, gateway=self.gateway, checker=checker, booker=booker, clock=self.clock, **controls
         )
         self.loop = OmsLoop(self.manager, self.inbox, tick_every=0.1)
         self.database = database

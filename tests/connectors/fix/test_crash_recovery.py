@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.oms.service import OrderManager
 from engine.store.database import Database
 from tests.conftest import migrated
 from tests.connectors.fix.harness import PY, ROOT, Sim, all_orders, draft, fix_config
-from tests.engine.oms.book import PassAll, make_book
+from tests.engine.oms.book import PassAll, make_book, make_oms
 
 FLAGS = {
     "commit": ("--ignore-market-hours", "--fill-parts", "2"),
@@ -36,10 +35,8 @@ def headless(
     db_url: str, config: Path, timeout: float, crash_at: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    env.pop("WORKSTATION_OMS_CRASH_AT", None)
-    if crash_at:
-        env["WORKSTATION_OMS_CRASH_AT"] = crash_at
-    cmd = [PY, "-m", "workstation.cli.main", "--db", db_url, "oms", "--headless", "--fix-config", str(config),
+    entry = ["tests.connectors.fix.crash_point", crash_at] if crash_at else ["workstation.cli.main"]
+    cmd = [PY, "-m", *entry, "--db", db_url, "oms", "--headless", "--fix-config", str(config),
            "--timeout", str(timeout), "--outside-hours"]  # fmt: skip
     return subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
 
@@ -48,9 +45,7 @@ def prepare(tmp: Path) -> tuple[str, list[int]]:
     url = f"sqlite:///{tmp / 'book.db'}"
     db = migrated(url)
     make_book(db)
-    ids = OrderManager(db, checker=PassAll()).create(
-        [draft("ACC1", qty=200), draft("ACC2", "VOD.L", qty=300)]
-    )
+    ids = make_oms(db, checker=PassAll()).create([draft("ACC1", qty=200), draft("ACC2", "VOD.L", qty=300)])
     db.dispose()
     return url, ids
 

@@ -21,7 +21,6 @@ from sqlalchemy import select, update
 
 from connectors.fix.gateway import FixGateway
 from engine.oms.errors import RouteError
-from engine.oms.service import OrderManager
 from engine.shared.lease import holder
 from engine.shared.tables import RoutingLease as LeaseRow
 from engine.store.base import utcnow
@@ -29,7 +28,7 @@ from engine.store.database import Database
 from engine.store.trading import Order
 from tests.conftest import migrated
 from tests.connectors.fix.harness import PY, ROOT, Sim, draft, fix_config, free_port
-from tests.engine.oms.book import PassAll, make_book
+from tests.engine.oms.book import PassAll, make_book, make_oms
 
 KEY = "FIX.4.4:WS->SIM"
 
@@ -63,10 +62,8 @@ def test_a_stopped_leased_gateway_frees_its_sessions_at_once(tmp_path: Path) -> 
 
 def _headless(url: str, config: Path, *flags: str, hang: bool = False) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    env.pop("WORKSTATION_OMS_CRASH_AT", None)
-    if hang:
-        env["WORKSTATION_OMS_CRASH_AT"] = "hang:after_commit"
-    cmd = [PY, "-m", "workstation.cli.main", "--db", url, "oms", "--headless", "--fix-config", str(config),
+    entry = ["tests.connectors.fix.crash_point", "hang:after_commit"] if hang else ["workstation.cli.main"]
+    cmd = [PY, "-m", *entry, "--db", url, "oms", "--headless", "--fix-config", str(config),
            "--outside-hours", "--no-blocks", "--lease-ttl", "3", *flags]  # fmt: skip
     return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -82,7 +79,7 @@ def test_second_headless_oms_is_refused_then_takes_over_after_expiry_without_sen
 ) -> None:
     sim = Sim(tmp_path, "--ignore-market-hours", "--fill-parts", "2")
     make_book(database)
-    ids = OrderManager(database, checker=PassAll()).create(
+    ids = make_oms(database, checker=PassAll()).create(
         [draft("ACC1", qty=100 + i) for i in range(3)] + [draft("ACC2", "VOD.L", qty=200)]
     )
     assert len(ids) == 4

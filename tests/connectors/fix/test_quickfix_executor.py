@@ -7,6 +7,7 @@ WORKSTATION_QF_EXECUTOR at DIR/executor-bin. The executor fills every limit orde
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import time
 from decimal import Decimal
@@ -20,6 +21,19 @@ from tests.connectors.fix.harness import Oms, free_port
 from tests.engine.oms.book import PassAll, RecordingBooker, make_book
 
 EXECUTOR = Path(os.environ.get("WORKSTATION_QF_EXECUTOR", "/tmp/executor/executor-bin"))
+
+
+def _wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Poll until the executor accepts TCP connections on `port` (it may take a moment to bind)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, f"executor exited with {proc.returncode}"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, f"executor not listening on {port}"
+            time.sleep(0.05)
 
 
 @pytest.mark.skipif(not EXECUTOR.exists(), reason="QuickFIX example executor not built")
@@ -41,7 +55,7 @@ def test_limit_orders_fill_at_quickfix_executor(tmp_path: Path) -> None:
     oms = None
     try:
         make_book(db)
-        time.sleep(0.5)
+        _wait_listening(port, proc)
         booker = RecordingBooker()
         oms = Oms(db, tmp_path, port, checker=PassAll(), booker=booker)
         ids = oms.create(

@@ -20,13 +20,12 @@ from connectors.fix.gateway import FixGateway
 from engine.clock import ManualClock
 from engine.oms.loop import OmsLoop
 from engine.oms.messages import Inbound
-from engine.oms.service import OrderManager
 from engine.store.database import Database
 from engine.store.trading import Execution, Order
 from tests.conftest import migrated
 from tests.connectors.fix.harness import OPEN, Oms, Sim, all_orders, draft, fix_config
 from tests.connectors.fix.proxy import TO_ACCEPTOR, TO_INITIATOR, FixProxy, field_of, is_type, nth
-from tests.engine.oms.book import PassAll, RecordingBooker, make_book
+from tests.engine.oms.book import PassAll, RecordingBooker, make_book, make_oms
 
 H = "--ignore-market-hours"
 SIMS: dict[str, tuple[str, ...]] = {
@@ -269,7 +268,7 @@ def test_e_crash_while_the_book_is_locked_loses_no_fill(
     booker = RecordingBooker()
     inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
     gateway = FixGateway(config, tmp_path / "fix", inbox, book=book)
-    manager = OrderManager(book, gateway=gateway, checker=PassAll(), booker=booker, clock=ManualClock(OPEN))
+    manager = make_oms(book, gateway=gateway, booker=booker, clock=ManualClock(OPEN))
     loop = OmsLoop(manager, inbox, tick_every=0.1)
     try:
         gateway.start()

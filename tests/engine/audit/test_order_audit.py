@@ -20,7 +20,7 @@ from engine.oms.service import OrderManager
 from engine.store.database import Database
 from engine.store.people import AuditEntry
 from engine.store.trading import Order, OrderEvent
-from tests.engine.oms.book import Gateway, PassAll, RecordingBooker, make_book
+from tests.engine.oms.book import Gateway, PassAll, RecordingBooker, make_book, make_oms
 from workstation.cli.main import main
 
 OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -29,7 +29,7 @@ OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 @pytest.fixture
 def oms(database: Database) -> Iterator[OrderManager]:
     make_book(database)
-    yield OrderManager(
+    yield make_oms(
         database, gateway=Gateway(), checker=PassAll(), booker=RecordingBooker(), clock=ManualClock(OPEN)
     )
 

@@ -15,11 +15,11 @@ from engine.store.database import Database
 from engine.store.people import AuditEntry, User
 from workstation.cli.main import main
 
-ORDERS = """account,symbol,side,quantity,order_type,limit_price
-U1,AAA,sell,10,market,
-U1,BBB,buy,10,limit,50.5
+ORDERS = """account,symbol,side,quantity,order_type,limit_price,time_in_force,broker
+U1,AAA,sell,10,market,,day,SIM
+U1,BBB,buy,10,limit,50.5,day,SIM
 
-G1,CCC,buy,5,market,
+G1,CCC,buy,5,market,,gtc,SIM
 """
 
 
@@ -89,7 +89,10 @@ def test_check_names_the_row_of_unknown_accounts_and_symbols(
     minibook: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     f = tmp_path / "bad.csv"
-    f.write_text("account,symbol,side,quantity\nU1,AAA,buy,1\nNOPE,AAA,buy,1\nU1,ZZZ,hold,-3\n")
+    f.write_text(
+        "account,symbol,side,quantity,order_type,limit_price,time_in_force,broker\n"
+        "U1,AAA,buy,1,market,,day,SIM\nNOPE,AAA,buy,1,market,,day,SIM\nU1,ZZZ,hold,-3,market,,day,SIM\n"
+    )
     code, out, err = run(capsys, minibook, "compliance", "check", str(f), "--json")
     assert code == 2 and out == ""
     assert "row 3, column account: unknown account 'NOPE'" in err

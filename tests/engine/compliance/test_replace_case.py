@@ -15,6 +15,7 @@ from engine.audit.verify import verify_chain
 from engine.clock import ManualClock
 from engine.compliance import approvals
 from engine.compliance.checker import ComplianceChecker
+from engine.compliance.order_cases import OrderApprovalCases
 from engine.compliance.replace_check import ComplianceReplaceCheck, approved_replaces
 from engine.oms.drafts import OrderDraft
 from engine.oms.errors import ReplaceHeld
@@ -23,16 +24,17 @@ from engine.oms.service import OrderManager
 from engine.store.database import Database
 from engine.store.people import AuditEntry
 from engine.store.trading import Order
-from tests.engine.oms.book import Gateway
+from tests.engine.oms.book import Gateway, make_oms
 
 OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
 
 def _oms(db: Database) -> tuple[OrderManager, Gateway]:
     checker, gw = ComplianceChecker(), Gateway()
-    m = OrderManager(
-        db, gateway=gw, checker=checker, clock=ManualClock(OPEN), recheck=ComplianceReplaceCheck(checker)
-    )
+    m = make_oms(
+        db, gateway=gw, checker=checker, clock=ManualClock(OPEN), recheck=ComplianceReplaceCheck(checker),
+        cases=OrderApprovalCases(),
+    )  # fmt: skip
     return m, gw
 
 

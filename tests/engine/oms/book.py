@@ -10,8 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.accounting.tables import CashMovement
+from engine.clock import SystemClock
+from engine.compliance.killswitch import KillSwitchGate
+from engine.events import EventBus
 from engine.model.trades import TradeFill
 from engine.oms.messages import Outbound
+from engine.oms.recheck import RecheckVerdict, loosened
+from engine.oms.service import OrderManager
 from engine.ports import CheckOutcome, OrderIntent
 from engine.store.accounts import Account, Household
 from engine.store.database import Database
@@ -77,6 +82,66 @@ class PassAll:
             )
             for o in orders
         ]
+
+
+class FlagAll:
+    """Compliance test double: every order is flagged (waits for approval)."""
+
+    def check(self, session: Session, orders: Sequence[OrderIntent], username: str) -> list[CheckOutcome]:
+        return [CheckOutcome(o.ref, "flag", ("test flag",)) for o in orders]
+
+
+def allow_all(session: Session, username: str, permission: str) -> None:
+    """Permission test double: everyone may do everything (the real gate: engine.access.guard)."""
+
+
+class HoldLoosened:
+    """Re-check test double: every loosened replace is held (none is re-checked)."""
+
+    def __call__(
+        self, session: Session, order_id: int, before: OrderIntent, after: OrderIntent, username: str
+    ) -> RecheckVerdict:
+        return RecheckVerdict(
+            False, f"{after.account}: {loosened(before, after)}; no compliance re-check here"
+        )
+
+
+class Cases:
+    """Approval-case test double: records the orders it opened cases for; every decision approves."""
+
+    def __init__(self) -> None:
+        self.opened: list[int] = []
+        self.decided: list[tuple[int, str]] = []
+
+    def open(self, session: Session, order_ids: Sequence[int], username: str) -> None:
+        self.opened.extend(order_ids)
+
+    def decide(self, session: Session, order_id: int, username: str, reason_code: str, comment: str) -> bool:
+        self.decided.append((order_id, username))
+        return True
+
+    def approved(self, session: Session, order_ids: Sequence[int]) -> set[int]:
+        return set()
+
+    def settle(self, session: Session, order_id: int, username: str) -> None:
+        pass
+
+
+def make_oms(database: Database, **kw: object) -> OrderManager:
+    """An OrderManager with every control passed explicitly: test doubles unless given in `kw`
+    (checker PassAll, re-check HoldLoosened, booker RecordingBooker, allow_all, Cases) and the real
+    kill switch."""
+    controls: dict[str, object] = {
+        "checker": PassAll(),
+        "recheck": HoldLoosened(),
+        "booker": RecordingBooker(),
+        "authorize": allow_all,
+        "kill_switch": KillSwitchGate(),
+        "cases": Cases(),
+        "clock": SystemClock(),
+        "bus": EventBus(),
+    }
+    return OrderManager(database, **{**controls, **kw})  # type: ignore[arg-type]
 
 
 class RecordingBooker:

@@ -23,7 +23,7 @@ from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.positions import TaxLot
 from engine.store.trading import Order
-from tests.engine.oms.book import Gateway, PassAll, cash, make_book
+from tests.engine.oms.book import Gateway, PassAll, cash, make_book, make_oms
 
 MON = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # spot: Wed 25 Nov (24th, 25th open in NY and Frankfurt)
 TUE = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # spot: Fri 27 Nov (Thu 26th is Thanksgiving in NY)
@@ -35,7 +35,7 @@ def oms(database: Database) -> Iterator[tuple[OrderManager, Gateway]]:
     ensure_fx_instruments(database, {("EUR", "USD")})
     gw = Gateway()
     yield (
-        OrderManager(database, gateway=gw, checker=PassAll(), booker=LedgerBooker(), clock=ManualClock(MON)),
+        make_oms(database, gateway=gw, checker=PassAll(), booker=LedgerBooker(), clock=ManualClock(MON)),
         gw,
     )
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.clock import ManualClock
+from engine.compliance.order_cases import OrderApprovalCases
 from engine.oms.drafts import OrderDraft
 from engine.oms.errors import ReplaceHeld
 from engine.oms.messages import CancelOrder, ExecReport, ReplaceOrder
@@ -21,7 +22,7 @@ from engine.oms.service import OrderManager
 from engine.ports import OrderIntent
 from engine.store.database import Database
 from engine.store.trading import Order, OrderEvent
-from tests.engine.oms.book import Gateway, PassAll, make_book
+from tests.engine.oms.book import Gateway, PassAll, RecordingBooker, make_book, make_oms
 
 OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
@@ -77,7 +78,7 @@ def book(database: Database) -> Iterator[Database]:
 
 def test_loosened_replace_is_held_and_tightened_one_routes(book: Database) -> None:
     gw, recheck = Gateway(), ApproveUpTo(150)
-    m = OrderManager(book, gateway=gw, checker=PassAll(), clock=ManualClock(OPEN), recheck=recheck)
+    m = make_oms(book, gateway=gw, checker=PassAll(), clock=ManualClock(OPEN), recheck=recheck)
     draft = OrderDraft("ACC1", "AAPL", "buy", Decimal(100), "limit", Decimal("180"), broker="SIM")
     oid, cl = working(m, draft)
     sent_before = len(gw.sent)
@@ -110,7 +111,7 @@ def test_loosened_replace_is_held_and_tightened_one_routes(book: Database) -> No
 
 def test_loosened_replace_that_passes_the_recheck_routes(book: Database) -> None:
     gw, recheck = Gateway(), ApproveUpTo(150)
-    m = OrderManager(book, gateway=gw, checker=PassAll(), clock=ManualClock(OPEN), recheck=recheck)
+    m = make_oms(book, gateway=gw, checker=PassAll(), clock=ManualClock(OPEN), recheck=recheck)
     draft = OrderDraft("ACC1", "AAPL", "sell", Decimal(100), "limit", Decimal("180"), broker="SIM")
     oid, _ = working(m, draft)
     new_cl = m.replace(oid, quantity=Decimal(120), limit_price=Decimal("175"))  # looser both ways
@@ -121,7 +122,7 @@ def test_loosened_replace_that_passes_the_recheck_routes(book: Database) -> None
 
 def test_without_a_rechecker_a_loosened_replace_is_held(book: Database) -> None:
     gw = Gateway()
-    m = OrderManager(book, gateway=gw, checker=PassAll(), clock=ManualClock(OPEN))
+    m = make_oms(book, gateway=gw, checker=PassAll(), clock=ManualClock(OPEN))
     draft = OrderDraft("ACC1", "AAPL", "buy", Decimal(100), "limit", Decimal("180"), broker="SIM")
     oid, cl = working(m, draft)
     with pytest.raises(ReplaceHeld, match="buy limit raised from 180 to 181"):
@@ -143,12 +144,13 @@ def test_real_compliance_holds_a_loosened_replace_for_approval(database: Databas
     build_minibook(database)
     checker = ComplianceChecker()
     gw = Gateway()
-    m = OrderManager(
+    m = make_oms(
         database,
         gateway=gw,
         checker=checker,
         clock=ManualClock(OPEN),
         recheck=ComplianceReplaceCheck(checker),
+        cases=OrderApprovalCases(),
     )
     # Released straight from the pre-trade check (no approval case): re-checked with the new terms.
     sell = OrderDraft("U1", "AAA", "sell", Decimal(50), "limit", Decimal("99"), broker="SIM")
@@ -182,7 +184,7 @@ def test_kill_switch_holds_even_a_tightened_replace_but_not_a_cancel(book: Datab
     with book.transaction() as s:
         s.add(User(username="kc", display_name="Kill-switch holder", role="compliance"))
     gw, recheck = Gateway(), ApproveUpTo(1_000)
-    m = OrderManager(book, gateway=gw, checker=PassAll(), clock=ManualClock(OPEN), recheck=recheck)
+    m = make_oms(book, gateway=gw, checker=PassAll(), clock=ManualClock(OPEN), recheck=recheck)
     oid, cl = working(
         m, OrderDraft("ACC1", "AAPL", "buy", Decimal(100), "limit", Decimal("180"), broker="SIM")
     )
@@ -228,9 +230,11 @@ def test_approved_replace_goes_out_on_release_over_real_fix(tmp_path: Path) -> N
     oms = None
     try:
         checker = ComplianceChecker()
-        oms = Oms(db, tmp_path, sim.port, checker=checker, booker=None)
+        oms = Oms(
+            db, tmp_path, sim.port, checker=checker, booker=RecordingBooker(),
+            recheck=ComplianceReplaceCheck(checker), cases=OrderApprovalCases(),
+        )  # fmt: skip
         m = oms.manager
-        m.recheck = ComplianceReplaceCheck(checker)
 
         def working(qty: int) -> tuple[int, str]:
             [oid] = m.create(

@@ -23,7 +23,7 @@ from engine.oms.service import OrderManager
 from engine.oms.tables import Allocation
 from engine.store.database import Database
 from engine.store.trading import Execution, Order, OrderEvent
-from tests.engine.oms.book import Gateway, PassAll, RecordingBooker, make_book
+from tests.engine.oms.book import Gateway, PassAll, RecordingBooker, make_book, make_oms
 
 OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
@@ -33,7 +33,7 @@ def oms(database: Database) -> Iterator[tuple[OrderManager, Gateway, RecordingBo
     make_book(database)
     gw, booker = Gateway(), RecordingBooker()
     yield (
-        OrderManager(
+        make_oms(
             database, gateway=gw, checker=PassAll(flag=["ACC3"]), booker=booker, clock=ManualClock(OPEN)
         ),
         gw,

@@ -22,7 +22,7 @@ from engine.oms.progress import resume_points
 from engine.oms.service import OrderManager
 from engine.store.database import Database
 from engine.store.trading import Execution, Order
-from tests.engine.oms.book import Gateway, PassAll, RecordingBooker, make_book
+from tests.engine.oms.book import Gateway, RecordingBooker, make_book, make_oms
 
 OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
@@ -31,9 +31,7 @@ OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 def desk(database: Database) -> Iterator[tuple[OrderManager, Gateway, OmsLoop, queue.SimpleQueue[Inbound]]]:
     make_book(database)
     gw = Gateway()
-    m = OrderManager(
-        database, gateway=gw, checker=PassAll(), booker=RecordingBooker(), clock=ManualClock(OPEN)
-    )
+    m = make_oms(database, gateway=gw, booker=RecordingBooker(), clock=ManualClock(OPEN))
     inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
     yield m, gw, OmsLoop(m, inbox, tick_every=60, settle=0.0), inbox
 
@@ -109,9 +107,7 @@ def test_a_bad_message_does_not_drop_its_batch(desk) -> None:  # type: ignore[no
 def test_a_held_sqlite_lock_is_waited_out(sqlite_database: Database) -> None:
     make_book(sqlite_database)
     gw = Gateway()
-    m = OrderManager(
-        sqlite_database, gateway=gw, checker=PassAll(), booker=RecordingBooker(), clock=ManualClock(OPEN)
-    )
+    m = make_oms(sqlite_database, gateway=gw, booker=RecordingBooker(), clock=ManualClock(OPEN))
     inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
     loop = OmsLoop(m, inbox, tick_every=60)
     orders = routed(m, 5)
@@ -143,9 +139,7 @@ def test_a_dropped_postgres_connection_is_retried(database: Database) -> None:
     if database.dialect != "postgresql":
         pytest.skip("PostgreSQL only: server-side connection termination")
     make_book(database)
-    m = OrderManager(
-        database, gateway=Gateway(), checker=PassAll(), booker=RecordingBooker(), clock=ManualClock(OPEN)
-    )
+    m = make_oms(database, gateway=Gateway(), booker=RecordingBooker(), clock=ManualClock(OPEN))
     inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
     loop = OmsLoop(m, inbox, tick_every=60)
     orders = routed(m, 3)

@@ -11,6 +11,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from engine.access.users import create_user
+from engine.compliance import approvals
+from engine.compliance.checker import ComplianceChecker
+from engine.compose import build_order_manager
 from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.market import FxRate, PriceBar
@@ -20,6 +23,7 @@ from engine.store.trading import Order
 from tests.conftest import migrated
 from tests.engine.oms.book import make_book
 from workstation.cli.main import main
+from workstation.compose import order_manager
 
 HEADER = "account,symbol,side,quantity,order_type,limit_price,time_in_force,broker\n"
 
@@ -55,8 +59,8 @@ def book(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Database
 
 
 def test_import_runs_the_real_compliance_checker(book: tuple[str, Database], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    pytest.importorskip("engine.compliance.checker")
     url, db = book
+    assert isinstance(order_manager(db).checker, ComplianceChecker)  # what `orders import` builds
     f = tmp_path / "orders.csv"
     f.write_text(HEADER + "ACC1,AAPL,buy,100,market,,day,SIM\nACC2,AAPL,buy,100,limit,0.01,day,SIM\n")
     assert main(["--db", url, "orders", "import", str(f), "--user", "tr1", "--json"]) == 0
@@ -66,6 +70,10 @@ def test_import_runs_the_real_compliance_checker(book: tuple[str, Database], tmp
         statuses = dict(s.execute(select(Order.limit_price, Order.status)).all())
     assert statuses[Decimal("0.01")] == "rejected"
     assert statuses[None] in ("released", "pending_approval")
+    with db.session() as s:
+        waiting = set(s.scalars(select(Order.id).where(Order.status == "pending_approval")))
+        cases = {int(c["entity_id"]) for c in approvals.queue(s) if c["entity"] == "order"}
+    assert waiting <= cases  # every flagged order waits in an approval case
 
 
 def test_orders_import_bad_rows_write_nothing(book: tuple[str, Database], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -104,16 +112,13 @@ def test_orders_list_json_shape(book: tuple[str, Database], tmp_path: Path, caps
 def test_an_unknown_user_creates_nothing_and_the_refusal_stays_on_record(
     book: tuple[str, Database], tmp_path: Path
 ) -> None:
-    from engine.compliance.checker import ComplianceChecker
     from engine.errors import PermissionDenied
     from engine.oms.drafts import OrderDraft
-    from engine.oms.service import OrderManager
     from engine.store.people import AuditEntry
 
     _, db = book
-    from engine.access.guard import require
 
-    manager = OrderManager(db, checker=ComplianceChecker(), authorize=require)
+    manager = build_order_manager(db)
     draft = OrderDraft(account="ACC1", symbol="AAPL", side="buy", quantity=Decimal(100), broker="SIM")
     with pytest.raises(PermissionDenied):
         manager.create([draft], "ghost")
@@ -129,3 +134,18 @@ def test_an_unknown_user_creates_nothing_and_the_refusal_stays_on_record(
     with pytest.raises(PermissionDenied, match=r"orders\.create"):
         manager.create([draft], "co1")
     assert len(manager.create([draft], "tr1")) == 1
+
+
+def test_a_flagged_import_waits_in_the_compliance_queue(
+    book: tuple[str, Database], tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    url, _ = book
+    f = tmp_path / "orders.csv"
+    f.write_text(HEADER + "ACC1,AAPL,buy,30000,market,,day,SIM\n")
+    assert main(["--db", url, "orders", "import", str(f), "--user", "tr1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["pending_approval"] == 1, out
+    [oid] = out["order_ids"]
+    assert main(["--db", url, "compliance", "queue", "--json"]) == 0
+    [case] = json.loads(capsys.readouterr().out)["cases"]
+    assert (case["entity"], case["entity_id"], case["created_by"]) == ("order", str(oid), "tr1")

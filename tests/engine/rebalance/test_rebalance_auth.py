@@ -168,10 +168,8 @@ def test_accept_and_reject_from_the_cli_move_proposals_and_audit_them(
     assert code == 2 and doc["proposals"] == [{"id": ok[1], "status": "accepted"}]
     assert [e["id"] for e in doc["errors"]] == [999999] and "999999" in err
     # A rejection needs a reason; a run with nothing waiting is one clear error.
-    with pytest.raises(SystemExit) as exit_:
-        main(["--db", str(db.url), "rebalance", "reject", str(ok[0]), "--user", "pat.pm"])
-    assert exit_.value.code == 2
-    capsys.readouterr()
+    assert main(["--db", str(db.url), "rebalance", "reject", str(ok[0]), "--user", "pat.pm"]) == 2
+    assert "--reason" in capsys.readouterr().err
     code, _, err = cli(db, capsys, "rebalance", "accept", "--run", batch, "--user", "pat.pm")
     assert code == 2 and "no proposal waiting for review" in err
 

@@ -20,10 +20,9 @@ import pytest
 from sqlalchemy import func, select
 
 import resources
-from engine.access.guard import require
 from engine.compliance import approvals
-from engine.compliance.checker import ComplianceChecker
 from engine.compliance.tables import ApprovalCase
+from engine.compose import build_order_manager
 from engine.demo.build import build_demo_book
 from engine.errors import PermissionDenied
 from engine.oms.from_proposal import fx_symbol
@@ -107,7 +106,7 @@ def book(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 
 
 def oms(database: Database) -> OrderManager:
-    return OrderManager(database, checker=ComplianceChecker(), authorize=require)
+    return build_order_manager(database)
 
 
 def cases(database: Database, *states: str) -> list[int]:

@@ -85,8 +85,8 @@ def test_loads_and_runs_are_signed_in_and_audited(
     assert [e.after["permission"] for e in _audit(db, "permission.denied")] == ["reconcile.run"]
     assert len(_audit(db, "reconcile.run")) == 1 and _count(db, AuditEntry) == runs + 2  # login + refusal
     # --user is required: no name, no run.
-    with pytest.raises(SystemExit):
-        main(["--db", url, "reconcile", "run", "--as-of", "2026-10-30"])
+    assert main(["--db", url, "reconcile", "run", "--as-of", "2026-10-30"]) == 2
+    assert "--user" in capsys.readouterr().err
 
 
 def test_a_wrong_password_writes_nothing(

@@ -69,6 +69,7 @@ def test_precision_and_recall_are_both_100_percent(book: tuple[Database, Path, s
     got = _found(result.results)
     assert got - want == set(), "false breaks"
     assert want - got == set(), "missed breaks"
+    assert result.no_statement.empty  # full statements: every account compared
     # Every kind is present in the answer key for every custodian (each file format).
     for cust in CUSTODIANS:
         kinds = set(key.loc[key["custodian"] == cust, "break_type"])

@@ -12,7 +12,7 @@ import engine
 ROOT = Path(engine.__file__).parent
 NAMES = {"status", "state"}
 MODELS = {"Proposal", "ApprovalCase", "Break", "Adjustment"}
-SKIP = ("state", "oms")  # the machines themselves; orders (engine/oms: its own scan)
+SKIP = ("state",)  # the machines themselves
 
 
 def _targets(node: ast.AST) -> list[ast.expr]:

@@ -1,0 +1,188 @@
+"""What every part of the OMS shares: the store, the controls, the FIX gateway and one transaction
+helper that publishes events and hands messages to the brokers only after the commit.
+
+The parts (commands, blocks, router, executions, booking) each hold this context; the
+`OrderManager` facade (engine.oms.service) builds them and owns nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.clock import Clock
+from engine.errors import NotFound
+from engine.events import Event, EventBus
+from engine.markets.clock import MarketClock
+from engine.oms.controls import ApprovalCases, KillSwitchPort, guarded
+from engine.oms.errors import RouteError
+from engine.oms.events import OrderAlert, OrderChanged
+from engine.oms.gateway import OrderGateway
+from engine.oms.journal import ORDER_MACHINE
+from engine.oms.messages import NewOrder, Outbound, SessionState
+from engine.oms.recheck import ReplaceRechecker
+from engine.ports import PreTradeChecker, TradeBooker
+from engine.shared.concurrency import conflicts
+from engine.store.reference import Security
+from engine.store.trading import Order
+
+log = logging.getLogger("engine.oms.service")
+
+Authorize = Callable[[Session, str, str], object]
+"""`authorize(session, user, permission)`: raises PermissionDenied (engine.access.guard.require)."""
+
+
+@dataclass
+class Tx:
+    """What a transaction produced: events to publish and messages to send after the commit."""
+
+    session: Session
+    events: list[Event] = field(default_factory=list)
+    outbound: list[Outbound] = field(default_factory=list)
+
+
+@dataclass
+class OmsContext:
+    """The OMS's shared state: store, clock, bus, gateway, the required controls and counters."""
+
+    database: Any
+    checker: PreTradeChecker
+    recheck: ReplaceRechecker
+    booker: TradeBooker
+    authorize: Authorize
+    kill_switch: KillSwitchPort
+    cases: ApprovalCases
+    clock: Clock
+    bus: EventBus
+    username: str
+    gateway: OrderGateway | None = None
+    sessions: dict[str, SessionState] = field(default_factory=dict)
+    duplicates: int = 0
+    alerts: int = 0
+    _markets: MarketClock | None = None
+    dates: dict[tuple[str, datetime], date] = field(default_factory=dict)
+    settles: dict[tuple[str, date, int], date] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ controls
+
+    def allowed(self, s: Session, username: str | None, permission: str) -> None:
+        """The acting user needs `permission` (PermissionDenied, audited); call before writing.
+        An authorizer that fails for any other reason refuses the command too."""
+        with guarded("the permission check"):
+            self.authorize(s, username or self.username, permission)
+
+    def routable(self, s: Session, codes: set[str]) -> set[str]:
+        """The accounts whose orders may route now; the kill switch failing refuses them all."""
+        if not codes:
+            return set()
+        with guarded("the kill switch"):
+            return set(self.kill_switch.allowed(s, codes)) & codes
+
+    @property
+    def markets(self) -> MarketClock:
+        if self._markets is None:
+            with self.database.session() as s:
+                self._markets = MarketClock.from_store(s, self.clock)
+        return self._markets
+
+    # ------------------------------------------------------------------ transactions
+
+    @contextmanager
+    def tx(self) -> Iterator[Tx]:
+        """One transaction; after the commit its events are published and its messages sent."""
+        with self.database.transaction() as s:
+            tx = Tx(s)
+            with conflicts(s):  # another desk changed one of these orders first: ConcurrentChange
+                yield tx
+                s.flush()
+        for ev in tx.events:
+            self.bus.publish(ev)
+        handed = self.send_all(tx.outbound)
+        resent = {m.cl_ord_id for m in tx.outbound if isinstance(m, NewOrder)} & handed
+        if resent:  # an order sent again after a lost send: it is now at the broker
+            self.stamp_sent(resent)
+
+    def stamp_sent(self, cl_ord_ids: set[str]) -> None:
+        """Record when orders were handed to their FIX session (the first time only)."""
+        with self.database.transaction() as s:
+            stamp = self.clock.now()
+            for o in s.scalars(select(Order).where(Order.cl_ord_id.in_(cl_ord_ids))):
+                o.sent_at = o.sent_at or stamp
+
+    def send_all(self, messages: Sequence[Outbound]) -> set[str]:
+        """Hand messages to their sessions; returns the ClOrdIDs actually handed over."""
+        done: set[str] = set()
+        if not messages:
+            return done
+        if self.gateway is None:
+            log.warning("no FIX gateway: %d message(s) wait for the next logon", len(messages))
+            return done
+        for m in messages:
+            try:
+                self.gateway.send(m)
+                done.add(m.cl_ord_id)
+            except RouteError as exc:
+                log.warning("not sent now, will be reconciled at logon: %s", exc)
+        return done
+
+    # ------------------------------------------------------------------ order changes
+
+    def changed(self, tx: Tx, o: Order) -> None:
+        tx.events.append(
+            OrderChanged(
+                order_id=o.id,
+                cl_ord_id=o.cl_ord_id,
+                status=o.status,
+                cum_qty=o.cum_qty,
+                leaves_qty=o.leaves_qty,
+                avg_px=o.avg_px,
+            )
+        )
+
+    def fire(
+        self,
+        tx: Tx,
+        o: Order,
+        event: str,
+        username: str | None,
+        detail: dict[str, Any] | None = None,
+        facts: dict[str, Any] | None = None,
+    ) -> str:
+        """Move `o` on `event` through the order state machine (its order_events row is written
+        in the same session); InvalidTransition changes nothing and propagates."""
+        return ORDER_MACHINE.fire(
+            tx.session, o, event, actor=username or self.username, detail=detail or None, facts=facts
+        )
+
+    def move(self, tx: Tx, o: Order, event: str, username: str | None, detail: dict[str, Any]) -> None:
+        """A desk action through the state table, published as OrderChanged."""
+        self.fire(tx, o, event, username, detail)
+        self.changed(tx, o)
+
+    def alert(self, tx: Tx, o: Order | None, cl_ord_id: str, message: str) -> None:
+        """An invariant or the state table was broken: log, alert, keep the order as it is."""
+        self.alerts += 1
+        log.warning("order %s: %s", cl_ord_id, message)
+        if o is not None:
+            self.fire(tx, o, "alert", None, {"message": message})
+        tx.events.append(OrderAlert(order_id=o.id if o else None, cl_ord_id=cl_ord_id, message=message))
+
+    # ------------------------------------------------------------------ lookups
+
+    def order(self, s: Session, order_id: int) -> Order:
+        o = s.get(Order, order_id)
+        if o is None:
+            raise NotFound(f"order {order_id} does not exist")
+        return o
+
+    def symbol(self, s: Session, o: Order) -> Security:
+        sec = s.get(Security, o.security_id)
+        assert sec is not None
+        return sec
