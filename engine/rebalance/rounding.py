@@ -16,6 +16,7 @@ import numpy as np
 
 from engine.model.currency import minor_units
 from engine.rebalance.book import Universe
+from engine.rebalance.check import TOL_WEIGHT
 from engine.rebalance.prepare import CAP_MARGIN, Prepared
 from engine.rebalance.settings import FX_COST, Mode, RebalanceSettings
 
@@ -64,7 +65,7 @@ def round_trades(
     # Off-lot remainders (a partial lot left by the sellable lots) are sold down to a board lot.
     sell = np.where(sell < p.qty0, np.floor(sell / lot + 1e-9) * lot, sell)
     closes = (sell > 0) & (np.abs(sell - p.qty0) < 1e-9)
-    sell = np.where(~closes & (sell * p.pb < p.min_trade), 0.0, sell)
+    sell = np.where(~closes & ~_over_cap(p, u, s) & (sell * p.pb < p.min_trade), 0.0, sell)
     buy = np.where(buy * p.pb < p.min_trade, 0.0, buy)
     net = np.minimum(buy, sell)  # never buy and sell the same security
     buy, sell = buy - net, sell - net
@@ -87,6 +88,17 @@ def round_trades(
     buy = _fit_cash(p, u, s, buy, sell)
     buy = _repair_buys(p, u, s, buy, sell, buy_w, loss_groups)
     return Rounded(buy, sell, lot_sold, _fx(p, u, buy, sell) if fx else [])  # fx=False: quantities only
+
+
+def _over_cap(p: Prepared, u: Universe, s: RebalanceSettings) -> np.ndarray:
+    """Bool over the account's securities: in a sector, country or issuer over its cap before the
+    trades (the checker's rule), so a trim of it may be smaller than the minimum trade."""
+    out = np.zeros(p.n, dtype=bool)
+    for _kind, _lab, mask, cap in p.group_rows:
+        if p.w0[mask].sum() > cap + TOL_WEIGHT:
+            out |= mask
+    single = u.asset_class[p.idx] != "etf"
+    return out | (single & (p.w0 > s.issuer_cap + TOL_WEIGHT))
 
 
 def _repair_buys(

@@ -159,3 +159,16 @@ def test_every_proposal_on_the_demo_book_that_grows_drift_says_why(loaded: Any) 
         eff = rec["effective_drift"]
         assert eff["after"]["total"] <= eff["before"]["total"] + 1e-6 or rec["drift_note"], rec["account"]
     assert grew > 0  # the book has forced sales, so the note is exercised
+
+
+def test_a_cap_trim_smaller_than_the_minimum_trade_is_made() -> None:
+    """AAA at 25.2% under a 25% Energy cap: the trim (about 250 USD) is below the 1,000 USD minimum
+    trade, yet the cap is the harder constraint, so it is made (it was infeasible: both rules
+    could not hold)."""
+    a = _account()
+    a.lot_qty = np.array([252.0, 247.0, 247.0, 244.0])
+    rec = _run(a, sector_caps={"Energy": 0.25})
+    sells = [t for t in rec["trades"] if t["side"] == "sell" and t["symbol"] == "AAA"]
+    assert sells and sells[0]["est_value_base"] < 1000.0
+    w = rec["after"]["weights"]
+    assert w["AAA"] / sum(w.values()) <= 0.25
