@@ -44,9 +44,10 @@ def listener_proc(url: str, name: str, ready: Any, stop: Any, out: Any) -> None:
     from sqlalchemy import BigInteger, any_, bindparam
     from sqlalchemy.dialects.postgresql import ARRAY
 
+    from engine.oms.tables import Order
+    from engine.rebalance.tables import Proposal
     from engine.shared.listener import ChangeListener
     from engine.store.database import Database
-    from engine.store.trading import Order, Proposal
 
     def ids(values: set[int]) -> Any:  # one array parameter however many ids (one cached plan)
         return bindparam("ids", sorted(values), type_=ARRAY(BigInteger()))
@@ -120,9 +121,10 @@ def workload(db: Any, n: int, marks: dict[str, float]) -> None:
     from engine.compose import build_order_manager
     from engine.oms.drafts import OrderDraft
     from engine.oms.messages import ExecReport
+    from engine.oms.tables import Order
+    from engine.rebalance.tables import Proposal
     from engine.shared.actor import set_actor
     from engine.store.accounts import Account
-    from engine.store.trading import Order, Proposal
 
     t0 = time.perf_counter()
     with db.transaction() as s:
@@ -188,7 +190,7 @@ def workload(db: Any, n: int, marks: dict[str, float]) -> None:
 
 def prober(db: Any, probe_id: int, stop: threading.Event, sent: dict[str, float]) -> None:
     """A tiny tracked change every 50 ms; latency starts when its COMMIT has returned."""
-    from engine.store.trading import Proposal
+    from engine.rebalance.tables import Proposal
 
     i = 0
     while not stop.is_set():
@@ -224,10 +226,10 @@ def main() -> int:
     args = ap.parse_args()
 
     import resources
+    from engine.rebalance.tables import Proposal
     from engine.store.database import Database
     from engine.store.migrate import upgrade
     from engine.store.reference_seed import seed_reference
-    from engine.store.trading import Proposal
 
     name = f"ws_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(args.pg, isolation_level="AUTOCOMMIT", poolclass=NullPool)

@@ -8,8 +8,6 @@ approval cases and the permission gate are always there: nothing is optional.
 
 from __future__ import annotations
 
-from typing import Any
-
 from engine.access.guard import require
 from engine.accounting.booking import LedgerBooker
 from engine.clock import Clock, SystemClock
@@ -20,10 +18,11 @@ from engine.compliance.replace_check import ComplianceReplaceCheck
 from engine.events import EventBus
 from engine.oms.gateway import OrderGateway
 from engine.oms.service import OrderManager
+from engine.store.database import Database
 
 
 def build_order_manager(
-    database: Any,
+    database: Database,
     *,
     clock: Clock | None = None,
     bus: EventBus | None = None,

@@ -27,9 +27,9 @@ from sqlalchemy import select
 from engine.clock import Clock, SystemClock
 from engine.events import EventBus
 from engine.oms.drafts import OrderDraft
+from engine.rebalance.tables import Proposal
 from engine.store.accounts import Account
 from engine.store.database import Database
-from engine.store.trading import Proposal
 from ui.oms_link import OmsLink, attach, default_manager
 from workstation.desk_oms import fix_gateway_factory
 
@@ -117,7 +117,7 @@ class SimBroker:
 def wants_simulated_orders(database: Database) -> bool:
     """Only a SIMULATED demo book that holds no orders yet gets the demo orders."""
     from engine.demo.build import existing_demo
-    from engine.store.trading import Order
+    from engine.oms.tables import Order
 
     with database.session() as s:
         has_orders = s.scalar(select(Order.id).limit(1)) is not None

@@ -8,7 +8,7 @@ from decimal import Decimal
 import quickfix as fix
 
 from connectors.fix import tags as T
-from engine.oms.from_proposal import fx_pair
+from engine.oms.fx import fx_pair
 from engine.oms.messages import (
     CancelOrder,
     CancelReject,

@@ -34,7 +34,9 @@ from engine.compliance.killswitch import stopping
 from engine.compliance.projection import FxLeg, fx_legs_from_trades
 from engine.compliance.tables import ApprovalCase, ApprovalDecision, CheckResult
 from engine.errors import ComplianceBlocked, InvalidTransition, NotFound, WorkstationError
+from engine.oms.tables import Order
 from engine.ports import OrderIntent
+from engine.rebalance.tables import Proposal
 from engine.state.cases import (  # the case statuses are part of this module's interface
     APPROVED as APPROVED,
 )
@@ -58,7 +60,6 @@ from engine.state.cases import (
 )
 from engine.store.accounts import Account
 from engine.store.reference import Security
-from engine.store.trading import Order, Proposal
 
 ENTITIES = ("order", "proposal")
 REASON_CODES = (

@@ -25,8 +25,8 @@ from engine.compliance import approvals
 from engine.compliance.checker import ComplianceChecker
 from engine.compliance.tables import ApprovalCase
 from engine.oms.recheck import RecheckVerdict
+from engine.oms.tables import Order
 from engine.ports import OrderIntent, PreTradeChecker
-from engine.store.trading import Order
 
 
 class ComplianceReplaceCheck:

@@ -20,9 +20,9 @@ from engine.compliance.fmt import money, num, pct, qty
 from engine.compliance.projection import Context
 from engine.compliance.tables import DeskAccount, ListEntry
 from engine.errors import WorkstationError
+from engine.oms.tables import Order
 from engine.store.accounts import Account
 from engine.store.reference import Security
-from engine.store.trading import Order
 
 EPS = 1e-9
 DEAD_ORDER_STATES = ("rejected", "canceled", "cancelled", "expired", "draft")

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from engine.compliance.posttrade import Breach, after_fills
 from engine.events import Event, EventBus, Subscription
 from engine.oms.events import OrderChanged
+from engine.oms.tables import Order
 from engine.store.accounts import Account
 from engine.store.database import Database
-from engine.store.trading import Order
 
 log = logging.getLogger(__name__)
 FILL_STATES = ("filled", "partially_filled")

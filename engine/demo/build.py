@@ -35,6 +35,8 @@ from engine.demo.market import (
 from engine.demo.models import build_models, flatten
 from engine.demo.universe import build_universe
 from engine.errors import WorkstationError
+from engine.oms.tables import Execution, Order, OrderEvent
+from engine.rebalance.tables import Proposal
 from engine.store.accounts import Account, AccountExclusion, Household, Model, ModelComponent
 from engine.store.bulk import insert_frame
 from engine.store.database import Database
@@ -44,7 +46,6 @@ from engine.store.people import User
 from engine.store.positions import CashBalance, TaxLot
 from engine.store.reference import Exchange, Security
 from engine.store.reference_seed import seed_reference
-from engine.store.trading import Execution, Order, OrderEvent, Proposal
 
 log = logging.getLogger(__name__)
 

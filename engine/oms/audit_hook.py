@@ -23,7 +23,7 @@ from sqlalchemy import Insert, event
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
 from engine.audit.batch import AuditDraft, record_many
-from engine.store.trading import OrderEvent
+from engine.oms.tables import OrderEvent
 
 PENDING = "oms_audit_pending"
 MARKS = "oms_audit_marks"

@@ -20,10 +20,9 @@ from engine.oms.events import OrderChanged
 from engine.oms.ids import new_cl_ord_id
 from engine.oms.journal import move_in_bulk
 from engine.oms.status import FINAL, OrderStatus
-from engine.oms.tables import ClientOrderId
+from engine.oms.tables import ClientOrderId, Order
 from engine.oms.transitions import BLOCK_CREATED, FOLLOW, Incoming
 from engine.store.accounts import Account
-from engine.store.trading import Order
 
 S = OrderStatus
 

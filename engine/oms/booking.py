@@ -23,13 +23,12 @@ from engine.oms.allocation import Want, pick_lots, pro_rata
 from engine.oms.blocks import Blocks
 from engine.oms.context import OmsContext, Tx
 from engine.oms.events import OrderAlert
-from engine.oms.from_proposal import FX_ASSET_CLASS, fx_pair
+from engine.oms.fx import FX_ASSET_CLASS, fx_pair
 from engine.oms.messages import ExecReport
 from engine.oms.status import OrderStatus
-from engine.oms.tables import Allocation
+from engine.oms.tables import Allocation, Order
 from engine.store.accounts import Account
 from engine.store.reference import SettlementCycle
-from engine.store.trading import Order
 
 log = logging.getLogger("engine.oms.service")
 S = OrderStatus

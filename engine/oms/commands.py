@@ -23,12 +23,11 @@ from engine.oms.ids import new_cl_ord_id
 from engine.oms.journal import ORDER_MACHINE
 from engine.oms.recheck import loosened
 from engine.oms.status import LOCAL, OrderStatus
-from engine.oms.tables import ClientOrderId
+from engine.oms.tables import ClientOrderId, Order
 from engine.oms.transitions import COMPLIANCE_BLOCK, CREATED, Incoming
 from engine.ports import OrderIntent
 from engine.store.accounts import Account
 from engine.store.reference import Security
-from engine.store.trading import Order
 
 S = OrderStatus
 I = Incoming  # noqa: E741

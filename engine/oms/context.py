@@ -28,10 +28,11 @@ from engine.oms.gateway import OrderGateway
 from engine.oms.journal import ORDER_MACHINE
 from engine.oms.messages import NewOrder, Outbound, SessionState
 from engine.oms.recheck import ReplaceRechecker
+from engine.oms.tables import Order
 from engine.ports import PreTradeChecker, TradeBooker
 from engine.shared.concurrency import conflicts
+from engine.store.database import Database
 from engine.store.reference import Security
-from engine.store.trading import Order
 
 log = logging.getLogger("engine.oms.service")
 
@@ -52,7 +53,7 @@ class Tx:
 class OmsContext:
     """The OMS's shared state: store, clock, bus, gateway, the required controls and counters."""
 
-    database: Any
+    database: Database
     checker: PreTradeChecker
     recheck: ReplaceRechecker
     booker: TradeBooker

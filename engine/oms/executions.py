@@ -29,10 +29,9 @@ from engine.oms.resend import resent_since_asked
 from engine.oms.retry import is_transient
 from engine.oms.router import Router
 from engine.oms.status import FINAL, FIX_ORD_STATUS, OrderStatus
-from engine.oms.tables import ClientOrderId
+from engine.oms.tables import ClientOrderId, Execution, Order
 from engine.oms.transitions import Incoming, event_of
 from engine.store.accounts import Account
-from engine.store.trading import Execution, Order
 
 log = logging.getLogger("engine.oms.service")
 S = OrderStatus

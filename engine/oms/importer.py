@@ -14,7 +14,7 @@ from sqlalchemy import select
 from engine.oms.drafts import OrderDraft
 from engine.oms.order_file import read_order_file
 from engine.oms.service import OrderManager
-from engine.store.trading import Order
+from engine.oms.tables import Order
 
 
 @dataclass(frozen=True)

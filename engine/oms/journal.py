@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from engine.errors import InvalidTransition
 from engine.oms import audit_hook  # noqa: F401  (every order event also goes to the audit chain)
 from engine.oms.status import OrderStatus
+from engine.oms.tables import Order, OrderEvent
 from engine.oms.transitions import machine_table
 from engine.state.machine import StateMachine, Transition
-from engine.store.trading import Order, OrderEvent
 
 
 def _append_event(session: Session, obj: Any, change: Transition) -> None:

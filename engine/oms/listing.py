@@ -7,10 +7,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.oms.tables import Allocation
+from engine.oms.tables import Allocation, Order
 from engine.store.accounts import Account
 from engine.store.reference import Security
-from engine.store.trading import Order
 
 
 def _order(o: Order, symbols: dict[int, str], codes: dict[int, str]) -> dict[str, Any]:

@@ -18,8 +18,8 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.oms.tables import OrderEvent
 from engine.ports import OrderIntent
-from engine.store.trading import OrderEvent
 
 HELD = "replace_held"
 SUPERSEDED_BY = ("replace_request", "replaced", "cancel_request")

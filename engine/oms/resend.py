@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.store.trading import OrderEvent
+from engine.oms.tables import OrderEvent
 
 ASKED = "status_request"
 RESENT = "resend"

@@ -20,10 +20,10 @@ from engine.oms.controls import guarded
 from engine.oms.errors import ControlFailed, OrderRejected, ReplaceHeld
 from engine.oms.recheck import HeldReplace, held_replace
 from engine.oms.status import AT_BROKER, OrderStatus
+from engine.oms.tables import Order
 from engine.oms.transitions import Incoming
 from engine.store.accounts import Account
 from engine.store.reference import Security
-from engine.store.trading import Order
 
 S = OrderStatus
 I = Incoming  # noqa: E741

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from engine.oms.messages import CancelOrder, NewOrder, ReplaceOrder, StatusRequest
-from engine.store.trading import Order
+from engine.oms.tables import Order
 
 
 def new_order(order: Order, symbol: str, mic: str, account: str | None) -> NewOrder:

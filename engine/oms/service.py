@@ -33,8 +33,9 @@ from engine.oms.gateway import OrderGateway
 from engine.oms.messages import Inbound, SessionState
 from engine.oms.recheck import ReplaceRechecker
 from engine.oms.router import Router, RouteResult
+from engine.oms.tables import Order
 from engine.ports import PreTradeChecker, TradeBooker
-from engine.store.trading import Order
+from engine.store.database import Database
 
 __all__ = ["EXEC_TYPE_INCOMING", "OrderManager", "RouteResult"]
 
@@ -48,7 +49,7 @@ class OrderManager:
 
     def __init__(
         self,
-        database: Any,
+        database: Database,
         *,
         checker: PreTradeChecker,
         recheck: ReplaceRechecker,
@@ -82,7 +83,7 @@ class OrderManager:
 
     def with_checker(self, checker: PreTradeChecker) -> OrderManager:
         """The same OMS (store, gateway, bus, clock, every other control) with another pre-trade
-        checker, e.g. a proposal's release gate (engine.rebalance.release)."""
+        checker, e.g. a proposal's release gate (engine.release.proposals)."""
         c = self.ctx
         return OrderManager(
             c.database, checker=checker, recheck=c.recheck, booker=c.booker, authorize=c.authorize,

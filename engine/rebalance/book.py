@@ -16,17 +16,17 @@ from sqlalchemy import Float, cast, select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
-from engine.portfolio_models.triggers import accounts_with_new_model_weights
+from engine.oms.tables import Execution, Order
 from engine.pricing.fx import FxTable
 from engine.pricing.prices import last_prices, latest_price_date
 from engine.pricing.staleness import StaleItem, fx_last_dates, load_policy, stale_fx, stale_prices
 from engine.pricing.valuation import load_lots
+from engine.rebalance.model_triggers import accounts_with_new_model_weights
 from engine.rebalance.settings import BOND_COST, DEFAULT_MARKET_COST, MARKET_COST
 from engine.store.accounts import Account, AccountExclusion, Model, ModelComponent
 from engine.store.meta import BookMeta
 from engine.store.positions import CashBalance
 from engine.store.reference import Exchange, Security
-from engine.store.trading import Execution, Order
 
 FX_HORIZON_DAYS = 31
 

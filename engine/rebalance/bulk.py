@@ -45,11 +45,11 @@ from engine.rebalance.harvest import apply_identical_groups, attach_harvest_hist
 from engine.rebalance.risk import attach_risk
 from engine.rebalance.settings import Mode, RebalanceSettings
 from engine.rebalance.solve import Context, rebalance_account
+from engine.rebalance.tables import Proposal
 from engine.state.proposals import PROPOSALS
 from engine.store.accounts import Account, Household, Model
 from engine.store.base import table_of
 from engine.store.database import Database
-from engine.store.trading import Proposal
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 100

@@ -1,7 +1,7 @@
 """A PM's review of rebalance proposals: accept (it goes on to compliance) or reject with a reason.
 
     ok -> accepted | rejected;  rejected -> accepted (changed mind);  accepted -> rejected
-    accepted -> released (its trades became OMS orders: engine.rebalance.release; final here)
+    accepted -> released (its trades became OMS orders: engine.release.proposals; final here)
 Only proposals a solve produced (`ok`) can be reviewed; infeasible or failed ones carry no trades.
 Every decision is audited (`proposal.accept` / `proposal.reject`) in the caller's transaction by
 the proposal's state machine (engine.state.proposals), the only writer of a proposal's status.
@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from engine.access.guard import require
 from engine.access.permissions import Permission
 from engine.errors import NotFound, WorkstationError
+from engine.rebalance.tables import Proposal
 from engine.state.proposals import ACCEPTED, PROPOSALS, REJECTED, RELEASED
-from engine.store.trading import Proposal
 
 __all__ = ["ACCEPTED", "DECISIONS", "REJECTED", "RELEASED", "review"]
 DECISIONS = {"accept": ACCEPTED, "reject": REJECTED}

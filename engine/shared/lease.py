@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from engine.shared.errors import LeaseHeld
 from engine.shared.tables import RoutingLease as LeaseRow
 from engine.store.base import utcnow
+from engine.store.database import Database
 
 _T = cast(Table, LeaseRow.__table__)
 
@@ -49,7 +50,7 @@ def _insert(dialect: str) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_T)
 
 
-def _dead_local_owner(database: Any, session_key: str) -> str | None:
+def _dead_local_owner(database: Database, session_key: str) -> str | None:
     """The lease's owner if it is a process of this host that no longer runs (killed or crashed),
     so a restart here need not wait out the lease. Desks must have distinct host names."""
     h = holder(database, session_key)
@@ -64,7 +65,7 @@ def _dead_local_owner(database: Any, session_key: str) -> str | None:
     return None
 
 
-def try_acquire(database: Any, session_key: str, owner: str, ttl: float) -> bool:
+def try_acquire(database: Database, session_key: str, owner: str, ttl: float) -> bool:
     """Take or renew the lease if it is free, expired, ours, or held by a dead process of this
     host; True if we hold it now."""
     dead = _dead_local_owner(database, session_key)
@@ -96,7 +97,7 @@ def try_acquire(database: Any, session_key: str, owner: str, ttl: float) -> bool
     return got == owner
 
 
-def holder(database: Any, session_key: str) -> LeaseInfo | None:
+def holder(database: Database, session_key: str) -> LeaseInfo | None:
     """Who holds (or last held) the lease on a session."""
     with database.session() as s:
         r = s.execute(select(_T).where(_T.c.session_key == session_key)).mappings().first()
@@ -105,7 +106,7 @@ def holder(database: Any, session_key: str) -> LeaseInfo | None:
     return LeaseInfo(r["session_key"], r["owner"], r["host"], r["pid"], r["heartbeat_at"], r["expires_at"])
 
 
-def release(database: Any, session_key: str, owner: str) -> None:
+def release(database: Database, session_key: str, owner: str) -> None:
     """Give the lease up now (clean shutdown), so another desk need not wait for expiry."""
     with database.transaction() as s:
         s.execute(
@@ -125,7 +126,7 @@ class RoutingLease:
 
     def __init__(
         self,
-        database: Any,
+        database: Database,
         session_keys: list[str],
         *,
         owner: str | None = None,

@@ -13,7 +13,7 @@ from engine.pricing import tables as pricing_tables
 from engine.rebalance import tables as rebalance_tables
 from engine.reconcile import tables as reconcile_tables
 from engine.shared import tables as shared_tables
-from engine.store import accounts, market, meta, people, positions, reference, trading
+from engine.store import accounts, market, meta, people, positions, reference
 from engine.store.base import Base
 
 TABLE_MODULES = (
@@ -22,7 +22,6 @@ TABLE_MODULES = (
     positions,
     market,
     people,
-    trading,
     meta,
     accounting_tables,
     audit_tables,

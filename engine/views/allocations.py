@@ -7,11 +7,10 @@ import pandas as pd
 from sqlalchemy import Float, cast, or_, select
 from sqlalchemy.orm import aliased
 
-from engine.oms.tables import Allocation
+from engine.oms.tables import Allocation, Order
 from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.reference import Security
-from engine.store.trading import Order
 
 ALLOCATION_KEYS = [
     "id",

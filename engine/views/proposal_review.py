@@ -1,6 +1,6 @@
 """A PM's decisions on rebalance proposals from the desk: accept (and send to compliance), reject,
 send to compliance again, release to trading (orders). All through the engine services
-(`engine.rebalance.review`, `engine.compliance.approvals`, `engine.rebalance.release`); accept,
+(`engine.rebalance.review`, `engine.compliance.approvals`, `engine.release.proposals`); accept,
 reject and send decide several proposals in ONE transaction, so a refusal of any changes none."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 from engine.compliance import approvals
 from engine.errors import WorkstationError
 from engine.oms.service import OrderManager
-from engine.rebalance.release import ReleaseOutcome, release_proposals
 from engine.rebalance.review import review
+from engine.release.proposals import ReleaseOutcome, release_proposals
 from engine.store.database import Database
 
 
@@ -60,7 +60,7 @@ def release_to_orders(
 ) -> list[ReleaseOutcome]:
     """Release accepted proposals to trading: their trades become OMS orders (once) through the
     desk's OMS, so the blotter sees them. Each proposal on its own: a refusal (a PM and a flagged
-    proposal) raises after the others were released, naming it (engine.rebalance.release)."""
+    proposal) raises after the others were released, naming it (engine.release.proposals)."""
     return release_proposals(manager, username, proposal_ids, broker=broker)
 
 

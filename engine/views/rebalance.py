@@ -12,8 +12,8 @@ from typing import Any
 import pandas as pd
 
 from engine.rebalance.settings import Mode, RebalanceSettings
+from engine.rebalance.tables import Proposal
 from engine.store.database import Database
-from engine.store.trading import Proposal
 
 MODES = [m.value for m in Mode if m != Mode.CASH_RAISE]  # cash-raise needs an amount: CLI only
 TRADE_KEYS = [

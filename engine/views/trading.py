@@ -13,10 +13,11 @@ from sqlalchemy import Float, cast, func, select
 from sqlalchemy.orm import aliased
 
 from engine.compliance.tables import ApprovalCase
+from engine.oms.tables import Execution, Order
+from engine.rebalance.tables import Proposal
 from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.reference import Security
-from engine.store.trading import Execution, Order, Proposal
 
 OPEN_STATUSES = frozenset(
     {

@@ -18,9 +18,9 @@ from engine.clock import ManualClock
 from engine.oms.loop import OmsLoop
 from engine.oms.router import Router
 from engine.oms.status import FINAL
+from engine.oms.tables import Order
 from engine.shared.errors import LeaseHeld
 from engine.store.database import Database
-from engine.store.trading import Order
 from tests.connectors.fix.harness import OPEN
 from tests.engine.oms.book import PassAll, RecordingBooker, make_oms
 

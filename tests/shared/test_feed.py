@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from engine.compliance import approvals, killswitch
+from engine.oms.tables import Order
 from engine.ports import OrderIntent
 from engine.shared.actor import set_actor
 from engine.shared.feed import changes_after, last_seq
 from engine.store.database import Database
-from engine.store.trading import Order
 from tests.engine.compliance.minibook import build_minibook
 
 
@@ -61,9 +61,9 @@ def test_approval_kill_switch_and_rollback_are_logged_exactly(book: Database) ->
 def test_order_events_from_bulk_core_inserts_are_logged_with_ids(book: Database) -> None:
     from sqlalchemy import insert
 
+    from engine.oms.tables import OrderEvent
     from engine.store.accounts import Account
     from engine.store.reference import Security
-    from engine.store.trading import OrderEvent
 
     with book.transaction() as s:
         o = Order(

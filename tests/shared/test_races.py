@@ -20,11 +20,10 @@ from engine.compliance import approvals
 from engine.compliance.tables import ApprovalCase, ApprovalDecision
 from engine.oms.drafts import OrderDraft
 from engine.oms.messages import ExecReport
-from engine.oms.tables import ClientOrderId
+from engine.oms.tables import ClientOrderId, Order
 from engine.ports import OrderIntent
 from engine.shared.feed import changes_after
 from engine.store.database import Database
-from engine.store.trading import Order
 from tests.engine.compliance.minibook import build_minibook
 from tests.engine.oms.book import PassAll, make_book, make_oms
 from tests.shared import workers

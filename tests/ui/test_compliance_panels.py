@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.compliance.tables import ApprovalCase
-from engine.store.trading import Order
+from engine.oms.tables import Order
 from tests.ui.helpers import close_window, open_window
 
 

@@ -16,12 +16,12 @@ from sqlalchemy import select
 
 from engine.compliance import approvals
 from engine.compliance.tables import ApprovalCase, CheckResult
+from engine.rebalance.tables import Proposal
 from engine.reports.scope import book_as_of
 from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.positions import TaxLot
 from engine.store.reference import Security
-from engine.store.trading import Proposal
 from engine.views.approvals import RULE_UNITS, figure
 from tests.ui.conftest import build_book
 from tests.ui.helpers import close_window, open_window

@@ -379,7 +379,7 @@ def test_grid_drift_agrees_with_the_rebalance_engines_drift(pm_window, demo_db) 
 def desk_run(pm_window, demo_db, qtbot_module) -> tuple[list[str], list[int]]:  # type: ignore[no-untyped-def]
     """A rebalance of two accounts run from the desk's proposals dock: (codes, new proposal ids).
     A module fixture, so each test that needs proposals gets them whatever ran before it."""
-    from engine.store.trading import Proposal
+    from engine.rebalance.tables import Proposal
 
     panel = pm_window.docks["proposals"]
     panel.refresh()
@@ -405,7 +405,7 @@ def desk_run(pm_window, demo_db, qtbot_module) -> tuple[list[str], list[int]]:  
 def test_run_a_rebalance_from_the_desk_and_review_a_proposal(
     pm_window, demo_db, qtbot_module, desk_run
 ) -> None:  # type: ignore[no-untyped-def]
-    from engine.store.trading import Proposal
+    from engine.rebalance.tables import Proposal
 
     panel = pm_window.docks["proposals"]
     _codes, ids = desk_run

@@ -18,12 +18,13 @@ from sqlalchemy import select
 from engine.clock import ManualClock
 from engine.compliance import approvals
 from engine.compliance.tables import ApprovalCase
+from engine.oms.tables import Order
 from engine.rebalance.bulk import run_bulk
 from engine.rebalance.settings import RebalanceSettings
+from engine.rebalance.tables import Proposal
 from engine.store.database import Database
 from engine.store.people import AuditEntry
 from engine.store.reference import Security
-from engine.store.trading import Order, Proposal
 from engine.views.users import desk_users
 from tests.ui.conftest import build_book
 from tests.ui.helpers import close_window, open_window

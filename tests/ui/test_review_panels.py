@@ -21,6 +21,7 @@ from engine.compliance.tables import ApprovalCase, CheckResult
 from engine.demo.custodian_files import write_custodian_files
 from engine.rebalance.bulk import run_bulk
 from engine.rebalance.settings import RebalanceSettings
+from engine.rebalance.tables import Proposal
 from engine.reconcile.run import reconcile
 from engine.reconcile.tables import Break, BreakComment
 from engine.reports.performance import performance_report, risk_report
@@ -30,7 +31,6 @@ from engine.store.database import Database
 from engine.store.people import AuditEntry
 from engine.store.positions import TaxLot
 from engine.store.reference import Security
-from engine.store.trading import Proposal
 from tests.ui.conftest import build_book
 from tests.ui.helpers import close_window, open_window
 

@@ -86,8 +86,8 @@ def test_an_order_another_desk_changes_is_re_read_in_the_blotter(qtbot, tmp_path
 def test_proposals_another_desk_writes_are_re_read_by_key(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A bulk rebalance on another desk writes proposals: this desk re-reads just those rows (no
     reload of the whole table with every payload)."""
+    from engine.rebalance.tables import Proposal
     from engine.store.accounts import Account
-    from engine.store.trading import Proposal
     from tests.ui.conftest import build_book
 
     book = build_book(tmp_path / "book.db", accounts=3)

@@ -15,11 +15,10 @@ from sqlalchemy import func, select
 
 from engine.clock import ManualClock
 from engine.oms.drafts import OrderDraft
-from engine.oms.tables import Allocation
+from engine.oms.tables import Allocation, Order
 from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.reference import Security
-from engine.store.trading import Order
 from engine.views.users import desk_users
 from tests.ui.conftest import build_book
 from ui.desk import Desk
@@ -108,7 +107,7 @@ def route(sim: SimulatedTrading, drafts: list[OrderDraft], outside_hours: bool =
 
 
 def history(db: Database, oid: int) -> list[tuple[str, str, object]]:
-    from engine.store.trading import OrderEvent
+    from engine.oms.tables import OrderEvent
 
     with db.session() as s:
         return [

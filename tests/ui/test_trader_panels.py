@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from engine.clock import ManualClock
 from engine.events import Event
+from engine.oms.tables import Execution, Order
 from engine.store.accounts import Account
 from engine.store.reference import Security
-from engine.store.trading import Execution, Order
 from tests.ui.helpers import close_window, open_window
 from ui.panels.trading_panels import EXEC_COLUMNS
 from ui.stallprobe import measure_blotter_stall

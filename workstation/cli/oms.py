@@ -24,9 +24,9 @@ from engine.errors import ConfigurationError
 from engine.oms.loop import OmsLoop
 from engine.oms.messages import Inbound
 from engine.oms.status import AT_BROKER, OrderStatus
+from engine.oms.tables import Order
 from engine.shared.lease import owner_id
 from engine.store.database import Database
-from engine.store.trading import Order
 from workstation.cli.args import input_file, seconds, wait_seconds
 from workstation.cli.output import print_json
 from workstation.compose import open_store, order_manager

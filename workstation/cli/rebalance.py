@@ -16,10 +16,10 @@ from engine.rebalance.book import book_as_of, load_accounts, load_universe
 from engine.rebalance.bulk import run_bulk, select_account_ids
 from engine.rebalance.drift import book_drift
 from engine.rebalance.events import RebalanceProgress
-from engine.rebalance.release import ReleaseErrors, releasable, release_proposals
 from engine.rebalance.review import review
 from engine.rebalance.settings import Mode, RebalanceSettings
-from engine.store.trading import Proposal
+from engine.rebalance.tables import Proposal
+from engine.release.proposals import ReleaseErrors, releasable, release_proposals
 from workstation.cli.args import (
     amount,
     batch_size,

@@ -21,8 +21,8 @@ from engine.oms.drafts import OrderDraft
 from engine.oms.loop import OmsLoop
 from engine.oms.messages import Inbound
 from engine.oms.status import FINAL
+from engine.oms.tables import Order
 from engine.store.database import Database
-from engine.store.trading import Order
 from tests.engine.oms.book import make_oms
 
 OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)

@@ -16,11 +16,11 @@ from engine.accounting.booking import LedgerBooker
 from engine.accounting.tables import Booking
 from engine.clock import ManualClock
 from engine.oms.drafts import OrderDraft
-from engine.oms.from_proposal import ensure_fx_instruments
+from engine.oms.fx import ensure_fx_instruments
 from engine.oms.messages import ExecReport
+from engine.oms.tables import Execution
 from engine.store.market import FxRate
 from engine.store.positions import TaxLot
-from engine.store.trading import Execution
 from tests.conftest import migrated
 from tests.connectors.fix.harness import Oms, Sim
 from tests.engine.oms.book import PassAll, cash, make_book

@@ -11,7 +11,7 @@ import pytest
 from connectors.fix import tags as T
 from connectors.fix.dictionary import InvalidFixMessage, validate
 from connectors.fix.translate import to_fix
-from engine.oms.from_proposal import fx_pair
+from engine.oms.fx import fx_pair
 from engine.oms.messages import NewOrder, ReplaceOrder
 
 FX_NEW = NewOrder("SIM", "F1", "EURUSD", "XOFF", "buy", Decimal(100000), "market", "day", "USD", None, "ACC1")

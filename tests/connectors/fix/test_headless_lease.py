@@ -21,11 +21,11 @@ from sqlalchemy import select, update
 
 from connectors.fix.gateway import FixGateway
 from engine.oms.errors import RouteError
+from engine.oms.tables import Order
 from engine.shared.lease import holder
 from engine.shared.tables import RoutingLease as LeaseRow
 from engine.store.base import utcnow
 from engine.store.database import Database
-from engine.store.trading import Order
 from tests.conftest import migrated
 from tests.connectors.fix.harness import PY, ROOT, Sim, draft, fix_config, free_port
 from tests.engine.oms.book import PassAll, make_book, make_oms

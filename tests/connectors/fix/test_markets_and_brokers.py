@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from connectors.fix.config import DEFAULTS, dictionary_path
-from engine.store.trading import Execution
+from engine.oms.tables import Execution
 from tests.conftest import migrated
 from tests.connectors.fix.harness import Oms, Sim, draft
 from tests.engine.oms.book import PassAll, RecordingBooker, make_book

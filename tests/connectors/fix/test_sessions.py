@@ -12,9 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from engine.clock import ManualClock
-from engine.oms.tables import Allocation
+from engine.oms.tables import Allocation, Execution, OrderEvent
 from engine.store.database import Database
-from engine.store.trading import Execution, OrderEvent
 from tests.conftest import migrated
 from tests.connectors.fix.harness import Oms, Sim, all_orders, draft
 from tests.engine.oms.book import PassAll, RecordingBooker, make_book

@@ -20,8 +20,8 @@ from connectors.fix.gateway import FixGateway
 from engine.clock import ManualClock
 from engine.oms.loop import OmsLoop
 from engine.oms.messages import Inbound
+from engine.oms.tables import Execution, Order
 from engine.store.database import Database
-from engine.store.trading import Execution, Order
 from tests.conftest import migrated
 from tests.connectors.fix.harness import OPEN, Oms, Sim, all_orders, draft, fix_config
 from tests.connectors.fix.proxy import TO_ACCEPTOR, TO_INITIATOR, FixProxy, field_of, is_type, nth

@@ -17,9 +17,9 @@ from engine.errors import NotFound
 from engine.oms.drafts import OrderDraft
 from engine.oms.messages import ExecReport
 from engine.oms.service import OrderManager
+from engine.oms.tables import Order, OrderEvent
 from engine.store.database import Database
 from engine.store.people import AuditEntry
-from engine.store.trading import Order, OrderEvent
 from tests.engine.oms.book import Gateway, PassAll, RecordingBooker, make_book, make_oms
 from workstation.cli.main import main
 

@@ -103,8 +103,8 @@ def test_post_trade_watcher_checks_accounts_after_a_fill(tmp_path) -> None:  # t
     from engine.compliance.watch import PostTradeBreaches, PostTradeWatcher
     from engine.events import EventBus
     from engine.oms.events import OrderChanged
+    from engine.oms.tables import Order
     from engine.store.accounts import Account
-    from engine.store.trading import Order
     from tests.conftest import migrated
     from tests.engine.compliance.minibook import build_minibook
 
@@ -139,8 +139,8 @@ def test_proposal_fx_funding_counts_in_the_cash_projection(book_db: Database) ->
     from engine.compliance import approvals
     from engine.compliance.projection import fx_legs_from_trades
     from engine.compliance.tables import CheckResult
+    from engine.rebalance.tables import Proposal
     from engine.store.accounts import Account
-    from engine.store.trading import Proposal
 
     fx = [{"currency": "USD", "side": "buy", "amount": 500.0, "against": "GBP", "rate": USD_IN_GBP,
            "base_amount": 500.0 * USD_IN_GBP}]  # fmt: skip

@@ -21,9 +21,9 @@ from engine.oms.drafts import OrderDraft
 from engine.oms.errors import ReplaceHeld
 from engine.oms.messages import ExecReport, ReplaceOrder
 from engine.oms.service import OrderManager
+from engine.oms.tables import Order
 from engine.store.database import Database
 from engine.store.people import AuditEntry
-from engine.store.trading import Order
 from tests.engine.oms.book import Gateway, make_oms
 
 OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)

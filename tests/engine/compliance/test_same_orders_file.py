@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 
 from engine.access.users import create_user
 from engine.compliance.tables import CheckResult
+from engine.oms.tables import Order
 from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.market import FxRate, PriceBar
 from engine.store.positions import CashBalance
 from engine.store.reference import Security
-from engine.store.trading import Order
 from tests.conftest import migrated
 from tests.engine.oms.book import make_book
 from workstation.cli.main import main

@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from engine.compliance.checker import run_check
 from engine.compliance.tables import ListEntry
+from engine.oms.tables import Order
 from engine.ports import OrderIntent
 from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.reference import Security
-from engine.store.trading import Order
 from tests.engine.compliance.minibook import GBPUSD, rule
 
 NOW = datetime(2026, 10, 30, 15, 0, tzinfo=UTC)

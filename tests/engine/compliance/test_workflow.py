@@ -13,12 +13,12 @@ from engine.audit.verify import verify_chain
 from engine.compliance import approvals, killswitch
 from engine.compliance.tables import CheckResult
 from engine.errors import ComplianceBlocked, InvalidTransition, PermissionDenied
+from engine.oms.tables import Order
 from engine.ports import OrderIntent
 from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.people import AuditEntry
 from engine.store.reference import Security
-from engine.store.trading import Order
 
 
 def _order(db: Database, account: str, symbol: str, side: str, q: int, limit: str | None = None) -> int:

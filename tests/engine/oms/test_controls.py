@@ -24,9 +24,9 @@ from engine.oms.drafts import OrderDraft
 from engine.oms.errors import ControlFailed
 from engine.oms.journal import ORDER_MACHINE
 from engine.oms.service import OrderManager
+from engine.oms.tables import Order, OrderEvent
 from engine.ports import CheckOutcome, OrderIntent
 from engine.store.database import Database
-from engine.store.trading import Order, OrderEvent
 from tests.engine.compliance.minibook import build_minibook
 from tests.engine.oms.book import (
     Cases,

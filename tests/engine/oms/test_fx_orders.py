@@ -15,14 +15,13 @@ from engine.accounting.booking import LedgerBooker
 from engine.accounting.tables import Booking
 from engine.clock import ManualClock
 from engine.oms.drafts import OrderDraft
-from engine.oms.from_proposal import ensure_fx_instruments
+from engine.oms.fx import ensure_fx_instruments
 from engine.oms.messages import ExecReport, NewOrder
 from engine.oms.service import OrderManager
-from engine.oms.tables import Allocation
+from engine.oms.tables import Allocation, Order
 from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.positions import TaxLot
-from engine.store.trading import Order
 from tests.engine.oms.book import Gateway, PassAll, cash, make_book, make_oms
 
 MON = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # spot: Wed 25 Nov (24th, 25th open in NY and Frankfurt)

@@ -19,9 +19,9 @@ from engine.oms.errors import ReplaceHeld
 from engine.oms.messages import CancelOrder, ExecReport, ReplaceOrder
 from engine.oms.recheck import RecheckVerdict
 from engine.oms.service import OrderManager
+from engine.oms.tables import Order, OrderEvent
 from engine.ports import OrderIntent
 from engine.store.database import Database
-from engine.store.trading import Order, OrderEvent
 from tests.engine.oms.book import Gateway, PassAll, RecordingBooker, make_book, make_oms
 
 OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)

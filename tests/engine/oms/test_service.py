@@ -20,9 +20,8 @@ from engine.oms.importer import import_orders
 from engine.oms.listing import order_list
 from engine.oms.messages import CancelReject, ExecReport, NewOrder, ReplaceOrder, StatusRequest
 from engine.oms.service import OrderManager
-from engine.oms.tables import Allocation
+from engine.oms.tables import Allocation, Execution, Order, OrderEvent
 from engine.store.database import Database
-from engine.store.trading import Execution, Order, OrderEvent
 from tests.engine.oms.book import Gateway, PassAll, RecordingBooker, make_book, make_oms
 
 OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)

@@ -20,8 +20,8 @@ from engine.oms.loop import OmsLoop
 from engine.oms.messages import ExecReport, Inbound, NewOrder, SessionGap, SessionState, StatusRequest
 from engine.oms.progress import resume_points
 from engine.oms.service import OrderManager
+from engine.oms.tables import Execution, Order
 from engine.store.database import Database
-from engine.store.trading import Execution, Order
 from tests.engine.oms.book import Gateway, RecordingBooker, make_book, make_oms
 
 OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)

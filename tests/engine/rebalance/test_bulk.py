@@ -17,8 +17,8 @@ from engine.rebalance import bulk
 from engine.rebalance.bulk import CancelToken, run_bulk
 from engine.rebalance.events import RebalanceProgress
 from engine.rebalance.settings import RebalanceSettings
+from engine.rebalance.tables import Proposal
 from engine.store.database import Database
-from engine.store.trading import Proposal
 from workstation.cli.main import main
 
 RECORD_KEYS = {

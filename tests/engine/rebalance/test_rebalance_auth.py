@@ -19,9 +19,9 @@ from engine.access.users import set_password
 from engine.errors import PermissionDenied, WorkstationError
 from engine.rebalance.bulk import run_bulk
 from engine.rebalance.settings import RebalanceSettings
+from engine.rebalance.tables import Proposal
 from engine.store.database import Database
 from engine.store.people import AuditEntry, User
-from engine.store.trading import Proposal
 from workstation.cli.main import main
 
 

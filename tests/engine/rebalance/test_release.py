@@ -25,18 +25,19 @@ from engine.compliance.tables import ApprovalCase
 from engine.compose import build_order_manager
 from engine.demo.build import build_demo_book
 from engine.errors import PermissionDenied
-from engine.oms.from_proposal import fx_symbol
+from engine.oms.fx import fx_symbol
 from engine.oms.service import OrderManager
-from engine.rebalance import release as release_mod
+from engine.oms.tables import Order
 from engine.rebalance.bulk import run_bulk
-from engine.rebalance.release import release_proposal
 from engine.rebalance.review import review
 from engine.rebalance.settings import RebalanceSettings
+from engine.rebalance.tables import Proposal
+from engine.release import proposals as release_mod
+from engine.release.proposals import release_proposal
 from engine.store.database import Database
 from engine.store.people import AuditEntry
 from engine.store.positions import TaxLot
 from engine.store.reference import Security
-from engine.store.trading import Order, Proposal
 from tests.conftest import _pg_admin, _pg_url_for, migrated, pg_url
 
 TODAY = date(2026, 11, 22)

@@ -12,10 +12,10 @@ import resources
 from engine.demo.build import build_demo_book
 from engine.errors import InvalidTransition, NotFound, PermissionDenied, WorkstationError
 from engine.rebalance.review import review
+from engine.rebalance.tables import Proposal
 from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.people import AuditEntry
-from engine.store.trading import Proposal
 
 
 @pytest.fixture

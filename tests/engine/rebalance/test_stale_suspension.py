@@ -15,9 +15,9 @@ from sqlalchemy import delete, or_, select
 from engine.rebalance.book import book_as_of, load_accounts, load_universe
 from engine.rebalance.bulk import run_bulk
 from engine.rebalance.settings import RebalanceSettings
+from engine.rebalance.tables import Proposal
 from engine.store.database import Database
 from engine.store.market import FxRate, PriceBar
-from engine.store.trading import Proposal
 from workstation.cli.main import main
 
 

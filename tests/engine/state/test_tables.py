@@ -14,6 +14,7 @@ from engine.audit.verify import verify_chain
 from engine.compliance.tables import ApprovalCase
 from engine.errors import InvalidTransition
 from engine.rebalance.bulk import persist
+from engine.rebalance.tables import Proposal
 from engine.reconcile.tables import Break
 from engine.shared.errors import ConcurrentChange
 from engine.state.breaks import BREAKS
@@ -21,7 +22,6 @@ from engine.state.cases import CASES
 from engine.state.proposals import PROPOSALS
 from engine.store.database import Database
 from engine.store.people import AuditEntry
-from engine.store.trading import Proposal
 from tests.engine.reconcile.minibook import build
 
 

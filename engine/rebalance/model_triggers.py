@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.portfolio_models.tables import ModelVersion
+from engine.rebalance.tables import Proposal
 from engine.store.accounts import Account, ModelComponent
-from engine.store.trading import Proposal
 
 
 def model_changed_at(session: Session, *, include_baseline: bool) -> dict[int, datetime]:

@@ -3,11 +3,8 @@
 Sells carry the lots the optimiser chose (proposal `lot_id` = tax_lots.id, turned into the lot's
 `lot_ref`), so allocation relieves exactly those lots at fill (engine.oms.allocation.pick_lots).
 An FX spot trade (buy `amount` of `currency` against the account's base) becomes an order on the
-FX spot instrument `<CCY><AGAINST>` (e.g. EURUSD: quantity in EUR, priced in USD), created in the
-reference data on first use with asset class `fx_spot` on the off-exchange venue XOFF. FX orders
-go to `fx_broker` when given, else to the proposal's securities broker (a desk funds and buys with
-the same counterparty unless told otherwise); the OMS books their fills as two cash legs
-(engine.accounting.fxspot), never as lots.
+FX spot instrument (engine.oms.fx). FX orders go to `fx_broker` when given, else to the proposal's
+securities broker (a desk funds and buys with the same counterparty unless told otherwise).
 """
 
 from __future__ import annotations
@@ -17,33 +14,15 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.errors import WorkstationError
-from engine.model.currency import is_currency
 from engine.model.trades import LotPick
 from engine.oms.drafts import OrderDraft
+from engine.oms.fx import fx_symbol
+from engine.rebalance.tables import Proposal
 from engine.store.accounts import Account
 from engine.store.positions import TaxLot
-from engine.store.reference import Security
-from engine.store.trading import Proposal
-
-FX_ASSET_CLASS = "fx_spot"
-FX_VENUE = "XOFF"
-
-
-def fx_symbol(currency: str, against: str) -> str:
-    """The FX spot instrument buying `currency` against `against` (EURUSD)."""
-    return f"{currency.upper()}{against.upper()}"
-
-
-def fx_pair(symbol: str) -> tuple[str, str] | None:
-    """(dealt, counter) of an FX spot symbol such as EURUSD, or None if it is not one."""
-    s = symbol.upper()
-    if len(s) != 6 or not s.isalpha() or s[:3] == s[3:] or not (is_currency(s[:3]) and is_currency(s[3:])):
-        return None
-    return s[:3], s[3:]
 
 
 def _dec(value: object) -> Decimal:
@@ -130,31 +109,3 @@ def proposal_orders(
         except (KeyError, ArithmeticError, ValueError, TypeError) as exc:
             raise WorkstationError(f"proposal {proposal.id} FX trade {k + 1}: unreadable ({exc})") from None
     return ProposalOrders(proposal.id, code, tuple(trades), tuple(fx))
-
-
-def ensure_fx_instruments(database: Any, pairs: set[tuple[str, str]]) -> None:
-    """Create the FX spot instruments the OMS needs for these (currency, against) pairs, once.
-
-    Each in its own short transaction; a second desk creating the same pair meanwhile is fine."""
-    for ccy, against in sorted(pairs):
-        symbol = fx_symbol(ccy, against)
-        with database.session() as s:
-            if s.execute(select(Security.id).where(Security.symbol == symbol)).first() is not None:
-                continue
-        try:
-            with database.transaction() as s:
-                s.add(
-                    Security(
-                        symbol=symbol,
-                        name=f"FX spot {ccy.upper()}/{against.upper()}",
-                        asset_class=FX_ASSET_CLASS,
-                        currency=against.upper(),
-                        mic=FX_VENUE,
-                        country="XX",
-                        sector="FX",
-                        issuer="FX spot",
-                        lot_size=1,
-                    )
-                )
-        except IntegrityError:  # another desk made it first
-            pass

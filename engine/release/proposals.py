@@ -43,14 +43,16 @@ from engine.compliance import approvals
 from engine.compliance.checker import OUTCOMES, run_check
 from engine.compliance.tables import CheckResult
 from engine.errors import ComplianceBlocked, InvalidTransition, NotFound, WorkstationError
-from engine.oms.from_proposal import ProposalOrders, ensure_fx_instruments, proposal_orders
+from engine.oms.fx import ensure_fx_instruments
 from engine.oms.service import OrderManager
+from engine.oms.tables import Order
 from engine.ports import CheckOutcome, OrderIntent
 from engine.rebalance.review import ACCEPTED, RELEASED
+from engine.rebalance.tables import Proposal
+from engine.release.orders import ProposalOrders, proposal_orders
 from engine.shared.errors import ConcurrentChange
 from engine.state.proposals import PROPOSALS
 from engine.store.accounts import Account
-from engine.store.trading import Order, Proposal
 
 FLAGGED = ("flag", "block")
 
