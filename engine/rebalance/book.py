@@ -101,6 +101,7 @@ class AccountInput:
     wash_blocked: dict[int, str] = field(default_factory=dict)  # group -> why no buy allowed
     recent_buys: set[int] = field(default_factory=set)  # groups bought in the household <= 30 days
     new_model_weights: bool = False  # the model (or a sub-model) changed after the last proposal
+    last_harvest: date | None = None  # last realized loss in the ledger (engine.rebalance.harvest)
 
 
 def _flatten_models(rows: pd.DataFrame, index: dict[int, int], n: int) -> dict[int, np.ndarray]:

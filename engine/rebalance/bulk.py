@@ -41,8 +41,9 @@ from engine.rebalance.book import (
 )
 from engine.rebalance.drift import book_drift
 from engine.rebalance.events import RebalanceProgress
+from engine.rebalance.harvest import apply_identical_groups, attach_harvest_history, substitute_groups
 from engine.rebalance.risk import attach_risk
-from engine.rebalance.settings import RebalanceSettings
+from engine.rebalance.settings import Mode, RebalanceSettings
 from engine.rebalance.solve import Context, rebalance_account
 from engine.rebalance.tables import Proposal
 from engine.state.proposals import PROPOSALS
@@ -223,6 +224,7 @@ def load_book_universe(database: Database, settings: RebalanceSettings | None = 
     with database.session() as session:
         as_of = book_as_of(session)
         u = load_universe(session, as_of)
+        apply_identical_groups(session, u)
         attach_risk(session, u, as_of)
         if settings is not None and settings.cash_raise_by is not None:
             attach_settlement(session, u, settings.trade_date or as_of)
@@ -235,6 +237,7 @@ def load_run(
     u = load_book_universe(database, settings)
     with database.session() as session:
         accounts = load_accounts(session, u, account_ids)
+        attach_harvest_history(session, u, accounts)
     return u, accounts
 
 
@@ -354,6 +357,8 @@ def run_bulk(
             keep = set(book_drift(u, accounts).drifted())
             accounts = [a for a in accounts if a.id in keep]
         total = len(accounts)
+    if settings.mode == Mode.TAX_LOSS_HARVEST:  # a bad substitute list stops the run before any solve
+        substitute_groups(u, settings.substitutes_file)
     load_s = time.perf_counter() - t0
     chunks = batches(accounts, batch_size)
     records: list[dict[str, Any]] = []
@@ -404,6 +409,7 @@ def run_bulk(
                         break
                     with database.session() as session:
                         part = load_accounts(session, u, ids)
+                        attach_harvest_history(session, u, part)
                     accounts.extend(part)
                     for c in batches(part, batch_size):
                         futures[pool.submit(_pool_batch, c)] = c

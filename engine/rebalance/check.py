@@ -117,6 +117,7 @@ def check_proposal(
     cost = 0.0
     sold_at_loss: set[str] = set()
     seen: set[tuple[str, str]] = set()
+    trims = _over_cap_before(securities, holdings, cash, fx_to_base, limits)
     for t in trades:
         s = securities.get(t.symbol)
         if s is None:
@@ -136,7 +137,10 @@ def check_proposal(
         closes = t.side == "sell" and abs(t.quantity - held) < 1e-9
         if abs(t.quantity / s.lot_size - round(t.quantity / s.lot_size)) > 1e-9 and not closes:
             v.append(Violation("round lot", f"{t.symbol} {t.quantity:g} is not a multiple of {s.lot_size:g}"))
-        if value_base < limits.min_trade_base - 1e-9 and not closes:
+        # A sale that closes a position, or trims a holding whose cap was already breached, may be
+        # smaller than the minimum trade: the cap is the harder constraint.
+        trim = t.side == "sell" and t.symbol in trims
+        if value_base < limits.min_trade_base - 1e-9 and not closes and not trim:
             v.append(
                 Violation(
                     "minimum trade size",
@@ -239,3 +243,34 @@ def check_proposal(
     if limits.gains_budget_base is not None and realized > limits.gains_budget_base + TOL_CASH:
         v.append(Violation("tax budget", f"realized gains {realized:,.2f} > {limits.gains_budget_base:,.2f}"))
     return Outcome(tuple(v), hold, money, value, turnover, realized, cost)
+
+
+def _over_cap_before(
+    securities: dict[str, SecurityFacts],
+    holdings: dict[str, float],
+    cash: dict[str, float],
+    fx_to_base: dict[str, float],
+    limits: Limits,
+) -> frozenset[str]:
+    """Symbols held in a sector, country or issuer (single names) over its cap before the trades."""
+    mv = {k: q * securities[k].price_base for k, q in holdings.items() if k in securities and q > 0}
+    value = sum(mv.values()) + sum(a * fx_to_base.get(c, 0.0) for c, a in cash.items())
+    if value <= 0:
+        return frozenset()
+    out: set[str] = set()
+    dims: tuple[tuple[Callable[[SecurityFacts], str | None], Callable[[str], float | None]], ...] = (
+        (lambda f: f.sector, lambda k: limits.sector_caps.get(k)),
+        (lambda f: f.country, lambda k: limits.country_cap),
+        (lambda f: None if f.fund else f.issuer, lambda k: limits.issuer_cap),
+    )
+    for key_of, cap_of in dims:
+        sums: dict[str, float] = {}
+        for sym, x in mv.items():
+            key = key_of(securities[sym])
+            if key is not None:
+                sums[key] = sums.get(key, 0.0) + x / value
+        for key, w in sums.items():
+            cap = cap_of(key)
+            if cap is not None and w > cap + TOL_WEIGHT:
+                out |= {sym for sym in mv if key_of(securities[sym]) == key}
+    return frozenset(out)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.pricing.staleness import StaleItem
+from engine.rebalance import harvest as tlh
 from engine.rebalance.book import AccountInput, Universe
 from engine.rebalance.problem import GROUP_BUCKETS, RELAXED_BAND, bucket
 from engine.rebalance.settings import Mode, RebalanceSettings
@@ -41,6 +42,8 @@ class Prepared:
     excluded: np.ndarray  # bool over n
     blocked: np.ndarray  # bool over n: no buy (wash sale)
     harvest: np.ndarray  # bool over n: TLH sells loss lots here, so no buy
+    harvest_lot: np.ndarray  # bool per lot: TLH harvests it (engine.rebalance.harvest)
+    substitute: np.ndarray  # int over n: position of the security a harvest of it buys, or -1
     group_rows: list[tuple[str, str, np.ndarray, float]]  # (kind, label, member mask, cap)
     values: dict[str, np.ndarray | float] = field(default_factory=dict)
     n_pad: int = 0
@@ -96,6 +99,10 @@ def prepare(u: Universe, a: AccountInput, s: RebalanceSettings, pb_all: np.ndarr
     if model is None:
         model = np.zeros(len(u.ids))
     idx = np.union1d(np.unique(a.lot_sec), np.flatnonzero(model > 0)).astype(int)
+    subs = np.full(len(u.ids), -1, dtype=int)
+    if mode == Mode.TAX_LOSS_HARVEST:  # a harvest buys the position's substitute: give it a variable
+        subs = tlh.substitute_groups(u, s.substitutes_file)
+        idx = np.union1d(idx, tlh.substitute_candidates(u, subs, np.unique(a.lot_sec))).astype(int)
     n = len(idx)
     pb = pb_all[idx]
     lot_pos = np.searchsorted(idx, a.lot_sec).astype(int)  # idx is sorted and holds every lot's security
@@ -130,9 +137,12 @@ def prepare(u: Universe, a: AccountInput, s: RebalanceSettings, pb_all: np.ndarr
     blocked_groups = set(a.wash_blocked)
     blocked = np.isin(groups, list(blocked_groups))
     harvest = np.zeros(n, dtype=bool)
+    harvest_lot = np.zeros(len(a.lot_qty), dtype=bool)
+    substitute = np.full(n, -1, dtype=int)
     if mode == Mode.TAX_LOSS_HARVEST:
-        loss_lots = (gain < 0) & ~np.isin(u.wash_group[a.lot_sec], list(a.recent_buys))
-        harvest[np.unique(lot_pos[loss_lots])] = True
+        harvest, harvest_lot, substitute = tlh.plan(
+            u, a, s, subs[idx], idx, lot_pos, gain, pb, value, w0 - wm, ~excluded & ~blocked
+        )
         # Not substantially identical: no buy anywhere in a harvested security's wash group.
         blocked |= np.isin(groups, groups[harvest])
     rows: list[tuple[str, str, np.ndarray, float]] = []
@@ -151,7 +161,8 @@ def prepare(u: Universe, a: AccountInput, s: RebalanceSettings, pb_all: np.ndarr
         account=a, mode=mode, idx=idx, value=value, pb=pb, qty0=qty0, w0=w0, wm=wm,
         cash0=cash_base / value, lot_pos=lot_pos, lot_slot=slot, lot_tax_unit=tax,
         lot_gain_unit=gain, lot_long=long, slots=slots, excluded=excluded, blocked=blocked,
-        harvest=harvest, group_rows=rows, min_trade=min_trade,
+        harvest=harvest, harvest_lot=harvest_lot, substitute=substitute, group_rows=rows,
+        min_trade=min_trade,
     )  # fmt: skip
     _fill_values(prep, u, a, s)
     return prep
@@ -201,7 +212,7 @@ def _fill_values(p: Prepared, u: Universe, a: AccountInput, s: RebalanceSettings
             if p.w0[mask].sum() > cap * CAP_MARGIN:
                 over |= mask
         over |= p.w0 > s.issuer_cap * CAP_MARGIN
-        sellable = (p.lot_gain_unit < 0) & p.harvest[p.lot_pos] | p.excluded[p.lot_pos] | over[p.lot_pos]
+        sellable = p.harvest_lot | p.excluded[p.lot_pos] | over[p.lot_pos]
         tax_coef = tax_frac
     else:
         tax_coef = np.maximum(tax_frac, 0.0)  # a loss never pays for a round trip
@@ -209,6 +220,8 @@ def _fill_values(p: Prepared, u: Universe, a: AccountInput, s: RebalanceSettings
     tax[p.lot_pos, p.lot_slot] = tax_coef
     gain[p.lot_pos, p.lot_slot] = gain_frac
     buy_ub = np.where(p.excluded | p.blocked, 0.0, BIG)
+    if mode == Mode.TAX_LOSS_HARVEST:  # a harvest buys only the harvested positions' substitutes
+        buy_ub[~np.isin(np.arange(n), p.substitute[p.substitute >= 0])] = 0.0
     if mode == Mode.SELL_ONLY:
         buy_ub[:] = 0.0
     w_ub = np.full(n, BIG)
@@ -241,6 +254,10 @@ def _fill_values(p: Prepared, u: Universe, a: AccountInput, s: RebalanceSettings
     band = np.where(~can_buy & (under > band), under + 1e-6, band)
     band = np.where(~can_sell & (-under > band), -under + 1e-6, band)
     band = np.where(w_ub < p.wm - band, p.wm - w_ub + 1e-6, band)
+    if mode == Mode.TAX_LOSS_HARVEST:  # a harvest and its substitute move as far as tax and TE say
+        swap = p.harvest.copy()
+        swap[p.substitute[p.substitute >= 0]] = True
+        band = np.where(swap, RELAXED_BAND, band)
     exposures = np.zeros((k, n_pad))
     if u.exposures is not None:
         exposures[:, :n] = u.exposures[p.idx].T

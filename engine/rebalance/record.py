@@ -10,6 +10,7 @@ import numpy as np
 from engine.model.currency import minor_units
 from engine.rebalance.book import Universe
 from engine.rebalance.check import Outcome
+from engine.rebalance.explain import drift_note, effective_drift
 from engine.rebalance.prepare import Prepared
 from engine.rebalance.rounding import Rounded
 from engine.rebalance.settings import FX_COST, Mode, RebalanceSettings
@@ -78,6 +79,9 @@ def _reason(p: Prepared, u: Universe, s: RebalanceSettings, k: int, side: str, l
         if gap < 0.0005:
             return "sell: fund buys that lower tracking error" + (" (loss lot, no tax)" if loss < 0 else "")
         return f"trim: overweight vs model by {gap:.1%}"
+    swapped = np.flatnonzero(p.substitute == k)
+    if p.mode == Mode.TAX_LOSS_HARVEST and len(swapped):
+        return f"buy: substitute for harvested {u.symbols[p.idx[swapped[0]]]} (keeps the exposure)"
     if p.wm[k] == 0:
         return f"buy: replacement exposure in {u.sector[i]}"
     if -gap < 0.0005:
@@ -167,6 +171,11 @@ def build_record(
         after = {k: dict(v) if isinstance(v, dict) else v for k, v in before.items()}
     else:
         after = _side(p, u, w1, qty1, {c: v for c, v in cash1.items()})
+    turnover = traded / p.value if p.value else 0.0
+    cash_after = sum(v * u.fx_to[a.base][c] for c, v in cash1.items()) / p.value
+    note = None
+    if status == "ok":
+        note = drift_note(p, u, s, r, rung, before, after, turnover, cash_after)
     return {
         "account": a.code,
         "account_id": a.id,
@@ -184,5 +193,10 @@ def build_record(
         "after": after,
         "est_tax": round(est_tax, 2),
         "est_cost": round(est_cost, 2),
-        "turnover": round(traded / p.value, 8) if p.value else 0.0,
+        "turnover": round(turnover, 8),
+        "drift_note": note,
+        "effective_drift": {
+            "before": effective_drift(p, s, p.w0, p.cash0),
+            "after": effective_drift(p, s, w1, cash_after),
+        },
     }

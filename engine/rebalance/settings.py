@@ -60,3 +60,10 @@ class RebalanceSettings:
     skip_in_band: bool = True
     sector_caps: dict[str, float] = field(default_factory=dict)
     exclude_symbols: tuple[str, ...] = ()
+    # Tax-loss harvest (mode tlh): a lot is harvested only when its loss exceeds both thresholds,
+    # an account is harvested at most once per interval, and a harvested position is replaced by
+    # a substitute from this list (None: resources/rebalance/substitutes.csv).
+    harvest_min_loss_base: float = 1000.0
+    harvest_min_pct: float = 0.05
+    harvest_interval_days: int = 30
+    substitutes_file: str | None = None

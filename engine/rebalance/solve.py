@@ -5,7 +5,8 @@ objective), "heuristic" (proportional move toward the eligible model that meets 
 constraint). Each rung's result is rounded and checked exactly; the first that passes is
 returned with its rung and why earlier rungs failed. If none passes, the account is
 "infeasible" and the reason names the binding constraint. Accounts within their band in a full
-rebalance are skipped (rung "in-band").
+rebalance are skipped (rung "in-band"). In a tax-loss harvest with nothing past the harvest
+thresholds, an account whose breach only a full rebalance can fix is left as is (rung "harvest").
 """
 
 from __future__ import annotations
@@ -258,6 +259,11 @@ def _rebalance(ctx: Context, a: AccountInput, t0: float) -> dict[str, Any]:
             return build_record(p, u, s, r, out, "ok", "; ".join(notes), "heuristic", t0)
         last_violation = str(out.violations[0])
     notes.append(f"heuristic: {last_violation}")
+    if s.mode == Mode.TAX_LOSS_HARVEST and not p.harvest.any():
+        # Nothing to harvest and a breach only a full rebalance can fix: leave the account as is.
+        out = check_rounded(p, u, s, empty, ctx.facts.setdefault(a.base, {}))
+        why = f"nothing to harvest; left as is: {out.violations[0]} (a full rebalance fixes it)"
+        return build_record(p, u, s, empty, out, "ok", why, "harvest", t0)
     binding = last_violation.split(":")[0] if last_violation else "solver"
     reason = f"binding constraint {binding}: " + "; ".join(notes)
     return build_record(p, u, s, empty, None, "infeasible", reason, None, t0)

@@ -82,6 +82,32 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--no-skip", action="store_true", help="solve accounts that are within their band too")
     p.add_argument(
+        "--harvest-min-loss",
+        type=float,
+        default=RebalanceSettings.harvest_min_loss_base,
+        metavar="AMOUNT",
+        help="tlh: harvest a lot only when its loss exceeds AMOUNT (base ccy; default %(default)g)",
+    )
+    p.add_argument(
+        "--harvest-min-pct",
+        type=float,
+        default=RebalanceSettings.harvest_min_pct,
+        metavar="P",
+        help="tlh: ...and exceeds P of the lot's cost (a fraction; default %(default)g)",
+    )
+    p.add_argument(
+        "--harvest-interval",
+        type=int,
+        default=RebalanceSettings.harvest_interval_days,
+        metavar="DAYS",
+        help="tlh: no harvest in an account that realized a loss within DAYS (default %(default)d)",
+    )
+    p.add_argument(
+        "--substitutes",
+        metavar="FILE",
+        help="tlh: substitute list CSV (asset_class,group,symbol); default resources/rebalance/substitutes.csv",
+    )
+    p.add_argument(
         "--no-save", action="store_true", help="a what-if: write nothing (no proposals), no sign-in needed"
     )
     p.add_argument(
@@ -308,7 +334,15 @@ def _run(args: argparse.Namespace) -> int:
         raise WorkstationError("--mode cash-raise needs --cash-raise AMOUNT (base currency, > 0)")
     if args.cash_raise_by is not None and mode != Mode.CASH_RAISE:
         raise WorkstationError("--cash-raise-by needs --mode cash-raise")
+    if args.harvest_min_loss < 0 or not 0 <= args.harvest_min_pct < 1 or args.harvest_interval < 0:
+        raise WorkstationError(
+            "--harvest-min-loss must be >= 0, --harvest-min-pct in [0, 1), --harvest-interval >= 0 days"
+        )
     settings = RebalanceSettings(
+        harvest_min_loss_base=args.harvest_min_loss,
+        harvest_min_pct=args.harvest_min_pct,
+        harvest_interval_days=args.harvest_interval,
+        substitutes_file=args.substitutes,
         mode=mode,
         max_turnover=args.max_turnover if args.max_turnover is not None else RebalanceSettings.max_turnover,
         gains_budget_base=args.tax_budget,
