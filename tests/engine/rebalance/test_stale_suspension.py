@@ -69,7 +69,7 @@ def test_stale_price_and_fx_suspend_the_accounts_that_depend_on_them(
         )
     reason = f"suspended: stale price for {sym} (last {last}, expected {as_of})"
 
-    res = run_bulk(database, RebalanceSettings(), [holder.id, other.id], executor="inline", user="ada.admin")
+    res = run_bulk(database, RebalanceSettings(), [holder.id, other.id], executor="inline", user="pat.pm")
     by = {r["account"]: r for r in res.records}
     h = by[holder.code]
     assert (
@@ -132,7 +132,7 @@ def test_stale_price_and_fx_suspend_the_accounts_that_depend_on_them(
     needy = next(a for a in accounts if ccy in needs(a) and not uses(a, x))
     calm = next(a for a in accounts if ccy not in needs(a) and not uses(a, x))
     res = run_bulk(
-        database, RebalanceSettings(), [needy.id, calm.id], executor="inline", user="ada.admin", save=False
+        database, RebalanceSettings(), [needy.id, calm.id], executor="inline", user="pat.pm", save=False
     )
     by = {r["account"]: r for r in res.records}
     assert by[needy.code]["reason"].startswith(f"suspended: stale FX rate for {ccy} (last ")
