@@ -48,7 +48,16 @@ class Blocks:
                 q = q.where(t.c.id.in_(order_ids))
             groups: dict[tuple[Any, ...], list[Any]] = {}
             for r in s.execute(q.order_by(t.c.id)):
-                key = (r.security_id, r.side, r.broker, r.order_type, r.limit_price, r.time_in_force)
+                key = (
+                    r.security_id,
+                    r.side,
+                    r.broker,
+                    r.order_type,
+                    r.limit_price,
+                    r.stop_price,
+                    r.time_in_force,
+                    r.expire_at,
+                )
                 groups.setdefault(key, []).append(r)
             codes = dict(s.execute(select(Account.id, Account.code)).all()) if groups else {}
             allowed = ctx.routable(s, set(codes.values())) if groups else set()
@@ -69,6 +78,8 @@ class Blocks:
                     order_type=first.order_type,
                     limit_price=first.limit_price,
                     time_in_force=first.time_in_force,
+                    stop_price=first.stop_price,
+                    expire_at=first.expire_at,
                     currency=first.currency,
                     broker=first.broker,
                     status=S.RELEASED,

@@ -118,6 +118,8 @@ class NewOrder:
     currency: str
     limit_price: Decimal | None = None
     account: str | None = None
+    stop_price: Decimal | None = None
+    expire_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,8 @@ class ReplaceOrder:
     currency: str
     limit_price: Decimal | None = None
     broker_order_id: str | None = None
+    stop_price: Decimal | None = None
+    expire_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,8 @@ def new_order(order: Order, symbol: str, mic: str, account: str | None) -> NewOr
         currency=order.currency,
         limit_price=order.limit_price,
         account=account,
+        stop_price=order.stop_price,
+        expire_at=order.expire_at,
     )
 
 
@@ -52,6 +54,8 @@ def replace_order(
         currency=order.currency,
         limit_price=limit_price,
         broker_order_id=order.broker_order_id,
+        stop_price=order.stop_price,
+        expire_at=order.expire_at,
     )
 
 
