@@ -50,15 +50,11 @@ PASSWORD = 554
 
 SIDE_CODE = {"buy": "1", "sell": "2"}
 SIDE_NAME = {v: k for k, v in SIDE_CODE.items()}
-ORD_TYPE_CODE = {
-    "market": "1",
-    "limit": "2",
-    "stop": "3",
-    "stop_limit": "4",
-    "market_on_close": "5",
-    "limit_on_close": "B",
-}
+ORD_TYPE_CODE = {"market": "1", "limit": "2", "stop": "3", "stop_limit": "4"}
 ORD_TYPE_NAME = {v: k for k, v in ORD_TYPE_CODE.items()}
+# FIX 4.4 retired OrdType 5 (market on close) and B (limit on close): its dictionary no longer lists
+# them, and an on-close order is a market or limit order with TimeInForce 7 (At the Close).
+ON_CLOSE_WIRE = {"market_on_close": ("1", "7"), "limit_on_close": ("2", "7")}
 TIF_CODE = {
     "day": "0",
     "gtc": "1",

@@ -3,7 +3,7 @@ import, compliance check, the desk's create): each broken rule is one (field, re
 
 Stops need a stop price, limit types a positive limit and nothing else has either; GTD needs an
 expiry in the future and nothing else has one; market-on-close and limit-on-close are day orders
-entered before the market's close cut-off (resources/reference/close_cutoffs.csv, minutes before
+entered before the market's close cut-off (so is any at_the_close order, the same on the wire) (resources/reference/close_cutoffs.csv, minutes before
 the close per exchange; 10 when the exchange is not listed).
 """
 
@@ -67,11 +67,11 @@ def term_problems(
             bad.append(("expire_at", f"expiry {expire_at.isoformat()} is not in the future"))
     elif expire_at is not None:
         bad.append(("expire_at", "only a gtd order has an expiry"))
-    if order_type in ON_CLOSE:
-        if time_in_force != "day":
-            bad.append(("time_in_force", f"a {order_type} order is a day order"))
+    if order_type in ON_CLOSE and time_in_force != "day":
+        bad.append(("time_in_force", f"a {order_type} order is a day order"))
+    if order_type in ON_CLOSE or time_in_force == "at_the_close":  # the same order on the wire
         if mic is None or mic == NO_XOFF_CUTOFF or mic not in markets.markets:
-            bad.append(("order_type", f"a {order_type} order needs an exchange with a close"))
+            bad.append(("order_type", "an on-close order needs an exchange with a closing auction"))
         else:
             last = cutoff(markets, mic, now)
             if now > last:
