@@ -12,7 +12,7 @@ symbols must be in the book.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -142,7 +142,7 @@ def _expiry(row: Row, mic: str | None, markets: MarketClock, bad: list[Problem])
                 return None
             start = datetime.combine(day, time(0), ZoneInfo(markets.market(mic).timezone))
             close = markets.next_close(mic, start)
-            if markets.session_date(mic, close) != day:
+            if markets.session_date(mic, close - timedelta(minutes=1)) != day:  # its last minute
                 bad.append(Problem(row.number, "expire_at", f"{day} is not a trading day at {mic}"))
                 return None
             return close
