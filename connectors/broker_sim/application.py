@@ -8,7 +8,9 @@ and limit-on-close; OrdType 5 and B of older versions too) fills in full at the 
 limit one only if the close is within its limit, else it expires; IOC (59=3) fills
 what the book offers at once (one part of --fill-parts) and cancels the rest (ExecType 4 with
 CumQty); FOK (59=4) fills in full at once (only when --fill-parts is 1) or is cancelled; GTD (59=6)
-expires (ExecType C) at ExpireTime (126), or at the close of ExpireDate (432). The simulated price is
+expires (ExecType C) at ExpireTime (126), or at the close of ExpireDate (432). A TargetStrategy (847)
+must be 1 (VWAP), 2 (participate, with a ParticipationRate 849 in (0, 1]) or 3; the simulator
+records the strategy and its parameters (848) in its journal and otherwise fills as usual. The simulated price is
 the reference price with a random move of up to 0.2 % at each look.
 
 FX spot orders (SecurityType FOR, Symbol the pair, quantity in the dealt currency) fill near the
@@ -69,6 +71,9 @@ class SimOrder:
     stop: Decimal | None = None  # StopPx of a stop or stop-limit order
     triggered: bool = False  # a stop order whose StopPx the simulated price crossed
     expire_at: float | None = None  # sim epoch seconds at which a GTD order expires
+    strategy: str | None = None  # TargetStrategy (847): 1 VWAP, 2 participate (POV), 3 minimise impact
+    strategy_params: str | None = None  # TargetStrategyParameters (848)
+    rate: str | None = None  # ParticipationRate (849)
     fx: bool = False  # an FX spot order: SecurityType FOR
 
     @property
@@ -86,6 +91,14 @@ class SimOrder:
 
 def _get(m: fix.Message, tag: int) -> str | None:
     return m.getField(tag) if m.isSetField(tag) else None
+
+
+def _rate_ok(text: str | None) -> bool:
+    """A ParticipationRate above 0 and at most 1."""
+    try:
+        return text is not None and 0 < Decimal(text) <= 1
+    except ArithmeticError:
+        return False
 
 
 class BrokerSimulator(fix.Application):  # type: ignore[misc]
@@ -270,6 +283,10 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
             return (99, f"OrdType {o.order_type} needs a positive StopPx (99)")
         if o.order_type in ("5", "B") and (o.fx or o.tif != "0"):
             return (99, "an on-close order is a day order on an exchange")
+        if o.strategy is not None and o.strategy not in ("1", "2", "3"):
+            return (99, f"unknown TargetStrategy {o.strategy}")
+        if o.strategy == "2" and not _rate_ok(o.rate):
+            return (99, f"participation (TargetStrategy 2) needs a ParticipationRate (849), not {o.rate!r}")
         if o.tif == "6" and o.expire_at is None:
             return (99, "a GTD order needs ExpireTime (126) or ExpireDate (432)")
         if o.order_type not in ("1", "2", "3", "4", "5", "B") or o.tif not in (
@@ -328,6 +345,9 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
             fx=fx,
             stop=stop,
             expire_at=self._expiry(m, mic),
+            strategy=_get(m, T.TARGET_STRATEGY),
+            strategy_params=_get(m, T.TARGET_STRATEGY_PARAMETERS),
+            rate=_get(m, T.PARTICIPATION_RATE),
         )
         if cl in self.orders:
             if resent:
@@ -359,7 +379,13 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
             self._note("rejected", cl_ord_id=cl, text=reason[1])
             return
         self._note(
-            "new", cl_ord_id=cl, qty=str(qty), symbol=symbol, limit=None if o.limit is None else str(o.limit)
+            "new",
+            cl_ord_id=cl,
+            qty=str(qty),
+            symbol=symbol,
+            limit=None if o.limit is None else str(o.limit),
+            strategy=o.strategy,
+            strategy_params=o.strategy_params,
         )
         if self.cfg.delay:
             self.delayed.append((time.monotonic() + self.cfg.delay, o))

@@ -64,7 +64,8 @@ def _instrument(m: fix.Message, out: NewOrder | ReplaceOrder) -> None:
 
 def _order_terms(m: fix.Message, out: NewOrder | ReplaceOrder) -> None:
     """OrdType, Price (limit, stop-limit and limit-on-close), StopPx (stop, stop-limit), TimeInForce,
-    ExpireTime (GTD) and Currency: the same on D and G. On-close orders go as market or limit with
+    ExpireTime (GTD), TargetStrategy with its parameters (and ParticipationRate) and Currency: the
+    same on D and G. On-close orders go as market or limit with
     TimeInForce 7, At the Close (FIX 4.4 has no OrdType 5 or B).
 
     FX spot: Currency is the dealt currency (OrderQty is in it) and SettlType 0, regular spot."""
@@ -80,6 +81,13 @@ def _order_terms(m: fix.Message, out: NewOrder | ReplaceOrder) -> None:
     m.setField(T.TIME_IN_FORCE, tif)
     if out.time_in_force == "gtd" and out.expire_at is not None:
         m.setField(T.EXPIRE_TIME, utc_timestamp(out.expire_at))
+    if out.strategy is not None:
+        m.setField(T.TARGET_STRATEGY, out.strategy)
+        params = dict(out.strategy_params)
+        if params:
+            m.setField(T.TARGET_STRATEGY_PARAMETERS, ";".join(f"{k}={v}" for k, v in out.strategy_params))
+        if "participation_rate" in params:
+            m.setField(T.PARTICIPATION_RATE, params["participation_rate"])
     pair = _fx(out)
     m.setField(T.CURRENCY, out.currency if pair is None else pair[0])
     if pair is not None:

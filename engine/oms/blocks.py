@@ -7,6 +7,7 @@ stay `in_block` while their block works and end with it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -57,6 +58,8 @@ class Blocks:
                     r.stop_price,
                     r.time_in_force,
                     r.expire_at,
+                    r.strategy,
+                    json.dumps(r.strategy_params, sort_keys=True),
                 )
                 groups.setdefault(key, []).append(r)
             codes = dict(s.execute(select(Account.id, Account.code)).all()) if groups else {}
@@ -80,6 +83,8 @@ class Blocks:
                     time_in_force=first.time_in_force,
                     stop_price=first.stop_price,
                     expire_at=first.expire_at,
+                    strategy=first.strategy,
+                    strategy_params=first.strategy_params,
                     currency=first.currency,
                     broker=first.broker,
                     status=S.RELEASED,

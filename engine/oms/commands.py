@@ -24,6 +24,7 @@ from engine.oms.journal import ORDER_MACHINE
 from engine.oms.order_terms import term_problems
 from engine.oms.recheck import loosened
 from engine.oms.status import LOCAL, OrderStatus
+from engine.oms.strategies import strategy_problems
 from engine.oms.tables import ClientOrderId
 from engine.oms.transitions import COMPLIANCE_BLOCK, CREATED, Incoming
 from engine.ports import OrderIntent
@@ -78,6 +79,8 @@ class Commands:
                     time_in_force=d.time_in_force,
                     stop_price=d.stop_price,
                     expire_at=d.expire_at,
+                    strategy=d.strategy,
+                    strategy_params=dict(d.strategy_params) or None,
                     currency=sec.currency,
                     broker=d.broker,
                     status=S.PENDING_APPROVAL,
@@ -112,6 +115,7 @@ class Commands:
             d.order_type, d.time_in_force, d.limit_price, d.stop_price, d.expire_at,
             mic=mic, markets=self.ctx.markets, now=now,
         )  # fmt: skip
+        bad += strategy_problems(d.broker, d.strategy, dict(d.strategy_params), d.order_type, d.time_in_force)
         if bad:
             why = "; ".join(f"{col}: {reason}" for col, reason in bad)
             raise OrderRejected(f"order {n} ({d.account} {d.side} {d.symbol}): {why}")

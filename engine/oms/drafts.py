@@ -20,7 +20,8 @@ ON_CLOSE: frozenset[str] = frozenset({"market_on_close", "limit_on_close"})
 class OrderDraft:
     """One account's order as a PM, a rebalance or an import asks for it.
 
-    `stop_price` only for stop and stop_limit; `expire_at` (UTC) only and always for gtd."""
+    `stop_price` only for stop and stop_limit; `expire_at` (UTC) only and always for gtd; `strategy`
+    one of the broker's (engine.oms.strategies) with its parameters."""
 
     account: str
     symbol: str
@@ -34,3 +35,5 @@ class OrderDraft:
     lots: tuple[LotPick, ...] = ()
     stop_price: Decimal | None = None
     expire_at: datetime | None = None
+    strategy: str | None = None
+    strategy_params: tuple[tuple[str, str], ...] = ()

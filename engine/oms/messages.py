@@ -120,6 +120,8 @@ class NewOrder:
     account: str | None = None
     stop_price: Decimal | None = None
     expire_at: datetime | None = None
+    strategy: str | None = None  # TargetStrategy (847) code
+    strategy_params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +155,8 @@ class ReplaceOrder:
     broker_order_id: str | None = None
     stop_price: Decimal | None = None
     expire_at: datetime | None = None
+    strategy: str | None = None  # TargetStrategy (847) code
+    strategy_params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

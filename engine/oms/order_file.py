@@ -4,7 +4,8 @@ columns and refuse exactly the same rows, each problem naming its row, column an
 Columns: account, symbol, side, quantity, order_type, limit_price, time_in_force, broker
 (broker names a FIX session by its TargetCompID), and the optional stop_price and expire_at (an
 ISO date, meaning that session's close at the symbol's exchange, or an ISO date-time with its UTC
-offset). The order's terms follow engine.oms.order_terms (stops, GTD, on-close cut-offs). Quantities and prices must be finite, positive
+offset), strategy and strategy_params (one of the broker's algorithms, engine.oms.strategies). The
+order's terms follow engine.oms.order_terms (stops, GTD, on-close cut-offs). Quantities and prices must be finite, positive
 and within engine.imports.parse's bounds (no NaN, no infinity, no absurd sizes); accounts and
 symbols must be in the book.
 """
@@ -27,11 +28,12 @@ from engine.imports.csvread import Row, read_csv
 from engine.markets.clock import MarketClock
 from engine.oms.drafts import ORDER_TYPES, SIDES, TIME_IN_FORCE, OrderDraft
 from engine.oms.order_terms import term_problems
+from engine.oms.strategies import parse_params, strategy_problems
 from engine.store.accounts import Account
 from engine.store.reference import Security
 
 COLUMNS = ("account", "symbol", "side", "quantity", "order_type", "limit_price", "time_in_force", "broker")
-OPTIONAL = ("stop_price", "expire_at")
+OPTIONAL = ("stop_price", "expire_at", "strategy", "strategy_params")
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,13 @@ def _parse_row(
         bad += [Problem(row.number, col, why) for col, why in terms if col not in seen]
     broker = v.get("broker", "")
     need("broker", 0 < len(broker) <= 64, "name the FIX session's TargetCompID (1-64 characters)")
+    strategy = v.get("strategy", "").lower() or None
+    params = parse_params(v.get("strategy_params", ""))
+    need("strategy_params", params is not None, "write the parameters as name=value;name=value")
+    if otype in ORDER_TYPES and tif in TIME_IN_FORCE and params is not None:
+        seen = {p.column for p in bad}
+        terms = strategy_problems(broker, strategy, params, otype, tif)
+        bad += [Problem(row.number, col, why) for col, why in terms if col not in seen]
     if bad:
         return bad, None
     draft = OrderDraft(
@@ -111,6 +120,8 @@ def _parse_row(
         broker=broker,
         stop_price=stop,
         expire_at=expire,
+        strategy=strategy,
+        strategy_params=tuple(sorted((params or {}).items())),
     )
     return bad, draft
 

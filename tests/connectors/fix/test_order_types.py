@@ -116,3 +116,33 @@ def test_on_close_orders_fill_at_the_close_and_gtd_expires(tmp_path: Path) -> No
         oms.stop()
         sim.stop()
         oms.database.dispose()
+
+
+def test_strategies_go_out_as_target_strategy_and_the_simulator_takes_them(tmp_path: Path) -> None:
+    sim, oms = _run(tmp_path, ManualClock(OPEN), "--fill-parts", "2", "--now", OPEN.isoformat())
+    try:
+        pov, vwap = oms.create(
+            draft(qty=200, strategy="pov", strategy_params=(("participation_rate", "0.15"),)),
+            draft(qty=100, order_type="limit", limit_price=Decimal(101), strategy="vwap",
+                  strategy_params=(("end_time", "15:30"),)),
+        )  # fmt: skip
+        oms.manager.route([pov, vwap])
+        p, v = oms.wait(pov), oms.wait(vwap)
+        assert (p.status, p.cum_qty, v.status, v.cum_qty) == ("filled", 200, "filled", 100)
+        wire = sent_orders(tmp_path / "fix")
+        assert {k: wire[p.cl_ord_id].get(k) for k in (847, 848, 849)} == {
+            847: "2", 848: "participation_rate=0.15", 849: "0.15"
+        }  # fmt: skip
+        assert {k: wire[v.cl_ord_id].get(k) for k in (847, 848, 849)} == {
+            847: "1",
+            848: "end_time=15:30",
+            849: None,
+        }
+        new = {
+            e["cl_ord_id"]: (e["strategy"], e["strategy_params"]) for e in sim.events() if e["event"] == "new"
+        }
+        assert new == {p.cl_ord_id: ("2", "participation_rate=0.15"), v.cl_ord_id: ("1", "end_time=15:30")}
+    finally:
+        oms.stop()
+        sim.stop()
+        oms.database.dispose()

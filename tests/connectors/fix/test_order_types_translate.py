@@ -34,6 +34,17 @@ CASES = [  # (message, {tag: value or None for absent})
     ),
     (_new("market", "at_the_open"), {40: "1", 59: "2"}),
     (
+        _new(
+            "limit", limit_price=Decimal(10), strategy="2", strategy_params=(("participation_rate", "0.1"),)
+        ),
+        {847: "2", 848: "participation_rate=0.1", 849: "0.1"},
+    ),
+    (
+        _new("market", strategy="1", strategy_params=(("end_time", "15:30"), ("start_time", "10:00"))),
+        {847: "1", 848: "end_time=15:30;start_time=10:00", 849: None},
+    ),
+    (_new("market"), {847: None, 848: None}),
+    (
         ReplaceOrder(
             "SIM",
             "C2",

@@ -168,3 +168,60 @@ def test_create_refuses_bad_terms_and_writes_nothing(oms) -> None:  # type: igno
         m.create([late])
     with m.database.session() as s:
         assert s.scalar(select(func.count()).select_from(Order)) == 0
+
+
+STRATEGY_HEADER = HEADER.rstrip("\n") + ",strategy,strategy_params\n"
+
+
+def test_strategies_are_the_brokers_own_with_valid_parameters(oms, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    m, gw = oms
+    good = tmp_path / "good.csv"
+    good.write_text(
+        STRATEGY_HEADER
+        + "ACC1,AAPL,buy,100,market,,day,SIM,,,VWAP,start_time=10:00;end_time=15:30\n"
+        + "ACC2,AAPL,buy,100,limit,99,gtc,SIM,,,pov,participation_rate=0.1\n"
+        + "ACC3,AAPL,buy,100,market,,day,SIM,,,impact,\n"
+    )
+    ids = import_orders(m, good).order_ids
+    with m.database.session() as s:
+        stored = [(o.strategy, o.strategy_params) for o in (s.get(Order, i) for i in ids) if o]
+    assert stored == [
+        ("vwap", {"end_time": "15:30", "start_time": "10:00"}),
+        ("pov", {"participation_rate": "0.1"}),
+        ("impact", None),
+    ]
+    m.route(ids)
+    sent = [(x.strategy, x.strategy_params) for x in gw.sent if isinstance(x, NewOrder)]
+    assert sent == [  # TargetStrategy codes from resources/reference/broker_strategies.csv
+        ("1", (("end_time", "15:30"), ("start_time", "10:00"))),
+        ("2", (("participation_rate", "0.1"),)),
+        ("3", ()),
+    ]
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        STRATEGY_HEADER
+        + "ACC1,AAPL,buy,100,market,,day,SIM,,,twap,\n"  # 2: SIM has no twap
+        + "ACC1,AAPL,buy,100,market,,day,SIM,,,pov,\n"  # 3: pov needs its rate
+        + "ACC1,AAPL,buy,100,market,,day,SIM,,,pov,participation_rate=1.5\n"  # 4: out of range
+        + "ACC1,AAPL,buy,100,market,,day,SIM,,,vwap,start=10:00\n"  # 5: unknown parameter
+        + "ACC1,AAPL,buy,100,market,,day,SIM,,,,start_time=10:00\n"  # 6: parameters, no strategy
+        + "ACC1,AAPL,buy,100,market,,day,SIM,,,vwap,start_time\n"  # 7: not name=value
+        + "ACC1,AAPL,buy,100,market,,ioc,SIM,,,vwap,\n"  # 8: an IOC is not worked over time
+        + "ACC1,AAPL,buy,100,market,,day,BRK2,,,vwap,\n"  # 9: BRK2 offers none
+    )
+    with pytest.raises(ImportValidationError) as err:
+        import_orders(m, bad)
+    got = {p.row: (p.column, p.reason) for p in err.value.problems}
+    assert got == {
+        2: ("strategy", "broker SIM has no strategy 'twap' (has: impact, pov, vwap)"),
+        3: ("strategy_params", "pov needs participation_rate"),
+        4: ("strategy_params", "participation_rate=1.5: expected a rate above 0 and at most 1"),
+        5: ("strategy_params", "vwap has no parameter 'start'"),
+        6: ("strategy_params", "parameters without a strategy"),
+        7: ("strategy_params", "write the parameters as name=value;name=value"),
+        8: ("strategy", "a market ioc order cannot be worked by a strategy"),
+        9: ("strategy", "broker BRK2 has no strategy 'vwap' (has: none)"),
+    }
+    draft = OrderDraft("ACC1", "AAPL", "buy", Decimal(1), broker="SIM", strategy="pov")
+    with pytest.raises(OrderRejected, match="strategy_params: pov needs participation_rate"):
+        m.create([draft])

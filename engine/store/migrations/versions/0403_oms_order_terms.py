@@ -1,4 +1,4 @@
-"""oms: orders.stop_price (stop and stop-limit orders) and orders.expire_at (good-till-date)
+"""oms: orders.stop_price (stop and stop-limit orders), orders.expire_at (good-till-date) and the broker strategy
 
 Revision ID: 0403_oms_order_terms
 Revises: 0402_oms_fix_inbound
@@ -21,9 +21,13 @@ def upgrade() -> None:
     with op.batch_alter_table("orders") as batch:
         batch.add_column(sa.Column("stop_price", sa.Numeric(precision=20, scale=6), nullable=True))
         batch.add_column(sa.Column("expire_at", engine.store.base.UTCDateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("strategy", sa.String(length=32), nullable=True))
+        batch.add_column(sa.Column("strategy_params", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("orders") as batch:
+        batch.drop_column("strategy_params")
+        batch.drop_column("strategy")
         batch.drop_column("expire_at")
         batch.drop_column("stop_price")
