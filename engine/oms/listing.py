@@ -28,6 +28,8 @@ def _order(o: Order, symbols: dict[int, str], codes: dict[int, str]) -> dict[str
         "stop_price": o.stop_price,
         "time_in_force": o.time_in_force,
         "expire_at": o.expire_at,
+        "strategy": o.strategy,
+        "strategy_params": o.strategy_params,
         "broker": o.broker,
         "status": o.status,
         "order_qty": o.quantity,
