@@ -1,6 +1,7 @@
 """Time in force against QuickFIX's own C++ example executor (it fills limit orders at once at their
-limit, whatever the TimeInForce): IOC, FOK and GTD limit orders are valid FIX 4.4 to a third-party
-engine, fill, and carry TimeInForce and ExpireTime on the wire. Skipped when the executor is not built."""
+limit, whatever the TimeInForce): IOC, FOK, GTD and limit-on-close orders and a strategy's tags are
+valid FIX 4.4 to a third-party engine validating against its dictionary, and fill. Skipped when the
+executor is not built."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from tests.engine.oms.book import PassAll, RecordingBooker, make_book
 
 
 @pytest.mark.skipif(not EXECUTOR.exists(), reason="QuickFIX example executor not built")
-def test_ioc_fok_and_gtd_limit_orders_fill_at_quickfix_executor(tmp_path: Path) -> None:
+def test_ioc_fok_gtd_on_close_and_strategy_limit_orders_fill_at_quickfix_executor(tmp_path: Path) -> None:
     port = free_port()
     cfg = tmp_path / "executor.cfg"
     cfg.write_text(
@@ -46,6 +47,9 @@ def test_ioc_fok_and_gtd_limit_orders_fill_at_quickfix_executor(tmp_path: Path) 
             draft("ACC2", qty=200, order_type="limit", limit_price=Decimal("99.5"), time_in_force="fok"),
             draft("ACC3", qty=300, order_type="limit", limit_price=Decimal("98"), time_in_force="gtd",
                   expire_at=expiry),
+            draft("ACC1", qty=50, order_type="limit_on_close", limit_price=Decimal("97")),
+            draft("ACC2", qty=60, order_type="limit", limit_price=Decimal("96"), strategy="pov",
+                  strategy_params=(("participation_rate", "0.2"),)),
         )  # fmt: skip
         oms.manager.route(ids)
         done = [oms.wait(oid) for oid in ids]
@@ -53,12 +57,18 @@ def test_ioc_fok_and_gtd_limit_orders_fill_at_quickfix_executor(tmp_path: Path) 
             ("filled", 100, 0, Decimal("101.25")),
             ("filled", 200, 0, Decimal("99.5")),
             ("filled", 300, 0, Decimal("98")),
+            ("filled", 50, 0, Decimal("97")),  # the executor fills at once: it does not wait for the close
+            ("filled", 60, 0, Decimal("96")),
         ]
         wire = sent_orders(tmp_path / "fix")
-        assert [(wire[o.cl_ord_id][59], wire[o.cl_ord_id].get(126)) for o in done] == [
-            ("3", None),
-            ("4", None),
-            ("6", "20261124-21:00:00.000"),
+        assert [
+            (wire[o.cl_ord_id][59], wire[o.cl_ord_id].get(126), wire[o.cl_ord_id].get(847)) for o in done
+        ] == [
+            ("3", None, None),
+            ("4", None, None),
+            ("6", "20261124-21:00:00.000", None),
+            ("7", None, None),
+            ("0", None, "2"),
         ]
         assert oms.manager.alerts == 0
     finally:
