@@ -2,12 +2,12 @@
 columns and refuse exactly the same rows, each problem naming its row, column and reason.
 
 Columns: account, symbol, side, quantity, order_type, limit_price, time_in_force, broker
-(broker names a FIX session by its TargetCompID), and the optional stop_price and expire_at (an
-ISO date, meaning that session's close at the symbol's exchange, or an ISO date-time with its UTC
-offset), strategy and strategy_params (one of the broker's algorithms, engine.oms.strategies). The
-order's terms follow engine.oms.order_terms (stops, GTD, on-close cut-offs). Quantities and prices must be finite, positive
-and within engine.imports.parse's bounds (no NaN, no infinity, no absurd sizes); accounts and
-symbols must be in the book.
+(broker names a FIX session by its TargetCompID), and the optional stop_price, expire_at (an ISO
+date, meaning that session's close at the symbol's exchange, or an ISO date-time with its UTC
+offset), strategy and strategy_params (one of the broker's algorithms, engine.oms.strategies).
+The order's terms follow engine.oms.order_terms (stops, GTD, on-close cut-offs). Quantities and
+prices must be finite, positive and within engine.imports.parse's bounds (no NaN, no infinity, no
+absurd sizes); accounts and symbols must be in the book.
 """
 
 from __future__ import annotations

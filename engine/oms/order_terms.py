@@ -63,6 +63,8 @@ def term_problems(
     if time_in_force == "gtd":
         if expire_at is None:
             bad.append(("expire_at", "a gtd order needs an expiry (expire_at)"))
+        elif expire_at.tzinfo is None:
+            bad.append(("expire_at", "the expiry needs its UTC offset"))
         elif expire_at <= now:
             bad.append(("expire_at", f"expiry {expire_at.isoformat()} is not in the future"))
     elif expire_at is not None:

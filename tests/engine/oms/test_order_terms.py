@@ -166,6 +166,10 @@ def test_create_refuses_bad_terms_and_writes_nothing(oms) -> None:  # type: igno
                       expire_at=datetime(2026, 11, 23, 14, 0, tzinfo=UTC))  # fmt: skip
     with pytest.raises(OrderRejected, match=r"expire_at: expiry .* is not in the future"):
         m.create([late])
+    naive = OrderDraft("ACC1", "AAPL", "buy", Decimal(100), time_in_force="gtd", broker="SIM",
+                       expire_at=datetime(2026, 11, 24, 14, 0))  # fmt: skip
+    with pytest.raises(OrderRejected, match="expire_at: the expiry needs its UTC offset"):
+        m.create([naive])
     with m.database.session() as s:
         assert s.scalar(select(func.count()).select_from(Order)) == 0
 
