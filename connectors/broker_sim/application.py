@@ -1,6 +1,18 @@
 """The SIMULATED broker's order handling: acknowledge, fill over time near a reference price,
 cancel, replace, answer status requests, honour market hours, and inject faults on request.
 
+Order types and time in force (FIX 4.4): market and limit fill over time; a stop (OrdType 3) or
+stop-limit (4) waits until the simulated price crosses StopPx (a buy at or above it, a sell at or
+below), then works as a market or limit order; an at-the-close order (59=7: FIX 4.4's market-on-close
+and limit-on-close; OrdType 5 and B of older versions too) fills in full at the simulated close, a
+limit one only if the close is within its limit, else it expires; IOC (59=3) fills
+what the book offers at once (one part of --fill-parts) and cancels the rest (ExecType 4 with
+CumQty); FOK (59=4) fills in full at once (only when --fill-parts is 1) or is cancelled; GTD (59=6)
+expires (ExecType C) at ExpireTime (126), or at the close of ExpireDate (432). A TargetStrategy (847)
+must be 1 (VWAP), 2 (participate, with a ParticipationRate 849 in (0, 1]) or 3; the simulator
+records the strategy and its parameters (848) in its journal and otherwise fills as usual. The simulated price is
+the reference price with a random move of up to 0.2 % at each look.
+
 FX spot orders (SecurityType FOR, Symbol the pair, quantity in the dealt currency) fill near the
 book's FX rate for the pair, round the clock, and never expire at an exchange's close.
 
@@ -18,6 +30,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Any
@@ -26,7 +39,7 @@ import quickfix as fix
 
 from connectors.broker_sim.faults import SimSettings
 from connectors.fix import tags as T
-from connectors.fix.translate import utc_timestamp
+from connectors.fix.translate import parse_timestamp, utc_timestamp
 from engine.markets.clock import MarketClock
 
 log = logging.getLogger(__name__)
@@ -55,6 +68,12 @@ class SimOrder:
     fills: int = 0
     next_fill: float = 0.0
     close_at: float | None = None  # sim epoch seconds at which a day order expires
+    stop: Decimal | None = None  # StopPx of a stop or stop-limit order
+    triggered: bool = False  # a stop order whose StopPx the simulated price crossed
+    expire_at: float | None = None  # sim epoch seconds at which a GTD order expires
+    strategy: str | None = None  # TargetStrategy (847): 1 VWAP, 2 participate (POV), 3 minimise impact
+    strategy_params: str | None = None  # TargetStrategyParameters (848)
+    rate: str | None = None  # ParticipationRate (849)
     fx: bool = False  # an FX spot order: SecurityType FOR
 
     @property
@@ -72,6 +91,14 @@ class SimOrder:
 
 def _get(m: fix.Message, tag: int) -> str | None:
     return m.getField(tag) if m.isSetField(tag) else None
+
+
+def _rate_ok(text: str | None) -> bool:
+    """A ParticipationRate above 0 and at most 1."""
+    try:
+        return text is not None and 0 < Decimal(text) <= 1
+    except ArithmeticError:
+        return False
 
 
 class BrokerSimulator(fix.Application):  # type: ignore[misc]
@@ -191,7 +218,11 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
         m.setField(T.ORD_TYPE, o.order_type)
         if o.limit is not None:
             m.setField(T.PRICE, str(o.limit))
+        if o.stop is not None:
+            m.setField(T.STOP_PX, str(o.stop))
         m.setField(T.TIME_IN_FORCE, o.tif)
+        if o.expire_at is not None:
+            m.setField(T.EXPIRE_TIME, utc_timestamp(datetime.fromtimestamp(o.expire_at, UTC)))
         if exec_type == "F":
             m.setField(T.LAST_QTY, str(last_qty))
             m.setField(T.LAST_PX, str(last_px))
@@ -226,13 +257,62 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
         except Exception:
             return True
 
-    def _price(self, o: SimOrder) -> Decimal:
+    def _tick_size(self, o: SimOrder) -> Decimal:
+        return CENT if not o.fx else FX_PIP_JPY if o.symbol.endswith("JPY") else FX_PIP
+
+    def _market(self, o: SimOrder) -> Decimal:
+        """The simulated price now: the reference price moved at random by up to 0.2 %."""
         jitter = Decimal(str(round(self.rng.uniform(-0.002, 0.002), 6)))
-        tick = CENT if not o.fx else FX_PIP_JPY if o.symbol.endswith("JPY") else FX_PIP
-        px = (o.ref_px * (1 + jitter)).quantize(tick)
+        return (o.ref_px * (1 + jitter)).quantize(self._tick_size(o))
+
+    def _price(self, o: SimOrder) -> Decimal:
+        px = self._market(o)
         if o.limit is not None:
             px = min(px, o.limit) if o.side == "1" else max(px, o.limit)
         return px
+
+    def _close_price(self, o: SimOrder) -> Decimal:
+        """The simulated closing price: the reference price."""
+        return o.ref_px.quantize(self._tick_size(o))
+
+    def _problem(self, o: SimOrder) -> tuple[int, str] | None:
+        """Order terms the simulator refuses (OrdRejReason 99 with a Text)."""
+        if o.order_type in ("2", "4", "B") and (o.limit is None or o.limit <= 0):
+            return (99, f"OrdType {o.order_type} needs a positive Price (44)")
+        if o.order_type in ("3", "4") and (o.stop is None or o.stop <= 0):
+            return (99, f"OrdType {o.order_type} needs a positive StopPx (99)")
+        if o.order_type in ("5", "B") and (o.fx or o.tif != "0"):
+            return (99, "an on-close order is a day order on an exchange")
+        if o.strategy is not None and o.strategy not in ("1", "2", "3"):
+            return (99, f"unknown TargetStrategy {o.strategy}")
+        if o.strategy == "2" and not _rate_ok(o.rate):
+            return (99, f"participation (TargetStrategy 2) needs a ParticipationRate (849), not {o.rate!r}")
+        if o.tif == "6" and o.expire_at is None:
+            return (99, "a GTD order needs ExpireTime (126) or ExpireDate (432)")
+        if o.order_type not in ("1", "2", "3", "4", "5", "B") or o.tif not in (
+            "0",
+            "1",
+            "2",
+            "3",
+            "4",
+            "6",
+            "7",
+        ):
+            return (99, f"unsupported OrdType {o.order_type} or TimeInForce {o.tif}")
+        return None
+
+    def _expiry(self, m: fix.Message, mic: str) -> float | None:
+        """ExpireTime (126), else the close of ExpireDate (432) at the order's exchange, in epoch seconds."""
+        if m.isSetField(T.EXPIRE_TIME):
+            at = parse_timestamp(m.getField(T.EXPIRE_TIME))
+            return None if at is None else at.timestamp()
+        if m.isSetField(T.EXPIRE_DATE):
+            day = datetime.strptime(m.getField(T.EXPIRE_DATE), "%Y%m%d").replace(tzinfo=UTC)
+            try:
+                return self.markets.next_close(mic or "XNYS", day).timestamp()
+            except Exception:
+                return (day + timedelta(days=1)).timestamp()
+        return None
 
     # ------------------------------------------------------------ messages
 
@@ -245,7 +325,11 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
         mic = "" if fx else _get(m, T.SECURITY_EXCHANGE) or "XNYS"  # FX trades round the clock
         qty = Decimal(m.getField(T.ORDER_QTY))
         limit = Decimal(m.getField(T.PRICE)) if m.isSetField(T.PRICE) else None
-        ref = self.prices.get(symbol) or limit or (Decimal(0) if fx else Decimal(100))
+        stop = Decimal(m.getField(T.STOP_PX)) if m.isSetField(T.STOP_PX) else None
+        order_type = m.getField(T.ORD_TYPE)
+        # A plain limit's price stands in for an unknown market; a stop's or an on-close limit does not.
+        quoted = limit if order_type == "2" and _get(m, T.TIME_IN_FORCE) != "7" else None
+        ref = self.prices.get(symbol) or quoted or (Decimal(0) if fx else Decimal(100))
         o = SimOrder(
             cl_ord_id=cl,
             order_id=f"{self.prefix}-O{next(self.ids)}",
@@ -254,11 +338,16 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
             mic=mic,
             side=m.getField(T.SIDE),
             qty=qty,
-            order_type=m.getField(T.ORD_TYPE),
+            order_type=order_type,
             limit=limit,
             tif=_get(m, T.TIME_IN_FORCE) or "0",
             ref_px=ref,
             fx=fx,
+            stop=stop,
+            expire_at=self._expiry(m, mic),
+            strategy=_get(m, T.TARGET_STRATEGY),
+            strategy_params=_get(m, T.TARGET_STRATEGY_PARAMETERS),
+            rate=_get(m, T.PARTICIPATION_RATE),
         )
         if cl in self.orders:
             if resent:
@@ -273,6 +362,8 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
             reason = (99, "order quantity must be positive")
         elif o.order_type == "2" and (limit is None or limit <= 0):
             reason = (99, "limit order without a positive limit price")
+        elif (bad := self._problem(o)) is not None:
+            reason = bad
         elif fx and (len(symbol) != 6 or _get(m, T.CURRENCY) not in (None, symbol[:3])):
             reason = (99, f"FX spot {symbol}: Currency must be the dealt currency {symbol[:3]}")
         elif fx and ref <= 0:
@@ -288,7 +379,13 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
             self._note("rejected", cl_ord_id=cl, text=reason[1])
             return
         self._note(
-            "new", cl_ord_id=cl, qty=str(qty), symbol=symbol, limit=None if o.limit is None else str(o.limit)
+            "new",
+            cl_ord_id=cl,
+            qty=str(qty),
+            symbol=symbol,
+            limit=None if o.limit is None else str(o.limit),
+            strategy=o.strategy,
+            strategy_params=o.strategy_params,
         )
         if self.cfg.delay:
             self.delayed.append((time.monotonic() + self.cfg.delay, o))
@@ -299,18 +396,41 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
         o.status = "0"
         o.acked = True
         o.next_fill = time.monotonic() + self.cfg.fill_interval
-        if o.tif == "0" and self.cfg.market_hours and not o.fx:
+        on_close = self._on_close(o)
+        if (o.tif == "0" and self.cfg.market_hours and not o.fx) or on_close:
             try:
                 o.close_at = self.markets.next_close(o.mic).timestamp()
             except Exception:
                 o.close_at = None
         self._send(self._report(o, "0"), o.sid)
+        if o.tif in ("3", "4"):
+            self._immediate(o)
+
+    def _immediate(self, o: SimOrder) -> None:
+        """IOC: fill one part now and cancel the rest; FOK: fill all now or cancel it all.
+
+        What the book offers at once is one part of --fill-parts (none when it is 0, the market is
+        closed or a stop has not triggered)."""
+        able = self.cfg.fill_parts > 0 and self._is_open(o.mic) and o.order_type in ("1", "2")
+        part = Decimal(0)
+        if able:
+            part = max((o.qty / self.cfg.fill_parts).to_integral_value(rounding=ROUND_FLOOR), Decimal(1))
+            part = min(part, o.qty)
+        if o.tif == "4" and part < o.qty:
+            part = Decimal(0)
+        if part > 0:
+            self._fill(o, part)
+        if o.live:
+            o.status = "4"
+            why = "IOC: rest cancelled" if o.tif == "3" else "FOK: not fillable in full at once"
+            self._send(self._report(o, "4", text=why), o.sid)
+            self._note("ioc_fok_canceled", cl_ord_id=o.cl_ord_id, cum=str(o.cum), tif=o.tif)
 
     def _find(self, cl: str | None) -> SimOrder | None:
         return self.orders.get(cl or "")
 
-    def _fill(self, o: SimOrder, qty: Decimal) -> None:
-        px = self._price(o)
+    def _fill(self, o: SimOrder, qty: Decimal, at: Decimal | None = None) -> None:
+        px = self._price(o) if at is None else at
         o.cum += qty
         o.notional += qty * px
         o.fills += 1
@@ -357,6 +477,8 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
         o.qty = qty
         if m.isSetField(T.PRICE):
             o.limit = Decimal(m.getField(T.PRICE))
+        if m.isSetField(T.STOP_PX):
+            o.stop = Decimal(m.getField(T.STOP_PX))
         o.cl_ord_id = cl
         self.orders[cl] = o
         o.status = "1" if o.cum > 0 else "0"
@@ -418,17 +540,27 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
             for o in {id(x): x for x in self.orders.values()}.values():
                 if not o.live or not o.acked:
                     continue
+                if self._on_close(o):
+                    if o.close_at is not None and sim_now >= o.close_at:
+                        self._at_close(o)
+                    continue
                 if o.close_at is not None and sim_now >= o.close_at:
-                    o.status = "C"
-                    self._send(self._report(o, "C", text="day order expired at the close"), o.sid)
-                    self._note("expired", cl_ord_id=o.cl_ord_id)
+                    self._expire(o, "day order expired at the close")
+                    continue
+                if o.expire_at is not None and sim_now >= o.expire_at:
+                    self._expire(o, "GTD order expired")
                     continue
                 if self.cfg.fill_parts <= 0 or now < o.next_fill or not self._is_open(o.mic):
                     continue
+                at = None
+                if o.stop is not None and not o.triggered:
+                    at = self._trigger(o)
+                    if at is None:
+                        continue
                 part = max((o.qty / self.cfg.fill_parts).to_integral_value(rounding=ROUND_FLOOR), Decimal(1))
                 left = o.qty - o.cum
                 qty = left if o.fills + 1 >= self.cfg.fill_parts else min(part, left)
-                self._fill(o, qty)
+                self._fill(o, qty, at)
                 o.next_fill = now + self.cfg.fill_interval
                 if (
                     o.live
@@ -438,3 +570,43 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
                     o.status = "4"
                     self._send(self._report(o, "4", text="unsolicited cancel (fault injection)"), o.sid)
                     self._note("unsolicited_cancel", cl_ord_id=o.cl_ord_id)
+
+    @staticmethod
+    def _on_close(o: SimOrder) -> bool:
+        """At the close: TimeInForce 7 (FIX 4.4), or OrdType 5 / B (before FIX 4.4)."""
+        return o.tif == "7" or o.order_type in ("5", "B")
+
+    def _expire(self, o: SimOrder, why: str) -> None:
+        o.status = "C"
+        self._send(self._report(o, "C", text=why), o.sid)
+        self._note("expired", cl_ord_id=o.cl_ord_id, text=why)
+
+    def _trigger(self, o: SimOrder) -> Decimal | None:
+        """The price that crossed the stop (a buy's at or above it, a sell's at or below), else None.
+        The first fill is at that price (within a stop-limit's limit); later fills at the market."""
+        px = self._market(o)
+        assert o.stop is not None
+        if not ((o.side == "1" and px >= o.stop) or (o.side == "2" and px <= o.stop)):
+            return None
+        o.triggered = True
+        self._note("triggered", cl_ord_id=o.cl_ord_id, px=str(px), stop=str(o.stop))
+        if o.limit is not None:
+            px = min(px, o.limit) if o.side == "1" else max(px, o.limit)
+        return px
+
+    def _at_close(self, o: SimOrder) -> None:
+        """MOC fills in full at the simulated close; LOC too if the close is within its limit, else expires."""
+        px = self._close_price(o)
+        beyond = o.limit is not None and (
+            (o.side == "1" and px > o.limit) or (o.side == "2" and px < o.limit)
+        )
+        if o.limit is not None and beyond:
+            self._expire(o, f"limit-on-close {o.limit} not reached by the close {px}")
+            return
+        qty = o.qty - o.cum
+        o.cum += qty
+        o.notional += qty * px
+        o.fills += 1
+        o.status = "2"
+        self._send(self._report(o, "F", last_qty=qty, last_px=px), o.sid)
+        self._note("fill", cl_ord_id=o.cl_ord_id, qty=str(qty), px=str(px), at="close")

@@ -42,14 +42,31 @@ SETTL_TYPE = 63
 SETTL_DATE = 64
 SECURITY_TYPE = 167
 CXL_REJ_RESPONSE_TO = 434
+STOP_PX = 99
+EXPIRE_TIME = 126
+EXPIRE_DATE = 432
+TARGET_STRATEGY = 847
+TARGET_STRATEGY_PARAMETERS = 848
+PARTICIPATION_RATE = 849
 USERNAME = 553
 PASSWORD = 554
 
 SIDE_CODE = {"buy": "1", "sell": "2"}
 SIDE_NAME = {v: k for k, v in SIDE_CODE.items()}
-ORD_TYPE_CODE = {"market": "1", "limit": "2"}
+ORD_TYPE_CODE = {"market": "1", "limit": "2", "stop": "3", "stop_limit": "4"}
 ORD_TYPE_NAME = {v: k for k, v in ORD_TYPE_CODE.items()}
-TIF_CODE = {"day": "0", "gtc": "1", "at_the_open": "2", "at_the_close": "7"}
+# FIX 4.4 retired OrdType 5 (market on close) and B (limit on close): its dictionary no longer lists
+# them, and an on-close order is a market or limit order with TimeInForce 7 (At the Close).
+ON_CLOSE_WIRE = {"market_on_close": ("1", "7"), "limit_on_close": ("2", "7")}
+TIF_CODE = {
+    "day": "0",
+    "gtc": "1",
+    "at_the_open": "2",
+    "ioc": "3",
+    "fok": "4",
+    "gtd": "6",
+    "at_the_close": "7",
+}
 TIF_NAME = {v: k for k, v in TIF_CODE.items()}
 # FX spot in FIX 4.4: SecurityType FOR (Foreign Exchange Contract; FXSPOT exists only from FIX 5.0 SP1
 # and fails the 4.4 dictionary), SettlType 0 (regular = spot value date).

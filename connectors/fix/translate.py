@@ -8,6 +8,7 @@ from decimal import Decimal
 import quickfix as fix
 
 from connectors.fix import tags as T
+from engine.oms.drafts import HAS_LIMIT, HAS_STOP
 from engine.oms.fx import fx_pair
 from engine.oms.messages import (
     CancelOrder,
@@ -62,13 +63,31 @@ def _instrument(m: fix.Message, out: NewOrder | ReplaceOrder) -> None:
 
 
 def _order_terms(m: fix.Message, out: NewOrder | ReplaceOrder) -> None:
-    """OrdType, Price (limit orders only), TimeInForce and Currency: the same on D and G.
+    """OrdType, Price (limit, stop-limit and limit-on-close), StopPx (stop, stop-limit), TimeInForce,
+    ExpireTime (GTD), TargetStrategy with its parameters (and ParticipationRate) and Currency: the
+    same on D and G. On-close orders go as market or limit with
+    TimeInForce 7, At the Close (FIX 4.4 has no OrdType 5 or B).
 
     FX spot: Currency is the dealt currency (OrderQty is in it) and SettlType 0, regular spot."""
-    m.setField(T.ORD_TYPE, T.ORD_TYPE_CODE[out.order_type])
-    if out.limit_price is not None and out.order_type == "limit":
+    if out.order_type in T.ON_CLOSE_WIRE:
+        ord_type, tif = T.ON_CLOSE_WIRE[out.order_type]
+    else:
+        ord_type, tif = T.ORD_TYPE_CODE[out.order_type], T.TIF_CODE[out.time_in_force]
+    m.setField(T.ORD_TYPE, ord_type)
+    if out.limit_price is not None and out.order_type in HAS_LIMIT:
         m.setField(T.PRICE, _num(out.limit_price))
-    m.setField(T.TIME_IN_FORCE, T.TIF_CODE[out.time_in_force])
+    if out.stop_price is not None and out.order_type in HAS_STOP:
+        m.setField(T.STOP_PX, _num(out.stop_price))
+    m.setField(T.TIME_IN_FORCE, tif)
+    if out.time_in_force == "gtd" and out.expire_at is not None:
+        m.setField(T.EXPIRE_TIME, utc_timestamp(out.expire_at))
+    if out.strategy is not None:
+        m.setField(T.TARGET_STRATEGY, out.strategy)
+        params = dict(out.strategy_params)
+        if params:
+            m.setField(T.TARGET_STRATEGY_PARAMETERS, ";".join(f"{k}={v}" for k, v in out.strategy_params))
+        if "participation_rate" in params:
+            m.setField(T.PARTICIPATION_RATE, params["participation_rate"])
     pair = _fx(out)
     m.setField(T.CURRENCY, out.currency if pair is None else pair[0])
     if pair is not None:

@@ -6,7 +6,7 @@ not cover another order (a buy that makes a short sale look covered). An order n
 sees itself: its own "after" is the counted orders' projection plus its own trade.
 
 Holdings are valued at the last close; cash moves at the trade price (the limit price for a
-limit order, else the last close), in the security's currency. Everything is translated to the
+limit, stop-limit or limit-on-close order, else the last close), in the security's currency. Everything is translated to the
 account's base currency at the as-of date's FX rate.
 """
 
@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from engine.compliance.book import Book
 from engine.errors import ImportValidationError, Problem
+from engine.oms.drafts import HAS_LIMIT, ORDER_TYPES
 from engine.ports import OrderIntent
 
-ORDER_TYPES = ("market", "limit")
 SIDES = {"buy": 1.0, "sell": -1.0}
 
 
@@ -106,7 +106,7 @@ def prepare_orders(
         "side": sign.isna().to_numpy(),
         "quantity": np.isnan(qty),
         "order_type": ~otypes.isin(ORDER_TYPES).to_numpy(),
-        "limit_price": (has_limit & np.isnan(limit)) | (~has_limit & (otypes == "limit").to_numpy()),
+        "limit_price": (has_limit & np.isnan(limit)) | (~has_limit & otypes.isin(HAS_LIMIT).to_numpy()),
     }
     if any(m.any() for m in bad.values()):
         problems: list[Problem] = []
@@ -121,10 +121,10 @@ def prepare_orders(
                     else f"unknown symbol {o.symbol!r}",
                     "side": f"side must be buy or sell, not {o.side!r}",
                     "quantity": f"quantity must be a positive number, not {o.quantity!r}",
-                    "order_type": f"order_type must be market or limit, not {o.order_type!r}",
+                    "order_type": f"order_type must be one of {', '.join(ORDER_TYPES)}, not {o.order_type!r}",
                     "limit_price": f"limit_price must be a positive number, not {o.limit_price!r}"
                     if o.limit_price is not None
-                    else "a limit order needs a limit_price",
+                    else f"a {o.order_type} order needs a limit_price",
                 }[col]
                 problems.append(Problem(row, col, reason))
         raise ImportValidationError(source, problems)

@@ -7,6 +7,7 @@ stay `in_block` while their block works and end with it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -47,7 +48,18 @@ class Blocks:
                 q = q.where(t.c.id.in_(order_ids))
             groups: dict[tuple[Any, ...], list[Any]] = {}
             for r in s.execute(q.order_by(t.c.id)):
-                key = (r.security_id, r.side, r.broker, r.order_type, r.limit_price, r.time_in_force)
+                key = (
+                    r.security_id,
+                    r.side,
+                    r.broker,
+                    r.order_type,
+                    r.limit_price,
+                    r.stop_price,
+                    r.time_in_force,
+                    r.expire_at,
+                    r.strategy,
+                    json.dumps(r.strategy_params, sort_keys=True),
+                )
                 groups.setdefault(key, []).append(r)
             codes = dict(s.execute(select(Account.id, Account.code)).all()) if groups else {}
             allowed = ctx.routable(s, set(codes.values())) if groups else set()
@@ -68,6 +80,10 @@ class Blocks:
                     order_type=first.order_type,
                     limit_price=first.limit_price,
                     time_in_force=first.time_in_force,
+                    stop_price=first.stop_price,
+                    expire_at=first.expire_at,
+                    strategy=first.strategy,
+                    strategy_params=first.strategy_params,
                     currency=first.currency,
                     broker=first.broker,
                     status=S.RELEASED,

@@ -17,12 +17,14 @@ from engine.oms import routing
 from engine.oms.blocks import Blocks
 from engine.oms.context import OmsContext, Tx
 from engine.oms.controls import guarded
-from engine.oms.drafts import OrderDraft
+from engine.oms.drafts import HAS_LIMIT, OrderDraft
 from engine.oms.errors import OrderRejected, ReplaceHeld
 from engine.oms.ids import new_cl_ord_id
 from engine.oms.journal import ORDER_MACHINE
+from engine.oms.order_terms import term_problems
 from engine.oms.recheck import loosened
 from engine.oms.status import LOCAL, OrderStatus
+from engine.oms.strategies import strategy_problems
 from engine.oms.tables import ClientOrderId, Order
 from engine.oms.transitions import COMPLIANCE_BLOCK, CREATED, Incoming
 from engine.ports import OrderIntent
@@ -57,12 +59,13 @@ class Commands:
                 for x in s.scalars(select(Security).where(Security.symbol.in_({d.symbol for d in drafts})))
             }
             orders: list[Order] = []
-            for d in drafts:
+            for n, d in enumerate(drafts, 1):
                 if d.account not in accounts:
                     raise NotFound(f"account {d.account!r} does not exist")
                 if d.symbol not in secs:
                     raise NotFound(f"security {d.symbol!r} does not exist")
                 sec = secs[d.symbol]
+                self._check_terms(n, d, sec.mic)
                 o = Order(
                     cl_ord_id=new_cl_ord_id(),
                     account_id=accounts[d.account].id,
@@ -73,6 +76,10 @@ class Commands:
                     order_type=d.order_type,
                     limit_price=d.limit_price,
                     time_in_force=d.time_in_force,
+                    stop_price=d.stop_price,
+                    expire_at=d.expire_at,
+                    strategy=d.strategy,
+                    strategy_params=dict(d.strategy_params) or None,
                     currency=sec.currency,
                     broker=d.broker,
                     status=S.PENDING_APPROVAL,
@@ -99,6 +106,18 @@ class Commands:
             if flagged:
                 self._open_cases(s, flagged, user)
             return [o.id for o in orders]
+
+    def _check_terms(self, n: int, d: OrderDraft, mic: str) -> None:
+        """Order type and time in force (engine.oms.order_terms): a broken rule refuses every order."""
+        now = self.ctx.clock.now()
+        bad = term_problems(
+            d.order_type, d.time_in_force, d.limit_price, d.stop_price, d.expire_at,
+            mic=mic, markets=self.ctx.markets, now=now,
+        )  # fmt: skip
+        bad += strategy_problems(d.broker, d.strategy, dict(d.strategy_params), d.order_type, d.time_in_force)
+        if bad:
+            why = "; ".join(f"{col}: {reason}" for col, reason in bad)
+            raise OrderRejected(f"order {n} ({d.account} {d.side} {d.symbol}): {why}")
 
     def _check(
         self, s: Session, drafts: Sequence[OrderDraft], orders: Sequence[Order], user: str
@@ -217,8 +236,10 @@ class Commands:
                 raise OrderRejected(f"order {o.cl_ord_id}: new quantity {qty} must exceed filled {o.cum_qty}")
             if o.account_id is None and qty > o.quantity:
                 raise OrderRejected(f"block {o.cl_ord_id}: a block can only be reduced (its children fix it)")
-            if o.order_type == "limit" and (px is None or px <= 0):
-                raise OrderRejected(f"order {o.cl_ord_id}: a limit order needs a positive limit price")
+            if o.order_type in HAS_LIMIT and (px is None or px <= 0):
+                raise OrderRejected(
+                    f"order {o.cl_ord_id}: a {o.order_type} order needs a positive limit price"
+                )
             if not ORDER_MACHINE.allows(o.status, I.REPLACE_REQUEST):
                 raise OrderRejected(f"order {o.cl_ord_id} is {o.status}: it cannot be replaced")
             if o.account_id is not None:

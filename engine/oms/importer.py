@@ -37,7 +37,7 @@ class ImportedOrders:
 def read_drafts(manager: OrderManager, path: Path) -> list[OrderDraft]:
     """Every row validated (engine.oms.order_file, shared with `compliance check`)."""
     with manager.database.session() as s:
-        return [r.draft for r in read_order_file(s, path)]
+        return [r.draft for r in read_order_file(s, path, manager.ctx.clock)]
 
 
 def import_orders(manager: OrderManager, path: Path, username: str | None = None) -> ImportedOrders:

@@ -118,6 +118,10 @@ class NewOrder:
     currency: str
     limit_price: Decimal | None = None
     account: str | None = None
+    stop_price: Decimal | None = None
+    expire_at: datetime | None = None
+    strategy: str | None = None  # TargetStrategy (847) code
+    strategy_params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +153,10 @@ class ReplaceOrder:
     currency: str
     limit_price: Decimal | None = None
     broker_order_id: str | None = None
+    stop_price: Decimal | None = None
+    expire_at: datetime | None = None
+    strategy: str | None = None  # TargetStrategy (847) code
+    strategy_params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from engine.oms.messages import CancelOrder, NewOrder, ReplaceOrder, StatusRequest
+from engine.oms.strategies import broker_strategies
 from engine.oms.tables import Order
+
+
+def _strategy(order: Order) -> dict[str, Any]:
+    """The order's strategy as its broker's TargetStrategy code and its parameters (sorted)."""
+    if order.strategy is None:
+        return {}
+    found = broker_strategies().get((order.broker or "", order.strategy))
+    code = found.code if found is not None else order.strategy
+    return {"strategy": code, "strategy_params": tuple(sorted((order.strategy_params or {}).items()))}
 
 
 def new_order(order: Order, symbol: str, mic: str, account: str | None) -> NewOrder:
@@ -21,6 +32,9 @@ def new_order(order: Order, symbol: str, mic: str, account: str | None) -> NewOr
         currency=order.currency,
         limit_price=order.limit_price,
         account=account,
+        stop_price=order.stop_price,
+        expire_at=order.expire_at,
+        **_strategy(order),
     )
 
 
@@ -52,6 +66,9 @@ def replace_order(
         currency=order.currency,
         limit_price=limit_price,
         broker_order_id=order.broker_order_id,
+        stop_price=order.stop_price,
+        expire_at=order.expire_at,
+        **_strategy(order),
     )
 
 

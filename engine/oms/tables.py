@@ -59,6 +59,13 @@ class Order(Base):
     prev_status: Mapped[str | None] = mapped_column(String(24), doc="before a pending cancel/replace")
     release_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), doc="held: when it is released")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), doc="first handed to the FIX session")
+    # Added by 0403_oms_order_terms: stop and stop_limit orders' trigger, gtd orders' expiry, strategy.
+    stop_price: Mapped[Decimal | None] = mapped_column(Price(), doc="StopPx (99) of a stop or stop_limit")
+    expire_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), doc="ExpireTime (126) of a gtd order")
+    strategy: Mapped[str | None] = mapped_column(
+        String(32), doc="the broker's algorithm (TargetStrategy 847)"
+    )
+    strategy_params: Mapped[dict[str, str] | None] = mapped_column(JSON, doc="TargetStrategyParameters (848)")
 
     __mapper_args__ = {"version_id_col": version}
 
