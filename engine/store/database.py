@@ -61,6 +61,8 @@ class Database:
     """One SQLAlchemy engine and its session factory."""
 
     def __init__(self, url: str | URL, **engine_kwargs: Any) -> None:
+        import engine.store.schema  # noqa: F401 - every package's tables, so foreign keys resolve
+
         self.url = parse_url(url)
         if self.url.get_backend_name() == "sqlite" and self.url.database not in (None, "", ":memory:"):
             _private_sqlite(Path(self.url.database).expanduser())

@@ -15,6 +15,7 @@ import pytest
 from PySide6.QtCore import QPointF
 from sqlalchemy import func, select
 
+from engine.model.currency import minor_units
 from engine.store.accounts import Account, Household, ModelComponent
 from engine.store.market import FxRate, PriceBar
 from engine.store.positions import CashBalance, TaxLot
@@ -344,7 +345,7 @@ def test_fx_exposure_panel_matches_a_hand_valuation_for_the_firm_and_a_household
         qtbot_module.waitUntil(lambda w=want: set(_panel_rows(panel)) == set(w), timeout=30_000)
         got = _panel_rows(panel)
         total = sum(r["exposure"] for r in want.values())
-        assert f"{total:,.0f} {ccy}" in panel.caption.text()
+        assert f"{total:,.{minor_units(ccy)}f} {ccy}" in panel.caption.text()  # ISO 4217 minor units
         for c, row in want.items():
             assert got[c]["local"] == pytest.approx(row["local"], rel=1e-9), c
             assert got[c]["exposure"] == pytest.approx(row["exposure"], rel=1e-9), c
