@@ -52,11 +52,16 @@ class Attribution:
     segments: pd.DataFrame  # index segment; wp, wb, rp, rb, allocation, selection, interaction, currency
     portfolio_return: float
     benchmark_return: float
-    daily: pd.DataFrame  # dates x (Rp, Rb, allocation, selection, interaction, currency), unlinked
+    daily: pd.DataFrame  # dates x (Rp, Rb, Rp_local, Rb_local, allocation, ..., currency), unlinked
 
     @property
     def active_return(self) -> float:
         return self.portfolio_return - self.benchmark_return
+
+    def local_returns(self) -> tuple[float, float]:
+        """(portfolio, benchmark) local-currency returns, daily local returns linked geometrically."""
+        d = self.daily
+        return float(np.prod(1 + d["Rp_local"]) - 1), float(np.prod(1 + d["Rb_local"]) - 1)
 
     @property
     def totals(self) -> dict[str, float]:
@@ -140,6 +145,8 @@ def attribute(x: AttributionInput) -> Attribution:
         {
             "Rp": rp_t,
             "Rb": rb_t,
+            "Rp_local": cpl.sum(axis=1),
+            "Rb_local": cbl.sum(axis=1),
             "allocation": alloc.sum(axis=1),
             "selection": select.sum(axis=1),
             "interaction": inter.sum(axis=1),

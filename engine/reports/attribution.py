@@ -142,6 +142,7 @@ def attribution_report(
         for name, row in a.segments.iterrows()
     ]
     totals = a.totals
+    p_local, b_local = a.local_returns()
     return {
         "report": "attribution",
         "account": account.code,
@@ -154,6 +155,8 @@ def attribution_report(
         "portfolio_return": _r(a.portfolio_return),
         "benchmark_return": _r(a.benchmark_return),
         "active_return": _r(a.active_return),
+        "portfolio_local_return": _r(p_local),
+        "benchmark_local_return": _r(b_local),
         "segments": segs,
         "totals": {e: _r(totals[e]) for e in EFFECTS if e != "currency"},
         "currency_effect": _r(totals["currency"]),
