@@ -121,7 +121,7 @@ def attribution_input(
 
 
 def _r(x: float) -> float:
-    return round(float(x), 8)
+    return round(float(x), 8) + 0.0  # no "-0.0" in the document
 
 
 def attribution_report(
