@@ -119,3 +119,17 @@ def test_account_without_model_is_refused(demo: tuple[Database, str]) -> None:
     db, _ = demo
     with db.session() as s, pytest.raises(NotFound, match="no model"):
         attribution_report(s, "NOMODEL", date(2026, 9, 1), AS_OF)
+
+
+def test_identity_and_twr_on_both_backends(database: Database) -> None:
+    """The same checks on a fresh small demo book in SQLite and in PostgreSQL."""
+    build_demo_book(database, resources.path("reference"), accounts=2, seed=11, today=date(2026, 11, 22))
+    with database.session() as s:
+        for code in s.scalars(select(Account.code).where(Account.model_id.is_not(None))):
+            doc = attribution_report(s, code, date(2026, 8, 3), AS_OF)
+            (perf,) = performance_report(s, account_ids(s, [code]), date(2026, 8, 3), AS_OF)["rows"]
+            assert doc["portfolio_return"] == pytest.approx(perf["twr"], abs=1e-6)
+            assert doc["benchmark_return"] == pytest.approx(perf["benchmark_return"], abs=1e-6)
+            t = doc["totals"]
+            total = t["allocation"] + t["selection"] + t["interaction"] + doc["currency_effect"]
+            assert total == pytest.approx(doc["active_return"], abs=1e-7)
