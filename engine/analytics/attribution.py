@@ -155,3 +155,47 @@ def attribute(x: AttributionInput) -> Attribution:
         index=x.wp.index,
     )
     return Attribution(segs, float(np.prod(1 + rp_t) - 1), float(np.prod(1 + rb_t) - 1), daily)
+
+
+def combine(
+    parts: list[AttributionInput], start_values: list[np.ndarray], fx_returns: list[np.ndarray]
+) -> AttributionInput:
+    """Several accounts' inputs as one (a household), in a common report currency.
+
+    Each account weighs u_a = its start-of-day value in the report currency over the total.
+    Local contributions combine as they are; base contributions are re-expressed in the report
+    currency with x_a, the day's return of the account's base against it:
+    c' = c + x_a (w + c), so sum_i c'_i = (1 + R_a)(1 + x_a) - 1. Same dates in every part.
+    """
+    if not parts:
+        raise AnalyticsError("nothing to combine")
+    index = parts[0].wp.index
+    cols: list[str] = []
+    for p in parts:
+        if not p.wp.index.equals(index):
+            raise AnalyticsError("accounts to combine must share their dates")
+        cols += [c for c in p.wp.columns if c not in cols]
+    if "cash" in cols:
+        cols = [*(c for c in cols if c != "cash"), "cash"]
+    v = np.vstack([np.asarray(s, dtype=float) for s in start_values])  # accounts x dates
+    total = v.sum(axis=0)
+    u = np.where(total != 0, v / np.where(total != 0, total, 1.0), 1.0 / len(parts))
+
+    def mix(get: str, translate: bool, weight_of: str) -> pd.DataFrame:
+        out = pd.DataFrame(0.0, index=index, columns=cols)
+        for k, p in enumerate(parts):
+            c = getattr(p, get).reindex(columns=cols, fill_value=0.0)
+            if translate:
+                w = getattr(p, weight_of).reindex(columns=cols, fill_value=0.0)
+                c = c + (w + c).mul(fx_returns[k], axis=0)
+            out += c.mul(u[k], axis=0)
+        return out
+
+    return AttributionInput(
+        wp=mix("wp", False, ""),
+        wb=mix("wb", False, ""),
+        cp_local=mix("cp_local", False, ""),
+        cb_local=mix("cb_local", False, ""),
+        cp_base=mix("cp_base", True, "wp"),
+        cb_base=mix("cb_base", True, "wb"),
+    )

@@ -19,14 +19,14 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.analytics.attribution import EFFECTS, AttributionInput, attribute
+from engine.analytics.attribution import EFFECTS, Attribution, AttributionInput, attribute, combine
 from engine.analytics.errors import AnalyticsError
 from engine.errors import NotFound
 from engine.pricing.fx import FxTable
 from engine.reports.history import account_history, closes
 from engine.reports.lot_history import cumulative_factor, split_factors
 from engine.reports.performance import _model_weights
-from engine.store.accounts import Account
+from engine.store.accounts import Account, Household
 from engine.store.reference import Security
 
 CASH = "cash"
@@ -46,12 +46,21 @@ def attribution_input(
     session: Session, account: Account, start: date, end: date, by: str = "sector"
 ) -> tuple[date, AttributionInput]:
     """(first date, daily weights and contributions by segment) for the account and its model."""
+    first, x, _ = _account_input(
+        session, account, start, end, by, FxTable.load(session, start=start, end=end)
+    )
+    return first, x
+
+
+def _account_input(
+    session: Session, account: Account, start: date, end: date, by: str, fx: FxTable
+) -> tuple[date, AttributionInput, np.ndarray]:
+    """(first date, input, start-of-day values in base currency for each return date)."""
     if by not in BY:
         raise AnalyticsError(f"--by must be one of {', '.join(BY)}, got {by!r}")
     if account.model_id is None:
         raise NotFound(f"account {account.code} has no model to compare with")
     base = account.base_currency
-    fx = FxTable.load(session, start=start, end=end)
     h = account_history(session, account.id, start, end, fx)
     f = h.frame
     dates = f.index
@@ -110,13 +119,17 @@ def attribution_input(
     cp_l, cp_b = wp_sec * r_local, wp_sec * r_base
     cb_l, cb_b = wb_sec * r_local, wb_sec * r_base
     zero = np.zeros(n - 1)
-    return dates[0].date(), AttributionInput(
-        wp=by_segment(wp_sec, 1.0 - wp_sec.sum(axis=1)),
-        wb=by_segment(wb_sec, 1.0 - wb_sec.sum(axis=1)),
-        cp_local=by_segment(cp_l, rp_local - cp_l.sum(axis=1)),
-        cb_local=by_segment(cb_l, zero),
-        cp_base=by_segment(cp_b, rp - cp_b.sum(axis=1)),
-        cb_base=by_segment(cb_b, zero),
+    return (
+        dates[0].date(),
+        AttributionInput(
+            wp=by_segment(wp_sec, 1.0 - wp_sec.sum(axis=1)),
+            wb=by_segment(wb_sec, 1.0 - wb_sec.sum(axis=1)),
+            cp_local=by_segment(cp_l, rp_local - cp_l.sum(axis=1)),
+            cb_local=by_segment(cb_l, zero),
+            cp_base=by_segment(cp_b, rp - cp_b.sum(axis=1)),
+            cb_base=by_segment(cb_b, zero),
+        ),
+        value[:-1],
     )
 
 
@@ -124,15 +137,10 @@ def _r(x: float) -> float:
     return round(float(x), 8) + 0.0  # no "-0.0" in the document
 
 
-def attribution_report(
-    session: Session, account_code: str, start: date, end: date, by: str = "sector"
-) -> dict[str, Any]:
-    """The `report attribution --json` document (shape in docs/reports.md)."""
-    account = session.scalars(select(Account).where(Account.code == account_code)).first()
-    if account is None:
-        raise NotFound(f"no account {account_code!r}")
-    first, x = attribution_input(session, account, start, end, by)
-    a = attribute(x)
+def _document(a: Attribution, x: AttributionInput, first: date) -> dict[str, Any]:
+    """The figures shared by the account and household documents."""
+    totals = a.totals
+    p_local, b_local = a.local_returns()
     segs = [
         {
             "segment": str(name),
@@ -141,14 +149,7 @@ def attribution_report(
         }
         for name, row in a.segments.iterrows()
     ]
-    totals = a.totals
-    p_local, b_local = a.local_returns()
     return {
-        "report": "attribution",
-        "account": account.code,
-        "base_currency": account.base_currency,
-        "benchmark": f"model {account.model.code if account.model else account.model_id}",
-        "by": by,
         "from": first.isoformat(),
         "to": x.wp.index[-1].date().isoformat(),
         "linking": "carino",
@@ -161,4 +162,59 @@ def attribution_report(
         "totals": {e: _r(totals[e]) for e in EFFECTS if e != "currency"},
         "currency_effect": _r(totals["currency"]),
         "residual": _r(a.residual),
+    }
+
+
+def attribution_report(
+    session: Session, account_code: str, start: date, end: date, by: str = "sector"
+) -> dict[str, Any]:
+    """The `report attribution --account --json` document (shape in docs/reports.md)."""
+    account = session.scalars(select(Account).where(Account.code == account_code)).first()
+    if account is None:
+        raise NotFound(f"no account {account_code!r}")
+    first, x = attribution_input(session, account, start, end, by)
+    return {
+        "report": "attribution",
+        "account": account.code,
+        "base_currency": account.base_currency,
+        "benchmark": f"model {account.model.code if account.model else account.model_id}",
+        "by": by,
+        **_document(attribute(x), x, first),
+    }
+
+
+def household_attribution_report(
+    session: Session, household_code: str, start: date, end: date, by: str = "sector", currency: str = "USD"
+) -> dict[str, Any]:
+    """The `report attribution --household --json` document: the accounts combined in `currency`.
+
+    Each account is measured against its own model; the household benchmark is those models
+    blended by the accounts' start-of-day values (engine.analytics.attribution.combine).
+    """
+    hh = session.scalars(select(Household).where(Household.code == household_code)).first()
+    if hh is None:
+        raise NotFound(f"no household {household_code!r}")
+    accounts = sorted(hh.accounts, key=lambda a: a.code)
+    if not accounts:
+        raise NotFound(f"household {household_code} has no accounts")
+    fx = FxTable.load(session, start=start, end=end)
+    parts, values, moves = [], [], []
+    first = start
+    for acct in accounts:
+        first, x, v = _account_input(session, acct, start, end, by, fx)
+        d = list(x.wp.index.to_numpy(dtype="datetime64[D]"))
+        days = np.array([np.datetime64(first), *d], dtype="datetime64[D]")
+        rate = fx.rates([acct.base_currency] * len(days), [currency] * len(days), list(days))
+        parts.append(x)
+        values.append(v * rate[:-1])
+        moves.append(rate[1:] / rate[:-1] - 1.0)
+    x = combine(parts, values, moves)
+    return {
+        "report": "attribution",
+        "household": hh.code,
+        "accounts": [a.code for a in accounts],
+        "base_currency": currency,
+        "benchmark": "models of the accounts, value-weighted",
+        "by": by,
+        **_document(attribute(x), x, first),
     }

@@ -40,9 +40,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, s
     database = migrated(url)
     build_demo_book(database, resources.path("reference"), accounts=4, seed=7, today=date(2026, 11, 22))
     with database.transaction() as s:
-        hh = s.scalars(select(Household)).first()
+        hh = s.scalars(select(Household).order_by(Household.code.desc())).first()
         assert hh is not None
-        s.add(account_row("NOMODEL", hh.id))
+        s.add(account_row("NOMODEL", hh.id))  # the last household; H000001 keeps only model accounts
     yield database, url
     database.dispose()
 
@@ -133,3 +133,36 @@ def test_identity_and_twr_on_both_backends(database: Database) -> None:
             t = doc["totals"]
             total = t["allocation"] + t["selection"] + t["interaction"] + doc["currency_effect"]
             assert total == pytest.approx(doc["active_return"], abs=1e-7)
+
+
+def test_household_combines_accounts_and_matches_household_twr(demo: tuple[Database, str]) -> None:
+    """Independent: the household return is the TWR of its accounts' summed values and flows in USD."""
+    from engine.analytics import time_weighted_return
+    from engine.pricing.fx import FxTable
+    from engine.reports.attribution import household_attribution_report
+    from engine.reports.history import account_history
+
+    db, _ = demo
+    start = date(2026, 6, 1)
+    with db.session() as s:
+        hh = s.scalars(select(Household).where(Household.code == "H000001")).one()
+        codes = [a.code for a in hh.accounts]
+        assert len(codes) > 1 and all(a.model_id is not None for a in hh.accounts)
+        assert len({a.model_id for a in hh.accounts}) > 1  # different models: a blended benchmark
+        doc = household_attribution_report(s, hh.code, start, AS_OF, currency="USD")
+        fx = FxTable.load(s, start=start, end=AS_OF)
+        values = flows = None
+        for a in hh.accounts:
+            f = account_history(s, a.id, start, AS_OF, fx).frame
+            rate = fx.rates([a.base_currency] * len(f), ["USD"] * len(f), list(f.index.date))
+            values = f["value"] * rate if values is None else values + f["value"] * rate
+            flows = f["flow"] * rate if flows is None else flows + f["flow"] * rate
+        assert values is not None and flows is not None
+        twr = time_weighted_return(values, flows[flows != 0])
+    assert doc["household"] == hh.code and doc["base_currency"] == "USD" and doc["accounts"] == sorted(codes)
+    assert doc["portfolio_return"] == pytest.approx(twr, abs=1e-7)
+    t = doc["totals"]
+    total = t["allocation"] + t["selection"] + t["interaction"] + doc["currency_effect"]
+    assert total == pytest.approx(doc["active_return"], abs=1e-7) and abs(doc["residual"]) < 1e-8
+    assert sum(r["wp"] for r in doc["segments"]) == pytest.approx(1.0, abs=1e-6)
+    assert sum(r["wb"] for r in doc["segments"]) == pytest.approx(1.0, abs=1e-6)
