@@ -104,7 +104,9 @@ def _register_attribution(kinds: argparse._SubParsersAction) -> None:  # type: i
     a = kinds.add_parser(
         "attribution", help="Brinson-Fachler allocation, selection, interaction and currency vs the model"
     )
-    a.add_argument("--account", required=True, metavar="CODE", help="the account")
+    who = a.add_mutually_exclusive_group(required=True)
+    who.add_argument("--account", metavar="CODE", help="the account")
+    who.add_argument("--household", metavar="CODE", help="a household: its accounts combined")
     a.add_argument("--from", dest="start", type=iso_date, metavar="YYYY-MM-DD", help="range start")
     a.add_argument(
         "--to", dest="end", type=iso_date, metavar="YYYY-MM-DD",
@@ -113,22 +115,27 @@ def _register_attribution(kinds: argparse._SubParsersAction) -> None:  # type: i
     a.add_argument(
         "--by", choices=("sector", "asset_class"), default="sector", help="segments (default sector)"
     )
+    a.add_argument("--currency", default="USD", help="report currency for --household (default USD)")
     a.add_argument("--json", action="store_true", help="print JSON (shape in docs/reports.md)")
     a.set_defaults(func=_attribution)
 
 
 def _attribution(args: argparse.Namespace) -> int:
-    from engine.reports.attribution import attribution_report
+    from engine.reports.attribution import attribution_report, household_attribution_report
 
     with open_store(args.db) as database, database.session() as session:
         end = args.end or book_as_of(session)
         start = args.start or (end - timedelta(days=365))
-        doc = attribution_report(session, args.account, start, end, by=args.by)
+        if args.household:
+            doc = household_attribution_report(session, args.household, start, end, args.by, args.currency)
+        else:
+            doc = attribution_report(session, args.account, start, end, by=args.by)
     if args.json:
         print_json(doc)
         return 0
+    who = doc.get("account") or f"household {doc['household']}"
     print(
-        f"Attribution of {doc['account']} ({doc['base_currency']}) against {doc['benchmark']} "
+        f"Attribution of {who} ({doc['base_currency']}) against {doc['benchmark']} "
         f"by {doc['by']}, {doc['from']} to {doc['to']} (daily Brinson-Fachler, Carino-linked)"
     )
     cols = ("wp", "wb", "rp", "rb", "allocation", "selection", "interaction", "currency")

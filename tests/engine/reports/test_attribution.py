@@ -113,6 +113,13 @@ def test_cli_json_text_and_errors(demo: tuple[Database, str], capsys: pytest.Cap
     assert "error: no account 'NOPE'" in capsys.readouterr().err
     assert main(["--db", url, "report", "attribution", "--account", "NOMODEL"]) == 2
     assert "no model" in capsys.readouterr().err
+    hh = ["--db", url, "report", "attribution", "--household", "H000001", "--currency", "EUR", "--json"]
+    assert main(hh) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["household"] == "H000001" and doc["base_currency"] == "EUR" and doc["segments"]
+    # The last household holds NOMODEL: refused with the account named, nothing half-computed.
+    assert main(["--db", url, "report", "attribution", "--household", "H000002"]) == 2
+    assert "account NOMODEL has no model" in capsys.readouterr().err
 
 
 def test_account_without_model_is_refused(demo: tuple[Database, str]) -> None:
