@@ -109,3 +109,31 @@ def test_weights_must_sum_to_one() -> None:
     bad = AttributionInput(x.wp * 0.9, x.wb, x.cp_local, x.cb_local, x.cp_base, x.cb_base)
     with pytest.raises(AnalyticsError, match="portfolio weights on 2026-01-02"):
         attribute(bad)
+
+
+def test_combine_two_accounts_by_value_in_a_report_currency() -> None:
+    """Household: account 1 (value 100, no FX move), account 2 (value 300, its base up 10%)."""
+    from engine.analytics.attribution import combine
+
+    idx = DATES[:1]
+
+    def f(rows: list[list[float]]) -> pd.DataFrame:
+        return pd.DataFrame(rows, index=idx, columns=SEGS)
+
+    a1 = AttributionInput(f([[0.6, 0.4]]), f([[0.5, 0.5]]), f([[0.06, 0.008]]), f([[0.04, 0.015]]),
+                          f([[0.06, 0.008]]), f([[0.04, 0.015]]))  # fmt: skip
+    a2 = AttributionInput(f([[0.3, 0.7]]), f([[0.4, 0.6]]), f([[-0.015, 0.028]]), f([[-0.008, 0.006]]),
+                          f([[-0.015, 0.028]]), f([[-0.008, 0.006]]))  # fmt: skip
+    h = combine([a1, a2], [np.array([100.0]), np.array([300.0])], [np.array([0.0]), np.array([0.10])])
+    # Weights: 0.25 * a1 + 0.75 * a2.
+    assert h.wp.iloc[0].tolist() == pytest.approx([0.25 * 0.6 + 0.75 * 0.3, 0.25 * 0.4 + 0.75 * 0.7])
+    assert h.wb.iloc[0].tolist() == pytest.approx([0.25 * 0.5 + 0.75 * 0.4, 0.25 * 0.5 + 0.75 * 0.6])
+    # Account 1 returns 6.8%, account 2 1.3% in its base, (1.013)(1.10) - 1 = 11.43% in the report currency.
+    rp = 0.25 * 0.068 + 0.75 * (1.013 * 1.10 - 1)
+    rb = 0.25 * 0.055 + 0.75 * (0.998 * 1.10 - 1)
+    out = attribute(h)
+    assert out.portfolio_return == pytest.approx(rp, abs=1e-15)
+    assert out.benchmark_return == pytest.approx(rb, abs=1e-15)
+    assert sum(out.totals.values()) == pytest.approx(rp - rb, abs=1e-15)
+    # Local effects ignore the FX move; it is all in the currency effect: 0.75 * 0.10 * (1.013 - 0.998).
+    assert out.totals["currency"] == pytest.approx(0.75 * 0.10 * (1.013 - 0.998), abs=1e-15)
