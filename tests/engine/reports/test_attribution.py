@@ -122,10 +122,17 @@ def test_cli_json_text_and_errors(demo: tuple[Database, str], capsys: pytest.Cap
     assert "account NOMODEL has no model" in capsys.readouterr().err
 
 
-def test_account_without_model_is_refused(demo: tuple[Database, str]) -> None:
+def test_account_without_model_or_a_one_day_range_is_refused(demo: tuple[Database, str]) -> None:
+    from engine.analytics.errors import AnalyticsError
+
     db, _ = demo
-    with db.session() as s, pytest.raises(NotFound, match="no model"):
-        attribution_report(s, "NOMODEL", date(2026, 9, 1), AS_OF)
+    with db.session() as s:
+        with pytest.raises(NotFound, match="no model"):
+            attribution_report(s, "NOMODEL", date(2026, 9, 1), AS_OF)
+        with pytest.raises(AnalyticsError, match="at least two price dates"):
+            attribution_report(s, "A000001", AS_OF, AS_OF)
+        with pytest.raises(AnalyticsError, match="--by must be one of"):
+            attribution_report(s, "A000001", date(2026, 9, 1), AS_OF, by="country")
 
 
 def test_identity_and_twr_on_both_backends(database: Database) -> None:
