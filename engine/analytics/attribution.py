@@ -14,15 +14,17 @@ effects are linked with Carino factors k_t / K, k_t = ln((1+Rp_t)/(1+Rb_t)) / (R
 (1 / (1 + Rp_t) when equal), K likewise over the period, so that the linked effects sum to the
 arithmetic active return Rp - Rb of the period, Rp and Rb the geometrically linked returns.
 
-Conventions: a benchmark segment with no weight takes the benchmark's total local return that
-day (no allocation effect; what the portfolio earns there is interaction); a portfolio segment
+Conventions: a benchmark segment with no weight takes its known return if the input gives one
+(`rb_empty`: the report gives cash 0, so holding cash the model does not is an allocation effect,
+cash drag), else the benchmark's total local return that day (no allocation effect; what the
+portfolio earns there is interaction); a portfolio segment
 with no weight (|w| <= 1e-12) takes the benchmark segment's return, and any contribution it still
 has (e.g. income landing on a zero cash balance) is counted as selection.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -43,6 +45,9 @@ class AttributionInput:
     cb_local: pd.DataFrame
     cp_base: pd.DataFrame
     cb_base: pd.DataFrame
+    # Local benchmark return of a segment on days it has no benchmark weight, where one is known
+    # (cash at zero); others take the benchmark's total local return that day.
+    rb_empty: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,10 @@ def attribute(x: AttributionInput) -> Attribution:
     cpl, cbl = x.cp_local.to_numpy(float), x.cb_local.to_numpy(float)
     cpb, cbb = x.cp_base.to_numpy(float), x.cb_base.to_numpy(float)
     rb_total_l = cbl.sum(axis=1, keepdims=True)
-    rb_seg = np.where(np.abs(wb) > EPS, cbl / np.where(np.abs(wb) > EPS, wb, 1.0), rb_total_l)
+    fallback = np.where(
+        [c in x.rb_empty for c in x.wp.columns], [x.rb_empty.get(c, 0.0) for c in x.wp.columns], rb_total_l
+    )
+    rb_seg = np.where(np.abs(wb) > EPS, cbl / np.where(np.abs(wb) > EPS, wb, 1.0), fallback)
     held = np.abs(wp) > EPS
     rp_seg = np.where(held, cpl / np.where(held, wp, 1.0), rb_seg)
     alloc = (wp - wb) * (rb_seg - rb_total_l)
@@ -198,4 +206,5 @@ def combine(
         cb_local=mix("cb_local", False, ""),
         cp_base=mix("cp_base", True, "wp"),
         cb_base=mix("cb_base", True, "wb"),
+        rb_empty={k: v for p in parts for k, v in p.rb_empty.items()},
     )

@@ -128,6 +128,7 @@ def _account_input(
             cb_local=by_segment(cb_l, zero),
             cp_base=by_segment(cp_b, rp - cp_b.sum(axis=1)),
             cb_base=by_segment(cb_b, zero),
+            rb_empty={CASH: 0.0},
         ),
         value[:-1],
     )

@@ -137,3 +137,23 @@ def test_combine_two_accounts_by_value_in_a_report_currency() -> None:
     assert sum(out.totals.values()) == pytest.approx(rp - rb, abs=1e-15)
     # Local effects ignore the FX move; it is all in the currency effect: 0.75 * 0.10 * (1.013 - 0.998).
     assert out.totals["currency"] == pytest.approx(0.75 * 0.10 * (1.013 - 0.998), abs=1e-15)
+
+
+def test_cash_the_benchmark_does_not_hold_is_cash_drag_in_allocation() -> None:
+    # Portfolio 90% A (+10%), 10% cash (0%); benchmark 100% A (+10%). Rb = 0.10, Rp = 0.09.
+    idx = DATES[:1]
+    cols = ["A", "cash"]
+
+    def f(row: list[float]) -> pd.DataFrame:
+        return pd.DataFrame([row], index=idx, columns=cols)
+
+    base = (f([0.9, 0.1]), f([1.0, 0.0]), f([0.09, 0.0]), f([0.10, 0.0]), f([0.09, 0.0]), f([0.10, 0.0]))
+    drag = attribute(AttributionInput(*base, rb_empty={"cash": 0.0}))
+    # cash: (0.1 - 0)(0 - 0.10) = -0.01 allocation; A: (0.9 - 1.0)(0.10 - 0.10) = 0.
+    assert drag.segments.loc["cash", "allocation"] == pytest.approx(-0.01, abs=1e-15)
+    assert drag.segments.loc["cash", "interaction"] == pytest.approx(0.0, abs=1e-15)
+    assert drag.totals["allocation"] == pytest.approx(-0.01, abs=1e-15)
+    # Without a known return the empty benchmark segment takes Rb: no allocation, all interaction.
+    plain = attribute(AttributionInput(*base))
+    assert plain.segments.loc["cash", "allocation"] == pytest.approx(0.0, abs=1e-15)
+    assert plain.segments.loc["cash", "interaction"] == pytest.approx(0.1 * (0.0 - 0.10), abs=1e-15)
