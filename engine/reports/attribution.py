@@ -30,7 +30,7 @@ from engine.store.accounts import Account, Household
 from engine.store.reference import Security
 
 CASH = "cash"
-BY = ("sector", "asset_class")
+BY = ("sector", "asset_class", "currency")
 
 
 def _daily_returns(value: np.ndarray, num: np.ndarray) -> np.ndarray:

@@ -113,7 +113,10 @@ def _register_attribution(kinds: argparse._SubParsersAction) -> None:  # type: i
         help="range end (default: the book's as-of date)",
     )  # fmt: skip
     a.add_argument(
-        "--by", choices=("sector", "asset_class"), default="sector", help="segments (default sector)"
+        "--by",
+        choices=("sector", "asset_class", "currency"),
+        default="sector",
+        help="segments (default sector)",
     )
     a.add_argument("--currency", default="USD", help="report currency for --household (default USD)")
     a.add_argument("--json", action="store_true", help="print JSON (shape in docs/reports.md)")

@@ -47,7 +47,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, s
     database.dispose()
 
 
-@pytest.mark.parametrize("by", ["sector", "asset_class"])
+@pytest.mark.parametrize("by", ["sector", "asset_class", "currency"])
 def test_effects_sum_to_active_and_returns_match_report_performance(
     demo: tuple[Database, str], by: str
 ) -> None:
@@ -79,6 +79,9 @@ def test_effects_sum_to_active_and_returns_match_report_performance(
             assert sum(r["wp"] for r in doc["segments"]) == pytest.approx(1.0, abs=1e-6)
             assert sum(r["wb"] for r in doc["segments"]) == pytest.approx(1.0, abs=1e-6)
             assert abs(doc["active_return"]) > 1e-4  # a real, nonzero active return is explained
+            if by == "currency":  # the account's own currency has no currency effect
+                own = [r for r in doc["segments"] if r["segment"] == doc["base_currency"]]
+                assert all(abs(r["currency"]) < 1e-12 for r in own)
         assert len(currencies) > 1  # a non-USD base account is among them (currency effect exercised)
 
 
