@@ -99,12 +99,70 @@ def _stale(args: argparse.Namespace) -> int:
     return 0
 
 
+def _register_attribution(kinds: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`report attribution`: Brinson-Fachler against the account's model (docs/reports.md)."""
+    a = kinds.add_parser(
+        "attribution", help="Brinson-Fachler allocation, selection, interaction and currency vs the model"
+    )
+    who = a.add_mutually_exclusive_group(required=True)
+    who.add_argument("--account", metavar="CODE", help="the account")
+    who.add_argument("--household", metavar="CODE", help="a household: its accounts combined")
+    a.add_argument("--from", dest="start", type=iso_date, metavar="YYYY-MM-DD", help="range start")
+    a.add_argument(
+        "--to", dest="end", type=iso_date, metavar="YYYY-MM-DD",
+        help="range end (default: the book's as-of date)",
+    )  # fmt: skip
+    a.add_argument(
+        "--by",
+        choices=("sector", "asset_class", "currency"),
+        default="sector",
+        help="segments (default sector)",
+    )
+    a.add_argument("--currency", default="USD", help="report currency for --household (default USD)")
+    a.add_argument("--json", action="store_true", help="print JSON (shape in docs/reports.md)")
+    a.set_defaults(func=_attribution)
+
+
+def _attribution(args: argparse.Namespace) -> int:
+    from engine.reports.attribution import attribution_report, household_attribution_report
+
+    with open_store(args.db) as database, database.session() as session:
+        end = args.end or book_as_of(session)
+        start = args.start or (end - timedelta(days=365))
+        if args.household:
+            doc = household_attribution_report(session, args.household, start, end, args.by, args.currency)
+        else:
+            doc = attribution_report(session, args.account, start, end, by=args.by)
+    if args.json:
+        print_json(doc)
+        return 0
+    who = doc.get("account") or f"household {doc['household']}"
+    print(
+        f"Attribution of {who} ({doc['base_currency']}) against {doc['benchmark']} "
+        f"by {doc['by']}, {doc['from']} to {doc['to']} (daily Brinson-Fachler, Carino-linked)"
+    )
+    cols = ("wp", "wb", "rp", "rb", "allocation", "selection", "interaction", "currency")
+    rows = [(r["segment"], *(_pct(r[c]) for c in cols)) for r in doc["segments"]]
+    t = doc["totals"]
+    rows.append(
+        ("total (local)", "", "", _pct(doc["portfolio_local_return"]), _pct(doc["benchmark_local_return"]),
+         _pct(t["allocation"]), _pct(t["selection"]), _pct(t["interaction"]), _pct(doc["currency_effect"]))
+    )  # fmt: skip
+    print(table(["segment", *cols], rows, right=set(range(1, 9))))
+    print(
+        f"portfolio {_pct(doc['portfolio_return'])} - benchmark {_pct(doc['benchmark_return'])} "
+        f"= active {_pct(doc['active_return'])} in {doc['base_currency']}; residual {_pct(doc['residual'])}"
+    )
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add this group's subcommands to the CLI."""
     p = sub.add_parser("report", help="holdings, gains, performance, risk and exposure reports")
     kinds = p.add_subparsers(dest="report", metavar="REPORT", required=True)
     _register_drift(kinds)
     _register_stale(kinds)
+    _register_attribution(kinds)
     for kind in KINDS:
         k = kinds.add_parser(kind, help=f"{kind} report (shape of --json in docs/reports.md)")
         who = k.add_mutually_exclusive_group(required=True)
