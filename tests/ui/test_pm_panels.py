@@ -347,11 +347,14 @@ def test_fx_exposure_panel_matches_a_hand_valuation_for_the_firm_and_a_household
         total = sum(r["exposure"] for r in want.values())
         assert f"{total:,.{minor_units(ccy)}f} {ccy}" in panel.caption.text()  # ISO 4217 minor units
         for c, row in want.items():
-            assert got[c]["local"] == pytest.approx(row["local"], rel=1e-9), c
-            assert got[c]["exposure"] == pytest.approx(row["exposure"], rel=1e-9), c
-            assert got[c]["pct"] == pytest.approx(row["exposure"] / total, rel=1e-9), c
+            # money to its currency's minor units, lines rounded so they add up to the total shown
+            assert got[c]["local"] == pytest.approx(row["local"], abs=10.0 ** -minor_units(c)), c
+            assert got[c]["exposure"] == pytest.approx(row["exposure"], abs=10.0 ** -minor_units(ccy)), c
+            # shown to 0.01% (largest remainder, so the column adds up to 100.00%)
+            assert abs(got[c]["pct"] - row["exposure"] / total) <= 0.0001 + 1e-12, c
             assert got[c]["change_today"] == pytest.approx(row["change_today"], rel=1e-6, abs=1e-6), c
             assert got[c]["hedge_ratio"] == 0  # no hedges are booked in the demo book
+        assert sum(r["pct"] for r in got.values()) == pytest.approx(1.0, abs=1e-9)
     panel.scope_kind.setCurrentText("firm")
 
 
