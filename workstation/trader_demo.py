@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine.access.signin import sign_in
 from engine.clock import Clock, SystemClock
 from engine.events import EventBus
 from engine.oms.drafts import OrderDraft
@@ -134,7 +135,8 @@ def demo_drafts(database: Database, limit: int = 14, accounts: int = 4) -> list[
 
     with database.session() as s:
         ids = list(s.scalars(select(Account.id).order_by(Account.id).limit(80)))
-    run_bulk(database, RebalanceSettings(), ids, drifted_only=True, executor="inline", user="pat.pm")
+    pm = sign_in(database, "pat.pm", None).username  # the demo book's PM: no password, audited
+    run_bulk(database, RebalanceSettings(), ids, drifted_only=True, executor="inline", user=pm)
     return _from_proposals(database, limit, accounts)
 
 
@@ -217,7 +219,8 @@ class SimulatedTrading:
         try:
             link.connect(wait_s=30)
             if route:
-                self.order_ids = self.create_and_route(drafts or demo_drafts(database), username)
+                trader = sign_in(database, username, None).username  # demo users only, audited
+                self.order_ids = self.create_and_route(drafts or demo_drafts(database), trader)
         except BaseException:
             self.stop()
             raise
