@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
+from PySide6.QtWidgets import QWidget
 from sqlalchemy import select
 
 from engine.clock import ManualClock
@@ -26,6 +27,7 @@ from engine.views.users import desk_users
 from tests.ui.conftest import build_book
 from ui.desk import Desk
 from ui.main_window import MainWindow
+from ui.panels.killswitch_panel import KillSwitchPanel
 from ui.screenshot import wait_ready
 from ui.settings import UserSettings
 from ui.workers import Jobs
@@ -166,11 +168,17 @@ def test_ctrl_return_routes_the_selection_and_the_orders_fill(
     assert not route.enabled(blotter.selected_rows())
 
 
-def shot(window: MainWindow, name: str) -> None:
+def shot(window: QWidget, name: str) -> None:
     """With $WORKSTATION_TEST_SHOTS set, save the window as <dir>/<name>.png (to look at)."""
     out = os.environ.get("WORKSTATION_TEST_SHOTS")
     if out:
         window.grab().save(os.path.join(out, f"{name}.png"))
+
+
+def route_selected(window: MainWindow) -> None:
+    """The blotter's Route command on the selection (cora's dock, another window, has the focus)."""
+    blotter = window.docks["orders"].blotter
+    assert blotter.trigger(next(a for a in blotter.actions_ if a.text == "Route to broker"))
 
 
 def select_orders_any(window: MainWindow, ids: list[int]) -> None:
@@ -216,3 +224,79 @@ def test_route_without_orders_route_is_refused_and_audited(sim, book, us_symbol)
     assert any(a.entity_id == "orders.route" for a in denied)
     sim.link.route_as([oid], "tara.trader")
     assert sim.wait(lambda: status(book, oid) == "filled", 30)
+
+
+@pytest.fixture(scope="module")
+def compliance_panel(qtbot_module, book, window) -> Iterator[tuple[KillSwitchPanel, list[str]]]:  # type: ignore[no-untyped-def]
+    """cora.compliance's kill-switch dock on her own desk over the same book."""
+    user = next(u for u in desk_users(book) if u.username == "cora.compliance")
+    desk = Desk(book, user, clock=ManualClock(TUESDAY, user_tz="Europe/London"), jobs=Jobs())
+    messages: list[str] = []
+    desk.message.connect(messages.append)
+    panel = KillSwitchPanel(desk)
+    qtbot_module.addWidget(panel)
+    panel.resize(900, 300)
+    panel.show()
+    qtbot_module.waitUntil(lambda: bool(panel.keys["account"]), timeout=10_000)
+    yield panel, messages
+    desk.jobs.wait()
+
+
+def test_kill_switch_stops_routing_from_the_blotter_until_released(  # type: ignore[no-untyped-def]
+    window, sim, book, us_symbol, qtbot_module, compliance_panel
+) -> None:
+    panel, messages = compliance_panel
+    sym, codes = us_symbol
+    account = codes[3]
+    # a trader cannot engage it: the engine refuses (killswitch.use), nothing engaged
+    trader_panel = window.docks["killswitch"]
+    trader_panel.engage("account", account, "trader tries")
+    qtbot_module.waitUntil(
+        lambda: "Kill switch refused" in window.statusBar().currentMessage(), timeout=10_000
+    )
+    assert "killswitch.use" in window.statusBar().currentMessage()
+    # compliance engages it for the account from the form: shown in the dock, audited
+    panel.scope.setCurrentText("account")
+    panel.key.setEditText(account)
+    panel.reason.setText("test: stop this account")
+    qtbot_module.keyClick(panel.reason, Qt.Key.Key_Return)
+    qtbot_module.waitUntil(lambda: panel.blotter.model.rowCount() == 1, timeout=10_000)
+    row = panel.blotter.model.view_row_of_key(panel.blotter.model.value(0, "id"))
+    assert panel.blotter.model.value(row, "key") == account
+    assert panel.blotter.model.value(row, "engaged_by") == "cora.compliance"
+    assert "1 kill switch" in panel.summary.text()
+    assert any("routing stopped for account" in m for m in messages)
+    shot(panel, "killswitch")
+    # the trader's route of that account's order is refused with the reason; nothing goes out
+    [oid] = released(sim, [OrderDraft(account, sym, "buy", Decimal(20), broker=SIM)])
+    select_orders(window, qtbot_module, [oid])
+    route_selected(window)
+    qtbot_module.waitUntil(lambda: "refused" in str(blotter_value(window, oid, "note")), timeout=15_000)
+    note = str(blotter_value(window, oid, "note"))
+    assert "0 sent" in note and "kill switch" in note and account in note
+    assert status(book, oid) == "released"
+    shot(window, "route-refused")
+    # released: the same route goes out and fills
+    panel.release([int(panel.blotter.model.value(0, "id"))], "test over")
+    qtbot_module.waitUntil(lambda: panel.blotter.model.rowCount() == 0, timeout=10_000)
+    assert "Routing allowed everywhere" in panel.summary.text()
+    select_orders(window, qtbot_module, [oid])
+    route_selected(window)
+    qtbot_module.waitUntil(lambda: status(book, oid) == "filled", timeout=30_000)
+    with book.session() as s:
+        actions = [
+            a.action
+            for a in s.scalars(select(AuditLog).where(AuditLog.username == "cora.compliance"))
+            if a.action.startswith("killswitch.")
+        ]
+    assert actions[-2:] == ["killswitch.engage", "killswitch.release"]
+
+
+def test_firm_kill_switch_takes_no_key_and_needs_a_reason(qtbot_module, compliance_panel) -> None:  # type: ignore[no-untyped-def]
+    panel, messages = compliance_panel
+    panel.scope.setCurrentText("firm")
+    assert not panel.key.isEnabled()
+    panel.reason.setText("   ")
+    panel.engage_button.click()
+    qtbot_module.waitUntil(lambda: any("needs a reason" in m for m in messages), timeout=10_000)
+    assert panel.blotter.model.rowCount() == 0
