@@ -292,6 +292,25 @@ def test_kill_switch_stops_routing_from_the_blotter_until_released(  # type: ign
     assert actions[-2:] == ["killswitch.engage", "killswitch.release"]
 
 
+def test_kill_switch_dock_shows_a_switch_another_desk_engaged(
+    qtbot_module, book, us_symbol, compliance_panel
+) -> None:  # type: ignore[no-untyped-def]
+    from engine.compliance.killswitch import engage, release
+
+    panel, _messages = compliance_panel
+    with book.transaction() as s:
+        kid = engage(s, "cole.compliance", "firm", None, "test: another desk stops everything").id
+    try:
+        panel.refresh()
+        qtbot_module.waitUntil(lambda: panel.blotter.model.view_row_of_key(kid) >= 0, timeout=10_000)
+        row = panel.blotter.model.view_row_of_key(kid)
+        assert panel.blotter.model.value(row, "key") == "whole firm"
+        assert panel.blotter.model.value(row, "engaged_by") == "cole.compliance"
+    finally:
+        with book.transaction() as s:
+            release(s, "cole.compliance", kid, "test over")
+
+
 def test_firm_kill_switch_takes_no_key_and_needs_a_reason(qtbot_module, compliance_panel) -> None:  # type: ignore[no-untyped-def]
     panel, messages = compliance_panel
     panel.scope.setCurrentText("firm")
@@ -299,4 +318,9 @@ def test_firm_kill_switch_takes_no_key_and_needs_a_reason(qtbot_module, complian
     panel.reason.setText("   ")
     panel.engage_button.click()
     qtbot_module.waitUntil(lambda: any("needs a reason" in m for m in messages), timeout=10_000)
-    assert panel.blotter.model.rowCount() == 0
+    from engine.compliance.killswitch import switches
+
+    with panel.desk.database.session() as s:
+        assert switches(s) == []  # nothing engaged by the refused attempt
+    panel.refresh()
+    qtbot_module.waitUntil(lambda: panel.blotter.model.rowCount() == 0, timeout=10_000)

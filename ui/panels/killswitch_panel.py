@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QInputDialog, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 from sqlalchemy import select
 
@@ -79,13 +80,22 @@ class KillSwitchPanel(Panel):
         self.engage_button.setToolTip("stop routing for this scope now (killswitch.use)")
         self.engage_button.clicked.connect(lambda _c=False: self.engage_from_form())
         self.reason.returnPressed.connect(self.engage_from_form)
+        self.refresh_button = QPushButton(themed_icon("fa5s.sync"), "Refresh")
+        self.refresh_button.setToolTip("read the engaged switches again (F5); also every 10 s while shown")
+        self.refresh_button.setShortcut("F5")
+        self.refresh_button.clicked.connect(lambda _c=False: self.refresh())
         self.summary = QLabel("")
+        self._poll = QTimer(self)
+        self._poll.setInterval(10_000)
+        self._poll.timeout.connect(self._tick)
+        self._poll.start()
         bar = FlowBar()
         bar.add(QLabel("Scope:"))
         bar.add(self.scope)
         bar.add(self.key)
         bar.add(self.reason, grow=True, min_width=160)
         bar.add(self.engage_button)
+        bar.add(self.refresh_button)
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -101,6 +111,16 @@ class KillSwitchPanel(Panel):
         self.key.addItems(self.keys.get(scope, []))
         self.key.setEnabled(scope != "firm")
         self.key.setEditText("" if scope == "firm" else self.key.currentText())
+
+    def _tick(self) -> None:
+        """Another desk may engage or release a switch: re-read while the dock is shown."""
+        if self.loaded and self.isVisible():
+            self.desk.run(
+                "Reading kill switches",
+                lambda _t: engaged_frame(self.desk.database),
+                self._show,
+                lambda _m: None,
+            )
 
     def load(self) -> None:
         def fetch(_t: object) -> tuple[pd.DataFrame, dict[str, list[str]]]:
