@@ -227,6 +227,40 @@ class OmsLink:
     def route(self, order_ids: list[int] | None = None, outside_hours: bool = False) -> RouteResult:
         return self.call(lambda: self.manager.route(order_ids, outside_hours=outside_hours))
 
+    def route_as(self, order_ids: list[int] | None, username: str) -> RouteResult:
+        """The trader's route from the blotter: released orders (these, or all when None) go to their
+        brokers; those for a closed market are held until its open. `username` needs orders.route
+        (the engine's permission gate: a refusal is audited and nothing is routed). Skipped orders
+        come back in `refused` with the OMS's reason (no broker, a kill switch)."""
+
+        def run() -> RouteResult:
+            ctx = self.manager.ctx
+            with ctx.tx() as tx:
+                ctx.allowed(tx.session, username, "orders.route")
+            r = self.manager.route(order_ids)
+            return RouteResult(r.sent, r.held, r.skipped, {**r.refused, **self._why(r.skipped)})
+
+        return self.call(run)
+
+    def _why(self, order_ids: list[int]) -> dict[int, str]:
+        """The last alert the OMS recorded on each order (why the router skipped it)."""
+        if not order_ids:
+            return {}
+        from sqlalchemy import select
+
+        from engine.oms.tables import OrderEvent
+
+        out: dict[int, str] = {}
+        with self.manager.database.session() as s:
+            q = (
+                select(OrderEvent.order_id, OrderEvent.detail)
+                .where(OrderEvent.order_id.in_(order_ids), OrderEvent.kind == "alert")
+                .order_by(OrderEvent.id)
+            )
+            for oid, detail in s.execute(q):
+                out[int(oid)] = str((detail or {}).get("message", "skipped"))
+        return {oid: out.get(oid, "skipped") for oid in order_ids}
+
     def close(self) -> None:
         """The desk is closing: stop everything unless the link is shared."""
         if not self.shared:

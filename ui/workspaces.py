@@ -15,10 +15,12 @@ from ui.panels.approval_panels import ApprovalQueuePanel, AuditPanel
 from ui.panels.base import Panel
 from ui.panels.book_panels import DriftPanel, FxPanel, HoldingsPanel
 from ui.panels.clock_panel import ClockPanel
+from ui.panels.killswitch_panel import KillSwitchPanel
 from ui.panels.performance_panel import PerformancePanel
 from ui.panels.proposal_panels import ProposalsPanel
 from ui.panels.reconcile_panel import ReconcilePanel
 from ui.panels.sessions_panel import SessionsPanel
+from ui.panels.stale_panel import StalePanel
 from ui.panels.trading_panels import ExecutionsPanel, OrdersPanel
 
 PANELS: tuple[type[Panel], ...] = (
@@ -35,6 +37,8 @@ PANELS: tuple[type[Panel], ...] = (
     AllocationsPanel,
     ClockPanel,
     SessionsPanel,
+    KillSwitchPanel,
+    StalePanel,
 )
 
 
@@ -47,7 +51,9 @@ class Workspace:
 
 WORKSPACES: dict[str, Workspace] = {
     "pm": Workspace("pm", "Portfolio manager", ("drift", "fx", "holdings", "proposals", "performance")),
-    "compliance": Workspace("compliance", "Compliance", ("approvals", "audit", "reconcile", "holdings")),
+    "compliance": Workspace(
+        "compliance", "Compliance", ("approvals", "audit", "reconcile", "holdings", "killswitch", "stale")
+    ),
     "trader": Workspace("trader", "Trader", ("orders", "executions", "allocations", "clock", "sessions")),
 }
 
@@ -137,6 +143,8 @@ def _compliance(window: QMainWindow, docks: dict[str, QDockWidget], size: str, w
     else:
         window.splitDockWidget(docks["audit"], docks["reconcile"], V)
         window.tabifyDockWidget(docks["reconcile"], docks["holdings"])
+    window.tabifyDockWidget(docks["holdings"], docks["killswitch"])
+    window.tabifyDockWidget(docks["killswitch"], docks["stale"])
     _show(docks, WORKSPACES["compliance"])
     _split(window, docks, ["approvals", "audit"], w, [0.58, 0.42] if size == "compact" else [0.52, 0.48], H)
     if size != "compact":

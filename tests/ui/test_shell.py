@@ -58,19 +58,19 @@ def test_login_lists_demo_users_and_checks_a_stored_password(qtbot, demo_db) -> 
 def test_layouts_are_saved_per_user_and_named_workspaces_load_and_reset(qtbot, demo_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
     ini = tmp_path / "layouts.ini"
     window = open_window(qtbot, demo_db, "cora.compliance", ini)
-    assert visible_docks(window) == {"approvals", "audit", "reconcile", "holdings"}
+    assert visible_docks(window) == {"approvals", "audit", "reconcile", "holdings", "killswitch", "stale"}
     assert window.docks["approvals"].blotter.stack.showing_message  # real empty state, no fake rows
     window.docks["audit"].close()
     window.docks["clock"].show()
     window.save_layout("mine")
     window.reset_workspace("compliance")
-    assert visible_docks(window) == {"approvals", "audit", "reconcile", "holdings"}
+    assert visible_docks(window) == {"approvals", "audit", "reconcile", "holdings", "killswitch", "stale"}
     assert window.restore_layout("mine")
-    assert visible_docks(window) == {"approvals", "reconcile", "holdings", "clock"}
+    assert visible_docks(window) == {"approvals", "reconcile", "holdings", "killswitch", "stale", "clock"}
     assert window.settings.workspace_names() == ["mine"]
     close_window(window)  # saves the last layout for this user
     again = open_window(qtbot, demo_db, "cora.compliance", ini, restore=True)
-    assert visible_docks(again) == {"approvals", "reconcile", "holdings", "clock"}
+    assert visible_docks(again) == {"approvals", "reconcile", "holdings", "killswitch", "stale", "clock"}
     close_window(again)
     other = open_window(qtbot, demo_db, "pat.pm", ini, restore=True)  # another user: own default
     assert {"drift", "fx", "holdings"} <= visible_docks(other)

@@ -3,6 +3,8 @@ release to trading (the proposal's trades become orders in the blotter)."""
 
 from __future__ import annotations
 
+from html import escape
+
 import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -54,6 +56,39 @@ PROPOSAL_COLUMNS = [
     Column("compliance", "Compliance", tooltip="approval case state (check outcome)"),
     Column("updated_at", "Updated", "datetime"),
 ]
+
+
+def _pct(side: object, key: str) -> str:
+    v = side.get(key) if isinstance(side, dict) else None
+    return f"{float(v) * 100:.2f}%" if isinstance(v, int | float) else "n/a"
+
+
+def detail_html(payload: dict[str, object], n_trades: int) -> str:
+    """The proposal's detail line: status, compliance, solver, trades, tax and cost, drift and
+    tracking error before -> after with the rebalance's `drift_note` (why drift is left) beside
+    the drift; a suspended account (stale data) leads with its reason."""
+    before = payload.get("before") or {}
+    after = payload.get("after") or {}
+    ccy = str(payload.get("base_currency", ""))
+    reason = str(payload.get("reason") or "")
+    suspended = bool(payload.get("suspended")) or reason.startswith("suspended:")
+    note = payload.get("drift_note")
+    head = (
+        f"<b>Suspended</b> (stale data): {escape(reason.removeprefix('suspended: '))}<br>"
+        if suspended
+        else ""
+    )
+    return (
+        head + f"<b>{escape(str(payload.get('account', '')))}</b> · {payload.get('proposal_status', '')} · "
+        f"{compliance_text(payload.get('compliance'))} · solver {payload.get('status', '')}"
+        f"{' (' + escape(reason) + ')' if reason and not suspended else ''} · "
+        f"{n_trades} trade(s), turnover {float(payload.get('turnover', 0) or 0) * 100:.2f}%, "  # type: ignore[arg-type]
+        f"est. tax {fmt_money(float(payload.get('est_tax', 0) or 0), ccy)}, "  # type: ignore[arg-type]
+        f"est. cost {fmt_money(float(payload.get('est_cost', 0) or 0), ccy)}; "  # type: ignore[arg-type]
+        f"max drift {_pct(before, 'max_drift')} → {_pct(after, 'max_drift')}"
+        f"{' (<i>' + escape(str(note)) + '</i>)' if note else ''}, "
+        f"tracking error {_pct(before, 'tracking_error')} → {_pct(after, 'tracking_error')}"
+    )
 
 
 def compliance_text(case: object) -> str:
@@ -283,23 +318,6 @@ class ProposalsPanel(LiveTablePanel):
             payload, trades = result
             self.trades.set_frame(trades)
             self.trades_view.fit_columns()
-            before = payload.get("before") or {}
-            after = payload.get("after") or {}
-            ccy = payload.get("base_currency", "")
-
-            def fig(side: dict[str, object], key: str) -> str:
-                v = side.get(key) if isinstance(side, dict) else None
-                return f"{float(v) * 100:.2f}%" if isinstance(v, int | float) else "n/a"
-
-            self.detail.setText(
-                f"<b>{payload.get('account', '')}</b> · {payload.get('proposal_status', '')} · "
-                f"{compliance_text(payload.get('compliance'))} · solver {payload.get('status', '')}"
-                f"{' (' + str(payload['reason']) + ')' if payload.get('reason') else ''} · "
-                f"{len(trades)} trade(s), turnover {float(payload.get('turnover', 0) or 0) * 100:.2f}%, "
-                f"est. tax {fmt_money(float(payload.get('est_tax', 0) or 0), str(ccy))}, "
-                f"est. cost {fmt_money(float(payload.get('est_cost', 0) or 0), str(ccy))}; "
-                f"max drift {fig(before, 'max_drift')} → {fig(after, 'max_drift')}, "
-                f"tracking error {fig(before, 'tracking_error')} → {fig(after, 'tracking_error')}"
-            )
+            self.detail.setText(detail_html(payload, len(trades)))
 
         self.desk.run("Loading proposal", fetch, show)

@@ -224,6 +224,13 @@ class OrdersPanel(LiveTablePanel):
                     _all_status({"held"} | REPLACEABLE),  # a working order may hold a replace
                     shortcut="Ctrl+L",
                 ),
+                RowAction("Route to broker", self.route, _all_status({"released"}), shortcut="Ctrl+Return"),
+                RowAction(
+                    "Route all released orders",
+                    self.route_all,
+                    lambda _rows: True,
+                    shortcut="Ctrl+Shift+Return",
+                ),
                 RowAction(
                     "Show block and children", self.show_block, lambda rows: len(rows) == 1, shortcut="Ctrl+B"
                 ),
@@ -317,6 +324,41 @@ class OrdersPanel(LiveTablePanel):
             return text + "".join(f"; {why}" for why in r.refused.values())
 
         self._command("Release", ids, lambda link: link.release(ids, user), ok)
+
+    def route(self, keys: list[object]) -> None:
+        """Route the selected released orders to their brokers (held if their market is closed)."""
+        self._route([int(k) for k in keys])  # type: ignore[call-overload]
+
+    def route_all(self, _keys: list[object]) -> None:
+        """Route every released order of the book to its broker."""
+        self._route(None)
+
+    def _route(self, ids: list[int] | None) -> None:
+        user = self.desk.user.username
+
+        def ok(r: object) -> str:
+            assert isinstance(r, RouteResult)
+            if not (r.sent or r.held or r.skipped):
+                return "routed: no released order to route"
+            text = f"routed: {len(r.sent)} sent"
+            if r.held:
+                text += f", {len(r.held)} held until their market opens (Ctrl+L sends them now)"
+            if r.skipped:
+                whys = sorted(set(r.refused.values()))
+                text += f", {len(r.skipped)} refused ({'; '.join(whys)})"
+            return text
+
+        def done(result: object) -> None:
+            assert isinstance(result, RouteResult)
+            self._outcome(sorted({*result.sent, *result.held, *result.skipped, *(ids or [])}), ok(result))
+
+        link = link_of(self.desk)
+        self.desk.run(
+            "Route",
+            lambda _t: link.route_as(ids, user),
+            done,
+            lambda msg: self._outcome(ids or [], f"Route refused: {msg}"),
+        )
 
     def _block_of(self, key: object) -> str | None:
         row = self.blotter.model.view_row_of_key(key)
