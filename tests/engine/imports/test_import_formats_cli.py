@@ -14,6 +14,7 @@ from engine.access.users import set_password
 from engine.store.database import Database
 from engine.store.people import AuditEntry
 from engine.store.reference import Security
+from tests.engine.access.mfa_helpers import codes_at_the_prompt
 from workstation.cli.main import main
 
 DAILY_CSV = Path(os.path.dirname(currency_converter.__file__)) / "eurofxref.csv"
@@ -27,6 +28,7 @@ def test_fx_ecb_and_prices_eod_from_the_command_line(
             set_password(s, "ad1", name, "a long password")
         s.execute(update(Security).where(Security.symbol == "AAA").values(isin="US0378331005"))
     monkeypatch.setenv("WORKSTATION_PASSWORD", "a long password")
+    codes_at_the_prompt(monkeypatch, book_db, "ad1")  # an admin signs in with a second factor
     url = book_db.engine.url.render_as_string(hide_password=False)
     db = ["--db", url, "import"]
 

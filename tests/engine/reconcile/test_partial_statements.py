@@ -26,6 +26,7 @@ from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.people import AuditEntry
 from tests.conftest import migrated
+from tests.engine.access.mfa_helpers import codes_at_the_prompt
 from tests.engine.reconcile.minibook import PASSWORD, give_passwords
 from workstation.cli.main import main
 
@@ -143,6 +144,7 @@ def test_cli_json_lists_no_statement_accounts_and_a_full_statement_lists_none(
     database, out, url = files
     give_passwords(database, OPS)
     monkeypatch.setenv("WORKSTATION_PASSWORD", PASSWORD)
+    codes_at_the_prompt(monkeypatch, database, OPS)  # an admin signs in with a second factor
     day = date(2026, 11, 3)
     for name in ("sim-custodian-a_positions.csv", "sim-custodian-a_cash.csv"):
         text = (out / name).read_text(encoding="utf-8").replace(str(AS_OF), str(day))
