@@ -9,8 +9,9 @@ import pytest
 from argon2 import PasswordHasher
 from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from engine.compliance.tables import ApprovalCase
 from engine.store.people import User
 from tests.ui.helpers import close_window, open_window
 from ui.login import LoginDialog
@@ -59,7 +60,15 @@ def test_layouts_are_saved_per_user_and_named_workspaces_load_and_reset(qtbot, d
     ini = tmp_path / "layouts.ini"
     window = open_window(qtbot, demo_db, "cora.compliance", ini)
     assert visible_docks(window) == {"approvals", "audit", "reconcile", "holdings", "killswitch", "stale"}
-    assert window.docks["approvals"].blotter.stack.showing_message  # real empty state, no fake rows
+    # The queue shows the stored pending cases and nothing else: an empty state when there are none
+    # (the session's demo book may hold cases other tests opened).
+    with demo_db.session() as s:
+        pending = s.scalar(
+            select(func.count()).select_from(ApprovalCase).where(ApprovalCase.state == "pending")
+        )
+    blotter = window.docks["approvals"].blotter
+    qtbot.waitUntil(lambda: blotter.model.rowCount() == pending, timeout=30_000)
+    assert blotter.stack.showing_message == (pending == 0)
     window.docks["audit"].close()
     window.docks["clock"].show()
     window.save_layout("mine")
