@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from engine.rebalance.model_triggers import accounts_with_new_model_weights
 from sqlalchemy import select
 
 from engine.portfolio_models.service import WeightRow, set_weights
+from engine.rebalance.model_triggers import accounts_with_new_model_weights
 from engine.rebalance.tables import Proposal
 from engine.store.accounts import Account
 from engine.store.database import Database
