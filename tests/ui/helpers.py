@@ -34,3 +34,17 @@ def close_window(window: MainWindow) -> None:
     window.setProperty("force_close", True)
     window.close()
     window.desk.jobs.wait()
+
+
+def open_trader_window(qtbot, book: Database, sim, clock: Clock, ini: Path) -> MainWindow:  # type: ignore[no-untyped-def]
+    """tara.trader's window on `book`, its OMS link the simulated broker's (`sim.attach`)."""
+    user = next(u for u in desk_users(book) if u.username == "tara.trader")
+    desk = Desk(book, user, clock=clock, jobs=Jobs())
+    sim.attach(desk)
+    store = QSettings(str(ini), QSettings.Format.IniFormat)
+    window = MainWindow(desk, UserSettings(user.username, store), theme="light", restore=False)
+    qtbot.addWidget(window)
+    window.resize(1400, 900)
+    window.show()
+    assert wait_ready(window, 60_000)
+    return window

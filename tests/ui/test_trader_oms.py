@@ -21,6 +21,7 @@ from engine.store.database import Database
 from engine.store.reference import Security
 from engine.views.users import desk_users
 from tests.ui.conftest import build_book
+from tests.ui.helpers import close_window, open_trader_window
 from ui.desk import Desk
 from ui.main_window import MainWindow
 from ui.replace_dialog import ReplaceDialog
@@ -77,19 +78,10 @@ def qtbot_module(qapp, request):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def window(qtbot_module, book, sim, tmp_path_factory) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    user = next(u for u in desk_users(book) if u.username == "tara.trader")
-    store = QSettings(str(tmp_path_factory.mktemp("ini") / "s.ini"), QSettings.Format.IniFormat)
-    desk = Desk(book, user, clock=ManualClock(SUNDAY, user_tz="Europe/London"), jobs=Jobs())
-    sim.attach(desk)
-    w = MainWindow(desk, UserSettings(user.username, store), theme="light", restore=False)
-    qtbot_module.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    assert wait_ready(w, 60_000)
+    clock = ManualClock(SUNDAY, user_tz="Europe/London")
+    w = open_trader_window(qtbot_module, book, sim, clock, tmp_path_factory.mktemp("ini") / "s.ini")
     yield w
-    w.setProperty("force_close", True)
-    w.close()
-    desk.jobs.wait()
+    close_window(w)
 
 
 def route(sim: SimulatedTrading, drafts: list[OrderDraft], outside_hours: bool = True) -> list[int]:
