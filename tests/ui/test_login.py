@@ -111,6 +111,8 @@ def test_good_password_opens_the_workspace_of_the_role(qtbot, demo_db, tmp_path:
         "audit",
         "reconcile",
         "holdings",
+        "killswitch",
+        "stale",
     }
     close_window(window)
 

@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import func, select
 
+from engine.compliance.approvals import PENDING
 from engine.compliance.tables import ApprovalCase
 from engine.store.people import User
 from tests.ui.helpers import close_window, open_window
@@ -64,7 +65,7 @@ def test_layouts_are_saved_per_user_and_named_workspaces_load_and_reset(qtbot, d
     # (the session's demo book may hold cases other tests opened).
     with demo_db.session() as s:
         pending = s.scalar(
-            select(func.count()).select_from(ApprovalCase).where(ApprovalCase.state == "pending")
+            select(func.count()).select_from(ApprovalCase).where(ApprovalCase.state == PENDING)
         )
     blotter = window.docks["approvals"].blotter
     qtbot.waitUntil(lambda: blotter.model.rowCount() == pending, timeout=30_000)
