@@ -23,7 +23,10 @@ from engine.release.proposals import ReleaseErrors, releasable, release_proposal
 from workstation.cli.args import (
     amount,
     batch_size,
+    fraction,
+    input_file,
     iso_date,
+    non_negative_int,
     output_file,
     row_limit,
     solve_seconds,
@@ -83,27 +86,28 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--no-skip", action="store_true", help="solve accounts that are within their band too")
     p.add_argument(
         "--harvest-min-loss",
-        type=float,
+        type=amount,
         default=RebalanceSettings.harvest_min_loss_base,
         metavar="AMOUNT",
         help="tlh: harvest a lot only when its loss exceeds AMOUNT (base ccy; default %(default)g)",
     )
     p.add_argument(
         "--harvest-min-pct",
-        type=float,
+        type=fraction,
         default=RebalanceSettings.harvest_min_pct,
         metavar="P",
         help="tlh: ...and exceeds P of the lot's cost (a fraction; default %(default)g)",
     )
     p.add_argument(
         "--harvest-interval",
-        type=int,
+        type=non_negative_int,
         default=RebalanceSettings.harvest_interval_days,
         metavar="DAYS",
         help="tlh: no harvest in an account that realized a loss within DAYS (default %(default)d)",
     )
     p.add_argument(
         "--substitutes",
+        type=input_file,
         metavar="FILE",
         help="tlh: substitute list CSV (asset_class,group,symbol); default resources/rebalance/substitutes.csv",
     )
