@@ -51,17 +51,27 @@ class Router:
         """Between commit and send ("after_commit") and after the send ("after_send"): nothing
         happens here. Crash tests replace this in their own process (tests/connectors/fix)."""
 
-    def route(self, order_ids: Sequence[int] | None = None, *, outside_hours: bool = False) -> RouteResult:
+    def route(
+        self,
+        order_ids: Sequence[int] | None = None,
+        *,
+        outside_hours: bool = False,
+        username: str | None = None,
+    ) -> RouteResult:
         """Route released orders (blocks and lone account orders). An order for a closed market is
         held until its open, unless `outside_hours` (the trader's command, for brokers that take
         orders outside hours). Orders are committed as pending_new before anything is sent.
-        A kill switch that cannot answer refuses the whole route (ControlFailed, nothing sent)."""
+        A kill switch that cannot answer refuses the whole route (ControlFailed, nothing sent).
+        `username`: a desk user's command, refused without orders.route (audited, nothing routed);
+        without it the OMS itself routes (the headless OMS, release_due)."""
         ctx = self.ctx
         sent: list[int] = []
         held: list[int] = []
         skipped: list[int] = []
         with ctx.tx() as tx:
             s = tx.session
+            if username is not None:
+                ctx.allowed(s, username, "orders.route")
             q = select(Order).where(Order.status == S.RELEASED, Order.parent_id.is_(None))
             if order_ids is not None:
                 q = q.where(Order.id.in_(order_ids))

@@ -196,9 +196,16 @@ class OrderManager:
         """Aggregate released account orders into blocks (engine.oms.blocks.Blocks.build)."""
         return self.blocks.build(order_ids, min_children)
 
-    def route(self, order_ids: Sequence[int] | None = None, *, outside_hours: bool = False) -> RouteResult:
-        """Route released orders, holding those for closed markets (engine.oms.router.Router.route)."""
-        return self.router.route(order_ids, outside_hours=outside_hours)
+    def route(
+        self,
+        order_ids: Sequence[int] | None = None,
+        *,
+        outside_hours: bool = False,
+        username: str | None = None,
+    ) -> RouteResult:
+        """Route released orders, holding those for closed markets (engine.oms.router.Router.route);
+        a desk user's route needs orders.route."""
+        return self.router.route(order_ids, outside_hours=outside_hours, username=username)
 
     def release_due(self) -> list[int]:
         """Release approved orders and held ones whose market opened, and route them."""
