@@ -5,36 +5,22 @@ executor is not built."""
 
 from __future__ import annotations
 
-import subprocess
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from connectors.fix.config import dictionary_path
 from tests.conftest import migrated
-from tests.connectors.fix.harness import Oms, draft, free_port
-from tests.connectors.fix.test_quickfix_executor import EXECUTOR, _wait_listening
+from tests.connectors.fix.harness import Oms, draft
+from tests.connectors.fix.test_quickfix_executor import EXECUTOR, _wait_listening, start_executor
 from tests.connectors.fix.wire import sent_orders
 from tests.engine.oms.book import PassAll, RecordingBooker, make_book
 
 
 @pytest.mark.skipif(not EXECUTOR.exists(), reason="QuickFIX example executor not built")
 def test_ioc_fok_gtd_on_close_and_strategy_limit_orders_fill_at_quickfix_executor(tmp_path: Path) -> None:
-    port = free_port()
-    cfg = tmp_path / "executor.cfg"
-    cfg.write_text(
-        "\n".join(
-            [
-                "[DEFAULT]", "ConnectionType=acceptor", f"SocketAcceptPort={port}", "SocketReuseAddress=Y",
-                "StartTime=00:00:00", "EndTime=00:00:00", f"FileStorePath={tmp_path / 'ex-store'}",
-                "UseDataDictionary=Y", f"DataDictionary={dictionary_path()}", "",
-                "[SESSION]", "BeginString=FIX.4.4", "SenderCompID=SIM", "TargetCompID=WS", "",
-            ]
-        )
-    )  # fmt: skip
-    proc = subprocess.Popen([str(EXECUTOR), str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port, proc = start_executor(tmp_path)
     db = migrated(f"sqlite:///{tmp_path / 'book.db'}")
     oms = None
     expiry = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)

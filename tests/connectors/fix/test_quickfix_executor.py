@@ -36,8 +36,8 @@ def _wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 3
             time.sleep(0.05)
 
 
-@pytest.mark.skipif(not EXECUTOR.exists(), reason="QuickFIX example executor not built")
-def test_limit_orders_fill_at_quickfix_executor(tmp_path: Path) -> None:
+def start_executor(tmp_path: Path) -> tuple[int, subprocess.Popen[bytes]]:
+    """QuickFIX's example executor as a FIX 4.4 acceptor (SIM) on a free port: (port, process)."""
     port = free_port()
     cfg = tmp_path / "executor.cfg"
     cfg.write_text(
@@ -51,6 +51,12 @@ def test_limit_orders_fill_at_quickfix_executor(tmp_path: Path) -> None:
         )
     )  # fmt: skip
     proc = subprocess.Popen([str(EXECUTOR), str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return port, proc
+
+
+@pytest.mark.skipif(not EXECUTOR.exists(), reason="QuickFIX example executor not built")
+def test_limit_orders_fill_at_quickfix_executor(tmp_path: Path) -> None:
+    port, proc = start_executor(tmp_path)
     db = migrated(f"sqlite:///{tmp_path / 'book.db'}")
     oms = None
     try:
