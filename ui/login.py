@@ -28,6 +28,7 @@ ROLE_NAMES = {
     "compliance": "Compliance",
     "trader": "Trader",
     "admin": "Administrator",
+    "operations": "Operations",
 }
 
 

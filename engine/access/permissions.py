@@ -37,6 +37,15 @@ class Permission(StrEnum):
     RECONCILE_ADJUST = "reconcile.adjust"
     """Propose a book adjustment for a break (a second person approves it: RECONCILE_APPROVE)."""
     RECONCILE_APPROVE = "reconcile.approve"
+    ACTIVITY_LOAD = "activity.load"
+    """Load a custodian's daily activity (trades away, income, fees, flows, transfers) into the ledger."""
+    CORPORATE_LOAD = "corporate.load"
+    """Load corporate actions from a data vendor's file."""
+    BOOKINGS_ENTER = "bookings.enter"
+    """Enter a manual corporate action or cash flow (a second person approves it: BOOKINGS_APPROVE)."""
+    BOOKINGS_APPROVE = "bookings.approve"
+    DAY_CLOSE = "day.close"
+    """Run the day cycle (load the inbox, book, settle, revalue, store daily values, reconcile, scan)."""
 
 
 P = Permission
@@ -81,6 +90,26 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RECONCILE_RUN,
             P.RECONCILE_WORK,
             P.RECONCILE_ADJUST,
+            P.ACTIVITY_LOAD,
+            P.CORPORATE_LOAD,
+            P.BOOKINGS_ENTER,
+            P.DAY_CLOSE,
+        }
+    ),
+    Role.OPERATIONS: frozenset(
+        {
+            P.BOOK_IMPORT,
+            P.AUDIT_READ,
+            P.RECONCILE_LOAD,
+            P.RECONCILE_RUN,
+            P.RECONCILE_WORK,
+            P.RECONCILE_ADJUST,
+            P.RECONCILE_APPROVE,
+            P.ACTIVITY_LOAD,
+            P.CORPORATE_LOAD,
+            P.BOOKINGS_ENTER,
+            P.BOOKINGS_APPROVE,
+            P.DAY_CLOSE,
         }
     ),
 }

@@ -34,6 +34,8 @@ DEMO_USERS: tuple[tuple[str, str, str], ...] = (
     ("cora.compliance", "Cora Lindqvist (demo compliance)", "compliance"),
     ("cole.compliance", "Cole Osei (demo compliance)", "compliance"),
     ("ada.admin", "Ada Novak (demo admin)", "admin"),
+    ("otto.ops", "Otto Brandt (demo operations)", "operations"),
+    ("olga.ops", "Olga Rinaldi (demo operations)", "operations"),
 )
 """(user name, display name, role) of the demo book's users, who have no password."""
 DEMO_USERNAMES = frozenset(u for u, _, _ in DEMO_USERS)

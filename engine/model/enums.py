@@ -58,6 +58,8 @@ class Role(StrEnum):
     TRADER = "trader"
     COMPLIANCE = "compliance"
     ADMIN = "admin"
+    OPERATIONS = "operations"
+    """Middle office: loads custodian activity and corporate actions, runs the day cycle, works breaks."""
 
 
 class Side(StrEnum):

@@ -16,6 +16,7 @@ ROLE_WORKSPACE = {
     "compliance": "compliance",
     "trader": "trader",
     "admin": "pm",
+    "operations": "compliance",
 }
 
 
