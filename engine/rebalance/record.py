@@ -14,6 +14,7 @@ from engine.rebalance.explain import drift_note, effective_drift
 from engine.rebalance.prepare import Prepared
 from engine.rebalance.rounding import Rounded
 from engine.rebalance.settings import FX_COST, Mode, RebalanceSettings
+from engine.reports.numbers import allocate
 
 
 def tracking_error(p: Prepared, u: Universe, w: np.ndarray) -> float:
@@ -31,10 +32,17 @@ def _side(p: Prepared, u: Universe, w: np.ndarray, qty: np.ndarray, cash: dict[s
     cash_base = {c: amt * fx[c] for c, amt in cash.items()}
     held = np.flatnonzero(qty > 0)
     names = [str(x) for x in sym[held]]
-    weights = {k: round(x, 8) for k, x in zip(names, w[held].tolist())}
-    for c, v in sorted(cash_base.items()):
-        if abs(cash.get(c, 0.0)) > 0:
-            weights[f"CASH:{c}"] = round(v / p.value, 8)
+    # Weights of this side's own value (after costs, the value after trading is a little lower
+    # than before), rounded once so that they add up to exactly one.
+    cash_keys = [c for c in sorted(cash_base) if abs(cash.get(c, 0.0)) > 0]
+    values = (qty[held] * p.pb[held]).tolist() + [cash_base[c] for c in cash_keys]
+    total = sum(values)
+    if total > 0:
+        w = qty * p.pb / total
+        shares = [float(x) for x in allocate([v / total for v in values], 8, 1)]
+    else:
+        shares = [round(x, 8) for x in w[held].tolist()] + [0.0] * len(cash_keys)
+    weights = dict(zip(names + [f"CASH:{c}" for c in cash_keys], shares))
     # Drift = recorded (rounded) weight minus model weight, per symbol and cash, sorted by key.
     wr = np.zeros(p.n)
     wr[held] = list(weights.values())[: len(held)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 import cvxpy as cp
@@ -87,6 +88,8 @@ def verify_hard_constraints(
     if not a.keep_legacy:
         assert not excluded & set(rec["after"]["holdings"]), rec["account"]
     weights = rec["after"]["weights"]
+    for side in ("before", "after"):  # weights of the side's own value, adding up to exactly 100%
+        assert sum(Decimal(repr(v)) for v in rec[side]["weights"].values()) == 1, (rec["account"], side)
     cash_w = sum(v for k, v in weights.items() if k.startswith("CASH:"))
     total = sum(weights.values())
     assert cash_w / total >= a.cash_floor - 1e-9, (rec["account"], cash_w, a.cash_floor)
