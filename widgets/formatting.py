@@ -74,6 +74,8 @@ def format_value(kind: str, value: Any, currency: str | None = None, signed: boo
         return ""
     if kind == "money":
         return fmt_money(value, currency)
+    if kind == "amount":  # the title names the currency: its minor units, no code on every line
+        return numbers.fmt_money(value, currency or "USD")
     if kind == "qty":
         return fmt_qty(value)
     if kind == "int":

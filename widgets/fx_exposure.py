@@ -23,18 +23,19 @@ from widgets.table_view import DataTableView
 
 FX_COLUMNS = [
     Column("currency", "Currency"),
-    Column("exposure", "Exposure", "money", tooltip="positions plus cash, net of hedges"),
+    Column("exposure", "Exposure", "amount", "view_currency", tooltip="positions plus cash, net of hedges"),
     Column("pct", "% of portfolio", "pct"),
     Column(
         "change_today",
         "FX move today",
-        "money",
+        "amount",
+        "view_currency",
         signed=True,
         tooltip="local amounts x change in rate between the last two fixings",
     ),
     Column("hedge_ratio", "Hedge ratio", "pct", tooltip="no FX hedges are booked in this book"),
-    Column("positions", "Positions", "money"),
-    Column("cash", "Cash", "money"),
+    Column("positions", "Positions", "amount", "view_currency"),
+    Column("cash", "Cash", "amount", "view_currency"),
     Column("local", "Amount (local)", "money", "currency"),
 ]
 
@@ -127,7 +128,7 @@ class FxExposurePanel(QWidget):
         self.model.columns = [
             replace(c, title=f"{titles[c.key]} ({currency})") if c.key in titles else c for c in FX_COLUMNS
         ]
-        frame = shown_exposure(frame, currency)
+        frame = shown_exposure(frame, currency).assign(view_currency=currency)
         self.model.set_frame(frame)
         self.view.fit_columns()
         total = float(frame["exposure"].sum()) if len(frame) else 0.0

@@ -64,3 +64,33 @@ def test_fx_exposure_lines_add_up_to_the_caption_and_100_percent(qtbot, demo_db,
         assert sum(pcts) == Decimal("100.00")
     finally:
         close_window(window)
+
+
+def test_fx_exposure_amounts_carry_the_view_currencys_minor_units(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A JPY household's exposure shows whole yen; a KWD one three decimals (ISO 4217)."""
+    import pandas as pd
+
+    from widgets.fx_exposure import FxExposurePanel
+
+    panel = FxExposurePanel()
+    qtbot.addWidget(panel)
+    frame = pd.DataFrame(
+        {
+            "currency": ["JPY", "USD"],
+            "exposure": [1_234_567.4, 765_432.6],
+            "pct": [0.6173, 0.3827],
+            "change_today": [-1_234.5, 2_000.25],
+            "hedge_ratio": [0.0, 0.0],
+            "positions": [1_000_000.4, 700_000.6],
+            "cash": [234_567.0, 65_432.0],
+            "local": [1_234_567.0, 5_100.55],
+        }
+    )
+    panel.set_exposure(frame, "Household H1", "JPY", "2026-12-04 vs 2026-12-03")
+    m = panel.model
+    assert [shown(m, r, "exposure") for r in range(2)] == ["1,234,567", "765,433"]  # add up to 2,000,000
+    assert shown(m, 0, "change_today") == "-1,234" and shown(m, 1, "change_today") == "2,000"
+    assert shown(m, 1, "local") == "5,100.55 USD"
+    assert "2,000,000 JPY" in panel.caption.text()
+    panel.set_exposure(frame, "Household H2", "KWD", "2026-12-04 vs 2026-12-03")
+    assert shown(m, 0, "positions") == "1,000,000.400"
