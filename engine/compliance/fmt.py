@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 
+from engine.reports.numbers import fmt_money
+
 
 def pct(x: float) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{x * 100:.2f}%"
 
 
 def money(x: float, ccy: str) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{x:,.2f} {ccy}"
+    """An amount with its currency's minor units (JPY none, KWD three), as every report shows it."""
+    return "n/a" if x is None or not math.isfinite(x) else f"{fmt_money(x, ccy)} {ccy}"
 
 
 def qty(x: float) -> str:

@@ -349,3 +349,14 @@ def test_every_template_is_covered() -> None:
 
     tested = {name.removeprefix("test_") for name in globals() if name.startswith("test_")}
     assert len(TEMPLATES) >= 20 and len(tested) >= len(TEMPLATES)
+
+
+def test_money_in_a_rules_sentence_carries_its_currencys_minor_units() -> None:
+    """ISO 4217: whole yen, three decimals for dinars, half-even as the ledger rounds."""
+    from engine.compliance.fmt import money
+
+    assert money(1_234_567.5, "JPY") == "1,234,568 JPY"
+    assert money(1_234_566.5, "JPY") == "1,234,566 JPY"
+    assert money(1_000.2345, "KWD") == "1,000.234 KWD"
+    assert money(-1_000.0, "USD") == "-1,000.00 USD"
+    assert money(float("nan"), "USD") == "n/a"
