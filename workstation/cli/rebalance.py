@@ -12,6 +12,7 @@ from sqlalchemy import select
 from engine.access.guard import require
 from engine.access.permissions import Permission
 from engine.errors import WorkstationError
+from engine.rebalance.batches import resolve_batch
 from engine.rebalance.book import book_as_of, load_accounts, load_universe
 from engine.rebalance.bulk import run_bulk, select_account_ids
 from engine.rebalance.drift import book_drift
@@ -156,7 +157,9 @@ def add_review_arguments(r: argparse.ArgumentParser, decision: str) -> None:
     """The accept and reject commands' options."""
     r.add_argument("ids", nargs="*", type=int, metavar="ID", help="proposal ids")
     r.add_argument(
-        "--run", metavar="BATCH", help="every proposal of this bulk run waiting for review (status ok)"
+        "--run",
+        metavar="BATCH",
+        help="every proposal of this bulk run waiting for review (status ok); the batch id or its first 6+ characters",
     )
     add_user_option(r)
     r.add_argument("--reason", required=decision == "reject", default="", help="recorded in the audit log")
@@ -172,7 +175,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         user = sign_in(database, args.user)
         with database.session() as s:
             require(s, user, Permission.REBALANCE_RUN)  # refused once, audited, before any proposal
-            ids = list(args.ids) if args.ids else waiting_for_review(s, args.run)
+            ids = list(args.ids) if args.ids else waiting_for_review(s, resolve_batch(s, args.run))
         if not ids:
             raise WorkstationError(f"run {args.run} has no proposal waiting for review")
         done: list[dict[str, Any]] = []
@@ -210,7 +213,11 @@ def add_release_arguments(r: argparse.ArgumentParser) -> None:
     """The release command's options."""
     g = r.add_mutually_exclusive_group(required=True)
     g.add_argument("--proposals", metavar="IDS", help="comma-separated proposal ids")
-    g.add_argument("--run", metavar="BATCH", help="every accepted proposal of this bulk run (batch id)")
+    g.add_argument(
+        "--run",
+        metavar="BATCH",
+        help="every accepted proposal of this bulk run (the batch id or its first 6+ characters)",
+    )
     add_user_option(r)
     r.add_argument("--broker", metavar="NAME", help="FIX session (TargetCompID) the orders go to")
     r.add_argument(
@@ -227,7 +234,7 @@ def cmd_release(args: argparse.Namespace) -> int:
         user = sign_in(database, args.user)
         if args.run:
             with database.session() as s:
-                ids = releasable(s, args.run)
+                ids = releasable(s, resolve_batch(s, args.run))
             if not ids:
                 raise WorkstationError(f"run {args.run} has no accepted proposal waiting for release")
         else:

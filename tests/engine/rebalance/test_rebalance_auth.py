@@ -144,7 +144,7 @@ def test_accept_and_reject_from_the_cli_move_proposals_and_audit_them(
         "rebalance",
         "reject",
         "--run",
-        batch,
+        batch[:8].upper(),  # the short id the desktop and the status bar show
         "--reason",
         "too much tax",
         "--user",
@@ -175,6 +175,11 @@ def test_accept_and_reject_from_the_cli_move_proposals_and_audit_them(
     assert "--reason" in capsys.readouterr().err
     code, _, err = cli(db, capsys, "rebalance", "accept", "--run", batch, "--user", "pat.pm")
     assert code == 2 and "no proposal waiting for review" in err
+    # A batch id too short to be safe, or one no run has, is refused before anything moves.
+    code, _, err = cli(db, capsys, "rebalance", "accept", "--run", batch[:4], "--user", "pat.pm")
+    assert code == 2 and "at least 6 characters" in err
+    code, _, err = cli(db, capsys, "rebalance", "accept", "--run", "ffffffffff", "--user", "pat.pm")
+    assert code == 2 and "no bulk run has this id" in err
 
 
 def test_run_bulk_itself_refuses_a_missing_or_unpermitted_user(db: Database) -> None:
