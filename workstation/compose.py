@@ -12,7 +12,7 @@ from engine.errors import ConfigurationError
 from engine.events import EventBus
 from engine.oms.gateway import OrderGateway
 from engine.oms.service import OrderManager
-from engine.store.database import Database, mask_url, parse_url
+from engine.store.database import Database, is_encrypted, mask_url, parse_url
 from engine.store.migrate import is_current, upgrade
 from engine.store.reference_seed import seed_reference
 from workstation.config import resolve_db_url, tls_options
@@ -20,9 +20,15 @@ from workstation.config import resolve_db_url, tls_options
 
 def database_url(db: str | None) -> URL:
     """The URL to connect with: --db / $WORKSTATION_DB / default; for a server database the
-    password from the OS keychain and the TLS options of the environment (URL query wins).
+    password from the OS keychain and the TLS options of the environment (URL query wins); for
+    an encrypted SQLite book (`sqlite+pysqlcipher:///PATH`) its key from the OS keychain.
     Holds the password: never log it (use mask_url)."""
     url = parse_url(resolve_db_url(db))
+    if is_encrypted(url):
+        from connectors.book_key import url_with_book_key
+        from connectors.credentials import KeyringCredentialStore
+
+        return url_with_book_key(url, KeyringCredentialStore())
     if url.get_backend_name() == "sqlite":
         return url
     from connectors.credentials import KeyringCredentialStore, url_with_password

@@ -1,7 +1,9 @@
 """Open a database by SQLAlchemy URL; SQLite gets WAL, foreign keys and a busy timeout.
 
 A SQLite book is created 0600 (its -wal and -shm files take the same mode) in a directory
-created 0700: it holds client positions and orders.
+created 0700: it holds client positions and orders. A `sqlite+pysqlcipher` book is encrypted
+at rest by SQLCipher (AES-256, HMAC per page): its key arrives in the URL's password, put there
+by the composition root from the OS keychain, and a book that the key does not open is refused.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from engine.errors import ConfigurationError
 from engine.store.files import create_private_file, private_dir, private_file
@@ -52,6 +55,11 @@ def parse_url(url: str | URL) -> URL:
         raise ConfigurationError(f"not a database URL: {url!s} ({exc})") from None
 
 
+def is_encrypted(url: str | URL) -> bool:
+    """Whether the URL names a SQLCipher-encrypted SQLite book."""
+    return parse_url(url).drivername == "sqlite+pysqlcipher"
+
+
 def mask_url(url: str | URL) -> str:
     """The URL with its password replaced by ***, safe for logs and `db info`."""
     return parse_url(url).render_as_string(hide_password=True)
@@ -66,10 +74,33 @@ class Database:
         self.url = parse_url(url)
         if self.url.get_backend_name() == "sqlite" and self.url.database not in (None, "", ":memory:"):
             _private_sqlite(Path(self.url.database).expanduser())
+        if is_encrypted(self.url):
+            if not self.url.password:
+                raise ConfigurationError(
+                    f"{mask_url(self.url)} is encrypted: its key must come from the OS keychain"
+                )
+            # The driver's default pool keeps one connection per thread; the desk's workers need
+            # the same shared pool as a plain book.
+            engine_kwargs.setdefault("poolclass", QueuePool)
+            engine_kwargs.setdefault("connect_args", {"check_same_thread": False})
         self.engine: Engine = create_engine(self.url, **engine_kwargs)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if is_encrypted(self.url):
+            self._check_key()
+
+    def _check_key(self) -> None:
+        """Read the first page: a wrong key or a plain file fails here, not in the middle of a command."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT count(*) FROM sqlite_master")).scalar_one()
+        except DatabaseError:
+            self.engine.dispose()
+            raise ConfigurationError(
+                f"cannot open the encrypted book {self.url.database}: the key in the OS keychain does "
+                "not open it (a different key, or not an encrypted book)"
+            ) from None
 
     @property
     def dialect(self) -> str:
@@ -93,6 +124,10 @@ class Database:
     def __exit__(self, *exc: object) -> None:
         """Leaving a `with` block releases the engine's connections."""
         self.dispose()
+
+    @property
+    def encrypted(self) -> bool:
+        return is_encrypted(self.url)
 
     def __repr__(self) -> str:
         return f"Database({mask_url(self.url)})"
