@@ -42,6 +42,7 @@ from connectors.fix.application import WorkstationApplication, broker_of
 from connectors.fix.config import complete, state_dirs, usernames
 from connectors.fix.dictionary import InvalidFixMessage, validate
 from connectors.fix.log import RedactingLogFactory
+from connectors.fix.tls import require_tls_if_asked
 from connectors.fix.translate import to_fix
 from engine.oms.errors import RouteError
 from engine.oms.messages import Inbound, Outbound
@@ -93,6 +94,7 @@ class FixGateway:
         book: Database | None = None,
     ) -> None:
         text = complete(settings_file, data_dir)
+        self.tls = require_tls_if_asked(text)  # a session asking for TLS that we cannot give stops here
         self.book = book if book is not None else lease_db if isinstance(lease_db, Database) else None
         # First: a Username without its password in a secure keychain stops here, leaving nothing.
         self.app = WorkstationApplication(inbox, credentials, usernames(text))
@@ -128,7 +130,8 @@ class FixGateway:
         self._store = fix.FileStoreFactory(self.settings)
         self._log = RedactingLogFactory(self.settings)  # no Password (554) in any log line
         with private_umask():  # the sessions' store and log files are created 0600
-            self.initiator = fix.SocketInitiator(self.app, self._store, self.settings, self._log)
+            make = fix.SSLSocketInitiator if self.tls else fix.SocketInitiator
+            self.initiator = make(self.app, self._store, self.settings, self._log)
         self._resume()  # the sessions exist now, and none has connected yet
         self.initiator.start()
 
