@@ -15,12 +15,13 @@ from engine.oms.service import OrderManager
 from engine.store.database import Database, is_encrypted, mask_url, parse_url
 from engine.store.migrate import is_current, upgrade
 from engine.store.reference_seed import seed_reference
-from workstation.config import resolve_db_url, tls_options
+from workstation.config import SERVER_SSLMODE, is_loopback, resolve_db_url, tls_options
 
 
 def database_url(db: str | None) -> URL:
     """The URL to connect with: --db / $WORKSTATION_DB / default; for a server database the
-    password from the OS keychain and the TLS options of the environment (URL query wins); for
+    password from the OS keychain and the TLS options of the environment (URL query wins; a
+    server off this machine defaults to sslmode=verify-full); for
     an encrypted SQLite book (`sqlite+pysqlcipher:///PATH`) its key from the OS keychain.
     Holds the password: never log it (use mask_url)."""
     url = parse_url(resolve_db_url(db))
@@ -35,6 +36,8 @@ def database_url(db: str | None) -> URL:
 
     url = url_with_password(url, KeyringCredentialStore())  # refuses a password written in the URL
     extra = {k: v for k, v in tls_options().items() if k not in url.query}
+    if "sslmode" not in url.query and "sslmode" not in extra and not is_loopback(url.host):
+        extra["sslmode"] = SERVER_SSLMODE  # fail closed: no clear text or unverified TLS off the machine
     return url.update_query_dict(extra) if extra else url
 
 

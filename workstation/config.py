@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -44,3 +45,18 @@ TLS_ENV: dict[str, str] = {
 def tls_options() -> dict[str, str]:
     """The TLS options set in the environment (libpq parameter name -> value)."""
     return {k: os.environ[v] for k, v in TLS_ENV.items() if os.environ.get(v)}
+
+
+def is_loopback(host: str | None) -> bool:
+    """A server on this machine: no host (the Unix socket), a socket directory, localhost, 127/8, ::1."""
+    if not host or host.startswith("/") or host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+SERVER_SSLMODE = "verify-full"
+"""A server off this machine is reached over TLS with its certificate and host name verified,
+unless the URL or WORKSTATION_DB_SSLMODE says otherwise (explicitly, in the configuration)."""
