@@ -25,6 +25,7 @@ from engine.oms.events import BrokerSessionChanged
 from engine.oms.ids import new_cl_ord_id
 from engine.oms.journal import ORDER_MACHINE
 from engine.oms.messages import CancelReject, ExecReport, Inbound, SessionState
+from engine.oms.recovery import already_recovered, execution_row, missing_fill, recovered_report
 from engine.oms.resend import resent_since_asked
 from engine.oms.retry import is_transient
 from engine.oms.router import Router
@@ -136,23 +137,13 @@ class Executions:
         if o is None:
             ctx.alert(tx, None, r.cl_ord_id, f"execution report {r.exec_id} for an unknown ClOrdID")
             return
-        s.add(
-            Execution(
-                order_id=o.id,
-                broker=r.broker,
-                exec_id=r.exec_id,
-                exec_type=r.exec_type,
-                ord_status=r.ord_status,
-                last_qty=r.last_qty,
-                last_px=r.last_px,
-                cum_qty=r.cum_qty,
-                leaves_qty=r.leaves_qty,
-                avg_px=r.avg_px,
-                transact_time=r.transact_time,
-                received_at=r.received_at,
-                text=r.text,
+        if already_recovered(s, o, r):
+            ctx.duplicates += 1
+            log.info(
+                "fill %s for %s: its quantity was already recovered from a status", r.exec_id, o.cl_ord_id
             )
-        )
+            return
+        s.add(execution_row(o.id, r))
         if r.broker_order_id and not o.broker_order_id:
             o.broker_order_id = r.broker_order_id
         if r.unknown_order:
@@ -166,6 +157,7 @@ class Executions:
         else:
             ctx.alert(tx, o, o.cl_ord_id, f"ExecType {r.exec_type!r} not handled (ExecID {r.exec_id})")
             return
+        self._recover(tx, o, r)
         event = event_of(incoming)
         facts = {"broker_status": FIX_ORD_STATUS.get(r.ord_status), "reissue": incoming == I.ORDER_STATUS}
         detail = {
@@ -222,6 +214,20 @@ class Executions:
             self.ctx.alert(tx, o, o.cl_ord_id, f"overfill: CumQty {cum} exceeds OrderQty {o.quantity}")
         o.cum_qty = cum
         o.avg_px = (notional / cum).quantize(PX)
+
+    def _recover(self, tx: Tx, o: Order, r: ExecReport) -> None:
+        """Book what the broker's CumQty says was filled beyond our fills (engine.oms.recovery)."""
+        gap = missing_fill(o, r)
+        if gap is None:
+            return
+        fill = recovered_report(r, *gap)
+        tx.session.add(execution_row(o.id, fill))
+        self._fill(tx, o, fill)
+        self.ctx.alert(
+            tx, o, o.cl_ord_id,
+            f"recovered a fill of {gap[0].normalize():f} at {gap[1].normalize():f} from the broker's CumQty {r.cum_qty} and AvgPx "
+            f"{r.avg_px} (ExecID {r.exec_id}): the broker did not resend it",
+        )  # fmt: skip
 
     def _check_invariants(self, tx: Tx, o: Order, r: ExecReport, new: S) -> None:
         """Our quantities against the broker's view; a mismatch is alerted, never fatal."""
