@@ -7,7 +7,9 @@ file (row, field, reason: unknown account or security, bad amount, gross/withhol
 a reference twice, a reference booked before with other content, a sale of shares not held) is
 listed, and nothing of the file is written, even when the caller's transaction goes on.
 
-Lines are booked in trade-date order (file order within a date). Loading is an act of a signed-in
+Cash-only lines (income, fees, flows, FX) are booked in bulk (engine.activity.bulk); lines that
+move lots (trades away, transfers in kind) then one by one in trade-date order (file order within
+a date). Loading is an act of a signed-in
 user with activity.load (PermissionDenied otherwise, audited); each booked file writes one audit
 entry (`activity.load`) in the same transaction.
 """
@@ -24,6 +26,7 @@ from sqlalchemy.orm import Session
 from engine.access.guard import require
 from engine.access.permissions import Permission
 from engine.accounting.errors import BookingError
+from engine.activity.bulk import CASH_KINDS, post_cash_lines
 from engine.activity.checks import (
     CHUNK,
     Checked,
@@ -32,11 +35,12 @@ from engine.activity.checks import (
     load_accounts,
     security_index,
 )
-from engine.activity.post import Poster
-from engine.activity.rows import KINDS, ParsedActivity
+from engine.activity.post import Posted, Poster
+from engine.activity.rows import KINDS, TRADES, ParsedActivity
 from engine.activity.tables import ActivityFile, ActivityLine
 from engine.audit.chain import record
 from engine.errors import ImportValidationError, Problem
+from engine.pricing.fx import FxTable
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,16 @@ def _check(
     return todo, skipped
 
 
+def _fx_for(session: Session, todo: list[Checked]) -> FxTable | None:
+    """One FX table over the trade dates of the file's trades in a foreign currency (None if none)."""
+    days = [
+        c.row.trade_date
+        for c in todo
+        if c.row.kind in TRADES and c.security is not None and c.security.currency != c.account.base_currency
+    ]
+    return FxTable.load(session, start=min(days), end=max(days)) if days else None
+
+
 def book_activity_file(
     session: Session,
     parsed: ParsedActivity,
@@ -156,14 +170,19 @@ def book_activity_file(
         )  # fmt: skip
         session.add(f)
         session.flush()
-        poster = Poster(session, custodian)
-        lines: list[dict[str, Any]] = []
-        for c in todo:
+        cash = [c for c in todo if c.row.kind in CASH_KINDS]
+        rest = [c for c in todo if c.row.kind not in CASH_KINDS]
+        booked_cash, errors = post_cash_lines(session, cash, custodian)
+        problems.extend(Problem(getattr(e, "row", 1), e.field, e.reason) for e in errors)
+        posted_by: list[tuple[Checked, Posted]] = list(zip(cash, booked_cash, strict=False))
+        poster = Poster(session, custodian, _fx_for(session, rest))
+        for c in rest:
             try:
-                posted = poster.post(c)
+                posted_by.append((c, poster.post(c)))
             except BookingError as exc:
                 problems.append(Problem(c.row.row, exc.field, exc.reason))
-                continue
+        lines: list[dict[str, Any]] = []
+        for c, posted in posted_by:
             r = c.row
             counts[r.kind] += 1
             lines.append(

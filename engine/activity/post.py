@@ -54,10 +54,11 @@ def source_ref(custodian: str, reference: str) -> str:
 class Poster:
     """Books checked lines for one file; keeps one booker (and its FX cache) across the file."""
 
-    def __init__(self, session: Session, custodian: str) -> None:
+    def __init__(self, session: Session, custodian: str, fx: FxTable | None = None) -> None:
+        """`fx`: the rates around the file's trade dates, read once for every trade of the file."""
         self.session = session
         self.custodian = custodian
-        self.booker = LedgerBooker()
+        self.booker = LedgerBooker(fx)
 
     def post(self, c: Checked) -> Posted:
         """Book one line in the caller's transaction; BookingError names the field and reason."""
