@@ -186,3 +186,21 @@ def test_a_booking_failure_refuses_the_whole_file(book: Database, tmp_path: Path
     assert [(p.row, p.column) for p in err.value.problems] == [(3, "quantity")]
     assert "selling 1000 but only 100" in err.value.problems[0].reason
     assert _counts(book) == before and _cash(book, US) == cash
+
+
+def test_deposits_and_withdrawals_are_external_flows_income_is_not(book: Database, tmp_path: Path) -> None:
+    import numpy as np
+
+    from engine.reports.cash_history import cash_history
+
+    load(book, csv_file(tmp_path / "day.csv", DAY))
+    with book.session() as s:
+        acct = s.scalars(select(Account).where(Account.code == US)).one()
+        hist = cash_history(
+            s, acct.id, np.array(["2026-11-01", "2026-11-02", "2026-11-03"], dtype="datetime64[D]")
+        )
+    flows = sorted(zip(hist.flows["currency"], hist.flows["amount"], strict=True))
+    assert flows == [("USD", -2500.0), ("USD", 10000.0)]
+    # End of 2026-11-02: +20.40 + 10000 - 2500 - 12.34 - 1270.50; the sale's +1494.00 comes on the 3rd.
+    assert round(hist.balance.loc["2026-11-02", "USD"] - hist.balance.loc["2026-11-01", "USD"], 2) == 6237.56
+    assert round(hist.balance.loc["2026-11-03", "USD"] - hist.balance.loc["2026-11-02", "USD"], 2) == 1494.0
