@@ -1,6 +1,6 @@
 """Activity files in every format we read, including camt.053 made by an independent implementation.
 
-camt.053.001.02 to .12 entries are built with pyiso20022 (xsdata classes generated from ISO's
+camt.053.001.02 to .12 entries (every version) are built with pyiso20022 (xsdata classes generated from ISO's
 schemas, serialized by xsdata: element order, prefixes and number formats are theirs), pass ISO's
 own schema of their version on the way in, and are booked into a real book. camt.053.001.13 and
 .14 (no generated library ships them) are written here and checked by ISO's schema. Custodian B's
@@ -49,7 +49,7 @@ def _entry(
         "BkTxCd": {"Domn": {"Cd": code[0], "Fmly": {"Cd": code[1], "SubFmlyCd": code[2]}}},
     }
     if tx:
-        if version >= 4:  # from .04 on the transaction repeats its amount and direction
+        if version >= 3:  # from .03 on the transaction repeats its amount and direction
             tx = {"Amt": ntry["Amt"], "CdtDbtInd": ntry["CdtDbtInd"], **tx}
         ntry["NtryDtls"] = [{"TxDtls": [tx]}]
     return ntry
@@ -89,7 +89,7 @@ EXPECTED = [
 ]
 
 
-@pytest.mark.parametrize("version", [2, 4, 8, 9, 10, 11, 12])
+@pytest.mark.parametrize("version", range(2, 13))
 def test_camt053_entries_from_pyiso20022(tmp_path: Path, version: int) -> None:
     path = tmp_path / f"camt{version}.xml"
     path.write_bytes(camt053_activity(version))
