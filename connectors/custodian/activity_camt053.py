@@ -7,7 +7,7 @@ AcctSvcrRef (the custodian's reference: the natural key; TxDtls/Refs/AcctSvcrRef
 has none), and the bank transaction code (BkTxCd Domn/Cd, Fmly/Cd, SubFmlyCd) mapped to a kind
 by the profile (connectors.custodian.activity_profile.CAMT053_CODES). From the entry's one
 transaction (TxDtls): the security (FinInstrmId/ISIN), a dividend's gross (AmtDtls/InstdAmt) and
-withholding (Tax/TtlTaxAmt), an FX conversion's other leg (AmtDtls/CntrValAmt).
+withholding (Tax/TtlTaxAmt, else the taxes of its charges, Chrgs/Rcrd/Tax/Amt), an FX conversion's other leg (AmtDtls/CntrValAmt).
 """
 
 from __future__ import annotations
@@ -41,6 +41,15 @@ def _amount(elem: Any) -> tuple[str, Decimal] | None:
     if elem is None:
         return None
     return parse_currency(elem.get("Ccy", "")), Decimal((elem.text or "").strip())
+
+
+def _charged_tax(tx: Any, ns: str) -> tuple[str, Decimal] | None:
+    """Tax withheld as charges: the sum of TxDtls/Chrgs/(Rcrd/)Tax/Amt, when there is any."""
+    found = [_amount(a) for a in tx.findall(f".//{{{ns}}}Chrgs//{{{ns}}}Tax/{{{ns}}}Amt")]
+    taxes = [t for t in found if t is not None]
+    if not taxes:
+        return None
+    return taxes[0][0], sum((t[1] for t in taxes), Decimal(0))
 
 
 def _kind(codes: dict[str, str], code: str) -> str | None:
@@ -136,7 +145,7 @@ class _Entries:
                 fields.update(id_type="ISIN", security_ref=isin.strip())
             try:
                 gross = _amount(tx.find(q(ns, "AmtDtls/InstdAmt/Amt")))
-                tax = _amount(tx.find(q(ns, "Tax/TtlTaxAmt")))
+                tax = _amount(tx.find(q(ns, "Tax/TtlTaxAmt"))) or _charged_tax(tx, ns)
                 counter = _amount(tx.find(q(ns, "AmtDtls/CntrValAmt/Amt")))
             except (FieldError, ArithmeticError) as exc:
                 self.p(tx, "TxDtls/AmtDtls", str(exc))

@@ -157,6 +157,35 @@ def test_camt053_newest_versions_checked_by_iso_schema(tmp_path: Path, version: 
     assert f"camt.053.001.{version}" in e.value.problems[0].reason
 
 
+@pytest.mark.parametrize("version", [4, 8, 12])
+def test_camt053_withholding_given_as_the_tax_of_charges(tmp_path: Path, version: int) -> None:
+    """Some custodians report the withholding as a charge record's tax, not as TxDtls/Tax."""
+    div = _entry(version, "C-DIV-2", "85.00", True, ("SECU", "CORP", "DVCA"),
+                 AmtDtls={"InstdAmt": {"Amt": _amt("100.00")}}, FinInstrmId={"ISIN": AAA_ISIN},
+                 Chrgs={"Rcrd": [{"Amt": _amt("15.00"), "Tax": {"Amt": _amt("15.00")}}]})  # fmt: skip
+    bal = {"Tp": {"CdOrPrtry": {"Cd": "CLBD"}}, "Amt": _amt("85.00"), "CdtDbtInd": "CRDT", "Dt": {"Dt": ON}}
+    stmt = {
+        "Id": "S1",
+        "CreDtTm": f"{ON}T18:00:00",
+        "Acct": {"Id": {"Othr": {"Id": "SIMC/000001"}}},
+        "Bal": [bal],
+        "Ntry": [div],
+    }
+    report = {"GrpHdr": {"MsgId": "M", "CreDtTm": f"{ON}T18:00:00"}, "Stmt": [stmt]}
+    n = f"{version:02d}"
+    path = tmp_path / "c.xml"
+    path.write_bytes(
+        document(f"pyiso20022.camt.camt_053_001_{n}.camt_053_001_{n}", "Document", {"BkToCstmrStmt": report})
+    )
+    [row] = read_activity_file(path, C).rows
+    assert (row.kind, row.gross, row.withholding, row.amount) == (
+        "dividend",
+        Decimal("100.00"),
+        Decimal("15.00"),
+        Decimal("85.00"),
+    )
+
+
 def test_unknown_version_and_holdings_messages_are_one_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "c.xml"
     path.write_bytes(camt053_activity(8).replace(b"camt.053.001.08", b"camt.053.001.99"))
