@@ -5,6 +5,7 @@ Alembic branch labelled with the area's name, rooted at 0001_foundation.
 """
 
 from engine.accounting import tables as accounting_tables
+from engine.activity import tables as activity_tables
 from engine.audit import tables as audit_tables
 from engine.compliance import tables as compliance_tables
 from engine.oms import tables as oms_tables
@@ -32,6 +33,7 @@ TABLE_MODULES = (
     models_tables,
     shared_tables,
     pricing_tables,
+    activity_tables,
 )
 metadata = Base.metadata
 

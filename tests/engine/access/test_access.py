@@ -15,6 +15,8 @@ from engine.access import users
 from engine.access.errors import AuthenticationFailed
 from engine.access.login import MAX_FAILURES, login
 from engine.access.permissions import Permission, permissions_of
+from engine.activity.load import book_activity_file
+from engine.activity.rows import ParsedActivity
 from engine.audit.verify import verify_chain
 from engine.compliance import approvals, killswitch, lists, posttrade
 from engine.compliance.checker import ComplianceChecker
@@ -52,6 +54,18 @@ CALLS: list[tuple[str, str, Callable[[Any, str], object]]] = [
         "tr1",
         "reconcile.load",
         lambda s, u: store_statement(s, ParsedStatement("C", "generic-csv", "cash", D), "f", "h", u),
+    ),
+    (
+        "pm1",
+        "activity.load",
+        lambda s, u: book_activity_file(
+            s,
+            ParsedActivity("C", "generic-csv"),
+            custodian="C",
+            username=u,
+            source_name="f",
+            content_hash="h",
+        ),
     ),
     ("pm1", "reconcile.run", lambda s, u: reconcile(s, D, run_by=u)),
     ("tr1", "reconcile.work", lambda s, u: workflow.assign(s, 1, "co1", u)),
@@ -107,7 +121,7 @@ def test_every_permission_is_covered_by_a_denial_test() -> None:
         "reconcile.load", "reconcile.run", "reconcile.work", "reconcile.adjust", "reconcile.approve",
         # Granted before their services land (activity, corporate actions, manual bookings, day
         # cycle); each service's branch replaces its entry here with a denial test of its own.
-        "activity.load", "corporate.load", "bookings.enter", "bookings.approve", "day.close",
+        "corporate.load", "bookings.enter", "bookings.approve", "day.close",
     }  # fmt: skip
 
 
