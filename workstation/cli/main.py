@@ -34,6 +34,8 @@ COMMANDS: dict[str, str] = {
     "reconcile": "reconcile",
     "events": "events",
     "model": "model",
+    "retention": "retention",
+    "client": "client",
 }
 GROUPS: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 
