@@ -85,8 +85,8 @@ def resolve(session: Session, code: str) -> Client:
         session,
         select(ca.c.id).where(
             or_(
-                (ca.c.entity == "order") & _in(ca.c.entity_id, orders),
-                (ca.c.entity == "proposal") & _in(ca.c.entity_id, proposals),
+                (ca.c.entity == "order") & _in(ca.c.entity_id, frozenset(str(i) for i in orders)),
+                (ca.c.entity == "proposal") & _in(ca.c.entity_id, frozenset(str(i) for i in proposals)),
             )
         ),
     )
@@ -262,13 +262,13 @@ def export_client(
 
     for table, query in EXPORTED.items():
         t = _t(table)
-        rows = session.execute(query(client)).tuples()
+        rows = session.execute(query(client))
         done(f"{table}.csv", table, _write(out / f"{table}.csv", [c.name for c in t.columns], iter(rows)))
     h = _holdings(session, client)
     done(
         "holdings.csv",
         None,
-        _write(out / "holdings.csv", list(h.selected_columns.keys()), iter(session.execute(h).tuples())),
+        _write(out / "holdings.csv", list(h.selected_columns.keys()), iter(session.execute(h))),
     )
     cols = [c.name for c in _t("audit_log").columns]
     audit = (tuple(r[c] for c in cols) for r in audit_rows(session, client))
