@@ -74,7 +74,6 @@ def test_a_secret_stored_in_clear_is_sealed_at_sign_in_and_by_the_admin(book: Da
     sign_in(book, "cora", PW["cora"], now=LATER, code=code_at(secret, LATER))
     assert row(book, "cora").totp_secret.startswith(PREFIX)  # type: ignore[union-attr]
     assert "mfa.sealed" in actions(book, "cora")
-    root_secret, _ = enrol(book, "root")
     with book.transaction() as s:
         assert mfa.seal_clear_secrets(s, "root", "after the upgrade") == 1
     assert row(book, "tina").totp_secret.startswith(PREFIX)  # type: ignore[union-attr]
