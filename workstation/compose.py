@@ -4,9 +4,12 @@ keychain's key for sealed secrets injected), builds the OMS with every control
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.engine import URL
 
 import resources
+from engine.access import mfa
 from engine.audit.signing import Signer, Verifier
 from engine.clock import Clock
 from engine.compose import build_order_manager
@@ -17,8 +20,10 @@ from engine.oms.service import OrderManager
 from engine.store.database import Database, mask_url, parse_url
 from engine.store.migrate import is_current, upgrade
 from engine.store.reference_seed import seed_reference
-from engine.store.sealing import SecretBox
+from engine.store.sealing import SecretBox, SecretKeyUnavailable
 from workstation.config import resolve_db_url, tls_options
+
+log = logging.getLogger(__name__)
 
 
 def database_url(db: str | None) -> URL:
@@ -50,7 +55,24 @@ def open_store(db: str | None, *, migrate: bool = True) -> Database:
         )
     with database.transaction() as session:
         seed_reference(session, resources.path("reference"))
+    seal_clear_secrets(database)
     return database
+
+
+def seal_clear_secrets(database: Database) -> int:
+    """Seal TOTP secrets an older version stored in clear, right after migrating (a migration
+    cannot reach the keychain). Without a key it leaves them: their owners are refused the second
+    factor until `workstation users mfa seal` runs where the key is (fail closed)."""
+    with database.transaction() as session:
+        if not mfa.clear_secrets(session):
+            return 0
+        try:
+            return mfa.seal_clear_secrets(
+                session, "migration", "sealed after the upgrade", enforce_permission=False
+            )
+        except SecretKeyUnavailable as exc:
+            log.warning("TOTP secrets left in clear (their second factor is refused): %s", exc)
+            return 0
 
 
 def secret_box() -> SecretBox:

@@ -185,12 +185,24 @@ def _secret(session: Session, user: User) -> str:
         ) from None
 
 
-def seal_clear_secrets(session: Session, actor: str, reason: str) -> int:
-    """An admin seals every TOTP secret still stored in clear (after an upgrade); how many, audited."""
-    require(session, actor, Permission.USERS_ADMIN)
-    box = secret_box(session)
+def clear_secrets(session: Session) -> list[User]:
+    """Users whose TOTP secret is still stored in clear (by a version before sealing)."""
     users = session.scalars(select(User).where(User.totp_secret.is_not(None))).all()
-    clear = [u for u in users if u.totp_secret is not None and not is_sealed(u.totp_secret)]
+    return [u for u in users if u.totp_secret is not None and not is_sealed(u.totp_secret)]
+
+
+def seal_clear_secrets(session: Session, actor: str, reason: str, *, enforce_permission: bool = True) -> int:
+    """Seal every TOTP secret still stored in clear; how many, audited `mfa.seal`.
+
+    An admin's command (`users.admin`); `enforce_permission=False` only for the composition root
+    right after it migrated the book (actor `migration`), which acts for nobody.
+    """
+    if enforce_permission:
+        require(session, actor, Permission.USERS_ADMIN)
+    box = secret_box(session)
+    clear = clear_secrets(session)
+    if not clear and not enforce_permission:
+        return 0
     for u in clear:
         u.totp_secret = box.seal(u.totp_secret or "")
     record(

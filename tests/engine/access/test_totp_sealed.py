@@ -80,3 +80,20 @@ def test_a_secret_stored_in_clear_is_sealed_at_sign_in_and_by_the_admin(book: Da
     sign_in(book, "tina", PW["tina"], now=LATER, code=code_at(tina_secret, LATER))
     with book.session() as s:
         assert verify_chain(s).ok
+
+
+def test_opening_a_book_seals_secrets_an_older_version_left_in_clear(book: Database) -> None:  # noqa: F811
+    from workstation.compose import open_store
+
+    if book.dialect != "sqlite":
+        pytest.skip("open_store migrates and seals the embedded SQLite book; `db upgrade` a server's")
+    secret, _ = enrol(book, "cora")
+    with book.transaction() as s:
+        s.execute(update(User).where(User.username == "cora").values(totp_secret=secret))
+    with open_store(str(book.url)) as opened:
+        pass
+    assert opened is not None
+    stored = row(book, "cora").totp_secret
+    assert stored is not None and stored.startswith(PREFIX) and secret not in stored
+    with book.session() as s:
+        assert verify_chain(s).ok
