@@ -115,8 +115,25 @@ def verify_chain(
     def broken(entry_id: int | None, problem: str, cp: AuditCheckpoint | None = None) -> VerifyReport:
         return VerifyReport(False, n, entry_id, problem, purged, ncp, cp.id if cp is not None else None)
 
-    q = select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=batch)
-    for e in session.scalars(q):
+    a = AuditEntry
+    q = (
+        select(
+            a.id,
+            a.prev_hash,
+            a.hash,
+            a.at,
+            a.username,
+            a.action,
+            a.entity,
+            a.entity_id,
+            a.before,
+            a.after,
+            a.reason,
+        )
+        .order_by(a.id)
+        .execution_options(yield_per=batch)
+    )  # rows, not ORM objects: the walk reads every entry once
+    for e in session.execute(q):
         n += 1
         if last_cp is not None and e.id <= last_cp.last_id:
             return broken(e.id, f"entry {e.id} lies in the range {_describe(last_cp)} covers", last_cp)
