@@ -20,6 +20,7 @@ os.environ["XDG_CONFIG_HOME"] = os.path.join(_TMP_HOME, "config")
 os.environ["XDG_CACHE_HOME"] = os.path.join(_TMP_HOME, "cache")
 os.environ.pop("WORKSTATION_DB", None)
 
+import keyring  # noqa: E402
 import pytest  # noqa: E402
 from sqlalchemy import Engine, create_engine, make_url, text  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
@@ -28,8 +29,29 @@ import resources  # noqa: E402
 from engine.store.database import Database  # noqa: E402
 from engine.store.migrate import upgrade  # noqa: E402
 from engine.store.reference_seed import seed_reference  # noqa: E402
+from engine.store.sealing import SecretBox  # noqa: E402
+from tests.connectors.memory_keyring import MemoryKeyringForTests  # noqa: E402
 
 PG_ENV = "WORKSTATION_TEST_PG_URL"
+
+
+@pytest.fixture(autouse=True)
+def _memory_keychain() -> Iterator[MemoryKeyringForTests]:
+    """Every test gets an empty in-memory keychain (never the real one): the keys that seal TOTP
+    secrets and sign audit checkpoints are created there when first needed. Tests that need
+    another backend install it themselves; the previous one is restored afterwards."""
+    backend, previous = MemoryKeyringForTests(), keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+def _keychain_box() -> SecretBox:
+    from connectors.keys import KeychainSecretBox
+
+    return KeychainSecretBox()
 
 
 def pg_url() -> str | None:
@@ -148,7 +170,7 @@ def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
 def database(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:  # type: ignore[no-untyped-def]
     """A migrated database with reference data (exchanges, settlement cycles), on both backends."""
     if request.param == "sqlite":
-        db = Database(_TEMPLATES.sqlite_copy(tmp_path / "book.db"))
+        db = Database(_TEMPLATES.sqlite_copy(tmp_path / "book.db"), secret_box=_keychain_box())
         yield db
         db.dispose()
         return
@@ -156,7 +178,7 @@ def database(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:  #
     if not base:
         pytest.skip(f"{PG_ENV} not set")
     name = _TEMPLATES.pg_clone(base)
-    db = Database(_pg_url_for(base, name))
+    db = Database(_pg_url_for(base, name), secret_box=_keychain_box())
     try:
         yield db
     finally:
@@ -168,6 +190,6 @@ def database(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:  #
 @pytest.fixture
 def sqlite_database(tmp_path) -> Iterator[Database]:  # type: ignore[no-untyped-def]
     """A migrated SQLite database with reference data."""
-    db = Database(_TEMPLATES.sqlite_copy(tmp_path / "book.db"))
+    db = Database(_TEMPLATES.sqlite_copy(tmp_path / "book.db"), secret_box=_keychain_box())
     yield db
     db.dispose()

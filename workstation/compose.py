@@ -1,11 +1,16 @@
-"""Composition root: opens the store for a command (schema and reference data in place) and builds
-the OMS with every control (engine.compose.build_order_manager)."""
+"""Composition root: opens the store for a command (schema and reference data in place, the OS
+keychain's key for sealed secrets injected), builds the OMS with every control
+(engine.compose.build_order_manager), and hands out the audit checkpoint keys."""
 
 from __future__ import annotations
+
+import logging
 
 from sqlalchemy.engine import URL
 
 import resources
+from engine.access import mfa
+from engine.audit.signing import Signer, Verifier
 from engine.clock import Clock
 from engine.compose import build_order_manager
 from engine.errors import ConfigurationError
@@ -15,7 +20,10 @@ from engine.oms.service import OrderManager
 from engine.store.database import Database, is_encrypted, mask_url, parse_url
 from engine.store.migrate import is_current, upgrade
 from engine.store.reference_seed import seed_reference
+from engine.store.sealing import SecretBox, SecretKeyUnavailable
 from workstation.config import SERVER_SSLMODE, is_loopback, resolve_db_url, tls_options
+
+log = logging.getLogger(__name__)
 
 
 def database_url(db: str | None) -> URL:
@@ -47,7 +55,7 @@ def open_store(db: str | None, *, migrate: bool = True) -> Database:
     The embedded SQLite default is migrated on open (a single desk owns it). A shared server
     database is migrated only by `workstation db upgrade`, so desks never race to migrate it.
     """
-    database = Database(database_url(db))
+    database = Database(database_url(db), secret_box=secret_box())
     if database.dialect == "sqlite" and migrate:
         upgrade(database)
     elif not is_current(database):
@@ -56,7 +64,45 @@ def open_store(db: str | None, *, migrate: bool = True) -> Database:
         )
     with database.transaction() as session:
         seed_reference(session, resources.path("reference"))
+    seal_clear_secrets(database)
     return database
+
+
+def seal_clear_secrets(database: Database) -> int:
+    """Seal TOTP secrets an older version stored in clear, right after migrating (a migration
+    cannot reach the keychain). Without a key it leaves them: their owners are refused the second
+    factor until `workstation users mfa seal` runs where the key is (fail closed)."""
+    with database.transaction() as session:
+        if not mfa.clear_secrets(session):
+            return 0
+        try:
+            return mfa.seal_clear_secrets(
+                session, "migration", "sealed after the upgrade", enforce_permission=False
+            )
+        except SecretKeyUnavailable as exc:
+            log.warning("TOTP secrets left in clear (their second factor is refused): %s", exc)
+            return 0
+
+
+def secret_box() -> SecretBox:
+    """The SecretBox for TOTP secrets: a Fernet key in the OS keychain (connectors.keys), read when used."""
+    from connectors.keys import KeychainSecretBox
+
+    return KeychainSecretBox()
+
+
+def audit_signer() -> Signer:
+    """The Ed25519 key that signs audit checkpoints (created in the OS keychain the first time)."""
+    from connectors.keys import keychain_signer
+
+    return keychain_signer()
+
+
+def audit_verifier() -> Verifier:
+    """The public key that checks audit checkpoints (SecretKeyUnavailable when the keychain has none)."""
+    from connectors.keys import keychain_verifier
+
+    return keychain_verifier()
 
 
 def order_manager(

@@ -19,3 +19,7 @@ class LastAdmin(WorkstationError):
 
 class SecondFactorMissing(AuthenticationFailed):
     """The password was right, but the role needs a second factor the user has not enrolled yet."""
+
+
+class SecondFactorUnavailable(AuthenticationFailed):
+    """The password was right, but the second factor cannot be checked (its key is missing): refused."""

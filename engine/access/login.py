@@ -16,10 +16,11 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select
 
 from engine.access import mfa
-from engine.access.errors import AuthenticationFailed, SecondFactorMissing
+from engine.access.errors import AuthenticationFailed, SecondFactorMissing, SecondFactorUnavailable
 from engine.audit.chain import record
 from engine.store.database import Database
 from engine.store.people import User
+from engine.store.sealing import SecretKeyUnavailable
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
@@ -78,6 +79,7 @@ def authenticate(
     now = (now or datetime.now(UTC)).astimezone(UTC)
     failure: str | None = None
     missing: str | None = None
+    unavailable: str | None = None
     with database.transaction() as session:
         user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
         if user is None or user.password_hash is None or not user.active:
@@ -101,7 +103,11 @@ def authenticate(
             ok = _password_ok(user, password)
             enrol_only = False
             if ok and mfa.is_enrolled(user):
-                refused = mfa.check_code(session, user, code, now)
+                try:
+                    refused = mfa.check_code(session, user, code, now)
+                except SecretKeyUnavailable as exc:  # fail closed, but not the user's failure
+                    refused, unavailable = None, str(exc)
+                    record(session, username, "mfa.unavailable", "user", user.id, reason=unavailable, at=now)
                 if refused is not None:
                     ok, action, why = False, "mfa.failure", refused
             elif ok and mfa.must_enrol(session, user) and not enrolling:
@@ -120,7 +126,9 @@ def authenticate(
                 )
             elif ok:
                 enrol_only = mfa.must_enrol(session, user)
-            if ok and missing is None:
+            if unavailable is not None:
+                pass
+            elif ok and missing is None:
                 before = {"failed_logins": user.failed_logins}
                 user.failed_logins = 0
                 user.locked_until = None
@@ -139,7 +147,7 @@ def authenticate(
                 session.flush()
                 session.expunge(user)
                 return LoggedIn(user, enrol_only)
-            if missing is None:
+            elif missing is None:
                 user.failed_logins = (user.failed_logins or 0) + 1
                 after: dict[str, object] = {"failed_logins": user.failed_logins}
                 if user.failed_logins >= MAX_FAILURES:
@@ -164,6 +172,8 @@ def authenticate(
                 else:
                     record(session, username, action, "user", user.id, after=after, reason=why, at=now)
                     failure = WRONG_WITH_CODE if mfa.is_enrolled(user) else "wrong user name or password"
+    if unavailable is not None:
+        raise SecondFactorUnavailable(unavailable)
     if missing is not None:
         raise SecondFactorMissing(missing)
     raise AuthenticationFailed(failure)

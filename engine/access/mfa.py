@@ -4,6 +4,11 @@ roles that must have one (compliance and admin always; more as data in `book_met
 A user enrols their own factor: a new secret (shown once, as an otpauth:// URI and QR code),
 confirmed by a first valid code, which also hands out RECOVERY_CODES one-time recovery codes
 (stored as argon2 hashes, each struck off when used). Every step is audited; the secret never is.
+
+The secret is stored sealed (engine.access.sealed, a key from the OS keychain through the
+session's SecretBox): without the key, enrolment and the second factor are refused, never
+weakened. A secret stored in clear by an older version is sealed at its next use or by
+`seal_clear_secrets`.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from sqlalchemy.orm import Session
 from engine.access.errors import AuthenticationFailed
 from engine.access.guard import require
 from engine.access.permissions import Permission
+from engine.access.sealed import is_sealed
 from engine.access.totp import matching_step, new_secret, otpauth_uri
 from engine.audit.chain import record, record_separately
 from engine.errors import NotFound, WorkstationError
@@ -29,6 +35,7 @@ from engine.model.enums import Role
 from engine.store.database import Database
 from engine.store.meta import BookMeta
 from engine.store.people import User
+from engine.store.sealing import SecretKeyUnavailable, secret_box
 
 ISSUER = "SMA Workstation"
 REQUIRED_ALWAYS = frozenset({Role.COMPLIANCE.value, Role.ADMIN.value})
@@ -136,8 +143,9 @@ def begin_enrolment(session: Session, actor: str, username: str, now: datetime |
             f"{username} already has a second factor; an admin resets it first (`workstation users mfa reset`)"
         )
     secret = new_secret()
+    sealed = secret_box(session).seal(secret)
     user.totp_secret, user.totp_confirmed_at, user.totp_last_step, user.recovery_hashes = (
-        secret,
+        sealed,
         None,
         None,
         None,
@@ -152,6 +160,55 @@ def begin_enrolment(session: Session, actor: str, username: str, now: datetime |
         at=_now(now),
     )
     return Enrolment(username, secret, otpauth_uri(secret, username, ISSUER))
+
+
+def _secret(session: Session, user: User) -> str:
+    """The user's TOTP secret, opened with the session's key (SecretKeyUnavailable without it).
+
+    A secret stored in clear by an older version is sealed now, in the caller's transaction
+    (audited `mfa.sealed`); that too needs the key, so no key means no second factor at all.
+    """
+    stored = user.totp_secret
+    if stored is None:
+        raise WorkstationError(f"{user.username} has no second factor")
+    box = secret_box(session)
+    if not is_sealed(stored):
+        user.totp_secret = box.seal(stored)
+        record(session, user.username, "mfa.sealed", "user", user.id, reason="clear TOTP secret sealed")
+        return stored
+    try:
+        return box.open(stored)
+    except ValueError:
+        raise SecretKeyUnavailable(
+            f"the second-factor secret of {user.username} does not open with this machine's key "
+            "(another key in the OS keychain, or the stored value was altered): the second factor is refused"
+        ) from None
+
+
+def clear_secrets(session: Session) -> list[User]:
+    """Users whose TOTP secret is still stored in clear (by a version before sealing)."""
+    users = session.scalars(select(User).where(User.totp_secret.is_not(None))).all()
+    return [u for u in users if u.totp_secret is not None and not is_sealed(u.totp_secret)]
+
+
+def seal_clear_secrets(session: Session, actor: str, reason: str, *, enforce_permission: bool = True) -> int:
+    """Seal every TOTP secret still stored in clear; how many, audited `mfa.seal`.
+
+    An admin's command (`users.admin`); `enforce_permission=False` only for the composition root
+    right after it migrated the book (actor `migration`), which acts for nobody.
+    """
+    if enforce_permission:
+        require(session, actor, Permission.USERS_ADMIN)
+    box = secret_box(session)
+    clear = clear_secrets(session)
+    if not clear and not enforce_permission:
+        return 0
+    for u in clear:
+        u.totp_secret = box.seal(u.totp_secret or "")
+    record(
+        session, actor, "mfa.seal", "user", None, after={"sealed": [u.username for u in clear]}, reason=reason
+    )
+    return len(clear)
 
 
 def _recovery_codes(user: User) -> list[str]:
@@ -180,7 +237,7 @@ def confirm(session: Session, actor: str, username: str, code: str, now: datetim
         raise WorkstationError(
             f"{username} has no enrolment waiting: start one with `workstation users mfa enrol`"
         )
-    step = matching_step(user.totp_secret, code, at)
+    step = matching_step(_secret(session, user), code, at)
     if step is None:
         record_separately(
             session, actor, "mfa.failure", "user", entity_id=user.id, reason="wrong code confirming enrolment"
@@ -245,12 +302,15 @@ def reset(session: Session, actor: str, username: str, reason: str, now: datetim
 def check_code(session: Session, user: User, code: str | None, at: datetime) -> str | None:
     """At sign-in, inside login's transaction: None if `code` is a fresh TOTP code or an unused
     recovery code (audited `mfa.success` / `mfa.recovery_used`, the step or code consumed), else
-    why not (the caller audits `mfa.failure` and counts it toward the lock-out)."""
+    why not (the caller audits `mfa.failure` and counts it toward the lock-out).
+
+    Raises SecretKeyUnavailable when the secret cannot be opened (no key): refused, not a failure.
+    """
     if not code or not code.strip():
         return "no code"
     if user.totp_secret is None:
         return "no second factor"
-    step = matching_step(user.totp_secret, code, at)
+    step = matching_step(_secret(session, user), code, at)
     if step is not None:
         if user.totp_last_step is not None and step <= user.totp_last_step:
             return "code already used"

@@ -46,6 +46,12 @@ class Permission(StrEnum):
     BOOKINGS_APPROVE = "bookings.approve"
     DAY_CLOSE = "day.close"
     """Run the day cycle (load the inbox, book, settle, revalue, store daily values, reconcile, scan)."""
+    RETENTION_POLICY = "retention.policy"
+    """Change how long a kind of record is kept (engine.retention.policy)."""
+    RETENTION_PURGE = "retention.purge"
+    """Delete records past their retention period (engine.retention.purge)."""
+    CLIENT_EXPORT = "client.export"
+    """Export everything the book holds about one client (engine.retention.export)."""
 
 
 P = Permission
@@ -73,6 +79,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RECONCILE_WORK,
             P.RECONCILE_ADJUST,
             P.RECONCILE_APPROVE,
+            P.CLIENT_EXPORT,
         }
     ),
     Role.ADMIN: frozenset(
@@ -94,6 +101,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CORPORATE_LOAD,
             P.BOOKINGS_ENTER,
             P.DAY_CLOSE,
+            P.RETENTION_POLICY,
+            P.RETENTION_PURGE,
+            P.CLIENT_EXPORT,
         }
     ),
     Role.OPERATIONS: frozenset(

@@ -21,6 +21,7 @@ from sqlalchemy.pool import QueuePool
 
 from engine.errors import ConfigurationError
 from engine.store.files import create_private_file, private_dir, private_file
+from engine.store.sealing import SESSION_KEY, SecretBox
 
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
@@ -66,9 +67,14 @@ def mask_url(url: str | URL) -> str:
 
 
 class Database:
-    """One SQLAlchemy engine and its session factory."""
+    """One SQLAlchemy engine and its session factory.
 
-    def __init__(self, url: str | URL, **engine_kwargs: Any) -> None:
+    `secret_box` (engine.store.sealing) seals secrets kept in the book, such as TOTP secrets; the
+    composition root passes the OS keychain's, and every session carries it in `Session.info`.
+    Without one, whatever needs it is refused.
+    """
+
+    def __init__(self, url: str | URL, *, secret_box: SecretBox | None = None, **engine_kwargs: Any) -> None:
         import engine.store.schema  # noqa: F401 - every package's tables, so foreign keys resolve
 
         self.url = parse_url(url)
@@ -87,8 +93,16 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.secret_box: SecretBox | None = None
+        if secret_box is not None:
+            self.use_secret_box(secret_box)
         if is_encrypted(self.url):
             self._check_key()
+
+    def use_secret_box(self, box: SecretBox) -> None:
+        """Seal and open secrets with `box` in every session opened from now on."""
+        self.secret_box = box
+        self.sessions.configure(info={SESSION_KEY: box})
 
     def _check_key(self) -> None:
         """Read the first page: a wrong key or a plain file fails here, not in the middle of a command."""

@@ -25,9 +25,10 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # Second factor (engine.access.mfa): the TOTP secret (base32, never shown after enrolment),
+    # Second factor (engine.access.mfa): the TOTP secret, sealed (engine.access.sealed: `fernet1:`
+    # and a Fernet token under a key from the OS keychain; never the base32 secret itself),
     # when its first code confirmed it, the last step accepted (replay), argon2 recovery hashes.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     recovery_hashes: Mapped[list[str] | None] = mapped_column(JSON)

@@ -13,6 +13,7 @@ from engine.portfolio_models import tables as models_tables
 from engine.pricing import tables as pricing_tables
 from engine.rebalance import tables as rebalance_tables
 from engine.reconcile import tables as reconcile_tables
+from engine.retention import tables as retention_tables
 from engine.shared import tables as shared_tables
 from engine.store import accounts, market, meta, people, positions, reference
 from engine.store.base import Base
@@ -34,6 +35,7 @@ TABLE_MODULES = (
     shared_tables,
     pricing_tables,
     activity_tables,
+    retention_tables,
 )
 metadata = Base.metadata
 

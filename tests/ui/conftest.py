@@ -14,6 +14,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 import resources
+from connectors.keys import KeychainSecretBox
 from engine.demo.build import build_demo_book
 from engine.store.database import Database
 from engine.store.migrate import upgrade
@@ -26,7 +27,9 @@ DEMO_TODAY = date(2026, 11, 22)
 
 
 def build_book(path: Path, accounts: int = 12) -> Database:
-    database = Database(f"sqlite:///{path}")
+    # The keychain's key for sealed TOTP secrets, as the desktop's composition root gives it (each
+    # test's in-memory keychain, tests/conftest.py).
+    database = Database(f"sqlite:///{path}", secret_box=KeychainSecretBox())
     upgrade(database)
     with database.transaction() as session:
         seed_reference(session, resources.path("reference"))

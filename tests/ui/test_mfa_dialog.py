@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from connectors.keys import KeychainSecretBox
 from engine.access.totp import code_at
 from engine.store.database import Database
 from engine.store.people import User
@@ -64,8 +65,10 @@ def test_a_compliance_user_without_a_factor_enrols_with_the_qr_code(
     pixmap = enrol.qr.pixmap()
     assert not pixmap.isNull() and pixmap.width() == pixmap.height() >= 150
     with demo_db.session() as s:
-        secret = s.scalar(select(User.totp_secret).where(User.username == "mfa.new"))
-    assert secret is not None and enrol.secret.text().replace(" ", "") == secret
+        stored = s.scalar(select(User.totp_secret).where(User.username == "mfa.new"))
+    assert stored is not None and stored.startswith("fernet1:")
+    secret = KeychainSecretBox().open(stored)  # sealed at rest; the dialog showed the secret itself
+    assert enrol.secret.text().replace(" ", "") == secret
     assert enrol.uri == f"otpauth://totp/SMA%20Workstation:mfa.new?secret={secret}" + (
         "&issuer=SMA+Workstation&algorithm=SHA1&digits=6&period=30"
     )

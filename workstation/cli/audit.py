@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from engine.audit.verify import verify_chain
+from engine.audit.tables import AuditCheckpoint
+from engine.audit.verify import VerifyReport, verify_chain
 from engine.store.people import AuditEntry
+from engine.store.sealing import SecretKeyUnavailable
 from workstation.cli.args import row_limit
 from workstation.cli.output import print_json, table
-from workstation.compose import open_store
+from workstation.compose import audit_verifier, open_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -22,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="recompute the hash chain and report the first broken link",
         description="Walk the audit log in order, recompute every entry's SHA-256 over the previous "
         "hash and its fields, and report the first entry that was changed, inserted or removed "
-        "(exit status 1), or that the chain is intact (0).",
+        "(exit status 1), or that the chain is intact (0). A chain whose oldest entries were purged "
+        "starts at signed checkpoints, checked with the public key in the OS keychain.",
     )
     v.add_argument("--json", action="store_true", help="print the verdict as JSON")
     v.set_defaults(func=cmd_verify)
@@ -33,15 +37,38 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     lg.set_defaults(func=cmd_log)
 
 
+def verify(session: Session) -> VerifyReport:
+    """verify_chain with the keychain's verifier when the chain has checkpoints (the keychain is
+    not touched otherwise); a missing key makes every checkpoint unverifiable, so the chain fails."""
+    if not session.scalar(select(func.count()).select_from(AuditCheckpoint)):
+        return verify_chain(session)
+    try:
+        return verify_chain(session, verifier=audit_verifier())
+    except SecretKeyUnavailable as exc:
+        return verify_chain(session, unavailable=str(exc))
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     with open_store(args.db) as database, database.session() as s:
-        report = verify_chain(s)
+        report = verify(s)
     if args.json:
         print_json(report.as_dict())
+    elif report.ok and report.checkpoints:
+        print(
+            f"audit chain intact: {report.entries} entries verified, after {report.purged} purged "
+            f"under {report.checkpoints} signed checkpoint(s)"
+        )
     elif report.ok:
         print(f"audit chain intact: {report.entries} entries verified")
     else:
-        print(f"audit chain BROKEN at entry {report.first_broken_id}: {report.problem}")
+        where = (
+            f"entry {report.first_broken_id}"
+            if report.first_broken_id is not None
+            else f"checkpoint {report.broken_checkpoint_id}"
+            if report.broken_checkpoint_id is not None
+            else "the head"
+        )
+        print(f"audit chain BROKEN at {where}: {report.problem}")
     return 0 if report.ok else 1
 
 

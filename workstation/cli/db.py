@@ -14,7 +14,7 @@ from engine.store.encrypt import encrypt_copy
 from engine.store.migrate import current_revisions, head_revisions, upgrade
 from engine.store.schema import metadata
 from workstation.cli.output import print_json, table
-from workstation.compose import database_url
+from workstation.compose import database_url, seal_clear_secrets, secret_box
 from workstation.config import resolve_db_url
 
 
@@ -38,10 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
-    with Database(database_url(args.db)) as database:
+    with Database(database_url(args.db), secret_box=secret_box()) as database:
         before = current_revisions(database)
         after = upgrade(database)
         print(f"{mask_url(database.url)}: {','.join(before) or 'empty'} -> {','.join(after)}")
+        sealed = seal_clear_secrets(database)
+        if sealed:
+            print(f"{sealed} second-factor secret(s) stored in clear were sealed with the OS keychain's key")
     return 0
 
 

@@ -35,6 +35,8 @@ COMMANDS: dict[str, str] = {
     "activity": "activity",
     "events": "events",
     "model": "model",
+    "retention": "retention",
+    "client": "client",
 }
 GROUPS: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 

@@ -167,6 +167,13 @@ def _register_mfa(g: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     x.add_argument("--reason", required=True)
     add_user_option(x)
     x.set_defaults(func=cmd_mfa_reset)
+    se = mg.add_parser(
+        "seal",
+        help="seal every TOTP secret still stored in clear with the OS keychain's key (admin; after an upgrade)",
+    )
+    se.add_argument("--reason", required=True)
+    add_user_option(se)
+    se.set_defaults(func=cmd_mfa_seal)
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -293,6 +300,15 @@ def cmd_mfa_reset(args: argparse.Namespace) -> int:
         with database.transaction() as s:
             mfa.reset(s, actor, args.username, args.reason)
     print(f"second factor of {args.username} reset: they enrol again at their next sign-in")
+    return 0
+
+
+def cmd_mfa_seal(args: argparse.Namespace) -> int:
+    with open_store(args.db) as database:
+        actor = sign_in(database, args.user)
+        with database.transaction() as s:
+            n = mfa.seal_clear_secrets(s, actor, args.reason)
+    print(f"{n} second-factor secret(s) sealed; none is stored in clear")
     return 0
 
 

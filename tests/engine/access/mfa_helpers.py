@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, update
 
+from connectors.keys import KeychainSecretBox
 from engine.access.totp import code_at, new_secret
 from engine.store.database import Database
 from engine.store.people import User
@@ -17,12 +18,13 @@ from workstation.cli import users as cli_users
 def give_second_factor(database: Database, username: str, at: datetime | None = None) -> str:
     """A confirmed TOTP factor for `username` (as `users mfa enrol` + `confirm` leave it); its secret."""
     secret = new_secret()
+    sealed = KeychainSecretBox().seal(secret)  # the test's in-memory keychain (tests/conftest.py)
     with database.transaction() as s:
         s.execute(
             update(User)
             .where(User.username == username)
             .values(
-                totp_secret=secret,
+                totp_secret=sealed,
                 totp_confirmed_at=at or datetime.now(UTC),
                 totp_last_step=None,
                 recovery_hashes=[],
@@ -39,7 +41,8 @@ def code_now(database: Database, username: str, secret: str) -> str:
     """
     with database.transaction() as s:
         s.execute(update(User).where(User.username == username).values(totp_last_step=None))
-        assert s.scalar(select(User.totp_secret).where(User.username == username)) == secret
+        stored = s.scalar(select(User.totp_secret).where(User.username == username))
+        assert stored is not None and KeychainSecretBox().open(stored) == secret
     return code_at(secret, datetime.now(UTC))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +31,9 @@ from engine.reconcile import workflow
 from engine.reconcile.load import store_statement
 from engine.reconcile.run import reconcile
 from engine.reconcile.statement import ParsedStatement
+from engine.retention.export import export_client
+from engine.retention.policy import set_period
+from engine.retention.purge import purge
 from engine.store.database import Database
 from engine.store.people import AuditEntry, User
 from tests.engine.compliance.minibook import build_minibook
@@ -38,6 +42,12 @@ D = date(2026, 10, 30)
 BUY = [OrderIntent("U1", "AAA", "buy", Decimal(1))]
 
 # (who, permission they lack, the call)
+
+
+def _no_key() -> Any:
+    raise AssertionError("a refused purge never asks for a key")
+
+
 CALLS: list[tuple[str, str, Callable[[Any, str], object]]] = [
     ("tr1", "compliance.rules.edit", lambda s, u: save_rule(s, u, "R", "no_short", "hard", {}, D, "why")),
     ("pm1", "compliance.rules.edit", lambda s, u: assign_rule(s, u, "NO-SHORT", "account", "U1", D, "why")),
@@ -84,6 +94,9 @@ CALLS: list[tuple[str, str, Callable[[Any, str], object]]] = [
     ("tr1", "models.edit", lambda s, u: authorize_import(s, u, "models")),
     ("tr1", "rebalance.run", lambda s, u: review(s, u, 1, "accept")),
     ("co1", "rebalance.run", lambda s, u: review(s, u, 1, "reject", "why")),
+    ("co1", "retention.policy", lambda s, u: set_period(s, u, "orders", 84, "why")),
+    ("co1", "retention.purge", lambda s, u: purge(s, u, date(2020, 1, 1), signer=_no_key, verifier=_no_key)),
+    ("tr1", "client.export", lambda s, u: export_client(s, u, "U1", Path("/nonexistent/export"))),
 ]
 
 
