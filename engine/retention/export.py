@@ -128,6 +128,7 @@ EXPORTED: dict[str, Selector] = {
     "cash_movements": _by("cash_movements", "account_id", "account_ids"),
     "bookings": _by("bookings", "account_id", "account_ids"),
     "realized_gains": _by("realized_gains", "account_id", "account_ids"),
+    "activity_lines": _by("activity_lines", "account_id", "account_ids"),
     "orders": _by("orders", "account_id", "account_ids"),
     "order_events": _by("order_events", "order_id", "order_ids"),
     "executions": _by("executions", "order_id", "order_ids"),

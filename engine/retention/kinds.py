@@ -69,8 +69,8 @@ KINDS: tuple[RecordKind, ...] = (
         "not resolved, or an adjustment is still proposed",
     ),
     RecordKind(
-        "ledger", "ledger history: bookings, cash movements and realised gains", 84,
-        ("bookings", "cash_movements", "realized_gains"), "trade date",
+        "ledger", "ledger history: bookings, cash movements, realised gains and custodian activity lines", 84,
+        ("bookings", "cash_movements", "realized_gains", "activity_lines"), "trade date",
         "a cash movement of the booking is not settled (lots and cash balances, the current holdings, "
         "are never purged)",
     ),

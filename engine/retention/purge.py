@@ -184,6 +184,9 @@ def purge(
         session, "recon_statements", "id", statement_ids, dry
     )
     r["reconcile_statements"]["recon_runs"] = _delete(session, "recon_runs", "id", run_ids, dry)
+    r["ledger"]["activity_lines"] = _delete(
+        session, "activity_lines", "booking_id", booking_ids, dry
+    ) + _delete(session, "activity_lines", "id", sel.loose_activity_lines(session, cut), dry)
     r["ledger"]["realized_gains"] = _delete(session, "realized_gains", "booking_id", booking_ids, dry)
     r["ledger"]["cash_movements"] = _delete(
         session, "cash_movements", "booking_id", booking_ids, dry

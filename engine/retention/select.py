@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.accounting.tables import Booking, CashMovement
+from engine.activity.tables import ActivityLine
 from engine.audit.tables import AuditCheckpoint
 from engine.compliance.tables import ApprovalCase, CheckResult
 from engine.oms.status import FINAL
@@ -207,3 +208,14 @@ def fix_files(dirs: Iterable[Path], cut: date) -> list[Path]:
             if p.is_file() and not p.is_symlink() and p.stat().st_mtime < limit:
                 found.append(p)
     return found
+
+
+def loose_activity_lines(session: Session, cut: Mapping[str, date]) -> set[int]:
+    """Custodian activity lines past `ledger` that booked no booking of their own (cash-only lines
+    posted in bulk); lines with a booking go with it."""
+    return _ids(
+        session,
+        select(ActivityLine.id).where(
+            ActivityLine.booking_id.is_(None), ActivityLine.trade_date < cut["ledger"]
+        ),
+    )
