@@ -239,6 +239,7 @@ class OmsLoop:
         self._last_tick = now
         try:
             self.manager.release_due()
+            self.manager.post_trade_due()
         except Exception as exc:
             if not is_transient(exc):
                 raise
