@@ -97,7 +97,7 @@ def fairness_log(s: Session, symbol: str | None = None) -> list[dict[str, Any]]:
         select(RotationEntry, Security.symbol, Order.cl_ord_id)
         .join(Security, Security.id == RotationEntry.security_id)
         .join(Order, Order.id == RotationEntry.order_id)
-        .order_by(RotationEntry.at.desc(), RotationEntry.run_id, RotationEntry.position, RotationEntry.id)
+        .order_by(RotationEntry.id)
     )
     if symbol is not None:
         q = q.where(Security.symbol == symbol)
@@ -111,4 +111,7 @@ def fairness_log(s: Session, symbol: str | None = None) -> list[dict[str, Any]]:
             {"position": e.position, "broker": e.broker, "order_id": e.order_id, "cl_ord_id": cl_ord_id,
              "accounts": list(e.accounts), "quantity": float(e.quantity)}
         )  # fmt: skip
-    return list(runs.values())
+    out = list(runs.values())[::-1]  # newest first (ids grow with each release)
+    for run in out:
+        run["brokers"].sort(key=lambda e: (e["position"], e["order_id"]))
+    return out
