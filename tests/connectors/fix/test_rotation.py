@@ -36,8 +36,8 @@ def sims(tmp_path: Path) -> Iterator[dict[str, Sim]]:
 
 def config(tmp: Path, sims: dict[str, Sim]) -> Path:
     """One settings file, a session per broker, each on its own simulator's port."""
-    head, _ = initiator_settings("127.0.0.1", 1, "WS", [], tmp / "fix").split("\n\n", 1) + [""]
-    head = "\n".join(x for x in head.splitlines() if not x.startswith("SocketConnectPort"))
+    text = initiator_settings("127.0.0.1", 1, "WS", [], tmp / "fix")
+    head = "\n".join(x for x in text.splitlines() if x and not x.startswith("SocketConnectPort"))
     blocks = [
         f"[SESSION]\nBeginString=FIX.4.4\nSenderCompID=WS\nTargetCompID={b}\nSocketConnectPort={s.port}"
         for b, s in sims.items()

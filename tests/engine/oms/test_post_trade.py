@@ -74,7 +74,7 @@ def test_instruction_contents_and_custodian_account(oms) -> None:  # type: ignor
         s.flush()
         s.add(StatementPosition(statement_id=st.id, row=1, account_code="ACC2", custodian_account="C-2002",
                                 security_ref="AAPL", id_type="ticker", quantity=Decimal(1)))  # fmt: skip
-    bid, cl = fill_block(m)
+    _, cl = fill_block(m)
     [j] = [x for x in gw.sent if isinstance(x, AllocInstruction)]
     assert (j.trans_type, j.alloc_type, j.side, j.symbol, j.mic) == ("new", "2", "buy", "AAPL", "XNAS")
     assert j.cl_ord_ids == ((cl, "O-1"),) and (j.quantity, j.avg_px) == (1500, Decimal("100.5"))
