@@ -343,12 +343,12 @@ class PostTrade:
 
 
 def _reason(m: AllocAck) -> str:
-    """The broker's reason in words: its code, its text and each refused account's own."""
-    parts = [ALLOC_REJ_CODE.get(m.reject_code, f"code {m.reject_code}")] if m.reject_code is not None else []
-    if m.text:
-        parts.append(m.text)
-    for account, code, text in m.accounts:
-        if code is not None or text:
-            said = text or ALLOC_REJ_CODE.get(code or -1, f"code {code}")
-            parts.append(f"{account}: {said}")
-    return "; ".join(parts) or f"AllocStatus {m.alloc_status}"
+    """The broker's reason in words: its text (led by the code's meaning unless the text says it)
+    and each refused account's own reason that the text does not already name."""
+    label = ALLOC_REJ_CODE.get(m.reject_code, f"code {m.reject_code}") if m.reject_code is not None else ""
+    text = m.text or ""
+    parts = [text if label.lower() in text.lower() else ": ".join(x for x in (label, text) if x)]
+    for account, code, said in m.accounts:
+        if account and account not in text and (code is not None or said):
+            parts.append(f"{account}: {said or ALLOC_REJ_CODE.get(code or -1, f'code {code}')}")
+    return "; ".join(p for p in parts if p) or f"AllocStatus {m.alloc_status}"
