@@ -21,7 +21,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
@@ -43,6 +43,7 @@ from engine.state.allocations import (
     SENT,
 )
 from engine.store.accounts import Account
+from engine.store.database import Database
 
 log = logging.getLogger("engine.oms.service")
 M = ALLOC_INSTRUCTIONS
@@ -339,6 +340,23 @@ class PostTrade:
             AllocationChanged(
                 order_id=ins.block_id, alloc_id=ins.alloc_id, status=ins.status, reason=ins.reject_text
             )
+        )
+
+
+def waiting(database: Database) -> int:
+    """Instructions still waiting for their broker: `pending`, or `sent` with neither an answer nor
+    an alert (the headless OMS gives them a few seconds before it stops)."""
+    with database.session() as s:
+        return int(
+            s.scalar(
+                select(func.count())
+                .select_from(Instruction)
+                .where(
+                    (Instruction.status == PENDING)
+                    | ((Instruction.status == SENT) & Instruction.alerted_at.is_(None))
+                )
+            )
+            or 0
         )
 
 

@@ -38,7 +38,7 @@ SIMS = {
 @pytest.fixture(scope="module")
 def sims(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Sim]]:
     tmp = tmp_path_factory.mktemp("alloc-sims")
-    started = {name: Sim(tmp, *flags, clients="WS,WR") for name, flags in SIMS.items()}
+    started = {name: Sim(tmp, *flags, clients="WS,WR,WH") for name, flags in SIMS.items()}
     yield started
     for sim in started.values():
         sim.stop()
@@ -209,3 +209,25 @@ def test_lone_order_sends_no_instruction(book: Database, tmp_path: Path, sims: d
             assert s.get(Order, oid) is not None
     finally:
         oms.stop()
+
+
+def test_headless_oms_waits_for_the_last_acks(
+    book: Database, tmp_path: Path, sims: dict[str, Sim], capsys
+) -> None:  # type: ignore[no-untyped-def]
+    """`oms --headless` builds the block, routes it, and before it stops applies the broker's
+    answer to the block's J (allocations_waiting 0)."""
+    import json
+
+    from tests.connectors.fix.harness import draft
+    from workstation.cli.main import main
+
+    sim = sims["ok"].ready()
+    make_oms(book, checker=PassAll()).create([draft(a, "AAPL", q) for a, q in (("ACC1", 100), ("ACC2", 200))])
+    config = fix_config(tmp_path, sim.port, sender="WH")
+    url = book.engine.url.render_as_string(hide_password=False)
+    code = main(["--db", url, "oms", "--headless", "--fix-config", str(config), "--timeout", "60",
+                 "--outside-hours", "--json"])  # fmt: skip
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0 and summary["all_final"] and summary["allocations_waiting"] == 0, summary
+    [ins] = instructions(book)
+    assert (ins.status, ins.quantity) == ("accepted", 300)
