@@ -222,6 +222,13 @@ class PostTrade:
                 M.fire(tx.session, ins, "report", actor=self.ctx.username, detail=detail,
                        also={"report_id": m.report_id})  # fmt: skip
                 self._changed(tx, ins)
+            else:  # a report accepting what we hold as rejected or replaced: a person looks
+                self.ctx.alert(
+                    tx,
+                    None,
+                    ins.alloc_id,
+                    f"AllocationReport {m.report_id} accepts a {ins.status} allocation",
+                )
             return
         reason = m.text or ALLOC_REJ_CODE.get(m.reject_code or -1, f"AllocStatus {m.alloc_status}")
         self._move(tx, ins, "reject", {**detail, "text": reason},
