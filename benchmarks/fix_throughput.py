@@ -25,7 +25,7 @@ from sqlalchemy import func, insert, select  # noqa: E402
 
 from engine.oms.drafts import OrderDraft  # noqa: E402
 from engine.oms.events import OrderChanged  # noqa: E402
-from engine.oms.tables import Allocation  # noqa: E402
+from engine.oms.tables import Allocation, AllocInstruction  # noqa: E402
 from engine.store.accounts import Account, Household  # noqa: E402
 from tests.conftest import migrated  # noqa: E402
 from tests.connectors.fix.harness import Oms, Sim  # noqa: E402
@@ -111,6 +111,16 @@ def main() -> None:
             )
         rows.append((f"{len(child_ids)} children in {len(blocks)} blocks, route->allocated", n_alloc, wall2,
                      n_alloc / wall2, float("nan"), float("nan")))  # fmt: skip
+
+        def accepted() -> int:  # the blocks' AllocationInstructions (J) the broker accepted (P, AS)
+            with db.session() as s:
+                return int(s.scalar(select(func.count()).select_from(AllocInstruction).where(
+                    AllocInstruction.block_id.in_(blocks), AllocInstruction.report_id.is_not(None))) or 0)  # fmt: skip
+
+        oms.loop.run_until(lambda: accepted() == len(blocks), 600)
+        wall3 = time.perf_counter() - t1
+        rows.append((f"... and {accepted()} J accepted (P) and reported (AS)", n_alloc, wall3,
+                     n_alloc / wall3, float("nan"), float("nan")))  # fmt: skip
         create_s = t1 - t_create
         oms.stop()
     finally:

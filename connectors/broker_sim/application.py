@@ -37,6 +37,7 @@ from typing import Any
 
 import quickfix as fix
 
+from connectors.broker_sim.allocations import SimAllocations
 from connectors.broker_sim.faults import SimSettings
 from connectors.fix import tags as T
 from connectors.fix.translate import parse_timestamp, utc_timestamp
@@ -127,6 +128,7 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
         self.journal = journal.open("a", encoding="utf-8") if journal else None
         self.stop = threading.Event()
         self.worker = threading.Thread(target=self._run, name="broker-sim", daemon=True)
+        self.allocations = SimAllocations(self)
 
     # ------------------------------------------------------------ quickfix callbacks
 
@@ -160,6 +162,8 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
                     self._replace(message, sessionID)
                 elif kind == "H":
                     self._status(message, sessionID)
+                elif kind == "J":
+                    self.allocations.instruction(message, sessionID)
         except Exception:
             log.exception("sim: failed on %s", message.toString().replace("\x01", "|"))
 

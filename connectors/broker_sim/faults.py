@@ -20,3 +20,9 @@ class SimSettings:
     reject_cancels: bool = False  # every cancel / replace request is rejected
     market_hours: bool = True  # fill only while the order's market is open; expire day orders
     seed: int = 7
+    # Allocations (AllocationInstruction J): AllocAccounts the broker does not know (an account-level
+    # reject, AllocRejCode 0), the first N instructions rejected at block level (AllocRejCode 7), or
+    # none answered at all (a counterpart without FIX allocations).
+    unknown_alloc_accounts: frozenset[str] = frozenset()
+    reject_allocs: int = 0
+    ignore_allocs: bool = False

@@ -25,7 +25,14 @@ import quickfix as fix
 from connectors.credentials import KeyringCredentialStore
 from connectors.fix import tags as T
 from connectors.fix.logon import LogonCredentials
-from connectors.fix.translate import cancel_reject, exec_report, msg_type
+from connectors.fix.translate import (
+    alloc_ack,
+    alloc_report,
+    business_reject,
+    cancel_reject,
+    exec_report,
+    msg_type,
+)
 from engine.oms.messages import Inbound, SessionGap, SessionState
 
 log = logging.getLogger(__name__)
@@ -71,6 +78,8 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
         self.logon = LogonCredentials(credentials, usernames or {})  # refuses a missing password
         self.info: dict[str, SessionInfo] = {}
         self._lock = threading.Lock()
+        self.allocs_sent: dict[str, dict[int, str]] = {}
+        """Per broker, MsgSeqNum -> AllocID of each J sent (a BusinessMessageReject names only RefSeqNum)."""
 
     def _info(self, sid: fix.SessionID) -> SessionInfo:
         b = broker_of(sid)
@@ -152,6 +161,15 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
         header = message.getHeader()
         if header.isSetField(T.POSS_DUP) and header.getField(T.POSS_DUP) == "Y":
             raise fix.DoNotSend()
+        try:
+            if msg_type(message) == "J":
+                with self._lock:
+                    sent = self.allocs_sent.setdefault(broker_of(sessionID), {})
+                    sent[_int(header, T.MSG_SEQ_NUM)] = message.getField(T.ALLOC_ID)
+                    while len(sent) > 10_000:  # only recent ones can be rejected
+                        del sent[next(iter(sent))]
+        except Exception:
+            log.exception("toApp could not note an AllocationInstruction")
 
     def fromApp(self, message: fix.Message, sessionID: fix.SessionID) -> None:
         try:
@@ -162,6 +180,14 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
                 self.inbox.put(replace(exec_report(message, broker), **where))
             elif kind == "9":
                 self.inbox.put(replace(cancel_reject(message, broker), **where))
+            elif kind == "P":
+                self.inbox.put(replace(alloc_ack(message, broker), **where))
+            elif kind == "AS":
+                self.inbox.put(replace(alloc_report(message, broker), **where))
+            elif kind == "j":
+                with self._lock:
+                    sent = dict(self.allocs_sent.get(broker, {}))
+                self.inbox.put(replace(business_reject(message, broker, sent), **where))
             else:
                 log.info("ignored FIX message type %s from %s", kind, broker)
         except Exception:

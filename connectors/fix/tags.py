@@ -48,6 +48,30 @@ EXPIRE_DATE = 432
 TARGET_STRATEGY = 847
 TARGET_STRATEGY_PARAMETERS = 848
 PARTICIPATION_RATE = 849
+# Allocations (FIX 4.4 AllocationInstruction J, AllocationInstructionAck P, AllocationReport AS)
+ALLOC_ID = 70
+ALLOC_TRANS_TYPE = 71
+REF_ALLOC_ID = 72
+NO_ORDERS = 73
+TRADE_DATE = 75
+NO_ALLOCS = 78
+ALLOC_ACCOUNT = 79
+ALLOC_QTY = 80
+ALLOC_STATUS = 87
+ALLOC_REJ_CODE = 88
+QUANTITY = 53
+ALLOC_TYPE = 626
+ALLOC_NO_ORDERS_TYPE = 857
+ALLOC_REPORT_ID = 755
+ALLOC_REPORT_TYPE = 794
+INDIVIDUAL_ALLOC_REJ_CODE = 776
+ALLOC_TEXT = 161
+ORDER_AVG_PX = 799
+# BusinessMessageReject (35=j)
+REF_SEQ_NUM = 45
+REF_MSG_TYPE = 372
+BUSINESS_REJECT_REF_ID = 379
+BUSINESS_REJECT_REASON = 380
 USERNAME = 553
 PASSWORD = 554
 
@@ -72,3 +96,11 @@ TIF_NAME = {v: k for k, v in TIF_CODE.items()}
 # and fails the 4.4 dictionary), SettlType 0 (regular = spot value date).
 SECURITY_TYPE_FX = "FOR"
 SETTL_TYPE_REGULAR = "0"
+ALLOC_TRANS_TYPE_CODE = {"new": "0", "replace": "1", "cancel": "2"}
+ALLOC_TRANS_TYPE_NAME = {v: k for k, v in ALLOC_TRANS_TYPE_CODE.items()}
+# AllocType 2 Preliminary: the buy side gives quantities per account at the average price, without
+# fees or net money, which the executing broker calculates (its AllocationReport: AllocReportType 3,
+# Sellside Calculated Using Preliminary). FIX 4.4's dictionary lists AllocType 1, 2, 5, 7, 8 only.
+ALLOC_TYPE_PRELIMINARY = "2"
+ALLOC_REPORT_SELLSIDE_USING_PRELIMINARY = "3"
+ALLOC_NO_ORDERS_EXPLICIT = "1"

@@ -11,6 +11,10 @@ from connectors.fix import tags as T
 from engine.oms.drafts import HAS_LIMIT, HAS_STOP
 from engine.oms.fx import fx_pair
 from engine.oms.messages import (
+    AllocAck,
+    AllocInstruction,
+    AllocReport,
+    BusinessReject,
     CancelOrder,
     CancelReject,
     ExecReport,
@@ -140,10 +144,50 @@ def to_fix(out: Outbound) -> fix.Message:
         m.setField(T.SYMBOL, out.symbol)
         m.setField(T.SIDE, T.SIDE_CODE[out.side])
         return m
+    if isinstance(out, AllocInstruction):
+        return allocation_instruction(out)
     raise TypeError(f"not an outbound message: {out!r}")
 
 
-def _get(m: fix.Message, tag: int) -> str | None:
+def allocation_instruction(out: AllocInstruction) -> fix.Message:
+    """AllocationInstruction (35=J): AllocID, AllocTransType (RefAllocID on a replace), AllocType 2,
+    the block's orders (NoOrders: ClOrdID, OrderID), Side, the instrument, Quantity (53), AvgPx,
+    Currency, TradeDate, SettlDate and one NoAllocs entry per account (AllocAccount, AllocQty)."""
+    m = _message("J")
+    m.setField(T.ALLOC_ID, out.alloc_id)
+    m.setField(T.ALLOC_TRANS_TYPE, T.ALLOC_TRANS_TYPE_CODE[out.trans_type])
+    m.setField(T.ALLOC_TYPE, out.alloc_type)
+    if out.ref_alloc_id:
+        m.setField(T.REF_ALLOC_ID, out.ref_alloc_id)
+    m.setField(T.ALLOC_NO_ORDERS_TYPE, T.ALLOC_NO_ORDERS_EXPLICIT)
+    for cl_ord_id, order_id in out.cl_ord_ids:
+        g = fix.Group(T.NO_ORDERS, T.CL_ORD_ID)
+        g.setField(T.CL_ORD_ID, cl_ord_id)
+        if order_id:
+            g.setField(T.ORDER_ID, order_id)
+        m.addGroup(g)
+    m.setField(T.SIDE, T.SIDE_CODE[out.side])
+    m.setField(T.SYMBOL, out.symbol)
+    if out.mic != "XOFF":
+        m.setField(T.SECURITY_EXCHANGE, out.mic)
+    else:
+        m.setField(T.SECURITY_TYPE, T.SECURITY_TYPE_FX)
+    m.setField(T.QUANTITY, _num(out.quantity))
+    m.setField(T.AVG_PX, _num(out.avg_px))
+    m.setField(T.CURRENCY, out.currency)
+    m.setField(T.TRADE_DATE, out.trade_date.strftime("%Y%m%d"))
+    m.setField(T.TRANSACT_TIME, utc_timestamp())
+    if out.settle_date is not None:
+        m.setField(T.SETTL_DATE, out.settle_date.strftime("%Y%m%d"))
+    for line in out.lines:
+        g = fix.Group(T.NO_ALLOCS, T.ALLOC_ACCOUNT)
+        g.setField(T.ALLOC_ACCOUNT, line.alloc_account)
+        g.setField(T.ALLOC_QTY, _num(line.quantity))
+        m.addGroup(g)
+    return m
+
+
+def _get(m: fix.FieldMap, tag: int) -> str | None:
     return m.getField(tag) if m.isSetField(tag) else None
 
 
@@ -203,4 +247,64 @@ def cancel_reject(m: fix.Message, broker: str) -> CancelReject:
         reason=int(reason) if reason and reason.isdigit() else None,
         text=_get(m, T.TEXT),
         poss_dup=_flag(m, T.POSS_DUP),
+    )
+
+
+def _int_or_none(text: str | None) -> int | None:
+    return int(text) if text and text.lstrip("-").isdigit() else None
+
+
+def alloc_ack(m: fix.Message, broker: str) -> AllocAck:
+    """An AllocationInstructionAck (35=P), with the NoAllocs group's per-account reject codes."""
+    accounts = []
+    n = _int_or_none(_get(m, T.NO_ALLOCS)) or 0
+    for i in range(1, n + 1):
+        g = fix.Group(T.NO_ALLOCS, T.ALLOC_ACCOUNT)
+        m.getGroup(i, g)
+        accounts.append(
+            (
+                _get(g, T.ALLOC_ACCOUNT) or "",
+                _int_or_none(_get(g, T.INDIVIDUAL_ALLOC_REJ_CODE)),
+                _get(g, T.ALLOC_TEXT),
+            )
+        )
+    return AllocAck(
+        broker=broker,
+        alloc_id=m.getField(T.ALLOC_ID),
+        alloc_status=m.getField(T.ALLOC_STATUS),
+        reject_code=_int_or_none(_get(m, T.ALLOC_REJ_CODE)),
+        text=_get(m, T.TEXT),
+        accounts=tuple(accounts),
+        poss_dup=_flag(m, T.POSS_DUP),
+    )
+
+
+def alloc_report(m: fix.Message, broker: str) -> AllocReport:
+    """An AllocationReport (35=AS) about one of our instructions."""
+    return AllocReport(
+        broker=broker,
+        report_id=m.getField(T.ALLOC_REPORT_ID),
+        alloc_id=_get(m, T.ALLOC_ID) or "",
+        alloc_status=m.getField(T.ALLOC_STATUS),
+        report_type=_get(m, T.ALLOC_REPORT_TYPE) or "",
+        quantity=_dec(m, T.QUANTITY),
+        avg_px=_dec(m, T.AVG_PX),
+        reject_code=_int_or_none(_get(m, T.ALLOC_REJ_CODE)),
+        text=_get(m, T.TEXT),
+        poss_dup=_flag(m, T.POSS_DUP),
+    )
+
+
+def business_reject(m: fix.Message, broker: str, sent: dict[int, str] | None = None) -> BusinessReject:
+    """A BusinessMessageReject (35=j). Without BusinessRejectRefID, the referenced AllocID is found
+    by RefSeqNum in `sent` (MsgSeqNum -> AllocID of the J messages this session sent)."""
+    ref_id = _get(m, T.BUSINESS_REJECT_REF_ID)
+    if not ref_id and sent is not None:
+        ref_id = sent.get(_int_or_none(_get(m, T.REF_SEQ_NUM)) or 0)
+    return BusinessReject(
+        broker=broker,
+        ref_msg_type=_get(m, T.REF_MSG_TYPE) or "",
+        ref_id=ref_id or "",
+        reason=_int_or_none(_get(m, T.BUSINESS_REJECT_REASON)),
+        text=_get(m, T.TEXT),
     )

@@ -25,6 +25,7 @@ from engine.oms.context import OmsContext, Tx
 from engine.oms.events import OrderAlert
 from engine.oms.fx import FX_ASSET_CLASS, fx_pair
 from engine.oms.messages import ExecReport
+from engine.oms.post_trade import PostTrade
 from engine.oms.status import OrderStatus
 from engine.oms.tables import Allocation, Order
 from engine.store.accounts import Account
@@ -47,9 +48,10 @@ class _Child:
 class Booking:
     """Allocates finished orders to accounts and books them (accounting refusals wait, alerted)."""
 
-    def __init__(self, ctx: OmsContext, blocks: Blocks) -> None:
+    def __init__(self, ctx: OmsContext, blocks: Blocks, post_trade: PostTrade) -> None:
         self.ctx = ctx
         self.blocks = blocks
+        self.post_trade = post_trade
 
     def allocate(self, tx: Tx, o: Order, r: ExecReport) -> None:
         """Give a finished order's fills to its accounts (a block's children, or the order's own
@@ -110,6 +112,7 @@ class Booking:
             del a["_child"]
         if allocs:
             s.execute(insert(cast(Table, Allocation.__table__)), allocs)
+            self.post_trade.instruct(tx, o, allocs)  # the block's AllocationInstruction (35=J)
         o.trade_date = trade_date
         if o.account_id is None:
             per_child = {

@@ -26,7 +26,7 @@ from engine.oms.errors import RouteError
 from engine.oms.events import OrderAlert, OrderChanged
 from engine.oms.gateway import OrderGateway
 from engine.oms.journal import ORDER_MACHINE
-from engine.oms.messages import NewOrder, Outbound, SessionState
+from engine.oms.messages import AllocInstruction, NewOrder, Outbound, SessionState
 from engine.oms.recheck import ReplaceRechecker
 from engine.oms.tables import Order
 from engine.ports import PreTradeChecker, TradeBooker
@@ -70,6 +70,8 @@ class OmsContext:
     _markets: MarketClock | None = None
     dates: dict[tuple[str, datetime], date] = field(default_factory=dict)
     settles: dict[tuple[str, date, int], date] = field(default_factory=dict)
+    after_send: Callable[[set[str]], None] | None = None
+    """Told the AllocIDs of allocation instructions a session took (engine.oms.post_trade)."""
 
     # ------------------------------------------------------------------ controls
 
@@ -109,6 +111,9 @@ class OmsContext:
         resent = {m.cl_ord_id for m in tx.outbound if isinstance(m, NewOrder)} & handed
         if resent:  # an order sent again after a lost send: it is now at the broker
             self.stamp_sent(resent)
+        allocs = {m.alloc_id for m in tx.outbound if isinstance(m, AllocInstruction)} & handed
+        if allocs and self.after_send is not None:
+            self.after_send(allocs)
 
     def stamp_sent(self, cl_ord_ids: set[str]) -> None:
         """Record when orders were handed to their FIX session (the first time only)."""

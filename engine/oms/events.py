@@ -34,3 +34,14 @@ class BrokerSessionChanged(Event):
     next_sender_seq: int
     next_target_seq: int
     kind: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AllocationChanged(Event):
+    """A block's FIX allocation instruction moved (sent, acknowledged, accepted, rejected, ...)."""
+
+    order_id: int
+    """The block's order id (panels re-read that block's allocation rows)."""
+    alloc_id: str
+    status: str
+    reason: str | None = None

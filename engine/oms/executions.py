@@ -24,7 +24,16 @@ from engine.oms.context import OmsContext, Tx
 from engine.oms.events import BrokerSessionChanged
 from engine.oms.ids import new_cl_ord_id
 from engine.oms.journal import ORDER_MACHINE
-from engine.oms.messages import CancelReject, ExecReport, Inbound, SessionState
+from engine.oms.messages import (
+    AllocAck,
+    AllocReport,
+    BusinessReject,
+    CancelReject,
+    ExecReport,
+    Inbound,
+    SessionState,
+)
+from engine.oms.post_trade import PostTrade
 from engine.oms.recovery import already_recovered, execution_row, missing_fill, recovered_report
 from engine.oms.resend import resent_since_asked
 from engine.oms.retry import is_transient
@@ -57,11 +66,14 @@ EXEC_TYPE_INCOMING: dict[str, Incoming] = {
 class Executions:
     """Applies broker messages to orders; finished orders go to booking."""
 
-    def __init__(self, ctx: OmsContext, blocks: Blocks, booking: Booking, router: Router) -> None:
+    def __init__(
+        self, ctx: OmsContext, blocks: Blocks, booking: Booking, router: Router, post_trade: PostTrade
+    ) -> None:
         self.ctx = ctx
         self.blocks = blocks
         self.booking = booking
         self.router = router
+        self.post_trade = post_trade
 
     def apply(self, message: Inbound) -> None:
         """Apply one broker message (on the engine thread). Never raises for bad broker data."""
@@ -69,10 +81,19 @@ class Executions:
             self._session(message)
             return
         with self.ctx.tx() as tx:
-            if isinstance(message, ExecReport):
-                self._exec(tx, message)
-            elif isinstance(message, CancelReject):
-                self._cancel_reject(tx, message)
+            self._one(tx, message)
+
+    def _one(self, tx: Tx, m: Inbound) -> None:
+        if isinstance(m, ExecReport):
+            self._exec(tx, m)
+        elif isinstance(m, CancelReject):
+            self._cancel_reject(tx, m)
+        elif isinstance(m, AllocAck):
+            self.post_trade.apply_ack(tx, m)
+        elif isinstance(m, AllocReport):
+            self.post_trade.apply_report(tx, m)
+        elif isinstance(m, BusinessReject):
+            self.post_trade.apply_business_reject(tx, m)
 
     def apply_batch(self, messages: Sequence[Inbound]) -> None:
         """Apply many broker messages in one transaction, each in its own savepoint: one bad
@@ -86,10 +107,7 @@ class Executions:
                     continue
                 try:
                     with tx.session.begin_nested():
-                        if isinstance(m, ExecReport):
-                            self._exec(tx, m)
-                        elif isinstance(m, CancelReject):
-                            self._cancel_reject(tx, m)
+                        self._one(tx, m)
                 except Exception as exc:
                     if is_transient(exc):  # retried by the loop, never dropped
                         raise
@@ -111,6 +129,7 @@ class Executions:
         )
         if m.kind == "logon":
             self.router.reconcile(m.broker)
+            self.post_trade.send_pending(m.broker)  # allocation instructions made while it was down
 
     @staticmethod
     def _find(

@@ -91,6 +91,7 @@ class OmsLoop:
         """Transient failures so far (each followed by a retry of the same work)."""
         self.backoff = Backoff(log)
         self._tick_backoff = Backoff(log)
+        self._post_backoff = Backoff(log)
         self._work: deque[_Work] = deque()
         self._gaps: dict[str, tuple[float, float]] = {}  # broker -> (first notice, due)
 
@@ -245,3 +246,12 @@ class OmsLoop:
             self._tick_backoff.failed("releasing held orders", exc)  # the next tick tries again
         else:
             self._tick_backoff.succeeded("releasing held orders")
+        try:  # allocation instructions waiting for a session, and those never answered
+            self.manager.post_trade_due()
+        except Exception as exc:  # never stops routing: the next tick tries again
+            if is_transient(exc):
+                self._post_backoff.failed("sending allocation instructions", exc)
+            else:
+                log.exception("sending or checking allocation instructions failed")
+        else:
+            self._post_backoff.succeeded("sending allocation instructions")

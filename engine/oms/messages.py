@@ -4,7 +4,7 @@ the engine thread). Inbound: what a broker said. Outbound: what the OMS asks a s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 
@@ -97,7 +97,63 @@ class SessionGap:
     at: datetime = field(default_factory=_now)
 
 
-Inbound = ExecReport | CancelReject | SessionState | SessionGap
+@dataclass(frozen=True, slots=True)
+class AllocAck:
+    """A FIX 4.4 AllocationInstructionAck (35=P): AllocStatus 3 received, 0 accepted, 1 block-level
+    reject, 2 account-level reject (per-account IndividualAllocRejCode in `accounts`), 5 rejected
+    by an intermediary."""
+
+    broker: str
+    alloc_id: str
+    alloc_status: str
+    reject_code: int | None = None
+    text: str | None = None
+    accounts: tuple[tuple[str, int | None, str | None], ...] = ()
+    """(AllocAccount, IndividualAllocRejCode, AllocText) of the NoAllocs group, if any."""
+    poss_dup: bool = False
+    received_at: datetime = field(default_factory=_now)
+    session_id: str = ""
+    seq_num: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AllocReport:
+    """A FIX 4.4 AllocationReport (35=AS) about one of our instructions (AllocID)."""
+
+    broker: str
+    report_id: str
+    alloc_id: str
+    alloc_status: str
+    report_type: str = ""
+    quantity: Decimal = Decimal(0)
+    avg_px: Decimal = Decimal(0)
+    reject_code: int | None = None
+    text: str | None = None
+    poss_dup: bool = False
+    received_at: datetime = field(default_factory=_now)
+    session_id: str = ""
+    seq_num: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessReject:
+    """A FIX BusinessMessageReject (35=j): the broker refused one of our messages as a whole
+    (reason 3: it does not support that message type). `ref_id` is BusinessRejectRefID, or the
+    AllocID the connector matched by RefSeqNum."""
+
+    broker: str
+    ref_msg_type: str
+    ref_id: str
+    reason: int | None = None
+    text: str | None = None
+    received_at: datetime = field(default_factory=_now)
+    session_id: str = ""
+    seq_num: int = 0
+
+
+Inbound = ExecReport | CancelReject | AllocAck | AllocReport | BusinessReject | SessionState | SessionGap
+SequencedInbound = (ExecReport, CancelReject, AllocAck, AllocReport, BusinessReject)
+"""Broker messages that carry their session and MsgSeqNum (resume points, engine.oms.progress)."""
 
 
 # ---------------------------------------------------------------- outbound (OMS -> broker)
@@ -170,4 +226,41 @@ class StatusRequest:
     broker_order_id: str | None = None
 
 
-Outbound = NewOrder | CancelOrder | ReplaceOrder | StatusRequest
+@dataclass(frozen=True, slots=True)
+class AllocLine:
+    """One account of an AllocationInstruction's NoAllocs group."""
+
+    alloc_account: str
+    quantity: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class AllocInstruction:
+    """AllocationInstruction (35=J): a block's fills given to its accounts, for the broker to book.
+    `trans_type` new (AllocTransType 0) or replace (1, with `ref_alloc_id`); AllocType 2
+    (preliminary: no fees or net money, the broker calculates them)."""
+
+    broker: str
+    alloc_id: str
+    trans_type: str
+    side: str
+    symbol: str
+    mic: str
+    quantity: Decimal
+    avg_px: Decimal
+    currency: str
+    trade_date: date
+    cl_ord_ids: tuple[tuple[str, str | None], ...]
+    """(ClOrdID, the broker's OrderID) of each order of the block (NoOrders)."""
+    lines: tuple[AllocLine, ...]
+    settle_date: date | None = None
+    ref_alloc_id: str | None = None
+    alloc_type: str = "2"
+
+    @property
+    def cl_ord_id(self) -> str:
+        """The key the send path reports back (the AllocID here)."""
+        return self.alloc_id
+
+
+Outbound = NewOrder | CancelOrder | ReplaceOrder | StatusRequest | AllocInstruction

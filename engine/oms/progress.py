@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.oms.messages import CancelReject, ExecReport, Inbound
+from engine.oms.messages import Inbound, SequencedInbound
 from engine.oms.tables import InboundProgress
 from engine.store.database import Database
 
@@ -26,7 +26,7 @@ def last_seqs(messages: Iterable[Inbound]) -> dict[str, int]:
     """Session id -> MsgSeqNum of the last message of that session in `messages` (arrival order)."""
     out: dict[str, int] = {}
     for m in messages:
-        if isinstance(m, (ExecReport, CancelReject)) and m.session_id and m.seq_num > 0:
+        if isinstance(m, SequencedInbound) and m.session_id and m.seq_num > 0:
             out[m.session_id] = m.seq_num
     return out
 

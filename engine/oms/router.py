@@ -18,7 +18,9 @@ from engine.oms.commands import Commands
 from engine.oms.context import OmsContext, Tx
 from engine.oms.controls import guarded
 from engine.oms.errors import ControlFailed, OrderRejected, ReplaceHeld
+from engine.oms.messages import NewOrder
 from engine.oms.recheck import HeldReplace, held_replace
+from engine.oms.rotation import rotate
 from engine.oms.status import AT_BROKER, OrderStatus
 from engine.oms.tables import Order
 from engine.oms.transitions import Incoming
@@ -83,6 +85,7 @@ class Router:
             codes = dict(s.execute(select(Account.id, Account.code)).all()) if orders else {}
             allowed = ctx.routable(s, {codes[o.account_id] for o in orders if o.account_id is not None})
             now = ctx.clock.now()
+            sends: list[tuple[Order, NewOrder]] = []
             for o in orders:
                 sec = secs[o.security_id]
                 account = codes.get(o.account_id) if o.account_id is not None else None
@@ -104,7 +107,10 @@ class Router:
                 o.release_at = None
                 ctx.move(tx, o, I.SUBMIT, None, {"market": sec.mic, "outside_hours": outside_hours})
                 self.blocks.follow(tx, o, "submit")
-                tx.outbound.append(routing.new_order(o, sec.symbol, sec.mic, account))
+                sends.append((o, routing.new_order(o, sec.symbol, sec.mic, account)))
+            # Several brokers for one security and side: their orders go in rotation (engine.oms.rotation).
+            for o, message in rotate(s, sends, now):
+                tx.outbound.append(message)
                 sent.append(o.id)
             # Committed here (end of block) before tx sends: the crash checkpoints sit on both sides.
             outbound, tx.outbound = tx.outbound, []

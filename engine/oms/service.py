@@ -31,6 +31,7 @@ from engine.oms.drafts import OrderDraft
 from engine.oms.executions import EXEC_TYPE_INCOMING, Executions
 from engine.oms.gateway import OrderGateway
 from engine.oms.messages import Inbound, SessionState
+from engine.oms.post_trade import PostTrade
 from engine.oms.recheck import ReplaceRechecker
 from engine.oms.router import Router, RouteResult
 from engine.oms.tables import Order
@@ -77,9 +78,10 @@ class OrderManager:
         )
         self.blocks = Blocks(self.ctx)
         self.commands = Commands(self.ctx, self.blocks)
-        self.booking = Booking(self.ctx, self.blocks)
+        self.post_trade = PostTrade(self.ctx)
+        self.booking = Booking(self.ctx, self.blocks, self.post_trade)
         self.router = Router(self.ctx, self.blocks, self.commands)
-        self.executions = Executions(self.ctx, self.blocks, self.booking, self.router)
+        self.executions = Executions(self.ctx, self.blocks, self.booking, self.router, self.post_trade)
 
     def with_checker(self, checker: PreTradeChecker) -> OrderManager:
         """The same OMS (store, gateway, bus, clock, every other control) with another pre-trade
@@ -218,6 +220,19 @@ class OrderManager:
     def reconcile(self, broker: str) -> int:
         """Ask `broker` for the status of every order sent to it and not final."""
         return self.router.reconcile(broker)
+
+    # ------------------------------------------------------------------ post-trade over FIX
+
+    def resend_allocation(
+        self, alloc_id: str, username: str, corrections: dict[str, str] | None = None
+    ) -> str:
+        """Re-send a rejected allocation instruction after correction (PostTrade.resend)."""
+        return self.post_trade.resend(alloc_id, username, corrections)
+
+    def post_trade_due(self) -> None:
+        """Send allocation instructions waiting for a session; alert those never answered."""
+        self.post_trade.send_pending()
+        self.post_trade.overdue()
 
     # ------------------------------------------------------------------ broker messages
 

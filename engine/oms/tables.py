@@ -11,6 +11,11 @@
   booked once into the account's lots and cash (source_ref is the booking's idempotency key).
 - oms_fix_inbound: per FIX session, the MsgSeqNum of the last broker message the OMS applied
   (engine.oms.progress), so a restart asks the broker again for anything after it.
+- oms_alloc_instructions: each FIX AllocationInstruction (35=J) sent for a block, what it said
+  and what the broker answered (AllocationInstructionAck 35=P, AllocationReport 35=AS); its status
+  moves only through engine.state.allocations.ALLOC_INSTRUCTIONS (migration 0404_oms_allocations).
+- oms_rotations / oms_rotation_log: the broker rotation per security and side (who goes first
+  next) and the fairness log of every rotation (engine.oms.rotation).
 """
 
 from __future__ import annotations
@@ -147,3 +152,71 @@ class InboundProgress(Base):
     session_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     last_seq: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class AllocInstruction(Base):
+    """One AllocationInstruction (35=J) of a block to its executing broker, and the broker's answer.
+
+    `lines` is the NoAllocs group as sent ({account, alloc_account, quantity} per account) and
+    `cl_ord_ids` the NoOrders group; a re-send after a rejection is a new row with trans_type
+    `replace` and `ref_alloc_id` naming the rejected one (which becomes `replaced`)."""
+
+    __tablename__ = "oms_alloc_instructions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alloc_id: Mapped[str] = mapped_column(String(64), unique=True)
+    block_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    broker: Mapped[str] = mapped_column(String(64), index=True)
+    trans_type: Mapped[str] = mapped_column(String(8), doc="new, replace or cancel (AllocTransType 71)")
+    ref_alloc_id: Mapped[str | None] = mapped_column(String(64), doc="RefAllocID (72) of a replace")
+    alloc_type: Mapped[str] = mapped_column(String(2), doc="AllocType (626): 2 preliminary")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    side: Mapped[str] = mapped_column(String(8))
+    security_id: Mapped[int] = mapped_column(ForeignKey("securities.id"))
+    quantity: Mapped[Decimal] = mapped_column(Quantity())
+    avg_px: Mapped[Decimal] = mapped_column(Price())
+    currency: Mapped[str] = mapped_column(String(3))
+    trade_date: Mapped[date] = mapped_column(Date)
+    settle_date: Mapped[date | None] = mapped_column(Date)
+    cl_ord_ids: Mapped[list[list[str | None]]] = mapped_column(JSON, doc="[[ClOrdID, OrderID], ...]")
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    reject_code: Mapped[int | None] = mapped_column(Integer, doc="AllocRejCode (88)")
+    reject_text: Mapped[str | None] = mapped_column(Text, doc="the broker's reason (Text 58, per account)")
+    report_id: Mapped[str | None] = mapped_column(String(64), doc="AllocReportID (755) of the AS")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), doc="no answer: alerted once")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Rotation(Base):
+    """Which broker released first last time for a security and side (the next run starts after it)."""
+
+    __tablename__ = "oms_rotations"
+
+    security_id: Mapped[int] = mapped_column(ForeignKey("securities.id"), primary_key=True)
+    side: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last_first: Mapped[str] = mapped_column(String(64), doc="the broker that went first last time")
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class RotationEntry(Base):
+    """The fairness log: in one rotation (run), the broker at `position` and the accounts it traded."""
+
+    __tablename__ = "oms_rotation_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(40), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    security_id: Mapped[int] = mapped_column(ForeignKey("securities.id"), index=True)
+    side: Mapped[str] = mapped_column(String(8))
+    position: Mapped[int] = mapped_column(Integer, doc="1 = released first")
+    broker: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    accounts: Mapped[list[str]] = mapped_column(JSON)
+    quantity: Mapped[Decimal] = mapped_column(Quantity())

@@ -57,6 +57,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--clock-speed", type=clock_speed, default=1.0, help="simulated seconds per real second")
     p.add_argument("--prices-from-db", action="store_true", help="fill near the book's last closes (--db)")
     p.add_argument("--seed", type=seed, default=7)
+    p.add_argument(
+        "--unknown-alloc-accounts",
+        default="",
+        metavar="A,B",
+        help="AllocAccounts the broker does not know: an AllocationInstruction naming one is rejected",
+    )
+    p.add_argument(
+        "--reject-allocs", type=non_negative_int, default=0, metavar="N",
+        help="reject the first N AllocationInstructions at block level",
+    )  # fmt: skip
+    p.add_argument("--ignore-allocs", action="store_true", help="never answer an AllocationInstruction")
     p.add_argument("--journal", type=output_file, help="append one JSON line per order event (for tests)")
     p.set_defaults(func=cmd_broker_sim)
 
@@ -79,6 +90,11 @@ def cmd_broker_sim(args: argparse.Namespace) -> int:
         reject_cancels=args.reject_cancels,
         market_hours=not args.ignore_market_hours,
         seed=args.seed,
+        unknown_alloc_accounts=frozenset(
+            a.strip() for a in args.unknown_alloc_accounts.split(",") if a.strip()
+        ),
+        reject_allocs=args.reject_allocs,
+        ignore_allocs=args.ignore_allocs,
     )
     prices = last_prices(resolve_db_url(args.db)) if args.prices_from_db else {}
     state = args.state_dir or data_dir() / "broker-sim" / str(args.port)

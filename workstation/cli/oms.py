@@ -16,6 +16,7 @@ import argparse
 import getpass
 import logging
 import queue
+import time
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -23,6 +24,7 @@ from sqlalchemy import func, select
 from engine.errors import ConfigurationError
 from engine.oms.loop import OmsLoop
 from engine.oms.messages import Inbound
+from engine.oms.post_trade import waiting as allocations_waiting
 from engine.oms.status import AT_BROKER, OrderStatus
 from engine.oms.tables import Order
 from engine.shared.lease import owner_id
@@ -33,6 +35,8 @@ from workstation.compose import open_store, order_manager
 from workstation.config import config_dir, data_dir
 
 log = logging.getLogger(__name__)
+ALLOCATION_GRACE = 10.0
+"""Seconds the headless OMS waits, after every order is final, for the last allocations' acks."""
 OPEN = (*AT_BROKER, OrderStatus.HELD, OrderStatus.RELEASED, OrderStatus.PENDING_APPROVAL)
 """Not final: at a broker, waiting to route, or waiting for compliance's approval."""
 
@@ -112,7 +116,13 @@ def cmd_oms(args: argparse.Namespace) -> int:
         if not args.no_blocks:
             manager.build_blocks()
         manager.route(outside_hours=args.outside_hours)
+        started = time.monotonic()
         done = loop.run_until(lambda: open_count(database) == 0, args.timeout)
+        # The last blocks' AllocationInstructions went out with their last fills: give the brokers'
+        # acks a moment (what is left is asked for again at the next start, engine.oms.progress).
+        grace = min(ALLOCATION_GRACE, max(0.0, args.timeout - (time.monotonic() - started)))
+        loop.run_until(lambda: allocations_waiting(database) == 0, grace)
+        waiting = allocations_waiting(database)
         status = [s.__dict__ for s in gateway.status()]
         still_open = 0 if done else open_count(database)
     finally:
@@ -124,6 +134,7 @@ def cmd_oms(args: argparse.Namespace) -> int:
         "messages_applied": loop.applied,
         "duplicates_ignored": manager.duplicates,
         "alerts": manager.alerts,
+        "allocations_waiting": waiting,
         "sessions": status,
     }
     if args.json:
