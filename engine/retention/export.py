@@ -119,6 +119,18 @@ def _allocations(c: Client) -> Select[Any]:
     )
 
 
+def _of_blocks(table: str) -> Selector:
+    """Rows of a block-level table (by its order): the client's orders and the blocks they are in."""
+
+    def q(c: Client) -> Select[Any]:
+        t, o = _t(table), _t("orders")
+        col = t.c["block_id"] if "block_id" in t.c else t.c["order_id"]
+        blocks = select(o.c.parent_id).where(_in(o.c.id, c.order_ids), o.c.parent_id.is_not(None))
+        return select(t).where(or_(_in(col, c.order_ids), col.in_(blocks))).order_by(t.c.id)
+
+    return q
+
+
 EXPORTED: dict[str, Selector] = {
     "households": _by("households", "id", "household_ids"),
     "accounts": _by("accounts", "id", "account_ids"),
@@ -134,6 +146,8 @@ EXPORTED: dict[str, Selector] = {
     "executions": _by("executions", "order_id", "order_ids"),
     "oms_cl_ord_ids": _by("oms_cl_ord_ids", "order_id", "order_ids"),
     "oms_allocations": _allocations,
+    "oms_alloc_instructions": _of_blocks("oms_alloc_instructions"),
+    "oms_rotation_log": _of_blocks("oms_rotation_log"),
     "proposals": _by("proposals", "account_id", "account_ids"),
     "compliance_approvals": _by("compliance_approvals", "id", "case_ids"),
     "compliance_approval_decisions": _by("compliance_approval_decisions", "approval_id", "case_ids"),

@@ -26,8 +26,8 @@ class RecordKind:
 
 KINDS: tuple[RecordKind, ...] = (
     RecordKind(
-        "orders", "orders (with their ClOrdIDs and allocations)", 84,
-        ("orders", "oms_cl_ord_ids", "oms_allocations"),
+        "orders", "orders (with their ClOrdIDs, allocations, FIX allocation instructions and rotation log)", 84,
+        ("orders", "oms_cl_ord_ids", "oms_allocations", "oms_alloc_instructions", "oms_rotation_log"),
         "last change (updated_at)",
         "not final (a live GTC or GTD order, held, released, at the broker); a block while a child is kept; "
         "its executions or events are not yet past their own periods",

@@ -153,6 +153,10 @@ def purge(
     r["order_events"]["order_events"] = _delete(session, "order_events", "order_id", order_ids, dry)
     r["orders"]["oms_cl_ord_ids"] = _delete(session, "oms_cl_ord_ids", "order_id", order_ids, dry)
     r["orders"]["oms_allocations"] = _delete_allocations(session, order_ids, dry)
+    r["orders"]["oms_alloc_instructions"] = _delete(
+        session, "oms_alloc_instructions", "block_id", order_ids, dry
+    )
+    r["orders"]["oms_rotation_log"] = _delete(session, "oms_rotation_log", "order_id", order_ids, dry)
     children = {
         int(i)
         for c in _chunks(order_ids)
