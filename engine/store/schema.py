@@ -7,6 +7,7 @@ Alembic branch labelled with the area's name, rooted at 0001_foundation.
 from engine.accounting import tables as accounting_tables
 from engine.audit import tables as audit_tables
 from engine.compliance import tables as compliance_tables
+from engine.daycycle import tables as daycycle_tables
 from engine.oms import tables as oms_tables
 from engine.portfolio_models import tables as models_tables
 from engine.pricing import tables as pricing_tables
@@ -32,6 +33,7 @@ TABLE_MODULES = (
     models_tables,
     shared_tables,
     pricing_tables,
+    daycycle_tables,
 )
 metadata = Base.metadata
 

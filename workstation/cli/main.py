@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "reconcile": "reconcile",
     "events": "events",
     "model": "model",
+    "day": "day",
 }
 GROUPS: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 
