@@ -95,7 +95,7 @@ def revalue(session: Session, day: date) -> Valuation:
     if held:
         for sid, item in stale_prices(price_frame(session, day, held), policy, day).items():
             n = int(lots.loc[lots["security_id"] == sid, "account_id"].nunique())
-            exceptions.append({"kind": "stale_price", **item.as_dict(), "accounts": n})
+            exceptions.append({**item.as_dict(), "kind": "stale_price", "accounts": n})
             stale_ids.add(sid)
     for sid in sorted(set(lots.loc[unpriced, "security_id"].tolist()) - stale_ids):
         exceptions.append(
@@ -113,7 +113,7 @@ def revalue(session: Session, day: date) -> Valuation:
                 cash.loc[cash["currency"] == ccy, "account_id"]
             )
             uses |= set(accts.index[accts["base_currency"] == ccy])
-            exceptions.append({"kind": "stale_fx", **item.as_dict(), "accounts": len(uses)})
+            exceptions.append({**item.as_dict(), "kind": "stale_fx", "accounts": len(uses)})
             accts.loc[accts.index.isin(list(uses)), "stale"] += 1
     return Valuation(day, accts, len(lots), exceptions)
 

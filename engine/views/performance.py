@@ -56,6 +56,7 @@ def performance(
     """The account over the `days` up to the book's as-of date, against `benchmark`."""
     # The reports (and scipy) load on first use, in the worker, not when the window opens.
     from engine.analytics import AnalyticsError
+    from engine.daycycle.history import stored_history
     from engine.pricing.fx import FxTable
     from engine.reports.history import account_history
     from engine.reports.performance import benchmark_returns, daily_returns, performance_report, risk_report
@@ -79,7 +80,7 @@ def performance(
             bench = _growth(b, f.index[0])
         except (AnalyticsError, NotFound):
             pass
-        perf = performance_report(s, [account_id], start, end, benchmark)["rows"][0]
+        perf = performance_report(s, [account_id], start, end, benchmark, stored=stored_history)["rows"][0]
         risk = risk_report(s, [account_id], start, end, confidence=confidence)["rows"][0]
         code, ccy = acct.code, acct.base_currency
     peak = np.maximum.accumulate(growth.to_numpy())

@@ -6,6 +6,7 @@ import argparse
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from engine.daycycle.history import stored_history
 from engine.reports.exposure import exposure_report
 from engine.reports.gains import gains_report
 from engine.reports.holdings import holdings_report
@@ -206,7 +207,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         elif args.report == "gains":
             doc = gains_report(session, ids, args.start, end, by=args.by)
         elif args.report == "performance":
-            doc = performance_report(session, ids, start, end, benchmark=args.benchmark)
+            doc = performance_report(
+                session, ids, start, end, benchmark=args.benchmark, stored=stored_history
+            )
         elif args.report == "risk":
             doc = risk_report(session, ids, start, end, confidence=args.confidence, horizon_days=args.horizon)
         else:
@@ -434,6 +437,7 @@ def render(doc: dict[str, Any]) -> str:
                     "active",
                     "TE",
                     "IR",
+                    "source",
                 ],
                 [
                     [
@@ -452,6 +456,7 @@ def render(doc: dict[str, Any]) -> str:
                         _pct(r.get("active_return")),
                         _pct(r.get("tracking_error")),
                         "" if r.get("information_ratio") is None else f"{r['information_ratio']:.2f}",
+                        "stored" if r.get("source") == "daily_values" else "rebuilt",
                     ]
                     for r in doc["rows"]
                 ],
