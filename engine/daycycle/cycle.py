@@ -60,6 +60,11 @@ def _quiet(line: str) -> None:
     return None
 
 
+def authorize_close(session: Session, username: str) -> str:
+    """The user if they may close a day (day.close); PermissionDenied, audited, otherwise."""
+    return require(session, username, Permission.DAY_CLOSE).username
+
+
 def last_closed(session: Session) -> date | None:
     return session.scalar(select(func.max(DayRun.day)).where(DayRun.status == CLOSED))
 
@@ -77,7 +82,7 @@ def close_day(
 ) -> DayResult:
     """Close `day` as `username` (see the module docstring); the summary of the run."""
     with database.transaction() as s:
-        require(s, username, Permission.DAY_CLOSE)
+        authorize_close(s, username)
         run = s.scalars(select(DayRun).where(DayRun.day == day)).one_or_none()
         latest = last_closed(s)
         if run is not None and run.status == CLOSED and not rerun:

@@ -19,6 +19,7 @@ from engine.audit.verify import verify_chain
 from engine.compliance import approvals, killswitch, lists, posttrade
 from engine.compliance.checker import ComplianceChecker
 from engine.compliance.rules import assign_rule, end_assignment, save_rule
+from engine.daycycle.cycle import authorize_close
 from engine.errors import PermissionDenied
 from engine.imports.access import authorize as authorize_import
 from engine.portfolio_models.service import WeightRow, set_weights
@@ -70,6 +71,7 @@ CALLS: list[tuple[str, str, Callable[[Any, str], object]]] = [
     ("tr1", "models.edit", lambda s, u: authorize_import(s, u, "models")),
     ("tr1", "rebalance.run", lambda s, u: review(s, u, 1, "accept")),
     ("co1", "rebalance.run", lambda s, u: review(s, u, 1, "reject", "why")),
+    ("pm1", "day.close", lambda s, u: authorize_close(s, u)),
 ]
 
 
@@ -107,7 +109,7 @@ def test_every_permission_is_covered_by_a_denial_test() -> None:
         "reconcile.load", "reconcile.run", "reconcile.work", "reconcile.adjust", "reconcile.approve",
         # Granted before their services land (activity, corporate actions, manual bookings, day
         # cycle); each service's branch replaces its entry here with a denial test of its own.
-        "activity.load", "corporate.load", "bookings.enter", "bookings.approve", "day.close",
+        "activity.load", "corporate.load", "bookings.enter", "bookings.approve",
     }  # fmt: skip
 
 
