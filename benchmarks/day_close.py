@@ -45,11 +45,24 @@ def _as_of(database: Database) -> date:
 
 
 def write_inbox(database: Database, inbox: Path, day: date, statements: bool) -> dict[str, int]:
-    """ECB XML and EOD closes for `day` from the book's own numbers; the custodians' statements."""
+    """The custodians' statements (their generator books the corporate actions they show, ISIN
+    changes included), then ECB XML and EOD closes for `day` from the book's own numbers."""
+    counts = {"statement files": 0}
+    if statements:
+        gen = inbox.parent / "generated"
+        write_custodian_files(database, gen, seed=7, breaks=0.01)
+        for cust in CUSTODIANS:
+            folder = inbox / cust
+            folder.mkdir(parents=True, exist_ok=True)
+            for f in sorted(gen.glob(f"{cust.lower()}_*")):
+                shutil.move(str(f), folder / f.name)
+                counts["statement files"] += 1
     (inbox / "ecb").mkdir(parents=True, exist_ok=True)
     (inbox / "prices").mkdir(parents=True, exist_ok=True)
     with database.session() as s:
-        rates = s.execute(select(FxRate.quote, FxRate.rate).where(FxRate.base == "EUR", FxRate.date == day)).all()
+        rates = s.execute(
+            select(FxRate.quote, FxRate.rate).where(FxRate.base == "EUR", FxRate.date == day)
+        ).all()
         closes = s.execute(
             select(Security.isin, Security.mic, Security.currency, PriceBar.close)
             .join(PriceBar, PriceBar.security_id == Security.id)
@@ -67,17 +80,7 @@ def write_inbox(database: Database, inbox: Path, day: date, statements: bool) ->
     lines = ["identifier,id_type,mic,date,close,currency"]
     lines += [f"{isin},ISIN,{mic},{day},{close},{ccy}" for isin, mic, ccy, close in closes]
     (inbox / "prices" / f"eod-{day}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    counts = {"fx rates": len(rates), "closes": len(closes), "statement files": 0}
-    if statements:
-        gen = inbox.parent / "generated"
-        write_custodian_files(database, gen, seed=7, breaks=0.01)
-        for cust in CUSTODIANS:
-            folder = inbox / cust
-            folder.mkdir(exist_ok=True)
-            for f in sorted(gen.glob(f"{cust.lower()}_*")):
-                shutil.move(str(f), folder / f.name)
-                counts["statement files"] += 1
-    return counts
+    return {"fx rates": len(rates), "closes": len(closes), **counts}
 
 
 def main() -> int:
@@ -120,7 +123,9 @@ def main() -> int:
     print(f"{'total':<20}{wall:>8.1f}   (CPU {cpu:.1f} s; target 60 s wall)")
     print(f"{'re-run (closed)':<20}{again:>8.2f}")
     for st in result.steps:
-        print(f"  {st['name']}: {st['counts']}" if st["name"] != "load" else f"  load: {st['counts']}")
+        print(f"  {st['name']}: {st['counts']}; {len(st['exceptions'])} exception(s)")
+        for e in st["exceptions"][:3]:
+            print(f"    {str(e)[:200]}")
     print(f"\nload average before {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, "
           f"after {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} ({os.cpu_count()} cores)")  # fmt: skip
     database.dispose()

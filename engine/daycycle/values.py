@@ -89,11 +89,15 @@ def revalue(session: Session, day: date) -> Valuation:
     accts["market_value"] = lots.groupby("account_id")["mv"].sum().reindex(accts.index, fill_value=0.0)
     accts["cash"] = cash.groupby("account_id")["value_base"].sum().reindex(accts.index, fill_value=0.0)
     exceptions: list[dict[str, Any]] = []
-    held = sorted(set(lots["security_id"].tolist()))
     policy = load_policy(session)
+    # Only a security whose last close is before the date can be stale: the calendars (costly to
+    # build) are asked about those alone.
+    held = np.unique(lots["security_id"].to_numpy())
+    last = pd.Series(prices["date"] if len(prices) else pd.Series(dtype=object)).reindex(held)
+    old = [int(sid) for sid, d in zip(held, last) if d is None or pd.isna(d) or d < day]
     stale_ids: set[int] = set()
-    if held:
-        for sid, item in stale_prices(price_frame(session, day, held), policy, day).items():
+    if old:
+        for sid, item in stale_prices(price_frame(session, day, old), policy, day).items():
             n = int(lots.loc[lots["security_id"] == sid, "account_id"].nunique())
             exceptions.append({**item.as_dict(), "kind": "stale_price", "accounts": n})
             stale_ids.add(sid)
@@ -102,16 +106,15 @@ def revalue(session: Session, day: date) -> Valuation:
             {"kind": "no_price", "security_id": int(sid), "reason": f"no close on or before {day}"}
         )
         stale_ids.add(int(sid))
-    stale_by_account = (
-        lots.loc[lots["security_id"].isin(stale_ids)].groupby("account_id")["security_id"].nunique()
-    )
+    in_stale = lots["security_id"].isin(list(stale_ids))
+    stale_by_account = lots.loc[in_stale].groupby("account_id")["security_id"].nunique()
     accts["stale"] = stale_by_account.reindex(accts.index, fill_value=0).astype(int)
-    ccys = set(lots["currency"].astype(str)) | set(cash["currency"]) | set(accts["base_currency"])
+    lot_ccys = [str(c) for c in pd.unique(lots["currency"].astype(object))] if len(lots) else []
+    ccys = set(lot_ccys) | set(cash["currency"]) | set(accts["base_currency"])
     if len(ccys) > 1:
         for ccy, item in stale_fx(fx_last_dates(session, day, ccys), policy, day).items():
-            uses = set(lots.loc[lots["currency"].astype(str) == ccy, "account_id"]) | set(
-                cash.loc[cash["currency"] == ccy, "account_id"]
-            )
+            uses = set(lots.loc[(lots["currency"] == ccy).to_numpy(), "account_id"].tolist())
+            uses |= set(cash.loc[cash["currency"] == ccy, "account_id"].tolist())
             uses |= set(accts.index[accts["base_currency"] == ccy])
             exceptions.append({**item.as_dict(), "kind": "stale_fx", "accounts": len(uses)})
             accts.loc[accts.index.isin(list(uses)), "stale"] += 1
