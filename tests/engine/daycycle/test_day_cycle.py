@@ -188,6 +188,11 @@ def test_three_days_from_files(book: Database, tmp_path: Path) -> None:
     )
     assert doc["rows"][1]["source"] == "daily_values"
     assert rebuilt["rows"][0]["source"] == "reconstructed"
+    with book.session() as s:
+        assert stored_history(s, ids[0], date(2026, 11, 1), D3) is None  # nothing closed by the start
+        part = stored_history(s, ids[0], D2, date(2026, 11, 8))
+        assert part is not None and list(part.index.date) == [D2, D3]
+        assert part["flow"].tolist() == [float(DEPOSIT), 0.0]
 
     # Re-running a closed day does nothing: no new step transitions, no file read again.
     with book.session() as s:
