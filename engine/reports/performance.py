@@ -48,6 +48,11 @@ StoredHistory = Callable[[Session, int, date, date], pd.DataFrame | None]
 by date in base currency over the period, or None when the day cycle has not stored them all."""
 
 
+def value_returns(f: pd.DataFrame) -> pd.Series:
+    """Daily returns of a `value`/`flow` frame with end-of-day flows: (V_t - F_t) / V_{t-1} - 1."""
+    return ((f["value"] - f["flow"]) / f["value"].shift(1) - 1.0).iloc[1:]
+
+
 def daily_returns(h: AccountHistory) -> tuple[pd.Series, pd.Series]:
     """(base, local) daily returns with end-of-day flows: (V_t - F_t) / V_{t-1} - 1."""
     f = h.frame
@@ -145,7 +150,7 @@ def performance_report(
         if kept is not None:
             f = kept
             flows = f["flow"][f["flow"] != 0]
-            base_r = ((f["value"] - f["flow"]) / f["value"].shift(1) - 1.0).iloc[1:]
+            base_r = value_returns(f)
             twr = time_weighted_return(f["value"], flows)
             local_ret: float | None = None
             notes.append("stored daily values: no local/currency split")

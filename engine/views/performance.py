@@ -59,7 +59,13 @@ def performance(
     from engine.daycycle.history import stored_history
     from engine.pricing.fx import FxTable
     from engine.reports.history import account_history
-    from engine.reports.performance import benchmark_returns, daily_returns, performance_report, risk_report
+    from engine.reports.performance import (
+        benchmark_returns,
+        daily_returns,
+        performance_report,
+        risk_report,
+        value_returns,
+    )
     from engine.reports.scope import book_as_of
 
     with database.session() as s:
@@ -69,9 +75,14 @@ def performance(
         end = book_as_of(s)
         start = end - timedelta(days=days)
         fx = FxTable.load(s, start=start, end=end)
-        h = account_history(s, account_id, start, end, fx)
-        base_r, _ = daily_returns(h)
-        f = h.frame
+        kept = stored_history(s, account_id, start, end)  # the day cycle's values, when it has them
+        if kept is not None:
+            f = kept
+            base_r = value_returns(f)
+        else:
+            h = account_history(s, account_id, start, end, fx)
+            base_r, _ = daily_returns(h)
+            f = h.frame
         growth = _growth(base_r, f.index[0])
         label: str | None = None
         bench: pd.Series | None = None

@@ -26,8 +26,10 @@ from engine.errors import PermissionDenied
 from engine.reports.performance import performance_report
 from engine.store.accounts import Account
 from engine.store.database import Database
+from engine.store.market import FxRate
 from engine.store.people import AuditEntry
 from engine.store.positions import TaxLot
+from engine.views.performance import performance as performance_view
 from tests.engine.reconcile.minibook import CUST, IDS, OPS, build
 from workstation.compose import inbox_kinds
 
@@ -107,6 +109,9 @@ def book(database: Database) -> Database:
         us = s.scalars(select(Account).where(Account.code == "A000001")).one()
         s.add(TaxLot(account_id=us.id, security_id=ids["VODX.L"], lot_ref="L-VOD-US", quantity=Decimal(200),
                      unit_cost=Decimal(2), acquired=date(2025, 1, 6), fx_rate=Decimal("1.25")))  # fmt: skip
+        # The book's last fixings before the cycle starts (the rebuilt risk history reads the day before D1).
+        for quote, rate in (("USD", "1.0990"), ("GBP", "0.8490")):
+            s.add(FxRate(base="EUR", quote=quote, date=date(2026, 10, 30), rate=Decimal(rate), source="test"))
     return database
 
 
@@ -193,6 +198,10 @@ def test_three_days_from_files(book: Database, tmp_path: Path) -> None:
         part = stored_history(s, ids[0], D2, date(2026, 11, 8))
         assert part is not None and list(part.index.date) == [D2, D3]
         assert part["flow"].tolist() == [float(DEPOSIT), 0.0]
+    # The desktop's performance view charts the same stored series.
+    seen = performance_view(book, ids[0], days=(D3 - D1).days)
+    assert seen.performance["source"] == "daily_values"
+    assert seen.value.tolist() == pytest.approx(a1, abs=0.01)
 
     # Re-running a closed day does nothing: no new step transitions, no file read again.
     with book.session() as s:
