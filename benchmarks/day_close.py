@@ -99,15 +99,16 @@ def main() -> int:
     counts = write_inbox(database, work / "inbox", day, not args.no_statements)
     print(f"inbox for {day} written in {time.perf_counter() - t0:.1f} s: {counts}")
     load_before = os.getloadavg()
-    steps: list[tuple[str, float]] = []
-    marks: dict[str, float] = {}
+    steps: list[tuple[str, float, float]] = []
+    marks: dict[str, tuple[float, float]] = {}
 
     def progress(line: str) -> None:
         name = line.split(" ")[2].rstrip(":")
         if line.endswith("..."):
-            marks[name] = time.perf_counter()
+            marks[name] = (time.perf_counter(), time.process_time())
         elif name in marks:
-            steps.append((name, time.perf_counter() - marks.pop(name)))
+            w, c = marks.pop(name)
+            steps.append((name, time.perf_counter() - w, time.process_time() - c))
 
     wall, cpu = time.perf_counter(), time.process_time()
     result = close_day(database, day, OPS, inbox=work / "inbox", kinds=inbox_kinds(), progress=progress)
@@ -117,10 +118,10 @@ def main() -> int:
     again = time.perf_counter() - again
     load_after = os.getloadavg()
     print(f"\nday close {day}: {result.status}, 10,000-account demo book (SQLite)\n")
-    print(f"{'step':<20}{'wall s':>8}")
-    for name, secs in steps:
-        print(f"{name:<20}{secs:>8.1f}")
-    print(f"{'total':<20}{wall:>8.1f}   (CPU {cpu:.1f} s; target 60 s wall)")
+    print(f"{'step':<20}{'wall s':>8}{'CPU s':>8}")
+    for name, secs, cpus in steps:
+        print(f"{name:<20}{secs:>8.1f}{cpus:>8.1f}")
+    print(f"{'total':<20}{wall:>8.1f}{cpu:>8.1f}   (target 60 s wall)")
     print(f"{'re-run (closed)':<20}{again:>8.2f}")
     for st in result.steps:
         print(f"  {st['name']}: {st['counts']}; {len(st['exceptions'])} exception(s)")
