@@ -5,15 +5,18 @@ keychain's key for sealed secrets injected), builds the OMS with every control
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session
 
 import resources
 from engine.access import mfa
 from engine.audit.signing import Signer, Verifier
 from engine.clock import Clock
 from engine.compose import build_order_manager
-from engine.errors import ConfigurationError
+from engine.errors import ConfigurationError, ImportValidationError, Problem
 from engine.events import EventBus
 from engine.oms.gateway import OrderGateway
 from engine.oms.service import OrderManager
@@ -21,7 +24,10 @@ from engine.store.database import Database, is_encrypted, mask_url, parse_url
 from engine.store.migrate import is_current, upgrade
 from engine.store.reference_seed import seed_reference
 from engine.store.sealing import SecretBox, SecretKeyUnavailable
-from workstation.config import SERVER_SSLMODE, is_loopback, resolve_db_url, tls_options
+from workstation.config import SERVER_SSLMODE, data_dir, is_loopback, resolve_db_url, tls_options
+
+if TYPE_CHECKING:
+    from engine.daycycle.inbox import InboxItem, InboxKind
 
 log = logging.getLogger(__name__)
 
@@ -116,3 +122,53 @@ def order_manager(
     """The OMS for the CLI, the headless OMS and the desk: every control wired, none optional
     (engine.compose.build_order_manager; the FIX gateway comes from connectors.fix)."""
     return build_order_manager(database, clock=clock, bus=bus, gateway=gateway, username=username)
+
+
+def _custodian_statement(session: Session, item: InboxItem, username: str) -> dict[str, Any]:
+    """An INBOX/<custodian>/ statement (semt.002, camt.053, CSV by the custodian's profile)."""
+    from connectors.custodian.profile import profile_for
+    from connectors.custodian.read import read_statement
+    from engine.reconcile.load import store_statement
+
+    parsed = read_statement(item.path, profile_for(item.folder))
+    if parsed.statement.custodian != item.folder:
+        raise ImportValidationError(
+            item.name,
+            [Problem(1, "custodian", f"the file is {parsed.statement.custodian}'s, not {item.folder}'s")],
+        )
+    done = store_statement(session, parsed.statement, item.name, parsed.sha256, username)
+    return {"custodian": done.custodian, "statement": done.kind, "as_of": done.as_of, "lines": done.lines,
+            "duplicate": done.duplicate}  # fmt: skip
+
+
+def _custodian_activity(session: Session, item: InboxItem, username: str) -> dict[str, Any]:
+    """An INBOX/<custodian>/activity/ file: the custodian's daily activity (CSV by its profile,
+    or camt.053 cash entries), booked once through the ledger (engine.activity)."""
+    from connectors.custodian.activity import read_activity_file
+    from engine.activity.load import book_activity_file
+
+    parsed = read_activity_file(item.path, item.folder)
+    done = book_activity_file(
+        session, parsed, custodian=item.folder, username=username, source_name=item.name,
+        content_hash=parsed.content_hash,
+    )  # fmt: skip
+    return {"custodian": done.custodian, "format": done.format, "lines": done.lines, "booked": done.booked,
+            "skipped": done.skipped, "already_loaded": done.already_loaded, **done.counts}  # fmt: skip
+
+
+def inbox_kinds() -> list[InboxKind]:
+    """THE registry of inbox readers, first match wins (engine.daycycle.inbox): the engine's own
+    (ECB rates, end-of-day closes), then the custodian formats that live in connectors. Adding a
+    kind (custodian activity, corporate-action files) is one entry here."""
+    from engine.daycycle.inbox import InboxKind, custodian_activity_file, custodian_file, engine_kinds
+
+    return [
+        *engine_kinds(),
+        InboxKind("custodian-statement", custodian_file, _custodian_statement),
+        InboxKind("custodian-activity", custodian_activity_file, _custodian_activity),
+    ]
+
+
+def default_inbox() -> Path:
+    """The inbox under the user data directory (beside the default book)."""
+    return data_dir() / "inbox"

@@ -85,6 +85,24 @@ def import_file(
     A book with users needs `username` (engine.imports.access); a book without users takes None.
     The import is audited (`import.<kind>`: who, the file name, the counts) in its transaction.
     """
+    path = Path(path)
+    try:
+        with database.transaction() as session:
+            result = import_into(session, kind, path, username)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise ImportFailed(
+            f"{path.name}: the database refused the import; nothing was written ({reason})"
+        ) from exc
+    if bus is not None and (result.inserted or result.updated or result.removed):
+        bus.publish(BookChanged(kind=kind, rows=result.rows))
+    return result
+
+
+def import_into(session: Session, kind: str, path: Path | str, username: str | None = None) -> ImportResult:
+    """`import_file` in the caller's transaction (the day cycle loads its inbox this way): checks
+    the user, reads and checks every row, then writes and audits; ImportValidationError (every
+    problem, nothing written) or PermissionDenied otherwise."""
     if kind not in KINDS:
         raise NotFound(f"unknown import kind {kind!r}; expected one of {', '.join(KINDS)}")
     spec = KINDS[kind]
@@ -95,20 +113,13 @@ def import_file(
     problems: list[Problem] = list(table.problems)
     if kind == "fx" and getattr(table, "columns", ())[:1] == ("date",):
         problems.append(Problem(1, "(file)", "this looks like the ECB's own rate file: import it as fx-ecb"))
-    try:
-        with database.transaction() as session:
-            actor = authorize(session, username, kind)
-            plan = spec.check(session, table, problems)
-            if problems:
-                raise ImportValidationError(table.source, problems)
-            counts = spec.write_as(session, plan, actor) if spec.write_as else spec.write(session, plan)
-            _audit(session, actor, kind, table.source, len(table.rows), counts)
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise ImportFailed(
-            f"{table.source}: the database refused the import; nothing was written ({reason})"
-        ) from exc
-    result = ImportResult(
+    actor = authorize(session, username, kind)
+    plan = spec.check(session, table, problems)
+    if problems:
+        raise ImportValidationError(table.source, problems)
+    counts = spec.write_as(session, plan, actor) if spec.write_as else spec.write(session, plan)
+    _audit(session, actor, kind, table.source, len(table.rows), counts)
+    return ImportResult(
         kind,
         len(table.rows),
         counts.inserted,
@@ -117,9 +128,6 @@ def import_file(
         counts.removed,
         counts.details,
     )
-    if bus is not None and (result.inserted or result.updated or result.removed):
-        bus.publish(BookChanged(kind=kind, rows=result.rows))
-    return result
 
 
 def _audit(session: Session, actor: Actor, kind: str, source: str, rows: int, counts: Counts) -> None:

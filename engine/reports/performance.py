@@ -10,6 +10,7 @@ security of the book named by symbol (e.g. an index ETF), translated to base cur
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -41,6 +42,15 @@ from engine.reports.lot_history import cumulative_factor, split_factors
 from engine.reports.numbers import money
 from engine.store.accounts import Account, ModelComponent
 from engine.store.reference import Security
+
+StoredHistory = Callable[[Session, int, date, date], pd.DataFrame | None]
+"""Stored daily values (engine.daycycle.history.stored_history): an account's `value` and `flow`
+by date in base currency over the period, or None when the day cycle has not stored them all."""
+
+
+def value_returns(f: pd.DataFrame) -> pd.Series:
+    """Daily returns of a `value`/`flow` frame with end-of-day flows: (V_t - F_t) / V_{t-1} - 1."""
+    return ((f["value"] - f["flow"]) / f["value"].shift(1) - 1.0).iloc[1:]
 
 
 def daily_returns(h: AccountHistory) -> tuple[pd.Series, pd.Series]:
@@ -116,33 +126,55 @@ def _money(x: float, currency: str) -> float | None:
 
 
 def performance_report(
-    session: Session, ids: list[int], start: date, end: date, benchmark: str = "model"
+    session: Session,
+    ids: list[int],
+    start: date,
+    end: date,
+    benchmark: str = "model",
+    stored: StoredHistory | None = None,
 ) -> dict[str, Any]:
-    """The `report performance --json` document (shape in docs/reports.md)."""
+    """The `report performance --json` document (shape in docs/reports.md).
+
+    With `stored`, an account whose daily values the day cycle stored for the period is measured
+    on them (`"source": "daily_values"`: the true history of values and flows); the others, and
+    every account without `stored`, on the history rebuilt from today's lots
+    (`"source": "reconstructed"`). Stored values carry no local/currency split (those are null).
+    """
     fx = FxTable.load(session, start=start, end=end)
     out = []
     for aid in ids:
         acct = session.get(Account, aid)
         assert acct is not None
-        h = account_history(session, aid, start, end, fx)
-        f = h.frame
-        flows = f["flow"][f["flow"] != 0]
-        base_r, local_r = daily_returns(h)
-        twr = time_weighted_return(f["value"], flows)
-        local = float(np.prod(1.0 + local_r.to_numpy()) - 1.0)
+        kept = stored(session, aid, start, end) if stored is not None else None
+        notes: list[str] = []
+        if kept is not None:
+            f = kept
+            flows = f["flow"][f["flow"] != 0]
+            base_r = value_returns(f)
+            twr = time_weighted_return(f["value"], flows)
+            local_ret: float | None = None
+            notes.append("stored daily values: no local/currency split")
+        else:
+            h = account_history(session, aid, start, end, fx)
+            f = h.frame
+            flows = f["flow"][f["flow"] != 0]
+            base_r, local_r = daily_returns(h)
+            twr = time_weighted_return(f["value"], flows)
+            local_ret = float(np.prod(1.0 + local_r.to_numpy()) - 1.0)
+        ccy = acct.base_currency
         row: dict[str, Any] = {
             "account": acct.code,
-            "base_currency": acct.base_currency,
+            "base_currency": ccy,
+            "source": "reconstructed" if kept is None else "daily_values",
             "from": f.index[0].date().isoformat(),
             "to": f.index[-1].date().isoformat(),
-            "start_value": _money(f["value"].iloc[0], h.base_currency),
-            "end_value": _money(f["value"].iloc[-1], h.base_currency),
-            "net_flows": _money(f["flow"].sum(), h.base_currency),
+            "start_value": _money(f["value"].iloc[0], ccy),
+            "end_value": _money(f["value"].iloc[-1], ccy),
+            "net_flows": _money(f["flow"].iloc[1:].sum() if kept is not None else f["flow"].sum(), ccy),
             "twr": _r(twr),
-            "local_return": _r(local),
-            "currency_return": _r((1 + twr) / (1 + local) - 1),
+            "local_return": None if local_ret is None else _r(local_ret),
+            "currency_return": None if local_ret is None else _r((1 + twr) / (1 + local_ret) - 1),
         }
-        notes: list[str] = []
         for key, fn in (("modified_dietz", modified_dietz), ("mwr_annualized", money_weighted_return)):
             try:
                 row[key] = _r(fn(f["value"], flows))

@@ -8,6 +8,7 @@ from engine.accounting import tables as accounting_tables
 from engine.activity import tables as activity_tables
 from engine.audit import tables as audit_tables
 from engine.compliance import tables as compliance_tables
+from engine.daycycle import tables as daycycle_tables
 from engine.oms import tables as oms_tables
 from engine.portfolio_models import tables as models_tables
 from engine.pricing import tables as pricing_tables
@@ -36,6 +37,7 @@ TABLE_MODULES = (
     pricing_tables,
     activity_tables,
     retention_tables,
+    daycycle_tables,
 )
 metadata = Base.metadata
 

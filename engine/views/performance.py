@@ -56,9 +56,16 @@ def performance(
     """The account over the `days` up to the book's as-of date, against `benchmark`."""
     # The reports (and scipy) load on first use, in the worker, not when the window opens.
     from engine.analytics import AnalyticsError
+    from engine.daycycle.history import stored_history
     from engine.pricing.fx import FxTable
     from engine.reports.history import account_history
-    from engine.reports.performance import benchmark_returns, daily_returns, performance_report, risk_report
+    from engine.reports.performance import (
+        benchmark_returns,
+        daily_returns,
+        performance_report,
+        risk_report,
+        value_returns,
+    )
     from engine.reports.scope import book_as_of
 
     with database.session() as s:
@@ -68,9 +75,14 @@ def performance(
         end = book_as_of(s)
         start = end - timedelta(days=days)
         fx = FxTable.load(s, start=start, end=end)
-        h = account_history(s, account_id, start, end, fx)
-        base_r, _ = daily_returns(h)
-        f = h.frame
+        kept = stored_history(s, account_id, start, end)  # the day cycle's values, when it has them
+        if kept is not None:
+            f = kept
+            base_r = value_returns(f)
+        else:
+            h = account_history(s, account_id, start, end, fx)
+            base_r, _ = daily_returns(h)
+            f = h.frame
         growth = _growth(base_r, f.index[0])
         label: str | None = None
         bench: pd.Series | None = None
@@ -79,7 +91,7 @@ def performance(
             bench = _growth(b, f.index[0])
         except (AnalyticsError, NotFound):
             pass
-        perf = performance_report(s, [account_id], start, end, benchmark)["rows"][0]
+        perf = performance_report(s, [account_id], start, end, benchmark, stored=stored_history)["rows"][0]
         risk = risk_report(s, [account_id], start, end, confidence=confidence)["rows"][0]
         code, ccy = acct.code, acct.base_currency
     peak = np.maximum.accumulate(growth.to_numpy())

@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "model": "model",
     "retention": "retention",
     "client": "client",
+    "day": "day",
 }
 GROUPS: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 

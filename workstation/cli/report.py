@@ -6,6 +6,7 @@ import argparse
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from engine.daycycle.history import stored_history
 from engine.reports.exposure import exposure_report
 from engine.reports.gains import gains_report
 from engine.reports.holdings import holdings_report
@@ -208,7 +209,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         elif args.report == "gains":
             doc = gains_report(session, ids, args.start, end, by=args.by)
         elif args.report == "performance":
-            doc = performance_report(session, ids, start, end, benchmark=args.benchmark)
+            doc = performance_report(
+                session, ids, start, end, benchmark=args.benchmark, stored=stored_history
+            )
         elif args.report == "risk":
             doc = risk_report(session, ids, start, end, confidence=args.confidence, horizon_days=args.horizon)
         else:
@@ -436,6 +439,7 @@ def render(doc: dict[str, Any]) -> str:
                     "active",
                     "TE",
                     "IR",
+                    "source",
                 ],
                 [
                     [
@@ -454,6 +458,7 @@ def render(doc: dict[str, Any]) -> str:
                         _pct(r.get("active_return")),
                         _pct(r.get("tracking_error")),
                         "" if r.get("information_ratio") is None else f"{r['information_ratio']:.2f}",
+                        "stored" if r.get("source") == "daily_values" else "rebuilt",
                     ]
                     for r in doc["rows"]
                 ],

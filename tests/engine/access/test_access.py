@@ -22,6 +22,7 @@ from engine.audit.verify import verify_chain
 from engine.compliance import approvals, killswitch, lists, posttrade
 from engine.compliance.checker import ComplianceChecker
 from engine.compliance.rules import assign_rule, end_assignment, save_rule
+from engine.daycycle.cycle import authorize_close
 from engine.errors import PermissionDenied
 from engine.imports.access import authorize as authorize_import
 from engine.portfolio_models.service import WeightRow, set_weights
@@ -97,6 +98,7 @@ CALLS: list[tuple[str, str, Callable[[Any, str], object]]] = [
     ("co1", "retention.policy", lambda s, u: set_period(s, u, "orders", 84, "why")),
     ("co1", "retention.purge", lambda s, u: purge(s, u, date(2020, 1, 1), signer=_no_key, verifier=_no_key)),
     ("tr1", "client.export", lambda s, u: export_client(s, u, "U1", Path("/nonexistent/export"))),
+    ("pm1", "day.close", lambda s, u: authorize_close(s, u)),
 ]
 
 
@@ -134,7 +136,7 @@ def test_every_permission_is_covered_by_a_denial_test() -> None:
         "reconcile.load", "reconcile.run", "reconcile.work", "reconcile.adjust", "reconcile.approve",
         # Granted before their services land (activity, corporate actions, manual bookings, day
         # cycle); each service's branch replaces its entry here with a denial test of its own.
-        "corporate.load", "bookings.enter", "bookings.approve", "day.close",
+        "corporate.load", "bookings.enter", "bookings.approve",
     }  # fmt: skip
 
 
