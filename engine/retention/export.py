@@ -119,6 +119,11 @@ def _allocations(c: Client) -> Select[Any]:
     )
 
 
+def _daily_values(c: Client) -> Select[Any]:
+    t = _t("account_daily_values")
+    return select(t).where(_in(t.c.account_id, c.account_ids)).order_by(t.c.account_id, t.c.day)
+
+
 def _of_blocks(table: str) -> Selector:
     """Rows of a block-level table (by its order): the client's orders and the blocks they are in."""
 
@@ -141,6 +146,7 @@ EXPORTED: dict[str, Selector] = {
     "bookings": _by("bookings", "account_id", "account_ids"),
     "realized_gains": _by("realized_gains", "account_id", "account_ids"),
     "activity_lines": _by("activity_lines", "account_id", "account_ids"),
+    "account_daily_values": _daily_values,
     "orders": _by("orders", "account_id", "account_ids"),
     "order_events": _by("order_events", "order_id", "order_ids"),
     "executions": _by("executions", "order_id", "order_ids"),

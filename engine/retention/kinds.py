@@ -69,8 +69,9 @@ KINDS: tuple[RecordKind, ...] = (
         "not resolved, or an adjustment is still proposed",
     ),
     RecordKind(
-        "ledger", "ledger history: bookings, cash movements, realised gains and custodian activity lines", 84,
-        ("bookings", "cash_movements", "realized_gains", "activity_lines"), "trade date",
+        "ledger", "ledger history: bookings, cash movements, realised gains, custodian activity lines, daily values", 84,
+        ("bookings", "cash_movements", "realized_gains", "activity_lines", "account_daily_values"),
+        "trade date (the stored daily values: their day)",
         "a cash movement of the booking is not settled (lots and cash balances, the current holdings, "
         "are never purged)",
     ),

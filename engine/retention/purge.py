@@ -91,6 +91,15 @@ def _delete(session: Session, table: str, column: str, ids: set[int], dry: bool)
     return n
 
 
+def _delete_before(session: Session, table: str, column: str, cutoff: date, dry: bool) -> int:
+    """Rows dated before `cutoff` (a table kept by date alone, such as the stored daily values)."""
+    t = _t(table)
+    cond = t.c[column] < cutoff
+    if dry:
+        return session.scalar(select(func.count()).select_from(t).where(cond)) or 0
+    return session.execute(delete(t).where(cond)).rowcount or 0  # type: ignore[attr-defined]
+
+
 def _delete_allocations(session: Session, orders: set[int], dry: bool) -> int:
     t = _t("oms_allocations")
     n = 0
@@ -191,6 +200,9 @@ def purge(
     r["ledger"]["activity_lines"] = _delete(
         session, "activity_lines", "booking_id", booking_ids, dry
     ) + _delete(session, "activity_lines", "id", sel.loose_activity_lines(session, cut), dry)
+    r["ledger"]["account_daily_values"] = _delete_before(
+        session, "account_daily_values", "day", cut["ledger"], dry
+    )
     r["ledger"]["realized_gains"] = _delete(session, "realized_gains", "booking_id", booking_ids, dry)
     r["ledger"]["cash_movements"] = _delete(
         session, "cash_movements", "booking_id", booking_ids, dry
