@@ -87,23 +87,29 @@ def _existing(session: Session, refs: Sequence[str]) -> dict[str, CorporateActio
 
 
 def load(
-    session: Session, source: str, rows: Sequence[tuple[int, ActionTerms]], *, username: str
+    session: Session,
+    source: str,
+    rows: Sequence[tuple[int, ActionTerms]],
+    *,
+    username: str,
+    problems: Sequence[Problem] = (),
 ) -> LoadResult:
     """Store a vendor file's actions as announced, all or nothing (ImportValidationError lists
-    every row, field and reason). `rows` are (file row number, terms)."""
+    every row, field and reason, with the file's own `problems` from engine.corporate.csvfile).
+    `rows` are (file row number, terms)."""
     require(session, username, Permission.CORPORATE_LOAD)
-    problems: list[Problem] = []
+    found = list(problems)
     seen: dict[str, int] = {}
     built: list[tuple[int, CorporateAction]] = []
     existing = _existing(session, sorted({t.ref for _, t in rows}))
     unchanged: list[str] = []
     for number, t in rows:
         if t.ref in seen:
-            problems.append(Problem(number, "ref", f"{t.ref!r} is also on row {seen[t.ref]}"))
+            found.append(Problem(number, "ref", f"{t.ref!r} is also on row {seen[t.ref]}"))
             continue
         seen[t.ref] = number
         row, bad = _row(session, t)
-        problems += [Problem(number, f, why) for f, why in bad]
+        found += [Problem(number, f, why) for f, why in bad]
         if row is None:
             continue
         prior = existing.get(t.ref)
@@ -111,12 +117,12 @@ def load(
             if _same(prior, row):
                 unchanged.append(t.ref)
             else:
-                problems.append(Problem(number, "ref", f"{t.ref!r} is already stored with other terms"))
+                found.append(Problem(number, "ref", f"{t.ref!r} is already stored with other terms"))
             continue
         row.source, row.entered_by = source[:128], username
         built.append((number, row))
-    if problems:
-        raise ImportValidationError(source, problems)
+    if found:
+        raise ImportValidationError(source, found)
     CORPORATE_ACTIONS.start_many(session, [(r, ANNOUNCED) for _, r in built], actor=username, event="load",
                                  detail={"source": source})  # fmt: skip
     return LoadResult(source, [r.ref for _, r in built], unchanged)

@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "oms": "oms",
     "broker-sim": "broker_sim",
     "reconcile": "reconcile",
+    "corporate": "corporate",
     "events": "events",
     "model": "model",
 }
