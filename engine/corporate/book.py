@@ -22,7 +22,7 @@ from engine.access.guard import require
 from engine.access.permissions import Permission
 from engine.accounting.tables import CorporateAction
 from engine.corporate.apply import Outcome, book_action
-from engine.corporate.terms import booking_date
+from engine.corporate.terms import booking_date, booking_order
 from engine.errors import WorkstationError
 from engine.state.corporate import ANNOUNCED, CORPORATE_ACTIONS, PENDING_APPROVAL
 from engine.store.base import utcnow
@@ -59,7 +59,7 @@ def due_actions(session: Session, as_of: date, status: str = ANNOUNCED) -> list[
         .order_by(CorporateAction.ex_date, CorporateAction.id)
     ).all()
     due = [a for a in rows if booking_date(a.kind, a.ex_date, a.pay_date) <= as_of]
-    return sorted(due, key=lambda a: (booking_date(a.kind, a.ex_date, a.pay_date), a.ex_date, a.id))
+    return sorted(due, key=lambda a: booking_order(a.kind, a.ex_date, a.id))
 
 
 def book_due(session: Session, as_of: date, *, username: str) -> DueResult:

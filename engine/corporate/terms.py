@@ -1,8 +1,10 @@
 """The kinds of corporate action, their terms and dates, and the checks every entry passes.
 
-Booking date: the ex date for everything that changes a position (splits, stock dividends,
-mergers, spin-offs, renames, delistings; cash paid with them is unsettled until the pay date);
-the pay date for a cash dividend (paid to the ex date's holders). See docs/accounting.md.
+Booking date: the ex date, for every kind. Positions change on it (splits, stock dividends,
+mergers, spin-offs, renames, delistings); a cash dividend's entitlement is fixed on it (the
+holders of its eve) and accrued as unsettled cash. Cash of any kind (dividends, merger cash, cash
+in lieu, a delisting's value) stays unsettled until the pay date, when the day cycle's settle
+step moves it to settled. See docs/accounting.md.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 KINDS = ("split", "reverse_split", "dividend", "stock_dividend", "merger", "spinoff", "rename", "delisting")
 STORED = {"reverse_split": "split"}  # a reverse split is a split with ratio_new < ratio_old
-CASH_ONLY = frozenset({"dividend"})  # booked on the pay date; never suspends a rebalance
+CASH_ONLY = frozenset({"dividend"})  # never suspends a rebalance; booked first on a shared ex date
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,14 @@ def check(t: ActionTerms) -> list[tuple[str, str]]:
 
 
 def booking_date(kind: str, ex_date: date, pay_date: date | None) -> date:
-    """When book_due books it: the pay date for a cash dividend, else the ex date."""
-    return (pay_date or ex_date) if kind in CASH_ONLY else ex_date
+    """When book_due books it: the ex date (its cash settles on `pay_date`)."""
+    return ex_date
+
+
+def booking_order(kind: str, ex_date: date, ident: int) -> tuple[date, int, int]:
+    """Order of booking: by ex date; on one ex date cash dividends first (paid on the shares of
+    the eve, before a split or a merger changes them), then as entered."""
+    return (ex_date, 0 if kind in CASH_ONLY else 1, ident)
 
 
 def display_kind(kind: str, ratio_new: Decimal | None, ratio_old: Decimal | None) -> str:

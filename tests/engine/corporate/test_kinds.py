@@ -230,15 +230,14 @@ def test_rename_changes_the_symbol_and_isin_in_place(book: Database) -> None:
         assert s.scalars(select(Security.isin).where(Security.symbol == "XYZN")).one() == "US0000000019"
 
 
-def test_cash_dividend_is_booked_on_the_pay_date_for_the_ex_date_holders(book: Database) -> None:
+def test_cash_dividend_pays_the_ex_date_holders_and_settles_on_the_pay_date(book: Database) -> None:
     buy(book, "A1", "XYZ", "100", "30", date(2025, 1, 6), "T1")
     announce(book, ActionTerms("XYZ-DIV", "dividend", "XYZ", EX, pay_date=PAY, amount=D("0.25")))
-    sell(book, "A1", "XYZ", "40", "31", date(2026, 3, 4), "T2")  # sold after the ex date: still paid
-    assert book_on(book, EX).booked == []  # cash is booked on the pay date
-    res = book_on(book, PAY)
-    # 100 shares held on the eve of the ex date (60 still held, 40 sold since) x 0.25; a US
-    # resident's US dividend has no withholding.
+    assert book_on(book, date(2026, 2, 27)).booked == []  # before the ex date
+    sell(book, "A1", "XYZ", "40", "31", date(2026, 3, 4), "T2")  # sold after the ex date
+    res = book_on(book, date(2026, 3, 5))  # booked late: still the 100 shares of the eve
+    # 100 x 0.25; a US resident's US dividend has no withholding.
     assert [(o.ref, o.accounts, o.cash) for o in res.booked] == [("XYZ-DIV", 1, {"USD": D("25.00")})]
     with book.session() as s:
         [mv] = s.scalars(select(CashMovement).where(CashMovement.kind == "dividend")).all()
-        assert (mv.amount, mv.trade_date, mv.settle_date) == (D("25.00"), EX, PAY)
+        assert (mv.amount, mv.trade_date, mv.settle_date, mv.settled) == (D("25.00"), EX, PAY, False)
