@@ -19,6 +19,9 @@ from engine.audit.verify import verify_chain
 from engine.compliance import approvals, killswitch, lists, posttrade
 from engine.compliance.checker import ComplianceChecker
 from engine.compliance.rules import assign_rule, end_assignment, save_rule
+from engine.corporate import entry as corporate
+from engine.corporate.book import book_due
+from engine.corporate.terms import ActionTerms
 from engine.errors import PermissionDenied
 from engine.imports.access import authorize as authorize_import
 from engine.portfolio_models.service import WeightRow, set_weights
@@ -34,6 +37,7 @@ from tests.engine.compliance.minibook import build_minibook
 
 D = date(2026, 10, 30)
 BUY = [OrderIntent("U1", "AAA", "buy", Decimal(1))]
+SPLIT = ActionTerms("CA-AAA", "split", "AAA", D, ratio_new=Decimal(2), ratio_old=Decimal(1))
 
 # (who, permission they lack, the call)
 CALLS: list[tuple[str, str, Callable[[Any, str], object]]] = [
@@ -70,6 +74,11 @@ CALLS: list[tuple[str, str, Callable[[Any, str], object]]] = [
     ("tr1", "models.edit", lambda s, u: authorize_import(s, u, "models")),
     ("tr1", "rebalance.run", lambda s, u: review(s, u, 1, "accept")),
     ("co1", "rebalance.run", lambda s, u: review(s, u, 1, "reject", "why")),
+    ("tr1", "corporate.load", lambda s, u: corporate.load(s, "ca.csv", [(2, SPLIT)], username=u)),
+    ("pm1", "bookings.enter", lambda s, u: corporate.add(s, SPLIT, username=u)),
+    ("co1", "bookings.approve", lambda s, u: corporate.approve(s, "CA-AAA", username=u)),
+    ("tr1", "bookings.approve", lambda s, u: corporate.reject(s, "CA-AAA", "why", username=u)),
+    ("pm1", "day.close", lambda s, u: book_due(s, D, username=u)),
 ]
 
 
@@ -107,7 +116,7 @@ def test_every_permission_is_covered_by_a_denial_test() -> None:
         "reconcile.load", "reconcile.run", "reconcile.work", "reconcile.adjust", "reconcile.approve",
         # Granted before their services land (activity, corporate actions, manual bookings, day
         # cycle); each service's branch replaces its entry here with a denial test of its own.
-        "activity.load", "corporate.load", "bookings.enter", "bookings.approve", "day.close",
+        "activity.load", "day.close",
     }  # fmt: skip
 
 
