@@ -2,31 +2,26 @@
 
 Rule (docs/accounting.md): an action that changes a position (every kind but a cash dividend),
 not yet booked (announced, or entered and awaiting its second approver), suspends every account
-holding the security from the day a trade done on the rebalance date would settle on or after its
-ex date: from the ex date less the market's settlement cycle (exchange calendar), so a rebalance
-never trades shares whose number or identity changes before the trade settles, and never trades
-on a book whose due action was not booked. A cash dividend never suspends: neither the shares nor
-their identity change, and it is paid to the ex date's holders whenever it is booked. A market
-without a known calendar counts a week, failing closed.
+holding the security once its ex date is reached (ex date <= the rebalance's book date): from
+then the book's lots no longer say what the account holds (the prices already quote the new
+shares, or the shares are gone), so a solve would trade the wrong quantities. Before the ex date
+the book is right: a trade done then is done in the old shares and carried through the action
+when it is booked (the entitlement goes by trade date), so nothing is suspended ahead. A cash
+dividend never suspends: neither the shares nor their identity change.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.accounting.settlement import security_settle_date
 from engine.accounting.tables import CorporateAction
 from engine.corporate.terms import CASH_ONLY, display_kind
-from engine.errors import NotFound
 from engine.state.corporate import ANNOUNCED, PENDING_APPROVAL
 from engine.store.reference import Security
-
-LOOK_AHEAD = timedelta(days=14)  # no settlement cycle is longer
-UNKNOWN_CYCLE = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -63,33 +58,26 @@ class PendingAction:
 def pending_actions(session: Session, as_of: date) -> dict[int, list[PendingAction]]:
     """Security id -> the unbooked actions that suspend its holders on `as_of` (see the module)."""
     rows = session.execute(
-        select(CorporateAction, Security.symbol, Security.mic)
+        select(CorporateAction, Security.symbol)
         .join(Security, Security.id == CorporateAction.security_id)
         .where(
             CorporateAction.status.in_((ANNOUNCED, PENDING_APPROVAL)),
             CorporateAction.applied_at.is_(None),
             CorporateAction.kind.not_in(CASH_ONLY),
-            CorporateAction.ex_date <= as_of + LOOK_AHEAD,
+            CorporateAction.ex_date <= as_of,
         )
         .order_by(CorporateAction.ex_date, CorporateAction.id)
     ).all()
-    horizon: dict[str, date] = {}
     out: dict[int, list[PendingAction]] = {}
-    for a, symbol, mic in rows:
-        if mic not in horizon:
-            try:
-                horizon[mic] = max(as_of, security_settle_date(session, mic, as_of))
-            except NotFound:
-                horizon[mic] = as_of + UNKNOWN_CYCLE
-        if a.ex_date <= horizon[mic]:
-            out.setdefault(a.security_id, []).append(
-                PendingAction(
-                    a.ref,
-                    display_kind(a.kind, a.ratio_new, a.ratio_old),
-                    str(symbol),
-                    a.security_id,
-                    a.ex_date,
-                    a.status,
-                )
+    for a, symbol in rows:
+        out.setdefault(a.security_id, []).append(
+            PendingAction(
+                a.ref,
+                display_kind(a.kind, a.ratio_new, a.ratio_old),
+                str(symbol),
+                a.security_id,
+                a.ex_date,
+                a.status,
             )
+        )
     return out

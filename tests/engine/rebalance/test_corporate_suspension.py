@@ -1,7 +1,7 @@
-"""An account holding a security with an unbooked corporate action due within a trade's
-settlement is suspended from the rebalance with the action named (engine.corporate.pending), in
+"""An account holding a security with an unbooked corporate action whose ex date has been reached
+is suspended from the rebalance with the action named (engine.corporate.pending), in
 the records, `rebalance --json`, the stored proposal and `rebalance drift --json`; once the action
-is booked it is rebalanced again. Cash dividends and actions beyond the settlement never suspend."""
+is booked it is rebalanced again. Cash dividends and actions not yet ex never suspend."""
 
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ def test_pending_corporate_action_suspends_its_holders_until_booked(
         as_of = book_as_of(s)
         u = load_universe(s, as_of)
         accounts = load_accounts(s, u)
-        ex = security_settle_date(s, "XNYS", as_of)  # a trade today settles on the ex date
+        ex = as_of  # reached: the book's date is the ex date
+        tomorrow = security_settle_date(s, "XNYS", as_of)  # the next session
     assert u.pending == {}
     held = sorted(
         {int(i) for a in accounts for i in a.lot_sec if u.mic[i] == "XNYS" and u.asset_class[i] == "equity"}
@@ -54,13 +55,15 @@ def test_pending_corporate_action_suspends_its_holders_until_booked(
     holder = next(a for a in accounts if x in a.lot_sec)
     other = next(a for a in accounts if x not in a.lot_sec and len(set(a.lot_sec)) > 1)
     y, z = (int(i) for i in sorted(set(other.lot_sec) - set(holder.lot_sec) - {x})[:2])
+    w = next(int(i) for i in sorted(set(holder.lot_sec) - {x}))
     sym = str(u.symbols[x])
     with database.transaction() as s:
         load(s, "vendor.csv", [
             (2, ActionTerms("CA-SPLIT", "split", sym, ex, ratio_new=Decimal(2), ratio_old=Decimal(1))),
-            # A dividend due today and a merger a month away suspend nobody.
+            # A dividend ex today, and mergers ex tomorrow and in a month suspend nobody.
             (3, ActionTerms("CA-DIV", "dividend", str(u.symbols[y]), as_of, amount=Decimal("0.01"))),
             (4, ActionTerms("CA-LATER", "merger", str(u.symbols[z]), as_of + timedelta(days=30), amount=Decimal(1))),
+            (5, ActionTerms("CA-NEXT", "merger", str(u.symbols[w]), tomorrow, amount=Decimal(1))),
         ], username="otto.ops")  # fmt: skip
     reason = f"suspended: pending corporate action CA-SPLIT (split, ex {ex}) on {sym}: not booked"
     out = tmp_path / "run.json"
