@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.accounting.cash import post_cash
+from engine.accounting.cash import ensure_balances, post_cash
 from engine.accounting.errors import BookingError
 from engine.accounting.rules import withholding_rate
 from engine.accounting.tables import Booking, CorporateAction, RealizedGain
@@ -211,12 +211,22 @@ def book_dividend(
     ccy = security.currency
     mult = Decimal(security.price_multiplier)
     payments = []
-    for account_id in sorted(held):
-        account = session.get(Account, account_id)
-        assert account is not None
+    ids = sorted(held)
+    accounts = {
+        a.id: a
+        for i in range(0, len(ids), 500)
+        for a in session.scalars(select(Account).where(Account.id.in_(ids[i : i + 500])))
+    }
+    rates: dict[str, Decimal] = {}
+    bookings: dict[int, tuple[Booking, Decimal, Decimal]] = {}
+    for account_id in ids:
+        account = accounts[account_id]
         gross = round_money(held[account_id] * amount * mult, ccy)
-        rate = withholding_rate(session, security.country, account.tax_jurisdiction, spec.ex_date)
-        tax = round_money(gross * rate, ccy)
+        if account.tax_jurisdiction not in rates:
+            rates[account.tax_jurisdiction] = withholding_rate(
+                session, security.country, account.tax_jurisdiction, spec.ex_date
+            )
+        tax = round_money(gross * rates[account.tax_jurisdiction], ccy)
         booking = Booking(
             source_ref=f"CA:{spec.ref}:{account.code}",
             kind="dividend",
@@ -233,26 +243,33 @@ def book_dividend(
             replacement_used=Decimal(0),
         )
         session.add(booking)
-        session.flush()
-        common: dict[str, Any] = dict(
-            account_id=account_id,
-            currency=ccy,
-            trade_date=spec.ex_date,
-            settle_date=pay,
-            booking_id=booking.id,
-        )
-        post_cash(
-            session, amount=gross, kind="dividend", note=f"{security.symbol} {spec.amount}/sh", **common
-        )
-        if tax:
-            post_cash(
-                session,
-                amount=-tax,
-                kind="withholding",
-                note=f"{security.country} withholding {rate:%} for {account.tax_jurisdiction} resident",
-                **common,
+        bookings[account_id] = (booking, gross, tax)
+    session.flush()  # one flush for every booking: their ids, before the cash refers to them
+    ensure_balances(session, ids, ccy)
+    with session.no_autoflush:
+        for account_id, (booking, gross, tax) in bookings.items():
+            account = accounts[account_id]
+            rate = rates[account.tax_jurisdiction]
+            common: dict[str, Any] = dict(
+                account_id=account_id,
+                currency=ccy,
+                trade_date=spec.ex_date,
+                settle_date=pay,
+                booking_id=booking.id,
             )
-        payments.append((account.code, gross, tax))
+            post_cash(
+                session, amount=gross, kind="dividend", note=f"{security.symbol} {spec.amount}/sh", **common
+            )
+            if tax:
+                post_cash(
+                    session,
+                    amount=-tax,
+                    kind="withholding",
+                    note=f"{security.country} withholding {rate:%} for {account.tax_jurisdiction} resident",
+                    **common,
+                )
+            payments.append((account.code, gross, tax))
+    session.flush()
     return ActionResult(ref=spec.ref, applied=True, lots=0, payments=tuple(payments))
 
 

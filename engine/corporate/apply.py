@@ -84,17 +84,19 @@ def book_action(session: Session, action: CorporateAction) -> Outcome:
         return out
     ledger = Ledger(session, action)
     groups = _by_account(held_before(session, sec.id, action.ex_date))
-    if action.kind in ("split", "stock_dividend"):
-        factor = _ratio(action) + (1 if action.kind == "stock_dividend" else 0)
-        _resize(ledger, sec, groups, factor)
-    elif action.kind == "merger":
-        _merger(ledger, sec, groups)
-    elif action.kind == "spinoff":
-        _spinoff(ledger, sec, groups)
-    elif action.kind == "delisting":
-        _cash_out(ledger, sec, groups, Decimal(action.amount or 0), alloc=Decimal(1), keep=None)
-    else:
-        raise BookingError(action.ref, "kind", f"unknown kind {action.kind!r}")
+    ledger.prepare(sec, {a: sum((Decimal(x.quantity) for x in g), Decimal(0)) for a, g in groups.items()})
+    with session.no_autoflush:  # every row is in the session: one flush at the end, not one per query
+        if action.kind in ("split", "stock_dividend"):
+            factor = _ratio(action) + (1 if action.kind == "stock_dividend" else 0)
+            _resize(ledger, sec, groups, factor)
+        elif action.kind == "merger":
+            _merger(ledger, sec, groups)
+        elif action.kind == "spinoff":
+            _spinoff(ledger, sec, groups)
+        elif action.kind == "delisting":
+            _cash_out(ledger, sec, groups, Decimal(action.amount or 0), alloc=Decimal(1), keep=None)
+        else:
+            raise BookingError(action.ref, "kind", f"unknown kind {action.kind!r}")
     session.flush()
     out.accounts = len(groups)
     out.lots = sum(len(g) for g in groups.values())
@@ -174,7 +176,6 @@ def _cash_out(
             account, sec, total, "merger" if a.kind == "merger" else "delisting", f"{what} {per_share}/sh"
         )
         if keep is not None:
-            ledger.session.flush()
             ledger.in_lieu(account, keep[0], lots)
 
 
@@ -210,5 +211,4 @@ def _spinoff(ledger: Ledger, sec: Security, groups: dict[int, list[TaxLot]]) -> 
             )
             ledger.session.add(child)
             made.append(child)
-        ledger.session.flush()
         ledger.in_lieu(account, new, made)

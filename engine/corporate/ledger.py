@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.accounting.cash import post_cash
+from engine.accounting.cash import ensure_balances, post_cash
 from engine.accounting.errors import BookingError
 from engine.accounting.holding import term
 from engine.accounting.rules import long_after_months
@@ -41,18 +42,31 @@ class Ledger:
         self.realized = 0
         self._fx: FxTable | None = None
         self._months: dict[str, int | None] = {}
+        self._accounts: dict[int, Account] = {}
+
+    def prepare(self, security: Security, held: dict[int, Decimal]) -> None:
+        """Load the accounts, create every account's booking in one flush and load their cash
+        balances, so the per-lot work that follows needs no query and no autoflush."""
+        ids = sorted(held)
+        for i in range(0, len(ids), 500):
+            for a in self.session.scalars(select(Account).where(Account.id.in_(ids[i : i + 500]))):
+                self._accounts[a.id] = a
+        for account_id in ids:
+            self.booking(self.account(account_id), security, held[account_id], flush=False)
+        self.session.flush()
+        ensure_balances(self.session, ids, security.currency)
 
     @property
     def settle(self) -> date:
         return self.action.pay_date or self.action.ex_date
 
     def account(self, account_id: int) -> Account:
-        acct = self.session.get(Account, account_id)
+        acct = self._accounts.get(account_id) or self.session.get(Account, account_id)
         if acct is None:
             raise NotFound(f"no account {account_id}")
         return acct
 
-    def booking(self, account: Account, security: Security, quantity: Decimal) -> Booking:
+    def booking(self, account: Account, security: Security, quantity: Decimal, flush: bool = True) -> Booking:
         """The action's one booking in this account (created on first use)."""
         b = self.bookings.get(account.id)
         if b is None:
@@ -72,7 +86,8 @@ class Ledger:
                 replacement_used=Decimal(0),
             )
             self.session.add(b)
-            self.session.flush()
+            if flush:
+                self.session.flush()
             self.bookings[account.id] = b
         return b
 
