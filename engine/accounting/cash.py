@@ -27,6 +27,23 @@ def _balance(session: Session, account_id: int, currency: str) -> CashBalance:
     return bal
 
 
+def ensure_balances(session: Session, account_ids: list[int], currency: str) -> None:
+    """Load (or create, flushed) the balances of many accounts in one currency, so a loop of
+    `post_cash` finds each in the session without a query (and without an autoflush each)."""
+    have: set[int] = set()
+    for i in range(0, len(account_ids), 500):
+        chunk = account_ids[i : i + 500]
+        for bal in session.scalars(
+            select(CashBalance).where(CashBalance.account_id.in_(chunk), CashBalance.currency == currency)
+        ):
+            have.add(bal.account_id)
+    missing = [a for a in dict.fromkeys(account_ids) if a not in have]
+    for a in missing:
+        session.add(CashBalance(account_id=a, currency=currency, settled=Decimal(0), unsettled=Decimal(0)))
+    if missing:
+        session.flush()
+
+
 def post_cash(
     session: Session,
     *,

@@ -1,4 +1,5 @@
-"""Corporate actions: splits and reverse splits, cash dividends less withholding, symbol/ISIN changes.
+"""Corporate-action primitives: splits and reverse splits, cash dividends less withholding,
+symbol/ISIN changes (the other kinds, the dates and the desk's workflow: engine.corporate).
 
 Each action is stored by its `ref` and applied once: applying the same ref again changes nothing
 (and different terms under a used ref are an error). A split multiplies every open lot's quantity
@@ -10,6 +11,10 @@ holding such lots, less withholding looked up
 by (security's country, account's tax jurisdiction) in force on the ex-date; the cash is
 unsettled until the pay date. A rename changes the security's symbol and/or ISIN in place, so
 lots, gains and history follow it.
+
+`apply_corporate_action` creates the action and books it at once (status `booked`, event
+`apply`, audited as `actor`): the demo's and the tests' path. The desk enters actions through
+engine.corporate, which books them on their dates.
 """
 
 from __future__ import annotations
@@ -22,11 +27,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.accounting.cash import post_cash
+from engine.accounting.cash import ensure_balances, post_cash
 from engine.accounting.errors import BookingError
 from engine.accounting.rules import withholding_rate
-from engine.accounting.tables import Booking, CorporateAction
+from engine.accounting.tables import Booking, CorporateAction, RealizedGain
 from engine.model.currency import round_money
+from engine.state.corporate import BOOKED, CORPORATE_ACTIONS
 from engine.store.accounts import Account
 from engine.store.base import utcnow
 from engine.store.positions import TaxLot
@@ -74,7 +80,7 @@ def _validate(spec: ActionSpec) -> None:
         raise BookingError(spec.ref, "new_symbol", "a rename needs a new symbol or ISIN")
 
 
-def apply_corporate_action(session: Session, spec: ActionSpec) -> ActionResult:
+def apply_corporate_action(session: Session, spec: ActionSpec, *, actor: str = "system") -> ActionResult:
     """Apply once; a second call with the same ref returns applied=False and changes nothing."""
     _validate(spec)
     done = session.scalars(select(CorporateAction).where(CorporateAction.ref == spec.ref)).first()
@@ -107,14 +113,24 @@ def apply_corporate_action(session: Session, spec: ActionSpec) -> ActionResult:
         else:
             result = _rename(session, security, spec)
         action.applied_at = utcnow()
-        session.flush()
+        CORPORATE_ACTIONS.start(session, action, BOOKED, actor=actor, event="apply")
     return result
 
 
-def _trade_starts(session: Session, security_id: int) -> dict[tuple[int, str], date]:
-    """(account_id, lot_ref) -> trade date of the buy that opened it (its `acquired` may have moved
-    back by a wash sale's holding period; entitlement goes by when the shares were really bought)."""
-    return {
+def lot_root(lot_ref: str) -> str:
+    """The lot reference of the buy a lot came from: `B12` for `B12`, `B12-W7` (a wash-sale
+    replacement split off it) and `B12-S3` (a spin-off's shares from it)."""
+    return lot_ref.split("-", 1)[0]
+
+
+def trade_starts(
+    session: Session, security_id: int, keys: set[tuple[int, str]]
+) -> dict[tuple[int, str], date]:
+    """(account_id, lot_ref) -> trade date of the buy that opened each of `keys` (its `acquired` may
+    have moved back by a wash sale's holding period; entitlement goes by when the shares were
+    really bought). The security's own buys first; a lot a merger or spin-off brought into it
+    under another security's buy is looked up by its reference."""
+    out: dict[tuple[int, str], date] = {
         (int(a or 0), str(ref)): d
         for a, ref, d in session.execute(
             select(Booking.account_id, Booking.lot_ref, Booking.trade_date).where(
@@ -122,24 +138,52 @@ def _trade_starts(session: Session, security_id: int) -> dict[tuple[int, str], d
             )
         )
     }
-
-
-def _held_before(session: Session, security_id: int, ex_date: date) -> list[TaxLot]:
-    """Open lots of the security whose shares were bought before the ex-date."""
-    starts = _trade_starts(session, security_id)
-    out = []
-    for lot in session.scalars(select(TaxLot).where(TaxLot.security_id == security_id)):
-        key = (lot.account_id, lot.lot_ref.split("-W", 1)[0])
-        if starts.get((lot.account_id, lot.lot_ref), starts.get(key, lot.acquired)) < ex_date:
-            out.append(lot)
+    missing = sorted({lot_root(r) for a, r in keys if (a, lot_root(r)) not in out})
+    for i in range(0, len(missing), 500):
+        for a, ref, d in session.execute(
+            select(Booking.account_id, Booking.lot_ref, Booking.trade_date).where(
+                Booking.kind == "trade", Booking.lot_ref.in_(missing[i : i + 500])
+            )
+        ):
+            out.setdefault((int(a or 0), str(ref)), d)
     return out
+
+
+def _start(starts: dict[tuple[int, str], date], account_id: int, lot_ref: str) -> date | None:
+    return starts.get((account_id, lot_ref), starts.get((account_id, lot_root(lot_ref))))
+
+
+def held_before(session: Session, security_id: int, ex_date: date) -> list[TaxLot]:
+    """Open lots of the security whose shares were bought before the ex-date."""
+    lots = list(session.scalars(select(TaxLot).where(TaxLot.security_id == security_id).order_by(TaxLot.id)))
+    starts = trade_starts(session, security_id, {(lot.account_id, lot.lot_ref) for lot in lots})
+    return [lot for lot in lots if (_start(starts, lot.account_id, lot.lot_ref) or lot.acquired) < ex_date]
+
+
+def entitled(session: Session, security_id: int, ex_date: date) -> dict[int, Decimal]:
+    """Shares each account held on the eve of the ex-date: open lots bought before it, plus the
+    shares of such lots sold on or after it (a dividend booked on its pay date still pays them)."""
+    held: dict[int, Decimal] = {}
+    for lot in held_before(session, security_id, ex_date):
+        held[lot.account_id] = held.get(lot.account_id, Decimal(0)) + Decimal(lot.quantity)
+    sold = session.execute(
+        select(RealizedGain.account_id, RealizedGain.lot_ref, RealizedGain.quantity).where(
+            RealizedGain.security_id == security_id, RealizedGain.sold >= ex_date
+        )
+    ).all()
+    starts = trade_starts(session, security_id, {(int(a), str(r)) for a, r, _ in sold})
+    for account_id, lot_ref, qty in sold:
+        start = _start(starts, account_id, lot_ref)
+        if start is not None and start < ex_date:
+            held[account_id] = held.get(account_id, Decimal(0)) + Decimal(qty)
+    return held
 
 
 def _split(session: Session, security: Security, spec: ActionSpec) -> ActionResult:
     assert spec.ratio_new is not None and spec.ratio_old is not None
     factor = spec.ratio_new / spec.ratio_old
     # Shares bought on or after the ex-date are already new shares (a split applied late).
-    lots = _held_before(session, security.id, spec.ex_date)
+    lots = held_before(session, security.id, spec.ex_date)
     for lot in lots:
         lot.quantity = (Decimal(lot.quantity) * factor).quantize(Decimal("1e-6"))
         lot.unit_cost = (Decimal(lot.unit_cost) / factor).quantize(Decimal("1e-6"))
@@ -147,20 +191,42 @@ def _split(session: Session, security: Security, spec: ActionSpec) -> ActionResu
 
 
 def _dividend(session: Session, security: Security, spec: ActionSpec) -> ActionResult:
-    assert spec.amount is not None
+    return book_dividend(session, security, spec.ref, spec.ex_date, spec.pay_date, spec.amount)
+
+
+def book_dividend(
+    session: Session,
+    security: Security,
+    ref: str,
+    ex_date: date,
+    pay_date: date | None,
+    amount: Decimal | None,
+) -> ActionResult:
+    """Pay `amount` per share to the ex-date's holders (engine.accounting.corporate.entitled), less
+    withholding in force on the ex-date; the cash is unsettled until the pay date."""
+    assert amount is not None
+    spec = ActionSpec(ref, security.symbol, "dividend", ex_date, pay_date=pay_date, amount=amount)
     pay = spec.pay_date or spec.ex_date
-    held: dict[int, Decimal] = {}
-    for lot in _held_before(session, security.id, spec.ex_date):
-        held[lot.account_id] = held.get(lot.account_id, Decimal(0)) + Decimal(lot.quantity)
+    held = {a: q for a, q in entitled(session, security.id, spec.ex_date).items() if q > 0}
     ccy = security.currency
     mult = Decimal(security.price_multiplier)
     payments = []
-    for account_id in sorted(held):
-        account = session.get(Account, account_id)
-        assert account is not None
-        gross = round_money(held[account_id] * spec.amount * mult, ccy)
-        rate = withholding_rate(session, security.country, account.tax_jurisdiction, spec.ex_date)
-        tax = round_money(gross * rate, ccy)
+    ids = sorted(held)
+    accounts = {
+        a.id: a
+        for i in range(0, len(ids), 500)
+        for a in session.scalars(select(Account).where(Account.id.in_(ids[i : i + 500])))
+    }
+    rates: dict[str, Decimal] = {}
+    bookings: dict[int, tuple[Booking, Decimal, Decimal]] = {}
+    for account_id in ids:
+        account = accounts[account_id]
+        gross = round_money(held[account_id] * amount * mult, ccy)
+        if account.tax_jurisdiction not in rates:
+            rates[account.tax_jurisdiction] = withholding_rate(
+                session, security.country, account.tax_jurisdiction, spec.ex_date
+            )
+        tax = round_money(gross * rates[account.tax_jurisdiction], ccy)
         booking = Booking(
             source_ref=f"CA:{spec.ref}:{account.code}",
             kind="dividend",
@@ -177,30 +243,45 @@ def _dividend(session: Session, security: Security, spec: ActionSpec) -> ActionR
             replacement_used=Decimal(0),
         )
         session.add(booking)
-        session.flush()
-        common: dict[str, Any] = dict(
-            account_id=account_id,
-            currency=ccy,
-            trade_date=spec.ex_date,
-            settle_date=pay,
-            booking_id=booking.id,
-        )
-        post_cash(
-            session, amount=gross, kind="dividend", note=f"{security.symbol} {spec.amount}/sh", **common
-        )
-        if tax:
-            post_cash(
-                session,
-                amount=-tax,
-                kind="withholding",
-                note=f"{security.country} withholding {rate:%} for {account.tax_jurisdiction} resident",
-                **common,
+        bookings[account_id] = (booking, gross, tax)
+    session.flush()  # one flush for every booking: their ids, before the cash refers to them
+    ensure_balances(session, ids, ccy)
+    with session.no_autoflush:
+        for account_id, (booking, gross, tax) in bookings.items():
+            account = accounts[account_id]
+            rate = rates[account.tax_jurisdiction]
+            common: dict[str, Any] = dict(
+                account_id=account_id,
+                currency=ccy,
+                trade_date=spec.ex_date,
+                settle_date=pay,
+                booking_id=booking.id,
             )
-        payments.append((account.code, gross, tax))
+            post_cash(
+                session, amount=gross, kind="dividend", note=f"{security.symbol} {spec.amount}/sh", **common
+            )
+            if tax:
+                post_cash(
+                    session,
+                    amount=-tax,
+                    kind="withholding",
+                    note=f"{security.country} withholding {rate:%} for {account.tax_jurisdiction} resident",
+                    **common,
+                )
+            payments.append((account.code, gross, tax))
+    session.flush()
     return ActionResult(ref=spec.ref, applied=True, lots=0, payments=tuple(payments))
 
 
 def _rename(session: Session, security: Security, spec: ActionSpec) -> ActionResult:
+    return rename(session, security, spec.ref, spec.new_symbol, spec.new_isin)
+
+
+def rename(
+    session: Session, security: Security, ref: str, new_symbol: str | None, new_isin: str | None
+) -> ActionResult:
+    """Change the security's symbol and/or ISIN in place (lots, gains and history follow it)."""
+    spec = ActionSpec(ref, security.symbol, "rename", date.min, new_symbol=new_symbol, new_isin=new_isin)
     if spec.new_symbol and spec.new_symbol != security.symbol:
         clash = session.scalars(select(Security).where(Security.symbol == spec.new_symbol)).first()
         if clash is not None:

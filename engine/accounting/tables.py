@@ -124,7 +124,13 @@ class IdenticalGroup(Base):
 
 
 class CorporateAction(Base):
-    """A split, reverse split, cash dividend or symbol/ISIN change; applied once."""
+    """A corporate action as data: its dates, its terms, who entered and approved it, its status.
+
+    Kinds: split (a reverse split is a split with ratio_new < ratio_old), dividend (cash),
+    stock_dividend, merger (cash `amount`, stock `ratio_new`/`ratio_old` into `new_security_id`,
+    or both), spinoff, rename, delisting. Status moves only through
+    engine.state.corporate.CORPORATE_ACTIONS; `applied_at` is when it was booked (once, by `ref`).
+    """
 
     __tablename__ = "corporate_actions"
 
@@ -132,11 +138,38 @@ class CorporateAction(Base):
     ref: Mapped[str] = mapped_column(String(64), unique=True)
     security_id: Mapped[int] = mapped_column(ForeignKey("securities.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
+    announce_date: Mapped[date | None] = mapped_column(Date)
     ex_date: Mapped[date] = mapped_column(Date)
+    record_date: Mapped[date | None] = mapped_column(Date)
     pay_date: Mapped[date | None] = mapped_column(Date)
-    ratio_new: Mapped[Decimal | None] = mapped_column(Rate(), doc="split: new shares per ratio_old")
+    ratio_new: Mapped[Decimal | None] = mapped_column(Rate(), doc="new shares per ratio_old held")
     ratio_old: Mapped[Decimal | None] = mapped_column(Rate())
-    amount: Mapped[Decimal | None] = mapped_column(Price(), doc="dividend per share, security currency")
+    amount: Mapped[Decimal | None] = mapped_column(
+        Price(), doc="cash per share held: dividend, merger cash, delisting value (security currency)"
+    )
+    new_security_id: Mapped[int | None] = mapped_column(
+        ForeignKey("securities.id"), doc="merger: the acquirer's shares; spin-off: the new company's"
+    )
+    allocation: Mapped[Decimal | None] = mapped_column(
+        Rate(),
+        doc="fraction of the basis allocated to the spun-off shares (spin-off) or to the cash (merger)",
+    )
+    new_price: Mapped[Decimal | None] = mapped_column(
+        Price(), doc="fair value of one new share (allocates a cash-and-stock merger's basis)"
+    )
+    lieu_price: Mapped[Decimal | None] = mapped_column(
+        Price(), doc="cash per whole resulting share paid for fractions (none: fractions are kept)"
+    )
     new_symbol: Mapped[str | None] = mapped_column(String(32))
     new_isin: Mapped[str | None] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(
+        String(20), default="announced", server_default="announced", index=True
+    )
+    source: Mapped[str | None] = mapped_column(String(128), doc="file name, or 'cli'")
+    entered_by: Mapped[str | None] = mapped_column(String(64))
+    decided_by: Mapped[str | None] = mapped_column(String(64), doc="who approved or rejected it")
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __mapper_args__ = {"version_id_col": version}

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Float, cast, select
 from sqlalchemy.orm import Session
 
+from engine.corporate.pending import PendingAction, pending_actions
 from engine.errors import NotFound
 from engine.oms.tables import Execution, Order
 from engine.pricing.fx import FxTable
@@ -63,6 +64,9 @@ class Universe:
     # account that holds, or whose model holds, such a security (or needs such a rate) is suspended.
     stale: dict[int, StaleItem] = field(default_factory=dict)
     stale_fx: dict[str, StaleItem] = field(default_factory=dict)
+    # Unbooked corporate actions by universe index (engine.corporate.pending): an account holding
+    # such a security is suspended until the action is booked.
+    pending: dict[int, list[PendingAction]] = field(default_factory=dict)
 
     def index_of(self) -> dict[int, int]:
         return {int(s): i for i, s in enumerate(self.ids)}
@@ -225,6 +229,7 @@ def load_universe(session: Session, as_of: date) -> Universe:
         model_codes={int(k): v for k, v in codes.items()},
         stale={index[sid]: item for sid, item in stale.items()},
         stale_fx=stale_rates,
+        pending={index[sid]: items for sid, items in pending_actions(session, as_of).items() if sid in index},
     )
 
 

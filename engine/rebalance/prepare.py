@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.corporate.pending import PendingAction
 from engine.pricing.staleness import StaleItem
 from engine.rebalance import harvest as tlh
 from engine.rebalance.book import AccountInput, Universe
@@ -72,23 +73,29 @@ def relief_order(
     return np.lexsort((a.lot_id, key, a.lot_sec))
 
 
-def suspension(u: Universe, a: AccountInput) -> list[StaleItem]:
+def suspension(u: Universe, a: AccountInput) -> list[StaleItem | PendingAction]:
     """The stale prices and FX rates that suspend the account: prices of the securities it holds
     or its model holds (a solve would sell or buy at them), rates of every currency it needs when
-    it holds more than its base currency. Empty: the account may be solved."""
+    it holds more than its base currency; and the unbooked corporate actions on the securities it
+    holds (engine.corporate.pending). Empty: the account may be solved."""
+    out: list[StaleItem | PendingAction] = []
+    if u.pending:
+        for i in np.unique(a.lot_sec):
+            out += u.pending.get(int(i), [])
     if not u.stale and not u.stale_fx:
-        return []
+        return out
     model = u.models.get(a.model_id or -1)
     idx = np.union1d(np.unique(a.lot_sec), np.flatnonzero(model > 0) if model is not None else []).astype(int)
-    out = [u.stale[int(i)] for i in idx if int(i) in u.stale]
+    out += [u.stale[int(i)] for i in idx if int(i) in u.stale]
     ccys = set(u.currency[idx]) | {c for c, amt in a.cash.items() if amt} | {a.base}
     if len(ccys) > 1:
         out += [u.stale_fx[c] for c in sorted(ccys) if c in u.stale_fx]
     return out
 
 
-def suspended_reason(items: list[StaleItem]) -> str:
-    """`suspended: stale price for X (last 2026-11-27, expected 2026-12-04); ...`"""
+def suspended_reason(items: list[StaleItem | PendingAction]) -> str:
+    """`suspended: stale price for X (last 2026-11-27, expected 2026-12-04); ...` or
+    `suspended: pending corporate action REF (split, ex 2026-12-08) on X: not booked`."""
     return "suspended: " + "; ".join(i.reason() for i in items)
 
 

@@ -66,18 +66,15 @@ def _pct(side: object, key: str) -> str:
 def detail_html(payload: dict[str, object], n_trades: int) -> str:
     """The proposal's detail line: status, compliance, solver, trades, tax and cost, drift and
     tracking error before -> after with the rebalance's `drift_note` (why drift is left) beside
-    the drift; a suspended account (stale data) leads with its reason."""
+    the drift; a suspended account (stale data, a pending corporate action) leads with its reason."""
     before = payload.get("before") or {}
     after = payload.get("after") or {}
     ccy = str(payload.get("base_currency", ""))
     reason = str(payload.get("reason") or "")
     suspended = bool(payload.get("suspended")) or reason.startswith("suspended:")
     note = payload.get("drift_note")
-    head = (
-        f"<b>Suspended</b> (stale data): {escape(reason.removeprefix('suspended: '))}<br>"
-        if suspended
-        else ""
-    )
+    why = "pending corporate action" if "pending corporate action" in reason else "stale data"
+    head = f"<b>Suspended</b> ({why}): {escape(reason.removeprefix('suspended: '))}<br>" if suspended else ""
     return (
         head + f"<b>{escape(str(payload.get('account', '')))}</b> · {payload.get('proposal_status', '')} · "
         f"{compliance_text(payload.get('compliance'))} · solver {payload.get('status', '')}"

@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "broker-sim": "broker_sim",
     "reconcile": "reconcile",
     "activity": "activity",
+    "corporate": "corporate",
     "events": "events",
     "model": "model",
     "retention": "retention",

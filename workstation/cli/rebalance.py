@@ -326,7 +326,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
                     r["max_drift_symbol"],
                     f"{r['total_drift']:.2%}",
                     f"{r['cash_weight']:.2%}",
-                    ", ".join(r["triggers"] + (["suspended: stale data"] if r["suspended"] else [])),
+                    ", ".join(r["triggers"] + ([_suspended_word(r["suspended"])] if r["suspended"] else [])),
                 ]
                 for r in rows[: args.limit]
             ],
@@ -337,6 +337,11 @@ def cmd_drift(args: argparse.Namespace) -> int:
         f"{sum(bool(r['triggers']) for r in rows)} of {len(rows)} accounts have a trigger (as of {u.as_of})"
     )
     return 0
+
+
+def _suspended_word(reason: str) -> str:
+    """The drift table's short word for a suspension (the reason itself is in --json)."""
+    return "suspended: corporate action" if "pending corporate action" in reason else "suspended: stale data"
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -413,7 +418,8 @@ def _run(args: argparse.Namespace) -> int:
     suspended = [r for r in result.records if r.get("suspended")]
     if suspended:
         print(
-            f"{len(suspended)} suspended (stale data), e.g. {suspended[0]['account']}: {suspended[0]['reason']}"
+            f"{len(suspended)} suspended (stale data or a pending corporate action), "
+            f"e.g. {suspended[0]['account']}: {suspended[0]['reason']}"
         )
     if s["accounts"] and not s["ok"]:  # nothing to review: a script must not carry on as if it worked
         print(f"error: no proposal: all {s['accounts']} accounts were infeasible or failed", file=sys.stderr)

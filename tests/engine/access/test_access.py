@@ -22,6 +22,9 @@ from engine.audit.verify import verify_chain
 from engine.compliance import approvals, killswitch, lists, posttrade
 from engine.compliance.checker import ComplianceChecker
 from engine.compliance.rules import assign_rule, end_assignment, save_rule
+from engine.corporate import entry as corporate
+from engine.corporate.book import book_due
+from engine.corporate.terms import ActionTerms
 from engine.daycycle.cycle import authorize_close
 from engine.errors import PermissionDenied
 from engine.imports.access import authorize as authorize_import
@@ -41,6 +44,7 @@ from tests.engine.compliance.minibook import build_minibook
 
 D = date(2026, 10, 30)
 BUY = [OrderIntent("U1", "AAA", "buy", Decimal(1))]
+SPLIT = ActionTerms("CA-AAA", "split", "AAA", D, ratio_new=Decimal(2), ratio_old=Decimal(1))
 
 # (who, permission they lack, the call)
 
@@ -99,6 +103,11 @@ CALLS: list[tuple[str, str, Callable[[Any, str], object]]] = [
     ("co1", "retention.purge", lambda s, u: purge(s, u, date(2020, 1, 1), signer=_no_key, verifier=_no_key)),
     ("tr1", "client.export", lambda s, u: export_client(s, u, "U1", Path("/nonexistent/export"))),
     ("pm1", "day.close", lambda s, u: authorize_close(s, u)),
+    ("tr1", "corporate.load", lambda s, u: corporate.load(s, "ca.csv", [(2, SPLIT)], username=u)),
+    ("pm1", "bookings.enter", lambda s, u: corporate.add(s, SPLIT, username=u)),
+    ("co1", "bookings.approve", lambda s, u: corporate.approve(s, "CA-AAA", username=u)),
+    ("tr1", "bookings.approve", lambda s, u: corporate.reject(s, "CA-AAA", "why", username=u)),
+    ("pm1", "day.close", lambda s, u: book_due(s, D, username=u)),
 ]
 
 
@@ -134,9 +143,6 @@ def test_every_permission_is_covered_by_a_denial_test() -> None:
     assert {p.value for p in Permission} - services <= {
         "orders.create", "orders.route", "orders.release_flagged", "approvals.override", "audit.read",
         "reconcile.load", "reconcile.run", "reconcile.work", "reconcile.adjust", "reconcile.approve",
-        # Granted before their services land (activity, corporate actions, manual bookings, day
-        # cycle); each service's branch replaces its entry here with a denial test of its own.
-        "corporate.load", "bookings.enter", "bookings.approve",
     }  # fmt: skip
 
 

@@ -11,7 +11,7 @@ import engine
 
 ROOT = Path(engine.__file__).parent
 NAMES = {"status", "state"}
-MODELS = {"Proposal", "ApprovalCase", "Break", "Adjustment"}
+MODELS = {"Proposal", "ApprovalCase", "Break", "Adjustment", "CorporateAction"}
 SKIP = ("state",)  # the machines themselves
 
 
