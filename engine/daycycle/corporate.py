@@ -1,35 +1,34 @@
-"""Book the stored corporate actions due on or before a date that are not booked yet.
-
-Today engine.accounting.corporate applies an action the moment it is entered (stored and booked
-in one step), so a stored action never waits: this counts what is due and unbooked (none) and
-reports any it finds as an exception. `engine.corporate.book.book_due(session, as_of,
-username=...)` replaces the body of `book_due` when corporate actions become data with their
-own dates; the day cycle calls only this function.
-"""
+"""The day cycle's corporate-action step: book every stored action due on or before the date that
+is not booked yet (engine.corporate.book.book_due: on its ex date, exactly once, each in its own
+savepoint), and report as exceptions the ones that could not be booked and the manual entries due
+but still waiting for their second approver (the accounts holding them stay out of rebalancing)."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.accounting.tables import CorporateAction
-from engine.store.reference import Security
+from engine.corporate.book import book_due as book_corporate_due
 
 
 def book_due(session: Session, as_of: date, username: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(counts, exceptions) of booking the actions due by `as_of` as `username`."""
-    waiting = session.execute(
-        select(CorporateAction.ref, CorporateAction.kind, CorporateAction.ex_date, Security.symbol)
-        .join(Security, Security.id == CorporateAction.security_id)
-        .where(CorporateAction.applied_at.is_(None), CorporateAction.ex_date <= as_of)
-        .order_by(CorporateAction.ex_date, CorporateAction.ref)
-    ).all()
-    exceptions = [
-        {"kind": "corporate_action_unbooked", "ref": ref, "action": kind, "ex_date": ex.isoformat(),
-         "symbol": sym, "reason": "stored but not booked; this book books actions when they are entered"}
-        for ref, kind, ex, sym in waiting
+    done = book_corporate_due(session, as_of, username=username)
+    exceptions: list[dict[str, Any]] = [
+        {"kind": "corporate_action_not_booked", "ref": ref, "reason": why} for ref, why in done.failed
+    ]
+    exceptions += [
+        {"kind": "corporate_action_awaiting_approval", "ref": ref,
+         "reason": "entered by hand and due, but not approved by a second person yet"}
+        for ref in done.awaiting_approval
     ]  # fmt: skip
-    return {"due": len(waiting), "booked": 0}, exceptions
+    counts = {
+        "booked": len(done.booked),
+        "failed": len(done.failed),
+        "awaiting_approval": len(done.awaiting_approval),
+        "accounts": sum(o.accounts for o in done.booked),
+        "booked_refs": [o.ref for o in done.booked],
+    }
+    return counts, exceptions

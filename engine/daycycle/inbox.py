@@ -2,6 +2,7 @@
 
     INBOX/ecb/          the ECB's published rate files (eurofxref-daily.xml, -hist.zip, -hist.csv)
     INBOX/prices/       end-of-day close files (identifier, id_type, mic, date, close, currency)
+    INBOX/corporate/    a data vendor's corporate-action files (engine.corporate's CSV)
     INBOX/<custodian>/  that custodian's statements (semt.002, camt.053, CSV by its profile)
     INBOX/<custodian>/activity/  its daily activity (CSV by its profile, camt.053 cash entries)
 
@@ -97,11 +98,23 @@ def _import(kind: str) -> Loader:
     return load
 
 
+def _corporate(session: Session, item: InboxItem, username: str) -> dict[str, Any]:
+    """A vendor's corporate-action file: stored as announced, all or nothing (engine.corporate);
+    the corporate step books them on their dates."""
+    from engine.corporate import csvfile, entry
+
+    rows, problems = csvfile.parse_file(item.path)
+    done = entry.load(session, item.name, rows, username=username, problems=problems)
+    return {"stored": len(done.stored), "unchanged": len(done.unchanged)}
+
+
 def engine_kinds() -> list[InboxKind]:
-    """The kinds the engine reads itself: ECB rates first (prices may need them), then closes."""
+    """The kinds the engine reads itself: ECB rates first (prices may need them), then closes,
+    then corporate actions (before the step that books them)."""
     return [
         InboxKind("fx-ecb", in_folder(ECB_FOLDER), _import("fx-ecb")),
         InboxKind("prices-eod", in_folder(PRICES_FOLDER), _import("prices-eod")),
+        InboxKind("corporate-actions", in_folder(CORPORATE_FOLDER), _corporate),
     ]
 
 
