@@ -23,6 +23,7 @@ class Rows:
         self.delimiter = delimiter
         self._lines: list[str] | None = None
         self._rows: list[list[str]] | None = None
+        self._plain = ""
         plain = text.replace("\r\n", "\n")
         if '"' in plain or "\r" in plain or "\0" in plain:
             self._rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
@@ -31,6 +32,7 @@ class Rows:
             if lines and lines[-1] == "":
                 lines.pop()
             self._lines = lines
+            self._plain = plain
 
     def __len__(self) -> int:
         """Records, header included."""
@@ -48,6 +50,17 @@ class Rows:
         """Every data record as a list (the row-by-row reading)."""
         return [self.row(i) for i in range(1, len(self))]
 
+    def _irregular(self, width: int) -> npt.NDArray[np.bool_]:
+        """Per data line: empty, or not `width - 1` delimiters (counted over the bytes, vectorised)."""
+        raw = np.frombuffer(self._plain.encode("utf-8"), dtype=np.uint8)  # both marks are ASCII
+        breaks = np.flatnonzero(raw == 10)
+        total = len(self._lines or [])
+        starts = np.concatenate(([0], breaks + 1))[:total]
+        ends = np.concatenate((breaks, [len(raw)]))[:total]
+        marks = np.flatnonzero(raw == ord(self.delimiter))
+        counts = np.searchsorted(marks, ends) - np.searchsorted(marks, starts)
+        return ((counts != width - 1) | (ends == starts))[1:]
+
     def columns(self, width: int) -> tuple[list[list[str]], npt.NDArray[np.bool_]]:
         """(cells of each of `width` columns, irregular): a data row whose record has another
         number of fields is irregular, and its cells here are empty."""
@@ -57,7 +70,12 @@ class Rows:
         if self._lines is not None:
             body = self._lines[1:]
             d = self.delimiter
-            irregular = np.fromiter((ln.count(d) != width - 1 or not ln for ln in body), dtype=bool, count=n)
+            if d.isascii():
+                irregular = self._irregular(width)
+            else:
+                irregular = np.fromiter(
+                    (ln.count(d) != width - 1 or not ln for ln in body), dtype=bool, count=n
+                )
             if irregular.any():
                 stand_in = d * (width - 1)
                 body = [stand_in if bad else ln for ln, bad in zip(body, irregular.tolist())]
