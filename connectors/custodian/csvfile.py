@@ -6,11 +6,12 @@ reason) and the file is refused whole with ImportValidationError: nothing is hal
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
+from connectors.custodian.csvfast import read_columns
+from connectors.custodian.csvrows import Rows
 from connectors.custodian.fields import (
     FieldError,
     parse_currency,
@@ -20,7 +21,14 @@ from connectors.custodian.fields import (
 )
 from connectors.custodian.profile import CASH_FIELDS, POSITION_FIELDS, Profile
 from engine.errors import ImportValidationError, Problem
-from engine.reconcile.statement import CashLine, ParsedStatement, PositionLine
+from engine.reconcile.statement import (
+    CASH_COLUMNS,
+    POSITION_COLUMNS,
+    CashLine,
+    ParsedStatement,
+    PositionLine,
+    StatementColumns,
+)
 
 FILE = "(file)"
 GENERIC_POSITIONS = (
@@ -54,8 +62,15 @@ def _kind(profile: Profile, header: set[str]) -> str | None:
     return None
 
 
-def read_csv_statement(path: Path, profile: Profile, data: bytes | None = None) -> ParsedStatement:
-    """Parse one CSV file for `profile.name`; raises ImportValidationError listing every problem."""
+def read_csv_statement(
+    path: Path, profile: Profile, data: bytes | None = None, *, slow: bool = False
+) -> ParsedStatement:
+    """Parse one CSV file for `profile.name`; raises ImportValidationError listing every problem.
+
+    Cells are checked column by column (connectors.custodian.csvfast); a row any column check
+    flags is read again by RowReader, whose problems (row, field, reason) are the ones reported.
+    `slow=True` reads every row with RowReader (the reference the fast path is tested against).
+    """
     source = path.name
     raw = data if data is not None else path.read_bytes()
     lay = profile.csv
@@ -66,11 +81,10 @@ def read_csv_statement(path: Path, profile: Profile, data: bytes | None = None) 
             source, [Problem(1, FILE, f"not {lay.encoding} text: {exc.reason}")]
         ) from None
     delimiter = "," if profile.format == "generic-csv" else lay.delimiter
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter)
-    rows = list(reader)
-    if not rows:
+    rows = Rows(text.lstrip("\ufeff"), delimiter)
+    if not len(rows):
         raise ImportValidationError(source, [Problem(1, FILE, "the file is empty")])
-    header = [h.strip().lower() for h in rows[0]]
+    header = [h.strip().lower() for h in rows.row(0)]
     kind = _kind(profile, set(header))
     if kind is None:
         want = _columns(profile, "positions")["quantity"], _columns(profile, "cash")["amount"]
@@ -98,20 +112,56 @@ def read_csv_statement(path: Path, profile: Profile, data: bytes | None = None) 
         problems.append(Problem(1, FILE, "a column name is repeated"))
     if problems:
         raise ImportValidationError(source, problems)
-    index = {h: i for i, h in enumerate(header)}
-    generic = profile.format == "generic-csv"
-    dec = dict(decimal=".", thousands="") if generic else dict(decimal=lay.decimal, thousands=lay.thousands)
-    signs = dict(trailing_minus=lay.trailing_minus, parentheses=lay.parentheses) if not generic else {}
-    date_fmt = "%Y-%m-%d" if generic else lay.date_format
-    dates: set[date] = set()
-    positions: list[PositionLine] = []
-    cash: list[CashLine] = []
-    for n, values in enumerate(rows[1:], start=2):
+    rr = RowReader(profile, kind, cols, header, source)
+    table = rr.lines(rows.body()) if slow else read_columns(rr, rows)
+    problems, dates = rr.problems, rr.dates
+    if len(dates) > 1:
+        problems.append(
+            Problem(2, cols["as_of"], f"one statement date per file, found {sorted(map(str, dates))}")
+        )
+    if not dates and not problems:
+        problems.append(Problem(2, FILE, "the file has no statement lines"))
+    if problems:
+        raise ImportValidationError(source, problems)
+    return ParsedStatement(profile.name, profile.format, kind, dates.pop(), table=table)
+
+
+class RowReader:
+    """Reads one data row at a time (the reference reading, and the reading of flagged rows)."""
+
+    def __init__(
+        self, profile: Profile, kind: str, cols: dict[str, str], header: list[str], source: str
+    ) -> None:
+        lay = profile.csv
+        self.profile, self.kind, self.cols, self.header, self.source = profile, kind, cols, header, source
+        self.lay = lay
+        self.index = {h: i for i, h in enumerate(header)}
+        self.generic = generic = profile.format == "generic-csv"
+        self.dec = (
+            dict(decimal=".", thousands="") if generic else dict(decimal=lay.decimal, thousands=lay.thousands)
+        )
+        self.signs = (
+            dict(trailing_minus=lay.trailing_minus, parentheses=lay.parentheses) if not generic else {}
+        )
+        self.date_fmt = "%Y-%m-%d" if generic else lay.date_format
+        self.problems: list[Problem] = []
+        self.dates: set[date] = set()
+
+    def lines(self, body: list[list[str]]) -> StatementColumns:
+        """Every row read one by one, as columns."""
+        found = [ln for n, values in enumerate(body, start=2) if (ln := self.row(n, values)) is not None]
+        names = POSITION_COLUMNS if self.kind == "positions" else CASH_COLUMNS
+        return StatementColumns({c: [_text(getattr(ln, c)) for ln in found] for c in names})
+
+    def row(self, n: int, values: list[str]) -> PositionLine | CashLine | None:
+        """The line of data row `n` (None for a blank row or a row with problems, which are kept)."""
+        profile, cols, index, lay, problems = self.profile, self.cols, self.index, self.lay, self.problems
+        header, generic, dec, signs = self.header, self.generic, self.dec, self.signs
         if not any(v.strip() for v in values):
-            continue
+            return None
         if len(values) != len(header):
             problems.append(Problem(n, FILE, f"has {len(values)} fields, the header has {len(header)}"))
-            continue
+            return None
 
         def cell(f: str, row: list[str] = values) -> str:
             return row[index[cols[f]]].strip() if f in cols and cols[f] in index else ""
@@ -133,15 +183,15 @@ def read_csv_statement(path: Path, profile: Profile, data: bytes | None = None) 
             problems.append(
                 Problem(n, cols["account"], f"custodian account {theirs!r} is not mapped to one of ours")
             )
-        as_of = field("as_of", parse_date, date_fmt)
+        as_of = field("as_of", parse_date, self.date_fmt)
         if as_of is not None:
-            dates.add(as_of)
+            self.dates.add(as_of)
         ccy = field("currency", parse_currency)
         sign = 1
-        if kind == "cash" and lay.debit_credit_column and not generic:
+        if self.kind == "cash" and lay.debit_credit_column and not generic:
             mark = values[index[lay.debit_credit_column.lower()]].strip()
             sign = -1 if mark in lay.debit_marks else 1
-        if kind == "positions":
+        if self.kind == "positions":
             id_type = cell("id_type") if "id_type" in cols else (lay.id_type or "")
             ident = None
             try:
@@ -153,35 +203,23 @@ def read_csv_statement(path: Path, profile: Profile, data: bytes | None = None) 
             if cell("market_value"):
                 mv = field("market_value", parse_decimal, **dec, **signs)
             if ident and qty is not None and ours and ccy:
-                positions.append(
-                    PositionLine(
-                        n,
-                        theirs,
-                        ours,
-                        ident[0],
-                        ident[1],
-                        qty * sign * lay.quantity_sign,
-                        ccy,
-                        None if mv is None else mv * sign,
-                    )
+                return PositionLine(
+                    n,
+                    theirs,
+                    ours,
+                    ident[0],
+                    ident[1],
+                    qty * sign * lay.quantity_sign,
+                    ccy,
+                    None if mv is None else mv * sign,
                 )
-        else:
-            amount = field("amount", parse_decimal, **dec, **signs)
-            if amount is not None and ours and ccy:
-                cash.append(CashLine(n, theirs, ours, ccy, amount * sign))
-    if len(dates) > 1:
-        problems.append(
-            Problem(2, cols["as_of"], f"one statement date per file, found {sorted(map(str, dates))}")
-        )
-    if not dates and not problems:
-        problems.append(Problem(2, FILE, "the file has no statement lines"))
-    if problems:
-        raise ImportValidationError(source, problems)
-    return ParsedStatement(
-        custodian=profile.name,
-        format=profile.format,
-        kind=kind,
-        as_of=dates.pop(),
-        positions=tuple(positions),
-        cash=tuple(cash),
-    )
+            return None
+        amount = field("amount", parse_decimal, **dec, **signs)
+        if amount is not None and ours and ccy:
+            return CashLine(n, theirs, ours, ccy, amount * sign)
+        return None
+
+
+def _text(value: object) -> object:
+    """Numbers as decimal text (StatementColumns' form); everything else as it is."""
+    return str(value) if isinstance(value, Decimal) else value

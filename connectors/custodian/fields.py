@@ -93,3 +93,22 @@ def parse_identifier(text: str, id_type: str) -> tuple[str, str]:
         what = "ticker.MIC (e.g. VOD.XLON)" if kind == "TICKER" else f"{kind} (form or check digit)"
         raise FieldError(f"{text!r} is not a valid {what}")
     return s, kind
+
+
+_PLAIN_LINE = re.compile(r"^(?![+-]?\d+(?:\.\d+)?$).*$", re.MULTILINE)
+
+
+def plain_decimals(texts: list[str]) -> bool:
+    """True when every text is a plain decimal ('-12', '3.50'): what Decimal reads, finite, and
+    what the database's NUMERIC reads the same. One regular-expression pass over all of them."""
+    big = "\n".join(texts)
+    return big.count("\n") == len(texts) - 1 and _PLAIN_LINE.search(big) is None if texts else True
+
+
+def negated_text(text: str) -> str:
+    """A decimal's text with its sign flipped ('-5' <-> '5'): exact, no arithmetic."""
+    if text.startswith("-"):
+        return text[1:]
+    if text.startswith("+"):
+        return "-" + text[1:]
+    return "-" + text

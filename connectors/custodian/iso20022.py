@@ -4,7 +4,8 @@ The version is detected from the Document's namespace (connectors.custodian.iso_
 namespace we do not read is one clear problem naming it. The document is parsed with lxml
 (libxml2: each element keeps its source line). camt.053 is then validated against ISO's own schema
 of that version; semt.002, whose schemas no reachable registry ships, is checked element by element
-while it is read. Any problem refuses the whole file with the element's line and path. Safekeeping
+while it is read (V03 on in one lean pass into columns, connectors.custodian.semt002fast; any
+problem, and V02, by the reference reader connectors.custodian.semt002). Any problem refuses the whole file with the element's line and path. Safekeeping
 and cash account ids are mapped to ours through the custodian's profile.
 """
 
@@ -16,6 +17,7 @@ from connectors.custodian.camt053 import read_camt053
 from connectors.custodian.iso_versions import VERSIONS, MessageVersion, detect
 from connectors.custodian.profile import Profile
 from connectors.custodian.semt002 import read_semt002
+from connectors.custodian.semt002fast import read_semt002_columns
 from connectors.custodian.xmltree import Tree, validate
 from engine.errors import ImportValidationError, Problem
 from engine.reconcile.statement import ParsedStatement
@@ -45,7 +47,7 @@ def read_iso_statement(path: Path, profile: Profile, data: bytes | None = None) 
     if version.schema is not None:
         validate(tree, version.schema, version.name)
     if version.message == "semt.002":
-        return read_semt002(tree, version, profile)
+        return read_semt002_columns(tree, version, profile) or read_semt002(tree, version, profile)
     return read_camt053(tree, version, profile)
 
 

@@ -10,6 +10,7 @@ from connectors.custodian.csvfile import read_csv_statement
 from connectors.custodian.iso20022 import read_iso_statement
 from connectors.custodian.profile import Profile, generic_profile
 from engine.errors import ImportValidationError, Problem
+from engine.reconcile.nogc import gc_paused
 from engine.reconcile.statement import ParsedStatement
 
 
@@ -32,12 +33,13 @@ def read_statement(path: Path, profile: Profile) -> StatementFile:
         ) from None
     digest = hashlib.sha256(data).hexdigest()
     head = data.removeprefix(b"\xef\xbb\xbf").lstrip()[:200]  # a UTF-8 byte-order mark is fine
-    if head.startswith(b"<?xml") or head.startswith(b"<"):
-        parsed = read_iso_statement(path, profile, data)
-    elif profile.format == "iso20022":
-        # An ISO custodian may still send the generic CSV.
-        generic = replace(profile, format="generic-csv", csv=generic_profile(profile.name).csv)
-        parsed = read_csv_statement(path, generic, data)
-    else:
-        parsed = read_csv_statement(path, profile, data)
+    with gc_paused():
+        if head.startswith(b"<?xml") or head.startswith(b"<"):
+            parsed = read_iso_statement(path, profile, data)
+        elif profile.format == "iso20022":
+            # An ISO custodian may still send the generic CSV.
+            generic = replace(profile, format="generic-csv", csv=generic_profile(profile.name).csv)
+            parsed = read_csv_statement(path, generic, data)
+        else:
+            parsed = read_csv_statement(path, profile, data)
     return StatementFile(name=path.name, sha256=digest, statement=parsed)

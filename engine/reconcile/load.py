@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,10 +23,10 @@ from engine.access.guard import require
 from engine.access.permissions import Permission
 from engine.audit.chain import record
 from engine.errors import ImportValidationError, Problem
-from engine.reconcile.statement import CashLine, ParsedStatement, PositionLine
+from engine.reconcile.statement import ParsedStatement
+from engine.reconcile.store_lines import insert_lines, prepared
 from engine.reconcile.tables import Statement, StatementCash, StatementPosition
 from engine.store.accounts import Account
-from engine.store.bulk import insert_frame
 
 
 @dataclass(frozen=True)
@@ -42,31 +43,32 @@ class LoadResult:
 
 
 def _check_accounts(session: Session, name: str, st: ParsedStatement) -> None:
-    lines: list[PositionLine | CashLine] = [*st.positions, *st.cash]
-    codes = sorted({ln.account_code for ln in lines})
-    held = dict(session.execute(select(Account.code, Account.custodian).where(Account.code.in_(codes))).all())
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    for ln in lines:
-        if ln.account_code in seen:
+    """Every account must be ours and held at the statement's custodian; problems at each bad
+    account's first line. Read once per distinct account, not per line."""
+    pos, cash = st.columns()
+    first: dict[str, tuple[int, str]] = {}
+    for cols in (pos, cash):
+        d = cols.data
+        if not d["row"]:
             continue
-        where = held.get(ln.account_code)
+        codes_, uniq = pd.factorize(np.asarray(d["account_code"], dtype=object))
+        # codes are numbered in order of first appearance: a new code is where the running max grows
+        at = np.flatnonzero(np.diff(np.maximum.accumulate(codes_), prepend=-1) > 0).tolist()
+        for code, i in zip(uniq.tolist(), at):
+            first.setdefault(code, (d["row"][i], d["custodian_account"][i]))  # type: ignore[arg-type]
+    codes = sorted(first)
+    held: dict[str, str] = {}
+    for start in range(0, len(codes), 20_000):
+        part = codes[start : start + 20_000]
+        found = session.execute(select(Account.code, Account.custodian).where(Account.code.in_(part)))
+        held.update((code, where) for code, where in found)
+    problems: list[Problem] = []
+    for code, (row, theirs) in first.items():
+        where = held.get(code)
         if where is None:
-            problems.append(
-                Problem(
-                    ln.row,
-                    "account",
-                    f"{ln.custodian_account!r} maps to {ln.account_code!r}, which is not in the book",
-                )
-            )
-            seen.add(ln.account_code)
+            problems.append(Problem(row, "account", f"{theirs!r} maps to {code!r}, which is not in the book"))
         elif where != st.custodian:
-            problems.append(
-                Problem(
-                    ln.row, "account", f"account {ln.account_code} is held at {where}, not {st.custodian}"
-                )
-            )
-            seen.add(ln.account_code)
+            problems.append(Problem(row, "account", f"account {code} is held at {where}, not {st.custodian}"))
     if problems:
         raise ImportValidationError(name, problems)
 
@@ -95,35 +97,14 @@ def store_statement(
     )
     session.add(stmt)
     session.flush()
-    if st.positions:
-        frame = pd.DataFrame(
-            {
-                "statement_id": stmt.id,
-                "row": [p.row for p in st.positions],
-                "account_code": [p.account_code for p in st.positions],
-                "custodian_account": [p.custodian_account for p in st.positions],
-                "security_ref": [p.security_ref.upper() for p in st.positions],
-                "id_type": [p.id_type.upper() for p in st.positions],
-                "quantity": [p.quantity for p in st.positions],
-                "currency": [p.currency for p in st.positions],
-                "market_value": [p.market_value for p in st.positions],
-            }
-        )
-        insert_frame(session, StatementPosition.__table__, frame)
-    if st.cash:
-        frame = pd.DataFrame(
-            {
-                "statement_id": stmt.id,
-                "row": [c.row for c in st.cash],
-                "account_code": [c.account_code for c in st.cash],
-                "custodian_account": [c.custodian_account for c in st.cash],
-                "currency": [c.currency for c in st.cash],
-                "amount": [c.amount for c in st.cash],
-            }
-        )
-        insert_frame(session, StatementCash.__table__, frame)
+    pos, cash = st.columns()
+    insert_lines(
+        session, StatementPosition.__tablename__, stmt.id, prepared(pos, ("security_ref", "id_type"))
+    )
+    insert_lines(session, StatementCash.__tablename__, stmt.id, prepared(cash, ()))
+    n_pos, n_cash = st.counts()
     record(session, loaded_by or "(nobody)", "reconcile.load", "recon_statement", stmt.id, None,
            {"file": file_name, "sha256": sha256, "custodian": st.custodian, "format": st.format,
-            "kind": st.kind, "as_of": st.as_of, "lines": st.lines, "positions": len(st.positions),
-            "cash": len(st.cash)})  # fmt: skip
+            "kind": st.kind, "as_of": st.as_of, "lines": st.lines, "positions": n_pos,
+            "cash": n_cash})  # fmt: skip
     return LoadResult(stmt.id, file_name, st.custodian, st.kind, st.as_of.isoformat(), st.lines, False)
