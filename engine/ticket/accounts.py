@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFound, WorkstationError
 from engine.store.accounts import Account, Household, Model
+from engine.store.market import FxRate
 
 SCOPES = ("account", "accounts", "household", "model")
 
@@ -63,3 +64,18 @@ def accounts_for(session: Session, scope: str, keys: Sequence[str]) -> list[Tick
     if not members:
         raise NotFound(f"accounts: {scope} {keys[0]} has no accounts")
     return [TicketAccount(r.id, r.code, r.base_currency) for r in members]
+
+
+def scope_choices(session: Session) -> dict[str, list[str]]:
+    """What a ticket can name, for its completers: account, household and model codes, and the
+    currencies the book has FX rates for (a notional may be in any of them)."""
+    ccys = {
+        *session.scalars(select(FxRate.base).distinct()),
+        *session.scalars(select(FxRate.quote).distinct()),
+    }
+    return {
+        "account": list(session.scalars(select(Account.code).order_by(Account.code))),
+        "household": list(session.scalars(select(Household.code).order_by(Household.code))),
+        "model": list(session.scalars(select(Model.code).order_by(Model.code))),
+        "currency": sorted(ccys),
+    }
