@@ -112,9 +112,12 @@ def _all_status(allowed: Iterable[str]) -> Callable[[list[dict[str, object]]], b
 
 
 def no_price_unfilled(frame: pd.DataFrame) -> pd.DataFrame:
-    """An order (or report) with nothing filled has no average price: blank, not 0.00."""
+    """An order (or report) with nothing filled has no average price, and a report that is not a
+    fill no last price: blank, not 0.00."""
     if len(frame):
         frame = frame.assign(avg_px=frame["avg_px"].where(frame["cum_qty"].fillna(0) > 0))
+        if "last_px" in frame:
+            frame = frame.assign(last_px=frame["last_px"].where(frame["last_qty"].fillna(0) > 0))
     return frame
 
 

@@ -440,6 +440,7 @@ class TicketDialog(QDialog):
             }
         )
         self.lines.set_frame(frame)
+        self.table.setColumnHidden(2, p.request.size.kind != "percent")  # account value: % sizing only
         self.table.fit_columns()
         x = p.listing
         self.resolved.setText(f"{x.symbol}: {x.name} — {x.venue} ({x.mic}), {x.currency}, lot {x.lot_size:,}")
