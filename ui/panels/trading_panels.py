@@ -23,7 +23,8 @@ from ui.oms_link import OmsLink, link_of
 from ui.panels.base import Panel
 from ui.replace_dialog import ReplaceDialog
 from ui.ticket import broker_chooser
-from ui.ticket.dialog import TicketDialog, live_order
+from ui.ticket.dialog import TicketDialog
+from ui.ticket.lines import live_order
 from widgets.blotter import Blotter, RowAction
 from widgets.columns import Column
 from widgets.formatting import fmt_price, fmt_qty
