@@ -89,60 +89,59 @@ def main() -> int:
         ).first()
     clock = ShiftedClock()
     sim = SimulatedTrading.start(db, clock=clock, fill_parts=0, route=False, sender="WSB")
-    user = next(u for u in desk_users(db) if u.username == "tara.trader")
-    desk = Desk(db, user, clock=clock, jobs=Jobs())
-    sim.attach(desk)
-    w = MainWindow(
-        desk,
-        UserSettings(user.username, QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat)),
-        theme="light",
-        restore=False,
-    )
-    w.resize(1280, 720)
-    w.show()
-    assert wait_ready(w, 60_000)
-    sim.link.connect()
-    panel = w.docks["orders"]
-    rows = []
-    for i in range(args.sends):
-        d = panel.open_ticket()
-        d.keys.setText("A000001")
-        d.security.setText(str(sym))
-        d.amount.setText(str(10 + i))  # not identical to the last one (the duplicate-order rule)
-        d.check()
-        assert pump_until(lambda d=d: d.plan is not None and not d.busy and not d.stale)
-        assert d.send_button.isEnabled(), d.summary.text()
-        before = set(db.session().scalars(select(Order.id)))
-        t0 = clock.now()
-        QTest.keyClick(d, Qt.Key.Key_Return)
+    try:
+        user = next(u for u in desk_users(db) if u.username == "tara.trader")
+        desk = Desk(db, user, clock=clock, jobs=Jobs())
+        sim.attach(desk)
+        w = MainWindow(
+            desk,
+            UserSettings(user.username, QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat)),
+            theme="light",
+            restore=False,
+        )
+        w.resize(1280, 720)
+        w.show()
+        assert wait_ready(w, 60_000)
+        sim.link.connect()
+        panel = w.docks["orders"]
+        rows = []
+        for i in range(args.sends):
+            d = panel.open_ticket()
+            d.keys.setText("A000001")
+            d.security.setText(str(sym))
+            d.amount.setText(str(10 + i))  # not identical to the last one (the duplicate-order rule)
+            d.check()
+            assert pump_until(lambda d=d: d.plan is not None and not d.busy and not d.stale)
+            assert d.send_button.isEnabled(), d.summary.text()
+            before = set(db.session().scalars(select(Order.id)))
+            t0 = clock.now()
+            QTest.keyClick(d, Qt.Key.Key_Return)
 
-        def sent(before: set[int] = before) -> bool:
+            def sent(before: set[int] = before) -> bool:
+                with db.session() as s:
+                    return any(
+                        o.sent_at is not None for o in s.scalars(select(Order).where(Order.id.notin_(before)))
+                    )
+
+            if not pump_until(sent, 15):
+                from engine.oms.tables import OrderEvent
+
+                with db.session() as s:
+                    evs = [
+                        (e.kind, e.status_to, e.detail)
+                        for e in s.scalars(select(OrderEvent).where(OrderEvent.order_id.notin_(before)))
+                    ]
+                raise SystemExit(f"not sent: {[(ln.account, ln.outcome) for ln in d.plan.lines]} {evs}")
             with db.session() as s:
-                return any(
-                    o.sent_at is not None for o in s.scalars(select(Order).where(Order.id.notin_(before)))
-                )
-
-        if not pump_until(sent, 15):
-            from engine.oms.tables import OrderEvent
-
-            with db.session() as s:
-                evs = [
-                    (e.kind, e.status_to, e.detail)
-                    for e in s.scalars(select(OrderEvent).where(OrderEvent.order_id.notin_(before)))
-                ]
-            raise SystemExit(f"not sent: {[(ln.account, ln.outcome) for ln in d.plan.lines]} {evs}")
-        with db.session() as s:
-            o = s.scalars(select(Order).where(Order.id.notin_(before))).one()
-            rows.append((o.sent_at - t0).total_seconds() * 1000)
-    print(f"load average: {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} {os.getloadavg()[2]:.1f}")
-    print("send  Enter -> NewOrderSingle handed to QuickFIX (ms)")
-    for i, ms in enumerate(rows, 1):
-        print(f"{i:4d}  {ms:8.1f}")
-    print(f"median {statistics.median(rows):.1f} ms, worst {max(rows):.1f} ms over {len(rows)} sends")
-    w.setProperty("force_close", True)
-    w.close()
-    desk.jobs.wait()
-    sim.stop()
+                o = s.scalars(select(Order).where(Order.id.notin_(before))).one()
+                rows.append((o.sent_at - t0).total_seconds() * 1000)
+        print(f"load average: {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} {os.getloadavg()[2]:.1f}")
+        print("send  Enter -> NewOrderSingle handed to QuickFIX (ms)")
+        for i, ms in enumerate(rows, 1):
+            print(f"{i:4d}  {ms:8.1f}")
+        print(f"median {statistics.median(rows):.1f} ms, worst {max(rows):.1f} ms over {len(rows)} sends")
+    finally:  # the simulated broker is a child process: never leave it running
+        sim.stop()
     return 0
 
 
