@@ -227,14 +227,20 @@ class OmsLink:
     def route(self, order_ids: list[int] | None = None, outside_hours: bool = False) -> RouteResult:
         return self.call(lambda: self.manager.route(order_ids, outside_hours=outside_hours))
 
-    def route_as(self, order_ids: list[int] | None, username: str) -> RouteResult:
+    def create(self, drafts: list[Any], username: str) -> list[int]:
+        """The ticket's Send: create the orders through compliance (OrderManager.create; the user
+        needs orders.create, a trader kill switch refuses them); returns the new order ids."""
+        return self.call(lambda: self.manager.create(drafts, username))
+
+    def route_as(self, order_ids: list[int] | None, username: str, broker: str | None = None) -> RouteResult:
         """The trader's route from the blotter: released orders (these, or all when None) go to their
-        brokers; those for a closed market are held until its open. `username` needs orders.route
-        (the engine's permission gate: a refusal is audited and nothing is routed). Skipped orders
-        come back in `refused` with the OMS's reason (no broker, a kill switch)."""
+        brokers, or all to `broker` (a configured session chosen now); those for a closed market are
+        held until its open. `username` needs orders.route (the engine's permission gate: a refusal
+        is audited and nothing is routed). Skipped orders come back in `refused` with the OMS's
+        reason (no broker, a kill switch, a strategy the chosen broker lacks)."""
 
         def run() -> RouteResult:
-            r = self.manager.route(order_ids, username=username)
+            r = self.manager.route(order_ids, username=username, broker=broker)
             return RouteResult(r.sent, r.held, r.skipped, {**r.refused, **self._why(r.skipped)})
 
         return self.call(run)

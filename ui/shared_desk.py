@@ -27,7 +27,7 @@ ORDER_TYPES = ("order", "fill")
 REFRESHES: dict[str, tuple[str, ...]] = {
     "approval": ("approvals", "proposals", "audit"),
     "proposal": ("approvals",),  # the proposals dock re-reads just the changed rows (KEYED)
-    "kill_switch": ("approvals", "audit"),
+    "kill_switch": ("approvals", "audit", "killswitch"),  # another desk's switch shows here at once
     "rule": ("approvals", "audit"),
 }
 KEYED = {"proposal": "proposals"}

@@ -72,6 +72,9 @@ class BlotterModel(FrameTableModel):
         if cache:
             cache.clear()
 
+    side_colors: tuple[QColor, QColor] | None = None
+    """(buy, sell) text colours of the Side column (theme-aware, set by the Blotter)."""
+
     def _row_cells(self, row: int) -> list[dict[int, Any]]:
         bg = self.background_fn(self, row) if self.background_fn is not None else None
         out: list[dict[int, Any]] = []
@@ -85,6 +88,12 @@ class BlotterModel(FrameTableModel):
             }
             if bg is not None:
                 cell[_BACKGROUND] = bg
+            if col.key == "side" and self.side_colors is not None:
+                side = str(value).lower()
+                if side == "buy" or side.startswith("buy"):
+                    cell[_FOREGROUND] = self.side_colors[0]
+                elif side.startswith("sell"):
+                    cell[_FOREGROUND] = self.side_colors[1]
             if col.signed and col.numeric:
                 try:
                     fg = self._updown.for_value(float(value))
@@ -118,8 +127,19 @@ class BlotterModel(FrameTableModel):
                 rd.clearData()  # the view reuses the span: never leave the last cell's colour
 
 
+SIDE_COLORS = {False: ("#1b5fb4", "#b3401f"), True: ("#7cb6ff", "#ff9a73")}
+"""Buy and sell text colours, light and dark theme (blue buys, orange-red sells: distinct from the
+status backgrounds and readable on both palettes)."""
+FIT_EVERY_MS = 750
+"""Columns are refitted to their content at most this often while rows arrive (never per row)."""
+
+
 class Blotter(QWidget):
-    """A live table with one combo per filter key and a free-text filter."""
+    """A live table with one combo per filter key and a free-text filter.
+
+    Columns fit their content as rows arrive: inserted or changed rows schedule one fit of the
+    visible rows (and the first ones) at most every FIT_EVERY_MS; a column only widens, so a
+    trader's narrowed column is not undone by the next row, and the view never jumps per row."""
 
     def __init__(
         self,
@@ -133,6 +153,7 @@ class Blotter(QWidget):
         self._dark = False
         self.model = BlotterModel(columns, key=key)
         self.model.background_fn = self._background
+        self.model.side_colors = tuple(QColor(c) for c in SIDE_COLORS[False])  # type: ignore[assignment]
         self.view = DataTableView(self.model)
         self.view.setSelectionBehavior(DataTableView.SelectionBehavior.SelectRows)
         self.view.menu_hook = self._fill_menu
@@ -173,6 +194,42 @@ class Blotter(QWidget):
         self._choices.start()
         for sig in (self.model.modelReset, self.model.rowsInserted, self.model.rowsRemoved):
             sig.connect(self._update_count)
+        self.fits = 0
+        self._fit = QTimer(self)
+        self._fit.setSingleShot(True)
+        self._fit.setInterval(FIT_EVERY_MS)
+        self._fit.timeout.connect(self.fit_to_content)
+        for sig in (self.model.rowsInserted, self.model.dataChanged, self.model.modelReset):
+            sig.connect(self._fit_soon)
+
+    def _fit_soon(self, *_: object) -> None:
+        """Throttle: the first change of a burst starts the timer; later ones ride on it."""
+        if not self._fit.isActive():
+            self._fit.start()
+
+    def fit_to_content(self) -> None:
+        """Widen columns to the text of the rows on screen and the first rows (never narrower)."""
+        self.fits += 1
+        view, model = self.view, self.model
+        n = model.rowCount()
+        if not n:
+            return
+        top = max(view.rowAt(0), 0)
+        bottom = view.rowAt(max(view.viewport().height() - 1, 0))
+        bottom = n - 1 if bottom < 0 else bottom
+        rows = sorted({*range(min(n, 50)), *range(top, min(bottom + 1, top + 80))})
+        fm = view.fontMetrics()
+        for c, col in enumerate(model.columns):
+            if view.isColumnHidden(c):
+                continue
+            width = fm.horizontalAdvance(col.title) + 28
+            for r in rows:
+                text = model.data(model.index(r, c))
+                if text:
+                    width = max(width, fm.horizontalAdvance(str(text)) + 16)
+            width = min(width, 360)
+            if width > view.columnWidth(c):
+                view.setColumnWidth(c, width)
 
     @property
     def dark(self) -> bool:
@@ -183,6 +240,7 @@ class Blotter(QWidget):
         """Status colours follow the theme: the model's prepared cells are rebuilt."""
         if value != self._dark:
             self._dark = value
+            self.model.side_colors = tuple(QColor(c) for c in SIDE_COLORS[value])  # type: ignore[assignment]
             self.model.invalidate_cells()
 
     def _background(self, model: FrameTableModel, row: int) -> QColor | None:

@@ -68,10 +68,34 @@ def fmt_datetime(value: Any, tz: ZoneInfo | None = None) -> str:
     return str(value)
 
 
+WORDS = {
+    "gtc": "GTC",
+    "gtd": "GTD",
+    "ioc": "IOC",
+    "fok": "FOK",
+    "moc": "MOC",
+    "loc": "LOC",
+    "canceled": "Cancelled",
+    "pending_new": "Pending new",
+    "done_for_day": "Done for day",
+}
+
+
+def words(value: Any) -> str:
+    """A code name as a desk user reads it: `partially_filled` -> "Partially filled", `gtc` -> "GTC"."""
+    text = str(value)
+    if text in WORDS:
+        return WORDS[text]
+    spaced = text.replace("_", " ").strip()
+    return spaced[:1].upper() + spaced[1:]
+
+
 def format_value(kind: str, value: Any, currency: str | None = None, signed: bool = False) -> str:
     """Display text of one cell."""
     if _missing(value):
         return ""
+    if kind == "words":
+        return words(value)
     if kind == "money":
         return fmt_money(value, currency)
     if kind == "amount":  # the title names the currency: its minor units, no code on every line

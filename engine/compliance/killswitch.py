@@ -1,7 +1,8 @@
-"""The kill switch: compliance or admin stop all routing for the firm, a desk or an account.
+"""The kill switch: compliance or admin stop all routing for the firm, a desk, an account or a trader.
 
 Engaging adds a row; releasing stamps it (never deletes). Both are audited. The OMS asks
-`routing_allowed(session, account_code)` before it sends anything.
+`routing_allowed(session, account_code)` before it sends anything, and `trader_stop(session,
+username)` before it creates or routes an order that trader entered (Order.created_by).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from engine.audit.chain import record
 from engine.compliance.tables import DeskAccount, KillSwitch
 from engine.errors import NotFound, WorkstationError
 from engine.store.accounts import Account
+from engine.store.people import User
 
-SCOPES = ("firm", "desk", "account")
+SCOPES = ("firm", "desk", "account", "trader")
 
 
 def _active(session: Session) -> Any:
@@ -46,6 +48,15 @@ def stopping(session: Session, account_code: str) -> KillSwitch | None:
     return min(rows, key=lambda k: order[k.scope]) if rows else None
 
 
+def trader_stop(session: Session, username: str) -> KillSwitch | None:
+    """The engaged switch that stops orders entered by this trader, if any (the oldest)."""
+    return session.scalars(
+        _active(session)
+        .where(KillSwitch.scope == "trader", KillSwitch.scope_key == username)
+        .order_by(KillSwitch.id)
+    ).first()
+
+
 def routing_allowed(session: Session, account_code: str) -> bool:
     """False while a firm, desk (of this account) or account kill switch is engaged."""
     return stopping(session, account_code) is None
@@ -53,6 +64,8 @@ def routing_allowed(session: Session, account_code: str) -> bool:
 
 def describe(k: KillSwitch) -> str:
     where = "the whole firm" if k.scope == "firm" else f"{k.scope} {k.scope_key}"
+    if k.scope == "trader":
+        where = f"orders entered by trader {k.scope_key}"
     return f"routing stopped for {where} by {k.engaged_by} at {k.engaged_at:%Y-%m-%d %H:%M} UTC: {k.reason}"
 
 
@@ -60,9 +73,9 @@ def engage(session: Session, username: str, scope: str, key: str | None, reason:
     """Stop routing for a scope now. Needs killswitch.use (compliance or admin) and a reason."""
     require(session, username, Permission.KILL_SWITCH)
     if scope not in SCOPES:
-        raise WorkstationError(f"kill switch scope must be firm, desk or account, not {scope!r}")
+        raise WorkstationError(f"kill switch scope must be firm, desk, account or trader, not {scope!r}")
     if (scope == "firm") != (key is None):
-        raise WorkstationError("a firm kill switch takes no key; desk and account ones need one")
+        raise WorkstationError("a firm kill switch takes no key; desk, account and trader ones need one")
     if not reason.strip():
         raise WorkstationError("engaging a kill switch needs a reason")
     if scope == "account" and session.execute(select(Account.id).where(Account.code == key)).first() is None:
@@ -72,6 +85,8 @@ def engage(session: Session, username: str, scope: str, key: str | None, reason:
         and session.execute(select(DeskAccount.desk).where(DeskAccount.desk == key)).first() is None
     ):
         raise NotFound(f"desk {key!r} has no accounts")
+    if scope == "trader" and session.execute(select(User.id).where(User.username == key)).first() is None:
+        raise NotFound(f"user {key!r} does not exist")
     k = KillSwitch(
         scope=scope, scope_key=key, engaged_by=username, engaged_at=datetime.now(UTC), reason=reason
     )
@@ -143,7 +158,8 @@ def assign_desk(session: Session, username: str, account_code: str, desk: str, r
 
 
 class KillSwitchGate:
-    """The OMS's kill-switch port (engine.oms.controls.KillSwitchPort): which accounts may route.
+    """The OMS's kill-switch port (engine.oms.controls.KillSwitchPort): which accounts may route,
+    and which traders' orders are stopped.
 
     One query finds whether any switch is engaged at all; only then is each account asked. A
     query that fails raises, and the OMS refuses the routing (fail closed)."""
@@ -152,3 +168,17 @@ class KillSwitchGate:
         if session.scalar(_active(session).with_only_columns(KillSwitch.id).limit(1)) is None:
             return set(account_codes)
         return {c for c in account_codes if routing_allowed(session, c)}
+
+    def stopped_traders(self, session: Session, usernames: set[str]) -> dict[str, str]:
+        """Those of these traders under an engaged trader switch -> the switch's description."""
+        if not usernames:
+            return {}
+        rows = session.scalars(
+            _active(session)
+            .where(KillSwitch.scope == "trader", KillSwitch.scope_key.in_(usernames))
+            .order_by(KillSwitch.id)
+        ).all()
+        out: dict[str, str] = {}
+        for k in rows:
+            out.setdefault(str(k.scope_key), describe(k))
+        return out

@@ -132,12 +132,12 @@ class ApprovalDecision(Base):
 
 
 class KillSwitch(Base):
-    """A routing stop for the firm, a desk or an account; released (never deleted) to lift it."""
+    """A routing stop for the firm, a desk, an account or a trader's orders; released (never deleted) to lift it."""
 
     __tablename__ = "compliance_kill_switches"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    scope: Mapped[str] = mapped_column(String(16), doc="firm, desk or account")
+    scope: Mapped[str] = mapped_column(String(16), doc="firm, desk, account or trader")
     scope_key: Mapped[str | None] = mapped_column(String(64))
     engaged_by: Mapped[str] = mapped_column(String(64))
     engaged_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -63,10 +63,17 @@ class Blocks:
                 groups.setdefault(key, []).append(r)
             codes = dict(s.execute(select(Account.id, Account.code)).all()) if groups else {}
             allowed = ctx.routable(s, set(codes.values())) if groups else set()
+            traders = (
+                ctx.stopped_traders(s, {r.created_by for g in groups.values() for r in g if r.created_by})
+                if groups
+                else {}
+            )
             blocks = []
             now = ctx.clock.now()
             for children in groups.values():
-                children = [c for c in children if codes[c.account_id] in allowed]
+                children = [
+                    c for c in children if codes[c.account_id] in allowed and c.created_by not in traders
+                ]
                 if len(children) < min_children:
                     continue
                 first = children[0]

@@ -50,6 +50,9 @@ class Commands:
         with ctx.tx() as tx:
             s = tx.session
             ctx.allowed(s, user, "orders.create")
+            stopped = ctx.stopped_traders(s, {user})
+            if stopped:
+                raise OrderRejected(f"{user} may not enter orders now: {stopped[user]}")
             accounts = {
                 a.code: a
                 for a in s.scalars(select(Account).where(Account.code.in_({d.account for d in drafts})))
@@ -298,6 +301,9 @@ class Commands:
         stopped = sorted(set(codes.values()) - self.ctx.routable(s, set(codes.values())))
         if stopped:
             return [f"routing stopped for account {code} (kill switch)" for code in stopped]
+        traders = self.ctx.stopped_traders(s, {c.created_by for c in orders if c.created_by})
+        if traders:
+            return [f"routing stopped for trader {t} (kill switch)" for t in sorted(traders)]
         symbol = self.ctx.symbol(s, o).symbol
         out = []
         for c in orders:

@@ -88,6 +88,13 @@ class OmsContext:
         with guarded("the kill switch"):
             return set(self.kill_switch.allowed(s, codes)) & codes
 
+    def stopped_traders(self, s: Session, usernames: set[str]) -> dict[str, str]:
+        """Traders whose orders a trader kill switch stops -> why; the switch failing refuses."""
+        if not usernames:
+            return {}
+        with guarded("the kill switch"):
+            return dict(self.kill_switch.stopped_traders(s, usernames))
+
     @property
     def markets(self) -> MarketClock:
         if self._markets is None:

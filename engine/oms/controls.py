@@ -22,9 +22,14 @@ log = logging.getLogger(__name__)
 
 
 class KillSwitchPort(Protocol):
-    """Which of these accounts may route now (engine.compliance.killswitch.KillSwitchGate)."""
+    """Which of these accounts may route now, and whose orders are stopped
+    (engine.compliance.killswitch.KillSwitchGate)."""
 
     def allowed(self, session: Session, account_codes: set[str]) -> set[str]: ...
+
+    def stopped_traders(self, session: Session, usernames: set[str]) -> dict[str, str]:
+        """Those of these traders whose orders a trader kill switch stops -> why."""
+        ...
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from engine.oms.messages import NewOrder
 from engine.oms.recheck import HeldReplace, held_replace
 from engine.oms.rotation import rotate
 from engine.oms.status import AT_BROKER, OrderStatus
+from engine.oms.strategies import strategy_problems
 from engine.oms.tables import Order
 from engine.oms.transitions import Incoming
 from engine.store.accounts import Account
@@ -59,10 +60,13 @@ class Router:
         *,
         outside_hours: bool = False,
         username: str | None = None,
+        broker: str | None = None,
     ) -> RouteResult:
         """Route released orders (blocks and lone account orders). An order for a closed market is
         held until its open, unless `outside_hours` (the trader's command, for brokers that take
         orders outside hours). Orders are committed as pending_new before anything is sent.
+        `broker`: the trader's choice of session for these orders (a block's children follow it),
+        recorded on each order's event; an order whose strategy that broker lacks is refused.
         A kill switch that cannot answer refuses the whole route (ControlFailed, nothing sent).
         `username`: a desk user's command, refused without orders.route (audited, nothing routed);
         without it the OMS itself routes (the headless OMS, release_due)."""
@@ -84,17 +88,28 @@ class Router:
             }
             codes = dict(s.execute(select(Account.id, Account.code)).all()) if orders else {}
             allowed = ctx.routable(s, {codes[o.account_id] for o in orders if o.account_id is not None})
+            traders = ctx.stopped_traders(s, {o.created_by for o in orders if o.created_by})
             now = ctx.clock.now()
             sends: list[tuple[Order, NewOrder]] = []
             for o in orders:
                 sec = secs[o.security_id]
                 account = codes.get(o.account_id) if o.account_id is not None else None
+                if broker is not None and broker != o.broker:
+                    why = self._rebroker(tx, o, broker, username)
+                    if why is not None:
+                        ctx.alert(tx, o, o.cl_ord_id, why)
+                        skipped.append(o.id)
+                        continue
                 if not o.broker:
                     ctx.alert(tx, o, o.cl_ord_id, "no broker named: cannot route")
                     skipped.append(o.id)
                     continue
                 if account is not None and account not in allowed:
                     ctx.alert(tx, o, o.cl_ord_id, f"routing stopped for account {account} (kill switch)")
+                    skipped.append(o.id)
+                    continue
+                if o.created_by in traders:
+                    ctx.alert(tx, o, o.cl_ord_id, f"routing stopped for trader {o.created_by} (kill switch)")
                     skipped.append(o.id)
                     continue
                 release_at = None if outside_hours else ctx.markets.release_time(sec.mic, now)
@@ -120,6 +135,22 @@ class Router:
             ctx.stamp_sent(handed)
         self.checkpoint("after_send")
         return RouteResult(sent, held, skipped)
+
+    def _rebroker(self, tx: Tx, o: Order, broker: str, username: str | None) -> str | None:
+        """Point a released order (and a block's children) at `broker`; why not, if it cannot go."""
+        if not broker.strip():
+            return "no broker named: cannot route"
+        bad = strategy_problems(
+            broker, o.strategy, dict(o.strategy_params or {}), o.order_type, o.time_in_force
+        )
+        if bad:
+            return f"cannot route to {broker}: " + "; ".join(reason for _f, reason in bad)
+        before = o.broker
+        o.broker = broker
+        for c in self.blocks.children(tx.session, o):
+            c.broker = broker
+        self.ctx.fire(tx, o, "rebrokered", username, {"broker": broker, "was": before})
+        return None
 
     def release_approved(self) -> list[int]:
         """Orders waiting for approval whose case a reviewer approved move to released."""

@@ -204,10 +204,11 @@ class OrderManager:
         *,
         outside_hours: bool = False,
         username: str | None = None,
+        broker: str | None = None,
     ) -> RouteResult:
         """Route released orders, holding those for closed markets (engine.oms.router.Router.route);
-        a desk user's route needs orders.route."""
-        return self.router.route(order_ids, outside_hours=outside_hours, username=username)
+        a desk user's route needs orders.route; `broker` sends them to that session instead."""
+        return self.router.route(order_ids, outside_hours=outside_hours, username=username, broker=broker)
 
     def release_due(self) -> list[int]:
         """Release approved orders and held ones whose market opened, and route them."""

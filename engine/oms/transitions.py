@@ -215,6 +215,7 @@ NOTES: Final = {
     "replaced": (S.PENDING_REPLACE,),  # the superseded ClOrdID is replaced; the order continues
     "resized": (S.IN_BLOCK,),  # a child shrinks with its replaced block
     "child_left": (S.RELEASED, S.HELD),  # a child cancelled out of a block not yet sent
+    "rebrokered": (S.RELEASED,),  # the trader routes it to another broker than the one it named
 }
 
 _DESK = {I.APPROVE, I.COMPLIANCE_REJECT, I.HOLD, I.RELEASE, I.AGGREGATE, I.SUBMIT, I.CANCEL_REQUEST,

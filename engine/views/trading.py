@@ -54,6 +54,10 @@ ORDER_KEYS = [
     "avg_px",
     "created_at",
     "updated_at",
+    "stop_price",
+    "expire_at",
+    "strategy",
+    "created_by",
 ]
 EXEC_KEYS = [
     "id",
@@ -119,6 +123,10 @@ def orders(database: Database, ids: list[int] | None = None) -> pd.DataFrame:
             cast(Order.avg_px, Float),
             Order.created_at,
             Order.updated_at,
+            cast(Order.stop_price, Float),
+            Order.expire_at,
+            Order.strategy,
+            Order.created_by,
         )
         .join(Security, Security.id == Order.security_id)
         .join(Account, Account.id == Order.account_id, isouter=True)

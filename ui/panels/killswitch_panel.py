@@ -1,8 +1,10 @@
-"""Kill switch: compliance and admins stop routing for the firm, a desk or an account, and lift it.
+"""Kill switch: compliance and admins stop routing for the firm, a desk, an account or the orders
+one trader enters, and lift it.
 
 Engage and release go through engine.compliance.killswitch (killswitch.use, a reason, audited) in a
-worker as the signed-in desk user. The OMS asks the same table before every route, so the effect is
-live on every desk at once. The grid shows the switches engaged now.
+worker as the signed-in desk user. The OMS asks the same table before every create and route, so
+the effect is live on every desk at once; the shared desk's change feed reloads this dock on every
+desk when a switch is engaged or released elsewhere. The grid shows the switches engaged now.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy import select
 from engine.compliance import killswitch
 from engine.compliance.tables import DeskAccount
 from engine.store.accounts import Account
+from engine.store.people import User
 from ui.desk import Desk
 from ui.panels.base import Panel
 from widgets.blotter import Blotter, RowAction
@@ -26,7 +29,7 @@ from widgets.toolbar import themed_icon
 
 SWITCH_COLUMNS = [
     Column("scope", "Scope"),
-    Column("key", "Desk / account"),
+    Column("key", "Desk / account / trader"),
     Column("engaged_by", "Engaged by"),
     Column("engaged_at", "Engaged at", "datetime"),
     Column("reason", "Reason"),
@@ -43,11 +46,16 @@ def engaged_frame(database: Any) -> pd.DataFrame:
 
 
 def scope_keys(database: Any) -> dict[str, list[str]]:
-    """What each scope can name: desks that have accounts, and account codes."""
+    """What each scope can name: desks that have accounts, account codes, and the active users who
+    may enter orders (traders first)."""
     with database.session() as s:
         desks = sorted(set(s.scalars(select(DeskAccount.desk))))
         accounts = list(s.scalars(select(Account.code).order_by(Account.code)))
-    return {"firm": [], "desk": desks, "account": accounts}
+        users = s.execute(select(User.username, User.role).where(User.active.is_(True))).all()
+    traders = sorted(u for u, role in users if role == "trader") + sorted(
+        u for u, role in users if role != "trader"
+    )
+    return {"firm": [], "desk": desks, "account": accounts, "trader": traders}
 
 
 class KillSwitchPanel(Panel):
@@ -56,7 +64,7 @@ class KillSwitchPanel(Panel):
 
     def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(desk, parent)
-        self.keys: dict[str, list[str]] = {"firm": [], "desk": [], "account": []}
+        self.keys: dict[str, list[str]] = {scope: [] for scope in killswitch.SCOPES}
         self.blotter = Blotter(SWITCH_COLUMNS, "id", "No kill switch engaged — routing is allowed", [])
         self.blotter.view.export_name = self.name
         self.blotter.set_actions(
@@ -68,12 +76,15 @@ class KillSwitchPanel(Panel):
         )
         self.scope = QComboBox()
         self.scope.addItems(list(killswitch.SCOPES))
-        self.scope.setToolTip("firm: every order; desk: the desk's accounts; account: one account")
+        self.scope.setToolTip(
+            "firm: every order; desk: the desk's accounts; account: one account; "
+            "trader: the orders one user enters (new ones refused, released ones not routed)"
+        )
         self.scope.currentTextChanged.connect(self._scope_changed)
         self.key = QComboBox()
         self.key.setEditable(True)
         self.key.setMinimumContentsLength(10)
-        self.key.setToolTip("the desk or account the switch stops")
+        self.key.setToolTip("the desk, account or trader the switch stops")
         self.reason = QLineEdit()
         self.reason.setPlaceholderText("reason (required, audited)")
         self.engage_button = QPushButton(themed_icon("fa5s.hand-paper"), "Engage")
@@ -150,7 +161,7 @@ class KillSwitchPanel(Panel):
         self.engage(scope, key, self.reason.text())
 
     def engage(self, scope: str, key: str | None, reason: str) -> None:
-        """Stop routing for `scope` (firm) or `scope` `key` (desk, account); the engine checks it."""
+        """Stop routing for `scope` (firm) or `scope` `key` (desk, account, trader); the engine checks it."""
         user = self.desk.user.username
 
         def run(_t: object) -> pd.DataFrame:
@@ -161,7 +172,13 @@ class KillSwitchPanel(Panel):
         def done(frame: pd.DataFrame) -> None:
             self.reason.clear()
             self._show(frame)
-            where = "the whole firm" if key is None else f"{scope} {key}"
+            where = (
+                "the whole firm"
+                if key is None
+                else f"orders entered by {key}"
+                if scope == "trader"
+                else f"{scope} {key}"
+            )
             self.desk.message.emit(f"Kill switch engaged: routing stopped for {where}")
 
         self.desk.run(

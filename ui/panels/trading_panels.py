@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pandas as pd
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
 from engine.events import Event
@@ -21,6 +22,9 @@ from ui.desk import Desk
 from ui.oms_link import OmsLink, link_of
 from ui.panels.base import Panel
 from ui.replace_dialog import ReplaceDialog
+from ui.ticket import broker_chooser
+from ui.ticket.dialog import TicketDialog
+from ui.ticket.lines import live_order
 from widgets.blotter import Blotter, RowAction
 from widgets.columns import Column
 from widgets.formatting import fmt_price, fmt_qty
@@ -47,19 +51,22 @@ ORDER_COLUMNS = [
     Column("parent", "Block"),
     Column("account", "Account"),
     Column("symbol", "Symbol"),
-    Column("side", "Side"),
+    Column("side", "Side", "words"),
     Column("quantity", "Quantity", "qty"),
-    Column("order_type", "Type"),
+    Column("order_type", "Type", "words"),
     Column("limit_price", "Limit", "price"),
-    Column("time_in_force", "TIF"),
+    Column("stop_price", "Stop", "price"),
+    Column("time_in_force", "TIF", "words"),
     Column("broker", "Broker"),
+    Column("strategy", "Strategy", "words"),
     Column("mic", "Market"),
-    Column("status", "Status"),
+    Column("status", "Status", "words"),
     Column("cum_qty", "Filled", "qty"),
     Column("leaves_qty", "Leaves", "qty"),
     Column("avg_px", "Avg price", "price"),
     Column("currency", "Ccy"),
     Column("updated_at", "Updated", "datetime"),
+    Column("created_by", "Trader"),
     Column("note", "Note", tooltip="the outcome of the last desk command on this order"),
 ]
 EXEC_COLUMNS = [
@@ -67,11 +74,11 @@ EXEC_COLUMNS = [
     Column("cl_ord_id", "ClOrdID"),
     Column("account", "Account"),
     Column("symbol", "Symbol"),
-    Column("side", "Side"),
+    Column("side", "Side", "words"),
     Column("broker", "Broker"),
     Column("exec_id", "ExecID"),
     Column("exec_type_name", "ExecType"),
-    Column("status", "OrdStatus"),
+    Column("status", "OrdStatus", "words"),
     Column("last_qty", "Last qty", "qty"),
     Column("last_px", "Last px", "price"),
     Column("cum_qty", "Cum qty", "qty"),
@@ -105,9 +112,19 @@ def _all_status(allowed: Iterable[str]) -> Callable[[list[dict[str, object]]], b
     return lambda rows: bool(rows) and all(r.get("status") in ok for r in rows)
 
 
+def no_price_unfilled(frame: pd.DataFrame) -> pd.DataFrame:
+    """An order (or report) with nothing filled has no average price, and a report that is not a
+    fill no last price: blank, not 0.00."""
+    if len(frame):
+        frame = frame.assign(avg_px=frame["avg_px"].where(frame["cum_qty"].fillna(0) > 0))
+        if "last_px" in frame:
+            frame = frame.assign(last_px=frame["last_px"].where(frame["last_qty"].fillna(0) > 0))
+    return frame
+
+
 def exec_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Executions with the FIX 4.4 names of ExecType and OrdStatus."""
-    out = frame.copy()
+    out = no_price_unfilled(frame).copy()
     out["exec_type_name"] = [f"{t} {EXEC_TYPES.get(str(t), '?')}" for t in out["exec_type"]]
     out["status"] = [ORD_STATUS.get(str(s), str(s)) for s in out["ord_status"]]
     return out
@@ -226,6 +243,12 @@ class OrdersPanel(LiveTablePanel):
                 ),
                 RowAction("Route to broker", self.route, _all_status({"released"}), shortcut="Ctrl+Return"),
                 RowAction(
+                    "Route to a chosen broker…",
+                    self.route_chosen,
+                    lambda rows: not rows or all(r.get("status") == "released" for r in rows),
+                    shortcut="Ctrl+Alt+Return",
+                ),
+                RowAction(
                     "Route all released orders",
                     self.route_all,
                     lambda _rows: True,
@@ -245,6 +268,44 @@ class OrdersPanel(LiveTablePanel):
         self.blotter.view.doubleClicked.connect(
             lambda idx: self.show_block([self.blotter.model.value(idx.row(), "id")])
         )
+        self.ticket: TicketDialog | None = None
+        # The ticket's keys answer anywhere in the window while the order blotter is shown.
+        for text, key, slot in (
+            ("New order ticket", "F9", self.open_ticket),
+            ("Amend the selected order in the ticket", "Shift+F9", self.amend_in_ticket),
+        ):
+            act = QAction(text, self)
+            act.setShortcut(QKeySequence(key))
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            act.triggered.connect(lambda _c=False, f=slot: f())
+            self.addAction(act)
+
+    # ---- the order ticket (F9 new, Shift+F9 amend the selected live order) ----------------------
+    def open_ticket(self) -> TicketDialog:
+        """Open the order ticket for a new order (modeless: the blotter stays live behind it)."""
+        return self._show_ticket(TicketDialog(self.desk, link_of(self.desk), self, dark=self.blotter.dark))
+
+    def amend_in_ticket(self) -> TicketDialog | None:
+        """Open the ticket on the one selected live order: its quantity and limit can change."""
+        rows = self.blotter.selected_rows()
+        if len(rows) != 1 or rows[0].get("status") not in REPLACEABLE:
+            self.desk.message.emit("Amend: select one working order (new or partially filled)")
+            return None
+        dialog = TicketDialog(
+            self.desk, link_of(self.desk), self, amend=live_order(rows[0]), dark=self.blotter.dark
+        )
+        return self._show_ticket(dialog)
+
+    def _show_ticket(self, dialog: TicketDialog) -> TicketDialog:
+        if self.ticket is not None:
+            self.ticket.close()
+        self.ticket = dialog
+        dialog.setModal(False)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        dialog.keys.setFocus() if dialog.amend is None else dialog.amount.setFocus()
+        return dialog
 
     # ---- the trader's commands, sent to the OMS service on its engine thread ---------------------
     def _outcome(self, ids: list[int], text: str) -> None:
@@ -333,14 +394,25 @@ class OrdersPanel(LiveTablePanel):
         """Route every released order of the book to its broker."""
         self._route(None)
 
-    def _route(self, ids: list[int] | None) -> None:
+    def route_chosen(self, keys: list[object]) -> None:
+        """Route the selected released orders (all released ones with no selection) to a broker
+        session chosen now, or each to its own."""
+        ids = [int(k) for k in keys] or None  # type: ignore[call-overload]
+        link = link_of(self.desk)
+        what = f"{len(ids)} selected order(s)" if ids else "all released orders"
+        broker = broker_chooser.choose_broker(self, list(link.configured), what)
+        if broker is None:
+            return
+        self._route(ids, broker or None)
+
+    def _route(self, ids: list[int] | None, broker: str | None = None) -> None:
         user = self.desk.user.username
 
         def ok(r: object) -> str:
             assert isinstance(r, RouteResult)
             if not (r.sent or r.held or r.skipped):
                 return "routed: no released order to route"
-            text = f"routed: {len(r.sent)} sent"
+            text = f"routed: {len(r.sent)} sent" + (f" to {broker}" if broker else "")
             if r.held:
                 text += f", {len(r.held)} held until their market opens (Ctrl+L sends them now)"
             if r.skipped:
@@ -355,7 +427,7 @@ class OrdersPanel(LiveTablePanel):
         link = link_of(self.desk)
         self.desk.run(
             "Route",
-            lambda _t: link.route_as(ids, user),
+            lambda _t: link.route_as(ids, user, broker),
             done,
             lambda msg: self._outcome(ids or [], f"Route refused: {msg}"),
         )
@@ -381,7 +453,7 @@ class OrdersPanel(LiveTablePanel):
             self.blotter.model.set_text_filter(block)
 
     def fetch(self, ids: list[int] | None) -> pd.DataFrame:
-        frame = trading.orders(self.desk.database, ids)
+        frame = no_price_unfilled(trading.orders(self.desk.database, ids))
         notes = dict(self.notes)
         frame["note"] = [notes.get(int(i), "") for i in frame["id"]]
         return frame

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import date
 from typing import Any
 
@@ -117,12 +118,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         d.set_defaults(func=cmd_decide, decision=name)
 
     k = g.add_parser(
-        "kill", help="the kill switch: stop or resume routing for the firm, a desk or an account"
+        "kill", help="the kill switch: stop or resume routing for the firm, a desk, an account or a trader"
     )
     kg = k.add_subparsers(dest="kill_command", metavar="ACTION", required=True)
     ke = kg.add_parser("engage", help="stop routing now")
-    ke.add_argument("scope", choices=list(killswitch.SCOPES))
-    ke.add_argument("key", nargs="?", help="desk or account code (none for firm)")
+    ke.add_argument("scope", nargs="?", choices=list(killswitch.SCOPES))
+    ke.add_argument("key", nargs="?", help="desk or account code, or trader's user name (none for firm)")
+    ke.add_argument(
+        "--trader", metavar="NAME", help="stop the orders this user enters (same as `engage trader NAME`)"
+    )
     ke.add_argument("--reason", required=True)
     add_user_option(ke)
     ke.set_defaults(func=cmd_kill_engage)
@@ -334,6 +338,14 @@ def cmd_decide(args: argparse.Namespace) -> int:
 
 
 def cmd_kill_engage(args: argparse.Namespace) -> int:
+    if args.trader is not None:
+        if args.scope not in (None, "trader") or (args.key is not None and args.key != args.trader):
+            print("error: --trader NAME is the trader scope: give no other scope or key", file=sys.stderr)
+            return 2
+        args.scope, args.key = "trader", args.trader
+    elif args.scope is None:
+        print("error: name a scope (firm, desk, account, trader) or --trader NAME", file=sys.stderr)
+        return 2
     with open_store(args.db) as database:
         user = sign_in(database, args.user)
         with database.transaction() as s:

@@ -162,3 +162,31 @@ def test_audit_verify_cli_and_signed_in_changes(
         s.execute(update(AuditEntry).where(AuditEntry.id == victim).values(reason="nothing happened"))
     code, out, _ = run(capsys, book_db, "audit", "verify")
     assert code == 1 and f"BROKEN at entry {victim}" in out
+
+
+def test_kill_engage_trader_option(
+    book_db: Database, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--trader NAME` is the trader scope beside the positional scopes (sign-in stubbed to co1; the
+    engine still checks killswitch.use); a clash with another scope is one error line, exit 2."""
+    import workstation.cli.compliance as cli
+
+    monkeypatch.setattr(cli, "sign_in", lambda _db, _user: "co1")
+    code, out, _ = run(
+        capsys, book_db, "compliance", "kill", "engage", "--trader", "tr1", "--reason", "fat finger",
+        "--user", "co1",
+    )  # fmt: skip
+    assert code == 0 and "routing stopped for orders entered by trader tr1" in out
+    code, _, err = run(
+        capsys, book_db, "compliance", "kill", "engage", "desk", "--trader", "tr1", "--reason", "x",
+        "--user", "co1",
+    )  # fmt: skip
+    assert code == 2 and "--trader NAME is the trader scope" in err
+    code, out, _ = run(capsys, book_db, "compliance", "kill", "engage", "trader", "pm1", "--reason", "y",
+                       "--user", "co1")  # fmt: skip
+    assert code == 0
+    code, out, _ = run(capsys, book_db, "compliance", "kill", "status", "--json")
+    assert [(k["scope"], k["key"]) for k in json.loads(out)["switches"]] == [
+        ("trader", "tr1"),
+        ("trader", "pm1"),
+    ]

@@ -47,6 +47,9 @@ class BrokenSwitch:
     def allowed(self, session: Session, account_codes: set[str]) -> set[str]:
         raise RuntimeError("kill switch table unreadable")
 
+    def stopped_traders(self, session: Session, usernames: set[str]) -> dict[str, str]:
+        raise RuntimeError("kill switch table unreadable")
+
 
 class BrokenChecker:
     def check(self, session: Session, orders: list[OrderIntent], username: str) -> list[CheckOutcome]:
