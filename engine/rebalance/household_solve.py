@@ -1,0 +1,342 @@
+"""A household group end to end: one problem for its accounts, then each account rounded and checked.
+
+Steps: prepare every account as for an account solve (its cash needs, restrictions, exclusions,
+lots, board lots and minimum sizes); solve the household QP (`household_qp`); fix one direction
+per wash group household-wide and re-solve until no wash group is bought in one account and sold
+in another; round and check each account exactly (`solve.check_rounded`); the records share a
+household run id and the household's figures. Where that fails the household falls back to
+account-by-account solves (rung of each account's own ladder) and the figures name why.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import numpy as np
+
+from engine.rebalance.book import AccountInput, Universe
+from engine.rebalance.household_qp import Member, solve_household_qp
+from engine.rebalance.households import BLEND, HouseholdSpec
+from engine.rebalance.prepare import Prepared, prepare, suspension
+from engine.rebalance.problem import RELAXED_BAND
+from engine.rebalance.record import build_record
+from engine.rebalance.rounding import Rounded, round_trades
+from engine.rebalance.settings import Mode
+from engine.rebalance.solve import ACCEPTED, ROUNDINGS, Context, _skip, check_rounded, rebalance_account
+from engine.rebalance.taxes import rates_for
+
+DIRECTION_PASSES = 4  # solves until every wash group has one direction across the household
+BUDGET_MARGIN = 0.98  # the QP keeps the tax budget a little inside, so rounding does not cross it
+
+
+def _solvable(ctx: Context, a: AccountInput) -> bool:
+    """Accounts the household problem can take: prices fresh, a model, something eligible."""
+    u = ctx.u
+    model = u.models.get(a.model_id or -1)
+    if suspension(u, a) or model is None or not (model > 0).any():
+        return False
+    excl = np.zeros(len(u.ids), dtype=bool)
+    excl[a.excluded] = True
+    return bool((model[~excl] > 0).any())
+
+
+def rebalance_household(ctx: Context, accounts: list[AccountInput]) -> list[dict[str, Any]]:
+    """Records for a household group's accounts (each a normal account record plus `household`)."""
+    spec = accounts[0].group
+    assert spec is not None
+    t0 = time.perf_counter()
+    run_id = uuid.uuid4().hex
+    inside = [a for a in accounts if _solvable(ctx, a)]
+    outside = [rebalance_account(ctx, a) for a in accounts if not _solvable(ctx, a)]
+    for rec in outside:
+        rec["household"] = {"run_id": run_id, "household": spec.code, "left_out": rec["reason"]}
+    if not inside:
+        return outside
+    try:
+        recs, figures = _solve(ctx, spec, inside, t0)
+    except Exception as exc:  # the household never fails the batch: account by account instead
+        recs, figures = _fallback(ctx, inside, f"household solve failed: {type(exc).__name__}: {exc}")
+    figures = {"run_id": run_id, "household": spec.code, **figures}
+    left = [r["account"] for r in outside]
+    if left:
+        figures["left_out"] = left
+    for rec in recs:
+        rec["household"] = figures
+    return recs + outside
+
+
+def _shares(u: Universe, spec: HouseholdSpec, preps: list[Prepared]) -> np.ndarray:
+    vals = np.array([p.value * u.fx_to[spec.currency][p.account.base] for p in preps])
+    return vals / vals.sum()
+
+
+def _target(
+    u: Universe, spec: HouseholdSpec, preps: list[Prepared], shares: np.ndarray, union: np.ndarray
+) -> np.ndarray:
+    if spec.target == BLEND or spec.target_model_id not in u.models:
+        t = np.zeros(len(union))
+        for p, s in zip(preps, shares):
+            np.add.at(t, np.searchsorted(union, p.idx), s * p.wm)
+        return t
+    cash = float(sum(s * p.account.cash_target for p, s in zip(preps, shares)))
+    return u.models[int(spec.target_model_id or -1)][union] * (1.0 - cash)
+
+
+def aggregate_te(
+    u: Universe,
+    preps: list[Prepared],
+    shares: np.ndarray,
+    union: np.ndarray,
+    target: np.ndarray,
+    ws: list[np.ndarray],
+) -> float:
+    """Annualised tracking error of the household's aggregate weights `ws` (per account) to its target."""
+    agg = np.zeros(len(union))
+    for p, s, w in zip(preps, shares, ws):
+        np.add.at(agg, np.searchsorted(union, p.idx), s * w)
+    d = agg - target
+    b = u.exposures[union] if u.exposures is not None else np.zeros((len(union), 1))
+    spec = u.specific[union] if u.specific is not None else np.zeros(len(union))
+    return float(np.sqrt(np.sum((b.T @ d) ** 2) + np.sum((spec * d) ** 2)))
+
+
+def _ytd_net_tax(spec: HouseholdSpec, preps: list[Prepared]) -> float:
+    """Estimated tax of the year so far after the carry-forward (at the long-term rate)."""
+    taxable = [p.account for p in preps if p.account.tax_status == "taxable"]
+    lt = rates_for(taxable[0].jurisdiction, "taxable").long_term if taxable else 0.0
+    return spec.ytd_tax - spec.carry_forward * lt
+
+
+def _values(p: Prepared, u: Universe) -> dict[str, np.ndarray | float]:
+    """The account's arrays for the household problem: no per-account band (the household's
+    tracking error decides), and no loss sale of a wash group the household bought within 30 days."""
+    vals = dict(p.values)
+    vals["band"] = np.full(p.n, RELAXED_BAND)
+    a = p.account
+    if a.recent_buys and p.mode != Mode.TAX_LOSS_HARVEST:
+        lw = np.array(vals["lot_w"], dtype=float, copy=True)
+        recent = np.isin(u.wash_group[a.lot_sec], list(a.recent_buys))
+        washes = recent & (p.lot_gain_unit < 0) & ~p.excluded[p.lot_pos]
+        lw[p.lot_pos[washes], p.lot_slot[washes]] = 0.0
+        vals["lot_w"] = lw
+    return vals
+
+
+def _directions(
+    u: Universe, members: list[Member], sol: list[tuple[np.ndarray, np.ndarray]]
+) -> tuple[dict[int, float], dict[int, float]]:
+    """Household buys and sells per wash group (fractions of V_H, only trades over a tenth of the
+    account's minimum trade size: interior-point noise is no trade)."""
+    buys: dict[int, float] = {}
+    sells: dict[int, float] = {}
+    for m, (b, s) in zip(members, sol):
+        eps = max(0.1 * m.p.min_trade / m.p.value, 1e-6)
+        g = u.wash_group[m.p.idx]
+        for arr, out in ((b, buys), (s, sells)):
+            for k in np.flatnonzero(arr > eps).tolist():
+                out[int(g[k])] = out.get(int(g[k]), 0.0) + m.share * float(arr[k])
+    return buys, sells
+
+
+def _restrict(u: Universe, members: list[Member], no_buy: set[int], no_sell: set[int]) -> None:
+    """Apply household directions: no buy of `no_buy` groups, no sale of `no_sell` groups
+    (a sale the account must make, of an excluded security, is never taken away)."""
+    for m in members:
+        g = u.wash_group[m.p.idx]
+        bu = np.array(m.values["buy_ub"], dtype=float, copy=True)
+        bu[: m.p.n][np.isin(g, list(no_buy))] = 0.0
+        lw = np.array(m.values["lot_w"], dtype=float, copy=True)
+        stop = np.isin(g, list(no_sell)) & ~m.p.excluded
+        lw[: m.p.n][stop] = 0.0
+        m.values = {**m.values, "buy_ub": bu, "lot_w": lw}
+
+
+def _solve(
+    ctx: Context, spec: HouseholdSpec, accounts: list[AccountInput], t0: float
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    u, s = ctx.u, ctx.s
+    preps = [prepare(u, a, s, ctx.pb(a.base)) for a in accounts]
+    shares = _shares(u, spec, preps)
+    union = np.unique(np.concatenate([p.idx for p in preps]))
+    target = _target(u, spec, preps, shares, union)
+    value_h = float(sum(p.value * u.fx_to[spec.currency][p.account.base] for p in preps))
+    ytd_net = _ytd_net_tax(spec, preps)
+    te_before = aggregate_te(u, preps, shares, union, target, [p.w0 for p in preps])
+    figures: dict[str, Any] = {
+        "target": spec.target,
+        "currency": spec.currency,
+        "accounts": [a.code for a in accounts],
+        "value": round(value_h, 2),
+        "te_before": round(te_before, 8),
+        "ytd_gains": round(spec.ytd_gain, 2),
+        "carry_forward": round(spec.carry_forward, 2),
+        "tax_budget": spec.tax_budget,
+    }
+    empty = [Rounded(np.zeros(p.n), np.zeros(p.n), np.zeros(len(p.account.lot_qty))) for p in preps]
+
+    def done(recs: list[dict[str, Any]], rung: str, why: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        after = _after(spec, preps, shares, union, target, recs, ytd_net, u)
+        return recs, {**figures, **after, "rung": rung, "reason": why}
+
+    def fallback(why: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        recs, extra = _fallback(ctx, accounts, why)
+        return done(recs, extra["rung"], why)
+
+    if s.mode == Mode.FULL and s.skip_in_band and all(_skip(p) for p in preps):
+        facts = [ctx.facts.setdefault(p.account.base, {}) for p in preps]
+        outs = [check_rounded(p, u, s, r, f) for p, r, f in zip(preps, empty, facts)]
+        if all(o.ok for o in outs):
+            quiet = [
+                build_record(p, u, s, r, o, "ok", "within band: no trades needed", "in-band", t0)
+                for p, r, o in zip(preps, empty, outs)
+            ]
+            return done(quiet, "in-band", "every account within its band")
+    members = [
+        Member(p, float(sh), p.account.tax_status == "taxable", _values(p, u)) for p, sh in zip(preps, shares)
+    ]
+    budget = None if spec.tax_budget is None else spec.tax_budget * BUDGET_MARGIN / value_h
+    rung, why = "household", "optimal"
+    res = _directed(ctx, members, union, target, ytd_net / value_h, budget)
+    if res is None and budget is not None:
+        rung = "household-relaxed"
+        why = (
+            f"tax budget {spec.tax_budget:,.0f} {spec.currency} infeasible (the sales the accounts must "
+            "make cost more): solved without it"
+        )
+        for m, p in zip(members, preps):
+            m.values = _values(p, u)
+        res = _directed(ctx, members, union, target, ytd_net / value_h, None)
+    if res is None:
+        return fallback("household solve: the solver found no solution")
+    sol, objective = res
+    recs: list[dict[str, Any]] = []
+    for m, (buy_w, sell_w) in zip(members, sol):
+        p = m.p
+        p.values = m.values  # rounding relieves only the lots the household allowed
+        p.blocked = p.blocked | (np.asarray(m.values["buy_ub"])[: p.n] <= 0) | (buy_w <= 1e-7)
+        rec = None
+        last = ""
+        for sell_up, nearest in ROUNDINGS:
+            r = round_trades(p, u, s, buy_w, sell_w, sell_up, nearest)
+            out = check_rounded(p, u, s, r, ctx.facts.setdefault(p.account.base, {}))
+            if out.ok:
+                rec = build_record(p, u, s, r, out, "ok", why, rung, t0, objective=objective)
+                break
+            last = str(out.violations[0])
+        if rec is None:
+            return fallback(f"household solve: {p.account.code} after rounding {last}")
+        recs.append(rec)
+    conflict = _conflicts(u, recs)
+    if conflict:
+        return fallback(f"household solve: {conflict}")
+    result = done(recs, rung, why)
+    if spec.tax_budget is not None and rung == "household" and result[1]["est_tax"] > spec.tax_budget + 0.01:
+        return fallback("household solve: tax budget crossed after rounding")
+    return result
+
+
+def _directed(
+    ctx: Context,
+    members: list[Member],
+    union: np.ndarray,
+    target: np.ndarray,
+    ytd: float,
+    budget: float | None,
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], float | None] | None:
+    """Solve, fix each traded wash group's household direction (sales forced by exclusions win,
+    else the larger side), and re-solve until no group is both bought and sold."""
+    u, s = ctx.u, ctx.s
+    no_buy: set[int] = set()
+    no_sell: set[int] = set()
+    for _ in range(DIRECTION_PASSES):
+        res = solve_household_qp(
+            members, u, union, target, s.risk_aversion, s.trade_penalty, s.cash_penalty, ytd, budget,
+            s.time_limit_s * max(1, len(members)),
+        )  # fmt: skip
+        if res.status not in ACCEPTED or res.sol is None:
+            return None
+        buys, sells = _directions(u, members, res.sol)
+        both = set(buys) & set(sells)
+        forced = {int(g) for m in members for g in u.wash_group[m.p.idx[m.p.excluded & (m.p.w0 > 0)]]}
+        # Every traded group keeps its direction from here on, so a re-solve cannot start a new
+        # conflict in a group that had none.
+        no_buy |= {g for g in sells if g not in buys or g in forced or sells[g] >= buys[g]}
+        no_sell |= {g for g in buys if g not in no_buy}
+        if not both:
+            _restrict(u, members, no_buy, no_sell)  # rounding's repair must keep them too
+            return res.sol, res.objective
+        _restrict(u, members, no_buy, no_sell)
+    return None
+
+
+def _conflicts(u: Universe, recs: list[dict[str, Any]]) -> str:
+    """'' when no wash group is bought in one account and sold in another (exact, after rounding)."""
+    index = {str(x): i for i, x in enumerate(u.symbols)}
+    side: dict[int, tuple[str, str]] = {}
+    for rec in recs:
+        for t in rec["trades"]:
+            g = int(u.wash_group[index[t["symbol"]]])
+            seen = side.get(g)
+            if seen and seen[0] != t["side"]:
+                return f"{t['symbol']} {t['side']} in {rec['account']} and {seen[0]} in {seen[1]}"
+            side.setdefault(g, (t["side"], rec["account"]))
+    return ""
+
+
+def _after(
+    spec: HouseholdSpec,
+    preps: list[Prepared],
+    shares: np.ndarray,
+    union: np.ndarray,
+    target: np.ndarray,
+    recs: list[dict[str, Any]],
+    ytd_net: float,
+    u: Universe,
+) -> dict[str, Any]:
+    """The household's figures after the trades: tracking error, tax netted against the year."""
+    ws = []
+    run_gain = 0.0
+    run_tax = 0.0
+    index = {str(x): i for i, x in enumerate(u.symbols)}
+    for p, rec in zip(preps, recs):
+        qty = p.qty0.copy()
+        pos = {int(i): k for k, i in enumerate(p.idx)}
+        for t in rec["trades"]:
+            k = pos[index[t["symbol"]]]
+            qty[k] += t["quantity"] if t["side"] == "buy" else -t["quantity"]
+        ws.append(qty * p.pb / p.value)
+        fx = u.fx_to[spec.currency][p.account.base]
+        run_tax += rec["est_tax"] * fx
+        if p.account.tax_status == "taxable":
+            run_gain += sum(t.get("gain", 0.0) for t in rec["trades"]) * fx
+    y_gain = spec.ytd_gain - spec.carry_forward
+    return {
+        "te_after": round(aggregate_te(u, preps, shares, union, target, ws), 8),
+        "est_tax": round(max(ytd_net + run_tax, 0.0) - max(ytd_net, 0.0), 2),
+        "est_tax_gross": round(run_tax, 2),
+        "realized_gain": round(run_gain, 2),
+        "ytd_gains_used": round(min(max(y_gain, 0.0), max(-run_gain, 0.0)), 2),
+    }
+
+
+def _fallback(
+    ctx: Context, accounts: list[AccountInput], why: str
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Account by account, in order; a wash group sold in an earlier account is not bought later."""
+    u = ctx.u
+    index = {str(x): i for i, x in enumerate(u.symbols)}
+    sold: dict[int, str] = {}
+    recs = []
+    for a in accounts:
+        if sold:
+            a.wash_blocked = {**a.wash_blocked, **sold}
+        rec = rebalance_account(ctx, a)
+        for t in rec["trades"]:
+            if t["side"] == "sell":
+                sold[int(u.wash_group[index[t["symbol"]]])] = (
+                    f"household: {t['symbol']} sold in {a.code} in this run"
+                )
+        recs.append(rec)
+    return recs, {"rung": "account-by-account", "reason": why}
