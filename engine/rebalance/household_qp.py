@@ -15,7 +15,8 @@ value in the reporting currency (book FX). On top (all fractions of the househol
     s.t.      t >= 0,  t >= ytd_tax + sum_a s_a tax_a'l_a   losses net against this run's and the
                                                             year's gains first, and are worth
                                                             nothing beyond them
-              t <= max(ytd_tax, 0) + budget                 annual tax budget (hard), when set
+              ytd_tax + sum_a s_a tax_a'l_a <= cap          annual tax budget (hard), when set:
+                                                            cap = max(ytd_tax, 0) + budget
 
 The lot tax here is signed (a loss saves tax only while the household's year has gains to
 offset); each account's own tax term is left out of its block.
@@ -76,6 +77,7 @@ class HouseholdQPResult:
     sol: list[tuple[np.ndarray, np.ndarray]] | None  # per member (buy, sell) weights of its account
     objective: float | None
     tax_frac: float | None = None  # t: the household's estimated tax of the year (fraction of V_H)
+    lots: list[np.ndarray] | None = None  # per member: lot slots the solve sold from (bool, n x L)
 
 
 def solve_household_qp(
@@ -90,7 +92,8 @@ def solve_household_qp(
     budget: float | None,
     time_limit: float,
 ) -> HouseholdQPResult:
-    """Build and solve; `ytd_tax` and `budget` are fractions of the household's value."""
+    """Build and solve; `ytd_tax` and `budget` (the cap on the year's tax after the run, see the
+    module docstring) are fractions of the household's value."""
     blocks_p, blocks_a, qs, bs, cones = [], [], [], [], []
     maps: list[dict[str, Any]] = []
     const = 0.0
@@ -149,11 +152,14 @@ def solve_household_qp(
             cols.append(off + vm["ol"] + np.arange(nl))
             vals_.append(m.share * vm["ltax"])
     rhs_in = [0.0, -ytd_tax]
-    if budget is not None:
-        rows.append(np.array([r + 2]))
-        cols.append(np.array([oT]))
-        vals_.append(np.array([1.0]))
-        rhs_in.append(max(ytd_tax, 0.0) + budget)
+    if budget is not None:  # the year's tax after this run: ytd_tax + sum s_a tax_a'l_a <= budget
+        for m, vm, off in zip(members, maps, offs):
+            nl = len(vm["li"])
+            if nl and m.taxable:
+                rows.append(np.full(nl, r + 2))
+                cols.append(off + vm["ol"] + np.arange(nl))
+                vals_.append(m.share * vm["ltax"])
+        rhs_in.append(budget - ytd_tax)
     m_hh = n_eq + len(rhs_in)
     Ahh = sps.csc_matrix(
         (np.concatenate(vals_), (np.concatenate(rows), np.concatenate(cols))), shape=(m_hh, nx)
@@ -180,10 +186,18 @@ def solve_household_qp(
         return HouseholdQPResult(status, None, None)
     x = np.asarray(sol.x)
     out = []
-    for vm, off in zip(maps, offs):
+    lots = []
+    for m, vm, off in zip(members, maps, offs):
         xa = x[off : off + vm["nx"]]
         buy = np.zeros(vm["n"])
         buy[vm["bi"]] = xa[vm["ob"] : vm["ol"]]
-        sell = np.bincount(vm["li"], weights=xa[vm["ol"] : vm["od"]], minlength=vm["n"])
+        sold = xa[vm["ol"] : vm["od"]]
+        sell = np.bincount(vm["li"], weights=sold, minlength=vm["n"])
         out.append((np.maximum(buy, 0.0), np.maximum(sell, 0.0)))
-    return HouseholdQPResult(status, out, float(sol.obj_val) + const, float(x[oT]))
+        chosen = np.zeros(np.asarray(m.values["lot_w"]).shape, dtype=bool)
+        lot_w = np.asarray(m.values["lot_w"], dtype=float)[: vm["n"]]
+        li, lj = np.nonzero(lot_w > 0)
+        keep = sold > 1e-7
+        chosen[li[keep], lj[keep]] = True
+        lots.append(chosen)
+    return HouseholdQPResult(status, out, float(sol.obj_val) + const, float(x[oT]), lots)

@@ -29,6 +29,7 @@ from engine.rebalance.taxes import rates_for
 
 DIRECTION_PASSES = 4  # solves until every wash group has one direction across the household
 BUDGET_MARGIN = 0.98  # the QP keeps the tax budget a little inside, so rounding does not cross it
+BUDGET_RETRIES = 4  # re-solves with a tighter budget when the relieved lots cost more tax
 
 
 def _solvable(ctx: Context, a: AccountInput) -> bool:
@@ -193,28 +194,63 @@ def _solve(
                 for p, r, o in zip(preps, empty, outs)
             ]
             return done(quiet, "in-band", "every account within its band")
-    members = [
-        Member(p, float(sh), p.account.tax_status == "taxable", _values(p, u)) for p, sh in zip(preps, shares)
-    ]
-    budget = None if spec.tax_budget is None else spec.tax_budget * BUDGET_MARGIN / value_h
-    rung, why = "household", "optimal"
-    res = _directed(ctx, members, union, target, ytd_net / value_h, budget)
-    if res is None and budget is not None:
-        rung = "household-relaxed"
-        why = (
-            f"tax budget {spec.tax_budget:,.0f} {spec.currency} infeasible (the sales the accounts must "
-            "make cost more): solved without it"
-        )
-        for m, p in zip(members, preps):
-            m.values = _values(p, u)
-        res = _directed(ctx, members, union, target, ytd_net / value_h, None)
-    if res is None:
-        return fallback("household solve: the solver found no solution")
-    sol, objective = res
+    saved = [(dict(p.values), p.blocked.copy()) for p in preps]
+    cap = None if spec.tax_budget is None else max(ytd_net, 0.0) + spec.tax_budget * BUDGET_MARGIN
+    budget = None if cap is None else cap / value_h
+    why = "optimal"
+    for _ in range(BUDGET_RETRIES):
+        for p, (vals, blocked) in zip(preps, saved):
+            p.values, p.blocked = dict(vals), blocked.copy()
+        members = [
+            Member(p, float(sh), p.account.tax_status == "taxable", _values(p, u))
+            for p, sh in zip(preps, shares)
+        ]
+        rung = "household"
+        res = _directed(ctx, members, union, target, ytd_net / value_h, budget)
+        if res is None and budget is not None:
+            rung = "household-relaxed"
+            why = (
+                f"tax budget {spec.tax_budget:,.0f} {spec.currency} infeasible (the sales the accounts "
+                "must make cost more): solved without it"
+            )
+            for m, p in zip(members, preps):
+                m.values = _values(p, u)
+            res = _directed(ctx, members, union, target, ytd_net / value_h, None)
+        if res is None:
+            return fallback("household solve: the solver found no solution")
+        recs, failed = _round_all(ctx, members, res, rung, why, t0)
+        if failed:
+            return fallback(f"household solve: {failed}")
+        result = done(recs, rung, why)
+        over = result[1]["est_tax"] - (spec.tax_budget or 0.0)
+        if spec.tax_budget is None or rung != "household" or over <= 0.01:
+            return result
+        # Rounding drops sales under the minimum size (often small losses that netted gains) and
+        # rounds lots up: tighten the cap by the overshoot and solve again.
+        budget = (budget or 0.0) - 1.5 * over / value_h
+    return fallback("household solve: tax budget crossed after rounding")
+
+
+def _round_all(
+    ctx: Context,
+    members: list[Member],
+    res: tuple[list[tuple[np.ndarray, np.ndarray]], float | None, list[np.ndarray]],
+    rung: str,
+    why: str,
+    t0: float,
+) -> tuple[list[dict[str, Any]], str]:
+    """Each account rounded and checked exactly (first rounding that passes); '' or what failed."""
+    u, s = ctx.u, ctx.s
+    sol, objective, chosen = res
     recs: list[dict[str, Any]] = []
-    for m, (buy_w, sell_w) in zip(members, sol):
+    for m, (buy_w, sell_w), lots in zip(members, sol, chosen):
         p = m.p
-        p.values = m.values  # rounding relieves only the lots the household allowed
+        # Sells relieve the lots the household problem chose (specific identification), so the
+        # tax the budget and the year's netting counted is the tax of the proposal; a security
+        # the account must sell (excluded) keeps every lot.
+        lw = np.array(m.values["lot_w"], dtype=float, copy=True)
+        lw[: p.n][~lots[: p.n] & ~p.excluded[:, None]] = 0.0
+        p.values = {**m.values, "lot_w": lw}
         p.blocked = p.blocked | (np.asarray(m.values["buy_ub"])[: p.n] <= 0) | (buy_w <= 1e-7)
         rec = None
         last = ""
@@ -226,15 +262,9 @@ def _solve(
                 break
             last = str(out.violations[0])
         if rec is None:
-            return fallback(f"household solve: {p.account.code} after rounding {last}")
+            return recs, f"{p.account.code} after rounding {last}"
         recs.append(rec)
-    conflict = _conflicts(u, recs)
-    if conflict:
-        return fallback(f"household solve: {conflict}")
-    result = done(recs, rung, why)
-    if spec.tax_budget is not None and rung == "household" and result[1]["est_tax"] > spec.tax_budget + 0.01:
-        return fallback("household solve: tax budget crossed after rounding")
-    return result
+    return recs, _conflicts(u, recs)
 
 
 def _directed(
@@ -244,7 +274,7 @@ def _directed(
     target: np.ndarray,
     ytd: float,
     budget: float | None,
-) -> tuple[list[tuple[np.ndarray, np.ndarray]], float | None] | None:
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], float | None, list[np.ndarray]] | None:
     """Solve, fix each traded wash group's household direction (sales forced by exclusions win,
     else the larger side), and re-solve until no group is both bought and sold."""
     u, s = ctx.u, ctx.s
@@ -266,7 +296,7 @@ def _directed(
         no_sell |= {g for g in buys if g not in no_buy}
         if not both:
             _restrict(u, members, no_buy, no_sell)  # rounding's repair must keep them too
-            return res.sol, res.objective
+            return res.sol, res.objective, res.lots or []
         _restrict(u, members, no_buy, no_sell)
     return None
 
