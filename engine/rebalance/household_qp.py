@@ -11,7 +11,9 @@ value in the reporting currency (book FX). On top (all fractions of the househol
               + ra * ACCOUNT_TE * sum_a s_a TE_a^2          a light pull of each account to its model
               + sum_a s_a (cost + tp)'(b_a + l_a)           costs, as in the account problem
               + LOCATION * sum_{a taxable} s_a w_a[inefficient]   asset location (soft)
-              + t                                           estimated tax of the household's year
+              + (1 - CV) t + CV (ytd_tax + sum_a s_a tax_a'l_a)   estimated tax of the household's
+                                                            year; a net loss carried forward is
+                                                            worth CV (CARRY_VALUE) of its tax
     s.t.      t >= 0,  t >= ytd_tax + sum_a s_a tax_a'l_a   losses net against this run's and the
                                                             year's gains first, and are worth
                                                             nothing beyond them
@@ -45,6 +47,12 @@ ACCOUNT_TE = 0.05
 # tracking error holds the aggregate near its target, inefficient holdings move to them.
 LOCATION = 0.005
 INEFFICIENT_SECTORS = frozenset({"Fixed Income", "Real Estate"})
+# A net loss of the year is carried forward: worth this share of its tax now (it offsets later
+# gains, discounted). The tax term is max(z, 0) + CARRY_VALUE * min(z, 0) for the year's tax z,
+# written (1 - CARRY_VALUE) t + CARRY_VALUE z with t >= z, t >= 0 (convex). It also keeps the
+# plan a little on the loss side of the kink, so small loss sales that rounding drops do not
+# leave the household paying tax.
+CARRY_VALUE = 0.25
 
 
 def tax_inefficient(u: Universe, idx: np.ndarray) -> np.ndarray:
@@ -94,6 +102,33 @@ def solve_household_qp(
 ) -> HouseholdQPResult:
     """Build and solve; `ytd_tax` and `budget` (the cap on the year's tax after the run, see the
     module docstring) are fractions of the household's value."""
+    P, q, A, b, cones, maps, offs, oT, const = build_household_qp(
+        members, u, union, target, ra, tp, cpen, ytd_tax, budget
+    )
+    settings = clarabel.DefaultSettings()
+    settings.verbose = False
+    settings.time_limit = float(time_limit)
+    for key, val in SOLVER_TOLERANCES.items():
+        setattr(settings, key, val)
+    try:
+        sol = clarabel.DefaultSolver(P, q, A, b, cones, settings).solve()
+    except Exception as exc:  # a solver panic is a rung failure, not a crash
+        return HouseholdQPResult(f"solver_error: {exc}", None, None)
+    return _result(members, sol, maps, offs, oT, const)
+
+
+def build_household_qp(
+    members: list[Member],
+    u: Universe,
+    union: np.ndarray,
+    target: np.ndarray,
+    ra: float,
+    tp: float,
+    cpen: float,
+    ytd_tax: float,
+    budget: float | None,
+) -> tuple[Any, ...]:
+    """Clarabel data (P upper triangle, q, A, b, cones) and the variable maps of the household."""
     blocks_p, blocks_a, qs, bs, cones = [], [], [], [], []
     maps: list[dict[str, Any]] = []
     const = 0.0
@@ -113,6 +148,7 @@ def solve_household_qp(
         lot_w = np.asarray(vals["lot_w"], dtype=float)[:n]
         li, lj = np.nonzero(lot_w > 0)
         vm["ltax"] = signed_lot_tax(m.p)[:n][li, lj] if m.taxable else np.zeros(len(li))
+        q[vm["ol"] : vm["od"]] += CARRY_VALUE * vm["ltax"]
         vm["nx"] = P.shape[0]
         maps.append(vm)
     offs = np.cumsum([0] + [vm["nx"] for vm in maps])
@@ -170,17 +206,14 @@ def solve_household_qp(
     b = np.concatenate([*bs, rhs_eq, np.zeros(k), np.array(rhs_in)])
     cones += [clarabel.ZeroConeT(n_eq), clarabel.NonnegativeConeT(len(rhs_in))]
     hdiag = np.concatenate([2 * ra * spec2, np.full(k, 2 * ra), [0.0]])
-    P = sps.block_diag([*blocks_p, sps.diags(hdiag)], format="csc")
-    q = np.concatenate([*qs, np.zeros(nU + k), [1.0]])
-    settings = clarabel.DefaultSettings()
-    settings.verbose = False
-    settings.time_limit = float(time_limit)
-    for key, val in SOLVER_TOLERANCES.items():
-        setattr(settings, key, val)
-    try:
-        sol = clarabel.DefaultSolver(sps.triu(P, format="csc"), q, A, b, cones, settings).solve()
-    except Exception as exc:  # a solver panic is a rung failure, not a crash
-        return HouseholdQPResult(f"solver_error: {exc}", None, None)
+    P = sps.triu(sps.block_diag([*blocks_p, sps.diags(hdiag)], format="csc"), format="csc")
+    q = np.concatenate([*qs, np.zeros(nU + k), [1.0 - CARRY_VALUE]])
+    return P, q, A, b, cones, maps, offs, oT, const
+
+
+def _result(
+    members: list[Member], sol: Any, maps: list[dict[str, Any]], offs: np.ndarray, oT: int, const: float
+) -> HouseholdQPResult:
     status = STATUS.get(str(sol.status), "solver_error")
     if status not in ("optimal", "optimal_inaccurate"):
         return HouseholdQPResult(status, None, None)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from engine.rebalance.book import AccountInput, Universe
-from engine.rebalance.household_qp import Member, solve_household_qp
+from engine.rebalance.household_qp import Member, build_household_qp, solve_household_qp
 from engine.rebalance.households import BLEND, HouseholdSpec
 from engine.rebalance.prepare import Prepared, prepare, suspension
 from engine.rebalance.problem import RELAXED_BAND
@@ -66,6 +67,13 @@ def rebalance_household(ctx: Context, accounts: list[AccountInput]) -> list[dict
     for rec in recs:
         rec["household"] = figures
     return recs + outside
+
+
+def _prepare_all(ctx: Context, accounts: list[AccountInput]) -> list[Prepared]:
+    """Each account prepared as for its own solve, except that sells relieve the least-tax lots
+    first (as harvests do): the household problem weighs the year's tax lot by lot, and the
+    proposal must realize the lots it counted."""
+    return [prepare(ctx.u, replace(a, relief="min_tax"), ctx.s, ctx.pb(a.base)) for a in accounts]
 
 
 def _shares(u: Universe, spec: HouseholdSpec, preps: list[Prepared]) -> np.ndarray:
@@ -158,7 +166,7 @@ def _solve(
     ctx: Context, spec: HouseholdSpec, accounts: list[AccountInput], t0: float
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     u, s = ctx.u, ctx.s
-    preps = [prepare(u, a, s, ctx.pb(a.base)) for a in accounts]
+    preps = _prepare_all(ctx, accounts)
     shares = _shares(u, spec, preps)
     union = np.unique(np.concatenate([p.idx for p in preps]))
     target = _target(u, spec, preps, shares, union)
@@ -370,3 +378,40 @@ def _fallback(
                 )
         recs.append(rec)
     return recs, {"rung": "account-by-account", "reason": why}
+
+
+def household_figures(
+    ctx: Context, accounts: list[AccountInput], recs: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The household's figures for any records of its accounts (same order), e.g. an
+    account-by-account run, so runs compare on the same measures (benchmarks: tax alpha)."""
+    spec = accounts[0].group
+    assert spec is not None
+    u = ctx.u
+    preps = _prepare_all(ctx, accounts)
+    shares = _shares(u, spec, preps)
+    union = np.unique(np.concatenate([p.idx for p in preps]))
+    target = _target(u, spec, preps, shares, union)
+    te0 = aggregate_te(u, preps, shares, union, target, [p.w0 for p in preps])
+    after = _after(spec, preps, shares, union, target, recs, _ytd_net_tax(spec, preps), u)
+    return {"te_before": te0, **after}
+
+
+def first_problem(ctx: Context, accounts: list[AccountInput]) -> tuple[Any, ...]:
+    """The household's first QP as Clarabel data (P, q, A, b, cones): a bare solve's benchmark."""
+    spec = accounts[0].group
+    assert spec is not None
+    u, s = ctx.u, ctx.s
+    preps = _prepare_all(ctx, accounts)
+    shares = _shares(u, spec, preps)
+    union = np.unique(np.concatenate([p.idx for p in preps]))
+    target = _target(u, spec, preps, shares, union)
+    members = [
+        Member(p, float(sh), p.account.tax_status == "taxable", _values(p, u)) for p, sh in zip(preps, shares)
+    ]
+    value_h = float(sum(p.value * u.fx_to[spec.currency][p.account.base] for p in preps))
+    data = build_household_qp(
+        members, u, union, target, s.risk_aversion, s.trade_penalty, s.cash_penalty,
+        _ytd_net_tax(spec, preps) / value_h, None,
+    )  # fmt: skip
+    return tuple(data[:5])
