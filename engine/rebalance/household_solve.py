@@ -12,21 +12,27 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from engine.rebalance.book import AccountInput, Universe
+from engine.rebalance.household_figures import (
+    after_figures,
+    aggregate_te,
+    prepare_all,
+    shares_of,
+    target_of,
+    ytd_net_tax,
+)
 from engine.rebalance.household_qp import Member, build_household_qp, solve_household_qp
-from engine.rebalance.households import BLEND, HouseholdSpec
-from engine.rebalance.prepare import Prepared, prepare, suspension
+from engine.rebalance.households import HouseholdSpec
+from engine.rebalance.prepare import Prepared, suspension
 from engine.rebalance.problem import RELAXED_BAND
 from engine.rebalance.record import build_record
 from engine.rebalance.rounding import Rounded, round_trades
 from engine.rebalance.settings import Mode
 from engine.rebalance.solve import ACCEPTED, ROUNDINGS, Context, _skip, check_rounded, rebalance_account
-from engine.rebalance.taxes import rates_for
 
 DIRECTION_PASSES = 4  # solves until every wash group has one direction across the household
 BUDGET_MARGIN = 0.98  # the QP keeps the tax budget a little inside, so rounding does not cross it
@@ -67,55 +73,6 @@ def rebalance_household(ctx: Context, accounts: list[AccountInput]) -> list[dict
     for rec in recs:
         rec["household"] = figures
     return recs + outside
-
-
-def _prepare_all(ctx: Context, accounts: list[AccountInput]) -> list[Prepared]:
-    """Each account prepared as for its own solve, except that sells relieve the least-tax lots
-    first (as harvests do): the household problem weighs the year's tax lot by lot, and the
-    proposal must realize the lots it counted."""
-    return [prepare(ctx.u, replace(a, relief="min_tax"), ctx.s, ctx.pb(a.base)) for a in accounts]
-
-
-def _shares(u: Universe, spec: HouseholdSpec, preps: list[Prepared]) -> np.ndarray:
-    vals = np.array([p.value * u.fx_to[spec.currency][p.account.base] for p in preps])
-    return vals / vals.sum()
-
-
-def _target(
-    u: Universe, spec: HouseholdSpec, preps: list[Prepared], shares: np.ndarray, union: np.ndarray
-) -> np.ndarray:
-    if spec.target == BLEND or spec.target_model_id not in u.models:
-        t = np.zeros(len(union))
-        for p, s in zip(preps, shares):
-            np.add.at(t, np.searchsorted(union, p.idx), s * p.wm)
-        return t
-    cash = float(sum(s * p.account.cash_target for p, s in zip(preps, shares)))
-    return u.models[int(spec.target_model_id or -1)][union] * (1.0 - cash)
-
-
-def aggregate_te(
-    u: Universe,
-    preps: list[Prepared],
-    shares: np.ndarray,
-    union: np.ndarray,
-    target: np.ndarray,
-    ws: list[np.ndarray],
-) -> float:
-    """Annualised tracking error of the household's aggregate weights `ws` (per account) to its target."""
-    agg = np.zeros(len(union))
-    for p, s, w in zip(preps, shares, ws):
-        np.add.at(agg, np.searchsorted(union, p.idx), s * w)
-    d = agg - target
-    b = u.exposures[union] if u.exposures is not None else np.zeros((len(union), 1))
-    spec = u.specific[union] if u.specific is not None else np.zeros(len(union))
-    return float(np.sqrt(np.sum((b.T @ d) ** 2) + np.sum((spec * d) ** 2)))
-
-
-def _ytd_net_tax(spec: HouseholdSpec, preps: list[Prepared]) -> float:
-    """Estimated tax of the year so far after the carry-forward (at the long-term rate)."""
-    taxable = [p.account for p in preps if p.account.tax_status == "taxable"]
-    lt = rates_for(taxable[0].jurisdiction, "taxable").long_term if taxable else 0.0
-    return spec.ytd_tax - spec.carry_forward * lt
 
 
 def _values(p: Prepared, u: Universe) -> dict[str, np.ndarray | float]:
@@ -166,12 +123,12 @@ def _solve(
     ctx: Context, spec: HouseholdSpec, accounts: list[AccountInput], t0: float
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     u, s = ctx.u, ctx.s
-    preps = _prepare_all(ctx, accounts)
-    shares = _shares(u, spec, preps)
+    preps = prepare_all(ctx, accounts)
+    shares = shares_of(u, spec, preps)
     union = np.unique(np.concatenate([p.idx for p in preps]))
-    target = _target(u, spec, preps, shares, union)
+    target = target_of(u, spec, preps, shares, union)
     value_h = float(sum(p.value * u.fx_to[spec.currency][p.account.base] for p in preps))
-    ytd_net = _ytd_net_tax(spec, preps)
+    ytd_net = ytd_net_tax(spec, preps)
     te_before = aggregate_te(u, preps, shares, union, target, [p.w0 for p in preps])
     figures: dict[str, Any] = {
         "target": spec.target,
@@ -186,7 +143,7 @@ def _solve(
     empty = [Rounded(np.zeros(p.n), np.zeros(p.n), np.zeros(len(p.account.lot_qty))) for p in preps]
 
     def done(recs: list[dict[str, Any]], rung: str, why: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        after = _after(spec, preps, shares, union, target, recs, ytd_net, u)
+        after = after_figures(spec, preps, shares, union, target, recs, ytd_net, u)
         return recs, {**figures, **after, "rung": rung, "reason": why}
 
     def fallback(why: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -323,42 +280,6 @@ def _conflicts(u: Universe, recs: list[dict[str, Any]]) -> str:
     return ""
 
 
-def _after(
-    spec: HouseholdSpec,
-    preps: list[Prepared],
-    shares: np.ndarray,
-    union: np.ndarray,
-    target: np.ndarray,
-    recs: list[dict[str, Any]],
-    ytd_net: float,
-    u: Universe,
-) -> dict[str, Any]:
-    """The household's figures after the trades: tracking error, tax netted against the year."""
-    ws = []
-    run_gain = 0.0
-    run_tax = 0.0
-    index = {str(x): i for i, x in enumerate(u.symbols)}
-    for p, rec in zip(preps, recs):
-        qty = p.qty0.copy()
-        pos = {int(i): k for k, i in enumerate(p.idx)}
-        for t in rec["trades"]:
-            k = pos[index[t["symbol"]]]
-            qty[k] += t["quantity"] if t["side"] == "buy" else -t["quantity"]
-        ws.append(qty * p.pb / p.value)
-        fx = u.fx_to[spec.currency][p.account.base]
-        run_tax += rec["est_tax"] * fx
-        if p.account.tax_status == "taxable":
-            run_gain += sum(t.get("gain", 0.0) for t in rec["trades"]) * fx
-    y_gain = spec.ytd_gain - spec.carry_forward
-    return {
-        "te_after": round(aggregate_te(u, preps, shares, union, target, ws), 8),
-        "est_tax": round(max(ytd_net + run_tax, 0.0) - max(ytd_net, 0.0), 2),
-        "est_tax_gross": round(run_tax, 2),
-        "realized_gain": round(run_gain, 2),
-        "ytd_gains_used": round(min(max(y_gain, 0.0), max(-run_gain, 0.0)), 2),
-    }
-
-
 def _fallback(
     ctx: Context, accounts: list[AccountInput], why: str
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -380,38 +301,21 @@ def _fallback(
     return recs, {"rung": "account-by-account", "reason": why}
 
 
-def household_figures(
-    ctx: Context, accounts: list[AccountInput], recs: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """The household's figures for any records of its accounts (same order), e.g. an
-    account-by-account run, so runs compare on the same measures (benchmarks: tax alpha)."""
-    spec = accounts[0].group
-    assert spec is not None
-    u = ctx.u
-    preps = _prepare_all(ctx, accounts)
-    shares = _shares(u, spec, preps)
-    union = np.unique(np.concatenate([p.idx for p in preps]))
-    target = _target(u, spec, preps, shares, union)
-    te0 = aggregate_te(u, preps, shares, union, target, [p.w0 for p in preps])
-    after = _after(spec, preps, shares, union, target, recs, _ytd_net_tax(spec, preps), u)
-    return {"te_before": te0, **after}
-
-
 def first_problem(ctx: Context, accounts: list[AccountInput]) -> tuple[Any, ...]:
     """The household's first QP as Clarabel data (P, q, A, b, cones): a bare solve's benchmark."""
     spec = accounts[0].group
     assert spec is not None
     u, s = ctx.u, ctx.s
-    preps = _prepare_all(ctx, accounts)
-    shares = _shares(u, spec, preps)
+    preps = prepare_all(ctx, accounts)
+    shares = shares_of(u, spec, preps)
     union = np.unique(np.concatenate([p.idx for p in preps]))
-    target = _target(u, spec, preps, shares, union)
+    target = target_of(u, spec, preps, shares, union)
     members = [
         Member(p, float(sh), p.account.tax_status == "taxable", _values(p, u)) for p, sh in zip(preps, shares)
     ]
     value_h = float(sum(p.value * u.fx_to[spec.currency][p.account.base] for p in preps))
     data = build_household_qp(
         members, u, union, target, s.risk_aversion, s.trade_penalty, s.cash_penalty,
-        _ytd_net_tax(spec, preps) / value_h, None,
+        ytd_net_tax(spec, preps) / value_h, None,
     )  # fmt: skip
     return tuple(data[:5])
