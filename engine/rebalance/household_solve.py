@@ -36,6 +36,10 @@ from engine.rebalance.solve import ACCEPTED, ROUNDINGS, Context, _skip, check_ro
 
 DIRECTION_PASSES = 4  # solves until every wash group has one direction across the household
 BUDGET_MARGIN = 0.98  # the QP keeps the tax budget a little inside, so rounding does not cross it
+HOUSEHOLD_NOTE = (
+    "household solve: the household's aggregate is held to its target, not each account (asset "
+    "location puts tax-inefficient holdings in tax-deferred accounts)"
+)
 BUDGET_RETRIES = 4  # re-solves with a tighter budget when the relieved lots cost more tax
 
 
@@ -224,6 +228,8 @@ def _round_all(
             out = check_rounded(p, u, s, r, ctx.facts.setdefault(p.account.base, {}))
             if out.ok:
                 rec = build_record(p, u, s, r, out, "ok", why, rung, t0, objective=objective)
+                if rec.get("drift_note"):  # more drift than before: the household says why too
+                    rec["drift_note"] = f"{rec['drift_note']}; {HOUSEHOLD_NOTE}"
                 break
             last = str(out.violations[0])
         if rec is None:

@@ -101,6 +101,7 @@ def test_the_bond_goes_to_the_ira(loaded: Any) -> None:
     fig = hh[0]["household"]
     assert fig == hh[1]["household"] and fig["run_id"] and fig["accounts"] == ["A000012", "A000037"]
     assert fig["te_after"] < fig["te_before"]
+    assert all(r["drift_note"] is None or "household solve" in r["drift_note"] for r in hh)
 
 
 def test_no_buy_and_sell_across_accounts_in_any_household_and_single_accounts_unchanged(loaded: Any) -> None:
