@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,9 @@ from engine.store.accounts import Account, AccountExclusion, Model, ModelCompone
 from engine.store.meta import BookMeta
 from engine.store.positions import CashBalance
 from engine.store.reference import Exchange, Security
+
+if TYPE_CHECKING:
+    from engine.rebalance.households import HouseholdSpec
 
 FX_HORIZON_DAYS = 31
 
@@ -106,6 +109,7 @@ class AccountInput:
     recent_buys: set[int] = field(default_factory=set)  # groups bought in the household <= 30 days
     new_model_weights: bool = False  # the model (or a sub-model) changed after the last proposal
     last_harvest: date | None = None  # last realized loss in the ledger (engine.rebalance.harvest)
+    group: HouseholdSpec | None = None  # its household's group: solved with it (engine.rebalance.households)
 
 
 def _flatten_models(rows: pd.DataFrame, index: dict[int, int], n: int) -> dict[int, np.ndarray]:

@@ -42,6 +42,8 @@ from engine.rebalance.book import (
 from engine.rebalance.drift import book_drift
 from engine.rebalance.events import RebalanceProgress
 from engine.rebalance.harvest import apply_identical_groups, attach_harvest_history, substitute_groups
+from engine.rebalance.household_solve import rebalance_household
+from engine.rebalance.households import attach_groups
 from engine.rebalance.risk import attach_risk
 from engine.rebalance.settings import Mode, RebalanceSettings
 from engine.rebalance.solve import Context, rebalance_account
@@ -129,7 +131,13 @@ def run_batch(ctx: Context, batch: list[AccountInput]) -> list[dict[str, Any]]:
     bought: dict[int, set[int]] = {}
     u = ctx.u
     sym_index = {str(s): i for i, s in enumerate(u.symbols)}
+    grouped: set[int] = set()
     for a in batch:
+        if ctx.s.households and a.group is not None:  # the household's accounts in one problem
+            if a.household_id not in grouped:
+                grouped.add(a.household_id)
+                out.extend(rebalance_household(ctx, [b for b in batch if b.household_id == a.household_id]))
+            continue
         extra = sold_loss.get(a.household_id)
         if extra:
             a.wash_blocked = {**a.wash_blocked, **extra}
@@ -238,6 +246,8 @@ def load_run(
     with database.session() as session:
         accounts = load_accounts(session, u, account_ids)
         attach_harvest_history(session, u, accounts)
+        if settings is not None and settings.households:
+            attach_groups(session, u, accounts)
     return u, accounts
 
 
@@ -410,6 +420,8 @@ def run_bulk(
                     with database.session() as session:
                         part = load_accounts(session, u, ids)
                         attach_harvest_history(session, u, part)
+                        if settings.households:
+                            attach_groups(session, u, part)
                     accounts.extend(part)
                     for c in batches(part, batch_size):
                         futures[pool.submit(_pool_batch, c)] = c

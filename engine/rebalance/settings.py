@@ -67,3 +67,5 @@ class RebalanceSettings:
     harvest_min_pct: float = 0.05
     harvest_interval_days: int = 30
     substitutes_file: str | None = None
+    # Household groups (engine.rebalance.households) solve their accounts in one problem.
+    households: bool = False

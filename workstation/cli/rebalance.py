@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +19,7 @@ from engine.rebalance.book import book_as_of, load_accounts, load_universe
 from engine.rebalance.bulk import run_bulk, select_account_ids
 from engine.rebalance.drift import book_drift
 from engine.rebalance.events import RebalanceProgress
+from engine.rebalance.households import list_groups, set_group
 from engine.rebalance.review import review
 from engine.rebalance.settings import Mode, RebalanceSettings
 from engine.rebalance.tables import Proposal
@@ -86,6 +89,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--no-skip", action="store_true", help="solve accounts that are within their band too")
     p.add_argument(
+        "--households",
+        action="store_true",
+        help="solve each household group's accounts in one problem (see `rebalance households`); "
+        "accounts outside groups solve alone",
+    )
+    p.add_argument(
         "--harvest-min-loss",
         type=amount,
         default=RebalanceSettings.harvest_min_loss_base,
@@ -133,6 +142,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             ),
             decision,
         )
+    add_household_arguments(
+        rsub.add_parser(
+            "households",
+            help="household groups: which households rebalance together and against what target",
+            description="Lists the household groups (`--json` prints them). `households set` creates or "
+            "changes one (needs models.edit).",
+        )
+    )
     add_release_arguments(
         rsub.add_parser(
             "release",
@@ -151,6 +168,92 @@ REVIEW_HELP = {
     "reject": "Reject proposals (status ok, or accepted and not yet released) with a reason. --user signs "
     "in and needs rebalance.run; each decision is audited.",
 }
+
+
+def add_household_arguments(h: argparse.ArgumentParser) -> None:
+    """`rebalance households [--json]` and `rebalance households set H --target MODEL|blend --user U`."""
+    h.add_argument("--json", dest="households_json", action="store_true", help="print the groups as JSON")
+    h.set_defaults(func=cmd_households)
+    hsub = h.add_subparsers(dest="households_command", metavar="SUBCOMMAND")
+    st = hsub.add_parser(
+        "set",
+        help="create or change a household group (needs models.edit)",
+        description="The household's accounts then rebalance in one problem with `rebalance --households`.",
+    )
+    st.add_argument("household", metavar="H", help="household code")
+    st.add_argument(
+        "--target",
+        required=True,
+        metavar="MODEL|blend",
+        help="a model code, or blend: the value-weighted blend of the accounts' models",
+    )
+    st.add_argument("--currency", metavar="CCY", help="reporting currency (default USD, or the one base)")
+    st.add_argument(
+        "--tax-budget",
+        dest="group_tax_budget",
+        type=amount,
+        metavar="AMOUNT",
+        help="cap on additional estimated tax this year, reporting currency",
+    )
+    st.add_argument(
+        "--carry-forward", type=amount, default=0.0, metavar="AMOUNT", help="loss carry-forward (default 0)"
+    )
+    add_user_option(st)
+    st.add_argument("--json", dest="set_json", action="store_true", help="print the group as JSON")
+    st.set_defaults(func=cmd_household_set)
+
+
+def cmd_households(args: argparse.Namespace) -> int:
+    """List the household groups."""
+    with open_store(args.db) as database, database.session() as s:
+        groups = list_groups(s)
+    if args.households_json:
+        print(dumps({"households": groups}))
+        return 0
+    print(
+        table(
+            ["household", "target", "ccy", "tax budget", "carry-forward", "accounts"],
+            [
+                [
+                    g["household"],
+                    g["target"],
+                    g["reporting_currency"],
+                    "-" if g["tax_budget"] is None else f"{g['tax_budget']:,.0f}",
+                    f"{g['carry_forward']:,.0f}",
+                    ", ".join(f"{a['account']} ({a['tax_status']})" for a in g["accounts"]),
+                ]
+                for g in groups
+            ],
+            right={3, 4},
+        )
+    )
+    print(f"{len(groups)} household group(s)")
+    return 0
+
+
+def cmd_household_set(args: argparse.Namespace) -> int:
+    """Create or change one group; refused (exit 2, audited) without models.edit."""
+    with open_store(args.db) as database:
+        user = sign_in(database, args.user)
+        with database.transaction() as s:
+            out = set_group(
+                s,
+                user,
+                args.household,
+                args.target,
+                currency=args.currency.upper() if args.currency else None,
+                tax_budget=None if args.group_tax_budget is None else Decimal(str(args.group_tax_budget)),
+                carry_forward=Decimal(str(args.carry_forward)),
+            )
+    if args.set_json:
+        print(dumps(out))
+    else:
+        budget = "none" if out["tax_budget"] is None else f"{out['tax_budget']:,.2f}"
+        print(
+            f"household {out['household']}: target {out['target']}, {out['reporting_currency']}, "
+            f"tax budget {budget}, carry-forward {out['carry_forward']:,.2f}"
+        )
+    return 0
 
 
 def add_review_arguments(r: argparse.ArgumentParser, decision: str) -> None:
@@ -367,6 +470,7 @@ def _run(args: argparse.Namespace) -> int:
         trade_date=args.trade_date,
         time_limit_s=args.time_limit,
         skip_in_band=not args.no_skip,
+        households=args.households,
     )
     if not args.no_save and not args.user:
         raise WorkstationError(
@@ -415,6 +519,14 @@ def _run(args: argparse.Namespace) -> int:
         f"est. tax {s['est_tax_usd']:,.0f} USD, est. cost {s['est_cost_usd']:,.0f} USD"
     )
     print("rungs: " + ", ".join(f"{k} {v}" for k, v in s["rungs"].items()) + f"; batch {s['batch_id']}")
+    runs = {r["household"]["run_id"]: r["household"] for r in result.records if r.get("household")}
+    if runs:
+        rungs = Counter(str(h.get("rung")) for h in runs.values())
+        print(
+            f"households solved together: {len(runs)} ("
+            + ", ".join(f"{k} {v}" for k, v in sorted(rungs.items()))
+            + ")"
+        )
     suspended = [r for r in result.records if r.get("suspended")]
     if suspended:
         print(
