@@ -93,5 +93,6 @@ CURRENT_STATE: dict[str, str] = {
     "account_exclusions": "the account's current restrictions",
     "compliance_list_entries": "restricted and watch lists in force (effective-dated)",
     "compliance_desk_accounts": "which desk an account is on",
+    "household_groups": "the household's rebalancing group in force (target, tax budget)",
 }
 """Client-bearing tables no purge touches: they are the book's current state, not history."""
