@@ -18,7 +18,12 @@ from ui.settings import UserSettings
 from ui.startup import process_events_until
 from ui.workers import Jobs
 
-WORKSPACE_ROLE = {"pm": "portfolio_manager", "compliance": "compliance", "trader": "trader"}
+WORKSPACE_ROLE = {
+    "pm": "portfolio_manager",
+    "compliance": "compliance",
+    "trader": "trader",
+    "operations": "operations",
+}
 
 
 def user_for(database: Database, workspace: str) -> DeskUser:

@@ -1,4 +1,4 @@
-"""Default dock arrangement of each role's workspace (PM, compliance, trader).
+"""Default dock arrangement of each role's workspace (PM, compliance, trader, operations).
 
 Docks of other workspaces stay created but hidden, so any saved layout can restore them.
 """
@@ -15,6 +15,8 @@ from ui.panels.approval_panels import ApprovalQueuePanel, AuditPanel
 from ui.panels.base import Panel
 from ui.panels.book_panels import DriftPanel, FxPanel, HoldingsPanel
 from ui.panels.clock_panel import ClockPanel
+from ui.panels.corporate_panel import CorporatePanel
+from ui.panels.daycycle_panel import DayCyclePanel
 from ui.panels.killswitch_panel import KillSwitchPanel
 from ui.panels.performance_panel import PerformancePanel
 from ui.panels.proposal_panels import ProposalsPanel
@@ -39,6 +41,8 @@ PANELS: tuple[type[Panel], ...] = (
     SessionsPanel,
     KillSwitchPanel,
     StalePanel,
+    DayCyclePanel,
+    CorporatePanel,
 )
 
 
@@ -55,6 +59,7 @@ WORKSPACES: dict[str, Workspace] = {
         "compliance", "Compliance", ("approvals", "audit", "reconcile", "holdings", "killswitch", "stale")
     ),
     "trader": Workspace("trader", "Trader", ("orders", "executions", "allocations", "clock", "sessions")),
+    "operations": Workspace("operations", "Operations", ("daycycle", "corporate", "reconcile", "stale")),
 }
 
 
@@ -105,7 +110,9 @@ def arrange(window: QMainWindow, docks: dict[str, QDockWidget], key: str) -> Non
         window.removeDockWidget(docks[name])
     w, h = max(window.width(), 800), max(window.height(), 600)
     size = size_class(w, h)
-    {"pm": _pm, "compliance": _compliance, "trader": _trader}[key](window, docks, size, w, h)
+    {"pm": _pm, "compliance": _compliance, "trader": _trader, "operations": _operations}[key](
+        window, docks, size, w, h
+    )
     window.setProperty("layoutSize", size)
 
 
@@ -173,3 +180,29 @@ def _trader(window: QMainWindow, docks: dict[str, QDockWidget], size: str, w: in
     _split(window, docks, ["orders", "clock"], w, [0.64, 0.36] if size == "compact" else [0.68, 0.32], H)
     if size == "wide":
         _split(window, docks, ["executions", "allocations"], w, [0.6, 0.4], H)
+
+
+def _operations(window: QMainWindow, docks: dict[str, QDockWidget], size: str, w: int, h: int) -> None:
+    """The day cycle (steps, exceptions, inbox files) on the left, most of the screen; corporate
+    actions beside it, the breaks and stale data as its tabs on a small screen, below it (side by
+    side on a wide one) otherwise."""
+    H, V = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+    window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, docks["daycycle"])
+    window.splitDockWidget(docks["daycycle"], docks["corporate"], H)
+    if size == "compact":
+        window.tabifyDockWidget(docks["corporate"], docks["reconcile"])
+        window.tabifyDockWidget(docks["reconcile"], docks["stale"])
+    else:
+        window.splitDockWidget(docks["corporate"], docks["reconcile"], V)
+        if size == "wide":
+            window.splitDockWidget(docks["reconcile"], docks["stale"], H)
+        else:
+            window.tabifyDockWidget(docks["reconcile"], docks["stale"])
+    _show(docks, WORKSPACES["operations"])
+    _split(window, docks, ["daycycle", "corporate"], w, [0.55, 0.45] if size == "compact" else [0.5, 0.5], H)
+    if size != "compact":
+        _split(window, docks, ["corporate", "reconcile"], h, [0.5, 0.5], V)
+        docks["reconcile"].raise_()
+    if size == "wide":
+        _split(window, docks, ["reconcile", "stale"], w, [0.25, 0.25], H)
+    docks["corporate"].raise_()

@@ -59,6 +59,7 @@ def run_desktop(db: str | None, theme: str | None = None, user: str | None = Non
 
     from engine.clock import SystemClock
     from engine.store.database import mask_url
+    from engine.views.daycycle import DayCycleLink
     from ui.desk import BookCache, Desk
     from ui.login import LoginDialog
     from ui.main_window import MainWindow
@@ -66,7 +67,7 @@ def run_desktop(db: str | None, theme: str | None = None, user: str | None = Non
     from ui.startup import ensure_book
     from ui.theme import apply_theme
     from ui.workers import Jobs
-    from workstation.compose import open_store
+    from workstation.compose import default_inbox, inbox_kinds, open_store
     from workstation.config import APP_NAME
     from workstation.desk_oms import wire_desk_oms
 
@@ -87,6 +88,7 @@ def run_desktop(db: str | None, theme: str | None = None, user: str | None = Non
     cache = BookCache(user_cache_path(APP_NAME, appauthor=False), mask_url(database.url))
     desk = Desk(database, login.user, clock=SystemClock(local_zone()), jobs=jobs, book_cache=cache)
     wire_desk_oms(desk)  # the trader's OMS and FIX sessions, made on first use
+    desk.day_cycle = DayCycleLink(default_inbox(), inbox_kinds())  # type: ignore[attr-defined]
     user_settings = UserSettings(login.user.username, store)
     window = MainWindow(desk, user_settings, theme=theme or user_settings.get("theme", "light"))
     if theme:

@@ -16,7 +16,7 @@ ROLE_WORKSPACE = {
     "compliance": "compliance",
     "trader": "trader",
     "admin": "pm",
-    "operations": "compliance",
+    "operations": "operations",
 }
 
 

@@ -16,7 +16,7 @@ from ui.workspaces import WORKSPACES, size_class
 from widgets.elided_label import ElidedLabel
 from widgets.flow_layout import FlowBar, FlowLayout
 
-USERS = {"pm": "pat.pm", "compliance": "cora.compliance", "trader": "tara.trader"}
+USERS = {"pm": "pat.pm", "compliance": "cora.compliance", "trader": "tara.trader", "operations": "otto.ops"}
 SIZES = [(1280, 720), (2560, 1440)]
 
 
@@ -55,7 +55,7 @@ def clipped_controls(root: QWidget) -> list[str]:
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
-@pytest.mark.parametrize("workspace", ["pm", "compliance", "trader"])
+@pytest.mark.parametrize("workspace", ["pm", "compliance", "trader", "operations"])
 def test_workspace_fits_a_laptop_and_a_large_screen(qtbot, demo_db, tmp_path: Path, workspace, theme) -> None:  # type: ignore[no-untyped-def]
     window = open_window(qtbot, demo_db, USERS[workspace], tmp_path / "w.ini")
     window.set_theme(theme)
@@ -78,7 +78,12 @@ def test_workspace_fits_a_laptop_and_a_large_screen(qtbot, demo_db, tmp_path: Pa
                 assert dock.width() >= 250 and dock.height() >= 150, (name, dock.size(), (width, height))
                 assert dock.minimumSizeHint().width() <= 640, (name, dock.minimumSizeHint())
             # the role's main grid gets a good part of the screen
-            main = {"pm": "holdings", "compliance": "approvals", "trader": "orders"}[workspace]
+            main = {
+                "pm": "holdings",
+                "compliance": "approvals",
+                "trader": "orders",
+                "operations": "daycycle",
+            }[workspace]
             share = 0.25 if width < 2000 else 0.15  # a large screen shows every dock beside it
             assert docks[main].width() * docks[main].height() >= share * width * height
             assert clipped_controls(window) == []

@@ -22,9 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     s = sub.add_parser(
         "screenshot",
         help="render a workspace to PNG offscreen (no display needed)",
-        description="Render the pm, compliance or trader workspace against the book to DIR/<workspace>-<theme>.png.",
+        description="Render the pm, compliance, trader or operations workspace against the book to DIR/<workspace>-<theme>.png.",
     )
-    s.add_argument("--workspace", choices=("pm", "compliance", "trader", "all"), default="all")
+    s.add_argument("--workspace", choices=("pm", "compliance", "trader", "operations", "all"), default="all")
     s.add_argument("--out", required=True, type=output_dir, metavar="DIR", help="folder for the PNG files")
     s.add_argument("--theme", choices=(*THEMES, "both"), default="both")
     s.add_argument(
@@ -78,7 +78,9 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
     if account_count(database) == 0:
         raise ConfigurationError("the book is empty: build it first with `workstation demo` (or import one)")
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    workspaces = ("pm", "compliance", "trader") if args.workspace == "all" else (args.workspace,)
+    workspaces = (
+        ("pm", "compliance", "trader", "operations") if args.workspace == "all" else (args.workspace,)
+    )
     themes = THEMES if args.theme == "both" else (args.theme,)
     for ws in workspaces:
         sim = start_simulated_orders(database) if ws == "trader" else None
