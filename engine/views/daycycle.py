@@ -91,7 +91,8 @@ def exception_rows(step: str, exceptions: list[dict[str, Any]]) -> list[dict[str
 
 
 def _iso(v: Any) -> str:
-    return v.isoformat(timespec="seconds") if hasattr(v, "hour") else (v.isoformat() if v else "")
+    """A stored UTC time as "YYYY-MM-DD HH:MM:SS" (empty when not set)."""
+    return v.strftime("%Y-%m-%d %H:%M:%S") if v else ""
 
 
 def overview(session: Session, day: date | None = None) -> DayOverview:

@@ -35,9 +35,9 @@ from widgets.flow_layout import FlowBar
 
 COLUMNS = [
     Column("ref", "Ref"),
-    Column("kind", "Kind"),
+    Column("kind", "Kind", "words"),
     Column("security", "Security"),
-    Column("status", "Status"),
+    Column("status", "Status", "words"),
     Column("ex_date", "Ex date"),
     Column("pay_date", "Pay date"),
     Column("booking_date", "Books on"),
@@ -228,3 +228,7 @@ class CorporatePanel(Panel):
         self.notice.setText(f"Refused: {message}")
         self.desk.message.emit(f"Refused: {message}")
         self.load()
+
+    def apply_theme(self, dark: bool) -> None:
+        self.blotter.dark = dark
+        self.blotter.view.viewport().update()

@@ -10,12 +10,13 @@ an engine.views.daycycle.DayCycleLink); without one the action says so.
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date
 from typing import Any
 
 import pandas as pd
-from PySide6.QtCore import QDate, Signal
+from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -24,6 +25,8 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
+    QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -41,11 +44,11 @@ from widgets.flow_layout import FlowBar
 
 STEP_COLUMNS = [
     Column("position", "#", "int"),
-    Column("step", "Step"),
-    Column("status", "Status"),
-    Column("counts", "Counts"),
+    Column("step", "Step", "words"),
+    Column("status", "Status", "words"),
     Column("exceptions", "Exceptions", "int"),
-    Column("finished", "Finished"),
+    Column("finished", "Finished", tooltip="UTC"),
+    Column("counts", "Counts"),
 ]
 EXCEPTION_COLUMNS = [
     Column("step", "Step"),
@@ -150,8 +153,20 @@ class DayCyclePanel(Panel):
             (self.runs, "runs"),
         ):
             b.view.export_name = f"daycycle-{n}"
+        self.counts = QLabel("")
+        self.counts.setWordWrap(True)
+        self.counts.setTextFormat(Qt.TextFormat.RichText)
+        self.counts.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.counts.setContentsMargins(6, 4, 6, 4)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.counts)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.steps)
+        split.addWidget(scroll)
+        split.setSizes([300, 200])
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.steps, "Steps")
+        self.tabs.addTab(split, "Steps")
         self.tabs.addTab(self.exceptions, "Exceptions")
         self.tabs.addTab(self.files, "Inbox files")
         self.tabs.addTab(self.runs, "Runs")
@@ -196,7 +211,13 @@ class DayCyclePanel(Panel):
         shown = f"; showing {ov.day} ({len(ov.steps)} step(s), {len(ov.exceptions)} exception(s), " \
                 f"{len(ov.files)} file(s))" if ov.day else ""  # fmt: skip
         self.caption.setText(f"  Last closed date: {last}{shown}")
-        self.exceptions.setToolTip("")
+        self.counts.setText(
+            "".join(
+                f"<p><b>{html.escape(st['step'].replace('_', ' '))}</b> ({html.escape(st['status'])}): "
+                f"{html.escape(st['counts']) or 'nothing counted'}</p>"
+                for st in ov.steps
+            )
+        )
         self.tabs.setTabText(1, f"Exceptions ({len(ov.exceptions)})")
         self.tabs.setTabText(2, f"Inbox files ({len(ov.files)})")
 
@@ -250,3 +271,8 @@ class DayCyclePanel(Panel):
         self.status.setText(f"Refused: {message}")
         self.desk.message.emit(f"Close day refused: {message}")
         self.closed.emit(f"Refused: {message}")
+
+    def apply_theme(self, dark: bool) -> None:
+        for b in (self.steps, self.exceptions, self.files, self.runs):
+            b.dark = dark
+            b.view.viewport().update()
