@@ -33,6 +33,11 @@ class Panel(QDockWidget):
     def load(self) -> None:
         """Start loading data (in a worker). Called once on first show; again by refresh()."""
 
+    def reload_after(self, *sources: str) -> None:
+        """Reload (if already loaded) when another dock says it changed one of `sources` through
+        `desk.data_changed` (e.g. "daycycle" after a close)."""
+        self.desk.data_changed.connect(lambda what: what in sources and self.loaded and self.load())
+
     def refresh(self) -> None:
         self.loaded = True
         self.load()

@@ -159,6 +159,7 @@ class CorporatePanel(Panel):
         layout.addWidget(bar)
         layout.addWidget(self.blotter, 1)
         self.setWidget(body)
+        self.reload_after("daycycle")  # a close books, revalues and reconciles
 
     def _selected(self) -> list[object]:
         return [r["ref"] for r in self.blotter.selected_rows()]

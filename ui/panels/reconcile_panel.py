@@ -165,6 +165,7 @@ class ReconcilePanel(Panel):
         split.addWidget(scroll)
         split.setSizes([330, 170])
         self.setWidget(split)
+        self.reload_after("daycycle")  # a close books, revalues and reconciles
         self.break_id: int | None = None
         self.break_count: int | None = None
         self.blotter.view.selectionModel().currentRowChanged.connect(

@@ -67,6 +67,7 @@ class StalePanel(Panel):
         layout.addWidget(self.caption)
         layout.addWidget(self.blotter, 1)
         self.setWidget(body)
+        self.reload_after("daycycle")  # a close books, revalues and reconciles
 
     def load(self) -> None:
         self.desk.run("Loading stale data", lambda _t: load_stale(self.desk.database), self._loaded)
