@@ -202,3 +202,37 @@ def test_corporate_action_entered_by_otto_is_pending_and_olga_approves(qtbot, op
         timeout=30_000,
     )
     assert table(olga.blotter).set_index("ref").loc["UI-DIV-1", "decided_by"] == "olga.ops"
+
+
+def test_screenshot_renders_the_operations_workspace(ops_book, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`workstation screenshot --workspace operations --size 1280x720` writes both themes at that size."""
+    import os
+    import subprocess
+    import sys
+
+    from PySide6.QtGui import QImage
+
+    url = ops_book.url.render_as_string(hide_password=False)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    args = [
+        "--db",
+        url,
+        "screenshot",
+        "--workspace",
+        "operations",
+        "--size",
+        "1280x720",
+        "--out",
+        str(tmp_path),
+    ]
+    out = subprocess.run(
+        [sys.executable, "-m", "workstation.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    for theme in ("light", "dark"):
+        img = QImage(str(tmp_path / f"operations-{theme}.png"))
+        assert (img.width(), img.height()) == (1280, 720)
