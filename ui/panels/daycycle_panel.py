@@ -10,6 +10,7 @@ an engine.views.daycycle.DayCycleLink); without one the action says so.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 from datetime import date
@@ -36,7 +37,7 @@ from engine.daycycle.steps import STEPS
 from engine.views import daycycle as view
 from ui.desk import Desk
 from ui.panels.base import Panel
-from ui.workers import CancelToken
+from ui.workers import Cancelled, CancelToken
 from widgets.blotter import Blotter
 from widgets.columns import Column
 from widgets.elided_label import ElidedLabel
@@ -249,7 +250,8 @@ class DayCyclePanel(Panel):
                 self.step_progress.emit(line)
                 m = PROGRESS.search(line)
                 if m:
-                    token.progress(int(100 * (int(m.group(1)) - 1) / int(m.group(2))), line)
+                    with contextlib.suppress(Cancelled):  # a close is not cut between steps
+                        token.progress(int(100 * (int(m.group(1)) - 1) / int(m.group(2))), line)
 
             return view.close(self.desk.database, link, day, user, progress)
 
