@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
+from engine.corporate.terms import ActionTerms
 from engine.daycycle.cycle import day_status
 from engine.daycycle.steps import STEPS
 from engine.daycycle.tables import DayRun
@@ -236,3 +237,27 @@ def test_screenshot_renders_the_operations_workspace(ops_book, tmp_path: Path) -
     for theme in ("light", "dark"):
         img = QImage(str(tmp_path / f"operations-{theme}.png"))
         assert (img.width(), img.height()) == (1280, 720)
+
+
+def test_a_rejection_needs_a_reason_and_is_kept(qtbot, ops_book) -> None:  # type: ignore[no-untyped-def]
+    sec = held_securities(ops_book, 1)[0]
+    otto = CorporatePanel(desk_for(ops_book, "otto.ops"))
+    qtbot.addWidget(otto)
+    terms = ActionTerms(ref="UI-SPLIT-9", kind="split", security=sec.symbol, ex_date=date(2026, 12, 14),
+                        ratio_new=Decimal(3), ratio_old=Decimal(1))  # fmt: skip
+    otto.enter(terms)
+    qtbot.waitUntil(lambda: otto.notice.text().startswith("Entered UI-SPLIT-9"), timeout=30_000)
+    olga = CorporatePanel(desk_for(ops_book, "olga.ops"))
+    qtbot.addWidget(olga)
+    olga.decide("reject", ["UI-SPLIT-9"], "  ")
+    qtbot.waitUntil(lambda: olga.notice.text().startswith("Refused"), timeout=30_000)
+    assert "needs a reason" in olga.notice.text()
+    olga.decide("reject", ["UI-SPLIT-9"], "wrong ratio: 2 for 1 announced")
+    qtbot.waitUntil(lambda: olga.notice.text().startswith("Rejected"), timeout=30_000)
+    qtbot.waitUntil(
+        lambda: (
+            olga.blotter.model.view_row_of_key("UI-SPLIT-9") >= 0
+            and table(olga.blotter).set_index("ref").loc["UI-SPLIT-9", "status"] == "rejected"
+        ),
+        timeout=30_000,
+    )
