@@ -18,7 +18,7 @@ from sqlalchemy import Float, cast, func, select
 from sqlalchemy.orm import Session
 
 from engine.compliance.tables import DeskAccount
-from engine.errors import NotFound
+from engine.errors import ConcurrentUpdate, NotFound
 from engine.pricing.fx import FxTable
 from engine.pricing.prices import last_prices, latest_price_date
 from engine.store.accounts import Account, Household, Model
@@ -276,7 +276,12 @@ def _aggregate_lots(
     a = amap[ids_a]
     ids_s = arr[:, 1].astype(np.int64)
     s = np.where(ids_s < len(smap), smap[np.minimum(ids_s, len(smap) - 1)], -1)
-    keep = (a >= 0) & (s >= 0)
+    keep = a >= 0
+    if (s[keep] < 0).any():  # a lot of a security not loaded: never check against part of an account
+        missing = sorted({int(x) for x in ids_s[keep & (s < 0)]})[:5]
+        raise ConcurrentUpdate(
+            f"the book changed while it was loaded (lots of securities {missing}): check again"
+        )
     a, s, arr = a[keep], s[keep], arr[keep]
     key = a * ns + s
     uniq, inv = np.unique(key, return_inverse=True)

@@ -25,6 +25,7 @@ from engine.compliance.rules import Rule
 from engine.compliance.scope import book_scope
 from engine.compliance.tables import DeskAccount, ListEntry
 from engine.compliance.templates import TEMPLATES
+from engine.errors import ConcurrentUpdate
 from engine.oms.tables import Order
 from engine.ports import OrderIntent
 from engine.pricing.prices import last_prices
@@ -234,3 +235,15 @@ def test_last_prices_takes_each_securitys_last_close_on_or_before_the_date(book_
             some = [sec["AAA"], sec["HKX"]]
             assert last_prices(s, day, some).to_dict() == got.loc[sorted(some)].to_dict()
         assert last_prices(s, AS_OF).loc[sec["HKX"], "close"] == 21.5
+
+
+def test_a_scoped_book_missing_a_held_security_refuses_rather_than_drop_the_position(
+    minibook: Database,
+) -> None:
+    """The scope covers every holding; if a lot appears between its queries, the check fails closed."""
+    with minibook.session() as s:
+        sec = {sym: i for sym, i in s.execute(select(Security.symbol, Security.id))}
+        with pytest.raises(ConcurrentUpdate, match="book changed"):
+            load_book(s, AS_OF, ["U1"], [sec["AAA"]])  # U1 also holds AAB
+        book = load_book(s, AS_OF, ["U1"], [sec["AAA"], sec["AAB"]])
+        assert book.n_accounts == 1 and book.n_securities == 2 and sorted(book.pos_q) == [60.0, 100.0]
