@@ -7,6 +7,7 @@ as-of date. Floats throughout (analytics, not the ledger).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy import Float, cast, func, select
 from sqlalchemy.orm import Session
 
 from engine.compliance.tables import DeskAccount
-from engine.errors import NotFound
+from engine.errors import ConcurrentUpdate, NotFound
 from engine.pricing.fx import FxTable
 from engine.pricing.prices import last_prices, latest_price_date
 from engine.store.accounts import Account, Household, Model
@@ -100,8 +101,19 @@ def fetch_tuples(session: Session, stmt: Any) -> list[tuple[Any, ...]]:
         cur.close()
 
 
-def load_book(session: Session, as_of: date | None = None, account_codes: list[str] | None = None) -> Book:
-    """Load accounts (all, or just `account_codes`), every security, positions, cash and FX."""
+def load_book(
+    session: Session,
+    as_of: date | None = None,
+    account_codes: list[str] | None = None,
+    security_ids: Collection[int] | None = None,
+    adv_ids: Collection[int] | None = None,
+) -> Book:
+    """Load accounts (all, or just `account_codes`), securities (all, or just `security_ids`: they
+    must cover every position of those accounts), positions, cash and FX. The average daily
+    volume is computed for every loaded security, or only for `adv_ids` (the orders' securities:
+    the only ones a rule reads it for; the others' stays NaN).
+
+    engine.compliance.scope decides what a small batch's check needs (see docs/compliance.md)."""
     as_of = as_of or book_as_of(session)
     aq = (
         select(
@@ -153,6 +165,8 @@ def load_book(session: Session, as_of: date | None = None, account_codes: list[s
         cast(Security.price_multiplier, Float),
         Security.asset_class,
     ).order_by(Security.id)
+    if security_ids is not None:
+        sq = sq.where(Security.id.in_(sorted(security_ids)))
     sec = _frame(
         session,
         sq,
@@ -161,11 +175,15 @@ def load_book(session: Session, as_of: date | None = None, account_codes: list[s
             "restricted_client_types", "restricted_domiciles", "mult", "asset_class",
         ],
     )  # fmt: skip
-    prices = last_prices(session, as_of)
+    prices = last_prices(session, as_of, security_ids)
     sec["price"] = sec["id"].map(prices["close"]).astype(float) if len(prices) else np.nan
     vq = select(PriceBar.security_id, PriceBar.date, PriceBar.volume).where(
         PriceBar.date > as_of - timedelta(days=ADV_DAYS * 2 + 10), PriceBar.date <= as_of
     )
+    if adv_ids is not None or security_ids is not None:
+        vq = vq.where(
+            PriceBar.security_id.in_(sorted(adv_ids if adv_ids is not None else security_ids or ()))
+        )
     vol = _frame(session, vq, ["security_id", "date", "volume"])
     if len(vol):
         vol = vol.dropna().sort_values(["security_id", "date"])
@@ -256,8 +274,14 @@ def _aggregate_lots(
     ok = ids_a < len(amap)
     arr, ids_a = arr[ok], ids_a[ok]
     a = amap[ids_a]
-    s = smap[arr[:, 1].astype(np.int64)]
+    ids_s = arr[:, 1].astype(np.int64)
+    s = np.where(ids_s < len(smap), smap[np.minimum(ids_s, len(smap) - 1)], -1)
     keep = a >= 0
+    if (s[keep] < 0).any():  # a lot of a security not loaded: never check against part of an account
+        missing = sorted({int(x) for x in ids_s[keep & (s < 0)]})[:5]
+        raise ConcurrentUpdate(
+            f"the book changed while it was loaded (lots of securities {missing}): check again"
+        )
     a, s, arr = a[keep], s[keep], arr[keep]
     key = a * ns + s
     uniq, inv = np.unique(key, return_inverse=True)

@@ -25,6 +25,7 @@ from engine.clock import Clock, SystemClock
 from engine.compliance.book import Book, book_as_of, load_book
 from engine.compliance.projection import Context, FxLeg, Orders, prepare_orders
 from engine.compliance.rules import Rule, rules_in_force
+from engine.compliance.scope import book_scope
 from engine.compliance.tables import CheckResult
 from engine.compliance.templates import Eval, get_template
 from engine.ports import CheckOutcome, OrderIntent
@@ -263,13 +264,20 @@ def run_check(
     fx_legs: Sequence[FxLeg] = (),
 ) -> CheckRun:
     """Check orders (and any FX funding legs with them) against the projected post-trade book.
-    Writes nothing."""
+    Without `book`, a small batch loads only what its rules read (engine.compliance.scope), a large
+    one the full book. Writes nothing."""
     as_of = as_of or (book.as_of if book else book_as_of(session))
-    if book is None:
-        book = load_book(session, as_of, account_codes=sorted({o.account for o in intents}))
-    orders = prepare_orders(book, intents, source=source, first_row=first_row, rows=rows)
+    now = now or datetime.now(UTC)
     rules = list(rules) if rules is not None else rules_in_force(session, as_of)
-    return evaluate(session, book, orders, rules, now or datetime.now(UTC), fx_legs)
+    if book is None:
+        scope = book_scope(session, intents, rules, now)
+        book = (
+            load_book(session, as_of)
+            if scope is None
+            else load_book(session, as_of, scope.account_codes, scope.security_ids, scope.order_security_ids)
+        )
+    orders = prepare_orders(book, intents, source=source, first_row=first_row, rows=rows)
+    return evaluate(session, book, orders, rules, now, fx_legs)
 
 
 class ComplianceChecker:

@@ -62,6 +62,9 @@ class Template:
     evaluate: Callable[[Context, dict[str, Any]], Eval]
     book_level: str | None = None  # exposure kind for post-trade book checks
     extra: dict[str, Any] = field(default_factory=dict)
+    # How far past the orders' own accounts the rule reads the book (engine.compliance.scope):
+    # "account", "household" (every account of the orders' households) or "firm" (the whole book).
+    reach: str = "account"
 
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
         """Parameters with defaults filled in; unknown or missing or mistyped ones raise."""
@@ -104,10 +107,15 @@ TEMPLATES: dict[str, Template] = {}
 
 
 def template(
-    name: str, category: str, title: str, params: dict[str, Param], book_level: str | None = None
+    name: str,
+    category: str,
+    title: str,
+    params: dict[str, Param],
+    book_level: str | None = None,
+    reach: str = "account",
 ) -> Callable[[Callable[[Context, dict[str, Any]], Eval]], Callable[[Context, dict[str, Any]], Eval]]:
     def deco(fn: Callable[[Context, dict[str, Any]], Eval]) -> Callable[[Context, dict[str, Any]], Eval]:
-        TEMPLATES[name] = Template(name, category, title, params, fn, book_level)
+        TEMPLATES[name] = Template(name, category, title, params, fn, book_level, reach=reach)
         return fn
 
     return deco
@@ -713,6 +721,7 @@ def daily_notional_desk(ctx: Context, p: dict[str, Any]) -> Eval:
     "tax",
     "Wash sale in a US taxable account (loss with a replacement within 30 days)",
     {"window_days": Param(float, 30.0, "days before and after a loss sale (IRC 1091: 30)")},
+    reach="household",  # replacement lots in any account of the household
 )
 def wash_sale(ctx: Context, p: dict[str, Any]) -> Eval:
     b = ctx.book
