@@ -17,7 +17,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from connectors.custodian.profile import Profile
+from connectors.custodian.profile import CsvConventions, Profile
 from engine.activity.rows import KINDS
 from engine.errors import ConfigurationError
 
@@ -48,18 +48,10 @@ CAMT053_CODES: dict[str, str] = {
 
 
 @dataclass(frozen=True)
-class ActivityLayout:
+class ActivityLayout(CsvConventions):
     """How one custodian writes activity: format, CSV conventions, column and code maps."""
 
     format: str = "generic-csv"
-    delimiter: str = ","
-    encoding: str = "utf-8"
-    date_format: str = "%Y-%m-%d"
-    decimal: str = "."
-    thousands: str = ""
-    trailing_minus: bool = False
-    parentheses: bool = False
-    id_type: str | None = None
     columns: dict[str, str] = field(default_factory=lambda: {f: f for f in FIELDS})
     kinds: dict[str, str] = field(default_factory=lambda: {k: k for k in KINDS})
     camt053_codes: dict[str, str] = field(default_factory=lambda: dict(CAMT053_CODES))

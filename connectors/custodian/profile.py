@@ -51,8 +51,8 @@ class AccountMap:
 
 
 @dataclass(frozen=True)
-class CsvLayout:
-    """Columns and conventions of a custodian's CSV files."""
+class CsvConventions:
+    """How a custodian writes CSV: separators, encoding, dates, signs, the identifier type."""
 
     delimiter: str = ","
     encoding: str = "utf-8"
@@ -62,6 +62,12 @@ class CsvLayout:
     trailing_minus: bool = False
     parentheses: bool = False
     id_type: str | None = None
+
+
+@dataclass(frozen=True)
+class CsvLayout(CsvConventions):
+    """Columns and conventions of a custodian's statement CSV files."""
+
     positions: dict[str, str] = field(default_factory=dict)
     cash: dict[str, str] = field(default_factory=dict)
     debit_credit_column: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from datetime import date
@@ -37,12 +38,30 @@ def build_book(path: Path, accounts: int = 12) -> Database:
     return database
 
 
+def copy_book(database: Database, target: Path) -> Database:
+    """A private copy of a SQLite book, for a module that changes it."""
+    with database.engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    source = database.engine.url.database
+    assert source is not None
+    shutil.copyfile(source, target)
+    return Database(f"sqlite:///{target}", secret_box=KeychainSecretBox())
+
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     """A 12-account demo book shared by read-only UI tests (built once: about 7 s)."""
     database = build_book(tmp_path_factory.mktemp("ui-book") / "book.db")
     yield database
     database.dispose()
+
+
+@pytest.fixture(scope="module")
+def qtbot_module(qapp, request):  # type: ignore[no-untyped-def]
+    """A qtbot that lives as long as a module's shared window."""
+    from pytestqt.qtbot import QtBot
+
+    return QtBot(request)
 
 
 @pytest.fixture(scope="session")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
+from sqlalchemy import select
 
 from engine.clock import Clock
+from engine.store.accounts import Account
 from engine.store.database import Database
+from engine.store.reference import Security
 from engine.views.users import desk_users
 from ui.desk import Desk
 from ui.main_window import MainWindow
@@ -48,3 +52,22 @@ def open_trader_window(qtbot, book: Database, sim, clock: Clock, ini: Path) -> M
     window.show()
     assert wait_ready(window, 60_000)
     return window
+
+
+def compliant_buyers(book: Database, quantity: int) -> tuple[str, list[str]]:
+    """A New York stock and the accounts whose buy of `quantity` the real compliance check does not
+    block (the demo book has accounts with KYC pending: those are blocked; flagged ones get approved)."""
+    from engine.compliance.checker import ComplianceChecker
+    from engine.ports import OrderIntent
+
+    with book.session() as s:
+        sym = s.scalars(
+            select(Security.symbol).where(Security.mic == "XNYS", Security.asset_class == "equity")
+        ).first()
+        assert sym is not None
+        codes = list(s.scalars(select(Account.code).order_by(Account.code)))
+        intents = [OrderIntent(c, sym, "buy", Decimal(quantity), ref=c) for c in codes]
+        outcomes = ComplianceChecker(persist=False).check(s, intents, "tara.trader")
+    ok = [str(o.ref) for o in outcomes if o.outcome != "block"]
+    assert len(ok) >= 4, [(o.ref, o.outcome, o.messages) for o in outcomes]
+    return sym, ok

@@ -19,13 +19,11 @@ from engine.clock import ManualClock
 from engine.errors import PermissionDenied
 from engine.oms.drafts import OrderDraft
 from engine.oms.tables import Order
-from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.people import AuditEntry as AuditLog
-from engine.store.reference import Security
 from engine.views.users import desk_users
 from tests.ui.conftest import build_book
-from tests.ui.helpers import close_window, open_trader_window
+from tests.ui.helpers import close_window, compliant_buyers, open_trader_window
 from ui.desk import Desk
 from ui.main_window import MainWindow
 from ui.panels.killswitch_panel import KillSwitchPanel
@@ -45,22 +43,7 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 @pytest.fixture(scope="module")
 def us_symbol(book: Database) -> tuple[str, list[str]]:
-    """A New York stock and the accounts whose small buy of it the real compliance check lets through."""
-    from engine.compliance.checker import ComplianceChecker
-    from engine.ports import OrderIntent
-
-    with book.session() as s:
-        sym = s.scalars(
-            select(Security.symbol).where(Security.mic == "XNYS", Security.asset_class == "equity")
-        ).first()
-        assert sym is not None
-        codes = list(s.scalars(select(Account.code).order_by(Account.code)))
-        outcomes = ComplianceChecker(persist=False).check(
-            s, [OrderIntent(c, sym, "buy", Decimal(100), ref=c) for c in codes], "tara.trader"
-        )
-    ok = [str(o.ref) for o in outcomes if o.outcome != "block"]
-    assert len(ok) >= 4
-    return sym, ok
+    return compliant_buyers(book, 100)
 
 
 @pytest.fixture(scope="module")
@@ -71,13 +54,6 @@ def sim(book: Database) -> Iterator[SimulatedTrading]:
     )
     yield trading
     trading.stop()
-
-
-@pytest.fixture(scope="module")
-def qtbot_module(qapp, request):  # type: ignore[no-untyped-def]
-    from pytestqt.qtbot import QtBot
-
-    return QtBot(request)
 
 
 @pytest.fixture(scope="module")

@@ -127,13 +127,6 @@ def pm_window(qtbot_module, demo_db, tmp_path_factory):  # type: ignore[no-untyp
     close_window(window)
 
 
-@pytest.fixture(scope="module")
-def qtbot_module(qapp, request):  # type: ignore[no-untyped-def]
-    from pytestqt.qtbot import QtBot
-
-    return QtBot(request)
-
-
 def test_pm_workspace_shows_its_docks(pm_window) -> None:  # type: ignore[no-untyped-def]
     visible = {name for name, d in pm_window.docks.items() if not d.isHidden()}
     assert {"drift", "fx", "holdings", "proposals"} <= visible

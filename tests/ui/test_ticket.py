@@ -89,13 +89,6 @@ def sim(book: Database) -> Iterator[SimulatedTrading]:
 
 
 @pytest.fixture(scope="module")
-def qtbot_module(qapp, request):  # type: ignore[no-untyped-def]
-    from pytestqt.qtbot import QtBot
-
-    return QtBot(request)
-
-
-@pytest.fixture(scope="module")
 def window(qtbot_module, book, sim, tmp_path_factory) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
     clock = ManualClock(TUESDAY, user_tz="Europe/London")
     w = open_trader_window(qtbot_module, book, sim, clock, tmp_path_factory.mktemp("ini") / "s.ini")
@@ -121,6 +114,20 @@ def type_text(text: str) -> None:
     target = QApplication.focusWidget()
     assert target is not None
     QTest.keyClicks(target, text)
+
+
+def key_in_order(d: TicketDialog, qtbot, account: str, symbol: str, quantity: str) -> None:  # type: ignore[no-untyped-def]
+    """Type an account, a symbol and a quantity as a trader does (Tab between fields, Enter to
+    check) and wait for the ticket's compliance plan."""
+    type_text(account)
+    press(Qt.Key.Key_Tab)
+    type_text(symbol)
+    press(Qt.Key.Key_Tab)
+    press(Qt.Key.Key_Tab)
+    press(Qt.Key.Key_Tab)
+    type_text(quantity)
+    press(Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: d.plan is not None and not d.busy, timeout=30_000)
 
 
 def focus_blotter(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -250,15 +257,7 @@ def test_a_compliance_block_shows_before_send_and_is_never_sent(window, book, na
     sym, blocked = str(names["symbol"]), list(names["blocked"])  # type: ignore[call-overload]
     before = last_id(book)
     d = open_ticket(window, qtbot)
-    type_text(blocked[0])
-    press(Qt.Key.Key_Tab)
-    type_text(sym)
-    press(Qt.Key.Key_Tab)
-    press(Qt.Key.Key_Tab)
-    press(Qt.Key.Key_Tab)
-    type_text("10")
-    press(Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: d.plan is not None and not d.busy, timeout=30_000)
+    key_in_order(d, qtbot, blocked[0], sym, "10")
     [line] = d.plan.lines
     assert line.outcome == "block" and line.messages
     assert d.lines.value(0, "outcome") == "block" and "BLOCKS 1" in d.summary.text()
@@ -379,15 +378,7 @@ def test_a_trader_kill_switch_refuses_that_traders_ticket_only(
     try:
         before = last_id(book)
         d = open_ticket(window, qtbot)
-        type_text(ok[0])
-        press(Qt.Key.Key_Tab)
-        type_text(sym)
-        press(Qt.Key.Key_Tab)
-        press(Qt.Key.Key_Tab)
-        press(Qt.Key.Key_Tab)
-        type_text("10")
-        press(Qt.Key.Key_Return)
-        qtbot.waitUntil(lambda: d.plan is not None and not d.busy, timeout=30_000)
+        key_in_order(d, qtbot, ok[0], sym, "10")
         press(Qt.Key.Key_Return)
         qtbot.waitUntil(lambda: "Send refused" in d.error.text(), timeout=20_000)
         assert "tara.trader may not enter orders now" in d.error.text()

@@ -16,12 +16,11 @@ from sqlalchemy import func, select
 from engine.clock import ManualClock
 from engine.oms.drafts import OrderDraft
 from engine.oms.tables import Allocation, Order
-from engine.store.accounts import Account
 from engine.store.database import Database
 from engine.store.reference import Security
 from engine.views.users import desk_users
 from tests.ui.conftest import build_book
-from tests.ui.helpers import close_window, open_trader_window
+from tests.ui.helpers import close_window, compliant_buyers, open_trader_window
 from ui.desk import Desk
 from ui.main_window import MainWindow
 from ui.replace_dialog import ReplaceDialog
@@ -43,22 +42,7 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 @pytest.fixture(scope="module")
 def us_symbol(book: Database) -> tuple[str, list[str]]:
-    """A New York stock and the accounts whose 300-share buy of it passes the real compliance check
-    (the demo book has accounts with KYC pending: those are blocked; flagged ones get approved)."""
-    from engine.compliance.checker import ComplianceChecker
-    from engine.ports import OrderIntent
-
-    with book.session() as s:
-        sym = s.scalars(
-            select(Security.symbol).where(Security.mic == "XNYS", Security.asset_class == "equity")
-        ).first()
-        assert sym is not None
-        codes = list(s.scalars(select(Account.code).order_by(Account.code)))
-        intents = [OrderIntent(c, sym, "buy", Decimal(300), ref=c) for c in codes]
-        outcomes = ComplianceChecker(persist=False).check(s, intents, "tara.trader")
-    ok = [o.ref for o in outcomes if o.outcome != "block"]  # flagged ones are approved in route()
-    assert len(ok) >= 4, [(o.ref, o.outcome, o.messages) for o in outcomes]
-    return sym, [str(c) for c in ok]
+    return compliant_buyers(book, 300)
 
 
 @pytest.fixture(scope="module")
@@ -67,13 +51,6 @@ def sim(book: Database) -> Iterator[SimulatedTrading]:
     trading = SimulatedTrading.start(book, clock=ManualClock(SUNDAY), fill_parts=0, route=False)
     yield trading
     trading.stop()
-
-
-@pytest.fixture(scope="module")
-def qtbot_module(qapp, request):  # type: ignore[no-untyped-def]
-    from pytestqt.qtbot import QtBot
-
-    return QtBot(request)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from engine.events import Event
 from engine.oms.tables import Execution, Order
 from engine.store.accounts import Account
 from engine.store.reference import Security
+from tests.ui.conftest import copy_book
 from tests.ui.helpers import close_window, open_window
 from ui.panels.trading_panels import EXEC_COLUMNS
 from ui.stallprobe import measure_blotter_stall
@@ -31,9 +32,10 @@ class OrderChanged(Event):
 
 
 @pytest.fixture(scope="module")
-def trading_db(demo_db):  # type: ignore[no-untyped-def]
-    """The session demo book plus one block of two child orders, one Japan order, and two fills."""
-    database = demo_db
+def trading_db(demo_db, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """A copy of the session demo book plus one block of two child orders, one Japan order, and two
+    fills (a copy: the session book is shared read-only by other modules on this worker)."""
+    database = copy_book(demo_db, tmp_path_factory.mktemp("trading-book") / "book.db")
     with database.transaction() as s:
         accts = s.scalars(select(Account).order_by(Account.code)).all()
         us = s.scalars(select(Security).where(Security.mic == "XNYS").order_by(Security.id)).first()
@@ -114,13 +116,7 @@ def trading_db(demo_db):  # type: ignore[no-untyped-def]
             )
         )
     yield database
-
-
-@pytest.fixture(scope="module")
-def qtbot_module(qapp, request):  # type: ignore[no-untyped-def]
-    from pytestqt.qtbot import QtBot
-
-    return QtBot(request)
+    database.dispose()
 
 
 @pytest.fixture(scope="module")
