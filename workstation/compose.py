@@ -136,10 +136,10 @@ def order_manager(
 def simulated_market(database: Database) -> MarketDataPort:
     """The SIMULATED market's tape as the OMS's market data (arrival prices, prints for TCA):
     the tape `workstation broker-sim --prices-from-db --seed 7` fills on (connectors.broker_sim.tape)."""
-    from connectors.broker_sim.prices import last_prices
+    from connectors.broker_sim.prices import book_prices
     from connectors.broker_sim.tape import SimulatedTape
 
-    return SimulatedTape(last_prices(database.url.render_as_string(hide_password=False)), seed=7)
+    return SimulatedTape(lambda: book_prices(database), seed=7)  # loaded at the first release, not here
 
 
 def _custodian_statement(session: Session, item: InboxItem, username: str) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -37,15 +39,26 @@ class SimulatedTape:
 
     def __init__(
         self,
-        prices: dict[str, Decimal] | None = None,
+        prices: Mapping[str, Decimal] | Callable[[], Mapping[str, Decimal]] | None = None,
         seed: int = 7,
         step: float = 0.25,
         band: Decimal = Decimal("0.002"),
     ) -> None:
-        self.prices = dict(prices or {})
+        """`prices`: the references, or a function that loads them on first use (off the GUI thread)."""
+        self._load = prices if callable(prices) else None
+        self._prices: Mapping[str, Decimal] | None = None if callable(prices) else dict(prices or {})
+        self._lock = threading.Lock()
         self.seed = seed
         self.step = step
         self.band = band
+
+    @property
+    def prices(self) -> Mapping[str, Decimal]:
+        if self._prices is None:
+            with self._lock:
+                if self._prices is None and self._load is not None:
+                    self._prices = dict(self._load())
+        return self._prices or {}
 
     def reference(self, symbol: str) -> Decimal:
         return self.prices.get(symbol) or DEFAULT_REF
