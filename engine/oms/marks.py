@@ -54,7 +54,11 @@ def _last(port: MarketDataPort, symbol: str, at: datetime) -> MarketPrint | None
 
 def mark_arrivals(s: Session, port: MarketDataPort, orders: Iterable[Order], now: datetime) -> int:
     """Store the arrival price of orders just handed to their broker for the first time."""
-    todo = [o for o in orders if s.get(OrderMarks, o.id) is None]
+    orders = list(orders)
+    if not orders:
+        return 0
+    have = set(s.scalars(select(OrderMarks.order_id).where(OrderMarks.order_id.in_([o.id for o in orders]))))
+    todo = [o for o in orders if o.id not in have]
     ids = {o.security_id for o in todo}
     symbols = {
         i: sym for i, sym in s.execute(select(Security.id, Security.symbol).where(Security.id.in_(ids)))

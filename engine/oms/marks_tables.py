@@ -32,7 +32,9 @@ class OrderMarks(Base):
     prints: Mapped[int | None] = mapped_column(Integer, doc="market prints stored for the interval")
     end_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), doc="the order's last report")
     end_px: Mapped[Decimal | None] = mapped_column(Price(), doc="the last print at end_at")
-    captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), doc="interval and end taken")
+    captured_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), index=True, doc="interval and end taken (None: the OMS still has to)"
+    )
 
 
 class MarketPrintRow(Base):

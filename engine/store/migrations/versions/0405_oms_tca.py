@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["order_id"], ["orders.id"], name=op.f("fk_oms_order_marks_order_id_orders")),
         sa.PrimaryKeyConstraint("order_id", name=op.f("pk_oms_order_marks")),
     )
+    op.create_index(op.f("ix_oms_order_marks_captured_at"), "oms_order_marks", ["captured_at"], unique=False)
     op.create_table(
         "market_prints",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -61,4 +62,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_market_prints_security_at", table_name="market_prints")
     op.drop_table("market_prints")
+    op.drop_index(op.f("ix_oms_order_marks_captured_at"), table_name="oms_order_marks")
     op.drop_table("oms_order_marks")
