@@ -14,6 +14,7 @@ the analysis says so. `NoMarketData` is the port of an OMS wired without market 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -114,8 +115,14 @@ def capture_intervals(s: Session, port: MarketDataPort, now: datetime, limit: in
         .order_by(OrderMarks.order_id)
         .limit(limit)
     ).all()
+    by_order: dict[int, list[Execution]] = defaultdict(list)
+    if rows:
+        q = select(Execution).where(Execution.order_id.in_([o.id for _, o, _ in rows])).order_by(Execution.id)
+        for e in s.scalars(q):
+            by_order[e.order_id].append(e)
+    pending: dict[tuple[str, int], list[MarketPrint]] = defaultdict(list)
     for marks, o, symbol in rows:
-        reports = list(s.scalars(select(Execution).where(Execution.order_id == o.id).order_by(Execution.id)))
+        reports = by_order[o.id]
         fills = [e for e in reports if e.exec_type == "F" and e.last_qty > 0]
         if fills:
             marks.interval_from = min(_when(e) for e in fills)
@@ -125,11 +132,16 @@ def capture_intervals(s: Session, port: MarketDataPort, now: datetime, limit: in
             except Exception:
                 log.exception("market data: no prints for %s", symbol)
                 prints = []
-            store_prints(s, marks.source, o.security_id, prints)
+            pending[(marks.source, o.security_id)].extend(prints)
             marks.prints = len(prints)
         if reports and sum((e.last_qty for e in fills), start=type(o.quantity)(0)) < o.quantity:
             marks.end_at = max(_when(e) for e in reports)
             p = _last(port, symbol, marks.end_at)
             marks.end_px = p.price if p else None
         marks.captured_at = now
+    with s.no_autoflush:
+        for (source, security_id), prints in pending.items():
+            store_prints(
+                s, source, security_id, sorted({p.at: p for p in prints}.values(), key=lambda p: p.at)
+            )
     return len(rows)

@@ -4,11 +4,12 @@ final, with their fills, the OMS's market marks and the market prints of their f
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.oms.marks import DONE
@@ -28,6 +29,29 @@ def _fx(table: FxTable | None, ccy: str, base: str, on: date) -> Decimal | None:
         return table.rate(ccy, base, on)
     except Exception:  # no rate for that pair and date: the base amounts say "not known"
         return None
+
+
+def _prints(
+    s: Session, marked: list[tuple[Order, OrderMarks]]
+) -> dict[tuple[str, int], tuple[list[datetime], list[tuple[Decimal, Decimal]]]]:
+    """The stored prints around the marked orders' fill intervals, per (source, security), by time."""
+    spans: dict[tuple[str, int], tuple[datetime, datetime]] = {}
+    for o, m in marked:
+        assert m.interval_from is not None and m.interval_to is not None
+        key = (m.source, o.security_id)
+        lo, hi = spans.get(key, (m.interval_from, m.interval_to))
+        spans[key] = (min(lo, m.interval_from), max(hi, m.interval_to))
+    out: dict[tuple[str, int], tuple[list[datetime], list[tuple[Decimal, Decimal]]]] = {}
+    for (source, sec), (lo, hi) in spans.items():
+        where = (MarketPrintRow.source == source, MarketPrintRow.security_id == sec)
+        first = s.scalar(select(func.max(MarketPrintRow.at)).where(*where, MarketPrintRow.at <= lo))
+        rows = s.execute(
+            select(MarketPrintRow.at, MarketPrintRow.price, MarketPrintRow.quantity)
+            .where(*where, MarketPrintRow.at >= (first or lo), MarketPrintRow.at <= hi)
+            .order_by(MarketPrintRow.at)
+        ).all()
+        out[(source, sec)] = ([r[0] for r in rows], [(r[1], r[2]) for r in rows])
+    return out
 
 
 def load_facts(
@@ -69,31 +93,15 @@ def load_facts(
             fills[oid].append((qty, px))
     ccys = {o.currency for o, _, _ in rows}
     table = FxTable.load(s, start, end) if ccys - {base} else None
+    tapes = _prints(s, [(o, m) for o, _, m in rows if m is not None and m.interval_from and m.interval_to])
     out = []
     for o, symbol, marks in rows:
         prints: list[tuple[Decimal, Decimal]] = []
         if marks is not None and marks.interval_from is not None and marks.interval_to is not None:
-            first = s.scalar(
-                select(MarketPrintRow.at)
-                .where(
-                    MarketPrintRow.source == marks.source,
-                    MarketPrintRow.security_id == o.security_id,
-                    MarketPrintRow.at <= marks.interval_from,
-                )
-                .order_by(MarketPrintRow.at.desc())
-                .limit(1)
-            )
-            prints = [
-                (p, q)
-                for p, q in s.execute(
-                    select(MarketPrintRow.price, MarketPrintRow.quantity).where(
-                        MarketPrintRow.source == marks.source,
-                        MarketPrintRow.security_id == o.security_id,
-                        MarketPrintRow.at >= (first or marks.interval_from),
-                        MarketPrintRow.at <= marks.interval_to,
-                    )
-                )
-            ]
+            ats, pxs = tapes.get((marks.source, o.security_id), ([], []))
+            lo_i = max(bisect_right(ats, marks.interval_from) - 1, 0)  # the print current at the first fill
+            hi_i = bisect_right(ats, marks.interval_to)
+            prints = pxs[lo_i:hi_i]
         assert o.sent_at is not None
         day = o.trade_date or o.sent_at.astimezone(UTC).date()
         out.append(
