@@ -135,7 +135,12 @@ class OmsContext:
                 if o.sent_at is None:
                     first.append(o)
                 o.sent_at = o.sent_at or stamp
-            mark_arrivals(s, self.market_data, first, stamp)
+            if first:
+                try:  # TCA's mark never costs the stamp: a failure here is logged, the order unmeasured
+                    with s.begin_nested():
+                        mark_arrivals(s, self.market_data, first, stamp)
+                except Exception:
+                    log.exception("arrival prices not marked for %d order(s)", len(first))
 
     def send_all(self, messages: Sequence[Outbound]) -> set[str]:
         """Hand messages to their sessions; returns the ClOrdIDs actually handed over."""
