@@ -16,7 +16,6 @@ from engine.ports import MarketPrint
 from engine.store.database import Database
 from tests.engine.oms.book import Gateway, make_book, make_oms
 
-
 OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # New York open
 
 
