@@ -61,7 +61,7 @@ def run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-de
         oms.manager.route(ids)
         for i in ids:
             oms.wait(i)
-        oms.loop.run_until(lambda: _captured(db, ids), 15)
+        assert oms.loop.run_until(lambda: _captured(db, ids), 15), "marks not captured"
         yield db, ids, tape
     finally:
         oms.stop()
@@ -89,6 +89,13 @@ def test_marks_are_the_simulated_markets(run) -> None:  # type: ignore[no-untype
             ).all()
             assert len(fills) == 1  # one part of three, then the broker cancelled the rest
             assert (m.interval_from, m.interval_to) == (fills[0].transact_time, fills[0].transact_time)
+            # The broker filled at the tape's price of the moment (priced just before its TransactTime).
+            at = fills[0].transact_time
+            assert at is not None
+            assert fills[0].last_px in {
+                tape.price(sym, at),
+                tape.price(sym, at - timedelta(seconds=tape.step)),
+            }
             last = max(e.transact_time for e in s.scalars(select(Execution).where(Execution.order_id == oid)))
             assert m.end_at == last and m.end_px == tape.last(sym, last).price  # type: ignore[union-attr]
             stored = s.execute(
