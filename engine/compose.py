@@ -18,6 +18,7 @@ from engine.compliance.replace_check import ComplianceReplaceCheck
 from engine.events import EventBus
 from engine.oms.gateway import OrderGateway
 from engine.oms.service import OrderManager
+from engine.ports import MarketDataPort
 from engine.store.database import Database
 
 
@@ -28,8 +29,10 @@ def build_order_manager(
     bus: EventBus | None = None,
     gateway: OrderGateway | None = None,
     username: str = "oms",
+    market_data: MarketDataPort | None = None,
 ) -> OrderManager:
-    """The OMS with its real controls; `clock`/`bus` default to the system clock and a new bus."""
+    """The OMS with its real controls; `clock`/`bus` default to the system clock and a new bus;
+    `market_data` gives arrival prices and market prints for TCA (none without it)."""
     clock = clock or SystemClock()
     checker = ComplianceChecker(clock=clock)
     return OrderManager(
@@ -44,4 +47,5 @@ def build_order_manager(
         bus=bus or EventBus(),
         gateway=gateway,
         username=username,
+        market_data=market_data,
     )

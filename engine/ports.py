@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
@@ -61,3 +62,27 @@ class TradeBooker(Protocol):
     """Accounting as the OMS calls it: book an allocation into lots, cash and settlement."""
 
     def book(self, session: Session, fill: TradeFill) -> BookingResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MarketPrint:
+    """One print of a market: when, at what price (the security's currency) and how many units."""
+
+    at: datetime
+    price: Decimal
+    quantity: Decimal
+
+
+class MarketDataPort(Protocol):
+    """The market's prints as a connector gives them; the demo's is the SIMULATED broker's tape
+    (connectors.broker_sim.tape). `source` names it on every stored price ("simulated")."""
+
+    source: str
+
+    def last(self, symbol: str, at: datetime) -> MarketPrint | None:
+        """The last print at or before `at`, or None if the market has none for `symbol`."""
+        ...
+
+    def prints(self, symbol: str, start: datetime, end: datetime) -> list[MarketPrint]:
+        """Every print from `start` to `end` (both included), oldest first."""
+        ...

@@ -284,13 +284,13 @@ class OmsLink:
             t.join(5)
 
 
-def default_manager(database: Any, bus: Any, clock: Any) -> OrderManager:
+def default_manager(database: Any, bus: Any, clock: Any, market_data: Any = None) -> OrderManager:
     """The OMS service as every front end builds it (engine.compose.build_order_manager): compliance's
     checker, re-check and approval cases, accounting's booker, the kill switch and the permission
-    gate; events go on the desk's bus, times from the desk's clock."""
+    gate; events go on the desk's bus, times from the desk's clock; `market_data` for TCA."""
     from engine.compose import build_order_manager
 
-    return build_order_manager(database, clock=clock, bus=bus)
+    return build_order_manager(database, clock=clock, bus=bus, market_data=market_data)
 
 
 def attach(desk: Any, link: OmsLink) -> OmsLink:

@@ -23,6 +23,7 @@ from ui.panels.proposal_panels import ProposalsPanel
 from ui.panels.reconcile_panel import ReconcilePanel
 from ui.panels.sessions_panel import SessionsPanel
 from ui.panels.stale_panel import StalePanel
+from ui.panels.tca_panel import TcaPanel
 from ui.panels.trading_panels import ExecutionsPanel, OrdersPanel
 
 PANELS: tuple[type[Panel], ...] = (
@@ -43,6 +44,7 @@ PANELS: tuple[type[Panel], ...] = (
     StalePanel,
     DayCyclePanel,
     CorporatePanel,
+    TcaPanel,
 )
 
 
@@ -56,9 +58,13 @@ class Workspace:
 WORKSPACES: dict[str, Workspace] = {
     "pm": Workspace("pm", "Portfolio manager", ("drift", "fx", "holdings", "proposals", "performance")),
     "compliance": Workspace(
-        "compliance", "Compliance", ("approvals", "audit", "reconcile", "holdings", "killswitch", "stale")
+        "compliance",
+        "Compliance",
+        ("approvals", "audit", "reconcile", "holdings", "killswitch", "stale", "tca"),
     ),
-    "trader": Workspace("trader", "Trader", ("orders", "executions", "allocations", "clock", "sessions")),
+    "trader": Workspace(
+        "trader", "Trader", ("orders", "executions", "allocations", "clock", "sessions", "tca")
+    ),
     "operations": Workspace("operations", "Operations", ("daycycle", "corporate", "reconcile", "stale")),
 }
 
@@ -152,6 +158,7 @@ def _compliance(window: QMainWindow, docks: dict[str, QDockWidget], size: str, w
         window.tabifyDockWidget(docks["reconcile"], docks["holdings"])
     window.tabifyDockWidget(docks["holdings"], docks["killswitch"])
     window.tabifyDockWidget(docks["killswitch"], docks["stale"])
+    window.tabifyDockWidget(docks["stale"], docks["tca"])
     _show(docks, WORKSPACES["compliance"])
     _split(window, docks, ["approvals", "audit"], w, [0.58, 0.42] if size == "compact" else [0.52, 0.48], H)
     if size != "compact":
@@ -171,8 +178,10 @@ def _trader(window: QMainWindow, docks: dict[str, QDockWidget], size: str, w: in
     window.tabifyDockWidget(docks["clock"], docks["sessions"])
     if size == "wide":
         window.splitDockWidget(docks["executions"], docks["allocations"], H)
+        window.tabifyDockWidget(docks["allocations"], docks["tca"])
     else:
         window.tabifyDockWidget(docks["executions"], docks["allocations"])
+        window.tabifyDockWidget(docks["allocations"], docks["tca"])
     _show(docks, WORKSPACES["trader"])
     docks["clock"].raise_()
     docks["executions"].raise_()

@@ -20,6 +20,7 @@ from engine.errors import ConfigurationError, ImportValidationError, Problem
 from engine.events import EventBus
 from engine.oms.gateway import OrderGateway
 from engine.oms.service import OrderManager
+from engine.ports import MarketDataPort
 from engine.store.database import Database, is_encrypted, mask_url, parse_url
 from engine.store.migrate import is_current, upgrade
 from engine.store.reference_seed import seed_reference
@@ -120,8 +121,25 @@ def order_manager(
     username: str = "oms",
 ) -> OrderManager:
     """The OMS for the CLI, the headless OMS and the desk: every control wired, none optional
-    (engine.compose.build_order_manager; the FIX gateway comes from connectors.fix)."""
-    return build_order_manager(database, clock=clock, bus=bus, gateway=gateway, username=username)
+    (engine.compose.build_order_manager; the FIX gateway comes from connectors.fix), with the
+    simulated market's tape for TCA."""
+    return build_order_manager(
+        database,
+        clock=clock,
+        bus=bus,
+        gateway=gateway,
+        username=username,
+        market_data=simulated_market(database) if gateway is not None else None,
+    )
+
+
+def simulated_market(database: Database) -> MarketDataPort:
+    """The SIMULATED market's tape as the OMS's market data (arrival prices, prints for TCA):
+    the tape `workstation broker-sim --prices-from-db --seed 7` fills on (connectors.broker_sim.tape)."""
+    from connectors.broker_sim.prices import book_prices
+    from connectors.broker_sim.tape import SimulatedTape
+
+    return SimulatedTape(lambda: book_prices(database), seed=7)  # loaded at the first release, not here
 
 
 def _custodian_statement(session: Session, item: InboxItem, username: str) -> dict[str, Any]:

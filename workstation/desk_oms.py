@@ -11,6 +11,7 @@ from typing import Any
 from engine.oms.messages import Inbound
 from engine.shared.lease import owner_id
 from ui.oms_link import FixSessions, GatewayFactory, OmsLink, default_manager
+from workstation.compose import simulated_market
 from workstation.config import config_dir, data_dir
 
 
@@ -51,7 +52,7 @@ def fix_gateway_factory(
 def desk_oms(desk: Any, fix_config: Path | None = None) -> OmsLink:
     """The desk's OMS link; sessions come from `fix_config` (default: the user's settings file)."""
     config = fix_config or default_fix_config()
-    manager = default_manager(desk.database, desk.bus, desk.clock)
+    manager = default_manager(desk.database, desk.bus, desk.clock, simulated_market(desk.database))
     if not config.is_file():
         return OmsLink(manager, label=f"no FIX settings file at {config}")
     return OmsLink(

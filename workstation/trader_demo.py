@@ -32,6 +32,7 @@ from engine.rebalance.tables import Proposal
 from engine.store.accounts import Account
 from engine.store.database import Database
 from ui.oms_link import OmsLink, attach, default_manager
+from workstation.compose import simulated_market
 from workstation.desk_oms import fix_gateway_factory
 
 log = logging.getLogger(__name__)
@@ -207,7 +208,7 @@ class SimulatedTrading:
         config.write_text(
             initiator_settings("127.0.0.1", broker.port, sender, [SIM], root / "fix"), encoding="utf-8"
         )
-        manager = default_manager(database, EventBus(), clock or SystemClock())
+        manager = default_manager(database, EventBus(), clock or SystemClock(), simulated_market(database))
         link = OmsLink(
             manager,
             fix_gateway_factory(config, root / "fix", credentials=None),

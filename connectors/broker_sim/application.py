@@ -11,7 +11,7 @@ CumQty); FOK (59=4) fills in full at once (only when --fill-parts is 1) or is ca
 expires (ExecType C) at ExpireTime (126), or at the close of ExpireDate (432). A TargetStrategy (847)
 must be 1 (VWAP), 2 (participate, with a ParticipationRate 849 in (0, 1]) or 3; the simulator
 records the strategy and its parameters (848) in its journal and otherwise fills as usual. The simulated price is
-the reference price with a random move of up to 0.2 % at each look.
+the simulated market's tape (connectors.broker_sim.tape): the reference price moved by up to 0.2 %.
 
 FX spot orders (SecurityType FOR, Symbol the pair, quantity in the dealt currency) fill near the
 book's FX rate for the pair, round the clock, and never expire at an exchange's close.
@@ -39,6 +39,7 @@ import quickfix as fix
 
 from connectors.broker_sim.allocations import SimAllocations
 from connectors.broker_sim.faults import SimSettings
+from connectors.broker_sim.tape import SimulatedTape
 from connectors.fix import tags as T
 from connectors.fix.translate import parse_timestamp, utc_timestamp
 from engine.markets.clock import MarketClock
@@ -129,6 +130,7 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
         self.stop = threading.Event()
         self.worker = threading.Thread(target=self._run, name="broker-sim", daemon=True)
         self.allocations = SimAllocations(self)
+        self.tape = SimulatedTape(prices, settings.seed)
 
     # ------------------------------------------------------------ quickfix callbacks
 
@@ -265,9 +267,8 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
         return CENT if not o.fx else FX_PIP_JPY if o.symbol.endswith("JPY") else FX_PIP
 
     def _market(self, o: SimOrder) -> Decimal:
-        """The simulated price now: the reference price moved at random by up to 0.2 %."""
-        jitter = Decimal(str(round(self.rng.uniform(-0.002, 0.002), 6)))
-        return (o.ref_px * (1 + jitter)).quantize(self._tick_size(o))
+        """The simulated price now: the tape's print of the moment around the order's reference."""
+        return self.tape.price(o.symbol, self.markets.clock.now(), o.ref_px).quantize(self._tick_size(o))
 
     def _price(self, o: SimOrder) -> Decimal:
         px = self._market(o)

@@ -35,18 +35,23 @@ def last_prices(url: str) -> dict[str, Decimal]:
     """Symbol -> last close in the book at `url`, plus FX spot quotes (empty if it holds neither)."""
     db = Database(url)
     try:
-        with db.session() as s:
-            last = (
-                select(PriceBar.security_id, func.max(PriceBar.date).label("d"))
-                .group_by(PriceBar.security_id)
-                .subquery()
-            )
-            rows = s.execute(
-                select(Security.symbol, PriceBar.close)
-                .join(PriceBar, PriceBar.security_id == Security.id)
-                .join(last, (last.c.security_id == PriceBar.security_id) & (last.c.d == PriceBar.date))
-            ).all()
-            fx = fx_quotes(s)
-        return {**fx, **{sym: Decimal(str(px)) for sym, px in rows}}
+        return book_prices(db)
     finally:
         db.dispose()
+
+
+def book_prices(db: Database) -> dict[str, Decimal]:
+    """Symbol -> last close in an open book, plus FX spot quotes (empty if it holds neither)."""
+    with db.session() as s:
+        last = (
+            select(PriceBar.security_id, func.max(PriceBar.date).label("d"))
+            .group_by(PriceBar.security_id)
+            .subquery()
+        )
+        rows = s.execute(
+            select(Security.symbol, PriceBar.close)
+            .join(PriceBar, PriceBar.security_id == Security.id)
+            .join(last, (last.c.security_id == PriceBar.security_id) & (last.c.d == PriceBar.date))
+        ).all()
+        fx = fx_quotes(s)
+    return {**fx, **{sym: Decimal(str(px)) for sym, px in rows}}

@@ -52,6 +52,8 @@ class Permission(StrEnum):
     """Delete records past their retention period (engine.retention.purge)."""
     CLIENT_EXPORT = "client.export"
     """Export everything the book holds about one client (engine.retention.export)."""
+    TCA_READ = "tca.read"
+    """Read transaction cost analysis and the best-execution report (engine.tca)."""
 
 
 P = Permission
@@ -60,7 +62,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {P.CHECK_RUN, P.BOOK_CHECK, P.SUBMIT, P.RELEASE, P.ORDERS_CREATE, P.MODELS_EDIT, P.REBALANCE_RUN}
     ),
     Role.TRADER: frozenset(
-        {P.CHECK_RUN, P.SUBMIT, P.RELEASE, P.RELEASE_FLAGGED, P.ORDERS_CREATE, P.ORDERS_ROUTE}
+        {P.CHECK_RUN, P.SUBMIT, P.RELEASE, P.RELEASE_FLAGGED, P.ORDERS_CREATE, P.ORDERS_ROUTE, P.TCA_READ}
     ),
     Role.COMPLIANCE: frozenset(
         {
@@ -80,6 +82,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RECONCILE_ADJUST,
             P.RECONCILE_APPROVE,
             P.CLIENT_EXPORT,
+            P.TCA_READ,
         }
     ),
     Role.ADMIN: frozenset(
@@ -104,6 +107,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RETENTION_POLICY,
             P.RETENTION_PURGE,
             P.CLIENT_EXPORT,
+            P.TCA_READ,
         }
     ),
     Role.OPERATIONS: frozenset(

@@ -26,10 +26,11 @@ from engine.oms.errors import RouteError
 from engine.oms.events import OrderAlert, OrderChanged
 from engine.oms.gateway import OrderGateway
 from engine.oms.journal import ORDER_MACHINE
+from engine.oms.marks import NoMarketData, mark_arrivals
 from engine.oms.messages import AllocInstruction, NewOrder, Outbound, SessionState
 from engine.oms.recheck import ReplaceRechecker
 from engine.oms.tables import Order
-from engine.ports import PreTradeChecker, TradeBooker
+from engine.ports import MarketDataPort, PreTradeChecker, TradeBooker
 from engine.shared.concurrency import conflicts
 from engine.store.database import Database
 from engine.store.reference import Security
@@ -72,6 +73,8 @@ class OmsContext:
     settles: dict[tuple[str, date, int], date] = field(default_factory=dict)
     after_send: Callable[[set[str]], None] | None = None
     """Told the AllocIDs of allocation instructions a session took (engine.oms.post_trade)."""
+    market_data: MarketDataPort = field(default_factory=NoMarketData)
+    """Arrival prices and the market's prints for transaction cost analysis (engine.oms.marks)."""
 
     # ------------------------------------------------------------------ controls
 
@@ -123,11 +126,21 @@ class OmsContext:
             self.after_send(allocs)
 
     def stamp_sent(self, cl_ord_ids: set[str]) -> None:
-        """Record when orders were handed to their FIX session (the first time only)."""
+        """Record when orders were handed to their FIX session (the first time only), and the
+        market then: the arrival price (engine.oms.marks)."""
         with self.database.transaction() as s:
             stamp = self.clock.now()
+            first = []
             for o in s.scalars(select(Order).where(Order.cl_ord_id.in_(cl_ord_ids))):
+                if o.sent_at is None:
+                    first.append(o)
                 o.sent_at = o.sent_at or stamp
+            if first:
+                try:  # TCA's mark never costs the stamp: a failure here is logged, the order unmeasured
+                    with s.begin_nested():
+                        mark_arrivals(s, self.market_data, first, stamp)
+                except Exception:
+                    log.exception("arrival prices not marked for %d order(s)", len(first))
 
     def send_all(self, messages: Sequence[Outbound]) -> set[str]:
         """Hand messages to their sessions; returns the ClOrdIDs actually handed over."""

@@ -255,3 +255,7 @@ class OmsLoop:
                 log.exception("sending or checking allocation instructions failed")
         else:
             self._post_backoff.succeeded("sending allocation instructions")
+        try:  # the market around finished orders, for transaction cost analysis
+            self.manager.capture_marks()
+        except Exception:  # never stops routing: the next tick tries again
+            log.exception("taking the market marks of finished orders failed")

@@ -30,12 +30,13 @@ from engine.oms.controls import ApprovalCases, KillSwitchPort
 from engine.oms.drafts import OrderDraft
 from engine.oms.executions import EXEC_TYPE_INCOMING, Executions
 from engine.oms.gateway import OrderGateway
+from engine.oms.marks import NoMarketData, capture_intervals
 from engine.oms.messages import Inbound, SessionState
 from engine.oms.post_trade import PostTrade
 from engine.oms.recheck import ReplaceRechecker
 from engine.oms.router import Router, RouteResult
 from engine.oms.tables import Order
-from engine.ports import PreTradeChecker, TradeBooker
+from engine.ports import MarketDataPort, PreTradeChecker, TradeBooker
 from engine.store.database import Database
 
 __all__ = ["EXEC_TYPE_INCOMING", "OrderManager", "RouteResult"]
@@ -62,6 +63,7 @@ class OrderManager:
         bus: EventBus,
         gateway: OrderGateway | None = None,
         username: str = "oms",
+        market_data: MarketDataPort | None = None,
     ) -> None:
         self.ctx = OmsContext(
             database=database,
@@ -75,6 +77,7 @@ class OrderManager:
             bus=bus,
             username=username,
             gateway=gateway,
+            market_data=market_data or NoMarketData(),
         )
         self.blocks = Blocks(self.ctx)
         self.commands = Commands(self.ctx, self.blocks)
@@ -90,7 +93,7 @@ class OrderManager:
         return OrderManager(
             c.database, checker=checker, recheck=c.recheck, booker=c.booker, authorize=c.authorize,
             kill_switch=c.kill_switch, cases=c.cases, clock=c.clock, bus=c.bus, gateway=c.gateway,
-            username=c.username,
+            username=c.username, market_data=c.market_data,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ what callers read and set
@@ -234,6 +237,11 @@ class OrderManager:
         """Send allocation instructions waiting for a session; alert those never answered."""
         self.post_trade.send_pending()
         self.post_trade.overdue()
+
+    def capture_marks(self) -> int:
+        """Take the fill interval, market prints and end price of final orders (engine.oms.marks)."""
+        with self.ctx.database.transaction() as s:
+            return capture_intervals(s, self.ctx.market_data, self.ctx.clock.now())
 
     # ------------------------------------------------------------------ broker messages
 

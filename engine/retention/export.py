@@ -131,7 +131,8 @@ def _of_blocks(table: str) -> Selector:
         t, o = _t(table), _t("orders")
         col = t.c["block_id"] if "block_id" in t.c else t.c["order_id"]
         blocks = select(o.c.parent_id).where(_in(o.c.id, c.order_ids), o.c.parent_id.is_not(None))
-        return select(t).where(or_(_in(col, c.order_ids), col.in_(blocks))).order_by(t.c.id)
+        key = t.c.id if "id" in t.c else col
+        return select(t).where(or_(_in(col, c.order_ids), col.in_(blocks))).order_by(key)
 
     return q
 
@@ -155,6 +156,7 @@ EXPORTED: dict[str, Selector] = {
     "oms_allocations": _allocations,
     "oms_alloc_instructions": _of_blocks("oms_alloc_instructions"),
     "oms_rotation_log": _of_blocks("oms_rotation_log"),
+    "oms_order_marks": _of_blocks("oms_order_marks"),
     "proposals": _by("proposals", "account_id", "account_ids"),
     "compliance_approvals": _by("compliance_approvals", "id", "case_ids"),
     "compliance_approval_decisions": _by("compliance_approval_decisions", "approval_id", "case_ids"),

@@ -26,8 +26,13 @@ class RecordKind:
 
 KINDS: tuple[RecordKind, ...] = (
     RecordKind(
-        "orders", "orders (with their ClOrdIDs, allocations, FIX allocation instructions and rotation log)", 84,
-        ("orders", "oms_cl_ord_ids", "oms_allocations", "oms_alloc_instructions", "oms_rotation_log"),
+        "orders",
+        "orders (with their ClOrdIDs, allocations, FIX allocation instructions, rotation log and TCA marks)",
+        84,
+        (
+            "orders", "oms_cl_ord_ids", "oms_allocations", "oms_alloc_instructions", "oms_rotation_log",
+            "oms_order_marks",
+        ),
         "last change (updated_at)",
         "not final (a live GTC or GTD order, held, released, at the broker); a block while a child is kept; "
         "its executions or events are not yet past their own periods",

@@ -166,6 +166,7 @@ def purge(
         session, "oms_alloc_instructions", "block_id", order_ids, dry
     )
     r["orders"]["oms_rotation_log"] = _delete(session, "oms_rotation_log", "order_id", order_ids, dry)
+    r["orders"]["oms_order_marks"] = _delete(session, "oms_order_marks", "order_id", order_ids, dry)
     children = {
         int(i)
         for c in _chunks(order_ids)

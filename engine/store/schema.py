@@ -9,6 +9,7 @@ from engine.activity import tables as activity_tables
 from engine.audit import tables as audit_tables
 from engine.compliance import tables as compliance_tables
 from engine.daycycle import tables as daycycle_tables
+from engine.oms import marks_tables as oms_marks_tables
 from engine.oms import tables as oms_tables
 from engine.portfolio_models import tables as models_tables
 from engine.pricing import tables as pricing_tables
@@ -31,6 +32,7 @@ TABLE_MODULES = (
     rebalance_tables,
     compliance_tables,
     oms_tables,
+    oms_marks_tables,
     reconcile_tables,
     models_tables,
     shared_tables,

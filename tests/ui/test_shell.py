@@ -60,7 +60,15 @@ def test_login_lists_demo_users_and_checks_a_stored_password(qtbot, demo_db) -> 
 def test_layouts_are_saved_per_user_and_named_workspaces_load_and_reset(qtbot, demo_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
     ini = tmp_path / "layouts.ini"
     window = open_window(qtbot, demo_db, "cora.compliance", ini)
-    assert visible_docks(window) == {"approvals", "audit", "reconcile", "holdings", "killswitch", "stale"}
+    assert visible_docks(window) == {
+        "approvals",
+        "audit",
+        "reconcile",
+        "holdings",
+        "killswitch",
+        "stale",
+        "tca",
+    }
     # The queue shows the stored pending cases and nothing else: an empty state when there are none
     # (the session's demo book may hold cases other tests opened).
     with demo_db.session() as s:
@@ -74,13 +82,37 @@ def test_layouts_are_saved_per_user_and_named_workspaces_load_and_reset(qtbot, d
     window.docks["clock"].show()
     window.save_layout("mine")
     window.reset_workspace("compliance")
-    assert visible_docks(window) == {"approvals", "audit", "reconcile", "holdings", "killswitch", "stale"}
+    assert visible_docks(window) == {
+        "approvals",
+        "audit",
+        "reconcile",
+        "holdings",
+        "killswitch",
+        "stale",
+        "tca",
+    }
     assert window.restore_layout("mine")
-    assert visible_docks(window) == {"approvals", "reconcile", "holdings", "killswitch", "stale", "clock"}
+    assert visible_docks(window) == {
+        "approvals",
+        "reconcile",
+        "holdings",
+        "killswitch",
+        "stale",
+        "tca",
+        "clock",
+    }
     assert window.settings.workspace_names() == ["mine"]
     close_window(window)  # saves the last layout for this user
     again = open_window(qtbot, demo_db, "cora.compliance", ini, restore=True)
-    assert visible_docks(again) == {"approvals", "reconcile", "holdings", "killswitch", "stale", "clock"}
+    assert visible_docks(again) == {
+        "approvals",
+        "reconcile",
+        "holdings",
+        "killswitch",
+        "stale",
+        "tca",
+        "clock",
+    }
     close_window(again)
     other = open_window(qtbot, demo_db, "pat.pm", ini, restore=True)  # another user: own default
     assert {"drift", "fx", "holdings"} <= visible_docks(other)

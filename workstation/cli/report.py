@@ -13,7 +13,7 @@ from engine.reports.holdings import holdings_report
 from engine.reports.numbers import fmt_money, fmt_percent, fmt_quantity, money, percent_lines
 from engine.reports.performance import performance_report, risk_report
 from engine.reports.scope import account_ids, book_as_of
-from workstation.cli import report_composite
+from workstation.cli import report_composite, report_tca
 from workstation.cli.args import confidence, horizon_days, iso_date, row_limit
 from workstation.cli.output import print_json, table
 from workstation.compose import open_store
@@ -166,6 +166,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _register_stale(kinds)
     _register_attribution(kinds)
     report_composite.register(kinds)
+    report_tca.register(kinds)
     for kind in KINDS:
         k = kinds.add_parser(kind, help=f"{kind} report (shape of --json in docs/reports.md)")
         who = k.add_mutually_exclusive_group(required=True)

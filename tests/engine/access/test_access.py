@@ -40,6 +40,7 @@ from engine.retention.policy import set_period
 from engine.retention.purge import purge
 from engine.store.database import Database
 from engine.store.people import AuditEntry, User
+from engine.tca.report import tca_report
 from tests.engine.compliance.minibook import build_minibook
 
 D = date(2026, 10, 30)
@@ -108,6 +109,7 @@ CALLS: list[tuple[str, str, Callable[[Any, str], object]]] = [
     ("co1", "bookings.approve", lambda s, u: corporate.approve(s, "CA-AAA", username=u)),
     ("tr1", "bookings.approve", lambda s, u: corporate.reject(s, "CA-AAA", "why", username=u)),
     ("pm1", "day.close", lambda s, u: book_due(s, D, username=u)),
+    ("pm1", "tca.read", lambda s, u: tca_report(s, u, D, D)),
 ]
 
 
