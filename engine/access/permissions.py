@@ -52,6 +52,8 @@ class Permission(StrEnum):
     """Delete records past their retention period (engine.retention.purge)."""
     CLIENT_EXPORT = "client.export"
     """Export everything the book holds about one client (engine.retention.export)."""
+    STATEMENTS = "statements.generate"
+    """Generate client statements (PDF) from the book (engine.statements)."""
 
 
 P = Permission
@@ -80,6 +82,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RECONCILE_ADJUST,
             P.RECONCILE_APPROVE,
             P.CLIENT_EXPORT,
+            P.STATEMENTS,
         }
     ),
     Role.ADMIN: frozenset(
@@ -104,6 +107,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RETENTION_POLICY,
             P.RETENTION_PURGE,
             P.CLIENT_EXPORT,
+            P.STATEMENTS,
         }
     ),
     Role.OPERATIONS: frozenset(
@@ -120,6 +124,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.BOOKINGS_ENTER,
             P.BOOKINGS_APPROVE,
             P.DAY_CLOSE,
+            P.STATEMENTS,
         }
     ),
 }
