@@ -177,7 +177,13 @@ def build_batch(
                 - 1
             )
             start = float(f["value"].iloc[k]) if k >= 0 else 0.0
-            flows = float(f["flow"].iloc[k + 1 :].sum()) if k >= 0 else float(f["flow"].sum())
+            # An account whose history starts inside the period starts from nothing: its first value
+            # is money (or securities) brought in.
+            flows = (
+                float(f["flow"].iloc[k + 1 :].sum())
+                if k >= 0
+                else float(f["value"].iloc[0] + f["flow"].iloc[1:].sum())
+            )
             act["start_value"] = _m(start, ccy)
             act["net_flows"] = _m(flows, ccy)
             # Rounded lines that add up: start + flows + income + fees + market change = end.
