@@ -38,6 +38,7 @@ from engine.reconcile.statement import ParsedStatement
 from engine.retention.export import export_client
 from engine.retention.policy import set_period
 from engine.retention.purge import purge
+from engine.statements.service import plan as statements_plan
 from engine.store.database import Database
 from engine.store.people import AuditEntry, User
 from tests.engine.compliance.minibook import build_minibook
@@ -108,6 +109,11 @@ CALLS: list[tuple[str, str, Callable[[Any, str], object]]] = [
     ("co1", "bookings.approve", lambda s, u: corporate.approve(s, "CA-AAA", username=u)),
     ("tr1", "bookings.approve", lambda s, u: corporate.reject(s, "CA-AAA", "why", username=u)),
     ("pm1", "day.close", lambda s, u: book_due(s, D, username=u)),
+    (
+        "tr1",
+        "statements.generate",
+        lambda s, u: statements_plan(s, u, "2026Q3", Path("/nonexistent/st"), everything=True),
+    ),
 ]
 
 
