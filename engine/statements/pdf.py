@@ -52,7 +52,7 @@ GRID = TableStyle(
 def _table(
     rows: list[list[Any]], widths: list[float], right_from: int, bold_rows: tuple[int, ...] = ()
 ) -> Table:
-    t = Table(rows, colWidths=widths, repeatRows=1)
+    t = Table(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
     style = TableStyle([*GRID.getCommands(), ("ALIGN", (right_from, 0), (-1, -1), "RIGHT")])
     for r in bold_rows:
         style.add("FONT", (0, r), (-1, r), "Helvetica-Bold", 7.5)
@@ -86,7 +86,6 @@ def summary_flowables(doc: dict[str, Any], f: Formatter) -> list[Flowable]:
         ["Value at the end of the period", f.money(a["end_value"])],
     ]
     t = _table(rows, [70 * mm, 35 * mm], 1, bold_rows=(len(rows) - 1,))
-    t.hAlign = "LEFT"
     out.append(t)
     perf = doc.get("performance", {})
     out.append(Paragraph("Performance (time-weighted, in {})".format(_e(doc["base_currency"])), H2))
@@ -157,7 +156,6 @@ def activity_flowables(doc: dict[str, Any], f: Formatter) -> list[Flowable]:
             ["Dividends and interest (gross)", f.money(a["income"])], ["Tax withheld", f.money(a["withholding"])],
             ["Income net of withholding", f.money(a["income_net"])], ["Fees", f.money(a["fees"])]]  # fmt: skip
     out: list[Flowable] = [_table(rows, [70 * mm, 35 * mm], 1, bold_rows=(3,))]
-    out[0].hAlign = "LEFT"
     grows = [["Gains", f"Short term ({ccy})", f"Long term ({ccy})", f"No holding rule ({ccy})"],
              ["Realized in the period", f.money(g["realized_short"]), f.money(g["realized_long"]), f.money(g["realized_none"])],
              ["Unrealized at the end", f.money(g["unrealized_short"]), f.money(g["unrealized_long"]),

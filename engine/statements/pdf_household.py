@@ -41,13 +41,11 @@ def household_flowables(doc: dict[str, Any]) -> list[Flowable]:
              ["Fees", f.money(a["fees"])], ["Deposits", f.money(a["deposits"])],
              ["Withdrawals", f.money(a["withdrawals"])]]  # fmt: skip
     t = _table(arows, [70 * mm, 35 * mm], 1)
-    t.hAlign = "LEFT"
     out += [Spacer(1, 3 * mm), t, Paragraph(f"Performance (time-weighted, in {_e(ccy)})", H2)]
     prow = [["Period", "From", "Net of fees", "Gross of fees"]]
     for w in doc["performance"]["windows"]:
         prow.append([WINDOWS[w["window"]], f.date_iso(w["from"]), f.percent(w["net"]), f.percent(w["gross"])])
     t = _table(prow, [30 * mm, 28 * mm, 26 * mm, 26 * mm], 2)
-    t.hAlign = "LEFT"
     out += [t, Paragraph("The household's return from the sum of its accounts' daily values and flows, each "
                          "day at that day's rate; benchmarks are on each account's statement.", NOTE)]  # fmt: skip
     charts = Table(
