@@ -24,6 +24,7 @@ from engine.reports.scope import account_ids
 from engine.statements.fmt import locale_for
 from engine.statements.period import Period, parse_period
 from engine.statements.run import BATCH, Job, batches
+from engine.statements.tables import StatementRecord
 from engine.store.accounts import Account, Household
 from engine.store.files import create_private_file
 
@@ -94,7 +95,8 @@ def finish(
     scope: str,
     at: datetime | None = None,
 ) -> str:
-    """Write the manifest (`<period>-manifest.json`) and the audit entry; the manifest's SHA-256."""
+    """Write the manifest (`<period>-manifest.json`), a client_statements row per file and the audit
+    entry; the manifest's SHA-256."""
     at = (at or datetime.now(UTC)).astimezone(UTC)
     manifest = {**doc, "generated_at": at.isoformat(), "generated_by": actor, "scope": scope}
     text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
@@ -102,9 +104,27 @@ def finish(
     create_private_file(path)
     path.write_text(text, encoding="utf-8")
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    _records(session, actor, period, doc["statements"], at)
     record(
         session, actor, "statements.generate", "statements", period.label,
         after={"scope": scope, "written": doc["written"], "skipped": len(doc["skipped"]), "manifest_sha256": digest},
         reason="client statements generated", at=at,
     )  # fmt: skip
     return digest
+
+
+def _records(
+    session: Session, actor: str, period: Period, written: list[dict[str, Any]], at: datetime
+) -> None:
+    """A client_statements row per file written (retention kind `statements`)."""
+    accounts = dict(session.execute(select(Account.code, Account.id)).all())
+    households = dict(session.execute(select(Household.code, Household.id)).all())
+    for r in written:
+        session.add(
+            StatementRecord(
+                period=period.label, period_end=period.last, kind=r["kind"],
+                account_id=accounts.get(r.get("account", "")), household_id=households.get(r.get("household", "")),
+                file=r["file"], sha256=r["sha256"], pages=r["pages"], bytes=r["bytes"],
+                generated_by=actor, generated_at=at,
+            )
+        )  # fmt: skip

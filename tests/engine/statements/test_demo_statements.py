@@ -20,6 +20,7 @@ from engine.reports.performance import performance_report
 from engine.state.daycycle import CLOSED
 from engine.statements.build import build_batch
 from engine.statements.period import parse_period
+from engine.statements.tables import StatementRecord
 from engine.store.accounts import Account, Household
 from engine.store.database import Database
 from engine.store.people import AuditEntry
@@ -134,7 +135,12 @@ def test_cli_bulk_in_workers_is_deterministic_audited_and_skips_empty(
     assert manifest["generated_by"] == "olga.ops" and manifest["written"] == doc["written"]
     with db.session() as s:
         entries = s.scalars(select(AuditEntry).where(AuditEntry.action == "statements.generate")).all()
+        records = s.scalars(select(StatementRecord).order_by(StatementRecord.id)).all()
     assert len(entries) == 2 and all(e.username == "olga.ops" for e in entries)
+    # A client_statements row per file of each run (retention kind `statements`), with its hash.
+    assert len(records) == 2 * len(files) and {r.file: r.sha256 for r in records} == files
+    assert all(r.period_end == date(2026, 9, 30) and r.generated_by == "olga.ops" for r in records)
+    assert all((r.account_id is None) != (r.household_id is None) for r in records)
     assert main(["--db", url, "statements", "--period", "2026Q5", "--all", "--out", str(tmp_path / "c"),
                  "--user", "olga.ops"]) == 2  # fmt: skip
     assert "expected a quarter such as 2026Q3" in capsys.readouterr().err
