@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import QComboBox, QSplitter, QVBoxLayout, QWidget
 
 from widgets.columns import Column
@@ -70,7 +70,7 @@ class AttributionView(QWidget):
     request = Signal(str)
     """The grouping (sector, currency, asset_class) the user chose: the panel loads it."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, dark: bool = False) -> None:
         super().__init__(parent)
         self.by = QComboBox()
         self.by.addItems(list(BY))
@@ -104,6 +104,7 @@ class AttributionView(QWidget):
         layout.setSpacing(0)
         layout.addWidget(bar)
         layout.addWidget(split, 1)
+        self.apply_theme(dark)
 
     def grouping(self) -> str:
         return BY[self.by.currentText()]
@@ -135,7 +136,12 @@ class AttributionView(QWidget):
                 height=height,
                 width=np.abs(values),
             )
-        plot.getAxis("left").setTicks([[(float(v), str(s)) for v, s in zip(y, frame["segment"])]])
+        left = plot.getAxis("left")
+        left.setTicks([[(float(v), str(s)) for v, s in zip(y, frame["segment"])]])
+        # The axis as wide as the longest segment name (pyqtgraph would cut "Information Technology").
+        widest = max((QFontMetrics(left.style.get("tickFont") or self.font()).horizontalAdvance(str(s))
+                      for s in frame["segment"]), default=0)  # fmt: skip
+        left.setWidth(widest + 16)
         plot.enableAutoRange(axis="x")
         plot.setYRange(-0.6, n + 1.3, padding=0)  # room at the top for the legend
 
