@@ -13,7 +13,7 @@ import hashlib
 import multiprocessing
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.errors import WorkstationError
 from engine.pricing.fx import FxTable
 from engine.statements.build import build_batch
 from engine.statements.fmt import locale_for
@@ -136,11 +137,54 @@ _OPEN: dict[str, Database] = {}
 
 
 def _in_worker(opener: Opener, job: Job) -> list[dict[str, Any]]:
-    """A worker's batch: the book opened once per worker process (read only)."""
+    """A worker's batch: the book opened once per worker process (read only). A batch that fails
+    (e.g. a held security without a price) is run again household by household, then account by
+    account, so that one bad account fails alone: its row says `failed` and why."""
     if job.url not in _OPEN:
         _OPEN[job.url] = opener(job.url)
     with _OPEN[job.url].session() as session:
+        try:
+            return run_job(session, job)
+        except WorkstationError as exc:
+            session.rollback()
+            return _split(session, job, str(exc))
+
+
+def _split(session: Session, job: Job, why: str) -> list[dict[str, Any]]:
+    ids = list(job.account_ids)
+    rows = session.execute(
+        select(Account.id, Account.code, Household.code)
+        .join(Household, Household.id == Account.household_id)
+        .where(Account.id.in_(ids))
+    ).all()
+    code = {a: c for a, c, _ in rows}
+    if len(ids) == 1:
+        return [{"kind": "account", "account": code[ids[0]], "failed": why}]
+    groups: dict[str, list[int]] = {}
+    for a, _, h in rows:
+        groups.setdefault(h, []).append(a)
+    out: list[dict[str, Any]] = []
+    for h, members in groups.items():
+        part = replace(
+            job,
+            account_ids=tuple(a for a in ids if a in members),
+            households=tuple(x for x in job.households if x == h),
+        )
+        if len(groups) == 1:  # one household: account by account, its own statement not written
+            for a in part.account_ids:
+                out += _retry(session, replace(part, account_ids=(a,), households=()))
+            out += [{"kind": "household", "household": x, "failed": why} for x in part.households]
+        else:
+            out += _retry(session, part)
+    return out
+
+
+def _retry(session: Session, job: Job) -> list[dict[str, Any]]:
+    try:
         return run_job(session, job)
+    except WorkstationError as exc:
+        session.rollback()
+        return _split(session, job, str(exc))
 
 
 def generate(

@@ -82,6 +82,7 @@ def summary(period: Period, results: list[dict[str, Any]]) -> dict[str, Any]:
         "accounts": sum(1 for r in results if r["kind"] == "account"),
         "written": len(written), "pages": sum(r["pages"] for r in written), "bytes": sum(r["bytes"] for r in written),
         "skipped": [r for r in results if "skipped" in r],
+        "failed": [r for r in results if "failed" in r],
         "statements": written,
     }  # fmt: skip
 
@@ -107,7 +108,8 @@ def finish(
     _records(session, actor, period, doc["statements"], at)
     record(
         session, actor, "statements.generate", "statements", period.label,
-        after={"scope": scope, "written": doc["written"], "skipped": len(doc["skipped"]), "manifest_sha256": digest},
+        after={"scope": scope, "written": doc["written"], "skipped": len(doc["skipped"]), "failed": len(doc["failed"]),
+               "manifest_sha256": digest},
         reason="client statements generated", at=at,
     )  # fmt: skip
     return digest

@@ -72,13 +72,16 @@ def cmd_statements(args: argparse.Namespace) -> int:
         )
         with database.transaction() as session:
             doc["manifest_sha256"] = finish(session, actor, period, args.out, doc, scope)
+    failed = 1 if doc["failed"] else 0  # the others were written; the failures are listed
     if args.json:
         print_json(doc)
-        return 0
+        return failed
     print(
         f"{doc['written']} statement(s) for {period.label} in {args.out} ({doc['pages']} pages); "
         f"{len(doc['skipped'])} skipped"
     )
     for s in doc["skipped"]:
         print(f"  skipped {s.get('account') or s.get('household')}: {s['skipped']}")
-    return 0
+    for f in doc["failed"]:
+        print(f"error: {f.get('account') or f.get('household')}: {f['failed']}", file=sys.stderr)
+    return failed

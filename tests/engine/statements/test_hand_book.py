@@ -26,11 +26,12 @@ from engine.reports.scope import account_ids
 from engine.statements.build import build_batch
 from engine.statements.pdf import account_flowables, render
 from engine.statements.period import parse_period
-from engine.statements.run import Job, run_job
+from engine.statements.run import Job, generate, run_job
 from engine.statements.service import plan
 from engine.store.accounts import Account, Model, ModelComponent
 from engine.store.database import Database
 from engine.store.people import User
+from engine.store.positions import TaxLot
 from engine.store.reference import Security
 from tests.engine.reports.test_history import FLOW, VALUE, book, day  # noqa: F401  (`book` is a fixture)
 
@@ -149,3 +150,23 @@ def test_permission_and_batch_files(q1: tuple[Database, int], tmp_path: Path) ->
     h = by["H1"]
     assert h["accounts"] == ["A1"] and h["currency"] == "USD" and h["total"] == pytest.approx(round(END, 2))
     assert "10,630.31" in _text((tmp_path / "2026Q1-H1.pdf").read_bytes())
+
+
+def test_a_bad_account_fails_alone_and_the_others_are_written(
+    q1: tuple[Database, int], tmp_path: Path
+) -> None:
+    """A2 holds SAP, which has no price at all: its batch is run again account by account."""
+    db, _ = q1
+    with db.transaction() as s:
+        a2 = s.scalars(select(Account.id).where(Account.code == "A2")).one()
+        sap = s.scalars(select(Security.id).where(Security.symbol == "SAP")).one()
+        s.add(TaxLot(account_id=a2, security_id=sap, lot_ref="SAP-1", quantity=Decimal(5), unit_cost=Decimal(100),
+                     acquired=day("03-02"), fx_rate=Decimal(1)))  # fmt: skip
+    with db.session() as s:
+        _, jobs = plan(s, "olga", "2026Q1", tmp_path / "out", household="H1")
+    results = generate(lambda _url: db, jobs, workers=1)
+    by = {r.get("account") or r.get("household"): r for r in results}
+    assert by["A2"]["failed"] == "SAP is held on 2026-03-31 but has no price on or before it"
+    assert by["A1"]["file"] == "2026Q1-A1.pdf" and "skipped" in by["A3"]
+    assert by["H1"]["failed"] == by["A2"]["failed"]  # its household's statement would be incomplete
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["2026Q1-A1.pdf"]
