@@ -83,14 +83,13 @@ def _holdings(doc: dict[str, Any], pos: list[Any], cash: list[Any], ccy: str) ->
     classes: dict[str, list[int]] = {}
     for k, p in enumerate(doc["positions"]):
         classes.setdefault(p["asset_class"], []).append(k)
-    alloc = [(c, [n_ for n_ in ks]) for c, ks in sorted(classes.items())]
     doc["allocation"] = [
         {
             "asset_class": c,
             "value_base": float(sum(lines[k] for k in ks)),
             "weight": float(sum(w[k] for k in ks)),
         }
-        for c, ks in alloc
+        for c, ks in sorted(classes.items())
     ]
     if len(cash):
         doc["allocation"].append(

@@ -27,6 +27,7 @@ from engine.errors import NotFound
 from engine.pricing.fx import FxTable
 from engine.pricing.prices import last_prices
 from engine.reports.lot_history import NEVER, cumulative_factor, split_factors
+from engine.store.accounts import Account
 from engine.store.positions import CashBalance, TaxLot
 from engine.store.reference import Security
 
@@ -159,8 +160,6 @@ def holdings_at(
 
 
 def _jurisdictions(session: Session, ids: list[int]) -> dict[int, str]:
-    from engine.store.accounts import Account
-
     return dict(
         session.execute(select(Account.id, Account.tax_jurisdiction).where(Account.id.in_(ids))).all()
     )
