@@ -54,6 +54,8 @@ class Permission(StrEnum):
     """Export everything the book holds about one client (engine.retention.export)."""
     TCA_READ = "tca.read"
     """Read transaction cost analysis and the best-execution report (engine.tca)."""
+    STATEMENTS = "statements.generate"
+    """Generate client statements (PDF) from the book (engine.statements)."""
 
 
 P = Permission
@@ -83,6 +85,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RECONCILE_APPROVE,
             P.CLIENT_EXPORT,
             P.TCA_READ,
+            P.STATEMENTS,
         }
     ),
     Role.ADMIN: frozenset(
@@ -108,6 +111,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RETENTION_PURGE,
             P.CLIENT_EXPORT,
             P.TCA_READ,
+            P.STATEMENTS,
         }
     ),
     Role.OPERATIONS: frozenset(
@@ -124,6 +128,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.BOOKINGS_ENTER,
             P.BOOKINGS_APPROVE,
             P.DAY_CLOSE,
+            P.STATEMENTS,
         }
     ),
 }

@@ -15,6 +15,7 @@ already inside the first value.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -79,13 +80,30 @@ def closes(session: Session, security_ids: np.ndarray, dates: np.ndarray) -> np.
     return wide.to_numpy(dtype=float)
 
 
-def account_history(session: Session, account_id: int, start: date, end: date, fx: FxTable) -> AccountHistory:
-    """The account's daily value, value at the previous day's FX, and external flows, in base currency."""
+Closes = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""(security ids, dates) -> the `closes` grid; lets a batch of accounts share one price load."""
+
+
+def account_history(
+    session: Session,
+    account_id: int,
+    start: date,
+    end: date,
+    fx: FxTable,
+    dates: np.ndarray | None = None,
+    closes_of: Closes | None = None,
+) -> AccountHistory:
+    """The account's daily value, value at the previous day's FX, and external flows, in base currency.
+
+    `dates` (the price dates in [start, end]) and `closes_of` let a caller that rebuilds many
+    accounts load them once (engine.statements); by default each call reads its own.
+    """
     acct = session.get(Account, account_id)
     if acct is None:
         raise AnalyticsError(f"no account id {account_id}")
     base = acct.base_currency
-    dates = price_dates(session, start, end)
+    if dates is None:
+        dates = price_dates(session, start, end)
     if len(dates) == 0:
         raise AnalyticsError(f"no prices between {start} and {end}")
     n = len(dates)
@@ -102,7 +120,9 @@ def account_history(session: Session, account_id: int, start: date, end: date, f
         columns=["security_id", "symbol", "currency", "mult"],
     ).set_index("security_id")
     secs = secs.reindex(qh.security_ids)
-    price = closes(session, qh.security_ids, dates)
+    price = (
+        closes(session, qh.security_ids, dates) if closes_of is None else closes_of(qh.security_ids, dates)
+    )
     held = qh.quantity != 0
     gap = held & np.isnan(price)
     if gap.any():

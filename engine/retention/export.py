@@ -124,6 +124,15 @@ def _daily_values(c: Client) -> Select[Any]:
     return select(t).where(_in(t.c.account_id, c.account_ids)).order_by(t.c.account_id, t.c.day)
 
 
+def _statements(c: Client) -> Select[Any]:
+    t = _t("client_statements")
+    return (
+        select(t)
+        .where(or_(_in(t.c.account_id, c.account_ids), _in(t.c.household_id, c.household_ids)))
+        .order_by(t.c.id)
+    )
+
+
 def _of_blocks(table: str) -> Selector:
     """Rows of a block-level table (by its order): the client's orders and the blocks they are in."""
 
@@ -149,6 +158,7 @@ EXPORTED: dict[str, Selector] = {
     "realized_gains": _by("realized_gains", "account_id", "account_ids"),
     "activity_lines": _by("activity_lines", "account_id", "account_ids"),
     "account_daily_values": _daily_values,
+    "client_statements": _statements,
     "orders": _by("orders", "account_id", "account_ids"),
     "order_events": _by("order_events", "order_id", "order_ids"),
     "executions": _by("executions", "order_id", "order_ids"),

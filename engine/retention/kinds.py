@@ -81,6 +81,10 @@ KINDS: tuple[RecordKind, ...] = (
         "are never purged)",
     ),
     RecordKind(
+        "statements", "client statements generated (account or household, quarter, file, SHA-256)", 84,
+        ("client_statements",), "the end of the quarter the statement reports", "never held back",
+    ),
+    RecordKind(
         "desk_feed", "the shared desk's change feed", 12, ("change_log",), "change time", "never held back"
     ),
     RecordKind(

@@ -210,6 +210,9 @@ def purge(
     ) + _delete(session, "cash_movements", "id", loose_moves, dry)
     r["ledger"]["bookings"] = _delete(session, "bookings", "id", booking_ids, dry)
     r["desk_feed"]["change_log"] = _delete(session, "change_log", "seq", feed_ids, dry)
+    r["statements"]["client_statements"] = _delete_before(
+        session, "client_statements", "period_end", cut["statements"], dry
+    )
     r["fix_files"]["files"] = len(result.files)
 
     why = reason or f"retention purge before {before.isoformat()}"

@@ -17,6 +17,7 @@ from engine.rebalance import tables as rebalance_tables
 from engine.reconcile import tables as reconcile_tables
 from engine.retention import tables as retention_tables
 from engine.shared import tables as shared_tables
+from engine.statements import tables as statements_tables
 from engine.store import accounts, market, meta, people, positions, reference
 from engine.store.base import Base
 
@@ -40,6 +41,7 @@ TABLE_MODULES = (
     activity_tables,
     retention_tables,
     daycycle_tables,
+    statements_tables,
 )
 metadata = Base.metadata
 

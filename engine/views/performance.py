@@ -108,3 +108,17 @@ def performance(
         performance=perf,
         risk=risk,
     )
+
+
+def attribution(database: Database, account_id: int, days: int = 365, by: str = "sector") -> dict[str, Any]:
+    """The `report attribution` document of the account over the `days` up to the book's as-of date
+    (the same engine function as the CLI: engine.reports.attribution.attribution_report)."""
+    from engine.reports.attribution import attribution_report
+    from engine.reports.scope import book_as_of
+
+    with database.session() as s:
+        acct = s.get(Account, account_id)
+        if acct is None:
+            raise NotFound(f"no account id {account_id}")
+        end = book_as_of(s)
+        return attribution_report(s, acct.code, end - timedelta(days=days), end, by=by)

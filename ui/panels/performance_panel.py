@@ -1,16 +1,18 @@
 """PM performance and risk dock: one account's cumulative return against its model or a benchmark,
-its drawdown, and the `report performance` / `report risk` figures beside the chart."""
+its drawdown, and the `report performance` / `report risk` figures beside the chart; on a second
+tab its Brinson-Fachler attribution over the same range (`report attribution`'s document)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QTabWidget, QWidget
 
 from engine.views import performance as perf_data
 from engine.views.performance import PerformanceData
 from ui.desk import Desk
 from ui.panels.base import Panel
+from widgets.attribution_view import AttributionView
 from widgets.formatting import fmt_money
 from widgets.performance_chart import PerformanceChart
 
@@ -78,11 +80,20 @@ class PerformancePanel(Panel):
     def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(desk, parent)
         self.chart = PerformanceChart()
-        self.setWidget(self.chart)
+        self.attribution = AttributionView()
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.chart, "Returns and risk")
+        self.tabs.addTab(self.attribution, "Attribution")
+        self.setWidget(self.tabs)
         self.chart.request.connect(self.show_account)
+        self.attribution.request.connect(lambda _by: self._load_attribution())
+        self.tabs.currentChanged.connect(lambda _i: self._load_attribution())
         desk.account_selected.connect(self._select)
         self.data: PerformanceData | None = None
+        self.attribution_doc: dict[str, Any] | None = None
         self._want: tuple[int, int, str] | None = None
+        self._want_attr: tuple[int, int, str] | None = None
 
     def load(self) -> None:
         def done(accounts: list[tuple[int, str, str]]) -> None:
@@ -131,6 +142,35 @@ class PerformancePanel(Panel):
             done,
             failed,
         )
+        self._load_attribution()
+
+    def _load_attribution(self) -> None:
+        """Attribution of the chosen account over the chart's range, when its tab is showing."""
+        cur = self.chart.current()
+        if cur is None or self.tabs.currentWidget() is not self.attribution:
+            return
+        want = (cur[0], cur[1], self.attribution.grouping())
+        if want == self._want_attr:
+            return
+        self._want_attr = want
+
+        def done(doc: dict[str, Any]) -> None:
+            if self._want_attr == want:
+                self.attribution_doc = doc
+                self.attribution.set_document(doc)
+
+        def failed(msg: str) -> None:
+            if self._want_attr == want:
+                self._want_attr = None  # try again on the next choice
+                self.attribution.set_message(f"No attribution for this account: {msg}")
+
+        self.desk.run(
+            "Attribution",
+            lambda _t: perf_data.attribution(self.desk.database, want[0], want[1], want[2]),
+            done,
+            failed,
+        )
 
     def apply_theme(self, dark: bool) -> None:
         self.chart.apply_theme(dark)
+        self.attribution.apply_theme(dark)

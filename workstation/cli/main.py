@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "retention": "retention",
     "client": "client",
     "day": "day",
+    "statements": "statements",
 }
 GROUPS: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 

@@ -38,6 +38,7 @@ from engine.reconcile.statement import ParsedStatement
 from engine.retention.export import export_client
 from engine.retention.policy import set_period
 from engine.retention.purge import purge
+from engine.statements.service import plan as statements_plan
 from engine.store.database import Database
 from engine.store.people import AuditEntry, User
 from engine.tca.report import tca_report
@@ -110,6 +111,11 @@ CALLS: list[tuple[str, str, Callable[[Any, str], object]]] = [
     ("tr1", "bookings.approve", lambda s, u: corporate.reject(s, "CA-AAA", "why", username=u)),
     ("pm1", "day.close", lambda s, u: book_due(s, D, username=u)),
     ("pm1", "tca.read", lambda s, u: tca_report(s, u, D, D)),
+    (
+        "tr1",
+        "statements.generate",
+        lambda s, u: statements_plan(s, u, "2026Q3", Path("/nonexistent/st"), everything=True),
+    ),
 ]
 
 

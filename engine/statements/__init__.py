@@ -1,0 +1,1 @@
+"""Client statements: quarterly PDFs per account and per household, built in bulk (docs/reports.md)."""
