@@ -31,7 +31,7 @@ from engine.daycycle.inbox import InboxKind
 from engine.daycycle.tables import AccountDailyValue, DayRun, DayStep, InboxFile
 from engine.demo.clients import build_clients
 from engine.demo.history import run_history
-from engine.demo.history_plan import adjust_closes, make_plan
+from engine.demo.history_plan import adjust_closes, legacy_lots, make_plan
 from engine.demo.history_values import Market
 from engine.demo.holdings import build_holdings, market_arrays
 from engine.demo.market import (
@@ -117,6 +117,7 @@ def build_demo_book(
     history_years: int = 0,
     inbox_kinds: Sequence[InboxKind] | None = None,
     progress: Callable[[str], None] = lambda _line: None,
+    observe: Callable[[date], None] | None = None,
 ) -> DemoBuild:
     """Generate and store the demo book. Refuses to overwrite a non-demo book unless `replace`.
 
@@ -169,9 +170,9 @@ def build_demo_book(
     lots, cash, excl = build_holdings(accts, weights, m, rng, equity_pool)
     plan = None
     if history_years:
-        held = lots.groupby("symbol")["account"].nunique()
         in_models = {s for w in weights.values() for s in w}
-        plan = make_plan(universe, in_models, held, book_day, as_of, seed, pd.DatetimeIndex(ecb.index))
+        plan = make_plan(universe, in_models, book_day, as_of, seed, pd.DatetimeIndex(ecb.index))
+        lots = pd.concat([lots, legacy_lots(plan, accts, m)], ignore_index=True)
         closes = adjust_closes(closes, plan)
     rows: dict[str, int] = {}
     log.info("writing %d accounts, %d lots", len(accts), len(lots))
@@ -311,7 +312,7 @@ def build_demo_book(
         days = plan.weekdays()
         currency = dict(zip(universe["symbol"], universe["currency"]))
         market = Market.build(closes, sec_id, currency, ecb, days)
-        done = run_history(database, plan, market, weights, inbox_kinds, progress=progress)
+        done = run_history(database, plan, market, weights, inbox_kinds, progress=progress, observe=observe)
         history = {"closes": done.closes, "quiet_days": done.quiet_days, "trades": done.trades, **done.counts}
     return DemoBuild(accounts=accounts, seed=seed, as_of=as_of, seconds=time.perf_counter() - t0, rows=rows,
                      history_years=history_years, history=history)  # fmt: skip

@@ -75,8 +75,10 @@ def run_history(
     kinds: Sequence[InboxKind],
     progress: Callable[[str], None] = lambda _line: None,
     workdir: Path | None = None,
+    observe: Callable[[date], None] | None = None,
 ) -> HistoryResult:
-    """Drive the book from the plan's start to its end (see the module docstring)."""
+    """Drive the book from the plan's start to its end (see the module docstring). `observe` is
+    called with each real close's date once it is closed (tests look at the book then)."""
     out = HistoryResult()
     own = workdir is None
     root = Path(tempfile.mkdtemp(prefix="demo-history-")) if workdir is None else workdir
@@ -99,7 +101,8 @@ def run_history(
                 closes_today = market.closes_on(day)
                 with database.transaction() as s:
                     require(s, TRADER, Permission.ORDERS_ROUTE)
-                    fills = rebalance_trades(s, day, snap, market, weights, closes_today, sized["value"])
+                    fills = rebalance_trades(s, day, snap, market, weights, closes_today, sized["value"],
+                                             plan.event_symbols(day))  # fmt: skip
                     book_fills(s, fills)
                     fx = fx_lines(s, day, market, accts)
                     record(s, TRADER, "demo.history.rebalance", "day", day.isoformat(),
@@ -119,6 +122,8 @@ def run_history(
             result = close_day(database, day, OPS_USER, inbox=inbox, kinds=kinds, steps=steps)
             _check(day, result.steps)
             out.closes += 1
+            if observe is not None:
+                observe(day)
             with database.session() as s:
                 snap = Snapshot.take(s)
             nxt = plan.closes[i + 1] if i + 1 < len(plan.closes) else None

@@ -17,6 +17,9 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from engine.demo.clients import DemoAccount
+from engine.demo.holdings import MarketArrays
+
 SPLIT_RATIO = 2
 DIVIDEND_PAYERS = 8  # model equities paying a quarterly dividend
 MERGER_CASH_SHARE = 0.4  # of the offer's value, paid in cash; the rest in acquirer shares
@@ -52,6 +55,12 @@ class HistoryPlan:
     seed: int
     notes: dict[str, str] = field(default_factory=dict)
 
+    def event_symbols(self, day: date) -> set[str]:
+        """Securities with a share event on `day` (not rebalanced that day: the action is pending)."""
+        c = self.corporate
+        return {s for d, syms in ((c.split_day, (c.split,)), (c.merger_day, (c.target, c.acquirer)),
+                                  (c.spinoff_day, (c.parent, c.child))) if d == day for s in syms}  # fmt: skip
+
     def weekdays(self) -> pd.DatetimeIndex:
         """Every business day (Monday to Friday) of the history: each gets a stored value."""
         return pd.bdate_range(self.start, self.end)
@@ -71,24 +80,22 @@ def close_dates(start: date, end: date, fixings: pd.DatetimeIndex) -> tuple[list
 def make_plan(
     universe: pd.DataFrame,
     model_symbols: set[str],
-    held_count: pd.Series,
     start: date,
     end: date,
     seed: int,
     fixings: pd.DatetimeIndex,
 ) -> HistoryPlan:
-    """Choose the events. `held_count`: accounts holding each symbol at the start (for the merger
-    target and the spin-off's new company, picked among the held equities outside every model)."""
+    """Choose the events: the split, the acquirer and the spin-off's parent among the US model
+    equities; the merger target and the new company among the US equities outside every model."""
     rng = np.random.default_rng(seed + 1_000_003)
     closes, quarters = close_dates(start, end, fixings)
     usd = universe[(universe["currency"] == "USD") & (universe["asset_class"] == "equity")]
     in_models = usd[usd["symbol"].isin(model_symbols)]["symbol"].tolist()
     outside = usd[~usd["symbol"].isin(model_symbols)]["symbol"].tolist()
-    by_holders = sorted(outside, key=lambda s: (-int(held_count.get(s, 0)), s))
-    if len(in_models) < 3 or len(by_holders) < 2:
+    if len(in_models) < 3 or len(outside) < 2:
         raise ValueError("the demo universe has too few US equities for the history's corporate events")
     split, acquirer, parent = (str(s) for s in rng.choice(sorted(in_models), size=3, replace=False))
-    target, child = by_holders[0], by_holders[1]
+    target, child = (str(s) for s in rng.choice(sorted(outside), size=2, replace=False))
     middle = closes[1:-1] or closes
 
     def pick(frac: float) -> date:
@@ -101,14 +108,41 @@ def make_plan(
     return HistoryPlan(closes[0], end, closes, quarters, corporate, payers, seed)
 
 
+def legacy_lots(plan: HistoryPlan, accounts: list[DemoAccount], m: MarketArrays) -> pd.DataFrame:
+    """Lots of the merger target and the spin-off's new company (outside every model: legacy
+    holdings) for every third account, about 1% of its value each, bought at a close of the year
+    before the history, so both events have holders whatever the book's size."""
+    rng = np.random.default_rng(plan.seed + 2_000_003)
+    rows = []
+    last = len(m.dates) - 1
+    for n, acct in enumerate(accounts):
+        if n % 3:
+            continue
+        for k, sym in enumerate((plan.corporate.target, plan.corporate.child)):
+            i = m.sym_index[sym]
+            day = int(m.last_session[max(0, last - int(rng.integers(30, 250))), i])
+            usd_to_base = m.eur_per[day, m.ccy_index[acct.base_currency]] / m.eur_per[day, m.ccy_index["USD"]]
+            qty = np.floor(acct.value_usd * 0.01 / (m.close_ff[last, i] * m.lot_size[i])) * m.lot_size[i]
+            if qty > 0:
+                rows.append({"account": acct.code, "symbol": sym, "lot_ref": f"DEMO-L{k + 1}", "quantity": qty,
+                             "unit_cost": round(float(m.close_ff[day, i]), 2),
+                             "acquired": m.dates[day].date(), "fx_rate": round(float(usd_to_base), 10)})  # fmt: skip
+    return pd.DataFrame(
+        rows, columns=["account", "symbol", "lot_ref", "quantity", "unit_cost", "acquired", "fx_rate"]
+    )
+
+
 def adjust_closes(closes: pd.DataFrame, plan: HistoryPlan) -> pd.DataFrame:
     """The simulated closes as the events make them: the split stock's price divided by the ratio
-    from its ex date; the merger target no longer trades from its ex date."""
+    from its ex date; the merger target no longer trades from its ex date; the spin-off's parent
+    loses the basis share it gives away from its ex date."""
     out = closes.copy()
     c = plan.corporate
     after_split = out.index >= pd.Timestamp(c.split_day)
     out.loc[after_split, c.split] = out.loc[after_split, c.split] / SPLIT_RATIO
     out.loc[out.index >= pd.Timestamp(c.merger_day), c.target] = np.nan
+    after_spin = out.index >= pd.Timestamp(c.spinoff_day)
+    out.loc[after_spin, c.parent] = out.loc[after_spin, c.parent] * (1 - float(SPINOFF_ALLOCATION))
     return out
 
 

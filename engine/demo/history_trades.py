@@ -35,10 +35,11 @@ MAX_FILLS = 2  # per account and quarter: the largest gaps first (each fill is b
 
 def rebalance_trades(
     session: Session, day: date, snap: Snapshot, market: Market, weights: dict[str, dict[str, float]],
-    closes_today: pd.Series, values: pd.Series,
+    closes_today: pd.Series, values: pd.Series, skip: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> list[TradeFill]:  # fmt: skip
     """The fills of `day`'s rebalance (see the module docstring). `closes_today`: symbol -> close
-    on `day` (NaN off-session); `values`: account id -> value in base currency."""
+    on `day` (NaN off-session); `values`: account id -> value in base currency; `skip`: symbols
+    with a corporate action that day (not traded until it is booked)."""
     accts = session.execute(
         select(Account.id, Account.code, Account.base_currency, Account.cash_target,
                Account.model_id)
@@ -67,7 +68,7 @@ def rebalance_trades(
             s = secs.loc[sid]
             sym = str(s["symbol"])
             px = closes_today.get(sym)
-            if sym not in w or (aid, sid) in excluded or px is None or not np.isfinite(px):
+            if sym not in w or sym in skip or (aid, sid) in excluded or px is None or not np.isfinite(px):
                 continue
             rate = float(market.rate(row, [str(s["currency"])], [str(base)])[0, 0])
             unit = float(px) * float(s["mult"]) * rate
