@@ -2,7 +2,7 @@
 through the ledger booker the OMS's fills use (engine.accounting.booking.LedgerBooker).
 
 Per account, each model security it holds (not excluded, with a close on the date) whose value
-is more than 25% of its weight (and 0.5% of the account) away from the model weight (scaled by 1 - the cash target) is bought
+is more than 50% of its weight (and 1% of the account) away from the model weight (scaled by 1 - the cash target) is bought
 or sold back to the weight in whole board lots; securities outside the model are left alone.
 The FIX round trip to the broker simulator is not made: three years of quarterly orders for
 every account would take longer than the demo's time target, and a simulated fill at the close
@@ -29,7 +29,7 @@ from engine.store.accounts import Account, AccountExclusion, Model
 from engine.store.positions import CashBalance
 from engine.store.reference import Security
 
-REL_DRIFT, ABS_DRIFT = 0.25, 0.005  # trade a position more than 25% off its weight and 0.5% of the value
+REL_DRIFT, ABS_DRIFT = 0.5, 0.01  # trade a position more than 50% off its weight and 1% of the value
 MAX_FILLS = 2  # per account and quarter: the largest gaps first (each fill is booked row by row)
 
 
