@@ -45,43 +45,44 @@ def rebalance_trades(
                Account.model_id)
     ).all()  # fmt: skip
     model_code = dict(session.execute(select(Model.id, Model.code)).all())
-    secs = pd.DataFrame(
-        session.execute(
+    secs = {
+        int(i): (str(sym), str(ccy), float(lot or 1), float(mult), str(ac))
+        for i, sym, ccy, lot, mult, ac in session.execute(
             select(Security.id, Security.symbol, Security.currency, Security.lot_size, Security.price_multiplier,
                    Security.asset_class)
-        ).all(),
-        columns=["id", "symbol", "currency", "lot", "mult", "asset_class"],
-    ).set_index("id")  # fmt: skip
+        ).all()
+    }  # fmt: skip
     excluded = set(session.execute(select(AccountExclusion.account_id, AccountExclusion.security_id)).all())
-    row = market.prices.index.get_indexer([pd.Timestamp(day)])
-    pos = snap.positions.groupby(["account_id", "security_id"])["quantity"].sum()
+    t = pd.Timestamp(day)
+    eur = {str(c): float(v) for c, v in market.eur_per.loc[t].items()}
+    px_today = {str(k): float(v) for k, v in closes_today.items() if np.isfinite(v)}
+    held_by: dict[int, list[tuple[int, float]]] = {}
+    pos = snap.positions.groupby(["account_id", "security_id"], as_index=False)["quantity"].sum()
+    for aid, sid, q in zip(pos["account_id"], pos["security_id"], pos["quantity"]):
+        held_by.setdefault(int(aid), []).append((int(sid), float(q)))
     fills: list[TradeFill] = []
     for aid, code, base, cash_target, model_id in accts:
         w = weights.get(model_code.get(model_id or -1, ""), {})
         value = float(values.get(aid, 0.0))
         if value <= 0 or not w:
             continue
-        held = pos.loc[aid] if aid in pos.index.get_level_values(0) else pd.Series(dtype=float)
         invest = value * (1.0 - float(cash_target or 0))
         mine: list[tuple[float, TradeFill]] = []
-        for sid, qty in held.items():
-            s = secs.loc[sid]
-            sym = str(s["symbol"])
-            px = closes_today.get(sym)
-            if sym not in w or sym in skip or (aid, sid) in excluded or px is None or not np.isfinite(px):
+        for sid, qty in held_by.get(aid, []):
+            sym, ccy, lot, mult, asset_class = secs[sid]
+            px = px_today.get(sym)
+            if sym not in w or sym in skip or (aid, sid) in excluded or px is None:
                 continue
-            rate = float(market.rate(row, [str(s["currency"])], [str(base)])[0, 0])
-            unit = float(px) * float(s["mult"]) * rate
-            gap = w[sym] * invest - float(qty) * unit
+            unit = px * mult * eur[str(base)] / eur[ccy]
+            gap = w[sym] * invest - qty * unit
             if unit <= 0 or abs(gap) <= max(REL_DRIFT * w[sym] * invest, ABS_DRIFT * value):
                 continue
-            lot = float(s["lot"] or 1)
             n = np.floor(abs(gap) / unit / lot) * lot
             if gap < 0:
-                n = min(n, float(qty))
+                n = min(n, qty)
             if n <= 0:
                 continue
-            dec = 0 if s["currency"] == "JPY" else 3 if s["asset_class"] == "fixed_income" else 2
+            dec = 0 if ccy == "JPY" else 3 if asset_class == "fixed_income" else 2
             mine.append(
                 (
                     -abs(gap),
