@@ -1,13 +1,15 @@
 """Benchmark: `day close` of the 10,000-account demo book, step by step (target: under 60 s).
 
-Build the book once:  workstation --db sqlite:////tmp/bench10k_day.db demo --accounts 10000
+Build the book once:  workstation --db sqlite:////tmp/bench10k_day.db demo --accounts 10000 --history-years 0
 Then:                 python benchmarks/day_close.py --db sqlite:////tmp/bench10k_day.db [--no-statements]
+                      [--activity 20000]
 
 The book is copied to a scratch file first (the source stays as built). The inbox for the book's
 as-of date D holds what a desk receives: the ECB's eurofxref-daily.xml for D and an end-of-day
 close file for every priced security (both written from the book's own numbers), and the three
 simulated custodians' statements for D (about 1.1M position lines; `--no-statements` leaves
-them out). The close runs as the demo's operations user; then the same close again (nothing to
+them out), and the custodians' activity files for D with `--activity` lines (default 20,000:
+deposits, withdrawals and fees, each custodian in its own format, engine.demo.history_files). The close runs as the demo's operations user; then the same close again (nothing to
 do). Prints each step's wall time, the total wall and CPU seconds, and the load average.
 """
 
@@ -42,6 +44,28 @@ def _as_of(database: Database) -> date:
 
     with database.session() as s:
         return book_as_of(s)
+
+
+def write_activity_lines(database: Database, inbox: Path, day: date, n: int) -> int:
+    """`n` activity lines for `day` over the book's accounts: a deposit, withdrawal or fee each."""
+    import pandas as pd
+
+    from engine.demo.history_files import write_activity
+    from engine.store.accounts import Account
+
+    with database.session() as s:
+        accts = s.execute(
+            select(Account.code, Account.custodian, Account.base_currency).order_by(Account.id)
+        ).all()
+    kinds = ("deposit", "fee", "withdrawal")
+    rows = []
+    for i in range(n):
+        code, custodian, ccy = accts[i % len(accts)]
+        kind = kinds[(i // len(accts)) % 3]
+        rows.append({"reference": f"BENCH-{day:%Y%m%d}-{i:06d}", "account": code, "custodian": custodian,
+                     "kind": kind, "trade_date": day, "currency": ccy, "amount": str(100 + i % 900),
+                     "counter_currency": "", "counter_amount": "", "description": "SIMULATED benchmark line"})  # fmt: skip
+    return write_activity(inbox, day, pd.DataFrame(rows))
 
 
 def write_inbox(database: Database, inbox: Path, day: date, statements: bool) -> dict[str, int]:
@@ -87,6 +111,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", required=True, help="the built 10,000-account demo book (SQLite URL)")
     ap.add_argument("--no-statements", action="store_true", help="leave the custodians' statements out")
+    ap.add_argument(
+        "--activity", type=int, default=20_000, help="activity lines in the inbox (default 20,000)"
+    )
     args = ap.parse_args()
     source = Path(args.db.removeprefix("sqlite:///"))
     work = Path(tempfile.mkdtemp(prefix="day-close-bench-"))
@@ -97,6 +124,9 @@ def main() -> int:
     day = _as_of(database)
     t0 = time.perf_counter()
     counts = write_inbox(database, work / "inbox", day, not args.no_statements)
+    if args.activity:
+        counts["activity files"] = write_activity_lines(database, work / "inbox", day, args.activity)
+        counts["activity lines"] = args.activity
     print(f"inbox for {day} written in {time.perf_counter() - t0:.1f} s: {counts}")
     load_before = os.getloadavg()
     steps: list[tuple[str, float, float]] = []

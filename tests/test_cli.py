@@ -60,12 +60,23 @@ def test_demo_builds_then_reuses_the_same_book(
     capsys: pytest.CaptureFixture[str],
     tmp_path,  # type: ignore[no-untyped-def]
 ) -> None:
-    assert main(["--db", sqlite_url, "demo", "--accounts", "12", "--seed", "9", "--json"]) == 0
+    assert (
+        main(
+            ["--db", sqlite_url, "demo", "--accounts", "12", "--seed", "9", "--history-years", "0", "--json"]
+        )
+        == 0
+    )
     first = json.loads(capsys.readouterr().out)
     assert first["kind"] == "simulated-demo" and first["counts"]["accounts"] == 12
     assert first["built_seconds"] is not None
+    assert first["history"] is None  # --history-years 0: today's book only
     assert first["counts"]["exchanges"] >= 8 and first["counts"]["currencies"] >= 7
-    assert main(["--db", sqlite_url, "demo", "--accounts", "12", "--seed", "9", "--json"]) == 0
+    assert (
+        main(
+            ["--db", sqlite_url, "demo", "--accounts", "12", "--seed", "9", "--history-years", "0", "--json"]
+        )
+        == 0
+    )
     second = json.loads(capsys.readouterr().out)
     assert second["built_seconds"] is None  # already there: not rebuilt
     assert second["firm_aum_usd"] == first["firm_aum_usd"]

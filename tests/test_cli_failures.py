@@ -139,6 +139,8 @@ def test_an_output_path_of_the_wrong_kind_is_refused(
         ["demo", "--accounts", "0"],
         ["demo", "--accounts", "1e9"],
         ["demo", "--seed", "-1"],
+        ["demo", "--history-years", "-1"],
+        ["demo", "--history-years", "11"],
         ["demo", "custodian-files", "--out", "x", "--breaks", "1.5"],
         ["broker-sim", "--port", "70000"],
         ["broker-sim", "--port", "5999", "--reject-rate", "2"],

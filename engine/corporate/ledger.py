@@ -177,7 +177,12 @@ class Ledger:
                          f"cash in lieu of {take} {security.symbol} at {price}")  # fmt: skip
             remaining = Decimal(lot.quantity) - take
             if remaining == 0:
-                self.session.delete(lot)
+                # A lot this action created moments ago (a spin-off's new shares) is not in the
+                # store yet: dropping it from the session is its deletion.
+                if lot in self.session.new:
+                    self.session.expunge(lot)
+                else:
+                    self.session.delete(lot)
             else:
                 lot.quantity = remaining
         self.pay(account, security, proceeds_all, "in_lieu", f"cash in lieu of {frac} {security.symbol}")

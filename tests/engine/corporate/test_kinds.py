@@ -171,6 +171,22 @@ def test_spin_off_allocates_the_published_20_percent_and_keeps_acquisition_dates
     assert res.booked[0].cash == {"USD": D("6.00")}
 
 
+def test_spin_off_of_less_than_one_new_share_pays_it_all_in_lieu(book: Database) -> None:
+    buy(book, "A1", "XYZ", "2", "30", date(2024, 5, 1), "T1")  # basis 60
+    [(_, l1, *_)] = lots(book, "A1")
+    announce(book, ActionTerms("XYZ-SPIN", "spinoff", "XYZ", EX, pay_date=PAY, ratio_new=D(1), ratio_old=D(4),
+                               new_security="SPIN", allocation=D("0.2"), lieu_price=D(12)))  # fmt: skip
+    res = book_on(book, EX)
+    # 2 / 4 = 0.5 SPIN with 12.00 of the basis: the whole new lot is the fraction, sold at 12 -> 6.00.
+    assert lots(book, "A1") == [("XYZ", l1, D(2), D(24), date(2024, 5, 1))]
+    with book.session() as s:
+        aid = s.scalars(select(CorporateAction.id).where(CorporateAction.ref == "XYZ-SPIN")).one()
+    assert gains(book, "A1") == [
+        (f"{l1}-S{aid}", D("0.5"), D("6.00"), D("12.00"), D("-6.00"), "long", date(2024, 5, 1))
+    ]
+    assert res.booked[0].cash == {"USD": D("6.00")}
+
+
 def test_wash_sale_adjusted_lot_keeps_its_adjustment_through_a_split(book: Database) -> None:
     buy(book, "A1", "XYZ", "100", "50", date(2026, 1, 5), "T1")
     sell(book, "A1", "XYZ", "100", "40", date(2026, 2, 2), "T2")  # a loss of 1000.00

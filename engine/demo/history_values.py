@@ -1,0 +1,185 @@
+"""Close the SIMULATED history's quiet weekdays in bulk: values from a snapshot, flows zero.
+
+Between two real closes nothing is booked (the plan puts every flow, trade and action on a real
+close), so each account's holdings and cash stay as the earlier close left them and only prices
+and FX move. `Market` holds the closes and ECB rates forward-filled over the weekdays (the same
+numbers the store has: last close on or before the date, last fixing on or before it), `Snapshot`
+the positions and cash after a close; `store_quiet_days` values every account on each quiet day
+with numpy, inserts the rows in bulk, and records each date as a closed day run whose one step
+(`daily_values`) says it was closed in bulk: every status through engine.state.daycycle, audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import cast
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Table, func, select
+from sqlalchemy.orm import Session
+
+from engine.daycycle.tables import AccountDailyValue, DayRun, DayStep
+from engine.model.currency import minor_units
+from engine.pricing.valuation import load_lot_values
+from engine.state.daycycle import DAY_RUNS, DAY_STEPS, RUNNING
+from engine.store.accounts import Account
+from engine.store.base import utcnow
+from engine.store.bulk import insert_frame
+from engine.store.positions import CashBalance
+
+BULK_NOTE = "simulated history: nothing booked on this date; value from the last close's holdings"
+
+
+@dataclass(frozen=True)
+class Market:
+    """Closes (weekday x security id) and units per EUR (weekday x currency), forward-filled;
+    the raw closes (date x symbol, NaN off-session); each symbol's id and currency."""
+
+    prices: pd.DataFrame
+    eur_per: pd.DataFrame
+    raw: pd.DataFrame
+    symbols: dict[str, int]
+    currency: dict[str, str]
+
+    @classmethod
+    def build(
+        cls, closes: pd.DataFrame, sec_id: dict[str, int], currency: dict[str, str], ecb: pd.DataFrame,
+        days: pd.DatetimeIndex,
+    ) -> Market:  # fmt: skip
+        grid = closes.index.union(days)
+        px = closes.reindex(grid).ffill().reindex(days)
+        px.columns = [sec_id[s] for s in px.columns]
+        fx = ecb.reindex(ecb.index.union(days)).ffill().reindex(days)
+        fx["EUR"] = 1.0
+        return cls(px, fx, closes, dict(sec_id), dict(currency))
+
+    def closes_on(self, day: date) -> pd.Series:
+        """symbol -> close on `day` (NaN where its market did not trade)."""
+        t = pd.Timestamp(day)
+        return self.raw.loc[t] if t in self.raw.index else pd.Series(dtype=float)
+
+    def rate(self, rows: np.ndarray, ccy: Sequence[str], base: Sequence[str]) -> np.ndarray:
+        """days(rows) x items: units of `base` per unit of `ccy`."""
+        e = self.eur_per.to_numpy()[rows]
+        col = {c: i for i, c in enumerate(self.eur_per.columns)}
+        return e[:, [col[b] for b in base]] / e[:, [col[c] for c in ccy]]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Positions and trade-date cash of every account as a close left them."""
+
+    accounts: pd.DataFrame  # index account_id: base_currency
+    positions: pd.DataFrame  # account_id, security_id, quantity, multiplier, currency
+    cash: pd.DataFrame  # account_id, currency, amount
+
+    @classmethod
+    def take(cls, session: Session) -> Snapshot:
+        accts = pd.DataFrame(
+            session.execute(select(Account.id, Account.base_currency).order_by(Account.id)).all(),
+            columns=["account_id", "base_currency"],
+        ).set_index("account_id")
+        lots = load_lot_values(session)
+        lots = lots[lots["quantity"] != 0]
+        pos = (
+            lots.assign(currency=lots["currency"].astype(str))
+            .groupby(["account_id", "security_id", "currency", "price_multiplier"], as_index=False)[
+                "quantity"
+            ]
+            .sum()
+        )
+        cash = pd.DataFrame(
+            session.execute(
+                select(
+                    CashBalance.account_id, CashBalance.currency, CashBalance.settled + CashBalance.unsettled
+                )
+            ).all(),
+            columns=["account_id", "currency", "amount"],
+        )
+        cash["amount"] = cash["amount"].astype(float)
+        return cls(accts, pos, cash)
+
+
+def value_days(snap: Snapshot, market: Market, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """(market value, cash): days x accounts (snapshot's account order), in each base currency."""
+    rows = market.prices.index.get_indexer(days)
+    ids = snap.accounts.index.to_numpy()
+    base = snap.accounts["base_currency"]
+    mv = np.zeros((len(days), len(ids)))
+    p = snap.positions
+    if len(p):
+        col = market.prices.columns.get_indexer(p["security_id"])
+        px = np.nan_to_num(market.prices.to_numpy()[rows][:, col])
+        rate = market.rate(rows, list(p["currency"]), list(base.reindex(p["account_id"])))
+        each = px * rate * (p["quantity"].to_numpy() * p["price_multiplier"].to_numpy())
+        at = np.searchsorted(ids, p["account_id"].to_numpy())
+        np.add.at(mv.T, at, each.T)
+    cash = np.zeros_like(mv)
+    c = snap.cash
+    if len(c):
+        rate = market.rate(rows, list(c["currency"]), list(base.reindex(c["account_id"])))
+        at = np.searchsorted(ids, c["account_id"].to_numpy())
+        np.add.at(cash.T, at, (rate * c["amount"].to_numpy()).T)
+    return mv, cash
+
+
+def store_quiet_days(
+    session: Session, snap: Snapshot, market: Market, days: list[date], username: str
+) -> int:
+    """Value and close each of `days` in bulk (see the module docstring); returns rows stored."""
+    if not days:
+        return 0
+    index = pd.DatetimeIndex([pd.Timestamp(d) for d in days])
+    mv, cash = value_days(snap, market, index)
+    ids = snap.accounts.index.to_numpy()
+    base = snap.accounts["base_currency"].to_numpy()
+    dec = np.array([minor_units(str(b)) for b in base])
+    mv_r, cash_r = np.empty_like(mv), np.empty_like(cash)
+    for d in np.unique(dec):
+        sel = dec == d
+        mv_r[:, sel], cash_r[:, sel] = np.round(mv[:, sel], int(d)), np.round(cash[:, sel], int(d))
+    n_days, n_acc = mv.shape
+    frame = pd.DataFrame(
+        {
+            "account_id": np.tile(ids, n_days),
+            "day": np.repeat(np.array(days, dtype=object), n_acc),
+            "base_currency": np.tile(base, n_days),
+            "market_value": mv_r.ravel(),
+            "cash": cash_r.ravel(),
+            "value": (mv_r + cash_r).ravel(),
+            "flows": 0.0,
+            "cash_flows": 0.0,
+            "transfers": 0.0,
+            "income": 0.0,
+            "fees": 0.0,
+            "stale": 0,
+        }
+    )
+    stored = insert_frame(session, AccountDailyValue.__table__, frame)
+    now = utcnow()
+    run_ids = DAY_RUNS.insert_many(
+        session, cast(Table, DayRun.__table__),
+        [{"day": d, "status": RUNNING, "run_by": username, "started_at": now, "finished_at": now, "version": 1}
+         for d in days],
+        actor=username, event="start", detail=lambda r: {"day": r["day"], "bulk": True},
+    )  # fmt: skip
+    step_ids = DAY_STEPS.insert_many(
+        session, cast(Table, DayStep.__table__),
+        [{"run_id": rid, "day": d, "step": "daily_values", "position": 5, "status": RUNNING,
+          "counts": {"accounts": n_acc, "bulk": True, "note": BULK_NOTE}, "exceptions": [],
+          "started_at": now, "finished_at": now, "version": 1} for rid, d in zip(run_ids, days)],
+        actor=username, event="start",
+    )  # fmt: skip
+    steps = list(session.scalars(select(DayStep).where(DayStep.id.in_(step_ids))))
+    DAY_STEPS.fire_many(session, steps, "finish", actor=username, detail={"bulk": True})
+    runs = list(session.scalars(select(DayRun).where(DayRun.id.in_(run_ids))))
+    DAY_RUNS.fire_many(session, runs, "close", actor=username, detail={"bulk": True})
+    return stored
+
+
+def stored_days(session: Session) -> int:
+    """How many dates have stored values (for the summary)."""
+    return int(session.scalar(select(func.count(func.distinct(AccountDailyValue.day)))) or 0)
