@@ -33,6 +33,7 @@ from connectors.fix.translate import (
     exec_report,
     msg_type,
 )
+from connectors.fix.versions import FixVersion, of_session
 from engine.oms.messages import Inbound, SessionGap, SessionState
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,11 @@ def _is_gap_fill(message: fix.Message) -> bool:
     return bool(
         msg_type(message) == "4" and message.isSetField(T.GAP_FILL) and message.getField(T.GAP_FILL) == "Y"
     )
+
+
+def version_of(session_id: fix.SessionID) -> FixVersion:
+    """A session's FIX version (FIXT.1.1 carries 5.0 SP2, the only version we speak over it)."""
+    return of_session(session_id.getBeginString().getValue())
 
 
 def broker_of(session_id: fix.SessionID) -> str:
@@ -177,7 +183,7 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
             broker = broker_of(sessionID)
             where = {"session_id": sessionID.toString(), "seq_num": _int(message.getHeader(), T.MSG_SEQ_NUM)}
             if kind == "8":
-                self.inbox.put(replace(exec_report(message, broker), **where))
+                self.inbox.put(replace(exec_report(message, broker, version_of(sessionID)), **where))
             elif kind == "9":
                 self.inbox.put(replace(cancel_reject(message, broker), **where))
             elif kind == "P":
