@@ -41,7 +41,7 @@ from connectors.credentials import KeyringCredentialStore
 from connectors.fix.application import WorkstationApplication, broker_of, version_of
 from connectors.fix.brokers import BrokerRuleError, rules_for
 from connectors.fix.config import complete, state_dirs, usernames
-from connectors.fix.dictionary import InvalidFixMessage, validate
+from connectors.fix.dictionary import InvalidFixMessage, dictionary, validate
 from connectors.fix.log import RedactingLogFactory
 from connectors.fix.tls import require_tls_if_asked
 from connectors.fix.translate import msg_type, to_fix
@@ -117,6 +117,7 @@ class FixGateway:
             d = self.settings.get(sid)
             key = "AppDataDictionary" if self.versions[b].fixt else "DataDictionary"
             self.dictionaries[b] = Path(d.getString(key)) if d.has(key) else self.versions[b].dictionary()
+            dictionary(self.dictionaries[b])  # read now: FIX50SP2.xml takes seconds, not on the first order
         self.lease: RoutingLease | None = None
         self.fenced = False
         if lease_db is not None:
