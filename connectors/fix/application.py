@@ -25,6 +25,7 @@ import quickfix as fix
 from connectors.credentials import KeyringCredentialStore
 from connectors.fix import tags as T
 from connectors.fix.logon import LogonCredentials
+from connectors.fix.refusals import SentOrders, refusal
 from connectors.fix.translate import (
     alloc_ack,
     alloc_report,
@@ -84,6 +85,7 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
         self.logon = LogonCredentials(credentials, usernames or {})  # refuses a missing password
         self.info: dict[str, SessionInfo] = {}
         self._lock = threading.Lock()
+        self.orders_sent = SentOrders()  # a Reject or BusinessMessageReject names only RefSeqNum
         self.allocs_sent: dict[str, dict[int, str]] = {}
         """Per broker, MsgSeqNum -> AllocID of each J sent (a BusinessMessageReject names only RefSeqNum)."""
 
@@ -153,8 +155,21 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
                 self._gap(message, sessionID, "resend_request_received")
             elif _is_gap_fill(message):
                 self._gap(message, sessionID, "gap_fill_received")
+            elif kind == "3":  # a session Reject of one of our order messages: it was refused
+                self._refused(message, sessionID)
         except Exception:
             log.exception("fromAdmin failed")
+
+    def _refused(self, message: fix.Message, sid: fix.SessionID) -> bool:
+        """Post what a Reject (3) or BusinessMessageReject (j) of an order message means, if it is one."""
+        found = refusal(message, broker_of(sid), sid.toString(), self.orders_sent)
+        if found is None:
+            return False
+        log.warning("FIX %s refused: %s", sid.toString(), found.text)
+        self.inbox.put(
+            replace(found, session_id=sid.toString(), seq_num=_int(message.getHeader(), T.MSG_SEQ_NUM))
+        )
+        return True
 
     def toApp(self, message: fix.Message, sessionID: fix.SessionID) -> None:
         # Never replay an application message: QuickFIX gap-fills it instead, and the OMS, told of
@@ -168,6 +183,9 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
         if header.isSetField(T.POSS_DUP) and header.getField(T.POSS_DUP) == "Y":
             raise fix.DoNotSend()
         try:
+            self.orders_sent.note(
+                broker_of(sessionID), _int(header, T.MSG_SEQ_NUM), message, msg_type(message)
+            )
             if msg_type(message) == "J":
                 with self._lock:
                     sent = self.allocs_sent.setdefault(broker_of(sessionID), {})
@@ -190,6 +208,8 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
                 self.inbox.put(replace(alloc_ack(message, broker), **where))
             elif kind == "AS":
                 self.inbox.put(replace(alloc_report(message, broker), **where))
+            elif kind == "j" and self._refused(message, sessionID):
+                pass
             elif kind == "j":
                 with self._lock:
                     sent = dict(self.allocs_sent.get(broker, {}))
