@@ -19,6 +19,7 @@ from engine.oms.drafts import OrderDraft
 from engine.oms.fx import ensure_fx_instruments
 from engine.oms.tables import Execution
 from tests.conftest import migrated
+from tests.connectors.fix.alloc_helpers import instructions, wait_status
 from tests.connectors.fix.harness import OPEN, Oms, Sim
 from tests.connectors.fix.versions_desk import BROKERS, received, sent, sessions_config
 from tests.engine.oms.book import PassAll, RecordingBooker, make_book
@@ -152,3 +153,33 @@ def test_on_close_orders_in_fix_42_are_ordtype_5_and_b(desk: Desk) -> None:
     for oid in (moc, loc):
         oms.manager.cancel(oid)
         assert oms.wait(oid).status == "canceled"
+
+
+@pytest.mark.parametrize("broker", list(BROKERS))
+def test_a_block_is_allocated_in_each_version(desk: Desk, broker: str) -> None:
+    """J, then P (received, accepted) in every version; FIX 4.2 has no AllocationReport (AS), and
+    its J no AllocType or AllocNoOrdersType; its P has TradeDate and no NoAllocs."""
+    oms = desk.oms
+    ids = oms.create(
+        *[_draft(broker, account=a, qty=q) for a, q in (("ACC1", 100), ("ACC2", 200), ("ACC3", 300))]
+    )
+    [bid] = oms.manager.build_blocks(ids)
+    assert oms.manager.route([bid], outside_hours=True).sent == [bid]
+    block = oms.wait(bid)
+    assert (block.status, block.cum_qty) == ("filled", 600)
+    ins = wait_status(oms, bid, {"accepted"})
+    [j] = [m for m in sent(desk.fix_dir, broker, "J") if m[70] == ins.alloc_id]
+    assert (j[53], j[6], j[73]) == ("600", format(block.avg_px.normalize(), "f"), "1")
+    acks = [m for m in received(desk.fix_dir, broker, "P") if m[70] == ins.alloc_id]
+    assert [m[87] for m in acks] == ["3", "0"]
+    if broker == "SIM42":
+        assert 626 not in j and 857 not in j and all(75 in m and 78 not in m for m in acks)
+        oms.drain(0.3)
+        assert instructions(oms.database, bid)[-1].report_id is None
+        assert received(desk.fix_dir, broker, "AS") == []
+    else:
+        assert (j[626], j[857]) == ("2", "1")
+        assert oms.loop.run_until(lambda: instructions(oms.database, bid)[-1].report_id is not None, 10)
+        [report] = [m for m in received(desk.fix_dir, broker, "AS") if m[70] == ins.alloc_id]
+        assert (report[87], report[53]) == ("0", "600")
+    assert oms.manager.alerts == 0

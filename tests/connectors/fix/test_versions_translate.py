@@ -124,7 +124,7 @@ def test_a_fix_42_allocation_ack_reads_as_44() -> None:
     )
 
 
-def test_the_shipped_brokers_and_their_rules() -> None:
+def test_the_shipped_brokers_and_their_rules(tmp_path: Path) -> None:
     b = shipped()
     assert {k: r.version.name for k, r in b.items()} == {
         "SIM": "FIX.4.4",
@@ -133,16 +133,23 @@ def test_the_shipped_brokers_and_their_rules() -> None:
     }
     sim42 = rules_for("SIM42")
     assert sim42 is not None
-    m = to_fix(_new(account=""), FIX42)
-    with pytest.raises(
-        BrokerRuleError, match=r"broker SIM42 \(FIX.4.2\) needs Account \(1\) on every NewOrderSingle"
-    ):
-        sim42.apply(m, "D")
     m = to_fix(_new(), FIX42)
     sim42.apply(m, "D")
-    assert _fields(m)[5001] == "WSDESK"
+    assert (_fields(m)[1], _fields(m)[5001]) == ("ACC1", "WSDESK")
+    block = to_fix(_new(account=None), FIX42)  # a block names no account: the broker's default one
+    sim42.apply(block, "D")
+    assert _fields(block)[1] == "WSAVG"
     with pytest.raises(InvalidFixMessage):  # 5001 is not in QuickFIX's own FIX 4.2 dictionary
         validate(m, version=FIX42)
+    # A broker that wants an Account on every order and has no default for one
+    strict = load(
+        _csv(tmp_path / "b.csv", "broker,fix_version,dictionary\nB,FIX.4.2,\n"),
+        _csv(tmp_path / "t.csv", "broker,message,tag,name,type,value,required\nB,D,1,,,,Y\n"),
+    )["B"]
+    with pytest.raises(
+        BrokerRuleError, match=r"broker B \(FIX.4.2\) needs Account \(1\) on every NewOrderSingle"
+    ):
+        strict.apply(to_fix(_new(account=None), FIX42), "D")
 
 
 def test_a_broker_dictionary_adds_its_tags(tmp_path: Path) -> None:
