@@ -13,10 +13,19 @@ import quickfix as fix
 from connectors.fix.brokers import BrokerRuleError, load, rules_for, shipped
 from connectors.fix.config import complete, initiator_settings
 from connectors.fix.dictionary import InvalidFixMessage, validate
+from connectors.fix.refusals import SentOrders, refusal
 from connectors.fix.translate import alloc_ack, exec_report, to_fix
 from connectors.fix.versions import FIX42, FIX44, FIX50SP2, VERSIONS, FixVersion, version
 from engine.errors import ConfigurationError
-from engine.oms.messages import AllocInstruction, AllocLine, CancelOrder, NewOrder, ReplaceOrder
+from engine.oms.messages import (
+    AllocInstruction,
+    AllocLine,
+    CancelOrder,
+    CancelReject,
+    ExecReport,
+    NewOrder,
+    ReplaceOrder,
+)
 
 ALL = [FIX42, FIX44, FIX50SP2]
 
@@ -227,3 +236,27 @@ def test_settings_per_version_and_a_session_against_its_broker(tmp_path: Path) -
     bad = _csv(tmp_path / "bad.cfg", "[SESSION]\nBeginString=FIX.4.4\nSenderCompID=WS\nTargetCompID=SIM50\n")
     with pytest.raises(ConfigurationError, match=r"bad.cfg: \[SESSION\] 1 .*broker SIM50 speaks FIX.5.0SP2"):
         complete(bad, tmp_path)
+
+
+def test_a_refused_order_message_is_a_rejection_or_a_cancel_reject() -> None:
+    sent = SentOrders()
+    sent.note("B", 7, to_fix(_new(cl_ord_id="C7"), FIX42), "D")
+    cancel = CancelOrder(broker="B", cl_ord_id="C8", orig_cl_ord_id="C7", symbol="AAPL", side="buy",
+                         quantity=Decimal(100))  # fmt: skip
+    sent.note("B", 8, to_fix(cancel, FIX42), "F")
+
+    def reject(kind: str, seq: str) -> fix.Message:
+        m = fix.Message()
+        m.getHeader().setField(35, kind)
+        m.setField(45, seq)
+        m.setField(58, "Unsupported message type")
+        return m
+
+    d = refusal(reject("3", "7"), "B", "FIX.4.2:WS->B", sent)
+    assert isinstance(d, ExecReport)
+    assert (d.exec_type, d.ord_status, d.cl_ord_id, d.exec_id) == ("8", "8", "C7", "FIX.4.2:WS->B:refused:7")
+    assert d.text == "B refused it (session Reject): Unsupported message type"
+    f = refusal(reject("j", "8"), "B", "FIX.4.2:WS->B", sent)
+    assert isinstance(f, CancelReject)
+    assert (f.cl_ord_id, f.orig_cl_ord_id, f.response_to) == ("C8", "C7", "1")
+    assert refusal(reject("3", "9"), "B", "FIX.4.2:WS->B", sent) is None  # not an order message of ours
