@@ -1,6 +1,7 @@
 """Run the broker simulator: a quickfix SocketAcceptor on 127.0.0.1:PORT until stopped, its client
 sessions in one FIX version (4.2, 4.4 or 5.0 SP2 over FIXT.1.1): the one asked for, else its
-broker definition's (--comp-id SIM42 speaks FIX 4.2 with that broker's dictionary), else 4.4."""
+broker definition's (--comp-id SIM42 speaks FIX 4.2 with that broker's dictionary), else 4.4.
+Several CompIDs (--comp-id SIM42,SIM,SIM50) make one process several brokers, each in its version."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from connectors.fix.versions import FixVersion
 def acceptor_settings(
     port: int, comp_id: str, clients: list[str], state_dir: Path, version: FixVersion | None = None
 ) -> str:
-    v, own = session_version(comp_id, version, state_dir, f"broker-sim --comp-id {comp_id}")
+    """Settings for the simulator's sessions: each of its CompIDs (`SIM42,SIM,SIM50`: one process
+    as several brokers, each in its own version) with each client."""
     lines = [
         "[DEFAULT]",
         "ConnectionType=acceptor",
@@ -35,8 +37,10 @@ def acceptor_settings(
         "UseDataDictionary=Y",
         "PersistMessages=Y",
     ]
-    for c in clients:
-        lines += ["", "[SESSION]", *v.session_lines(own), f"SenderCompID={comp_id}", f"TargetCompID={c}"]
+    for me in [x.strip() for x in comp_id.split(",") if x.strip()]:
+        v, own = session_version(me, version, state_dir, f"broker-sim --comp-id {me}")
+        for c in clients:
+            lines += ["", "[SESSION]", *v.session_lines(own), f"SenderCompID={me}", f"TargetCompID={c}"]
     return "\n".join(lines) + "\n"
 
 

@@ -35,7 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "Not a real broker.",
     )
     p.add_argument("--port", type=port, required=True, help="TCP port to listen on")
-    p.add_argument("--comp-id", default="SIM", help="the simulator's SenderCompID (default SIM)")
+    p.add_argument(
+        "--comp-id",
+        default="SIM",
+        help="the simulator's SenderCompID (default SIM); several, comma-separated, make it several "
+        "brokers in one process, each in its definition's FIX version",
+    )
     p.add_argument(
         "--fix-version",
         choices=sorted(VERSIONS),

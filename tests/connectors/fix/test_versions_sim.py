@@ -1,6 +1,6 @@
 """Brokers as they are: one OMS routes over real QuickFIX sessions on 127.0.0.1 in FIX 4.2, 4.4 and
-5.0 SP2 (FIXT.1.1) to three simulated brokers (their own processes, `broker-sim --comp-id SIM42`
-etc., each speaking its broker definition's version): order -> fill -> booked, cancel, replace and a
+5.0 SP2 (FIXT.1.1) to the simulated broker (its own process, `broker-sim --comp-id SIM42,SIM,SIM50`:
+three brokers, each speaking its definition's version): order -> fill -> booked, cancel, replace and a
 broker's reject give the same order states whatever the version, while the wire shows each
 version's own form (4.2 fills as ExecType 1/2 with ExecTransType 0, FIXT.1.1 with ApplVerID 9, the
 4.2 broker's required Account and custom tag 5001)."""
@@ -38,20 +38,19 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     db = migrated(f"sqlite:///{tmp / 'book.db'}")
     make_book(db)
     ensure_fx_instruments(db, {("EUR", "USD")})  # no quote in the simulators: EURUSD is rejected
-    sims = {b: Sim(tmp, "--comp-id", b, "--fill-parts", "2", "--now", OPEN.isoformat()) for b in BROKERS}
+    # One simulator process as the three brokers, each in its version (one acceptor, three CompIDs).
+    sim = Sim(tmp, "--comp-id", ",".join(BROKERS), "--fill-parts", "2", "--now", OPEN.isoformat())
     oms = None
     try:
-        for sim in sims.values():
-            sim.ready()
+        sim.ready()
         booker = RecordingBooker()
-        config = sessions_config(tmp, {b: s.port for b, s in sims.items()})
+        config = sessions_config(tmp, dict.fromkeys(BROKERS, sim.port))
         oms = Oms(db, tmp, 0, checker=PassAll(), booker=booker, config=config, brokers=tuple(BROKERS))
         yield Desk(oms, booker, tmp / "fix")
     finally:
         if oms is not None:
             oms.stop()
-        for sim in sims.values():
-            sim.stop()
+        sim.stop()
         db.dispose()
 
 
@@ -79,7 +78,12 @@ def test_order_fills_and_is_booked_in_each_version(desk: Desk, broker: str) -> N
     assert [(t, q) for t, q in fills if q] == [("F", 150), ("F", 150)]
     booked = [f for f in desk.booker.fills.values() if o.cl_ord_id in f.source_ref]
     assert [(f.account, f.symbol, f.quantity, f.price) for f in booked] == [("ACC1", "AAPL", 300, o.avg_px)]
-    wire = [m for m in received(desk.fix_dir, broker) if m.get(11) == o.cl_ord_id]
+    # (without the replies to a status request the OMS may send when the ack is slow on a loaded machine)
+    wire = [
+        m
+        for m in received(desk.fix_dir, broker)
+        if m.get(11) == o.cl_ord_id and m[150] != "I" and m.get(20) != "3"
+    ]
     order = next(m for m in sent(desk.fix_dir, broker, "D") if m[11] == o.cl_ord_id)
     if broker == "SIM42":  # FIX 4.2: a fill is ExecType 1 (partial) then 2 (fill), ExecTransType 0
         assert [(m[8], m[150], m[20], m[39]) for m in wire] == [
@@ -130,7 +134,11 @@ def test_a_broker_reject_in_each_version(desk: Desk, broker: str) -> None:
     oms.manager.route([oid])
     o = oms.wait(oid)
     assert (o.status, o.cum_qty, o.leaves_qty) == ("rejected", 0, 0)
-    [rej] = [m for m in received(desk.fix_dir, broker) if m.get(11) == o.cl_ord_id]
+    [rej] = [
+        m
+        for m in received(desk.fix_dir, broker)
+        if m.get(11) == o.cl_ord_id and m[150] != "I" and m.get(20) != "3"  # not a status reply
+    ]
     assert (rej[150], rej[39], rej[58]) == ("8", "8", "no FX quote for EURUSD")
     assert rej.get(20) == ("0" if broker == "SIM42" else None)
 
@@ -160,6 +168,7 @@ def test_a_block_is_allocated_in_each_version(desk: Desk, broker: str) -> None:
     """J, then P (received, accepted) in every version; FIX 4.2 has no AllocationReport (AS), and
     its J no AllocType or AllocNoOrdersType; its P has TradeDate and no NoAllocs."""
     oms = desk.oms
+    alerts = oms.manager.alerts
     ids = oms.create(
         *[_draft(broker, account=a, qty=q) for a, q in (("ACC1", 100), ("ACC2", 200), ("ACC3", 300))]
     )
@@ -182,4 +191,4 @@ def test_a_block_is_allocated_in_each_version(desk: Desk, broker: str) -> None:
         assert oms.loop.run_until(lambda: instructions(oms.database, bid)[-1].report_id is not None, 10)
         [report] = [m for m in received(desk.fix_dir, broker, "AS") if m[70] == ins.alloc_id]
         assert (report[87], report[53]) == ("0", "600")
-    assert oms.manager.alerts == 0
+    assert oms.manager.alerts == alerts
