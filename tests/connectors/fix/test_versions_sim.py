@@ -192,3 +192,24 @@ def test_a_block_is_allocated_in_each_version(desk: Desk, broker: str) -> None:
         [report] = [m for m in received(desk.fix_dir, broker, "AS") if m[70] == ins.alloc_id]
         assert (report[87], report[53]) == ("0", "600")
     assert oms.manager.alerts == alerts
+
+
+def test_a_strategy_in_fix_42_goes_in_the_tags_its_broker_added(desk: Desk) -> None:
+    """FIX 4.2 has no TargetStrategy: SIM42's rules add 847, 848 and 849 to its dictionary, so a
+    participation order goes with them, and the simulator works it as in 4.4."""
+    oms = desk.oms
+    [oid] = oms.create(
+        _draft("SIM42", qty=100, order_type="limit", limit_price=Decimal("101"), strategy="pov",
+               strategy_params=(("participation_rate", "0.2"),))
+    )  # fmt: skip
+    oms.manager.route([oid])
+    o = oms.wait(oid)
+    assert (o.status, o.cum_qty) == ("filled", 100)
+    [d] = [m for m in sent(desk.fix_dir, "SIM42", "D") if m[11] == o.cl_ord_id]
+    assert (d[8], d[847], d[848], d[849], d[5001]) == (
+        "FIX.4.2",
+        "2",
+        "participation_rate=0.2",
+        "0.2",
+        "WSDESK",
+    )
