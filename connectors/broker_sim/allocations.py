@@ -7,7 +7,9 @@ What it checks, as a broker's middle office would: each AllocAccount is one it k
 knob `unknown_alloc_accounts`: an account-level reject, AllocStatus 2, AllocRejCode 0, the
 account's IndividualAllocRejCode in NoAllocs); AllocQty adds up to Quantity (8); every ClOrdID is
 an order it executed (12) and together they filled Quantity (1) at AvgPx (2); a Replace names
-(RefAllocID) an instruction it has (7). `reject_allocs` rejects the first N at block level;
+(RefAllocID) an instruction it has (7). To a FIX 4.2 client: AllocRejCode 8 and 12 do not exist
+(1 incorrect quantity and 5 unknown OrderID instead), the ack has TradeDate and no NoAllocs, and
+there is no AllocationReport. `reject_allocs` rejects the first N at block level;
 `ignore_allocs` answers nothing. The same AllocID twice (a resend) gets the same answer again.
 """
 
@@ -22,6 +24,9 @@ import quickfix as fix
 
 from connectors.fix import tags as T
 from connectors.fix.translate import utc_timestamp
+from connectors.fix.versions import of_session
+
+CODES_42 = {8: 1, 12: 5}  # AllocRejCodes FIX 4.2 lacks -> its nearest
 
 if TYPE_CHECKING:
     from connectors.broker_sim.application import BrokerSimulator
@@ -80,9 +85,11 @@ class SimAllocations:
         again = self.answers.get(alloc_id)
         answer = again or self._check(m, orders, lines)
         self.answers[alloc_id] = answer
-        self._ack(sid, alloc_id, "3")
-        self._ack(sid, alloc_id, answer.status, answer, lines)
-        if answer.status == "0":
+        fix42 = of_session(sid.getBeginString().getValue()).name == "FIX.4.2"
+        day = m.getField(T.TRADE_DATE)
+        self._ack(sid, alloc_id, day, "3")
+        self._ack(sid, alloc_id, day, answer.status, answer, [] if fix42 else lines, fix42)
+        if answer.status == "0" and not fix42:
             answer.report_id = answer.report_id or f"{self.sim.prefix}-AR{next(self.reports)}"
             self._report(m, sid, answer.report_id, orders, lines)
         self.sim._note("allocation", status=answer.status, code=answer.code, text=answer.text,
@@ -121,17 +128,21 @@ class SimAllocations:
         self,
         sid: fix.SessionID,
         alloc_id: str,
+        trade_date: str,
         status: str,
         answer: _Answer | None = None,
         lines: list[dict[int, str | None]] | None = None,
+        fix42: bool = False,
     ) -> None:
         p = fix.Message()
         p.getHeader().setField(T.MSG_TYPE, "P")
         p.setField(T.ALLOC_ID, alloc_id)
+        p.setField(T.TRADE_DATE, trade_date)
         p.setField(T.TRANSACT_TIME, utc_timestamp(self.sim.markets.clock.now()))
         p.setField(T.ALLOC_STATUS, status)
         if answer is not None and answer.code is not None:
-            p.setField(T.ALLOC_REJ_CODE, str(answer.code))
+            code = CODES_42.get(answer.code, answer.code) if fix42 else answer.code
+            p.setField(T.ALLOC_REJ_CODE, str(code))
         if answer is not None and answer.text:
             p.setField(T.TEXT, answer.text)
         if answer is not None and answer.bad_accounts:

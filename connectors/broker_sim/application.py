@@ -1,6 +1,9 @@
 """The SIMULATED broker's order handling: acknowledge, fill over time near a reference price,
 cancel, replace, answer status requests, honour market hours, and inject faults on request.
 
+It speaks each client session's version: FIX 4.2 (fills as ExecType 1/2 with ExecTransType 0, a
+status reply as ExecTransType 3), FIX 4.4, or FIX 5.0 SP2 over FIXT.1.1 (as 4.4).
+
 Order types and time in force (FIX 4.4): market and limit fill over time; a stop (OrdType 3) or
 stop-limit (4) waits until the simulated price crosses StopPx (a buy at or above it, a sell at or
 below), then works as a market or limit order; an at-the-close order (59=7: FIX 4.4's market-on-close
@@ -41,7 +44,9 @@ from connectors.broker_sim.allocations import SimAllocations
 from connectors.broker_sim.faults import SimSettings
 from connectors.broker_sim.tape import SimulatedTape
 from connectors.fix import tags as T
+from connectors.fix.dialect import EXEC_TRANS_TYPE, exec_type_42, is_42
 from connectors.fix.translate import parse_timestamp, utc_timestamp
+from connectors.fix.versions import FixVersion, of_session
 from engine.markets.clock import MarketClock
 
 log = logging.getLogger(__name__)
@@ -93,6 +98,11 @@ class SimOrder:
 
 def _get(m: fix.Message, tag: int) -> str | None:
     return m.getField(tag) if m.isSetField(tag) else None
+
+
+def version_of(sid: fix.SessionID) -> FixVersion:
+    """The FIX version a client session speaks (FIXT.1.1: 5.0 SP2)."""
+    return of_session(sid.getBeginString().getValue())
 
 
 def _rate_ok(text: str | None) -> bool:
@@ -238,6 +248,10 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
         m.setField(T.TRANSACT_TIME, utc_timestamp(self.markets.clock.now()))
         if text:
             m.setField(T.TEXT, text)
+        if is_42(version_of(o.sid)):  # fills are ExecType 1/2, a status reply ExecTransType 3
+            et, tt = exec_type_42(exec_type, o.status)
+            m.setField(T.EXEC_TYPE, et)
+            m.setField(EXEC_TRANS_TYPE, tt)
         return m
 
     def _cancel_reject(

@@ -25,6 +25,7 @@ import quickfix as fix
 from connectors.credentials import KeyringCredentialStore
 from connectors.fix import tags as T
 from connectors.fix.logon import LogonCredentials
+from connectors.fix.refusals import SentOrders, refusal
 from connectors.fix.translate import (
     alloc_ack,
     alloc_report,
@@ -33,6 +34,7 @@ from connectors.fix.translate import (
     exec_report,
     msg_type,
 )
+from connectors.fix.versions import FixVersion, of_session
 from engine.oms.messages import Inbound, SessionGap, SessionState
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,11 @@ def _is_gap_fill(message: fix.Message) -> bool:
     return bool(
         msg_type(message) == "4" and message.isSetField(T.GAP_FILL) and message.getField(T.GAP_FILL) == "Y"
     )
+
+
+def version_of(session_id: fix.SessionID) -> FixVersion:
+    """A session's FIX version (FIXT.1.1 carries 5.0 SP2, the only version we speak over it)."""
+    return of_session(session_id.getBeginString().getValue())
 
 
 def broker_of(session_id: fix.SessionID) -> str:
@@ -78,6 +85,7 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
         self.logon = LogonCredentials(credentials, usernames or {})  # refuses a missing password
         self.info: dict[str, SessionInfo] = {}
         self._lock = threading.Lock()
+        self.orders_sent = SentOrders()  # a Reject or BusinessMessageReject names only RefSeqNum
         self.allocs_sent: dict[str, dict[int, str]] = {}
         """Per broker, MsgSeqNum -> AllocID of each J sent (a BusinessMessageReject names only RefSeqNum)."""
 
@@ -147,8 +155,21 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
                 self._gap(message, sessionID, "resend_request_received")
             elif _is_gap_fill(message):
                 self._gap(message, sessionID, "gap_fill_received")
+            elif kind == "3":  # a session Reject of one of our order messages: it was refused
+                self._refused(message, sessionID)
         except Exception:
             log.exception("fromAdmin failed")
+
+    def _refused(self, message: fix.Message, sid: fix.SessionID) -> bool:
+        """Post what a Reject (3) or BusinessMessageReject (j) of an order message means, if it is one."""
+        found = refusal(message, broker_of(sid), sid.toString(), self.orders_sent)
+        if found is None:
+            return False
+        log.warning("FIX %s refused: %s", sid.toString(), found.text)
+        self.inbox.put(
+            replace(found, session_id=sid.toString(), seq_num=_int(message.getHeader(), T.MSG_SEQ_NUM))
+        )
+        return True
 
     def toApp(self, message: fix.Message, sessionID: fix.SessionID) -> None:
         # Never replay an application message: QuickFIX gap-fills it instead, and the OMS, told of
@@ -162,6 +183,9 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
         if header.isSetField(T.POSS_DUP) and header.getField(T.POSS_DUP) == "Y":
             raise fix.DoNotSend()
         try:
+            self.orders_sent.note(
+                broker_of(sessionID), _int(header, T.MSG_SEQ_NUM), message, msg_type(message)
+            )
             if msg_type(message) == "J":
                 with self._lock:
                     sent = self.allocs_sent.setdefault(broker_of(sessionID), {})
@@ -177,13 +201,15 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
             broker = broker_of(sessionID)
             where = {"session_id": sessionID.toString(), "seq_num": _int(message.getHeader(), T.MSG_SEQ_NUM)}
             if kind == "8":
-                self.inbox.put(replace(exec_report(message, broker), **where))
+                self.inbox.put(replace(exec_report(message, broker, version_of(sessionID)), **where))
             elif kind == "9":
                 self.inbox.put(replace(cancel_reject(message, broker), **where))
             elif kind == "P":
                 self.inbox.put(replace(alloc_ack(message, broker), **where))
             elif kind == "AS":
                 self.inbox.put(replace(alloc_report(message, broker), **where))
+            elif kind == "j" and self._refused(message, sessionID):
+                pass
             elif kind == "j":
                 with self._lock:
                     sent = dict(self.allocs_sent.get(broker, {}))

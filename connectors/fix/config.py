@@ -1,8 +1,11 @@
 """QuickFIX session settings: a standard settings file, with the workstation's defaults filled in.
 
-Any FIX 4.4 counterparty can be configured with an ordinary QuickFIX settings file. Where the file
-leaves them out, the store and log go under the user data directory (so sequence numbers survive
-restarts), and messages are validated against the FIX 4.4 data dictionary shipped in resources/.
+Any FIX 4.2, 4.4 or 5.0 SP2 (FIXT.1.1) counterparty can be configured with an ordinary QuickFIX
+settings file. Where the file leaves them out, the store and log go under the user data directory
+(so sequence numbers survive restarts), and each session is validated against the data dictionary
+of its version (connectors.fix.versions), or of its broker's rules (connectors.fix.brokers:
+QuickFIX's dictionary plus the broker's custom and required tags). A session whose BeginString
+differs from its broker's definition is refused.
 """
 
 from __future__ import annotations
@@ -10,12 +13,31 @@ from __future__ import annotations
 import configparser
 from pathlib import Path
 
-import resources
+from connectors.fix.brokers import rules_for
+from connectors.fix.versions import FIX44, FixVersion, of_session, version
 from engine.errors import ConfigurationError
 
 
 def dictionary_path() -> Path:
-    return resources.path("fix", "FIX44.xml")
+    """FIX 4.4's dictionary (the default version)."""
+    return FIX44.dictionary()
+
+
+def session_version(
+    target: str, wanted: FixVersion | None, data_dir: Path, where: str
+) -> tuple[FixVersion, Path | None]:
+    """A broker session's version and its broker's dictionary (None: QuickFIX's), refusing a
+    version other than the one the broker's definition says."""
+    rules = rules_for(target)
+    v = wanted or (rules.version if rules else FIX44)
+    if rules is None:
+        return v, None
+    if rules.version != v:
+        raise ConfigurationError(
+            f"{where}: broker {target} speaks {rules.version.name} (resources/reference/brokers.csv), "
+            f"not {v.name}"
+        )
+    return v, rules.dictionary_file(data_dir / "dictionaries")
 
 
 DEFAULTS = {
@@ -35,19 +57,23 @@ def initiator_settings(
     sender: str,
     targets: list[str],
     data_dir: Path,
+    versions: dict[str, str] | None = None,
 ) -> str:
-    """Text of a settings file for one or more broker sessions on one host and port."""
+    """Text of a settings file for one or more broker sessions on one host and port, each in its
+    broker's FIX version (`versions`: broker -> version name, else its definition, else FIX.4.4)."""
     lines = ["[DEFAULT]"]
     lines += [f"{k}={v}" for k, v in DEFAULTS.items()]
     lines += [
         f"FileStorePath={data_dir / 'store'}",
         f"FileLogPath={data_dir / 'log'}",
-        f"DataDictionary={dictionary_path()}",
         f"SocketConnectHost={host}",
         f"SocketConnectPort={port}",
     ]
     for t in targets:
-        lines += ["", "[SESSION]", "BeginString=FIX.4.4", f"SenderCompID={sender}", f"TargetCompID={t}"]
+        wanted = (versions or {}).get(t)
+        where = f"session {sender}->{t}"
+        v, own = session_version(t, version(wanted, where) if wanted else None, data_dir, where)
+        lines += ["", "[SESSION]", *v.session_lines(own), f"SenderCompID={sender}", f"TargetCompID={t}"]
     return "\n".join(lines) + "\n"
 
 
@@ -69,16 +95,42 @@ def complete(path: Path, data_dir: Path) -> str:
     for key, value in (
         ("FileStorePath", str(data_dir / "store")),
         ("FileLogPath", str(data_dir / "log")),
-        ("DataDictionary", str(dictionary_path())),
         ("UseDataDictionary", "Y"),
     ):
         if key not in default:
             extra.append(f"{key}={value}")
+    per_session = [
+        _session_extra(parser[n], data_dir, f"{path}: [SESSION] {n[7:]}")
+        for n in parser.sections()
+        if n.startswith("SESSION")
+    ]
+    if not extra and not any(per_session):
+        return text
+    out, n = [], 0
+    for line in text.splitlines():
+        out.append(line)
+        if line.strip().upper() == "[SESSION]":
+            out += per_session[n]
+            n += 1
+    text = "\n".join(out) + "\n"
     if not extra:
         return text
     if "[DEFAULT]" in text:
         return text.replace("[DEFAULT]", "[DEFAULT]\n" + "\n".join(extra), 1)
     return "[DEFAULT]\n" + "\n".join(extra) + "\n" + text
+
+
+def _session_extra(sec: configparser.SectionProxy, data_dir: Path, where: str) -> list[str]:
+    """The dictionary settings a session leaves out, for its version (BeginString, and
+    DefaultApplVerID over FIXT.1.1), checked against its broker's definition."""
+    begin = sec.get("BeginString", "").strip()
+    if not begin:
+        raise ConfigurationError(f"{where}: no BeginString")
+    target = sec.get("TargetCompID", "").strip()
+    v = of_session(begin, sec.get("DefaultApplVerID"), where)
+    v, own = session_version(target, v, data_dir, f"{where} (TargetCompID {target})")
+    wanted = [x for x in v.session_lines(own) if not x.startswith("BeginString=")]
+    return [x for x in wanted if x.split("=", 1)[0] not in sec]
 
 
 def _unique_sections(text: str) -> str:

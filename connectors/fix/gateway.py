@@ -38,12 +38,14 @@ from pathlib import Path
 import quickfix as fix
 
 from connectors.credentials import KeyringCredentialStore
-from connectors.fix.application import WorkstationApplication, broker_of
+from connectors.fix.application import WorkstationApplication, broker_of, version_of
+from connectors.fix.brokers import BrokerRuleError, rules_for
 from connectors.fix.config import complete, state_dirs, usernames
-from connectors.fix.dictionary import InvalidFixMessage, validate
+from connectors.fix.dictionary import InvalidFixMessage, dictionary, validate
 from connectors.fix.log import RedactingLogFactory
 from connectors.fix.tls import require_tls_if_asked
-from connectors.fix.translate import to_fix
+from connectors.fix.translate import msg_type, to_fix
+from connectors.fix.versions import FixVersion
 from engine.oms.errors import RouteError
 from engine.oms.messages import Inbound, Outbound
 from engine.oms.progress import resume_points
@@ -106,8 +108,16 @@ class FixGateway:
         self.settings = fix.SessionSettings(str(self._effective))
         self.initiator: fix.SocketInitiator | None = None  # made in start(): after the lease is ours
         self.session_ids: dict[str, fix.SessionID] = {}
+        self.versions: dict[str, FixVersion] = {}
+        self.dictionaries: dict[str, Path] = {}  # each session's application dictionary
         for sid in self.settings.getSessions():
-            self.session_ids[broker_of(sid)] = sid
+            b = broker_of(sid)
+            self.session_ids[b] = sid
+            self.versions[b] = version_of(sid)
+            d = self.settings.get(sid)
+            key = "AppDataDictionary" if self.versions[b].fixt else "DataDictionary"
+            self.dictionaries[b] = Path(d.getString(key)) if d.has(key) else self.versions[b].dictionary()
+            dictionary(self.dictionaries[b])  # read now: FIX50SP2.xml takes seconds, not on the first order
         self.lease: RoutingLease | None = None
         self.fenced = False
         if lease_db is not None:
@@ -207,11 +217,21 @@ class FixGateway:
         session = self._session(message.broker)
         if not session.isLoggedOn():
             raise RouteError(f"FIX session for {message.broker} is not logged on")
-        msg = to_fix(message)
+        version = self.versions[message.broker]
+        msg = to_fix(message, version)
+        rules = rules_for(message.broker)
         try:
-            validate(msg, target=message.broker)
+            if rules is not None:
+                rules.apply(msg, msg_type(msg))  # its custom tags, and its required ones present
+            validate(
+                msg, target=message.broker, version=version, app_dictionary=self.dictionaries[message.broker]
+            )
+        except BrokerRuleError as exc:
+            raise RouteError(f"{message.cl_ord_id}: {exc}") from None
         except InvalidFixMessage as exc:
-            raise RouteError(f"{message.cl_ord_id}: not a valid FIX 4.4 message ({exc})") from None
+            raise RouteError(
+                f"{message.cl_ord_id}: not a valid {version.name} message for {message.broker} ({exc})"
+            ) from None
         if not fix.Session.sendToTarget(msg, self.session_ids[message.broker]):
             raise RouteError(f"FIX session for {message.broker} refused the message")
 

@@ -8,6 +8,8 @@ from decimal import Decimal
 import quickfix as fix
 
 from connectors.fix import tags as T
+from connectors.fix.dialect import EXEC_TRANS_TYPE, adapt_outbound, exec_type_44
+from connectors.fix.versions import FIX44, FixVersion
 from engine.oms.drafts import HAS_LIMIT, HAS_STOP
 from engine.oms.fx import fx_pair
 from engine.oms.messages import (
@@ -98,7 +100,13 @@ def _order_terms(m: fix.Message, out: NewOrder | ReplaceOrder) -> None:
         m.setField(T.SETTL_TYPE, T.SETTL_TYPE_REGULAR)
 
 
-def to_fix(out: Outbound) -> fix.Message:
+def to_fix(out: Outbound, version: FixVersion = FIX44) -> fix.Message:
+    """The FIX message in `version` for an outbound engine message."""
+    order_type = out.order_type if isinstance(out, (NewOrder, ReplaceOrder)) else None
+    return adapt_outbound(_to_fix44(out), order_type, version)
+
+
+def _to_fix44(out: Outbound) -> fix.Message:
     """The FIX 4.4 message for an outbound engine message."""
     if isinstance(out, NewOrder):
         m = _message("D")
@@ -205,15 +213,15 @@ def msg_type(m: fix.Message) -> str:
     return m.getHeader().getField(T.MSG_TYPE)
 
 
-def exec_report(m: fix.Message, broker: str) -> ExecReport:
-    """An ExecutionReport (35=8) as an immutable engine message."""
+def exec_report(m: fix.Message, broker: str, version: FixVersion = FIX44) -> ExecReport:
+    """An ExecutionReport (35=8) as an immutable engine message (ExecType as in FIX 4.4)."""
     rej = _get(m, T.ORD_REJ_REASON)
     tt = _get(m, T.TRANSACT_TIME)
     oq = _get(m, T.ORDER_QTY)
     return ExecReport(
         broker=broker,
         exec_id=m.getField(T.EXEC_ID),
-        exec_type=m.getField(T.EXEC_TYPE),
+        exec_type=exec_type_44(version, m.getField(T.EXEC_TYPE), _get(m, EXEC_TRANS_TYPE)),
         ord_status=m.getField(T.ORD_STATUS),
         cl_ord_id=_get(m, T.CL_ORD_ID) or "",
         orig_cl_ord_id=_get(m, T.ORIG_CL_ORD_ID),

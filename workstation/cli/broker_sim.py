@@ -1,4 +1,5 @@
-"""`workstation broker-sim --port P`: run the SIMULATED executing broker (a FIX 4.4 acceptor)."""
+"""`workstation broker-sim --port P [--fix-version V]`: run the SIMULATED executing broker (a FIX 4.2,
+4.4 or 5.0 SP2 over FIXT.1.1 acceptor)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from connectors.broker_sim.faults import SimSettings
 from connectors.broker_sim.markets import SimClock
 from connectors.broker_sim.prices import last_prices
 from connectors.broker_sim.server import serve
+from connectors.fix.versions import VERSIONS, version
 from engine.errors import ConfigurationError
 from workstation.cli.args import (
     clock_speed,
@@ -27,13 +29,24 @@ from workstation.config import data_dir, resolve_db_url
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "broker-sim",
-        help="run the SIMULATED broker (FIX 4.4 acceptor on 127.0.0.1) for the demo and tests",
+        help="run the SIMULATED broker (FIX 4.2, 4.4 or 5.0 SP2 acceptor on 127.0.0.1) for the demo and tests",
         description="A simulated executing broker: acknowledges, fills in parts near the book's last "
         "prices, honours market hours, supports cancel and cancel/replace, and injects faults on request. "
         "Not a real broker.",
     )
     p.add_argument("--port", type=port, required=True, help="TCP port to listen on")
-    p.add_argument("--comp-id", default="SIM", help="the simulator's SenderCompID (default SIM)")
+    p.add_argument(
+        "--comp-id",
+        default="SIM",
+        help="the simulator's SenderCompID (default SIM); several, comma-separated, make it several "
+        "brokers in one process, each in its definition's FIX version",
+    )
+    p.add_argument(
+        "--fix-version",
+        choices=sorted(VERSIONS),
+        help="FIX version of its sessions (5.0SP2 runs over FIXT.1.1); default: the --comp-id broker's "
+        "definition in resources/reference/brokers.csv, else FIX.4.4",
+    )
     p.add_argument("--clients", default="WS", help="comma-separated TargetCompIDs it accepts (default WS)")
     p.add_argument(
         "--state-dir", type=output_dir, help="store and logs (default: user data dir/broker-sim/PORT)"
@@ -107,5 +120,6 @@ def cmd_broker_sim(args: argparse.Namespace) -> int:
         prices,
         SimClock(start, args.clock_speed),
         args.journal,
+        version=version(args.fix_version, "--fix-version") if args.fix_version else None,
     )
     return 0
