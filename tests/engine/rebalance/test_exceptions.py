@@ -37,14 +37,38 @@ def queue_book(database: Database) -> tuple[Database, dict[str, int]]:
         create_user(s, "ada.admin", "pia.pm", "Pia (second PM)", "portfolio_manager", None)
         aid = s.scalars(select(Account.id).order_by(Account.id)).first()
         rows = {
-            "over": Proposal(batch_id="b1", account_id=aid, mode="full", status="ok", created_by="pat.pm",
-                             payload=payload(12_000_000.0, 0.25)),  # fmt: skip
-            "denied": Proposal(batch_id="b1", account_id=aid, mode="full", status="ok", created_by="pat.pm",
-                               payload=payload(30_000_000.0, 0.40)),  # fmt: skip
-            "small": Proposal(batch_id="b1", account_id=aid, mode="full", status="ok", created_by="pat.pm",
-                              payload=payload(9_000_000.0, 0.90)),  # fmt: skip
-            "calm": Proposal(batch_id="b1", account_id=aid, mode="full", status="ok", created_by="pat.pm",
-                             payload=payload(50_000_000.0, 0.20)),  # fmt: skip
+            "over": Proposal(
+                batch_id="b1",
+                account_id=aid,
+                mode="full",
+                status="ok",
+                created_by="pat.pm",
+                payload=payload(12_000_000.0, 0.25),
+            ),  # fmt: skip
+            "denied": Proposal(
+                batch_id="b1",
+                account_id=aid,
+                mode="full",
+                status="ok",
+                created_by="pat.pm",
+                payload=payload(30_000_000.0, 0.40),
+            ),  # fmt: skip
+            "small": Proposal(
+                batch_id="b1",
+                account_id=aid,
+                mode="full",
+                status="ok",
+                created_by="pat.pm",
+                payload=payload(9_000_000.0, 0.90),
+            ),  # fmt: skip
+            "calm": Proposal(
+                batch_id="b1",
+                account_id=aid,
+                mode="full",
+                status="ok",
+                created_by="pat.pm",
+                payload=payload(50_000_000.0, 0.20),
+            ),  # fmt: skip
         }
         s.add_all(rows.values())
         s.flush()
@@ -70,7 +94,9 @@ def test_a_bad_limits_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ImportValidationError) as e:
         exc.load_limits(bad)
     lines = e.value.lines()
-    assert any("row 2, column currency" in x for x in lines) and any("row 3, column min_value" in x for x in lines)
+    assert any("row 2, column currency" in x for x in lines) and any(
+        "row 3, column min_value" in x for x in lines
+    )
 
 
 def test_sign_off_before_accept(queue_book: tuple[Database, dict[str, int]]) -> None:
@@ -113,6 +139,13 @@ def test_sign_off_before_accept(queue_book: tuple[Database, dict[str, int]]) -> 
         assert review(s, "pat.pm", ids["calm"], "accept") == "accepted"
     with database.session() as s:
         actions = list(
-            s.scalars(select(AuditEntry.action).where(AuditEntry.entity == "proposal_exception").order_by(AuditEntry.id))
+            s.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.entity == "proposal_exception")
+                .order_by(AuditEntry.id)
+            )
         )
-    assert actions == ["proposal_exception.open"] * 2 + ["proposal_exception.sign_off", "proposal_exception.deny"]
+    assert actions == ["proposal_exception.open"] * 2 + [
+        "proposal_exception.sign_off",
+        "proposal_exception.deny",
+    ]

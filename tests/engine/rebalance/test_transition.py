@@ -57,7 +57,9 @@ def plan(loaded: tuple[Universe, list[AccountInput]]) -> dict[str, Any]:
     return plan_transition(u, a, target, Budget(steps=4, turnover=TURNOVER, tax_budget=TAX))
 
 
-def test_each_step_is_within_its_budgets_recomputed_from_its_trades(loaded: tuple[Universe, list[AccountInput]]) -> None:
+def test_each_step_is_within_its_budgets_recomputed_from_its_trades(
+    loaded: tuple[Universe, list[AccountInput]],
+) -> None:
     """Walk the steps by hand (solve, apply, solve...) and recompute each step's turnover and tax."""
     u, a, target = _pick(loaded)
     budget = Budget(steps=3, turnover=TURNOVER, tax_budget=TAX)

@@ -31,7 +31,9 @@ PM = "pat.pm"
 def row_counts(database: Database) -> dict[str, int]:
     """Rows in every table of the schema."""
     with database.session() as s:
-        return {t.name: int(s.scalar(select(func.count()).select_from(t)) or 0) for t in metadata.sorted_tables}
+        return {
+            t.name: int(s.scalar(select(func.count()).select_from(t)) or 0) for t in metadata.sorted_tables
+        }
 
 
 @pytest.fixture
@@ -47,7 +49,9 @@ def book(database: Database) -> tuple[Database, str, str]:
 
 def audit(database: Database, entity: str) -> list[str]:
     with database.session() as s:
-        return list(s.scalars(select(AuditEntry.action).where(AuditEntry.entity == entity).order_by(AuditEntry.id)))
+        return list(
+            s.scalars(select(AuditEntry.action).where(AuditEntry.entity == entity).order_by(AuditEntry.id))
+        )
 
 
 def release(database: Database, proposal_id: int) -> None:
@@ -107,9 +111,9 @@ def _steps(database: Database, pid: int, out: dict[str, Any]) -> None:
     assert first["step"] == 1 and first["state"] == "proposed"
     rec = first["record"]
     # Same book as when planned: step 1 is the projected step 1, trade for trade.
-    assert [{"symbol": t["symbol"], "side": t["side"], "quantity": t["quantity"]} for t in rec["trades"]] == out[
-        "projection"
-    ][0]["orders"]
+    assert [
+        {"symbol": t["symbol"], "side": t["side"], "quantity": t["quantity"]} for t in rec["trades"]
+    ] == out["projection"][0]["orders"]
     assert rec["turnover"] <= 0.4 + 1e-9 and rec["est_tax"] <= 20_000.01
     with database.session() as s:
         p = s.get(Proposal, first["proposal"])
