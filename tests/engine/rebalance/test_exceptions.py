@@ -44,7 +44,7 @@ def queue_book(database: Database) -> tuple[Database, dict[str, int]]:
                 status="ok",
                 created_by="pat.pm",
                 payload=payload(12_000_000.0, 0.25),
-            ),  # fmt: skip
+            ),
             "denied": Proposal(
                 batch_id="b1",
                 account_id=aid,
@@ -52,7 +52,7 @@ def queue_book(database: Database) -> tuple[Database, dict[str, int]]:
                 status="ok",
                 created_by="pat.pm",
                 payload=payload(30_000_000.0, 0.40),
-            ),  # fmt: skip
+            ),
             "small": Proposal(
                 batch_id="b1",
                 account_id=aid,
@@ -60,7 +60,7 @@ def queue_book(database: Database) -> tuple[Database, dict[str, int]]:
                 status="ok",
                 created_by="pat.pm",
                 payload=payload(9_000_000.0, 0.90),
-            ),  # fmt: skip
+            ),
             "calm": Proposal(
                 batch_id="b1",
                 account_id=aid,
@@ -68,7 +68,7 @@ def queue_book(database: Database) -> tuple[Database, dict[str, int]]:
                 status="ok",
                 created_by="pat.pm",
                 payload=payload(50_000_000.0, 0.20),
-            ),  # fmt: skip
+            ),
         }
         s.add_all(rows.values())
         s.flush()

@@ -5,6 +5,7 @@ of a one-shot rebalance); budgets too tight say so."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from typing import Any
 
@@ -92,7 +93,7 @@ def test_plan_tracking_error_falls_and_the_last_step_reaches_the_model(plan: dic
     for s in steps:
         assert s["turnover"] <= TURNOVER + 1e-9 and s["est_tax"] <= TAX + 0.01
         assert s["te_after"] <= s["te_before"] + TE_TOL or s["te_note"], s
-    for prev, nxt in zip(steps, steps[1:]):  # each step starts from the one before
+    for prev, nxt in itertools.pairwise(steps):  # each step starts from the one before
         assert nxt["te_before"] == pytest.approx(prev["te_after"], abs=1e-7)
     assert steps[0]["te_before"] > 2 * steps[-1]["te_after"]  # a real move, not a touch-up
     assert plan["reaches_model"] is True and plan["gap"] is None
@@ -112,7 +113,7 @@ def test_budgets_too_tight_say_so(loaded: tuple[Universe, list[AccountInput]]) -
 
 def test_bad_terms_are_refused(loaded: tuple[Universe, list[AccountInput]]) -> None:
     u, a, target = _pick(loaded)
-    with pytest.raises(WorkstationError, match="steps must be 1 to 24.*turnover must be above 0"):
+    with pytest.raises(WorkstationError, match=r"steps must be 1 to 24.*turnover must be above 0"):
         plan_transition(u, a, target, Budget(steps=0, turnover=0.0))
     with pytest.raises(NotFound):
         plan_transition(u, a, 999_999, Budget(steps=2, turnover=0.2))

@@ -120,7 +120,7 @@ def _steps(database: Database, pid: int, out: dict[str, Any]) -> None:
         assert p is not None and p.status == "ok" and p.created_by == PM
         assert p.payload["transition"] == {"plan": pid, "step": 1, "of": 2}
 
-    with pytest.raises(WorkstationError, match="step 1's proposal .* is ok: it must be released"):
+    with pytest.raises(WorkstationError, match=r"step 1's proposal \d+ is ok: it must be released"):
         store.execute_step(database, PM, pid)
 
     with database.transaction() as s:  # the PM rejects step 1: it is solved again
