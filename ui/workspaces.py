@@ -17,6 +17,7 @@ from ui.panels.book_panels import DriftPanel, FxPanel, HoldingsPanel
 from ui.panels.clock_panel import ClockPanel
 from ui.panels.corporate_panel import CorporatePanel
 from ui.panels.daycycle_panel import DayCyclePanel
+from ui.panels.exceptions_panel import ExceptionsPanel
 from ui.panels.killswitch_panel import KillSwitchPanel
 from ui.panels.performance_panel import PerformancePanel
 from ui.panels.proposal_panels import ProposalsPanel
@@ -31,6 +32,7 @@ PANELS: tuple[type[Panel], ...] = (
     HoldingsPanel,
     FxPanel,
     ProposalsPanel,
+    ExceptionsPanel,
     PerformancePanel,
     ApprovalQueuePanel,
     AuditPanel,
@@ -56,7 +58,9 @@ class Workspace:
 
 
 WORKSPACES: dict[str, Workspace] = {
-    "pm": Workspace("pm", "Portfolio manager", ("drift", "fx", "holdings", "proposals", "performance")),
+    "pm": Workspace(
+        "pm", "Portfolio manager", ("drift", "fx", "holdings", "proposals", "exceptions", "performance")
+    ),
     "compliance": Workspace(
         "compliance",
         "Compliance",
@@ -133,6 +137,7 @@ def _pm(window: QMainWindow, docks: dict[str, QDockWidget], size: str, w: int, h
         window.splitDockWidget(docks["holdings"], docks["proposals"], H)
     else:
         window.tabifyDockWidget(docks["holdings"], docks["proposals"])
+    window.tabifyDockWidget(docks["proposals"], docks["exceptions"])
     _show(docks, WORKSPACES["pm"])
     _split(window, docks, ["drift", "fx"], w, [0.55, 0.45], H)
     if size == "wide":

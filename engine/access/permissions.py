@@ -28,6 +28,8 @@ class Permission(StrEnum):
     MODELS_EDIT = "models.edit"
     BOOK_IMPORT = "book.import"
     REBALANCE_RUN = "rebalance.run"
+    REBALANCE_SIGN_OFF = "rebalance.exceptions.sign_off"
+    """Sign off (or deny) a proposal in the exception queue: a PM other than its creator."""
     USERS_ADMIN = "users.admin"
     AUDIT_READ = "audit.read"
     RECONCILE_LOAD = "reconcile.load"
@@ -61,7 +63,16 @@ class Permission(StrEnum):
 P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PORTFOLIO_MANAGER: frozenset(
-        {P.CHECK_RUN, P.BOOK_CHECK, P.SUBMIT, P.RELEASE, P.ORDERS_CREATE, P.MODELS_EDIT, P.REBALANCE_RUN}
+        {
+            P.CHECK_RUN,
+            P.BOOK_CHECK,
+            P.SUBMIT,
+            P.RELEASE,
+            P.ORDERS_CREATE,
+            P.MODELS_EDIT,
+            P.REBALANCE_RUN,
+            P.REBALANCE_SIGN_OFF,
+        }
     ),
     Role.TRADER: frozenset(
         {P.CHECK_RUN, P.SUBMIT, P.RELEASE, P.RELEASE_FLAGGED, P.ORDERS_CREATE, P.ORDERS_ROUTE, P.TCA_READ}

@@ -41,6 +41,7 @@ from engine.rebalance.book import (
 )
 from engine.rebalance.drift import book_drift
 from engine.rebalance.events import RebalanceProgress
+from engine.rebalance.exceptions import breaches, queue
 from engine.rebalance.harvest import apply_identical_groups, attach_harvest_history, substitute_groups
 from engine.rebalance.household_solve import rebalance_household
 from engine.rebalance.households import attach_groups
@@ -292,7 +293,10 @@ def persist(database: Database, batch_id: str, records: list[dict[str, Any]], us
     if rows:
         with database.transaction() as session:
             require(session, user, Permission.REBALANCE_RUN)
-            PROPOSALS.insert_many(session, table_of(Proposal), rows, actor=user, detail=_created)
+            ids = PROPOSALS.insert_many(session, table_of(Proposal), rows, actor=user, detail=_created)
+            over = [r for r, rec in zip(ids, records) if breaches(rec)]  # the exception queue
+            if over:
+                queue(session, list(session.scalars(select(Proposal).where(Proposal.id.in_(over)))), user)
 
 
 def _created(row: Mapping[str, Any]) -> Mapping[str, Any]:

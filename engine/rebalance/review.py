@@ -3,6 +3,7 @@
     ok -> accepted | rejected;  rejected -> accepted (changed mind);  accepted -> rejected
     accepted -> released (its trades became OMS orders: engine.release.proposals; final here)
 Only proposals a solve produced (`ok`) can be reviewed; infeasible or failed ones carry no trades.
+A proposal over a limit is accepted only after a PM's sign-off (engine.rebalance.exceptions.gate).
 Every decision is audited (`proposal.accept` / `proposal.reject`) in the caller's transaction by
 the proposal's state machine (engine.state.proposals), the only writer of a proposal's status.
 """
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from engine.access.guard import require
 from engine.access.permissions import Permission
 from engine.errors import NotFound, WorkstationError
+from engine.rebalance.exceptions import gate
 from engine.rebalance.tables import Proposal
 from engine.state.proposals import ACCEPTED, PROPOSALS, REJECTED, RELEASED
 
@@ -32,5 +34,7 @@ def review(session: Session, username: str, proposal_id: int, decision: str, rea
     PROPOSALS.next(p.status, decision, p)  # InvalidTransition before asking for a reason
     if DECISIONS[decision] == REJECTED and not reason.strip():
         raise WorkstationError(f"proposal {proposal_id}: a rejection needs a reason")
+    if DECISIONS[decision] == ACCEPTED:
+        gate(session, p)  # over a limit: a PM's sign-off in the exception queue first
     # Another desk decided it meanwhile: ConcurrentChange, nothing kept (fire flushes first).
     return PROPOSALS.fire(session, p, decision, actor=username, reason=reason or None)

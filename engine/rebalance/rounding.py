@@ -139,6 +139,7 @@ def _repair_buys(
     caps = np.array([cap * CAP_MARGIN for _k, _l, _m, cap in p.group_rows])
     ccy_foreign = u.currency[p.idx] != a.base
     w = p.w0 + (buy - sell) * p.pb / p.value
+    traded = float(((buy + sell) * p.pb).sum()) / p.value  # the turnover cap binds the repair too
     for _ in range(20):
         d = w - p.wm
         grad = b @ (b.T @ d) + spec2 * d
@@ -150,6 +151,7 @@ def _repair_buys(
             room = np.minimum(room, np.where(members, group_room[:, None], np.inf).min(axis=0))
         big_enough = (buy + lot) * p.pb >= p.min_trade
         ok = allowed & big_enough & ((wanted >= 0.25 * lot_w) | (p.wm > 0)) & (delta < 0) & (lot_w <= room)
+        ok &= traded + lot_w <= s.max_turnover - 1e-9
         if not ok.any():
             break
         j = int(np.argmin(np.where(ok, delta, np.inf)))
@@ -158,6 +160,7 @@ def _repair_buys(
             buy[j] -= lot[j]
             break
         w[j] += lot_w[j]
+        traded += lot_w[j]
     return buy
 
 

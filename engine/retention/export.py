@@ -146,6 +146,12 @@ def _of_blocks(table: str) -> Selector:
     return q
 
 
+def _transition_steps(c: Client) -> Select[Any]:
+    t, p = _t("transition_steps"), _t("transition_plans")
+    plans = select(p.c.id).where(_in(p.c.account_id, c.account_ids))
+    return select(t).where(t.c.plan_id.in_(plans)).order_by(t.c.id)
+
+
 EXPORTED: dict[str, Selector] = {
     "households": _by("households", "id", "household_ids"),
     "accounts": _by("accounts", "id", "account_ids"),
@@ -168,6 +174,9 @@ EXPORTED: dict[str, Selector] = {
     "oms_rotation_log": _of_blocks("oms_rotation_log"),
     "oms_order_marks": _of_blocks("oms_order_marks"),
     "proposals": _by("proposals", "account_id", "account_ids"),
+    "proposal_exceptions": _by("proposal_exceptions", "account_id", "account_ids"),
+    "transition_plans": _by("transition_plans", "account_id", "account_ids"),
+    "transition_steps": _transition_steps,
     "compliance_approvals": _by("compliance_approvals", "id", "case_ids"),
     "compliance_approval_decisions": _by("compliance_approval_decisions", "approval_id", "case_ids"),
     "compliance_check_results": _by("compliance_check_results", "account_code", "account_codes"),

@@ -60,8 +60,13 @@ KINDS: tuple[RecordKind, ...] = (
         "never held back",
     ),
     RecordKind(
-        "proposals", "rebalance proposals", 84, ("proposals",), "last change (updated_at)",
+        "proposals", "rebalance proposals and their exception-queue entries", 84,
+        ("proposals", "proposal_exceptions"), "last change (updated_at)",
         "open (ok or accepted: awaiting review or release), or a kept order came from it",
+    ),
+    RecordKind(
+        "transitions", "transition plans and their steps", 84, ("transition_plans", "transition_steps"),
+        "last change (updated_at)", "always kept for now: no purge rule yet (a plan is small)",
     ),
     RecordKind(
         "reconcile_statements", "custodian statements (positions, cash) and reconciliation runs", 84,

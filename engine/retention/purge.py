@@ -177,6 +177,9 @@ def purge(
     r["orders"]["orders"] = _delete(session, "orders", "id", children, dry) + _delete(
         session, "orders", "id", order_ids - children, dry
     )  # children before their blocks (they point to them)
+    r["proposals"]["proposal_exceptions"] = _delete(
+        session, "proposal_exceptions", "proposal_id", proposal_ids, dry
+    )  # before their proposals (they point to them)
     r["proposals"]["proposals"] = _delete(session, "proposals", "id", proposal_ids, dry)
     r["approval_cases"]["compliance_approval_decisions"] = _delete(
         session, "compliance_approval_decisions", "approval_id", case_ids, dry

@@ -14,6 +14,7 @@ from engine.oms import tables as oms_tables
 from engine.portfolio_models import tables as models_tables
 from engine.pricing import tables as pricing_tables
 from engine.rebalance import tables as rebalance_tables
+from engine.rebalance import transition_tables
 from engine.reconcile import tables as reconcile_tables
 from engine.retention import tables as retention_tables
 from engine.shared import tables as shared_tables
@@ -31,6 +32,7 @@ TABLE_MODULES = (
     accounting_tables,
     audit_tables,
     rebalance_tables,
+    transition_tables,
     compliance_tables,
     oms_tables,
     oms_marks_tables,

@@ -24,6 +24,7 @@ from engine.rebalance.review import review
 from engine.rebalance.settings import Mode, RebalanceSettings
 from engine.rebalance.tables import Proposal
 from engine.release.proposals import ReleaseErrors, releasable, release_proposals
+from workstation.cli import rebalance_compare, rebalance_exceptions, rebalance_transition
 from workstation.cli.args import (
     amount,
     batch_size,
@@ -122,7 +123,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="tlh: substitute list CSV (asset_class,group,symbol); default resources/rebalance/substitutes.csv",
     )
     p.add_argument(
-        "--no-save", action="store_true", help="a what-if: write nothing (no proposals), no sign-in needed"
+        "--no-save",
+        "--what-if",
+        dest="no_save",
+        action="store_true",
+        help="a what-if: write nothing (no proposals), no sign-in needed",
     )
     p.add_argument(
         "--user",
@@ -132,6 +137,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.set_defaults(func=_run)
     rsub = p.add_subparsers(dest="rebalance_command", metavar="SUBCOMMAND")
+    rebalance_transition.register(rsub)
+    rebalance_compare.register(rsub)
+    rebalance_exceptions.register(rsub)
     add_drift_arguments(rsub.add_parser("drift", help="drift of accounts against their models, ranked"))
     for decision in REVIEW_HELP:
         add_review_arguments(

@@ -30,6 +30,7 @@ from engine.errors import PermissionDenied
 from engine.imports.access import authorize as authorize_import
 from engine.portfolio_models.service import WeightRow, set_weights
 from engine.ports import OrderIntent
+from engine.rebalance.exceptions import decide as decide_exception
 from engine.rebalance.review import review
 from engine.reconcile import workflow
 from engine.reconcile.load import store_statement
@@ -101,6 +102,7 @@ CALLS: list[tuple[str, str, Callable[[Any, str], object]]] = [
     ("tr1", "models.edit", lambda s, u: authorize_import(s, u, "models")),
     ("tr1", "rebalance.run", lambda s, u: review(s, u, 1, "accept")),
     ("co1", "rebalance.run", lambda s, u: review(s, u, 1, "reject", "why")),
+    ("tr1", "rebalance.exceptions.sign_off", lambda s, u: decide_exception(s, u, 1, "sign_off", "why")),
     ("co1", "retention.policy", lambda s, u: set_period(s, u, "orders", 84, "why")),
     ("co1", "retention.purge", lambda s, u: purge(s, u, date(2020, 1, 1), signer=_no_key, verifier=_no_key)),
     ("tr1", "client.export", lambda s, u: export_client(s, u, "U1", Path("/nonexistent/export"))),
