@@ -25,15 +25,14 @@ from ui.panels.base import Panel
 # re-read row by row in the blotters instead (ORDER_TYPES): a fill stream must not reload them.
 ORDER_TYPES = ("order", "fill")
 REFRESHES: dict[str, tuple[str, ...]] = {
-    "approval": ("approvals", "proposals", "audit"),
-    "proposal": ("approvals",),  # the proposals dock re-reads just the changed rows (KEYED)
+    "approval": ("approvals", "audit"),  # the proposal a case is about is re-read by id (below)
     "kill_switch": ("approvals", "audit", "killswitch"),  # another desk's switch shows here at once
     "rule": ("approvals", "audit"),
 }
 KEYED = {"proposal": "proposals"}
 """Change type -> dock that re-reads only the rows named in the change's ids (a bulk rebalance
 writes thousands of proposals: reloading the whole table with its payloads once a second stalled
-the desk)."""
+the desk). A proposal's creation no longer reloads the approval queue: a case is its own change."""
 MIN_INTERVAL = 1.0  # seconds between two refreshes of one dock
 
 
@@ -78,6 +77,11 @@ class SharedDeskLink(QObject):
             self._due.update(REFRESHES.get(change.type, ()))
             if change.type in ORDER_TYPES and isinstance(change.ids.get("order"), int):
                 orders.add(change.ids["order"])
+            if change.type == "approval" and change.ids.get("entity") == "proposal":
+                try:  # the proposal's Compliance column follows its case
+                    keyed.setdefault("proposals", set()).add(int(str(change.ids.get("entity_id"))))
+                except ValueError:
+                    self._due.add("proposals")
             dock = KEYED.get(change.type)
             if dock is not None:
                 key = change.ids.get(change.type)

@@ -206,7 +206,7 @@ class ApprovalQueuePanel(LiveTablePanel):
         return approval_queue(self.desk.database)
 
     def load(self) -> None:
-        self.desk.run("Loading the approval queue", lambda _t: self.fetch(None), self._loaded)
+        self._read("Loading the approval queue", lambda _t: self.fetch(None), self._loaded, full=True)
 
     def _loaded(self, frame: pd.DataFrame) -> None:
         """Show the queue; keep the case in the detail pane, else open the oldest case."""
