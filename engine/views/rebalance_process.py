@@ -71,10 +71,21 @@ def _child(url: str, sel: Selection, mode: str, user: str, conn: Any, stop: Any)
         token.send("error", f"{type(exc).__name__}: {exc}")
         raise
     else:
-        token.send("done", summary)
+        token.send("done", summary | {"process_peak_mib": _peak_mib()})
     finally:
         token.solving.set()
         database.dispose()
+
+
+def _peak_mib() -> dict[str, float]:
+    """Peak RSS of this child and of its largest solver worker, MiB (Unix; empty elsewhere)."""
+    try:
+        import resource
+    except ImportError:
+        return {}
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"rebalance_process": round(own), "largest_solver_worker": round(workers)}
 
 
 def url_for_child(database: Database) -> str | None:
