@@ -29,7 +29,7 @@ from ui.bridge import EngineBridge
 from ui.workers import CancelToken, Jobs
 
 log = logging.getLogger(__name__)
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: lots without lot_ref, currencies as categoricals, terms added in place
 
 
 @dataclass

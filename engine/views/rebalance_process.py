@@ -83,7 +83,12 @@ def _peak_mib() -> dict[str, float]:
         import resource
     except ImportError:
         return {}
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    own = 0.0  # VmHWM: ru_maxrss would keep the desk's high-water mark across the spawn's exec
+    try:
+        with open("/proc/self/status") as f:
+            own = next((int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:")), 0.0)
+    except OSError:
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"rebalance_process": round(own), "largest_solver_worker": round(workers)}
 
