@@ -25,11 +25,11 @@ from ui.panels.base import Panel
 # re-read row by row in the blotters instead (ORDER_TYPES): a fill stream must not reload them.
 ORDER_TYPES = ("order", "fill")
 REFRESHES: dict[str, tuple[str, ...]] = {
-    "approval": ("approvals", "audit"),  # the proposal a case is about is re-read by id (below)
+    "approval": ("audit",),  # the case (queue) and its proposal are re-read by id (KEYED, below)
     "kill_switch": ("approvals", "audit", "killswitch"),  # another desk's switch shows here at once
     "rule": ("approvals", "audit"),
 }
-KEYED = {"proposal": "proposals"}
+KEYED = {"proposal": "proposals", "approval": "approvals"}
 """Change type -> dock that re-reads only the rows named in the change's ids (a bulk rebalance
 writes thousands of proposals: reloading the whole table with its payloads once a second stalled
 the desk). A proposal's creation no longer reloads the approval queue: a case is its own change."""

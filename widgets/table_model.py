@@ -104,6 +104,7 @@ class FrameTableModel(QAbstractTableModel):
         self._text = ""
         self._search: np.ndarray | None = None
         self._predicates: dict[str, frozenset[Any]] = {}
+        self._fixed: dict[str, frozenset[Any]] = {}
         self._pending: list[pd.DataFrame] = []
         self._display: dict[int, list[str | None]] = {}
         self._timer = QTimer(self)
@@ -264,6 +265,12 @@ class FrameTableModel(QAbstractTableModel):
             self._predicates[key] = frozenset(values)
         self._refilter()
 
+    def set_fixed_predicate(self, key: str, values: set[Any]) -> None:
+        """Keep only rows whose `key` value is in `values`, always (the user's Clear filters keeps
+        it): a queue of pending cases drops a decided case's row when its re-read row says so."""
+        self._fixed[key] = frozenset(values)
+        self._refilter()
+
     def _refilter(self) -> None:
         self._deferred = None  # the reset recomputes the view from the merged arrays
         self.beginResetModel()
@@ -285,8 +292,9 @@ class FrameTableModel(QAbstractTableModel):
 
     def _mask(self) -> np.ndarray:
         mask = np.ones(self._n, dtype=bool)
-        for key, allowed in self._predicates.items():
-            mask &= np.isin(self._data[key], list(allowed))
+        for key, allowed in (*self._predicates.items(), *self._fixed.items()):
+            if key in self._data:  # a model not loaded yet has no such column
+                mask &= np.isin(self._data[key], list(allowed))
         if self._text:
             mask &= (
                 pd.Series(self._search_text())

@@ -207,3 +207,41 @@ def test_the_status_bar_cancel_ends_the_rebalance_not_a_later_reload(qtbot_modul
     assert after - before == state.rows
     assert not [p for p in mp.active_children() if p.name == "ws-rebalance"]
     assert "cancelled" in pat.statusBar().currentMessage()
+
+
+def test_the_approval_queue_takes_another_desks_cases_row_by_row(qtbot_module, pat, book) -> None:  # type: ignore[no-untyped-def]
+    from engine.compliance.approvals import decide
+    from engine.compliance.tables import ApprovalCase
+
+    panel = pat.docks["approvals"]
+    panel.show()
+    panel.raise_()
+    qtbot_module.waitUntil(lambda: panel.loaded and not pat.desk.jobs.running, timeout=30_000)
+    model = panel.blotter.model
+    shown = model.rowCount()
+    seen = Signals(model)
+    removed: list[int] = []
+    model.rowsRemoved.connect(lambda _p, a, b: removed.append(b - a + 1))
+    fetched: list[object] = []
+    fetch = panel.fetch
+    panel.fetch = lambda keys: (fetched.append(None if keys is None else tuple(keys)), fetch(keys))[1]  # type: ignore[method-assign]
+    other = Database(book.url)
+    try:
+        with other.transaction() as s:
+            case = ApprovalCase(entity="order", entity_id="7701", state="pending_approval", outcome="flag",
+                                hard_block=False, created_by="pat.pm", terms=[])  # fmt: skip
+            s.add(case)
+            s.flush()
+            case_id = case.id
+        qtbot_module.waitUntil(lambda: model.view_row_of_key(case_id) >= 0, timeout=15_000)
+        assert model.rowCount() == shown + 1 and seen.inserted == 1
+        with other.transaction() as s:
+            decide(s, "cole.compliance", case_id, "approve", "within_tolerance", "from the other desk")
+        qtbot_module.waitUntil(lambda: model.view_row_of_key(case_id) < 0, timeout=15_000)
+        qtbot_module.waitUntil(lambda: not pat.desk.jobs.running and not model.pending, timeout=10_000)
+        assert model.rowCount() == shown and removed == [1]
+        assert seen.resets == 0  # the queue was never reloaded whole
+        assert fetched and None not in fetched and {case_id} == set().union(*map(set, fetched))  # type: ignore[arg-type]
+    finally:
+        panel.fetch = fetch  # type: ignore[method-assign]
+        other.dispose()
