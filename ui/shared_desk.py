@@ -83,6 +83,8 @@ class SharedDeskLink(QObject):
                 except ValueError:
                     self._due.add("proposals")
             dock = KEYED.get(change.type)
+            if dock is not None and self._followed(dock, change):
+                continue
             if dock is not None:
                 key = change.ids.get(change.type)
                 if isinstance(key, int):
@@ -100,6 +102,13 @@ class SharedDeskLink(QObject):
                 if hook is not None and panel.loaded:
                     hook(sorted(orders))
         self._refresh_due()
+
+    def _followed(self, dock: str, change: Change) -> bool:
+        """A proposal this desk's own running rebalance just created: the proposals dock reads
+        its batch by id already (following the run), so the feed does not read it twice."""
+        panel = self.docks.get(dock)
+        batch = getattr(getattr(panel, "run_state", None), "batch", None)
+        return bool(batch and change.action == "created" and change.ids.get("batch") == batch)
 
     def _refresh_due(self) -> None:
         now = time.monotonic()
