@@ -29,7 +29,7 @@ from ui.bridge import EngineBridge
 from ui.workers import CancelToken, Jobs
 
 log = logging.getLogger(__name__)
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: lots without lot_ref, currencies as categoricals, terms added in place
 
 
 @dataclass
@@ -131,6 +131,7 @@ class Desk(QObject):
         self.book: BookData | None = None
         self.book_cache = book_cache
         self._loading = False
+        self._reload_due = False
         self.dark = False
 
     def run(
@@ -144,9 +145,11 @@ class Desk(QObject):
 
     def load_book(self) -> None:
         """Load (or reload) the valued book in a worker; `book_ready` fires when done."""
-        if self._loading:
+        if self._loading:  # one load in flight: a change meanwhile loads once more after it
+            self._reload_due = True
             return
         self._loading = True
+        self._reload_due = False
         cache = self.book_cache
         if cache is not None and self.book is None:
             QTimer.singleShot(0, self._show_cached)  # not inside the panel's show event
@@ -173,6 +176,8 @@ class Desk(QObject):
         self._loading = False
         self.book = data
         self.book_ready.emit(data)
+        if self._reload_due:
+            self.load_book()
 
     def _book_err(self, msg: str) -> None:
         self._loading = False

@@ -25,15 +25,14 @@ from ui.panels.base import Panel
 # re-read row by row in the blotters instead (ORDER_TYPES): a fill stream must not reload them.
 ORDER_TYPES = ("order", "fill")
 REFRESHES: dict[str, tuple[str, ...]] = {
-    "approval": ("approvals", "proposals", "audit"),
-    "proposal": ("approvals",),  # the proposals dock re-reads just the changed rows (KEYED)
+    "approval": ("audit",),  # the case (queue) and its proposal are re-read by id (KEYED, below)
     "kill_switch": ("approvals", "audit", "killswitch"),  # another desk's switch shows here at once
     "rule": ("approvals", "audit"),
 }
-KEYED = {"proposal": "proposals"}
+KEYED = {"proposal": "proposals", "approval": "approvals"}
 """Change type -> dock that re-reads only the rows named in the change's ids (a bulk rebalance
 writes thousands of proposals: reloading the whole table with its payloads once a second stalled
-the desk)."""
+the desk). A proposal's creation no longer reloads the approval queue: a case is its own change."""
 MIN_INTERVAL = 1.0  # seconds between two refreshes of one dock
 
 
@@ -78,7 +77,14 @@ class SharedDeskLink(QObject):
             self._due.update(REFRESHES.get(change.type, ()))
             if change.type in ORDER_TYPES and isinstance(change.ids.get("order"), int):
                 orders.add(change.ids["order"])
+            if change.type == "approval" and change.ids.get("entity") == "proposal":
+                try:  # the proposal's Compliance column follows its case
+                    keyed.setdefault("proposals", set()).add(int(str(change.ids.get("entity_id"))))
+                except ValueError:
+                    self._due.add("proposals")
             dock = KEYED.get(change.type)
+            if dock is not None and self._followed(dock, change):
+                continue
             if dock is not None:
                 key = change.ids.get(change.type)
                 if isinstance(key, int):
@@ -96,6 +102,13 @@ class SharedDeskLink(QObject):
                 if hook is not None and panel.loaded:
                     hook(sorted(orders))
         self._refresh_due()
+
+    def _followed(self, dock: str, change: Change) -> bool:
+        """A proposal this desk's own running rebalance just created: the proposals dock reads
+        its batch by id already (following the run), so the feed does not read it twice."""
+        panel = self.docks.get(dock)
+        batch = getattr(getattr(panel, "run_state", None), "batch", None)
+        return bool(batch and change.action == "created" and change.ids.get("batch") == batch)
 
     def _refresh_due(self) -> None:
         now = time.monotonic()

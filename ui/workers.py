@@ -46,6 +46,10 @@ class CancelToken:
         self.check()
         self._signals.progress.emit(int(percent), text)
 
+    def report(self, percent: int, text: str = "") -> None:
+        """Progress without the cancel check: for callbacks of a run that stops on its own."""
+        self._signals.progress.emit(int(percent), text)
+
 
 class JobSignals(QObject):
     progress = Signal(int, str)

@@ -43,6 +43,17 @@ MAX_EMITS = 1024
 BURST_WINDOW_S = 0.5
 
 
+def _same(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Elementwise equality of two columns' values, missing (None/NaN/NaT) equal to missing."""
+    try:
+        eq = np.asarray(old == new, dtype=bool)
+    except (TypeError, ValueError):
+        eq = np.fromiter((a == b for a, b in zip(old.tolist(), new.tolist())), dtype=bool, count=len(old))
+    if eq.shape != (len(old),):
+        return np.zeros(len(old), dtype=bool)
+    return eq | (pd.isna(old) & pd.isna(new))
+
+
 def changed_spans(positions: np.ndarray, limit: int = MAX_CHANGED_SPANS) -> list[tuple[int, int]]:
     """Changed view rows as (first, last) spans: runs closer than MERGE_GAP rows join, and at most
     `limit` spans remain (split at the widest gaps).
@@ -93,6 +104,7 @@ class FrameTableModel(QAbstractTableModel):
         self._text = ""
         self._search: np.ndarray | None = None
         self._predicates: dict[str, frozenset[Any]] = {}
+        self._fixed: dict[str, frozenset[Any]] = {}
         self._pending: list[pd.DataFrame] = []
         self._display: dict[int, list[str | None]] = {}
         self._timer = QTimer(self)
@@ -106,6 +118,8 @@ class FrameTableModel(QAbstractTableModel):
         full repaint costs ~15-25 ms of GUI CPU, so a stream repaints at most ~4 times a second."""
         self._last_flush = -1e9
         self.flushes = 0
+        self.unchanged = 0
+        """Rows upserted with the values they already had (not told to the views)."""
 
     # ---- loading -------------------------------------------------------------------------------
     def set_frame(self, frame: pd.DataFrame) -> None:
@@ -251,6 +265,12 @@ class FrameTableModel(QAbstractTableModel):
             self._predicates[key] = frozenset(values)
         self._refilter()
 
+    def set_fixed_predicate(self, key: str, values: set[Any]) -> None:
+        """Keep only rows whose `key` value is in `values`, always (the user's Clear filters keeps
+        it): a queue of pending cases drops a decided case's row when its re-read row says so."""
+        self._fixed[key] = frozenset(values)
+        self._refilter()
+
     def _refilter(self) -> None:
         self._deferred = None  # the reset recomputes the view from the merged arrays
         self.beginResetModel()
@@ -272,8 +292,9 @@ class FrameTableModel(QAbstractTableModel):
 
     def _mask(self) -> np.ndarray:
         mask = np.ones(self._n, dtype=bool)
-        for key, allowed in self._predicates.items():
-            mask &= np.isin(self._data[key], list(allowed))
+        for key, allowed in (*self._predicates.items(), *self._fixed.items()):
+            if key in self._data:  # a model not loaded yet has no such column
+                mask &= np.isin(self._data[key], list(allowed))
         if self._text:
             mask &= (
                 pd.Series(self._search_text())
@@ -366,8 +387,7 @@ class FrameTableModel(QAbstractTableModel):
         rows = np.fromiter((self._index.get(k, -1) for k in keys), dtype=np.int64, count=len(keys))
         old = rows >= 0
         changed_rows = rows[old]
-        for r in changed_rows.tolist():
-            self._display.pop(r, None)
+        differs = np.zeros(len(changed_rows), dtype=bool)
         sort_touched = False
         for col in batch.columns:
             values = batch[col].to_numpy()
@@ -375,11 +395,20 @@ class FrameTableModel(QAbstractTableModel):
                 self._data[col] = np.full(self._n, None, dtype=object)
             arr = self._data[col]
             if len(changed_rows):
+                new = values[old]
+                moved = ~_same(arr[changed_rows], new)
+                if not moved.any():
+                    continue
+                differs |= moved
                 if arr.dtype != object and values.dtype != arr.dtype:
                     arr = self._data[col] = arr.astype(object)
-                arr[changed_rows] = values[old]
+                arr[changed_rows] = new
                 if self._sort and self._sort[0] == col:
                     sort_touched = True
+        changed_rows = changed_rows[differs]  # a row read again unchanged is not repainted
+        self.unchanged += int((~differs).sum())
+        for r in changed_rows.tolist():
+            self._display.pop(r, None)
         new_count = int((~old).sum())
         if new_count:
             start = self._n
@@ -464,6 +493,11 @@ class FrameTableModel(QAbstractTableModel):
                 ccy = self._data[col.currency_key][self._view] if col.currency_key else [None] * len(values)
                 out[col.title] = [format_value(col.kind, v, c, col.signed) for v, c in zip(values, ccy)]
         return pd.DataFrame(out)
+
+    def count_where(self, key: str, value: Any) -> int:
+        """How many rows (visible or filtered out) hold `value` in column `key`."""
+        column = self._data.get(key)
+        return 0 if column is None else int(np.count_nonzero(column[: self._n] == value))
 
     @property
     def total_rows(self) -> int:

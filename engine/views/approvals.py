@@ -29,26 +29,42 @@ def _summary(terms: list[dict[str, object]]) -> str:
     return "; ".join(parts) + (f" … +{len(terms) - 3}" if len(terms) > 3 else "")
 
 
-def queue(database: Database) -> pd.DataFrame:
-    """Cases waiting for a reviewer, oldest first."""
+def queue(database: Database, ids: list[int] | None = None) -> pd.DataFrame:
+    """Cases waiting for a reviewer, oldest first; with `ids`, those cases whatever their state
+    (a keyed re-read: a case decided meanwhile comes back with its new `status` and leaves the
+    desk's queue). Two queries in all, not one per case for its approvals."""
+    from sqlalchemy import select
+
+    from engine.compliance.tables import ApprovalCase, ApprovalDecision
+
+    where = ApprovalCase.state == approvals.PENDING if ids is None else ApprovalCase.id.in_(ids)
     with database.session() as s:
-        rows = approvals.queue(s)
-    out = [
-        (
-            r["id"],
-            r["entity"],
-            str(r["entity_id"]),
-            approvals.PENDING,
-            r["outcome"] or "",
-            "hard block" if r["hard_block"] else "",
-            r["created_by"],
-            ", ".join(r["approvals"]),
-            len(r["terms"] or []),
-            r["opened_at"],
-            _summary(r["terms"] or []),
+        cases = list(s.scalars(select(ApprovalCase).where(where).order_by(ApprovalCase.opened_at)))
+        approvers: dict[tuple[int, str | None], list[str]] = {}
+        q = (
+            select(ApprovalDecision.approval_id, ApprovalDecision.run_id, ApprovalDecision.username)
+            .join(ApprovalCase, ApprovalCase.id == ApprovalDecision.approval_id)
+            .where(where, ApprovalDecision.decision == "approve")
+            .order_by(ApprovalDecision.id)
         )
-        for r in rows
-    ]
+        for case_id, run_id, user in s.execute(q).all():
+            approvers.setdefault((case_id, run_id), []).append(user)
+        out = [
+            (
+                c.id,
+                c.entity,
+                str(c.entity_id),
+                c.state,
+                c.outcome or "",
+                "hard block" if c.hard_block else "",
+                c.created_by,
+                ", ".join(approvers.get((c.id, c.run_id), [])),
+                len(c.terms or []),
+                c.opened_at,
+                _summary(c.terms or []),
+            )
+            for c in cases
+        ]
     return pd.DataFrame(out, columns=QUEUE_KEYS)
 
 

@@ -7,7 +7,7 @@ come back through the job's progress signal and cancel maps onto the engine's Ca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -51,8 +51,17 @@ def account_ids(database: Database, sel: Selection) -> tuple[list[int] | None, b
     return None, sel.kind == "drifted"
 
 
-def run(database: Database, sel: Selection, mode: str, user: str, token: Any) -> dict[str, Any]:
-    """Run the bulk rebalance; `token` is the desk job's token (progress and cancel)."""
+class Reporter(Protocol):
+    """What a run reports to: `cancelled` is polled, `report(pct, text, batch_id)` never raises."""
+
+    @property
+    def cancelled(self) -> bool: ...
+
+    def report(self, percent: int, text: str, batch_id: str | None = None) -> None: ...
+
+
+def run(database: Database, sel: Selection, mode: str, user: str, token: Reporter) -> dict[str, Any]:
+    """Run the bulk rebalance; `token` takes progress (with the batch id) and says when to cancel."""
     from engine.rebalance.bulk import CancelToken as BulkCancel
     from engine.rebalance.bulk import run_bulk
 
@@ -65,7 +74,7 @@ def run(database: Database, sel: Selection, mode: str, user: str, token: Any) ->
             return
         pct = int(100 * ev.done / ev.total) if ev.total else 100
         eta = f", about {ev.eta_s:.0f} s left" if ev.eta_s is not None else ""
-        token._signals.progress.emit(pct, f"Rebalancing: {ev.done}/{ev.total} accounts{eta}")
+        token.report(pct, f"Rebalancing: {ev.done:,}/{ev.total:,} accounts{eta}", ev.batch_id)
 
     result = run_bulk(
         database,

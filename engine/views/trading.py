@@ -177,9 +177,28 @@ def executions(
         return _frame(s.execute(q).all(), EXEC_KEYS)
 
 
-def proposals(database: Database, ids: list[int] | None = None) -> pd.DataFrame:
-    """Proposals with their trade count and compliance case; only `ids` when given (a keyed
-    re-read of the rows another desk changed, not the whole table with every payload)."""
+def _trade_count(dialect: str) -> Any:
+    """The number of trades in a proposal's payload, counted by the database (the payload itself,
+    tens of kilobytes a proposal, never leaves it): None where the dialect has no JSON functions."""
+    if dialect == "sqlite":
+        return func.json_array_length(Proposal.payload, "$.trades")
+    if dialect == "postgresql":
+        return func.json_array_length(Proposal.payload.op("->")("trades"))
+    return None
+
+
+def proposals(
+    database: Database,
+    ids: list[int] | None = None,
+    *,
+    batch_id: str | None = None,
+    after_id: int | None = None,
+) -> pd.DataFrame:
+    """Proposals with their trade count and compliance case, without their payloads (the desk
+    loads a payload when a proposal is selected). Only `ids` when given (a keyed re-read of the
+    rows another desk changed), only one batch's with `batch_id`, only ids above `after_id`."""
+    count = _trade_count(database.engine.dialect.name)
+    trades_col = count if count is not None else Proposal.payload
     q = (
         select(
             Proposal.id,
@@ -187,7 +206,7 @@ def proposals(database: Database, ids: list[int] | None = None) -> pd.DataFrame:
             Account.code,
             Proposal.mode,
             Proposal.status,
-            Proposal.payload,
+            trades_col,
             Proposal.reason,
             Proposal.created_by,
             Proposal.created_at,
@@ -202,17 +221,24 @@ def proposals(database: Database, ids: list[int] | None = None) -> pd.DataFrame:
     if ids is not None:
         q = q.where(Proposal.id.in_(ids))
         cq = cq.where(ApprovalCase.entity_id.in_([str(i) for i in ids]))
+    if batch_id is not None:
+        q = q.where(Proposal.batch_id == batch_id)
+    if after_id is not None:
+        q = q.where(Proposal.id > after_id)
     with database.session() as s:
+        rows = []
+        for r in s.execute(q).all():
+            n = r[5]
+            if count is None:  # another dialect: count in Python
+                trades = r[5].get("trades") if isinstance(r[5], dict) else None
+                n = len(trades) if isinstance(trades, list) else None
+            rows.append((*r[:5], n, *r[6:]))
+        if ids is None and (batch_id is not None or after_id is not None):
+            cq = cq.where(ApprovalCase.entity_id.in_([str(r[0]) for r in rows]))
         cases = {
             eid: f"{state} ({outcome})" if outcome else state for eid, state, outcome in s.execute(cq).all()
         }
-        rows = []
-        for r in s.execute(q).all():
-            payload = r[5] or {}
-            trades = payload.get("trades") if isinstance(payload, dict) else None
-            n = len(trades) if isinstance(trades, list) else None
-            rows.append((*r[:5], n, *r[6:], cases.get(str(r[0]), "")))
-    return _frame(rows, PROPOSAL_KEYS)
+    return _frame([(*r, cases.get(str(r[0]), "")) for r in rows], PROPOSAL_KEYS)
 
 
 def waiting_by_market(database: Database) -> dict[str, int]:

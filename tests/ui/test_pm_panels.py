@@ -176,7 +176,7 @@ def test_drill_down_positions_weights_drift_and_lots(pm_window, demo_db, qtbot_m
     top = max(ref["mv"], key=lambda s: ref["mv"][s])
     r = got[top]
     grid.views["positions"].doubleClicked.emit(pos.index(r, 0))
-    assert grid.level == "lots"
+    qtbot_module.waitUntil(lambda: grid.level == "lots", timeout=10_000)  # lot refs read in a worker
     lots = grid.models["lots"]
     as_of = pm_window.desk.book.snap.as_of
     with demo_db.session() as s:

@@ -9,6 +9,7 @@ from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import QCheckBox, QDateEdit, QLabel, QSplitter, QToolButton, QVBoxLayout, QWidget
 
+from engine.compliance.approvals import PENDING
 from engine.views.approvals import case_rules
 from engine.views.approvals import decide as decide_case
 from engine.views.approvals import queue as approval_queue
@@ -91,7 +92,10 @@ class ApprovalQueuePanel(LiveTablePanel):
                 RowAction(f"Reject…  ({REJECT_KEYS[0]})", lambda keys: self.decide("reject", keys)),
             ]
         )
+        self._deciding = False
         desk.data_changed.connect(self._changed)
+        # a case re-read by id after its decision (here or at another desk) leaves the queue
+        self.blotter.model.set_fixed_predicate("status", {PENDING})
         self.blotter.setParent(None)
         self.approve_action = self._decision_action("Approve…", "fa5s.check", "approve", APPROVE_KEYS)
         self.reject_action = self._decision_action("Reject…", "fa5s.times", "reject", REJECT_KEYS)
@@ -203,10 +207,10 @@ class ApprovalQueuePanel(LiveTablePanel):
         self.rules_view.viewport().update()
 
     def fetch(self, ids: list[int] | None) -> pd.DataFrame:
-        return approval_queue(self.desk.database)
+        return approval_queue(self.desk.database, ids)
 
     def load(self) -> None:
-        self.desk.run("Loading the approval queue", lambda _t: self.fetch(None), self._loaded)
+        self._read("Loading the approval queue", lambda _t: self.fetch(None), self._loaded, full=True)
 
     def _loaded(self, frame: pd.DataFrame) -> None:
         """Show the queue; keep the case in the detail pane, else open the oldest case."""
@@ -251,12 +255,18 @@ class ApprovalQueuePanel(LiveTablePanel):
         self.desk.run("Loading case", lambda _t: case_rules(self.desk.database, case_id), show)
 
     def _changed(self, what: str) -> None:
-        if self.loaded and what == "approvals":
+        """Another dock changed cases (e.g. accepted proposals opened some): read the queue again.
+        This dock's own decisions re-read just the decided cases instead."""
+        if self.loaded and what == "approvals" and not self._deciding:
             self.load()
 
-    def _reload_dirty(self) -> None:
-        self._dirty = set()
-        self.load()
+    def _announce(self) -> None:
+        """Tell the other docks (proposals, audit) that cases changed, without reloading this one."""
+        self._deciding = True
+        try:
+            self.desk.data_changed.emit("approvals")
+        finally:
+            self._deciding = False
 
     def decide(self, decision: str, keys: list[object], reason: str | None = None, comment: str = "") -> None:
         """Decide every selected case through the compliance service, in a worker."""
@@ -275,13 +285,13 @@ class ApprovalQueuePanel(LiveTablePanel):
 
         def done(states: list[str]) -> None:
             self.desk.message.emit(f"{decision}: {len(states)} case(s) now {', '.join(sorted(set(states)))}")
-            self.load()
-            self.desk.data_changed.emit("approvals")
+            self.reread(ids)
+            self._announce()
 
         def failed(msg: str) -> None:
             self.desk.message.emit(f"Could not {decision}: {msg}")
-            self.load()
-            self.desk.data_changed.emit("approvals")
+            self.reread(ids)
+            self._announce()
 
         self.desk.run(f"{decision.title()} {len(ids)} case(s)", run, done, failed)
 

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QWidget
 from engine.reports.numbers import allocate_money, weights
 from engine.views import drift, holdings
 from engine.views.fx_exposure import Scope, exposure
+from engine.views.snapshot import lot_refs
 from ui.desk import BookData, Desk
 from ui.panels.base import Panel
 from widgets.drift_heatmap import DriftHeatmap
@@ -125,14 +126,23 @@ class HoldingsPanel(BookPanel):
         if data is None:
             return
         acct = data.snap.accounts.loc[account_id]
-        lots = holdings.lots_of(data.snap, data.lots, account_id, security_id)
         sym = data.snap.securities.loc[security_id, "symbol"]
-        self.grid.show_level(
-            "lots",
-            lots,
-            [("accounts", "All accounts"), ("positions", f"{acct['code']}"), ("lots", f"{sym} lots")],
-            empty="No open lots (the model holds it; the account does not)",
-        )
+        database = self.desk.database
+
+        def fetch(_t: object) -> pd.DataFrame:  # the lot references are read here, not kept
+            return holdings.lots_of(
+                data.snap, data.lots, account_id, security_id, lambda ids: lot_refs(database, ids)
+            )
+
+        def show(lots: pd.DataFrame) -> None:
+            self.grid.show_level(
+                "lots",
+                lots,
+                [("accounts", "All accounts"), ("positions", f"{acct['code']}"), ("lots", f"{sym} lots")],
+                empty="No open lots (the model holds it; the account does not)",
+            )
+
+        self.desk.run("Loading lots", fetch, show)
 
     def _back(self, target: str) -> None:
         if target == "accounts":

@@ -3,10 +3,11 @@ release to trading (the proposal's trades become orders in the blotter)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 
 import pandas as pd
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QInputDialog,
@@ -21,10 +22,11 @@ from PySide6.QtWidgets import (
 from engine.views import proposal_review, trading
 from engine.views.proposal_review import ReleaseOutcome
 from engine.views.rebalance import MODES, Selection, proposal_trades
-from engine.views.rebalance import run as run_rebalance
+from engine.views.rebalance_process import run_in_child
 from ui.desk import Desk
 from ui.oms_link import link_of
 from ui.panels.trading_panels import LiveTablePanel
+from ui.workers import CancelToken, Job
 from widgets.blotter import RowAction
 from widgets.columns import Column
 from widgets.flow_layout import FlowBar
@@ -102,8 +104,25 @@ def compliance_text(case: object) -> str:
     return text
 
 
+@dataclass
+class RunState:
+    """One rebalance started from the panel: its job, batch, the last proposal id read, the end."""
+
+    job: Job | None = None
+    batch: str | None = None
+    after: int | None = None
+    summary: dict[str, object] | None = None
+    finishing: bool = False
+    done: bool = False
+    failed: str | None = None
+    rows: int = 0
+
+
 class ProposalsPanel(LiveTablePanel):
     """Proposals from bulk rebalances; run one here (background, progress, cancel) and review trades."""
+
+    run_finished = Signal(object)
+    """A run from this panel ended (done, cancelled or failed): its RunState."""
 
     name = "proposals"
     title = "Rebalance proposals"
@@ -115,6 +134,8 @@ class ProposalsPanel(LiveTablePanel):
     def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(desk, parent)
         self.last_release: list[ReleaseOutcome] = []
+        self.run_state = RunState()
+        self._batch_due = False
         self.blotter.setParent(None)
         self.selection = QComboBox()
         self.selection.addItems(["drifted", "all", "model", "household", "list"])
@@ -184,7 +205,10 @@ class ProposalsPanel(LiveTablePanel):
         )
 
     def fetch(self, ids: list[int] | None) -> pd.DataFrame:
-        frame = trading.proposals(self.desk.database, ids)
+        return self._shaped(trading.proposals(self.desk.database, ids))
+
+    @staticmethod
+    def _shaped(frame: pd.DataFrame) -> pd.DataFrame:
         frame["batch"] = [str(b)[:8] for b in frame["batch_id"]]
         return frame
 
@@ -202,12 +226,12 @@ class ProposalsPanel(LiveTablePanel):
             self.desk.message.emit(
                 f"{what}: {len(ids)} proposal(s) — " + ", ".join(f"{n} {s}" for s, n in counts.items())
             )
-            self.load()
+            self.reread(ids)
             self.desk.data_changed.emit("approvals")
 
         def failed(msg: str) -> None:
             self.desk.message.emit(f"Could not {what.lower()} (nothing changed): {msg}")
-            self.load()
+            self.reread(ids)
 
         self.desk.run(f"{what} {len(ids)} proposal(s)", fn, done, failed)  # type: ignore[arg-type]
 
@@ -250,13 +274,13 @@ class ProposalsPanel(LiveTablePanel):
             self.release_button.setEnabled(True)
             self.last_release = outcomes
             self.desk.message.emit(proposal_review.release_summary(outcomes))
-            self.load()
+            self.reread(ids)
             self.desk.data_changed.emit("approvals")
 
         def failed(msg: str) -> None:
             self.release_button.setEnabled(True)
             self.desk.message.emit(f"Release to trading: {msg}")
-            self.load()
+            self.reread(ids)
             self.desk.data_changed.emit("approvals")
 
         self.desk.run(f"Release {len(ids)} proposal(s) to trading", work, done, failed)
@@ -271,12 +295,12 @@ class ProposalsPanel(LiveTablePanel):
         def done(states: list[str]) -> None:
             counts = {s: states.count(s) for s in sorted(set(states))}
             self.desk.message.emit("Sent to compliance: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-            self.load()
+            self.reread(ids)
             self.desk.data_changed.emit("approvals")
 
         def failed(msg: str) -> None:
             self.desk.message.emit(f"Could not send to compliance (nothing changed): {msg}")
-            self.load()
+            self.reread(ids)
 
         self.desk.run(
             "Compliance check",
@@ -286,26 +310,111 @@ class ProposalsPanel(LiveTablePanel):
         )
 
     def run_rebalance(self) -> None:
+        """Run a bulk rebalance in a child process (engine.views.rebalance_process): progress in the
+        status bar from the first second, its cancel ends this run, proposals join the table as
+        batches are written (read by batch and id, never a whole reload), and "done" is said only
+        once the table holds every proposal the run wrote."""
         sel = Selection(self.selection.currentText(), self.value.text().strip())
         mode = self.mode.currentText()
         user = self.desk.user.username
+        database = self.desk.database
         self.run_button.setEnabled(False)
+        self.run_state = RunState()
+        state = self.run_state
 
-        def done(summary: dict[str, object]) -> None:
-            self.run_button.setEnabled(True)
-            self.desk.message.emit(
-                f"Rebalance {str(summary.get('batch_id', ''))[:8]}: {summary.get('accounts', 0)} account(s)"
-                + (" (cancelled)" if summary.get("cancelled") else "")
-            )
-            self.load()
+        def work(token: CancelToken) -> dict[str, object]:
+            token.report(0, "Starting the rebalance…")
+
+            def report(pct: int, text: str, batch: str | None) -> None:
+                if batch and state.batch is None:
+                    state.batch = batch  # read in the GUI thread on the progress signal below
+                token.report(pct, text)
+
+            return run_in_child(database, sel, mode, user, report, lambda: token.cancelled)
 
         def failed(msg: str) -> None:
             self.run_button.setEnabled(True)
+            state.failed = msg
             self.desk.message.emit(f"Rebalance failed: {msg}")
+            self.run_finished.emit(state)
 
-        self.desk.run(
-            "Rebalance", lambda t: run_rebalance(self.desk.database, sel, mode, user, t), done, failed
+        job = self.desk.jobs.start("Rebalance", work, self._run_done, failed)
+        state.job = job
+        job.signals.progress.connect(lambda _p, _t: self._follow_batch())
+        job.signals.cancelled.connect(
+            lambda: (self.run_button.setEnabled(True), self.run_finished.emit(state))
         )
+
+    def _follow_batch(self) -> None:
+        """The running batch wrote more proposals (or may have): read its rows above the last seen."""
+        if self.run_state.batch is not None and self.loaded:
+            self._batch_due = True
+            if not self._timer.isActive():
+                self._timer.start()
+
+    def _run_done(self, summary: dict[str, object]) -> None:
+        state = self.run_state
+        state.summary = summary
+        state.batch = str(summary.get("batch_id") or "") or state.batch
+        if state.batch is None:  # nothing was written (cancelled before the first batch)
+            self._finish_run()
+            return
+        state.finishing = True
+        self._follow_batch()
+        if not self.loaded:
+            self._finish_run()
+
+    def _has_dirty(self) -> bool:
+        return bool(self._dirty) or self._batch_due
+
+    def _reload_dirty(self) -> None:
+        ids, self._dirty = sorted(self._dirty), set()
+        state = self.run_state
+        batch = state.batch if self._batch_due else None
+        after, self._batch_due = state.after, False
+        database = self.desk.database
+
+        def fetch(_t: object) -> pd.DataFrame:
+            frames = [self.fetch(ids)] if ids else []
+            if batch is not None:
+                frames.append(self._shaped(trading.proposals(database, batch_id=batch, after_id=after)))
+            return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+        def done(frame: pd.DataFrame) -> None:
+            if batch is not None and batch == state.batch:
+                mine = frame.loc[frame["batch_id"] == batch, "id"]
+                if len(mine):
+                    state.after = max(state.after or 0, int(mine.max()))
+            self.blotter.model.upsert(frame)
+            if state.finishing and not self._batch_due and batch is not None:
+                self._finish_run()
+
+        if ids or batch is not None:
+            self._read(f"Updating {self.title.lower()}", fetch, done)
+
+    def _finish_run(self) -> None:
+        """The run is over and its rows are in the table: say so with the count the table holds."""
+        state = self.run_state
+        state.finishing = False
+        model = self.blotter.model
+        model.flush()
+        summary = state.summary or {}
+        written = int(summary.get("accounts", 0) or 0)  # type: ignore[call-overload]
+        if state.batch is not None:
+            held = model.count_where("batch_id", state.batch)
+        else:
+            held = 0
+        state.rows = held
+        cancelled = bool(summary.get("cancelled"))
+        what = f"{held:,} proposal(s) in the table"
+        if not cancelled and written != held:
+            what += f" (the run wrote {written:,})"
+        self.run_button.setEnabled(True)
+        self.desk.message.emit(
+            f"Rebalance {str(state.batch or '')[:8]}: " + what + (" — cancelled" if cancelled else " — done")
+        )
+        state.done = True
+        self.run_finished.emit(state)
 
     def show_proposal(self, proposal_id: int) -> None:
         def fetch(_t: object) -> tuple[dict[str, object], pd.DataFrame]:

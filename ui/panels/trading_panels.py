@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 from PySide6.QtCore import Qt, QTimer
@@ -166,7 +167,10 @@ class LiveTablePanel(Panel):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(100)
-        self._timer.timeout.connect(self._reload_dirty)
+        self._timer.timeout.connect(self._tick)
+        self._busy = False  # a read (whole table or keyed rows) is in flight
+        self._full_due = False  # a whole-table load was asked while one was in flight
+        self.reads = 0  # reads started (full and keyed), for tests and benchmarks
         desk.bridge.batch.connect(self._on_events)
 
     def fetch(self, ids: list[int] | None) -> pd.DataFrame:
@@ -177,7 +181,49 @@ class LiveTablePanel(Panel):
         label = str(getattr(link, "label", "") or "")
         if label.startswith("SIMULATED"):
             self.setWindowTitle(f"{self.title} — SIMULATED broker, not a real one")
-        self.desk.run(f"Loading {self.title.lower()}", lambda _t: self.fetch(None), self._loaded)
+        self._read(f"Loading {self.title.lower()}", lambda _t: self.fetch(None), self._loaded, full=True)
+
+    def _read(
+        self, name: str, fn: Callable[[object], object], on_done: Callable[[Any], None], full: bool = False
+    ) -> bool:
+        """Start a read unless one is in flight: then a whole-table load is remembered for when it
+        returns (one, however many were asked) and changed ids stay queued. So reads never pile up
+        behind a long job on the desk's two worker threads, and a reply never overtakes a later one."""
+        if self._busy:
+            self._full_due = self._full_due or full
+            return False
+        self._busy = True
+        self.reads += 1
+        if full:
+            self._full_due = False
+
+        def done(result: object) -> None:
+            self._busy = False
+            try:
+                on_done(result)
+            finally:
+                self._next()
+
+        def failed(msg: str) -> None:
+            self._busy = False
+            self.desk.message.emit(f"{name}: {msg}")
+            self._next()
+
+        self.desk.run(name, fn, done, failed)
+        return True
+
+    def _next(self) -> None:
+        if self._full_due:
+            self.load()
+        elif self._has_dirty() and not self._timer.isActive():
+            self._timer.start()
+
+    def _has_dirty(self) -> bool:
+        return bool(self._dirty)
+
+    def _tick(self) -> None:
+        if not self._busy and self._has_dirty():  # else the read in flight re-arms the timer
+            self._reload_dirty()
 
     def _loaded(self, frame: pd.DataFrame) -> None:
         self.blotter.model.set_frame(frame)
@@ -203,7 +249,7 @@ class LiveTablePanel(Panel):
 
     def _reload_dirty(self) -> None:
         ids, self._dirty = sorted(self._dirty), set()
-        self.desk.run(f"Updating {self.title.lower()}", lambda _t: self.fetch(ids), self.blotter.model.upsert)
+        self._read(f"Updating {self.title.lower()}", lambda _t: self.fetch(ids), self.blotter.model.upsert)
 
     def apply_theme(self, dark: bool) -> None:
         self.blotter.dark = dark
@@ -501,4 +547,7 @@ class ExecutionsPanel(LiveTablePanel):
                 else exec_frame(trading.executions(self.desk.database, []))
             )
 
-        self.desk.run("Updating executions", fetch, self.blotter.model.upsert)
+        self._read("Updating executions", fetch, self.blotter.model.upsert)
+
+    def _has_dirty(self) -> bool:
+        return bool(self._dirty or self._orders)
