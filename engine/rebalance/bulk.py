@@ -46,8 +46,10 @@ from engine.rebalance.household_solve import rebalance_household
 from engine.rebalance.households import attach_groups
 from engine.rebalance.risk import attach_risk
 from engine.rebalance.settings import Mode, RebalanceSettings
-from engine.rebalance.solve import Context, rebalance_account
+from engine.rebalance.solve import Context
+from engine.rebalance.styled import rebalance_styled
 from engine.rebalance.tables import Proposal
+from engine.rebalance.tax_year import attach_tax_year
 from engine.state.proposals import PROPOSALS
 from engine.store.accounts import Account, Household, Model
 from engine.store.base import table_of
@@ -132,6 +134,7 @@ def run_batch(ctx: Context, batch: list[AccountInput]) -> list[dict[str, Any]]:
     u = ctx.u
     sym_index = {str(s): i for i, s in enumerate(u.symbols)}
     grouped: set[int] = set()
+    spent: dict[int, float] = {}  # tax of the household's accounts already solved (tax budgets)
     for a in batch:
         if ctx.s.households and a.group is not None:  # the household's accounts in one problem
             if a.household_id not in grouped:
@@ -143,7 +146,7 @@ def run_batch(ctx: Context, batch: list[AccountInput]) -> list[dict[str, Any]]:
             a.wash_blocked = {**a.wash_blocked, **extra}
         if bought.get(a.household_id):
             a.recent_buys = a.recent_buys | bought[a.household_id]
-        rec = rebalance_account(ctx, a)
+        rec = rebalance_styled(ctx, a, spent)
         out.append(rec)
         if rec["status"] != "ok":
             continue
@@ -246,6 +249,7 @@ def load_run(
     with database.session() as session:
         accounts = load_accounts(session, u, account_ids)
         attach_harvest_history(session, u, accounts)
+        attach_tax_year(session, u, accounts)
         if settings is not None and settings.households:
             attach_groups(session, u, accounts)
     return u, accounts
@@ -420,6 +424,7 @@ def run_bulk(
                     with database.session() as session:
                         part = load_accounts(session, u, ids)
                         attach_harvest_history(session, u, part)
+                        attach_tax_year(session, u, part)
                         if settings.households:
                             attach_groups(session, u, part)
                     accounts.extend(part)

@@ -51,6 +51,7 @@ class Prepared:
     k_pad: int = 0
     w_ub: np.ndarray | None = None
     min_trade: float = 0.0  # base currency
+    frozen: np.ndarray | None = None  # bool over n: a style forbids trading it (engine.rebalance.styles)
 
     @property
     def n(self) -> int:

@@ -1,0 +1,42 @@
+"""Gains deferral: a short-term lot with a gain that turns long-term within N days is held back.
+
+Selling it a few days early taxes its gain at the short-term rate (37% against 20% in the US).
+`deferred_lots` names those lots; `styles.apply` makes them unsellable, and `styled` solves again
+without the deferral only when a hard constraint (a forced sale, a cap, a cash raise) cannot be
+met without them, naming that reason on each such trade. A lot of an excluded security (a sale
+the account must make) is never deferred.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+
+from engine.rebalance.book import Universe
+from engine.rebalance.prepare import Prepared
+from engine.rebalance.settings import RebalanceSettings
+from engine.rebalance.taxes import is_long_term
+
+
+def deferred_lots(p: Prepared, u: Universe, s: RebalanceSettings) -> np.ndarray:
+    """Bool per account lot: a gain, short-term on the trade date, long-term within N days."""
+    a = p.account
+    if len(a.lot_qty) == 0:
+        return np.zeros(0, dtype=bool)
+    sale = s.trade_date or u.as_of
+    soon = is_long_term(a.lot_acquired, sale + timedelta(days=s.defer_gains_days))
+    forced = p.excluded[p.lot_pos] & (not a.keep_legacy)
+    taxed = p.lot_tax_unit > 0
+    return np.asarray(~p.lot_long & soon & (p.lot_gain_unit > 0) & taxed & ~forced, dtype=bool)
+
+
+def long_term_on(p: Prepared, u: Universe, s: RebalanceSettings, j: int) -> str:
+    """The first day lot j is long-term (a date within the deferral window), for the trade's reason."""
+    a = p.account
+    sale = s.trade_date or u.as_of
+    for d in range(1, s.defer_gains_days + 1):
+        day = sale + timedelta(days=d)
+        if bool(is_long_term(a.lot_acquired[j : j + 1], day)[0]):
+            return day.isoformat()
+    return (sale + timedelta(days=s.defer_gains_days)).isoformat()
