@@ -31,6 +31,7 @@ from engine.access.guard import require
 from engine.access.permissions import Permission
 from engine.errors import WorkstationError
 from engine.events import EventBus
+from engine.rebalance import equivalents
 from engine.rebalance.book import (
     AccountInput,
     Universe,
@@ -239,6 +240,8 @@ def load_book_universe(database: Database, settings: RebalanceSettings | None = 
         attach_risk(session, u, as_of)
         if settings is not None and settings.cash_raise_by is not None:
             attach_settlement(session, u, settings.trade_date or as_of)
+    if settings is not None and settings.equivalents_file is not None:  # a bad file stops the run here
+        equivalents.derive(u, settings.equivalents_file or None)
     return u
 
 
@@ -250,6 +253,7 @@ def load_run(
         accounts = load_accounts(session, u, account_ids)
         attach_harvest_history(session, u, accounts)
         attach_tax_year(session, u, accounts)
+        equivalents.assign(u, accounts)
         if settings is not None and settings.households:
             attach_groups(session, u, accounts)
     return u, accounts
@@ -425,6 +429,7 @@ def run_bulk(
                         part = load_accounts(session, u, ids)
                         attach_harvest_history(session, u, part)
                         attach_tax_year(session, u, part)
+                        equivalents.assign(u, part)
                         if settings.households:
                             attach_groups(session, u, part)
                     accounts.extend(part)

@@ -4,13 +4,15 @@
 household), all fractions of the account's value V:
 
     z = ytd + tax'l                       the year's tax after this run (tax signed: a loss saves)
-    minimise  ... + (1 - CV) t + CV z     with t >= z, t >= 0: max(z, 0) + CV min(z, 0)
+    minimise  ... + t                     with t >= z, t >= 0: max(z, 0)        (when ytd != 0)
     s.t.      tax'l <= cap                the run's tax within the budget left (when one applies)
 
-so a loss sale is worth its full tax while the household's year (and this run) has gains to
-offset, and CV (`household_qp.CARRY_VALUE`) of it beyond (carried forward); a gain costs nothing
-while the year's net losses or the carry-forward absorb it. Used only when `TaxYear.active()`:
-otherwise the account's problem is exactly `qp.DirectQP`'s.
+so a loss sale is worth its full tax while the household's year has gains to offset, and
+nothing beyond them (as in the plain account problem, where a loss never pays for a round trip:
+no value for a carry-forward here, unlike `household_qp`); a gain costs nothing while the
+year's net losses or the carry-forward absorb it. With no year-to-date position (ytd = 0) the
+objective is the plain one and only the budget row is added. Used only when
+`TaxYear.active()`: otherwise the account's problem is exactly `qp.DirectQP`'s.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import clarabel
 import numpy as np
 import scipy.sparse as sps
 
-from engine.rebalance.household_qp import CARRY_VALUE, signed_lot_tax
+from engine.rebalance.household_qp import signed_lot_tax
 from engine.rebalance.prepare import Prepared
 from engine.rebalance.qp import SOLVER_TOLERANCES, STATUS, QPResult, build_qp
 from engine.rebalance.settings import RebalanceSettings
@@ -41,32 +43,40 @@ class YearQP:
     def solve(self, values: dict[str, np.ndarray | float], time_limit: float, **opts: object) -> str:
         vals = dict(values)
         lot_w = np.asarray(vals["lot_w"], dtype=float)
-        vals["tax"] = np.zeros_like(lot_w)
+        year = abs(self.ytd) > 0.0  # the year's position enters the objective
+        if year:
+            vals["tax"] = np.zeros_like(lot_w)
         P, q, A, b, cones, vm = build_qp(vals, self.ra, self.tp, self.cp)
         n = vm["n"]
         li, lj = np.nonzero(lot_w[:n] > 0)
         ltax = self.signed[:n][li, lj]
         nx = P.shape[0]
         ol, od = vm["ol"], vm["od"]
-        q = np.r_[q, 1.0 - CARRY_VALUE]
-        q[ol:od] += CARRY_VALUE * ltax
-        P = sps.block_diag([P, sps.csc_matrix((1, 1))], format="csc")
         nl = len(li)
-        rows = [np.array([0]), np.array([1]), np.full(nl, 1)]
-        cols = [np.array([nx]), np.array([nx]), ol + np.arange(nl)]
-        vals_ = [np.array([-1.0]), np.array([-1.0]), ltax]
-        rhs = [0.0, -self.ytd]
-        if self.cap is not None and nl:
-            rows.append(np.full(nl, 2))
+        rows: list[np.ndarray] = []
+        cols: list[np.ndarray] = []
+        vals_: list[np.ndarray] = []
+        rhs: list[float] = []
+        if year:  # t >= 0;  t >= ytd + tax'l;  objective + t
+            q = np.r_[q, 1.0]
+            P = sps.block_diag([P, sps.csc_matrix((1, 1))], format="csc")
+            rows += [np.array([0]), np.array([1]), np.full(nl, 1)]
+            cols += [np.array([nx]), np.array([nx]), ol + np.arange(nl)]
+            vals_ += [np.array([-1.0]), np.array([-1.0]), ltax]
+            rhs += [0.0, -self.ytd]
+        if self.cap is not None and nl:  # the run's tax within the budget left
+            rows.append(np.full(nl, len(rhs)))
             cols.append(ol + np.arange(nl))
             vals_.append(ltax)
             rhs.append(self.cap)
-        extra = sps.csc_matrix(
-            (np.concatenate(vals_), (np.concatenate(rows), np.concatenate(cols))), shape=(len(rhs), nx + 1)
-        )
-        A = sps.vstack([sps.hstack([A, sps.csc_matrix((A.shape[0], 1))]), extra], format="csc")
-        b = np.r_[b, rhs]
-        cones = [*cones, clarabel.NonnegativeConeT(len(rhs))]
+        width = P.shape[0]
+        if rhs:
+            extra = sps.csc_matrix(
+                (np.concatenate(vals_), (np.concatenate(rows), np.concatenate(cols))), shape=(len(rhs), width)
+            )
+            A = sps.vstack([sps.hstack([A, sps.csc_matrix((A.shape[0], width - nx))]), extra], format="csc")
+            b = np.r_[b, rhs]
+            cones = [*cones, clarabel.NonnegativeConeT(len(rhs))]
         settings = clarabel.DefaultSettings()
         settings.verbose = False
         settings.time_limit = float(time_limit)
@@ -85,7 +95,7 @@ class YearQP:
         buy = np.zeros(n)
         buy[vm["bi"]] = x[vm["ob"] : ol]
         sell = np.bincount(li, weights=x[ol:od], minlength=n)
-        self.year_tax = float(x[nx])
+        self.year_tax = float(x[nx]) if year else None
         obj = float(sol.obj_val) + vm["const"]
         self.last = QPResult(status, np.maximum(buy, 0.0), np.maximum(sell, 0.0), obj, int(sol.iterations))
         return status

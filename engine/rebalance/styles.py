@@ -117,6 +117,8 @@ def apply(p: Prepared, u: Universe, s: RebalanceSettings) -> StylePlan | None:
             if gap[k] < 0:
                 buy_ub[k] = min(buy_ub[k], -gap[k] - edge)
                 lot_w[k] = 0.0
+                if p.w_ub is not None:  # the board-lot repair after rounding stops there too
+                    p.w_ub[k] = min(p.w_ub[k], p.wm[k] - edge)
             else:
                 _cap_sells(p, lot_w, k, gap[k] - edge)
                 buy_ub[k] = 0.0
