@@ -13,8 +13,9 @@ proposal (`solve.check_rounded`), and recorded with rung `directed`.
 * **priority**: accounts in the order of `DirectedTrade.priority` (lower first; accounts not
   listed after them, by code); with `limit_qty` the quantity runs out in that order.
 * Every other position is untouched. The trade is judged on the breaches it adds: one the account
-  already had (an excluded holding not yet sold, a cap already over) does not stop it, and a
-  full rebalance still fixes it. Runs in one process in priority order (it solves nothing).
+  already had that the trade cannot worsen (an excluded holding not yet sold, another group's cap
+  already over) does not stop it, and a full rebalance still fixes it; a cash floor already
+  breached stops every buy. Runs in one process in priority order (it solves nothing).
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ def directed_record(
     if not why_not and qty * p.pb[k] < p.min_trade:
         why_not = "; ".join(causes) or "under the minimum trade or one board lot"
     known = {_key(v) for v in check_rounded(p, u, s, empty, facts).violations}
+    touched = {sym, str(u.issuer[i]), str(u.sector[i]), str(u.country[i])}
     out = None
     r = empty
     while not why_not and qty > 0:
@@ -113,7 +115,7 @@ def directed_record(
         (b if buy else sl)[k] = qty
         lots = empty.lot_sold if buy else _sell_lots(p, k, qty)
         r = Rounded(b, sl, lots, fx_trades(p, u, b, sl))
-        out = _new_only(check_rounded(p, u, s, r, facts), known)
+        out = _new_only(check_rounded(p, u, s, r, facts), known, touched if buy else None)
         if out.ok or not buy:
             break
         qty -= lot  # cash sufficiency: one board lot less
@@ -147,11 +149,18 @@ def _key(v: Violation) -> tuple[str, str]:
     return v.constraint, " ".join(w for w in v.detail.split() if not any(c.isdigit() for c in w))
 
 
-def _new_only(out: Outcome, known: set[tuple[str, str]]) -> Outcome:
-    """The check's outcome without the breaches the account had before the trade: a directed
-    trade is judged on what it adds (a full rebalance fixes the others)."""
-    fresh = tuple(v for v in out.violations if _key(v) not in known)
-    return replace(out, violations=fresh)
+def _new_only(out: Outcome, known: set[tuple[str, str]], touched: set[str] | None = None) -> Outcome:
+    """The check's outcome without the breaches the account had before that the trade cannot
+    make worse: an excluded holding not yet sold, or (for a buy) a cap of another sector, country
+    or issuer. A cash floor already breached is never waived (a buy would deepen it), nor a
+    breach that names what is bought (`touched`: its symbol, issuer, sector, country)."""
+
+    def waived(v: Violation) -> bool:
+        if _key(v) not in known or "cash" in v.constraint:
+            return False
+        return touched is None or not any(t and t in v.detail for t in touched)
+
+    return replace(out, violations=tuple(v for v in out.violations if not waived(v)))
 
 
 def _detail(d: DirectedTrade, want: float, qty: float, priority: int | None) -> dict[str, Any]:
