@@ -4,7 +4,8 @@ Selling it a few days early taxes its gain at the short-term rate (37% against 2
 `deferred_lots` names those lots; `styles.apply` makes them unsellable, and `styled` solves again
 without the deferral only when a hard constraint (a forced sale, a cap, a cash raise) cannot be
 met without them, naming that reason on each such trade. A lot of an excluded security (a sale
-the account must make) is never deferred.
+the account must make) is never deferred, nor any lot where the short-term rate is not above the
+long-term one (waiting would save nothing: one rate, or an untaxed account).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from engine.rebalance.book import Universe
 from engine.rebalance.prepare import Prepared
 from engine.rebalance.settings import RebalanceSettings
-from engine.rebalance.taxes import is_long_term
+from engine.rebalance.taxes import is_long_term, rates_for
 
 
 def deferred_lots(p: Prepared, u: Universe, s: RebalanceSettings) -> np.ndarray:
@@ -27,8 +28,10 @@ def deferred_lots(p: Prepared, u: Universe, s: RebalanceSettings) -> np.ndarray:
     sale = s.trade_date or u.as_of
     soon = is_long_term(a.lot_acquired, sale + timedelta(days=s.defer_gains_days))
     forced = p.excluded[p.lot_pos] & (not a.keep_legacy)
-    taxed = p.lot_tax_unit > 0
-    return np.asarray(~p.lot_long & soon & (p.lot_gain_unit > 0) & taxed & ~forced, dtype=bool)
+    rates = rates_for(a.jurisdiction, a.tax_status)
+    if rates.short_term <= rates.long_term:  # waiting saves nothing (one rate, or untaxed)
+        return np.zeros(len(a.lot_qty), dtype=bool)
+    return np.asarray(~p.lot_long & soon & (p.lot_gain_unit > 0) & ~forced, dtype=bool)
 
 
 def long_term_on(p: Prepared, u: Universe, s: RebalanceSettings, j: int) -> str:

@@ -128,8 +128,11 @@ def prepare(u: Universe, a: AccountInput, s: RebalanceSettings, pb_all: np.ndarr
     gain = gain_per_unit(lot_pb, a.lot_cost, u.multiplier[a.lot_sec], a.lot_fx)
     long = is_long_term(a.lot_acquired, u.as_of)
     tax = lot_tax_per_unit(gain, long, rates)
+    # Harvests and accounts under a tax budget relieve least-tax lots first (specific lots on release),
+    # so the tax the solve counted is the proposal's.
+    budgeted = a.year is not None and a.year.cap() is not None
     order = relief_order(
-        a, tax, a.lot_cost * u.multiplier[a.lot_sec] * a.lot_fx, mode == Mode.TAX_LOSS_HARVEST
+        a, tax, a.lot_cost * u.multiplier[a.lot_sec] * a.lot_fx, mode == Mode.TAX_LOSS_HARVEST or budgeted
     )
     # Slot = rank of the lot within its security in relief order (the order groups by security).
     slot = np.zeros(len(a.lot_sec), dtype=int)

@@ -5,7 +5,10 @@ household), all fractions of the account's value V:
 
     z = ytd + tax'l                       the year's tax after this run (tax signed: a loss saves)
     minimise  ... + t                     with t >= z, t >= 0: max(z, 0)        (when ytd != 0)
-    s.t.      tax'l <= cap                the run's tax within the budget left (when one applies)
+    s.t.      max(tax, 0)'l <= cap        the run's gains' tax within the budget left (when one
+                                          applies): losses sold in the same run are not netted
+                                          here, so rounding that drops a small loss sale cannot
+                                          break the budget (a safe bound on the run's tax)
 
 so a loss sale is worth its full tax while the household's year has gains to offset, and
 nothing beyond them (as in the plain account problem, where a loss never pays for a round trip:
@@ -67,7 +70,7 @@ class YearQP:
         if self.cap is not None and nl:  # the run's tax within the budget left
             rows.append(np.full(nl, len(rhs)))
             cols.append(ol + np.arange(nl))
-            vals_.append(ltax)
+            vals_.append(np.maximum(ltax, 0.0))  # gains' tax only: a loss the rounding drops cannot break it
             rhs.append(self.cap)
         width = P.shape[0]
         if rhs:

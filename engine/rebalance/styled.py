@@ -4,7 +4,8 @@ the improvement threshold.
 * **Tax budget after rounding.** The budget is a row of the QP (`qp_year`, 98% of the cap); if the
   rounded proposal still crosses it, the cap is tightened by 1.5x the overshoot and the account
   solved again (up to 3 times). If the sales the account must make cost more than the budget
-  (the solve is infeasible with it), it is solved without the budget and the reason says so.
+  (the solve is infeasible with it, or only the heuristic rung, which ignores it, passes), it is
+  solved without the budget, `tax_budget.kept` is false and the reason says so.
 * **Gains deferral forced.** If the account is infeasible while deferred lots are held back, it
   is solved again without the deferral; each sale of a deferred lot then names the deferral and
   the constraint that forced it.
@@ -58,7 +59,7 @@ def _budget(ctx: Context, a: AccountInput, rec: dict[str, Any]) -> dict[str, Any
         return rec
     for _ in range(TIGHTEN_PASSES):
         over = float(rec.get("est_tax", 0.0)) - cap
-        if rec["status"] != "ok" or over <= TAX_TOL:
+        if rec["status"] != "ok" or rec["rung"] == "heuristic" or over <= TAX_TOL:
             break
         y = replace(y, tighten=y.tighten + TIGHTEN * over)
         rec = rebalance_account(ctx, replace(a, year=y))
@@ -68,16 +69,17 @@ def _budget(ctx: Context, a: AccountInput, rec: dict[str, Any]) -> dict[str, Any
         "spent_in_run": round(y.spent, 2),
         "kept": True,
     }
-    if rec["status"] == "ok" and float(rec["est_tax"]) > cap + TAX_TOL:
-        budget["kept"] = False
-        rec = {**rec, "status": "infeasible", "trades": [], "fx_trades": [], "est_tax": 0.0, "est_cost": 0.0}
-        rec["reason"] = f"tax budget {cap:,.2f} {a.base}: every rounding crosses it"
-    elif rec["status"] == "infeasible" and not rec.get("suspended"):
+    # The heuristic rung ignores the budget: a budget the optimiser cannot meet is named instead.
+    missed = rec["status"] == "ok" and (rec["rung"] == "heuristic" or float(rec["est_tax"]) > cap + TAX_TOL)
+    if (missed or rec["status"] == "infeasible") and not rec.get("suspended"):
         free = replace(y, account_budget=None, household_budget=None, tighten=0.0)
         again = rebalance_account(ctx, replace(a, year=free))
         if again["status"] == "ok":
             budget["kept"] = False
-            why = f"tax budget {cap:,.2f} {a.base} infeasible (the sales the account must make cost more): solved without it"
+            why = (
+                f"tax budget {cap:,.2f} {a.base} infeasible (the sales the account must make cost more, "
+                "or rounding crosses it): solved without it"
+            )
             rec = {**again, "reason": f"{why}; {again['reason']}"}
     return {**rec, "tax_budget": budget}
 
