@@ -135,9 +135,10 @@ def style_settings(args: argparse.Namespace, mode: Mode) -> dict[str, Any]:
         raise WorkstationError("--directed, --directed-limit and --priority need --style directed")
     if style == Style.DIRECTED and mode != Mode.FULL:
         raise WorkstationError("--style directed trades one security: it takes no --mode")
-    if style != Style.STANDARD and args.households:
+    if args.households and (style != Style.STANDARD or args.min_improvement or args.defer_gains):
         raise WorkstationError(
-            f"--style {style.value} solves accounts one by one: it cannot be used with --households"
+            "--style, --min-improvement and --defer-gains apply to accounts solved one by one: "
+            "not with --households"
         )
     return {
         "style": style,
