@@ -139,7 +139,7 @@ def directed_record(
     if want - qty >= lot:
         short = f"; {qty:,.0f} of {want:,.0f} ({', '.join(causes) or 'board lots'})"
     rec["reason"] = note + short
-    if rec.get("drift_note"):
+    if rec.get("drift_note") or rec["after"]["tracking_error"] > rec["before"]["tracking_error"] + 1e-9:
         rec["drift_note"] = f"directed trade: {d.side} {sym} as the desk directed, whatever the model says"
     return {**rec, "directed": _detail(d, want, qty, priority)}
 

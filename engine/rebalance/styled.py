@@ -25,6 +25,7 @@ import numpy as np
 from engine.rebalance.book import AccountInput
 from engine.rebalance.settings import Mode, RebalanceSettings
 from engine.rebalance.solve import Context, rebalance_account
+from engine.rebalance.styles import style_note
 from engine.rebalance.taxes import is_long_term
 
 TAX_TOL = 0.01  # base currency: rounding of the record's figures
@@ -45,6 +46,8 @@ def rebalance_styled(ctx: Context, a: AccountInput, spent: dict[int, float]) -> 
         rec = _forced_deferral(ctx, a, rec)
     if a.year is not None and a.year.active() and rec.get("drift_note"):
         rec = _year_note(a, rec)
+    if rec["status"] == "ok" and not rec.get("drift_note"):
+        rec = _te_note(s, a, rec)
     if s.min_improvement > 0 and s.mode in THRESHOLD_MODES:
         rec = below_threshold(a, s, rec)
     if rec["status"] == "ok":
@@ -104,6 +107,24 @@ def _forced_deferral(ctx: Context, a: AccountInput, rec: dict[str, Any]) -> dict
                 )
     why = f"gains deferral: {forced} lot(s) turning long-term sold, forced by {binding}"
     return {**again, "reason": f"{why}; {again['reason']}"}
+
+
+def _te_note(s: RebalanceSettings, a: AccountInput, rec: dict[str, Any]) -> dict[str, Any]:
+    """A proposal whose tracking error grows (while drift does not) names why too."""
+    te0, te1 = float(rec["before"]["tracking_error"]), float(rec["after"]["tracking_error"])
+    if te1 <= te0 + 1e-9 or not rec["trades"]:
+        return rec
+    why = [n for n in (style_note(s),) if n]
+    if s.defer_gains_days > 0:
+        why.append(f"gains deferral: lots turning long-term within {s.defer_gains_days} days are held back")
+    if a.year is not None and a.year.cap() is not None:
+        why.append(f"tax budget: at most {a.year.cap():,.0f} {a.base} of tax this run")
+    if s.mode != Mode.FULL:
+        why.append(f"{s.mode} run")
+    if not why:
+        why.append("board lots and the minimum trade after rounding")
+    note = f"tracking error grows {te0:.3%} -> {te1:.3%}: " + "; ".join(why)
+    return {**rec, "drift_note": note}
 
 
 def _year_note(a: AccountInput, rec: dict[str, Any]) -> dict[str, Any]:

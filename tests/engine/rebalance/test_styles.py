@@ -109,6 +109,8 @@ def test_minmax_trades_only_positions_outside_their_band(
                 assert gap < 0 and after <= -a.band + lot, (code, t["symbol"], gap, after)
             else:
                 assert gap > 0 and after >= a.band - lot, (code, t["symbol"], gap, after)
+        if rec["after"]["tracking_error"] > rec["before"]["tracking_error"] + 1e-9:
+            assert rec["drift_note"], code  # worse tracking error always names why
     assert traded_accounts >= 20
     # Fewer trades than a full rebalance of the same accounts: in-band positions stay.
     n_mm = sum(len(r["trades"]) for r in minmax_edge.values())
