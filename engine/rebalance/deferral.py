@@ -32,14 +32,3 @@ def deferred_lots(p: Prepared, u: Universe, s: RebalanceSettings) -> np.ndarray:
     if rates.short_term <= rates.long_term:  # waiting saves nothing (one rate, or untaxed)
         return np.zeros(len(a.lot_qty), dtype=bool)
     return np.asarray(~p.lot_long & soon & (p.lot_gain_unit > 0) & ~forced, dtype=bool)
-
-
-def long_term_on(p: Prepared, u: Universe, s: RebalanceSettings, j: int) -> str:
-    """The first day lot j is long-term (a date within the deferral window), for the trade's reason."""
-    a = p.account
-    sale = s.trade_date or u.as_of
-    for d in range(1, s.defer_gains_days + 1):
-        day = sale + timedelta(days=d)
-        if bool(is_long_term(a.lot_acquired[j : j + 1], day)[0]):
-            return day.isoformat()
-    return (sale + timedelta(days=s.defer_gains_days)).isoformat()
