@@ -31,6 +31,7 @@ from engine.store.reference import Exchange, Security
 
 if TYPE_CHECKING:
     from engine.rebalance.households import HouseholdSpec
+    from engine.rebalance.tax_year import TaxYear
 
 FX_HORIZON_DAYS = 31
 
@@ -110,6 +111,7 @@ class AccountInput:
     new_model_weights: bool = False  # the model (or a sub-model) changed after the last proposal
     last_harvest: date | None = None  # last realized loss in the ledger (engine.rebalance.harvest)
     group: HouseholdSpec | None = None  # its household's group: solved with it (engine.rebalance.households)
+    year: TaxYear | None = None  # the tax year from the ledger and budgets (engine.rebalance.tax_year)
 
 
 def _flatten_models(rows: pd.DataFrame, index: dict[int, int], n: int) -> dict[int, np.ndarray]:

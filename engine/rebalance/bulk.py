@@ -31,6 +31,7 @@ from engine.access.guard import require
 from engine.access.permissions import Permission
 from engine.errors import WorkstationError
 from engine.events import EventBus
+from engine.rebalance import equivalents
 from engine.rebalance.book import (
     AccountInput,
     Universe,
@@ -47,8 +48,10 @@ from engine.rebalance.household_solve import rebalance_household
 from engine.rebalance.households import attach_groups
 from engine.rebalance.risk import attach_risk
 from engine.rebalance.settings import Mode, RebalanceSettings
-from engine.rebalance.solve import Context, rebalance_account
+from engine.rebalance.solve import Context
+from engine.rebalance.styled import rebalance_styled
 from engine.rebalance.tables import Proposal
+from engine.rebalance.tax_year import attach_tax_year
 from engine.state.proposals import PROPOSALS
 from engine.store.accounts import Account, Household, Model
 from engine.store.base import table_of
@@ -133,6 +136,7 @@ def run_batch(ctx: Context, batch: list[AccountInput]) -> list[dict[str, Any]]:
     u = ctx.u
     sym_index = {str(s): i for i, s in enumerate(u.symbols)}
     grouped: set[int] = set()
+    spent: dict[int, float] = {}  # tax of the household's accounts already solved (tax budgets)
     for a in batch:
         if ctx.s.households and a.group is not None:  # the household's accounts in one problem
             if a.household_id not in grouped:
@@ -144,7 +148,7 @@ def run_batch(ctx: Context, batch: list[AccountInput]) -> list[dict[str, Any]]:
             a.wash_blocked = {**a.wash_blocked, **extra}
         if bought.get(a.household_id):
             a.recent_buys = a.recent_buys | bought[a.household_id]
-        rec = rebalance_account(ctx, a)
+        rec = rebalance_styled(ctx, a, spent)
         out.append(rec)
         if rec["status"] != "ok":
             continue
@@ -237,6 +241,8 @@ def load_book_universe(database: Database, settings: RebalanceSettings | None = 
         attach_risk(session, u, as_of)
         if settings is not None and settings.cash_raise_by is not None:
             attach_settlement(session, u, settings.trade_date or as_of)
+    if settings is not None and settings.equivalents_file is not None:  # a bad file stops the run here
+        equivalents.derive(u, settings.equivalents_file or None)
     return u
 
 
@@ -247,6 +253,8 @@ def load_run(
     with database.session() as session:
         accounts = load_accounts(session, u, account_ids)
         attach_harvest_history(session, u, accounts)
+        attach_tax_year(session, u, accounts)
+        equivalents.assign(u, accounts)
         if settings is not None and settings.households:
             attach_groups(session, u, accounts)
     return u, accounts
@@ -424,6 +432,8 @@ def run_bulk(
                     with database.session() as session:
                         part = load_accounts(session, u, ids)
                         attach_harvest_history(session, u, part)
+                        attach_tax_year(session, u, part)
+                        equivalents.assign(u, part)
                         if settings.households:
                             attach_groups(session, u, part)
                     accounts.extend(part)

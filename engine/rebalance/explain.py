@@ -22,6 +22,7 @@ from engine.rebalance.heuristic import target_weights
 from engine.rebalance.prepare import Prepared
 from engine.rebalance.rounding import Rounded
 from engine.rebalance.settings import Mode, RebalanceSettings
+from engine.rebalance.styles import style_note
 
 TOL = 1e-6
 # Runs that are not a full rebalance: what they may not do is a reason in itself.
@@ -103,6 +104,9 @@ def drift_note(
         )
     if p.mode in MODE_NOTES:
         notes.append(MODE_NOTES[p.mode](s, a.base))
+    style = style_note(s) if p.frozen is not None else None
+    if style:
+        notes.append(style)
     under = t - w1
     blocked = np.flatnonzero(p.blocked & ~p.excluded & (under > a.band))
     if len(blocked):

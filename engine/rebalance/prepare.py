@@ -51,6 +51,7 @@ class Prepared:
     k_pad: int = 0
     w_ub: np.ndarray | None = None
     min_trade: float = 0.0  # base currency
+    frozen: np.ndarray | None = None  # bool over n: a style forbids trading it (engine.rebalance.styles)
 
     @property
     def n(self) -> int:
@@ -127,8 +128,11 @@ def prepare(u: Universe, a: AccountInput, s: RebalanceSettings, pb_all: np.ndarr
     gain = gain_per_unit(lot_pb, a.lot_cost, u.multiplier[a.lot_sec], a.lot_fx)
     long = is_long_term(a.lot_acquired, u.as_of)
     tax = lot_tax_per_unit(gain, long, rates)
+    # Harvests and accounts under a tax budget relieve least-tax lots first (specific lots on release),
+    # so the tax the solve counted is the proposal's.
+    budgeted = a.year is not None and a.year.cap() is not None
     order = relief_order(
-        a, tax, a.lot_cost * u.multiplier[a.lot_sec] * a.lot_fx, mode == Mode.TAX_LOSS_HARVEST
+        a, tax, a.lot_cost * u.multiplier[a.lot_sec] * a.lot_fx, mode == Mode.TAX_LOSS_HARVEST or budgeted
     )
     # Slot = rank of the lot within its security in relief order (the order groups by security).
     slot = np.zeros(len(a.lot_sec), dtype=int)

@@ -131,6 +131,8 @@ def _repair_buys(
         need = max(need, p.cash0 * p.value + s.cash_raise_base)
     allowed = ~p.excluded & ~p.blocked & ~np.isin(u.wash_group[p.idx], list(loss_groups))
     allowed &= (p.wm > 0) | (buy_w > 0)
+    if p.frozen is not None:  # a style (min/max, tactical) forbids these
+        allowed &= ~p.frozen
     if not allowed.any():
         return buy
     buy = buy.copy()

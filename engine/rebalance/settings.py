@@ -16,6 +16,26 @@ class Mode(StrEnum):
     TAX_LOSS_HARVEST = "tlh"
 
 
+class Style(StrEnum):
+    """How a run may trade (engine.rebalance.styles); each is a restriction of the one optimiser."""
+
+    STANDARD = "standard"  # every position may trade (the mode decides how)
+    MINMAX = "minmax"  # only positions outside their band, to the band edge or to target
+    TACTICAL = "tactical"  # only the securities of one sleeve (asset class or sector)
+    DIRECTED = "directed"  # buy or sell X% of one security across accounts (engine.rebalance.directed)
+
+
+@dataclass(frozen=True)
+class DirectedTrade:
+    """A directed trade: buy `pct` of each account's value in `symbol`, or sell `pct` of its holding."""
+
+    symbol: str
+    side: str  # "buy" or "sell"
+    pct: float  # fraction: of the account's value (buy) or of the position held (sell)
+    limit_qty: float | None = None  # total quantity across the accounts, in priority order
+    priority: tuple[tuple[str, int], ...] = ()  # (account code, priority): lower first
+
+
 # One-way cost per market as a fraction of value: commission plus half the spread (estimates).
 MARKET_COST: dict[str, float] = {
     "XNYS": 0.0003,
@@ -69,3 +89,13 @@ class RebalanceSettings:
     substitutes_file: str | None = None
     # Household groups (engine.rebalance.households) solve their accounts in one problem.
     households: bool = False
+    # Styles (engine.rebalance.styles): what the run may trade; all off by default.
+    style: Style = Style.STANDARD
+    minmax_to: str = "edge"  # minmax: "edge" of the band or "target"
+    sleeve: tuple[str, ...] = ()  # tactical: asset classes or sectors that may trade
+    min_improvement: float = 0.0  # skip accounts whose tracking error falls by less (a fraction)
+    directed: DirectedTrade | None = None
+    equivalents_file: str | None = None  # model securities replaced per account type (data)
+    # Gains deferral: a lot with a gain that turns long-term within this many days of the trade
+    # date is not sold unless a hard constraint forces it (0: off).
+    defer_gains_days: int = 0

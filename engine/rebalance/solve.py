@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.rebalance import styles
 from engine.rebalance.book import AccountInput, Universe
 from engine.rebalance.check import (
     CheckFx,
@@ -30,6 +31,7 @@ from engine.rebalance.heuristic import proportional
 from engine.rebalance.prepare import Prepared, late_settling, prepare, suspended_reason, suspension
 from engine.rebalance.problem import RELAXED_BAND, Shape, shape_for
 from engine.rebalance.qp import DirectQP
+from engine.rebalance.qp_year import year_qp
 from engine.rebalance.record import build_record
 from engine.rebalance.rounding import Rounded, round_trades
 from engine.rebalance.settings import FX_COST, Mode, RebalanceSettings
@@ -194,6 +196,7 @@ def rebalance_account(ctx: Context, a: AccountInput) -> dict[str, Any]:
 def _rebalance(ctx: Context, a: AccountInput, t0: float) -> dict[str, Any]:
     u, s = ctx.u, ctx.s
     p = prepare(u, a, s, ctx.pb(a.base))
+    plan = styles.apply(p, u, s)  # min/max, tactical, gains deferral: what may trade
     empty = Rounded(np.zeros(p.n), np.zeros(p.n), np.zeros(len(a.lot_qty)))
     stale = suspension(u, a)
     if stale:  # never solved on a stale price or rate: no trades, the reason says which
@@ -211,9 +214,13 @@ def _rebalance(ctx: Context, a: AccountInput, t0: float) -> dict[str, Any]:
         out = check_rounded(p, u, s, empty, ctx.facts.setdefault(a.base, {}))
         if out.ok:  # within band and every hard constraint already holds
             return build_record(p, u, s, empty, out, "ok", "within band: no trades needed", "in-band", t0)
+    if plan is not None and plan.idle:
+        out = check_rounded(p, u, s, empty, ctx.facts.setdefault(a.base, {}))
+        if out.ok:
+            return build_record(p, u, s, empty, out, "ok", plan.idle, "in-band", t0)
     notes: list[str] = []
     last_violation = ""
-    prob = DirectQP(s.risk_aversion, s.trade_penalty, s.cash_penalty)
+    prob = year_qp(p, s) or DirectQP(s.risk_aversion, s.trade_penalty, s.cash_penalty)
     for rung, band in (("optimal", None), ("relaxed", RELAXED_BAND)):
         values = dict(p.values)
         if band is not None:
@@ -245,16 +252,16 @@ def _rebalance(ctx: Context, a: AccountInput, t0: float) -> dict[str, Any]:
             buy_w, sell_w = sol
         for sell_up, nearest in ROUNDINGS:
             r = round_trades(p, u, s, buy_w, sell_w, sell_up, nearest)
-            out = check_rounded(p, u, s, r, ctx.facts.setdefault(a.base, {}))
+            out = styles.check(plan, p, u, r, check_rounded(p, u, s, r, ctx.facts.setdefault(a.base, {})))
             if out.ok:
                 reason = "; ".join(notes) if notes else "optimal"
                 return build_record(p, u, s, r, out, "ok", reason, rung, t0, objective=prob.objective)
             last_violation = str(out.violations[0])
         notes.append(f"{rung}: after rounding {last_violation}")
-    buy_w, sell_w = proportional(p, u, s)
+    buy_w, sell_w = styles.mask(plan, *proportional(p, u, s))
     for sell_up, nearest in ROUNDINGS:
         r = round_trades(p, u, s, buy_w, sell_w, sell_up, nearest)
-        out = check_rounded(p, u, s, r, ctx.facts.setdefault(a.base, {}))
+        out = styles.check(plan, p, u, r, check_rounded(p, u, s, r, ctx.facts.setdefault(a.base, {})))
         if out.ok:
             return build_record(p, u, s, r, out, "ok", "; ".join(notes), "heuristic", t0)
         last_violation = str(out.violations[0])

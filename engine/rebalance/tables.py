@@ -4,6 +4,7 @@
 - household_groups: households whose accounts rebalance together in one problem, with their target
   (a household model, or the value-weighted blend of the accounts' models), reporting currency,
   annual tax budget and loss carry-forward (engine.rebalance.households).
+- account_tax_budgets: an account's annual tax budget (engine.rebalance.tax_year).
 """
 
 from __future__ import annotations
@@ -56,5 +57,19 @@ class HouseholdGroup(Base):
     carry_forward: Mapped[Decimal] = mapped_column(
         Amount(), default=Decimal(0), doc="capital loss carried forward from earlier years (positive amount)"
     )
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class AccountTaxBudget(Base):
+    """An account's annual tax budget: cap on the estimated tax of its realized gains in a calendar
+    year, year-to-date realized gains included (engine.rebalance.tax_year)."""
+
+    __tablename__ = "account_tax_budgets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), unique=True)
+    currency: Mapped[str] = mapped_column(String(3), doc="the account's base currency when set")
+    tax_budget: Mapped[Decimal] = mapped_column(Amount(), doc="estimated tax allowed this calendar year")
     updated_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -156,6 +156,7 @@ EXPORTED: dict[str, Selector] = {
     "households": _by("households", "id", "household_ids"),
     "accounts": _by("accounts", "id", "account_ids"),
     "household_groups": _by("household_groups", "household_id", "household_ids"),
+    "account_tax_budgets": _by("account_tax_budgets", "account_id", "account_ids"),
     "account_exclusions": _by("account_exclusions", "account_id", "account_ids"),
     "tax_lots": _by("tax_lots", "account_id", "account_ids"),
     "cash_balances": _by("cash_balances", "account_id", "account_ids"),

@@ -108,5 +108,6 @@ CURRENT_STATE: dict[str, str] = {
     "compliance_list_entries": "restricted and watch lists in force (effective-dated)",
     "compliance_desk_accounts": "which desk an account is on",
     "household_groups": "the household's rebalancing group in force (target, tax budget)",
+    "account_tax_budgets": "the account's annual tax budget in force",
 }
 """Client-bearing tables no purge touches: they are the book's current state, not history."""

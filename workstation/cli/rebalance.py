@@ -16,7 +16,7 @@ from engine.access.permissions import Permission
 from engine.errors import WorkstationError
 from engine.rebalance.batches import resolve_batch
 from engine.rebalance.book import book_as_of, load_accounts, load_universe
-from engine.rebalance.bulk import run_bulk, select_account_ids
+from engine.rebalance.bulk import select_account_ids
 from engine.rebalance.drift import book_drift
 from engine.rebalance.events import RebalanceProgress
 from engine.rebalance.households import list_groups, set_group
@@ -39,6 +39,12 @@ from workstation.cli.args import (
     workers,
 )
 from workstation.cli.output import dumps, table
+from workstation.cli.rebalance_modes import (
+    add_style_arguments,
+    add_tax_budget_arguments,
+    run_styled,
+    style_settings,
+)
 from workstation.cli.users import PASSWORD_ENV, add_user_option, sign_in
 from workstation.compose import open_store, order_manager
 
@@ -122,6 +128,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         metavar="FILE",
         help="tlh: substitute list CSV (asset_class,group,symbol); default resources/rebalance/substitutes.csv",
     )
+    add_style_arguments(p)
     p.add_argument(
         "--no-save",
         "--what-if",
@@ -156,6 +163,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             help="household groups: which households rebalance together and against what target",
             description="Lists the household groups (`--json` prints them). `households set` creates or "
             "changes one (needs models.edit).",
+        )
+    )
+    add_tax_budget_arguments(
+        rsub.add_parser(
+            "tax-budget", help="accounts' annual tax budgets (`tax-budget set` needs models.edit)"
         )
     )
     add_release_arguments(
@@ -479,6 +491,7 @@ def _run(args: argparse.Namespace) -> int:
         time_limit_s=args.time_limit,
         skip_in_band=not args.no_skip,
         households=args.households,
+        **style_settings(args, mode),
     )
     if not args.no_save and not args.user:
         raise WorkstationError(
@@ -498,7 +511,7 @@ def _run(args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    result = run_bulk(
+    result = run_styled(
         database,
         settings,
         ids,
