@@ -1,7 +1,7 @@
 """rebalance: account_tax_budgets, an account's annual tax budget (year-to-date gains included).
 
-Revision ID: 1502_account_tax_budgets
-Revises: 1501_households
+Revision ID: 1503_account_tax_budgets
+Revises: 1502_transitions
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from alembic import op
 
 import engine.store.base
 
-revision: str = "1502_account_tax_budgets"
-down_revision: str | Sequence[str] | None = "1501_households"
+revision: str = "1503_account_tax_budgets"
+down_revision: str | Sequence[str] | None = "1502_transitions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
