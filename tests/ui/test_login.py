@@ -113,6 +113,7 @@ def test_good_password_opens_the_workspace_of_the_role(qtbot, demo_db, tmp_path:
         "holdings",
         "killswitch",
         "stale",
+        "tca",
     }
     close_window(window)
 

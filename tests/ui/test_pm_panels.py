@@ -21,6 +21,7 @@ from engine.store.market import FxRate, PriceBar
 from engine.store.positions import CashBalance, TaxLot
 from engine.store.reference import Security
 from engine.views.holdings import long_term_mask
+from tests.ui.conftest import copy_book
 from tests.ui.helpers import close_window, open_window
 
 
@@ -118,6 +119,15 @@ def next_holding_year(acquired: date) -> date:
         return date(start.year + 1, start.month, start.day)
     except ValueError:
         return date(start.year + 1, 3, 1)
+
+
+@pytest.fixture(scope="module")
+def demo_db(demo_db, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """This module's own copy of the session book: it runs a rebalance and sends a proposal to
+    compliance, which would leave proposals and cases in the book other modules read."""
+    database = copy_book(demo_db, tmp_path_factory.mktemp("pm-book") / "book.db")
+    yield database
+    database.dispose()
 
 
 @pytest.fixture(scope="module")
