@@ -156,12 +156,15 @@ def _compliance(window: QMainWindow, docks: dict[str, QDockWidget], size: str, w
     window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, docks["approvals"])
     window.splitDockWidget(docks["approvals"], docks["audit"], H)
     if size == "compact":
+        # Six tabs in one 540 px area cut every title short: the desk's own tools (kill switch,
+        # stale data, transaction costs) are tabs beside the queue, the records beside the audit.
         window.tabifyDockWidget(docks["audit"], docks["reconcile"])
         window.tabifyDockWidget(docks["reconcile"], docks["holdings"])
+        window.tabifyDockWidget(docks["approvals"], docks["killswitch"])
     else:
         window.splitDockWidget(docks["audit"], docks["reconcile"], V)
         window.tabifyDockWidget(docks["reconcile"], docks["holdings"])
-    window.tabifyDockWidget(docks["holdings"], docks["killswitch"])
+        window.tabifyDockWidget(docks["holdings"], docks["killswitch"])
     window.tabifyDockWidget(docks["killswitch"], docks["stale"])
     window.tabifyDockWidget(docks["stale"], docks["tca"])
     _show(docks, WORKSPACES["compliance"])
@@ -171,6 +174,7 @@ def _compliance(window: QMainWindow, docks: dict[str, QDockWidget], size: str, w
         has_breaks = getattr(docks["reconcile"], "has_content", lambda: True)()
         docks["reconcile" if has_breaks else "holdings"].raise_()
     docks["audit"].raise_()
+    docks["approvals"].raise_()
 
 
 def _trader(window: QMainWindow, docks: dict[str, QDockWidget], size: str, w: int, h: int) -> None:

@@ -13,8 +13,9 @@ from engine.store.people import AuditEntry
 AUDIT_KEYS = ["id", "at", "username", "action", "entity", "entity_id", "reason", "hash"]
 
 
-ORDER_NOISE = "order.state"
-"""Every order status change (the OMS's audit hook): most of the trail, hidden unless asked."""
+ROUTINE_ACTIONS = ("order.state", "day.step.start", "day.step.finish")
+"""Every order status change (the OMS's audit hook) and every step of every day close: most of the
+trail, hidden unless asked (the day run's own start and close stay in view)."""
 
 
 def audit_entries(
@@ -25,7 +26,7 @@ def audit_entries(
     order_events: bool = True,
 ) -> pd.DataFrame:
     """The newest `limit` entries with `since` <= at < `until` (timezone-aware), without the
-    order status changes unless `order_events`."""
+    routine ones (order status changes, day-close steps) unless `order_events`."""
     q = (
         select(
             AuditEntry.id,
@@ -45,7 +46,7 @@ def audit_entries(
     if until is not None:
         q = q.where(AuditEntry.at < until)
     if not order_events:
-        q = q.where(AuditEntry.action != ORDER_NOISE)
+        q = q.where(AuditEntry.action.not_in(ROUTINE_ACTIONS))
     with database.session() as s:
         rows = [(*r[:7], (r[7] or "")[:12]) for r in s.execute(q).all()]
     return pd.DataFrame(rows, columns=AUDIT_KEYS)

@@ -8,9 +8,11 @@ shows them without touching the engine on the GUI thread. `close` runs engine.da
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from engine.daycycle.cycle import DayResult, close_day, last_closed
 from engine.daycycle.inbox import InboxKind
 from engine.daycycle.steps import STEPS
 from engine.daycycle.tables import DayRun, DayStep, InboxFile
+from engine.model.currency import minor_units
 from engine.store.database import Database
 
 RUN_LIMIT = 60
@@ -48,16 +51,34 @@ class DayOverview:
     files: list[dict[str, Any]] = field(default_factory=list)
 
 
+_NUMBER = re.compile(r"-?\d+\.\d+")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def _value(v: Any, currency: str | None = None, top: bool = False) -> str:
+    """One count as a desk reads it: integers with separators, amounts in the minor units of the
+    currency they are under (a dict keyed by currency), lists by their length."""
+    if isinstance(v, dict):
+        inner = ", ".join(
+            f"{k} {_value(vv, k if _CURRENCY.fullmatch(str(k)) else currency)}" for k, vv in v.items()
+        )
+        return (inner or "none") if top else f"({inner})"
+    if isinstance(v, list):
+        return f"{len(v):,}"
+    if isinstance(v, bool) or v is None:
+        return str(v)
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float | Decimal) or (isinstance(v, str) and _NUMBER.fullmatch(v)):
+        places = minor_units(currency) if currency else 2
+        return f"{Decimal(str(v)):,.{places}f}"
+    return str(v)
+
+
 def _counts(counts: dict[str, Any] | None) -> str:
-    """`{"loaded": 2, "refused": 0}` as "loaded 2 · refused 0" (nested values flattened)."""
-    parts = []
-    for k, v in (counts or {}).items():
-        if isinstance(v, dict):
-            v = ", ".join(f"{kk} {vv}" for kk, vv in v.items()) or "none"
-        elif isinstance(v, list):
-            v = len(v)
-        parts.append(f"{k.replace('_', ' ')} {v}")
-    return " · ".join(parts)
+    """`{"loaded": 2, "refused": 0}` as "loaded 2 · refused 0" (nested values flattened, amounts in
+    their currency's minor units)."""
+    return " · ".join(f"{k.replace('_', ' ')} {_value(v, top=True)}" for k, v in (counts or {}).items())
 
 
 def _problem(p: Any) -> tuple[str, str, str]:

@@ -304,7 +304,7 @@ class AuditPanel(LiveTablePanel):
     filters = [("username", "User"), ("action", "Action"), ("entity", "Entity")]
     empty = (
         "No audit entries in these dates — every approval, override and login is recorded here "
-        "(order status changes too, with Order events ticked)"
+        "(order status changes and day-close steps too, with Routine events ticked)"
     )
 
     def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
@@ -315,8 +315,10 @@ class AuditPanel(LiveTablePanel):
             today - timedelta(days=AUDIT_DAYS - 1), "first day shown (your zone)"
         )
         self.date_to = self._date_edit(today, "last day shown (your zone)")
-        self.order_events = QCheckBox("Order events")
-        self.order_events.setToolTip("every order status change (hidden by default: most of the trail)")
+        self.order_events = QCheckBox("Routine events")
+        self.order_events.setToolTip(
+            "every order status change and day-close step (hidden by default: most of the trail)"
+        )
         self.blotter.bar.add_field("From:", self.date_from)
         self.blotter.bar.add_field("to:", self.date_to)
         self.blotter.bar.add(self.order_events)
