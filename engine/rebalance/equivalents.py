@@ -13,13 +13,13 @@ the model's code, so records and drift name the model the PM knows.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 
 from engine.errors import ImportValidationError, Problem
 from engine.rebalance.book import AccountInput, Universe
+from engine.rebalance.data_file import csv_rows
 
 COLUMNS = ("account_type", "symbol", "equivalent")
 TYPES = ("taxable", "tax_deferred", "exempt")
@@ -31,36 +31,24 @@ def read_equivalents(path: Path, u: Universe) -> dict[str, list[tuple[int, int]]
     index = {str(s): i for i, s in enumerate(u.symbols)}
     out: dict[str, list[tuple[int, int]]] = {}
     errors: list[Problem] = []
-    try:
-        fh = path.open(newline="", encoding="utf-8")
-    except OSError as exc:
-        raise ImportValidationError(str(path), [Problem(0, "file", f"cannot read: {exc.strerror}")]) from exc
-    with fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ImportValidationError(str(path), [Problem(1, c, "missing column") for c in missing])
-        for row_no, row in enumerate(reader, start=2):
-            kind, sym, eq = (str(row.get(c) or "").strip() for c in COLUMNS)
-            if kind not in TYPES:
-                errors.append(Problem(row_no, "account_type", f"{kind!r} is not one of {', '.join(TYPES)}"))
-                continue
-            i, j = index.get(sym), index.get(eq)
-            if i is None:
-                errors.append(Problem(row_no, "symbol", f"unknown security {sym!r}"))
-                continue
-            if j is None:
-                errors.append(Problem(row_no, "equivalent", f"unknown security {eq!r}"))
-                continue
-            if i == j:
-                errors.append(Problem(row_no, "equivalent", f"{sym} cannot be its own equivalent"))
-                continue
-            if any(a == i for a, _b in out.get(kind, [])):
-                errors.append(
-                    Problem(row_no, "symbol", f"{sym} already has an equivalent for {kind} accounts")
-                )
-                continue
-            out.setdefault(kind, []).append((i, j))
+    for row_no, (kind, sym, eq) in csv_rows(path, COLUMNS):
+        if kind not in TYPES:
+            errors.append(Problem(row_no, "account_type", f"{kind!r} is not one of {', '.join(TYPES)}"))
+            continue
+        i, j = index.get(sym), index.get(eq)
+        if i is None:
+            errors.append(Problem(row_no, "symbol", f"unknown security {sym!r}"))
+            continue
+        if j is None:
+            errors.append(Problem(row_no, "equivalent", f"unknown security {eq!r}"))
+            continue
+        if i == j:
+            errors.append(Problem(row_no, "equivalent", f"{sym} cannot be its own equivalent"))
+            continue
+        if any(a == i for a, _b in out.get(kind, [])):
+            errors.append(Problem(row_no, "symbol", f"{sym} already has an equivalent for {kind} accounts"))
+            continue
+        out.setdefault(kind, []).append((i, j))
     if errors:
         raise ImportValidationError(str(path), errors)
     return out

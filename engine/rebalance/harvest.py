@@ -13,7 +13,6 @@ the window.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session
 from engine.accounting.tables import IdenticalGroup, RealizedGain
 from engine.errors import ImportValidationError, Problem
 from engine.rebalance.book import AccountInput, Universe
+from engine.rebalance.data_file import csv_rows
 from engine.rebalance.settings import RebalanceSettings
 from engine.rebalance.taxes import UNTAXED
 from engine.store.accounts import Account
@@ -56,43 +56,33 @@ def read_substitutes(path: Path, u: Universe) -> np.ndarray:
     classes: dict[str, str] = {}
     members: dict[str, list[int]] = {}
     rows_of: dict[str, int] = {}
-    try:
-        fh = path.open(newline="", encoding="utf-8")
-    except OSError as exc:
-        raise ImportValidationError(str(path), [Problem(0, "file", f"cannot read: {exc.strerror}")]) from exc
-    with fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ImportValidationError(str(path), [Problem(1, c, "missing column") for c in missing])
-        for row_no, row in enumerate(reader, start=2):
-            ac, grp, sym = (str(row.get(c) or "").strip() for c in COLUMNS)
-            if not grp:
-                errors.append(Problem(row_no, "group", "empty"))
-                continue
-            i = index.get(sym)
-            if i is None:
-                errors.append(Problem(row_no, "symbol", f"unknown security {sym!r}"))
-                continue
-            if str(u.asset_class[i]) != ac:
-                errors.append(Problem(row_no, "asset_class", f"{sym} is {u.asset_class[i]}, not {ac!r}"))
-                continue
-            if classes.setdefault(grp, ac) != ac:
-                errors.append(Problem(row_no, "asset_class", f"group {grp} is {classes[grp]}, not {ac}"))
-                continue
-            if group_of[i] >= 0:
-                errors.append(Problem(row_no, "symbol", f"{sym} is already in another substitute group"))
-                continue
-            same = [j for j in members.get(grp, []) if u.wash_group[j] == u.wash_group[i]]
-            if same:
-                other = u.symbols[same[0]]
-                errors.append(
-                    Problem(row_no, "symbol", f"{sym} is substantially identical to {other} (same group)")
-                )
-                continue
-            group_of[i] = names.setdefault(grp, len(names))
-            members.setdefault(grp, []).append(i)
-            rows_of.setdefault(grp, row_no)
+    for row_no, (ac, grp, sym) in csv_rows(path, COLUMNS):
+        if not grp:
+            errors.append(Problem(row_no, "group", "empty"))
+            continue
+        i = index.get(sym)
+        if i is None:
+            errors.append(Problem(row_no, "symbol", f"unknown security {sym!r}"))
+            continue
+        if str(u.asset_class[i]) != ac:
+            errors.append(Problem(row_no, "asset_class", f"{sym} is {u.asset_class[i]}, not {ac!r}"))
+            continue
+        if classes.setdefault(grp, ac) != ac:
+            errors.append(Problem(row_no, "asset_class", f"group {grp} is {classes[grp]}, not {ac}"))
+            continue
+        if group_of[i] >= 0:
+            errors.append(Problem(row_no, "symbol", f"{sym} is already in another substitute group"))
+            continue
+        same = [j for j in members.get(grp, []) if u.wash_group[j] == u.wash_group[i]]
+        if same:
+            other = u.symbols[same[0]]
+            errors.append(
+                Problem(row_no, "symbol", f"{sym} is substantially identical to {other} (same group)")
+            )
+            continue
+        group_of[i] = names.setdefault(grp, len(names))
+        members.setdefault(grp, []).append(i)
+        rows_of.setdefault(grp, row_no)
     for grp, ids in members.items():
         if len(ids) < 2 and not any(e.row == rows_of[grp] for e in errors):
             errors.append(
