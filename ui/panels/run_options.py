@@ -80,7 +80,9 @@ class RunOptionsDialog(QDialog):
         self.improvement.setRange(0.0, 100.0)
         self.improvement.setDecimals(2)
         self.improvement.setSuffix(" %")
-        self.improvement.setToolTip("skip accounts whose tracking error falls by less (0: none skipped)")
+        self.improvement.setToolTip(
+            "skip accounts whose tracking error falls by less (0.10 % = 10 bp; 0: none skipped)"
+        )
         self.defer = QSpinBox()
         self.defer.setRange(0, 366)
         self.defer.setSuffix(" days")
