@@ -63,6 +63,10 @@ def build_settings(o: RunOptions) -> RebalanceSettings:
     _in("defer gains", o.defer_gains_days, 0, 366)
     if o.minmax_to not in ("edge", "target"):
         raise _bad("minmax to", f"{o.minmax_to!r} is neither edge nor target")
+    if o.tax_budget is not None and not (math.isfinite(o.tax_budget) and o.tax_budget >= 0):
+        raise _bad("tax budget", f"{o.tax_budget:g} must be an amount >= 0 (base currency)")
+    if not (math.isfinite(o.cash_raise) and o.cash_raise >= 0):
+        raise _bad("cash raise", f"{o.cash_raise:g} must be an amount >= 0 (base currency)")
     if mode == Mode.CASH_RAISE and o.cash_raise <= 0:
         raise _bad("cash raise", "mode cash-raise needs an amount (base currency, > 0)")
     if o.cash_raise_by is not None and mode != Mode.CASH_RAISE:

@@ -16,7 +16,7 @@ from engine.rebalance.settings import Mode
 from engine.rebalance.tables import Proposal
 from engine.store.database import Database
 
-MODES = [m.value for m in Mode if m != Mode.CASH_RAISE]  # cash-raise needs an amount: CLI only
+MODES = [m.value for m in Mode]  # cash-raise takes its amount and date from the run options
 TRADE_KEYS = [
     "symbol",
     "side",

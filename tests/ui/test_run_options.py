@@ -57,6 +57,9 @@ def _dialog(qtbot, **form: object) -> RunOptionsDialog:  # type: ignore[no-untyp
     d.turnover.setText(str(form.get("turnover", "")))
     d.improvement.setValue(float(form.get("improvement", 0.0)))  # type: ignore[arg-type]
     d.defer.setValue(int(form.get("defer", 0)))  # type: ignore[call-overload]
+    d.tax_budget.setText(str(form.get("tax_budget", "")))
+    d.cash_raise.setText(str(form.get("cash_raise", "")))
+    d.cash_raise_by.setText(str(form.get("cash_raise_by", "")))
     d.households.setChecked(bool(form.get("households", False)))
     d.what_if.setChecked(bool(form.get("what_if", False)))
     return d
@@ -87,6 +90,7 @@ def _dialog(qtbot, **form: object) -> RunOptionsDialog:  # type: ignore[no-untyp
             ["--style", "tactical", "--sleeve", "equity,Technology"],
         ),
         ({"households": True, "turnover": "35%"}, ["--households", "--max-turnover", "0.35"]),
+        ({"tax_budget": "25,000", "turnover": "10"}, ["--tax-budget", "25000", "--max-turnover", "0.1"]),
         ({}, []),
     ],
 )
@@ -106,6 +110,10 @@ def test_the_dialog_builds_the_clis_settings(qtbot, form: dict[str, object], arg
         ({"turnover": "abc"}, "max turnover: 'abc' is not a number"),
         ({"turnover": "250"}, "max turnover: 2.5 is out of range"),
         ({"style": 1, "households": True}, "households: style, min improvement and defer gains"),
+        ({"tax_budget": "lots"}, "tax budget: 'lots' is not an amount"),
+        ({"cash_raise": "-5"}, "cash raise: -5 must be an amount >= 0"),
+        ({"cash_raise": "5000", "cash_raise_by": "2026-13-01"}, "cash raise by: '2026-13-01' is not a date"),
+        ({"cash_raise_by": "2026-11-30"}, "cash raise by: needs mode cash-raise"),
     ],
 )
 def test_bad_options_are_refused_naming_the_field(qtbot, form: dict[str, object], field: str) -> None:  # type: ignore[no-untyped-def]
@@ -123,11 +131,13 @@ def _counts(database: Database) -> dict[str, int]:
         return {n: int(conn.execute(text(f'SELECT COUNT(*) FROM "{n}"')).scalar_one()) for n in names}
 
 
-def _run(panel: ProposalsPanel, qtbot, codes: list[str], options: RunOptions) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _run(  # type: ignore[no-untyped-def]
+    panel: ProposalsPanel, qtbot, codes: list[str], options: RunOptions, mode: str = "full"
+) -> dict[str, object]:
     panel.set_options(options)
     panel.selection.setCurrentText("list")
     panel.value.setText(", ".join(codes))
-    panel.mode.setCurrentText("full")
+    panel.mode.setCurrentText(mode)
     panel.run_rebalance()
     qtbot.waitUntil(lambda: panel.run_state.done or panel.run_state.failed is not None, timeout=120_000)
     assert panel.run_state.failed is None
@@ -167,17 +177,42 @@ def test_a_minmax_run_from_the_dock_stores_proposals_that_say_so(panel, book, qt
 def test_a_what_if_from_the_dock_stores_nothing(panel, book, qtbot) -> None:  # type: ignore[no-untyped-def]
     codes = _codes(book, 4)
     counts = _counts(book)
-    options = RunOptions(max_turnover=0.25, what_if=True)
-    summary = _run(panel, qtbot, codes, options)
+    d = _dialog(qtbot, turnover="25", cash_raise="20,000", cash_raise_by="2026-11-30", what_if=True)
+    d.accept()
+    assert d.error.text() == ""
+    summary = _run(panel, qtbot, codes, d.options, mode="cash-raise")
     assert _counts(book) == counts  # no proposal, no audit entry, nothing
     assert summary["what_if"] and summary["accounts"] == 4
     assert summary["settings"] == cli_settings(
-        "--accounts", ",".join(codes), "--max-turnover", "0.25", "--what-if"
+        "--accounts",
+        ",".join(codes),
+        "--max-turnover",
+        "0.25",
+        "--what-if",
+        "--mode",
+        "cash-raise",
+        "--cash-raise",
+        "20000",
+        "--cash-raise-by",
+        "2026-11-30",
     )
     shown = panel.detail.text()
     assert shown.startswith("<b>What-if</b> (nothing saved): 4 account(s)")
     assert f"{summary['trades']} trade(s)" in shown
     assert panel.run_button.isEnabled()
+    if os.environ.get("WORKSTATION_TEST_SHOTS"):
+        panel.grab().save(os.path.join(os.environ["WORKSTATION_TEST_SHOTS"], "proposals-what-if.png"))
+
+
+def test_a_cash_raise_amount_with_another_mode_is_refused(panel, book, qtbot) -> None:  # type: ignore[no-untyped-def]
+    said: list[str] = []
+    panel.desk.message.connect(said.append)
+    counts = _counts(book)
+    panel.set_options(RunOptions(cash_raise=5000.0))
+    panel.mode.setCurrentText("full")
+    panel.run_rebalance()
+    assert said == ["Rebalance not started: cash raise: an amount in the options needs mode cash-raise"]
+    assert panel.run_button.isEnabled() and panel.run_state.job is None and _counts(book) == counts
 
 
 def test_the_dock_with_its_options_fits_1280(panel, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

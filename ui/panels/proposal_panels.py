@@ -303,6 +303,8 @@ class ProposalsPanel(LiveTablePanel):
         sel = Selection(self.selection.currentText(), self.value.text().strip())
         options = self.run_options()
         try:
+            if options.cash_raise and options.mode != Mode.CASH_RAISE:  # the CLI ignores it; a desk must not
+                raise WorkstationError("cash raise: an amount in the options needs mode cash-raise")
             build_settings(options)  # the child builds them again; a bad combination stops here
         except WorkstationError as exc:
             self.desk.message.emit(f"Rebalance not started: {exc}")

@@ -5,6 +5,7 @@ threshold, gains deferral, households and what-if, as one engine RunOptions chec
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from engine.errors import WorkstationError
 from engine.rebalance.run_options import RunOptions, build_settings
-from engine.rebalance.settings import Style
+from engine.rebalance.settings import Mode, Style
 
 STYLES: list[tuple[str, Style, str]] = [
     ("standard: every position may trade", Style.STANDARD, "edge"),
@@ -42,6 +43,28 @@ def parse_percent(field: str, text: str) -> float | None:
         raise WorkstationError(f"{field}: {text.strip()!r} is not a number (a percent, e.g. 20)") from None
 
 
+def parse_amount(field: str, text: str) -> float | None:
+    """'250000' or '250,000' -> 250000.0; empty -> None; anything else refused naming the field."""
+    t = text.strip().replace(",", "")
+    if not t:
+        return None
+    try:
+        return float(t)
+    except ValueError:
+        raise WorkstationError(f"{field}: {text.strip()!r} is not an amount (base currency)") from None
+
+
+def parse_day(field: str, text: str) -> date | None:
+    """'2026-12-15' -> a date; empty -> None; anything else refused naming the field."""
+    t = text.strip()
+    if not t:
+        return None
+    try:
+        return date.fromisoformat(t)
+    except ValueError:
+        raise WorkstationError(f"{field}: {t!r} is not a date (YYYY-MM-DD)") from None
+
+
 def summary(o: RunOptions) -> str:
     """The options that differ from a standard run, in a few words (the dock's button says them)."""
     parts = []
@@ -55,6 +78,10 @@ def summary(o: RunOptions) -> str:
         parts.append(f"improve ≥ {o.min_improvement * 100:g}%")
     if o.defer_gains_days:
         parts.append(f"defer gains {o.defer_gains_days} d")
+    if o.tax_budget is not None:
+        parts.append(f"tax budget {o.tax_budget:,.0f}")
+    if o.cash_raise:
+        parts.append(f"raise {o.cash_raise:,.0f}" + (f" by {o.cash_raise_by}" if o.cash_raise_by else ""))
     if o.households:
         parts.append("households")
     if o.what_if:
@@ -87,8 +114,14 @@ class RunOptionsDialog(QDialog):
         self.defer.setRange(0, 366)
         self.defer.setSuffix(" days")
         self.defer.setToolTip("do not sell a gain lot that turns long-term within this many days (0: off)")
-        self.households = QCheckBox("Solve each household group's accounts together")
-        self.what_if = QCheckBox("What-if: save nothing, show the run's summary")
+        self.tax_budget = QLineEdit()
+        self.tax_budget.setPlaceholderText("none (realized gains per account, base currency)")
+        self.cash_raise = QLineEdit()
+        self.cash_raise.setPlaceholderText("mode cash-raise: amount per account, base currency")
+        self.cash_raise_by = QLineEdit()
+        self.cash_raise_by.setPlaceholderText("YYYY-MM-DD: only sales settling by then fund it")
+        self.households = QCheckBox("Solve each &household group's accounts together")
+        self.what_if = QCheckBox("&What-if: save nothing, show the run's summary")
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #c0392b")
@@ -98,6 +131,9 @@ class RunOptionsDialog(QDialog):
         form.addRow("Max &turnover (%):", self.turnover)
         form.addRow("Min &improvement:", self.improvement)
         form.addRow("&Defer gains:", self.defer)
+        form.addRow("Ta&x budget:", self.tax_budget)
+        form.addRow("&Cash raise:", self.cash_raise)
+        form.addRow("Cash raise &by:", self.cash_raise_by)
         form.addRow("", self.households)
         form.addRow("", self.what_if)
         form.addRow(self.error)
@@ -128,6 +164,9 @@ class RunOptionsDialog(QDialog):
         self.turnover.setText("" if o.max_turnover is None else f"{o.max_turnover * 100:g}")
         self.improvement.setValue(o.min_improvement * 100)
         self.defer.setValue(o.defer_gains_days)
+        self.tax_budget.setText("" if o.tax_budget is None else f"{o.tax_budget:g}")
+        self.cash_raise.setText(f"{o.cash_raise:g}" if o.cash_raise else "")
+        self.cash_raise_by.setText(o.cash_raise_by.isoformat() if o.cash_raise_by else "")
         self.households.setChecked(o.households)
         self.what_if.setChecked(o.what_if)
         self._sleeve_enabled()
@@ -145,10 +184,13 @@ class RunOptionsDialog(QDialog):
             max_turnover=parse_percent("max turnover", self.turnover.text()),
             min_improvement=round(self.improvement.value() / 100, 6),
             defer_gains_days=self.defer.value(),
+            tax_budget=parse_amount("tax budget", self.tax_budget.text()),
+            cash_raise=parse_amount("cash raise", self.cash_raise.text()) or 0.0,
+            cash_raise_by=parse_day("cash raise by", self.cash_raise_by.text()),
             households=self.households.isChecked(),
             what_if=self.what_if.isChecked(),
         )
-        build_settings(o)
+        build_settings(replace(o, mode=Mode.CASH_RAISE) if o.cash_raise else o)  # the mode box is apart
         return o
 
     def accept(self) -> None:
