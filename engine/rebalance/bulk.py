@@ -47,7 +47,7 @@ from engine.rebalance.harvest import apply_identical_groups, attach_harvest_hist
 from engine.rebalance.household_solve import rebalance_household
 from engine.rebalance.households import attach_groups
 from engine.rebalance.risk import attach_risk
-from engine.rebalance.settings import Mode, RebalanceSettings
+from engine.rebalance.settings import Mode, RebalanceSettings, Style
 from engine.rebalance.solve import Context
 from engine.rebalance.styled import rebalance_styled
 from engine.rebalance.tables import Proposal
@@ -389,6 +389,10 @@ def run_bulk(
     t_solve = time.perf_counter()
 
     def arrived(recs: list[dict[str, Any]]) -> None:
+        for r in recs:  # the proposal says which style made it (the mode is its own column)
+            r.setdefault("style", settings.style.value)
+            if settings.style == Style.MINMAX:
+                r.setdefault("minmax_to", settings.minmax_to)
         if save:
             persist(database, batch_id, recs, str(user), str(settings.mode))
         records.extend(recs)

@@ -11,11 +11,12 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from engine.rebalance.settings import Mode, RebalanceSettings
+from engine.rebalance.run_options import RunOptions, build_settings, run_styled
+from engine.rebalance.settings import Mode
 from engine.rebalance.tables import Proposal
 from engine.store.database import Database
 
-MODES = [m.value for m in Mode if m != Mode.CASH_RAISE]  # cash-raise needs an amount: CLI only
+MODES = [m.value for m in Mode]  # cash-raise takes its amount and date from the run options
 TRADE_KEYS = [
     "symbol",
     "side",
@@ -60,11 +61,15 @@ class Reporter(Protocol):
     def report(self, percent: int, text: str, batch_id: str | None = None) -> None: ...
 
 
-def run(database: Database, sel: Selection, mode: str, user: str, token: Reporter) -> dict[str, Any]:
-    """Run the bulk rebalance; `token` takes progress (with the batch id) and says when to cancel."""
+def run(
+    database: Database, sel: Selection, options: RunOptions, user: str, token: Reporter
+) -> dict[str, Any]:
+    """Run the bulk rebalance with the desk's run options (the settings built exactly as the CLI
+    builds them); `token` takes progress (with the batch id) and says when to cancel. A what-if
+    saves nothing; the summary carries the settings the run used and `what_if`."""
     from engine.rebalance.bulk import CancelToken as BulkCancel
-    from engine.rebalance.bulk import run_bulk
 
+    settings = build_settings(options)
     ids, drifted = account_ids(database, sel)
     cancel = BulkCancel()
 
@@ -76,9 +81,9 @@ def run(database: Database, sel: Selection, mode: str, user: str, token: Reporte
         eta = f", about {ev.eta_s:.0f} s left" if ev.eta_s is not None else ""
         token.report(pct, f"Rebalancing: {ev.done:,}/{ev.total:,} accounts{eta}", ev.batch_id)
 
-    result = run_bulk(
+    result = run_styled(
         database,
-        RebalanceSettings(mode=Mode(mode)),
+        settings,
         ids,
         drifted_only=drifted,
         executor="process",
@@ -86,9 +91,12 @@ def run(database: Database, sel: Selection, mode: str, user: str, token: Reporte
         on_progress=progress,
         cancel=cancel,
         user=user,
+        save=not options.what_if,
     )
     return {
         "batch_id": result.batch_id,
+        "what_if": options.what_if,
+        "settings": settings,
         "accounts": len(result.records),
         "cancelled": result.cancelled,
         **result.summary,

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.errors import WorkstationError
+from engine.rebalance.run_options import RunOptions
 from engine.store.database import Database
 from engine.views.rebalance import Selection, run
 
@@ -55,7 +56,7 @@ class _ChildToken:
             self.send("progress", 0, f"Reading accounts, lots and prices… {s:.0f} s", None)
 
 
-def _child(url: str, sel: Selection, mode: str, user: str, conn: Any, stop: Any) -> None:
+def _child(url: str, sel: Selection, options: RunOptions, user: str, conn: Any, stop: Any) -> None:
     """The child process: run the rebalance and send ('done', summary) or ('error', text)."""
     if hasattr(os, "setsid"):
         os.setsid()  # its own process group: a hard cancel ends it and its solver workers together
@@ -64,7 +65,7 @@ def _child(url: str, sel: Selection, mode: str, user: str, conn: Any, stop: Any)
     threading.Thread(target=token.heartbeat, daemon=True).start()
     database = Database(url)
     try:
-        summary = run(database, sel, mode, user, token)
+        summary = run(database, sel, options, user, token)
     except WorkstationError as exc:
         token.send("error", str(exc))
     except Exception as exc:  # a bug: one line for the desk, the child's stderr has the rest
@@ -116,24 +117,25 @@ def _end_group(proc: Any) -> None:
 def run_in_child(
     database: Database,
     sel: Selection,
-    mode: str,
+    options: RunOptions,
     user: str,
     report: Callable[[int, str, str | None], None],
     cancelled: Callable[[], bool],
     grace: float = 0.5,
     poll: float = 0.05,
 ) -> dict[str, Any]:
-    """Run the desk's rebalance in a spawned child; `report(pct, text, batch_id)` on every message.
+    """Run the desk's rebalance with `options` (one typed object: the child builds the settings
+    from it as the CLI does) in a spawned child; `report(pct, text, batch_id)` on every message.
 
     Returns the run's summary; a cancelled run returns {'batch_id', 'cancelled': True, ...} (the
     proposals it wrote are counted by the caller from the store). An in-memory book runs here."""
     url = url_for_child(database)
     if url is None:
-        return run(database, sel, mode, user, _LocalToken(report, cancelled))
+        return run(database, sel, options, user, _LocalToken(report, cancelled))
     ctx = mp.get_context("spawn")
     receiver, sender = ctx.Pipe(duplex=False)
     stop = ctx.Event()
-    proc = ctx.Process(target=_child, args=(url, sel, mode, user, sender, stop), name="ws-rebalance")
+    proc = ctx.Process(target=_child, args=(url, sel, options, user, sender, stop), name="ws-rebalance")
     proc.start()
     sender.close()
     batch: str | None = None

@@ -3,8 +3,7 @@ release to trading (the proposal's trades become orders in the blotter)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from html import escape
+from dataclasses import dataclass, replace
 
 import pandas as pd
 from PySide6.QtCore import Qt, Signal
@@ -19,18 +18,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.errors import WorkstationError
+from engine.rebalance.run_options import RunOptions, build_settings
+from engine.rebalance.settings import Mode
 from engine.views import proposal_review, trading
 from engine.views.proposal_review import ReleaseOutcome
 from engine.views.rebalance import MODES, Selection, proposal_trades
 from engine.views.rebalance_process import run_in_child
 from ui.desk import Desk
 from ui.oms_link import link_of
+from ui.panels.proposal_detail import detail_html, what_if_html
+from ui.panels.run_options import RunOptionsDialog
+from ui.panels.run_options import summary as run_options_summary
 from ui.panels.trading_panels import LiveTablePanel
 from ui.workers import CancelToken, Job
 from widgets.blotter import RowAction
 from widgets.columns import Column
 from widgets.flow_layout import FlowBar
-from widgets.formatting import fmt_money
 from widgets.table_model import FrameTableModel
 from widgets.table_view import DataTableView
 from widgets.toolbar import themed_icon
@@ -58,50 +62,6 @@ PROPOSAL_COLUMNS = [
     Column("compliance", "Compliance", tooltip="approval case state (check outcome)"),
     Column("updated_at", "Updated", "datetime"),
 ]
-
-
-def _pct(side: object, key: str) -> str:
-    v = side.get(key) if isinstance(side, dict) else None
-    return f"{float(v) * 100:.2f}%" if isinstance(v, int | float) else "n/a"
-
-
-def detail_html(payload: dict[str, object], n_trades: int) -> str:
-    """The proposal's detail line: status, compliance, solver, trades, tax and cost, drift and
-    tracking error before -> after with the rebalance's `drift_note` (why drift is left) beside
-    the drift; a suspended account (stale data, a pending corporate action) leads with its reason."""
-    before = payload.get("before") or {}
-    after = payload.get("after") or {}
-    ccy = str(payload.get("base_currency", ""))
-    reason = str(payload.get("reason") or "")
-    suspended = bool(payload.get("suspended")) or reason.startswith("suspended:")
-    note = payload.get("drift_note")
-    why = "pending corporate action" if "pending corporate action" in reason else "stale data"
-    head = f"<b>Suspended</b> ({why}): {escape(reason.removeprefix('suspended: '))}<br>" if suspended else ""
-    return (
-        head + f"<b>{escape(str(payload.get('account', '')))}</b> · {payload.get('proposal_status', '')} · "
-        f"{compliance_text(payload.get('compliance'))} · solver {payload.get('status', '')}"
-        f"{' (' + escape(reason) + ')' if reason and not suspended else ''} · "
-        f"{n_trades} trade(s), turnover {float(payload.get('turnover', 0) or 0) * 100:.2f}%, "  # type: ignore[arg-type]
-        f"est. tax {fmt_money(float(payload.get('est_tax', 0) or 0), ccy)}, "  # type: ignore[arg-type]
-        f"est. cost {fmt_money(float(payload.get('est_cost', 0) or 0), ccy)}; "  # type: ignore[arg-type]
-        f"max drift {_pct(before, 'max_drift')} → {_pct(after, 'max_drift')}"
-        f"{' (<i>' + escape(str(note)) + '</i>)' if note else ''}, "
-        f"tracking error {_pct(before, 'tracking_error')} → {_pct(after, 'tracking_error')}"
-    )
-
-
-def compliance_text(case: object) -> str:
-    """The proposal's compliance case in words: its state and outcome and the rules that flagged it."""
-    if not isinstance(case, dict):
-        return "not checked by compliance yet"
-    text = f"compliance {str(case.get('state', '')).replace('_', ' ')}"
-    if case.get("outcome"):
-        text += f" (check {case['outcome']})"
-    rules = case.get("rules") or []
-    if rules:
-        text += ": " + ", ".join(f"<b>{code}</b> {outcome}" for code, outcome in rules[:6])
-        text += f" +{len(rules) - 6} more" if len(rules) > 6 else ""
-    return text
 
 
 @dataclass
@@ -145,12 +105,20 @@ class ProposalsPanel(LiveTablePanel):
         self.value.setMaximumWidth(220)
         self.mode = QComboBox()
         self.mode.addItems(MODES)
+        self.options = RunOptions()
+        self.options_button = QPushButton(themed_icon("fa5s.sliders-h"), "&Options…")
+        self.options_button.setToolTip(
+            "Run options: style (min-max, tactical), max turnover, minimum improvement, gains "
+            "deferral, households, what-if (Alt+O)"
+        )
+        self.options_button.clicked.connect(lambda _c=False: self.edit_options())
         self.run_button = QPushButton(themed_icon("fa5s.play"), "Run rebalance")
         self.run_button.clicked.connect(lambda _c=False: self.run_rebalance())
         bar = FlowBar()
         bar.add_field("Accounts:", self.selection)
         bar.add(self.value)
         bar.add_field("Mode:", self.mode)
+        bar.add(self.options_button)
         bar.add(self.run_button)
         self.accept_button = QPushButton(themed_icon("fa5s.check"), "Accept")
         self.accept_button.setToolTip(
@@ -309,13 +277,38 @@ class ProposalsPanel(LiveTablePanel):
             failed,
         )
 
+    def edit_options(self) -> None:
+        """The run options dialog (modal); its accepted options are used by the next run."""
+        dialog = RunOptionsDialog(self.options, self)
+        if dialog.exec():
+            self.set_options(dialog.options)
+
+    def set_options(self, options: RunOptions) -> None:
+        """Use `options` (style, turnover...; the mode comes from the Mode box) for the next runs."""
+        self.options = options
+        said = run_options_summary(options)
+        n = said.count(", ") + 1 if said else 0
+        self.options_button.setText(f"&Options ({n})…" if n else "&Options…")
+        self.options_button.setToolTip(f"Run options: {said or 'standard'} (Alt+O to change)")
+
+    def run_options(self) -> RunOptions:
+        """The options the next run takes: the dialog's, with the Mode box's mode."""
+        return replace(self.options, mode=Mode(self.mode.currentText()))
+
     def run_rebalance(self) -> None:
         """Run a bulk rebalance in a child process (engine.views.rebalance_process): progress in the
         status bar from the first second, its cancel ends this run, proposals join the table as
         batches are written (read by batch and id, never a whole reload), and "done" is said only
         once the table holds every proposal the run wrote."""
         sel = Selection(self.selection.currentText(), self.value.text().strip())
-        mode = self.mode.currentText()
+        options = self.run_options()
+        try:
+            if options.cash_raise and options.mode != Mode.CASH_RAISE:  # the CLI ignores it; a desk must not
+                raise WorkstationError("cash raise: an amount in the options needs mode cash-raise")
+            build_settings(options)  # the child builds them again; a bad combination stops here
+        except WorkstationError as exc:
+            self.desk.message.emit(f"Rebalance not started: {exc}")
+            return
         user = self.desk.user.username
         database = self.desk.database
         self.run_button.setEnabled(False)
@@ -326,11 +319,11 @@ class ProposalsPanel(LiveTablePanel):
             token.report(0, "Starting the rebalance…")
 
             def report(pct: int, text: str, batch: str | None) -> None:
-                if batch and state.batch is None:
+                if batch and state.batch is None and not options.what_if:
                     state.batch = batch  # read in the GUI thread on the progress signal below
                 token.report(pct, text)
 
-            return run_in_child(database, sel, mode, user, report, lambda: token.cancelled)
+            return run_in_child(database, sel, options, user, report, lambda: token.cancelled)
 
         def failed(msg: str) -> None:
             self.run_button.setEnabled(True)
@@ -355,6 +348,15 @@ class ProposalsPanel(LiveTablePanel):
     def _run_done(self, summary: dict[str, object]) -> None:
         state = self.run_state
         state.summary = summary
+        if summary.get("what_if"):  # nothing stored: the summary is what there is to show
+            self.detail.setText(what_if_html(summary))
+            self.run_button.setEnabled(True)
+            self.desk.message.emit(
+                f"Rebalance what-if: {int(summary.get('accounts', 0) or 0):,} account(s), nothing saved"
+            )  # type: ignore[call-overload]
+            state.done = True
+            self.run_finished.emit(state)
+            return
         state.batch = str(summary.get("batch_id") or "") or state.batch
         if state.batch is None:  # nothing was written (cancelled before the first batch)
             self._finish_run()

@@ -21,6 +21,7 @@ from engine.rebalance.drift import book_drift
 from engine.rebalance.events import RebalanceProgress
 from engine.rebalance.households import list_groups, set_group
 from engine.rebalance.review import review
+from engine.rebalance.run_options import build_settings, run_styled
 from engine.rebalance.settings import Mode, RebalanceSettings
 from engine.rebalance.tables import Proposal
 from engine.release.proposals import ReleaseErrors, releasable, release_proposals
@@ -42,8 +43,7 @@ from workstation.cli.output import dumps, table
 from workstation.cli.rebalance_modes import (
     add_style_arguments,
     add_tax_budget_arguments,
-    run_styled,
-    style_settings,
+    run_options,
 )
 from workstation.cli.users import PASSWORD_ENV, add_user_option, sign_in
 from workstation.compose import open_store, order_manager
@@ -468,31 +468,9 @@ def _suspended_word(reason: str) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    mode = Mode(args.mode)
-    if mode == Mode.CASH_RAISE and args.cash_raise <= 0:
-        raise WorkstationError("--mode cash-raise needs --cash-raise AMOUNT (base currency, > 0)")
-    if args.cash_raise_by is not None and mode != Mode.CASH_RAISE:
-        raise WorkstationError("--cash-raise-by needs --mode cash-raise")
-    if args.harvest_min_loss < 0 or not 0 <= args.harvest_min_pct < 1 or args.harvest_interval < 0:
-        raise WorkstationError(
-            "--harvest-min-loss must be >= 0, --harvest-min-pct in [0, 1), --harvest-interval >= 0 days"
-        )
-    settings = RebalanceSettings(
-        harvest_min_loss_base=args.harvest_min_loss,
-        harvest_min_pct=args.harvest_min_pct,
-        harvest_interval_days=args.harvest_interval,
-        substitutes_file=args.substitutes,
-        mode=mode,
-        max_turnover=args.max_turnover if args.max_turnover is not None else RebalanceSettings.max_turnover,
-        gains_budget_base=args.tax_budget,
-        cash_raise_base=args.cash_raise,
-        cash_raise_by=args.cash_raise_by,
-        trade_date=args.trade_date,
-        time_limit_s=args.time_limit,
-        skip_in_band=not args.no_skip,
-        households=args.households,
-        **style_settings(args, mode),
-    )
+    options = run_options(args)
+    settings = build_settings(options)
+    mode = settings.mode
     if not args.no_save and not args.user:
         raise WorkstationError(
             "rebalance saves proposals: --user NAME is required (signs in; needs rebalance.run), "

@@ -7,18 +7,12 @@ import argparse
 import csv
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import select
 
 from engine.errors import ImportValidationError, Problem, WorkstationError
 from engine.rebalance.book import book_as_of
-from engine.rebalance.bulk import BulkResult, run_bulk
-from engine.rebalance.directed import run_directed
-from engine.rebalance.settings import DirectedTrade, Mode, RebalanceSettings, Style
+from engine.rebalance.run_options import RunOptions
+from engine.rebalance.settings import DirectedTrade, Mode, Style
 from engine.rebalance.tax_year import list_budgets, set_account_budget
-from engine.store.database import Database
-from engine.store.reference import Security
 from workstation.cli.args import amount, float_range, input_file, int_range
 from workstation.cli.output import dumps, table
 from workstation.cli.users import add_user_option, sign_in
@@ -123,54 +117,35 @@ def _directed(args: argparse.Namespace) -> DirectedTrade:
     return DirectedTrade(parts[0], parts[1], pct, args.directed_limit, prio)
 
 
-def style_settings(args: argparse.Namespace, mode: Mode) -> dict[str, Any]:
-    """The RebalanceSettings fields the style options set; bad combinations refused with one line."""
+def run_options(args: argparse.Namespace) -> RunOptions:
+    """The parsed `workstation rebalance` options as the one typed object the desk builds too
+    (engine.rebalance.run_options.build_settings checks it and makes the RebalanceSettings)."""
     style = Style(args.style)
-    sleeve = tuple(x.strip() for x in (args.sleeve or "").split(",") if x.strip())
-    if style == Style.TACTICAL and not sleeve:
-        raise WorkstationError("--style tactical needs --sleeve LABELS (asset classes or sectors)")
-    if sleeve and style != Style.TACTICAL:
-        raise WorkstationError("--sleeve needs --style tactical")
     if (args.directed or args.directed_limit or args.priority) and style != Style.DIRECTED:
         raise WorkstationError("--directed, --directed-limit and --priority need --style directed")
-    if style == Style.DIRECTED and mode != Mode.FULL:
-        raise WorkstationError("--style directed trades one security: it takes no --mode")
-    if args.households and (style != Style.STANDARD or args.min_improvement or args.defer_gains):
-        raise WorkstationError(
-            "--style, --min-improvement and --defer-gains apply to accounts solved one by one: "
-            "not with --households"
-        )
-    return {
-        "style": style,
-        "minmax_to": args.minmax_to,
-        "sleeve": sleeve,
-        "min_improvement": args.min_improvement,
-        "directed": _directed(args) if style == Style.DIRECTED else None,
-        "equivalents_file": args.equivalents,
-        "defer_gains_days": args.defer_gains,
-    }
-
-
-def check_sleeve(database: Database, sleeve: tuple[str, ...]) -> None:
-    """Every sleeve label is an asset class or a sector of the security master."""
-    with database.session() as s:
-        known = set(s.scalars(select(Security.asset_class).distinct())) | set(
-            s.scalars(select(Security.sector).distinct())
-        )
-    unknown = [x for x in sleeve if x not in known]
-    if unknown:
-        raise WorkstationError(f"--sleeve: {', '.join(unknown)} is neither an asset class nor a sector")
-
-
-def run_styled(
-    database: Database, settings: RebalanceSettings, ids: list[int] | None, **kw: Any
-) -> BulkResult:
-    """`run_bulk`, or `run_directed` for a directed-trade run (same result shape)."""
-    if settings.sleeve:
-        check_sleeve(database, settings.sleeve)
-    if settings.style == Style.DIRECTED:
-        return run_directed(database, settings, ids, user=kw.get("user"), save=kw.get("save", True))
-    return run_bulk(database, settings, ids, **kw)
+    return RunOptions(
+        mode=Mode(args.mode),
+        style=style,
+        minmax_to=args.minmax_to,
+        sleeve=tuple(x.strip() for x in (args.sleeve or "").split(",") if x.strip()),
+        min_improvement=args.min_improvement,
+        defer_gains_days=args.defer_gains,
+        max_turnover=args.max_turnover,
+        households=args.households,
+        what_if=args.no_save,
+        tax_budget=args.tax_budget,
+        cash_raise=args.cash_raise,
+        cash_raise_by=args.cash_raise_by,
+        trade_date=args.trade_date,
+        time_limit_s=args.time_limit,
+        skip_in_band=not args.no_skip,
+        harvest_min_loss_base=args.harvest_min_loss,
+        harvest_min_pct=args.harvest_min_pct,
+        harvest_interval_days=args.harvest_interval,
+        substitutes_file=args.substitutes,
+        directed=_directed(args) if style == Style.DIRECTED else None,
+        equivalents_file=args.equivalents,
+    )
 
 
 def add_tax_budget_arguments(t: argparse.ArgumentParser) -> None:
