@@ -351,8 +351,9 @@ class PostTrade:
 
 
 def waiting(database: Database) -> int:
-    """Instructions still waiting for their broker: `pending`, or `sent` with neither an answer nor
-    an alert (the headless OMS gives them a few seconds before it stops)."""
+    """Instructions still waiting for their broker: `pending`, or `sent` or only `acknowledged`
+    (received, not yet accepted or rejected) without an alert (the headless OMS gives them a few
+    seconds before it stops)."""
     with database.session() as s:
         return int(
             s.scalar(
@@ -360,7 +361,7 @@ def waiting(database: Database) -> int:
                 .select_from(Instruction)
                 .where(
                     (Instruction.status == PENDING)
-                    | ((Instruction.status == SENT) & Instruction.alerted_at.is_(None))
+                    | (Instruction.status.in_((SENT, ACKNOWLEDGED)) & Instruction.alerted_at.is_(None))
                 )
             )
             or 0
