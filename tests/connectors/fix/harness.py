@@ -8,6 +8,7 @@ import queue
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,16 @@ class Sim:
     def stop(self) -> None:
         self.proc.kill()  # its state is thrown away with the test
         self.proc.wait(10)
+
+
+def simulators(
+    tmp: Path, flags: Mapping[str, Sequence[str]], clients: str = "WS"
+) -> Iterator[dict[str, Sim]]:
+    """A module's simulators, started at once (each takes seconds to import) and stopped after it."""
+    started = {name: Sim(tmp, *f, clients=clients) for name, f in flags.items()}
+    yield started
+    for sim in started.values():
+        sim.stop()
 
 
 def fix_config(tmp: Path, port: int, brokers: tuple[str, ...] = ("SIM",), sender: str = "WS") -> Path:

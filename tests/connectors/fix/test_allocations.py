@@ -24,7 +24,7 @@ from engine.store.database import Database
 from engine.views.allocations import allocations, instruction_list
 from tests.conftest import migrated
 from tests.connectors.fix.alloc_helpers import actions, filled_block, instructions, wait_status
-from tests.connectors.fix.harness import OPEN, Oms, Sim, fix_config
+from tests.connectors.fix.harness import OPEN, Oms, Sim, fix_config, simulators
 from tests.engine.oms.book import PassAll, RecordingBooker, make_book, make_oms
 
 H = "--ignore-market-hours"
@@ -38,10 +38,7 @@ SIMS = {
 @pytest.fixture(scope="module")
 def sims(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Sim]]:
     tmp = tmp_path_factory.mktemp("alloc-sims")
-    started = {name: Sim(tmp, *flags, clients="WS,WR,WH") for name, flags in SIMS.items()}
-    yield started
-    for sim in started.values():
-        sim.stop()
+    yield from simulators(tmp, SIMS, clients="WS,WR,WH")
 
 
 @pytest.fixture

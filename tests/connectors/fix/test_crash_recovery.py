@@ -13,7 +13,7 @@ import pytest
 
 from engine.store.database import Database
 from tests.conftest import migrated
-from tests.connectors.fix.harness import PY, ROOT, Sim, all_orders, draft, fix_config
+from tests.connectors.fix.harness import PY, ROOT, Sim, all_orders, draft, fix_config, simulators
 from tests.engine.oms.book import PassAll, make_book, make_oms
 
 FLAGS = {
@@ -25,10 +25,7 @@ FLAGS = {
 @pytest.fixture(scope="module")
 def sims(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Sim]]:
     tmp = tmp_path_factory.mktemp("crash-sims")
-    started = {k: Sim(tmp, *v) for k, v in FLAGS.items()}
-    yield started
-    for s in started.values():
-        s.stop()
+    yield from simulators(tmp, FLAGS)
 
 
 def headless(

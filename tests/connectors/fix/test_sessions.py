@@ -15,7 +15,7 @@ from engine.clock import ManualClock
 from engine.oms.tables import Allocation, Execution, OrderEvent
 from engine.store.database import Database
 from tests.conftest import migrated
-from tests.connectors.fix.harness import Oms, Sim, all_orders, draft
+from tests.connectors.fix.harness import Oms, Sim, all_orders, draft, simulators
 from tests.engine.oms.book import PassAll, RecordingBooker, make_book
 
 
@@ -45,10 +45,7 @@ SCENARIOS: dict[str, tuple[str, ...]] = {
 def sims(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Sim]]:
     """Every scenario's simulator, started at once (each takes seconds to import)."""
     tmp = tmp_path_factory.mktemp("sims")
-    started = {name: Sim(tmp, *flags, clients="WS,WS2") for name, flags in SCENARIOS.items()}
-    yield started
-    for sim in started.values():
-        sim.stop()
+    yield from simulators(tmp, SCENARIOS, clients="WS,WS2")
 
 
 def run(

@@ -23,7 +23,7 @@ from engine.oms.messages import Inbound
 from engine.oms.tables import Execution, Order
 from engine.store.database import Database
 from tests.conftest import migrated
-from tests.connectors.fix.harness import OPEN, Oms, Sim, all_orders, draft, fix_config
+from tests.connectors.fix.harness import OPEN, Oms, Sim, all_orders, draft, fix_config, simulators
 from tests.connectors.fix.proxy import TO_ACCEPTOR, TO_INITIATOR, FixProxy, field_of, is_type, nth
 from tests.engine.oms.book import PassAll, RecordingBooker, make_book, make_oms
 
@@ -40,10 +40,7 @@ def sims(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Sim]]:
     """The simulators, started at once (each takes seconds to import). Tests log on as different
     senders, so each test has its own sessions and sequence numbers."""
     tmp = tmp_path_factory.mktemp("wire-sims")
-    started = {name: Sim(tmp, *flags, clients="WA,WB,WC,WD,WE") for name, flags in SIMS.items()}
-    yield started
-    for sim in started.values():
-        sim.stop()
+    yield from simulators(tmp, SIMS, clients="WA,WB,WC,WD,WE")
 
 
 @pytest.fixture
