@@ -219,3 +219,32 @@ def test_a_batch_whose_count_or_sum_is_wrong_is_refused_when_read(tmp_path: Path
     assert [(p.column, p.reason) for p in err.value.problems] == [
         ("Ntry/Amt", "the entry is 310.00 USD, its 2 transactions add up to 300.00")
     ]
+
+
+def test_an_fx_conversion_reversed_takes_back_both_legs(book: Database, tmp_path: Path) -> None:
+    v = 8
+    fx = ("FORX", "SPOT", "OTHR")
+    conversion = {"AmtDtls": {"CntrValAmt": {"Amt": {"value": "1000.00", "Ccy": "GBP"}}}}
+    day = _file(tmp_path, "fx", v, "2026-11-02", [
+        # 1270.50 USD sold for 1000.00 GBP, value 2026-11-04.
+        _ntry(v, "C-FX-1", "1270.50", False, fx, "2026-11-02", txs=[{**_tx(v, "1270.50", False), **conversion}]),
+        # Reversed the same day: the USD leg credited back, naming the conversion by its AcctSvcrRef.
+        _ntry(v, "C-RV-FX", "1270.50", True, fx, "2026-11-02", reversal=True,
+              txs=[_tx(v, "1270.50", True, AcctSvcrRef="C-FX-1")]),
+    ])  # fmt: skip
+    before = _usd(book)
+    assert _load(book, day).counts == {"fx": 1, "reversal": 1}
+    with book.session() as s:
+        legs = sorted(
+            (m.currency, D(m.amount))
+            for m in s.scalars(select(CashMovement).where(CashMovement.kind == "fx"))
+        )
+        gbp = s.scalars(select(CashBalance).where(CashBalance.currency == "GBP")).all()
+    # The conversion's two legs and their opposites: -1270.50 / +1000.00, then +1270.50 / -1000.00.
+    assert legs == [
+        ("GBP", D("-1000.00")),
+        ("GBP", D("1000.00")),
+        ("USD", D("-1270.50")),
+        ("USD", D("1270.50")),
+    ]
+    assert _usd(book) == before and sum((D(b.settled) + D(b.unsettled) for b in gbp), D(0)) == 0
