@@ -28,6 +28,26 @@ CURRENCIES = ("currency", "counter_currency")
 MAX_PROBLEMS = 200
 
 
+def parse_lots(text: str, layout: ActivityLayout) -> tuple[tuple[str, Decimal | None], ...]:
+    """`B12:50|2024-05-01:25|LOT-7`: lots named by a sale or transfer out, each with its quantity
+    (after the last colon; none: what is left of the line's quantity)."""
+    out: list[tuple[str, Decimal | None]] = []
+    for part in text.split("|"):
+        ref, colon, qty = part.strip().rpartition(":")
+        if not colon:
+            ref, qty = qty, ""
+        ref = ref.strip()
+        if not ref:
+            raise FieldError(f"{part.strip()!r}: name a lot before the quantity (LOT:QUANTITY|LOT:QUANTITY)")
+        amount = None
+        if qty.strip():
+            amount = parse_decimal(qty, decimal=layout.decimal, thousands=layout.thousands)
+            if amount <= 0:
+                raise FieldError(f"{part.strip()!r}: the quantity must be positive")
+        out.append((ref, amount))
+    return tuple(out)
+
+
 def _decoder(layout: ActivityLayout) -> Callable[[str, str], Any]:
     def cell(name: str, text: str) -> Any:
         if name in DECIMALS:
@@ -40,6 +60,8 @@ def _decoder(layout: ActivityLayout) -> Callable[[str, str], Any]:
             return parse_date(text, layout.date_format)
         if name in CURRENCIES:
             return parse_currency(text)
+        if name == "lots":
+            return parse_lots(text, layout)
         return text.strip()
 
     return cell
@@ -115,7 +137,7 @@ def read_activity_csv(source: str, data: bytes, profile: Profile, layout: Activi
                 gross=values.get("gross"), withholding=values.get("withholding"),
                 cost_basis=values.get("cost_basis"), acquired=values.get("acquired"), fx_rate=values.get("fx_rate"),
                 counter_currency=values.get("counter_currency"), counter_amount=values.get("counter_amount"),
-                description=values.get("description"),
+                description=values.get("description"), lots=values.get("lots", ()),
             )
         )  # fmt: skip
     if problems:

@@ -25,7 +25,7 @@ ACTIVITY_FORMATS = ("generic-csv", "profile-csv", "camt.053")
 FIELDS = (
     "reference", "account", "kind", "trade_date", "settle_date", "id_type", "security_id", "quantity",
     "price", "commission", "currency", "amount", "gross", "withholding", "cost_basis", "acquired",
-    "fx_rate", "counter_currency", "counter_amount", "description",
+    "fx_rate", "counter_currency", "counter_amount", "description", "lots",
 )  # fmt: skip
 REQUIRED = ("reference", "account", "kind", "trade_date")
 # ISO 20022 external bank transaction codes (domain/family/subfamily) -> our kind. A profile's

@@ -74,7 +74,12 @@ def fingerprint(row: ActivityRow, security_id: int | None) -> str:
         row.price, row.commission, row.amount, row.gross, row.withholding, row.cost_basis, row.acquired,
         row.fx_rate, row.counter_currency, row.counter_amount,
     )  # fmt: skip
-    return hashlib.sha256("|".join(_text(p) for p in parts).encode()).hexdigest()
+    text = "|".join(_text(p) for p in parts)
+    if row.lots:  # only then: the fingerprints of lines booked before stay what they were
+        text += "|lots:" + ",".join(f"{ref}={_text(q)}" for ref, q in row.lots)
+    if row.reverses:
+        text += "|reverses:" + ",".join(row.reverses)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def load_accounts(session: Session, codes: set[str]) -> dict[str, AccountInfo]:
@@ -270,7 +275,9 @@ def check_row(
         _positive(r, "amount", r.amount, out)
         _positive(r, "counter_amount", r.counter_amount, out)
         net = r.amount
-    else:  # fee, deposit, withdrawal
+    else:  # fee, deposit, withdrawal, reversal
+        if r.kind == "reversal" and not r.reverses:
+            out.append(Problem(r.row, "reverses", "a reversal must name the line it reverses"))
         _currency(r, "currency", ccy, out)
         if _positive(r, "amount", r.amount, out):
             net = r.amount

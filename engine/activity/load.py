@@ -36,6 +36,7 @@ from engine.activity.checks import (
     security_index,
 )
 from engine.activity.post import Posted, Poster
+from engine.activity.reversals import find_originals
 from engine.activity.rows import KINDS, TRADES, ParsedActivity
 from engine.activity.tables import ActivityFile, ActivityLine
 from engine.audit.chain import record
@@ -160,6 +161,7 @@ def book_activity_file(
         return done
     problems: list[Problem] = []
     todo, skipped = _check(session, parsed, custodian, problems)
+    originals = find_originals(session, custodian, todo, problems)
     if problems:
         raise ImportValidationError(source_name, problems)
     counts: Counter[str] = Counter()
@@ -176,6 +178,8 @@ def book_activity_file(
         problems.extend(Problem(getattr(e, "row", 1), e.field, e.reason) for e in errors)
         posted_by: list[tuple[Checked, Posted]] = list(zip(cash, booked_cash, strict=False))
         poster = Poster(session, custodian, _fx_for(session, rest))
+        poster.originals = originals
+        poster.booked = {c.row.reference: p.booking_id for c, p in posted_by}
         for c in rest:
             try:
                 posted_by.append((c, poster.post(c)))
@@ -188,7 +192,9 @@ def book_activity_file(
             lines.append(
                 dict(
                     file_id=f.id, row=r.row, custodian=custodian, reference=r.reference, fingerprint=c.fingerprint,
-                    account_id=c.account.id, kind=r.kind, external=r.external, trade_date=r.trade_date,
+                    account_id=c.account.id, kind=r.kind, trade_date=r.trade_date,
+                    external=originals[r.reference].external if r.kind == "reversal" else r.external,
+                    end_to_end=r.end_to_end, reverses=originals[r.reference].reference if r.kind == "reversal" else None,
                     settle_date=r.settle_date, security_id=c.security.id if c.security else None,
                     currency=c.currency, quantity=r.quantity, price=r.price, commission=r.commission,
                     amount=c.net if c.net is not None else r.amount, gross=c.gross, withholding=c.withholding,

@@ -25,12 +25,14 @@ from engine.accounting.errors import BookingError
 from engine.accounting.fxspot import book_cash_flow, book_fx_spot
 from engine.accounting.relief import OpenLot, ReliefError, choose_lots
 from engine.accounting.rules import long_after_months
-from engine.accounting.tables import Booking
+from engine.accounting.tables import Booking, CashMovement
 from engine.activity.checks import Checked
+from engine.activity.lots import LotNamingError, picks_for
+from engine.activity.reversals import Original
 from engine.errors import NotFound
 from engine.model.currency import round_money
 from engine.model.enums import LotRelief, Side
-from engine.model.trades import TradeFill
+from engine.model.trades import LotPick, TradeFill
 from engine.pricing.fx import FxTable
 from engine.store.accounts import Account
 from engine.store.positions import TaxLot
@@ -59,6 +61,8 @@ class Poster:
         self.session = session
         self.custodian = custodian
         self.booker = LedgerBooker(fx)
+        self.originals: dict[str, Original] = {}  # reversal reference -> the line it cancels
+        self.booked: dict[str, int] = {}  # reference -> booking id of this file's lines booked so far
 
     def post(self, c: Checked) -> Posted:
         """Book one line in the caller's transaction; BookingError names the field and reason."""
@@ -66,19 +70,48 @@ class Poster:
         handler = {
             "buy": self._trade, "sell": self._trade, "dividend": self._income, "interest": self._income,
             "fee": self._fee, "deposit": self._flow, "withdrawal": self._flow, "fx": self._fx,
-            "transfer_in": self._transfer_in, "transfer_out": self._transfer_out,
+            "transfer_in": self._transfer_in, "transfer_out": self._transfer_out, "reversal": self._reversal,
         }[kind]  # fmt: skip
         return handler(c, source_ref(self.custodian, c.row.reference))
+
+    def _specific(self, c: Checked, ref: str, rows: list[TaxLot] | None = None) -> tuple[LotPick, ...] | None:
+        """The lots a sale or transfer out names, when the account relieves specific lots (None
+        otherwise: the account's method chooses); refused when the line names none."""
+        account = self.session.get(Account, c.account.id)
+        assert account is not None and c.security is not None and c.row.quantity is not None
+        if LotRelief(account.lot_relief) != LotRelief.SPECIFIC:
+            return None
+        if not c.row.lots:
+            raise BookingError(ref, "lots", f"account {account.code} relieves specific lots: the line must name "
+                               "them (lot references, the custodian's lot ids or acquisition dates)")  # fmt: skip
+        if rows is None:
+            rows = self._open_lots(c)
+        try:
+            return picks_for(self.session, source_ref(self.custodian, ""), account.id, c.security.symbol, rows,
+                             c.row.lots, c.row.quantity)  # fmt: skip
+        except LotNamingError as exc:
+            raise BookingError(ref, "lots", str(exc)) from None
+
+    def _open_lots(self, c: Checked) -> list[TaxLot]:
+        assert c.security is not None
+        return list(
+            self.session.scalars(
+                select(TaxLot)
+                .where(TaxLot.account_id == c.account.id, TaxLot.security_id == c.security.id)
+                .order_by(TaxLot.id)
+            )
+        )
 
     def _trade(self, c: Checked, ref: str) -> Posted:
         r = c.row
         assert c.security is not None and r.quantity is not None and r.price is not None
+        picks = self._specific(c, ref) if r.kind == "sell" else None
         result = self.booker.book(
             self.session,
             TradeFill(
                 account=c.account.code, symbol=c.security.symbol, side=Side(r.kind), quantity=r.quantity,
                 price=r.price, trade_date=r.trade_date, source_ref=ref, settle_date=r.settle_date,
-                commission=r.commission,
+                commission=r.commission, lots=picks or (),
             ),
         )  # fmt: skip
         detail: dict[str, Any] = {
@@ -123,6 +156,31 @@ class Poster:
         if c.withholding:
             self._cash(c, b, -c.withholding, "withholding", f"withholding on {what}")
         return Posted(b.id, {"gross": str(c.gross), "withholding": str(c.withholding), "net": str(c.net)})
+
+    def _reversal(self, c: Checked, ref: str) -> Posted:
+        """The opposite of every cash movement of the original's booking, on the reversal's date."""
+        r = c.row
+        o = self.originals[r.reference]
+        bid = o.booking_id if o.booking_id is not None else self.booked[o.reference]
+        original = self.session.get(Booking, bid)
+        assert original is not None
+        moves = self.session.scalars(
+            select(CashMovement).where(CashMovement.booking_id == bid).order_by(CashMovement.id)
+        ).all()
+        b = self._booking(c, ref, "reversal", -Decimal(original.cash_amount))
+        b.security_id, b.currency = original.security_id, original.currency
+        settle = r.settle_date or r.trade_date
+        cash: dict[str, Decimal] = {}
+        for m in moves:
+            post_cash(
+                self.session, account_id=m.account_id, currency=m.currency, amount=-Decimal(m.amount), kind=m.kind,
+                trade_date=r.trade_date, settle_date=settle, booking_id=b.id, settled=settle <= r.trade_date,
+                note=f"reversal of {o.reference} (custodian {r.reference})",
+            )  # fmt: skip
+            cash[m.currency] = cash.get(m.currency, ZERO) - Decimal(m.amount)
+        self.session.flush()
+        return Posted(b.id, {"reverses": o.reference, "booking_reversed": bid,
+                             "cash": {k: str(v) for k, v in sorted(cash.items())}})  # fmt: skip
 
     def _fee(self, c: Checked, ref: str) -> Posted:
         assert c.net is not None and c.currency
@@ -183,16 +241,15 @@ class Poster:
     def _transfer_out(self, c: Checked, ref: str) -> Posted:
         r = c.row
         assert c.security is not None and r.quantity is not None
-        rows = self.session.scalars(
-            select(TaxLot).where(TaxLot.account_id == c.account.id, TaxLot.security_id == c.security.id)
-        ).all()
+        rows = self._open_lots(c)
         account = self.session.get(Account, c.account.id)
         assert account is not None
+        picks = self._specific(c, ref, rows)
         try:
             chosen = choose_lots(
                 [OpenLot(x.lot_ref, Decimal(x.quantity), Decimal(x.unit_cost), x.acquired, Decimal(x.fx_rate)) for x in rows],
                 r.quantity, LotRelief(account.lot_relief), price=r.price or ZERO, sold=r.trade_date,
-                long_after_months=long_after_months(self.session, account.tax_jurisdiction),
+                long_after_months=long_after_months(self.session, account.tax_jurisdiction), picks=picks or (),
             )  # fmt: skip
         except (ReliefError, ValueError) as exc:
             raise BookingError(ref, "quantity", str(exc)) from None

@@ -14,7 +14,7 @@ from decimal import Decimal
 TRADES = ("buy", "sell")
 INCOME = ("dividend", "interest")
 FLOWS = ("deposit", "withdrawal", "transfer_in", "transfer_out")
-KINDS: tuple[str, ...] = (*TRADES, *INCOME, "fee", *FLOWS, "fx")
+KINDS: tuple[str, ...] = (*TRADES, *INCOME, "fee", *FLOWS, "fx", "reversal")
 # External flows: money or securities entering or leaving the account (performance takes them out
 # of return). Income and fees are return, not flows; an FX conversion stays inside the account.
 EXTERNAL: frozenset[str] = frozenset(FLOWS)
@@ -28,7 +28,12 @@ class ActivityRow:
     `reference` is the custodian's own transaction reference: with the custodian it is the line's
     natural key. `amount` is the net cash (income after withholding, fee, flow, the FX bought leg);
     `counter_currency`/`counter_amount` the FX sold leg. Transfers in carry `cost_basis` (total, in
-    the security's currency) and the original `acquired` date.
+    the security's currency) and the original `acquired` date. A sale or transfer out may name
+    its `lots` ((lot, quantity or None) pairs: engine.activity.lots), which an account on
+    specific-lot relief needs. A `reversal` (camt.053) cancels the booked line it `reverses`
+    names (the original's reference or end-to-end id); `credit` is its direction. `end_to_end`
+    is the payment's end-to-end id (camt.053 TxDtls/Refs/EndToEndId), kept so a later reversal
+    can name it.
     """
 
     row: int
@@ -53,6 +58,10 @@ class ActivityRow:
     counter_currency: str | None = None
     counter_amount: Decimal | None = None
     description: str | None = None
+    lots: tuple[tuple[str, Decimal | None], ...] = ()
+    end_to_end: str | None = None
+    reverses: tuple[str, ...] = ()
+    credit: bool | None = None
 
     @property
     def external(self) -> bool:

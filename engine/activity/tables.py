@@ -1,7 +1,8 @@
 """ORM tables owned by engine.activity (migrations on the 'activity' Alembic branch).
 
 `activity_files` keeps each loaded file once by its SHA-256; `activity_lines` keeps each custodian
-line once by its natural key (custodian, reference), with what it was and the booking it made.
+line once by its natural key (custodian, reference), with what it was and the booking it made; a
+reversal line names the line it cancels (`reverses`, unique per custodian: a line is reversed once).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class ActivityLine(Base):
     """One custodian activity line, booked once per (custodian, reference)."""
 
     __tablename__ = "activity_lines"
-    __table_args__ = (UniqueConstraint("custodian", "reference"),)
+    __table_args__ = (UniqueConstraint("custodian", "reference"), UniqueConstraint("custodian", "reverses"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     file_id: Mapped[int] = mapped_column(ForeignKey("activity_files.id"), index=True)
@@ -63,3 +64,9 @@ class ActivityLine(Base):
     counter_amount: Mapped[Decimal | None] = mapped_column(Amount())
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, doc="lots opened or relieved")
+    end_to_end: Mapped[str | None] = mapped_column(
+        String(64), index=True, doc="the payment's end-to-end id (camt.053), which a reversal may name"
+    )
+    reverses: Mapped[str | None] = mapped_column(
+        String(64), doc="a reversal: the reference of the line it cancels (once: unique per custodian)"
+    )

@@ -7,11 +7,14 @@ ratio, a merger or spin-off carries it into the new shares' basis).
 - split, reverse split, stock dividend: quantity x factor, unit cost / factor (a stock dividend
   of r new per share held is a split of 1 + r); fractions paid in lieu when a price is given.
 - merger: cash (a sale of every lot at `amount` per share), stock (each lot becomes a lot of the
-  acquirer, ratio_new per ratio_old, same reference, date and basis), or both: the basis splits
-  between the cash and the new shares by `allocation` (fraction to the cash) or, without it, by
-  fair value (amount against ratio x new_price); the cash part is realized per lot.
+  acquirer, ratio_new per ratio_old, same reference, date and basis), or both: the cash is boot
+  (IRC 356: the lot's realised gain is recognised up to the cash, a loss is not; the new shares
+  carry basis - cash + gain recognised), the new shares valued at new_price, else by the issuer's
+  cash fraction `allocation` of the consideration.
 - spin-off: each parent lot gives a new lot of the spun-off company (reference `<lot>-S<id>`,
   the parent's acquisition date and FX) with `allocation` of its basis; the parent keeps the rest.
+- into a security of another currency (merger, spin-off): the new lot keeps the basis in the
+  account's base currency, restated in its own currency at the ex date's FX (Ledger.carry).
 - delisting: every lot removed at `amount` per share (zero when not given): a realized loss.
 - dividend and rename: engine.accounting.corporate.
 """
@@ -27,6 +30,7 @@ from sqlalchemy.orm import Session
 from engine.accounting.corporate import book_dividend, held_before, rename
 from engine.accounting.errors import BookingError
 from engine.accounting.tables import CorporateAction
+from engine.corporate.boot import boot
 from engine.corporate.ledger import UNIT, Ledger
 from engine.model.currency import round_money
 from engine.store.positions import TaxLot
@@ -94,7 +98,7 @@ def book_action(session: Session, action: CorporateAction) -> Outcome:
         elif action.kind == "spinoff":
             _spinoff(ledger, sec, groups)
         elif action.kind == "delisting":
-            _cash_out(ledger, sec, groups, Decimal(action.amount or 0), alloc=Decimal(1), keep=None)
+            _cash_out(ledger, sec, groups, Decimal(action.amount or 0))
         else:
             raise BookingError(action.ref, "kind", f"unknown kind {action.kind!r}")
     session.flush()
@@ -119,34 +123,69 @@ def _merger(ledger: Ledger, sec: Security, groups: dict[int, list[TaxLot]]) -> N
     a = ledger.action
     cash_ps = Decimal(a.amount or 0)
     if a.ratio_new is None:  # all cash
-        _cash_out(ledger, sec, groups, cash_ps, alloc=Decimal(1), keep=None)
+        _cash_out(ledger, sec, groups, cash_ps)
         return
     new = _security(ledger.session, a, new=True)
-    if new.currency != sec.currency:
-        raise BookingError(
-            a.ref, "new_security", f"{new.symbol} trades in {new.currency}, not {sec.currency}"
-        )
     ratio = _ratio(a)
-    if cash_ps == 0:
-        alloc = Decimal(0)
-    elif a.allocation is not None:
-        alloc = Decimal(a.allocation)
-    else:
-        alloc = cash_ps / (cash_ps + ratio * Decimal(a.new_price or 0))
-    _cash_out(ledger, sec, groups, cash_ps, alloc=alloc, keep=(new, ratio))
+    # The value of the new shares per old share, in the old currency: the published new price
+    # (at the ex date's FX), else what the issuer's cash fraction of the consideration implies.
+    stock_ps = Decimal(0)
+    if cash_ps > 0:
+        if a.new_price is not None and a.new_price > 0:
+            to_old = ledger.fx(new.currency, sec.currency, a.ex_date)
+            stock_ps = ratio * Decimal(a.new_price) * Decimal(new.price_multiplier) * to_old
+        elif a.allocation is not None and a.allocation > 0:
+            stock_ps = cash_ps * Decimal(sec.price_multiplier) * (1 / Decimal(a.allocation) - 1)
+        else:
+            raise BookingError(a.ref, "allocation", "the value of the new shares is unknown: give new_price")
+    _exchange(ledger, sec, groups, cash_ps, stock_ps, (new, ratio))
 
 
-def _cash_out(
+def _exchange(
     ledger: Ledger,
     sec: Security,
     groups: dict[int, list[TaxLot]],
-    per_share: Decimal,
-    *,
-    alloc: Decimal,
-    keep: tuple[Security, Decimal] | None,
+    cash_ps: Decimal,
+    stock_ps: Decimal,
+    keep: tuple[Security, Decimal],
 ) -> None:
-    """Pay `per_share` on every lot, realizing it against `alloc` of the lot's basis; the rest of
-    the basis goes to `keep` (new security, ratio) or, without it, the lot is gone (alloc = 1)."""
+    """Each lot becomes a lot of `keep` (new security, ratio) under the same reference and date;
+    cash of `cash_ps` per share is boot: the lot's realised gain is recognised up to it, a loss is
+    not (engine.corporate.boot), and the new shares carry basis - cash + gain recognised."""
+    new, ratio = keep
+    mult = Decimal(sec.price_multiplier)
+    for account_id, lots in groups.items():
+        account = ledger.account(account_id)
+        held = sum((Decimal(x.quantity) for x in lots), Decimal(0))
+        ledger.booking(account, sec, held)
+        total = round_money(held * cash_ps * mult, sec.currency)
+        left = total
+        for i, lot in enumerate(lots):
+            qty = Decimal(lot.quantity)
+            basis = qty * Decimal(lot.unit_cost) * mult
+            cash = left if i == len(lots) - 1 else round_money(total * qty / held, sec.currency)
+            left -= cash
+            stock = round_money(qty * stock_ps, sec.currency)
+            b = boot(basis, cash, stock)
+            if cash > 0:
+                recognised = round_money(b.recognised, sec.currency)
+                note = f"merger cash {cash_ps} per share: realised {round_money(b.realised, sec.currency)}"
+                if b.realised < 0:
+                    note += ", a loss not recognised (IRC 356(c))"
+                elif recognised < round_money(b.realised, sec.currency):
+                    note += ", recognised up to the cash (IRC 356(a))"
+                share = (qty * cash / (cash + stock)).quantize(UNIT)
+                ledger.realize(account, sec, lot, share, cash, cash - recognised, note)
+                carried = basis - cash + recognised
+            else:
+                carried = basis
+            ledger.carry(lot, sec, new, (qty * ratio).quantize(UNIT), carried, account.base_currency)
+        ledger.pay(account, sec, total, "merger", f"merger cash {cash_ps}/sh")
+        ledger.in_lieu(account, new, lots)
+
+
+def _cash_out(ledger: Ledger, sec: Security, groups: dict[int, list[TaxLot]], per_share: Decimal) -> None:
+    """Pay `per_share` on every lot, a sale of the whole lot (an all-cash merger, a delisting)."""
     a = ledger.action
     mult = Decimal(sec.price_multiplier)
     what = "delisted" if a.kind == "delisting" else "merger cash"
@@ -158,36 +197,21 @@ def _cash_out(
         left = total
         for i, lot in enumerate(lots):
             qty = Decimal(lot.quantity)
-            basis = qty * Decimal(lot.unit_cost) * mult
             proceeds = left if i == len(lots) - 1 else round_money(total * qty / held, sec.currency)
             left -= proceeds
-            cost = basis if keep is None else round_money(basis * alloc, sec.currency)
-            if keep is None or alloc > 0:
-                ledger.realize(account, sec, lot, (qty * alloc).quantize(UNIT), proceeds, cost,
-                               f"{what} {per_share} per share")  # fmt: skip
-            if keep is None:
-                ledger.session.delete(lot)
-                continue
-            new, ratio = keep
-            lot.security_id = new.id
-            lot.quantity = (qty * ratio).quantize(UNIT)
-            lot.unit_cost = ((basis - cost) / (lot.quantity * Decimal(new.price_multiplier))).quantize(UNIT)
+            ledger.realize(account, sec, lot, qty, proceeds, qty * Decimal(lot.unit_cost) * mult,
+                           f"{what} {per_share} per share")  # fmt: skip
+            ledger.session.delete(lot)
         ledger.pay(
             account, sec, total, "merger" if a.kind == "merger" else "delisting", f"{what} {per_share}/sh"
         )
-        if keep is not None:
-            ledger.in_lieu(account, keep[0], lots)
 
 
 def _spinoff(ledger: Ledger, sec: Security, groups: dict[int, list[TaxLot]]) -> None:
     a = ledger.action
     new = _security(ledger.session, a, new=True)
-    if new.currency != sec.currency:
-        raise BookingError(
-            a.ref, "new_security", f"{new.symbol} trades in {new.currency}, not {sec.currency}"
-        )
     ratio, pct = _ratio(a), Decimal(a.allocation or 0)
-    mult, mult_new = Decimal(sec.price_multiplier), Decimal(new.price_multiplier)
+    mult = Decimal(sec.price_multiplier)
     for account_id, lots in groups.items():
         account = ledger.account(account_id)
         ledger.booking(account, sec, sum((Decimal(x.quantity) for x in lots), Decimal(0)))
@@ -202,13 +226,14 @@ def _spinoff(ledger: Ledger, sec: Security, groups: dict[int, list[TaxLot]]) -> 
             lot.unit_cost = ((basis - to_new) / (qty * mult)).quantize(UNIT)
             child = TaxLot(
                 account_id=account_id,
-                security_id=new.id,
+                security_id=sec.id,
                 lot_ref=f"{lot.lot_ref}-S{a.id}"[:40],
-                quantity=new_qty,
-                unit_cost=(to_new / (new_qty * mult_new)).quantize(UNIT),
+                quantity=qty,
+                unit_cost=lot.unit_cost,
                 acquired=lot.acquired,
                 fx_rate=lot.fx_rate,
             )
+            ledger.carry(child, sec, new, new_qty, to_new, account.base_currency)
             ledger.session.add(child)
             made.append(child)
         ledger.in_lieu(account, new, made)

@@ -43,6 +43,7 @@ class Ledger:
         self._fx: FxTable | None = None
         self._months: dict[str, int | None] = {}
         self._accounts: dict[int, Account] = {}
+        self._currencies: set[str] = set()
 
     def prepare(self, security: Security, held: dict[int, Decimal]) -> None:
         """Load the accounts, create every account's booking in one flush and load their cash
@@ -112,11 +113,31 @@ class Ledger:
         if not amount:
             return
         b = self.booking(account, security, Decimal(0))
-        b.cash_amount = Decimal(b.cash_amount) + amount
+        if b.currency == security.currency:  # cash in lieu of another currency's shares: cash only
+            b.cash_amount = Decimal(b.cash_amount) + amount
         post_cash(self.session, account_id=account.id, currency=security.currency, amount=amount, kind=kind,
                   trade_date=self.action.ex_date, settle_date=self.settle, booking_id=b.id,
                   note=f"{self.action.ref}: {note}")  # fmt: skip
         self.cash[security.currency] = self.cash.get(security.currency, Decimal(0)) + amount
+
+    def carry(
+        self, lot: TaxLot, old: Security, new: Security, quantity: Decimal, basis: Decimal, base: str
+    ) -> None:
+        """Make `lot` `quantity` shares of `new` carrying `basis` (in `old`'s currency) and the lot's
+        acquisition date. Into another currency, the basis in the base currency is kept (the lot's
+        own FX at purchase) and restated in `new`'s currency at the ex date's FX, which becomes the
+        lot's FX rate: the new lot's base cost is the old one's, its local cost as of that day."""
+        lot.security_id = new.id
+        lot.quantity = quantity
+        if new.currency != old.currency:
+            if new.currency not in self._currencies:
+                self._currencies.add(new.currency)
+                ensure_balances(self.session, sorted(self._accounts), new.currency)
+            rate = self.fx(new.currency, base, self.action.ex_date)
+            basis = basis * Decimal(lot.fx_rate) / rate
+            lot.fx_rate = rate
+        per = quantity * Decimal(new.price_multiplier)
+        lot.unit_cost = (basis / per).quantize(UNIT) if per > 0 else Decimal(0)
 
     def realize(
         self,

@@ -103,7 +103,7 @@ def check(t: ActionTerms) -> list[tuple[str, str]]:
             and not _positive(t.new_price)
         ):
             out.append(
-                ("allocation", "a cash-and-stock merger needs the basis allocation to the cash or new_price")
+                ("allocation", "a cash-and-stock merger needs new_price or the cash's fraction of the value")
             )
         if k == "spinoff" and (t.allocation is None or not 0 < t.allocation < 1):
             out.append(

@@ -9,11 +9,13 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from engine.accounting.cash import cash_positions
-from engine.accounting.tables import CashMovement, CorporateAction
+from engine.accounting.tables import CashMovement, CorporateAction, RealizedGain
 from engine.corporate.terms import ActionTerms
 from engine.store.accounts import Account
 from engine.store.database import Database
+from engine.store.positions import TaxLot
 from engine.store.reference import Security
+from tests.engine.accounting.book import security_row
 from tests.engine.corporate.conftest import EX, PAY, announce, book_on, buy, gains, lots, sell
 
 D = Decimal
@@ -91,49 +93,110 @@ def test_stock_dividend_spreads_the_basis_over_old_and_new_shares(book: Database
     assert round(q * c, 2) == D("6000.00") and gains(book, "A1") == []
 
 
-def test_cash_and_stock_merger_allocates_the_basis_and_pays_the_fraction_in_lieu(book: Database) -> None:
-    buy(book, "A1", "XYZ", "100", "30", date(2024, 5, 1), "T1")  # basis 3000
-    buy(book, "A1", "XYZ", "55", "40", date(2026, 1, 5), "T2")  # basis 2200
-    l1, l2 = (r for _, r, *_ in lots(book, "A1"))
-    # Each XYZ share: 10.00 cash and 0.5 NEWCO; the issuer allocates 20% of the basis to the cash.
+def test_cash_and_stock_merger_recognises_gain_only_up_to_the_cash(book: Database) -> None:
+    """IRC 356(a)/(c): gain recognised = min(realised gain, cash); a loss is not recognised; the
+    new shares' basis = old basis - cash + gain recognised; the fraction is sold on that basis."""
+    buy(book, "A1", "XYZ", "100", "25", date(2024, 5, 1), "T1")  # basis 2500
+    buy(book, "A1", "XYZ", "20", "36", date(2025, 6, 2), "T2")  # basis 720
+    buy(book, "A1", "XYZ", "55", "50", date(2026, 1, 5), "T3")  # basis 2750
+    l1, l2, l3 = (r for _, r, *_ in lots(book, "A1"))
+    # Each XYZ share: 10.00 cash and 0.5 NEWCO worth 60.00 (30.00): 40.00 of consideration.
     announce(book, ActionTerms("XYZ-NEWCO", "merger", "XYZ", EX, pay_date=PAY, ratio_new=D(1),
-                               ratio_old=D(2), amount=D(10), new_security="NEWCO",
-                               allocation=D("0.2"), lieu_price=D(50)))  # fmt: skip
+                               ratio_old=D(2), amount=D(10), new_security="NEWCO", new_price=D(60),
+                               lieu_price=D(60)))  # fmt: skip
     book_on(book, EX)
-    # l1: cash 1000 against 600 of basis (+400, long); 50 NEWCO with 2400 (48.00 each).
-    # l2: cash 550 against 440 (+110, short); 27.5 NEWCO with 1760 (64.00 each); 77.5 in all, so
-    # 0.5 NEWCO is paid in lieu from l2 (the newest): 25.00 against 32.00 (-7.00, short).
+    # l1 (gain lot): received 100 x 40 = 4000 for 2500: realised +1500, cash 1000, recognised
+    #   min(1500, 1000) = 1000 (cost set against the cash: 1000 - 1000 = 0); new basis
+    #   2500 - 1000 + 1000 = 2500 for 50 NEWCO (50.00 each). Row quantity 100 x 1000/4000 = 25.
+    # l2 (gain below the cash): 20 x 40 = 800 for 720: realised +80, cash 200, recognised 80
+    #   (cost 200 - 80 = 120); new basis 720 - 200 + 80 = 600 for 10 NEWCO (60.00). Quantity 5.
+    # l3 (loss lot): 55 x 40 = 2200 for 2750: realised -550, cash 550, recognised 0 (cost 550);
+    #   new basis 2750 - 550 + 0 = 2200 for 27.5 NEWCO (80.00). Quantity 55 x 550/2200 = 13.75.
+    # 87.5 NEWCO: 0.5 paid in lieu from l3 (the newest): 0.5 x 60 = 30.00 against 0.5 x 80 = 40.00.
     assert gains(book, "A1") == [
-        (l1, D(20), D("1000.00"), D("600.00"), D("400.00"), "long", date(2024, 5, 1)),
-        (l2, D(11), D("550.00"), D("440.00"), D("110.00"), "short", date(2026, 1, 5)),
-        (l2, D("0.5"), D("25.00"), D("32.00"), D("-7.00"), "short", date(2026, 1, 5)),
+        (l1, D(25), D("1000.00"), D("0.00"), D("1000.00"), "long", date(2024, 5, 1)),
+        (l2, D(5), D("200.00"), D("120.00"), D("80.00"), "short", date(2025, 6, 2)),
+        (l3, D("13.75"), D("550.00"), D("550.00"), D("0.00"), "short", date(2026, 1, 5)),
+        (l3, D("0.5"), D("30.00"), D("40.00"), D("-10.00"), "short", date(2026, 1, 5)),
     ]
     after = lots(book, "A1")
     assert after == [
-        ("NEWCO", l1, D(50), D(48), date(2024, 5, 1)),
-        ("NEWCO", l2, D(27), D(64), date(2026, 1, 5)),
+        ("NEWCO", l1, D(50), D(50), date(2024, 5, 1)),
+        ("NEWCO", l2, D(10), D(60), date(2025, 6, 2)),
+        ("NEWCO", l3, D(27), D(80), date(2026, 1, 5)),
     ]
-    # Basis conserved to the cent: cash 600 + 440, in lieu 32, NEWCO 4128 = the old 5200.
-    assert D(600) + D(440) + D(32) + basis(after) == D(5200)
+    # Basis: old 5970 = new 5300 + fraction 40 + cash 1750 - recognised 1080.
+    assert basis(after) + D(40) + D(1750) - D(1080) == D(5970)
     with book.session() as s:
         kinds = {
             (m.kind, m.amount, m.settle_date)
             for m in s.scalars(select(CashMovement).where(CashMovement.trade_date == EX))
         }
-    assert kinds == {("merger", D("1550.00"), PAY), ("in_lieu", D("25.00"), PAY)}
+    assert kinds == {("merger", D("1750.00"), PAY), ("in_lieu", D("30.00"), PAY)}
 
 
-def test_cash_and_stock_merger_without_a_published_allocation_uses_fair_value(book: Database) -> None:
+def test_cash_and_stock_merger_with_the_issuers_cash_fraction_instead_of_a_price(book: Database) -> None:
     buy(book, "A1", "XYZ", "100", "30", date(2024, 5, 1), "T1")  # basis 3000
     [(_, ref, *_)] = lots(book, "A1")
-    # 10.00 cash + 0.5 NEWCO worth 30.00 (new_price 60): 10 / 40 = 25% of the basis to the cash.
+    # 10.00 cash is 20% of the consideration: 50.00 a share, the NEWCO shares worth 40.00.
     announce(book, ActionTerms("XYZ-M", "merger", "XYZ", EX, ratio_new=D(1), ratio_old=D(2), amount=D(10),
-                               new_security="NEWCO", new_price=D(60)))  # fmt: skip
+                               new_security="NEWCO", allocation=D("0.2")))  # fmt: skip
     book_on(book, EX)
+    # Realised 5000 - 3000 = 2000, cash 1000: recognised 1000; basis 3000 - 1000 + 1000 = 3000
+    # for 50 NEWCO (60.00 each). Row quantity 100 x 1000 / 5000 = 20.
     assert gains(book, "A1") == [
-        (ref, D(25), D("1000.00"), D("750.00"), D("250.00"), "long", date(2024, 5, 1))
+        (ref, D(20), D("1000.00"), D("0.00"), D("1000.00"), "long", date(2024, 5, 1))
     ]
-    assert lots(book, "A1") == [("NEWCO", ref, D(50), D(45), date(2024, 5, 1))]
+    assert lots(book, "A1") == [("NEWCO", ref, D(50), D(60), date(2024, 5, 1))]
+
+
+def test_merger_into_a_euro_security_keeps_the_dollar_basis_and_pays_in_lieu_in_euros(
+    book: Database,
+) -> None:
+    with book.transaction() as s:
+        s.add(security_row("EURCO", "EUR", "XETR", "DE"))
+    buy(book, "A1", "XYZ", "101", "30", date(2024, 5, 1), "T1")  # basis 3030.00 USD
+    [(_, ref, *_)] = lots(book, "A1")
+    announce(book, ActionTerms("XYZ-EURCO", "merger", "XYZ", EX, pay_date=PAY, ratio_new=D(1), ratio_old=D(2),
+                               new_security="EURCO", lieu_price=D(40)))  # fmt: skip
+    res = book_on(book, EX)
+    assert res.failed == []
+    # 50.5 EURCO carry 3030.00 USD; at the ex date's ECB EUR/USD 1.15 that is 2634.782609 EUR,
+    # 52.173913 EUR a share, and the lot's FX is 1.15. 0.5 EURCO is paid in lieu: 0.5 x 40 =
+    # 20.00 EUR into the EUR cash; cost 0.5 x 52.173913 = 26.09 EUR. In USD: proceeds
+    # 20.00 x 1.15 = 23.00, cost 26.09 x 1.15 = 30.0035 -> 30.00: a loss of 7.00.
+    with book.session() as s:
+        aid = s.scalars(select(Account.id).where(Account.code == "A1")).one()
+        lot = s.scalars(select(TaxLot).where(TaxLot.account_id == aid)).one()
+        assert (D(lot.quantity), D(lot.unit_cost), D(lot.fx_rate)) == (D(50), D("52.173913"), D("1.15"))
+        g = s.scalars(select(RealizedGain).where(RealizedGain.account_id == aid)).one()
+        assert (g.currency, D(g.proceeds_local), D(g.cost_local)) == ("EUR", D("20.00"), D("26.09"))
+        assert (D(g.proceeds_base), D(g.cost_base), D(g.gain_base)) == (D("23.00"), D("30.00"), D("-7.00"))
+    assert lots(book, "A1")[0][:2] == ("EURCO", ref)
+    assert round(D(50) * D("52.173913") * D("1.15"), 2) == D("3000.00")  # 3030 less the fraction's 30
+    assert unsettled(book, "A1") == {"USD": D("-3030.00"), "EUR": D("20.00")}
+    assert res.booked[0].cash == {"EUR": D("20.00")}
+
+
+def test_spin_off_into_a_euro_company_restates_its_basis_at_the_ex_date_fx(book: Database) -> None:
+    with book.transaction() as s:
+        s.add(security_row("EUSPIN", "EUR", "XETR", "DE"))
+    buy(book, "A1", "XYZ", "100", "30", date(2024, 5, 1), "T1")  # basis 3000 USD
+    [(_, ref, *_)] = lots(book, "A1")
+    announce(book, ActionTerms("XYZ-EUSPIN", "spinoff", "XYZ", EX, pay_date=PAY, ratio_new=D(1),
+                               ratio_old=D(4), new_security="EUSPIN", allocation=D("0.23")))  # fmt: skip
+    assert book_on(book, EX).failed == []
+    with book.session() as s:
+        aid = s.scalars(select(CorporateAction.id).where(CorporateAction.ref == "XYZ-EUSPIN")).one()
+    # 23% of 3000 = 690.00 USD to 25 EUSPIN: 690 / 1.15 = 600.00 EUR, 24.00 EUR each, FX 1.15;
+    # XYZ keeps 2310.00 (23.10 a share).
+    assert lots(book, "A1") == [
+        ("EUSPIN", f"{ref}-S{aid}", D(25), D(24), date(2024, 5, 1)),
+        ("XYZ", ref, D(100), D("23.1"), date(2024, 5, 1)),
+    ]
+    with book.session() as s:
+        fx = {lot.lot_ref: D(lot.fx_rate) for lot in s.scalars(select(TaxLot))}
+    assert fx == {ref: D(1), f"{ref}-S{aid}": D("1.15")}
 
 
 def test_all_cash_merger_realizes_every_lot(book: Database) -> None:
