@@ -191,6 +191,10 @@ def test_transitions_dock_lists_steps_executes_and_cancels(qtbot, book: Database
         assert steps.value(r, "te_after") == proj[r]["te_after"]
         assert steps.value(r, "turnover") <= 0.3 + 1e-9
         assert steps.value(r, "state") == "planned"
+    assert (
+        f"3 step(s) of 30% turnover, no tax budget; TE {plan['te_start']:.2%} → {plan['te_final']:.2%}"
+        in (panel.caption.text())
+    )
     panel.execute_next([plan_id])
     _wait(qtbot, desk)
     _wait(qtbot, desk)

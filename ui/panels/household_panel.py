@@ -80,7 +80,7 @@ class HouseholdPanel(Panel):
         super().__init__(desk, parent)
         self.choice = QComboBox()
         self.choice.setToolTip("the household to show (code · name · accounts · group target)")
-        self.choice.setMinimumContentsLength(22)
+        self.choice.setMinimumContentsLength(30)
         self.choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.choice.activated.connect(lambda _i: self.show_household(str(self.choice.currentData())))
         bar = FlowBar()

@@ -20,6 +20,7 @@ from widgets.blotter import Blotter, RowAction
 from widgets.columns import Column
 from widgets.elided_label import ElidedLabel
 from widgets.flow_layout import FlowBar
+from widgets.formatting import fmt_money
 from widgets.toolbar import themed_icon
 
 PLAN_COLUMNS = [
@@ -51,6 +52,21 @@ STEP_COLUMNS = [
     Column("proposal_status", "Proposal status"),
     Column("note", "Note"),
 ]
+
+
+def _pct(x: object) -> str:
+    return "-" if not isinstance(x, int | float) else f"{x:.2%}"
+
+
+def plan_caption(plan_id: int, p: dict[str, Any], tax: str, reach: str) -> str:
+    """One line: the plan's terms, tracking error start -> end (one-shot), total tax and turnover."""
+    ccy = str(p.get("currency") or "")
+    return (
+        f"  Plan {plan_id} {p.get('account', '')} → {p.get('model', '')} ({p.get('status')}): "
+        f"{p.get('steps')} step(s) of {float(p.get('turnover_budget') or 0):.0%} turnover, {tax}; "
+        f"TE {_pct(p.get('te_start'))} → {_pct(p.get('te_final'))} (one-shot {_pct(p.get('te_one_shot'))}), "
+        f"total est. tax {fmt_money(float(p.get('total_tax') or 0), ccy)}; {reach}"
+    )
 
 
 class TransitionsPanel(Panel):
@@ -150,10 +166,7 @@ class TransitionsPanel(Panel):
                 if p.get("reaches_model")
                 else f"does not reach the model ({p.get('gap') or 'budgets too tight'})"
             )
-            self.caption.setText(
-                f"  Plan {plan_id} ({p.get('status')}): {p.get('steps')} step(s) of {float(p.get('turnover') or 0):.0%} "
-                f"turnover, {tax}; {reach}"
-            )
+            self.caption.setText(plan_caption(plan_id, p, tax, reach))
 
         self.desk.run(
             f"Loading transition {plan_id}",
