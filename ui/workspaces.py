@@ -15,9 +15,11 @@ from ui.panels.approval_panels import ApprovalQueuePanel, AuditPanel
 from ui.panels.base import Panel
 from ui.panels.book_panels import DriftPanel, FxPanel, HoldingsPanel
 from ui.panels.clock_panel import ClockPanel
+from ui.panels.compare_panel import ComparePanel
 from ui.panels.corporate_panel import CorporatePanel
 from ui.panels.daycycle_panel import DayCyclePanel
 from ui.panels.exceptions_panel import ExceptionsPanel
+from ui.panels.household_panel import HouseholdPanel
 from ui.panels.killswitch_panel import KillSwitchPanel
 from ui.panels.performance_panel import PerformancePanel
 from ui.panels.proposal_panels import ProposalsPanel
@@ -26,6 +28,7 @@ from ui.panels.sessions_panel import SessionsPanel
 from ui.panels.stale_panel import StalePanel
 from ui.panels.tca_panel import TcaPanel
 from ui.panels.trading_panels import ExecutionsPanel, OrdersPanel
+from ui.panels.transition_panel import TransitionsPanel
 
 PANELS: tuple[type[Panel], ...] = (
     DriftPanel,
@@ -33,6 +36,9 @@ PANELS: tuple[type[Panel], ...] = (
     FxPanel,
     ProposalsPanel,
     ExceptionsPanel,
+    ComparePanel,
+    TransitionsPanel,
+    HouseholdPanel,
     PerformancePanel,
     ApprovalQueuePanel,
     AuditPanel,
@@ -59,7 +65,19 @@ class Workspace:
 
 WORKSPACES: dict[str, Workspace] = {
     "pm": Workspace(
-        "pm", "Portfolio manager", ("drift", "fx", "holdings", "proposals", "exceptions", "performance")
+        "pm",
+        "Portfolio manager",
+        (
+            "drift",
+            "fx",
+            "holdings",
+            "proposals",
+            "exceptions",
+            "compare",
+            "transitions",
+            "performance",
+            "household",
+        ),
     ),
     "compliance": Workspace(
         "compliance",
@@ -127,7 +145,8 @@ def arrange(window: QMainWindow, docks: dict[str, QDockWidget], key: str) -> Non
 
 
 def _pm(window: QMainWindow, docks: dict[str, QDockWidget], size: str, w: int, h: int) -> None:
-    """Heatmap and FX on top; the accounts grid (with proposals) and performance below."""
+    """Heatmap and FX on top; the accounts grid (with proposals, the exception queue, run compare and
+    transitions as tabs) and performance (with the household view as a tab) below."""
     H, V = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
     window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, docks["drift"])
     window.splitDockWidget(docks["drift"], docks["holdings"], V)
@@ -138,6 +157,9 @@ def _pm(window: QMainWindow, docks: dict[str, QDockWidget], size: str, w: int, h
     else:
         window.tabifyDockWidget(docks["holdings"], docks["proposals"])
     window.tabifyDockWidget(docks["proposals"], docks["exceptions"])
+    window.tabifyDockWidget(docks["exceptions"], docks["compare"])
+    window.tabifyDockWidget(docks["compare"], docks["transitions"])
+    window.tabifyDockWidget(docks["performance"], docks["household"])
     _show(docks, WORKSPACES["pm"])
     _split(window, docks, ["drift", "fx"], w, [0.55, 0.45], H)
     if size == "wide":
@@ -145,6 +167,9 @@ def _pm(window: QMainWindow, docks: dict[str, QDockWidget], size: str, w: int, h
     else:
         _split(window, docks, ["holdings", "performance"], w, [0.56, 0.44], H)
     _split(window, docks, ["drift", "holdings"], h, [0.42, 0.58], V)
+    docks["performance"].raise_()
+    if size == "wide":
+        docks["proposals"].raise_()
     docks["holdings"].raise_()
 
 

@@ -3,6 +3,7 @@
     ok -> accepted | rejected;  rejected -> accepted (changed mind);  accepted -> rejected
     accepted -> released (its trades became OMS orders: engine.release.proposals; final here)
 Only proposals a solve produced (`ok`) can be reviewed; infeasible or failed ones carry no trades.
+An edited proposal whose exact re-check failed is not accepted (engine.rebalance.trade_edit).
 A proposal over a limit is accepted only after a PM's sign-off (engine.rebalance.exceptions.gate).
 Every decision is audited (`proposal.accept` / `proposal.reject`) in the caller's transaction by
 the proposal's state machine (engine.state.proposals), the only writer of a proposal's status.
@@ -35,6 +36,10 @@ def review(session: Session, username: str, proposal_id: int, decision: str, rea
     if DECISIONS[decision] == REJECTED and not reason.strip():
         raise WorkstationError(f"proposal {proposal_id}: a rejection needs a reason")
     if DECISIONS[decision] == ACCEPTED:
+        recheck = (p.payload or {}).get("recheck") or {}
+        if recheck.get("ok") is False:  # an edited proposal whose exact re-check failed (trade_edit)
+            why = "; ".join(recheck.get("violations") or []) or "the re-check failed"
+            raise WorkstationError(f"proposal {proposal_id}: edited trades do not pass the re-check ({why})")
         gate(session, p)  # over a limit: a PM's sign-off in the exception queue first
     # Another desk decided it meanwhile: ConcurrentChange, nothing kept (fire flushes first).
     return PROPOSALS.fire(session, p, decision, actor=username, reason=reason or None)

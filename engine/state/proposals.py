@@ -6,8 +6,10 @@
     rejected  --accept-->  accepted         the PM changed their mind
     accepted  --reject-->  rejected
     accepted  --release--> released         its trades became OMS orders (final)
+    ok        --edit-->    ok               a PM changed or removed a trade (engine.rebalance.trade_edit)
+    rejected  --edit-->    rejected         ... the proposal is re-checked, see payload.recheck
 
-Audit actions: proposal.create, proposal.accept, proposal.reject, proposal.release.
+Audit actions: proposal.create, proposal.accept, proposal.reject, proposal.release, proposal.edit.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ PROPOSALS = StateMachine(
         (REJECTED, "accept"): ACCEPTED,
         (ACCEPTED, "reject"): REJECTED,
         (ACCEPTED, "release"): RELEASED,
+        (OK, "edit"): OK,
+        (REJECTED, "edit"): REJECTED,
     },
     initial=CREATED,
 )

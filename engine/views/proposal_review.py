@@ -5,9 +5,14 @@ reject and send decide several proposals in ONE transaction, so a refusal of any
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy.orm import Session
+
 from engine.compliance import approvals
 from engine.errors import WorkstationError
 from engine.oms.service import OrderManager
+from engine.rebalance import trade_edit
 from engine.rebalance.review import review
 from engine.release.proposals import ReleaseOutcome, release_proposals
 from engine.store.database import Database
@@ -53,6 +58,37 @@ def send_to_compliance(database: Database, username: str, proposal_ids: list[int
             except WorkstationError as exc:
                 raise _each(pid, exc) from None
         return out
+
+
+def edit_trade(
+    database: Database, username: str, proposal_id: int, symbol: str, quantity: float | None, remove: bool
+) -> dict[str, Any]:
+    """Change the quantity of a proposed trade or remove it; the proposal is re-checked exactly
+    (engine.rebalance.trade_edit): {proposal, symbol, side, before, after, ok, violations, compliance}."""
+    edit = trade_edit.TradeEdit(symbol, quantity, remove)
+    out = trade_edit.edit_trade(database, username, proposal_id, edit, screen=compliance_screen)
+    return {k: v for k, v in out.items() if k != "record"}
+
+
+def compliance_screen(session: Session, proposal_id: int) -> dict[str, Any]:
+    """The compliance rules in force run on a proposal's trades and FX legs as they are stored
+    (nothing stored by this check): the worst outcome and the rules that did not pass, worst first."""
+    from engine.compliance.checker import run_check
+
+    intents = approvals.intents_for(session, "proposal", str(proposal_id))
+    run = run_check(session, intents, fx_legs=approvals.fx_legs_for(session, "proposal", str(proposal_id)))
+    rank = {"block": 0, "flag": 1, "warn": 2}
+    worst: dict[str, str] = {}
+    for i in range(len(intents)):
+        for hit in run.results(i, hits_only=True):
+            code, outcome = str(hit["rule"]), str(hit["outcome"])
+            if code not in worst or rank.get(outcome, 9) < rank.get(worst[code], 9):
+                worst[code] = outcome
+    top = max((int(c) for c in run.order_codes), default=0)
+    return {
+        "outcome": ("pass", "warn", "flag", "block")[top],
+        "rules": sorted(([c, o] for c, o in worst.items()), key=lambda kv: (rank.get(kv[1], 9), kv[0])),
+    }
 
 
 def release_to_orders(

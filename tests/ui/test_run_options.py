@@ -12,13 +12,14 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from engine.rebalance.run_options import RunOptions, build_settings
-from engine.rebalance.settings import RebalanceSettings, Style
+from engine.rebalance.settings import DirectedTrade, RebalanceSettings, Style
 from engine.store.database import Database
 from engine.views.users import desk_users
 from tests.ui.conftest import copy_book
 from ui.desk import Desk
 from ui.panels.proposal_panels import ProposalsPanel
 from ui.panels.run_options import RunOptionsDialog
+from ui.panels.run_options import summary as run_options_summary
 from ui.workers import Jobs
 from workstation.cli.main import build_parser
 from workstation.cli.rebalance_modes import run_options as cli_run_options
@@ -230,3 +231,91 @@ def test_the_dock_with_its_options_fits_1280(panel, qtbot, tmp_path: Path) -> No
     qtbot.wait(50)
     assert d.grab().save(os.path.join(out, "run-options-dialog.png"))
     assert d.width() <= 1280 and d.height() <= 720
+
+
+def _directed_dialog(
+    qtbot, symbol: str, side: str, pct: str, limit: str = "", prio: str = ""
+) -> RunOptionsDialog:  # type: ignore[no-untyped-def]
+    d = _dialog(qtbot, style=4)
+    d.directed_symbol.setText(symbol)
+    d.directed_side.setCurrentText(side)
+    d.directed_pct.setText(pct)
+    d.directed_limit.setText(limit)
+    d.priorities.setText(prio)
+    return d
+
+
+def test_directed_trades_and_equivalents_build_the_clis_settings(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    prio = tmp_path / "priority.csv"
+    prio.write_text("account,priority\nA000003,1\nA000001,2\n", encoding="utf-8")
+    d = _directed_dialog(qtbot, "aga", "buy", "2", "500", "A000003:1, A000001:2")
+    assert d.directed_symbol.isEnabled() and not d.sleeve.isEnabled()
+    d.accept()
+    assert d.error.text() == ""
+    want = cli_settings(
+        "--style",
+        "directed",
+        "--directed",
+        "AGA:buy:0.02",
+        "--directed-limit",
+        "500",
+        "--priority",
+        str(prio),
+    )
+    assert build_settings(d.options) == want
+    assert run_options_summary(d.options) == "directed buy 2% AGA ≤ 500"
+    # Shown again from the options, the form gives the same options back.
+    again = RunOptionsDialog(d.options)
+    qtbot.addWidget(again)
+    again.accept()
+    assert again.options == d.options
+
+    e = _dialog(qtbot)
+    e.equivalents.setChecked(True)
+    e.accept()
+    assert build_settings(e.options) == cli_settings("--equivalents")
+    f = _dialog(qtbot)
+    f.equivalents.setChecked(True)
+    f.equivalents_file.setText(str(tmp_path / "none.csv"))
+    f.accept()
+    assert f.error.text().startswith("equivalents file:") and f.result() == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        (("", "buy", "2"), "directed security: give the symbol"),
+        (("AGA", "buy", "0"), "directed percent: 0 must be above 0"),
+        (("AGA", "sell", "150"), "directed percent: 150 must be above 0"),
+        (("AGA", "buy", "two"), "directed percent: 'two' is not a number"),
+        (("AGA", "buy", "2", "-5"), "directed limit: -5 must be a quantity above 0"),
+        (("AGA", "buy", "2", "", "A000001:first"), "priorities: 'A000001:first' is not ACCOUNT:N"),
+    ],
+)
+def test_bad_directed_input_is_refused_naming_the_field(qtbot, fields: tuple[str, ...], said: str) -> None:  # type: ignore[no-untyped-def]
+    d = _directed_dialog(qtbot, *fields)
+    d.accept()
+    assert d.error.text().startswith(said) and d.options == RunOptions() and d.result() == 0
+
+
+def test_a_directed_run_from_the_dock_buys_whole_lots_in_priority_order(panel, book, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from engine.rebalance.tables import Proposal
+
+    codes = _codes(book, 3)
+    with book.session() as s:
+        before = set(s.scalars(select(Proposal.id)))
+    d = _directed_dialog(qtbot, "AGA", "buy", "1", "", f"{codes[2]}:1")
+    d.accept()
+    summary = _run(panel, qtbot, codes, d.options)
+    assert summary["settings"].style == Style.DIRECTED
+    assert summary["settings"].directed == DirectedTrade("AGA", "buy", 0.01, None, ((codes[2], 1),))
+    with book.session() as s:
+        rows = [p for p in s.scalars(select(Proposal).order_by(Proposal.id)) if p.id not in before]
+    assert sorted(p.payload["account"] for p in rows) == codes
+    for p in rows:
+        assert p.payload["rung"] in ("directed", None) or p.payload["status"] != "ok"
+        for t in p.payload["trades"]:
+            assert t["symbol"] == "AGA" and t["side"] == "buy"
+            assert t["est_value_base"] <= 0.01 * p.payload["value_base"] + 1e-6
+    first = next(p for p in rows if p.payload["account"] == codes[2])
+    assert (first.payload.get("directed") or {}).get("priority") == 1

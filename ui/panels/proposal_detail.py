@@ -26,7 +26,9 @@ def detail_html(payload: dict[str, object], n_trades: int) -> str:
     why = "pending corporate action" if "pending corporate action" in reason else "stale data"
     head = f"<b>Suspended</b> ({why}): {escape(reason.removeprefix('suspended: '))}<br>" if suspended else ""
     return (
-        head + f"<b>{escape(str(payload.get('account', '')))}</b> · {payload.get('proposal_status', '')} · "
+        head
+        + recheck_text(payload)
+        + f"<b>{escape(str(payload.get('account', '')))}</b> · {payload.get('proposal_status', '')} · "
         f"{compliance_text(payload.get('compliance'))} · {style_text(payload)}solver {payload.get('status', '')}"
         f"{' (' + escape(reason) + ')' if reason and not suspended else ''} · "
         f"{n_trades} trade(s), turnover {float(payload.get('turnover', 0) or 0) * 100:.2f}%, "  # type: ignore[arg-type]
@@ -36,6 +38,22 @@ def detail_html(payload: dict[str, object], n_trades: int) -> str:
         f"{' (<i>' + escape(str(note)) + '</i>)' if note else ''}, "
         f"tracking error {_pct(before, 'tracking_error')} → {_pct(after, 'tracking_error')}"
     )
+
+
+def recheck_text(payload: dict[str, object]) -> str:
+    """After a PM edited trades: whether the exact re-check passed (a line of its own), else ''."""
+    check = payload.get("recheck")
+    if not isinstance(check, dict):
+        return ""
+    edits = payload.get("edits") or []
+    n = len(edits) if isinstance(edits, list) else 0
+    by = f"{n} edit(s), last by {escape(str(check.get('by', '')))}"
+    comp = check.get("compliance") if isinstance(check.get("compliance"), dict) else {}
+    outcome = f"; compliance check {escape(str(comp.get('outcome')))}" if comp and comp.get("outcome") else ""
+    if check.get("ok"):
+        return f"<b>Edited</b> ({by}): re-check passed{outcome}<br>"
+    found = "; ".join(escape(str(v)) for v in list(check.get("violations") or [])[:4])  # type: ignore[call-overload]
+    return f"<b>Edited</b> ({by}): <b>re-check FAILED</b>, cannot be accepted: {found}{outcome}<br>"
 
 
 def style_text(payload: dict[str, object]) -> str:

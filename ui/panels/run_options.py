@@ -1,11 +1,14 @@
 """The proposals dock's "Run options" dialog: a rebalance's style, turnover cap, improvement
-threshold, gains deferral, households and what-if, as one engine RunOptions checked by the same
+threshold, gains deferral, households, what-if, a directed trade (security, buy or sell, percent,
+a total quantity limit, account priorities; whole board lots are the engine's) and equivalents by
+account type, as one engine RunOptions checked by the same
 `build_settings` the CLI uses (a bad value is refused naming its field; the options stay as they were)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -22,13 +25,14 @@ from PySide6.QtWidgets import (
 
 from engine.errors import WorkstationError
 from engine.rebalance.run_options import RunOptions, build_settings
-from engine.rebalance.settings import Mode, Style
+from engine.rebalance.settings import DirectedTrade, Mode, Style
 
 STYLES: list[tuple[str, Style, str]] = [
     ("standard: every position may trade", Style.STANDARD, "edge"),
     ("min-max to band edge: only positions outside their band", Style.MINMAX, "edge"),
     ("min-max to target: only positions outside their band", Style.MINMAX, "target"),
     ("tactical: one sleeve only", Style.TACTICAL, "edge"),
+    ("directed: buy or sell a percent of one security across accounts", Style.DIRECTED, "edge"),
 ]
 
 
@@ -65,6 +69,39 @@ def parse_day(field: str, text: str) -> date | None:
         raise WorkstationError(f"{field}: {t!r} is not a date (YYYY-MM-DD)") from None
 
 
+def parse_priorities(text: str) -> tuple[tuple[str, int], ...]:
+    """'A000001:1, A000002:2' -> (account, priority) pairs sorted by account (lower priority first
+    when the run orders them); empty -> (); a bad item refused naming the field and the item."""
+    out: dict[str, int] = {}
+    for item in (x.strip() for x in text.replace(";", ",").split(",")):
+        if not item:
+            continue
+        code, _sep, prio = item.rpartition(":")
+        try:
+            if not code.strip():
+                raise ValueError
+            out[code.strip()] = int(prio)
+        except ValueError:
+            raise WorkstationError(f"priorities: {item!r} is not ACCOUNT:N (a whole number)") from None
+    return tuple(sorted(out.items()))
+
+
+def read_directed(symbol: str, side: str, pct: str, limit: str, priorities: str) -> DirectedTrade:
+    """The directed trade of the form, each field checked as the CLI's --directed SYMBOL:SIDE:PCT."""
+    sym = symbol.strip().upper()
+    if not sym:
+        raise WorkstationError("directed security: give the symbol to buy or sell")
+    frac = parse_percent("directed percent", pct)
+    if frac is None or not 0 < frac <= 1:
+        raise WorkstationError(
+            f"directed percent: {pct.strip() or '(empty)'} must be above 0 and at most 100"
+        )
+    qty = parse_amount("directed limit", limit)
+    if qty is not None and qty <= 0:
+        raise WorkstationError(f"directed limit: {qty:g} must be a quantity above 0 (empty: no limit)")
+    return DirectedTrade(sym, side, frac, qty, parse_priorities(priorities))
+
+
 def summary(o: RunOptions) -> str:
     """The options that differ from a standard run, in a few words (the dock's button says them)."""
     parts = []
@@ -72,6 +109,12 @@ def summary(o: RunOptions) -> str:
         parts.append(f"min-max to {o.minmax_to}")
     elif o.style == Style.TACTICAL:
         parts.append("tactical " + ",".join(o.sleeve))
+    elif o.style == Style.DIRECTED and o.directed is not None:
+        d = o.directed
+        parts.append(
+            f"directed {d.side} {d.pct * 100:g}% {d.symbol}"
+            + (f" ≤ {d.limit_qty:,.0f}" if d.limit_qty else "")
+        )
     if o.max_turnover is not None:
         parts.append(f"turnover ≤ {o.max_turnover * 100:g}%")
     if o.min_improvement:
@@ -82,6 +125,8 @@ def summary(o: RunOptions) -> str:
         parts.append(f"tax budget {o.tax_budget:,.0f}")
     if o.cash_raise:
         parts.append(f"raise {o.cash_raise:,.0f}" + (f" by {o.cash_raise_by}" if o.cash_raise_by else ""))
+    if o.equivalents_file is not None:
+        parts.append("equivalents")
     if o.households:
         parts.append("households")
     if o.what_if:
@@ -122,6 +167,23 @@ class RunOptionsDialog(QDialog):
         self.cash_raise_by.setPlaceholderText("YYYY-MM-DD: only sales settling by then fund it")
         self.households = QCheckBox("Solve each &household group's accounts together")
         self.what_if = QCheckBox("&What-if: save nothing, show the run's summary")
+        self.directed_symbol = QLineEdit()
+        self.directed_symbol.setPlaceholderText("directed: the security's symbol, e.g. AGA")
+        self.directed_side = QComboBox()
+        self.directed_side.addItems(["buy", "sell"])
+        self.directed_side.setToolTip(
+            "buy: a percent of each account's value; sell: a percent of each holding"
+        )
+        self.directed_pct = QLineEdit()
+        self.directed_pct.setPlaceholderText("percent, e.g. 2 (whole board lots, cash permitting)")
+        self.directed_limit = QLineEdit()
+        self.directed_limit.setPlaceholderText("no limit (total quantity, filled in priority order)")
+        self.priorities = QLineEdit()
+        self.priorities.setPlaceholderText("ACCOUNT:N, … lower first (others follow by code)")
+        self.equivalents = QCheckBox("Hold &equivalents by account type")
+        self.equivalents.setToolTip("e.g. taxable accounts hold a government bond fund for a credit fund")
+        self.equivalents_file = QLineEdit()
+        self.equivalents_file.setPlaceholderText("default: resources/rebalance/equivalents.csv")
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #c0392b")
@@ -134,6 +196,13 @@ class RunOptionsDialog(QDialog):
         form.addRow("Ta&x budget:", self.tax_budget)
         form.addRow("&Cash raise:", self.cash_raise)
         form.addRow("Cash raise &by:", self.cash_raise_by)
+        form.addRow("Sec&urity (directed):", self.directed_symbol)
+        form.addRow("Side:", self.directed_side)
+        form.addRow("&Percent:", self.directed_pct)
+        form.addRow("Li&mit (quantity):", self.directed_limit)
+        form.addRow("Pri&orities:", self.priorities)
+        form.addRow("", self.equivalents)
+        form.addRow("E&quivalents file:", self.equivalents_file)
         form.addRow("", self.households)
         form.addRow("", self.what_if)
         form.addRow(self.error)
@@ -144,10 +213,20 @@ class RunOptionsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
         self.style_box.currentIndexChanged.connect(lambda _i: self._sleeve_enabled())
+        self.equivalents.toggled.connect(self.equivalents_file.setEnabled)
         self.show_options(options)
 
     def _sleeve_enabled(self) -> None:
-        self.sleeve.setEnabled(STYLES[self.style_box.currentIndex()][1] == Style.TACTICAL)
+        style = STYLES[self.style_box.currentIndex()][1]
+        self.sleeve.setEnabled(style == Style.TACTICAL)
+        for w in (
+            self.directed_symbol,
+            self.directed_side,
+            self.directed_pct,
+            self.directed_limit,
+            self.priorities,
+        ):
+            w.setEnabled(style == Style.DIRECTED)
 
     def show_options(self, o: RunOptions) -> None:
         """Put `o` in the form."""
@@ -169,6 +248,15 @@ class RunOptionsDialog(QDialog):
         self.cash_raise_by.setText(o.cash_raise_by.isoformat() if o.cash_raise_by else "")
         self.households.setChecked(o.households)
         self.what_if.setChecked(o.what_if)
+        d = o.directed
+        self.directed_symbol.setText(d.symbol if d else "")
+        self.directed_side.setCurrentText(d.side if d else "buy")
+        self.directed_pct.setText(f"{d.pct * 100:g}" if d else "")
+        self.directed_limit.setText(f"{d.limit_qty:g}" if d and d.limit_qty else "")
+        self.priorities.setText(", ".join(f"{a}:{p}" for a, p in d.priority) if d else "")
+        self.equivalents.setChecked(o.equivalents_file is not None)
+        self.equivalents_file.setText(o.equivalents_file or "")
+        self.equivalents_file.setEnabled(o.equivalents_file is not None)
         self._sleeve_enabled()
 
     def read(self) -> RunOptions:
@@ -189,7 +277,19 @@ class RunOptionsDialog(QDialog):
             cash_raise_by=parse_day("cash raise by", self.cash_raise_by.text()),
             households=self.households.isChecked(),
             what_if=self.what_if.isChecked(),
+            directed=read_directed(
+                self.directed_symbol.text(),
+                self.directed_side.currentText(),
+                self.directed_pct.text(),
+                self.directed_limit.text(),
+                self.priorities.text(),
+            )
+            if style == Style.DIRECTED
+            else None,
+            equivalents_file=self.equivalents_file.text().strip() if self.equivalents.isChecked() else None,
         )
+        if o.equivalents_file and not Path(o.equivalents_file).expanduser().is_file():
+            raise WorkstationError(f"equivalents file: {o.equivalents_file!r} is not a file")
         build_settings(replace(o, mode=Mode.CASH_RAISE) if o.cash_raise else o)  # the mode box is apart
         return o
 

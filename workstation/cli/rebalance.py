@@ -25,7 +25,7 @@ from engine.rebalance.run_options import build_settings, run_styled
 from engine.rebalance.settings import Mode, RebalanceSettings
 from engine.rebalance.tables import Proposal
 from engine.release.proposals import ReleaseErrors, releasable, release_proposals
-from workstation.cli import rebalance_compare, rebalance_exceptions, rebalance_transition
+from workstation.cli import rebalance_compare, rebalance_edit, rebalance_exceptions, rebalance_transition
 from workstation.cli.args import (
     amount,
     batch_size,
@@ -146,6 +146,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     rsub = p.add_subparsers(dest="rebalance_command", metavar="SUBCOMMAND")
     rebalance_transition.register(rsub)
     rebalance_compare.register(rsub)
+    rebalance_edit.register(rsub)
     rebalance_exceptions.register(rsub)
     add_drift_arguments(rsub.add_parser("drift", help="drift of accounts against their models, ranked"))
     for decision in REVIEW_HELP:
