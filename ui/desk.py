@@ -11,7 +11,7 @@ import logging
 import os
 import pickle
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,22 +22,22 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from engine.clock import Clock, SystemClock
 from engine.events import BookChanged, Event, EventBus
 from engine.store.database import Database
-from engine.views import holdings
-from engine.views.snapshot import BookSnapshot, load_snapshot
+from engine.views import book as book_frames
+from engine.views.snapshot import BookSnapshot
 from engine.views.users import DeskUser
 from ui.bridge import EngineBridge
 from ui.workers import CancelToken, Jobs
 
 log = logging.getLogger(__name__)
-CACHE_FORMAT = 2  # 2: lots without lot_ref, currencies as categoricals, terms added in place
+CACHE_FORMAT = 3  # 3: no lots (positions and account rows only, text as categoricals)
 
 
 @dataclass
 class BookData:
-    """A valued snapshot with the derived frames every PM panel needs."""
+    """A valued snapshot with the derived frames every PM panel needs. The book's lots are not
+    kept (engine.views.book): one position's lots are read when it is opened."""
 
     snap: BookSnapshot
-    lots: pd.DataFrame
     positions: pd.DataFrame
     accounts: pd.DataFrame
     cached_at: float | None = None
@@ -81,29 +81,27 @@ class BookCache:
 
 def load_book(database: Database, token: CancelToken | None = None) -> BookData:
     if token:
-        token.progress(5, "Reading and valuing lots")
-    snap = load_snapshot(database)
-    if token:
-        token.progress(70, "Weights and drift against models")
-    if snap.empty:
-        empty = pd.DataFrame()
-        return BookData(snap, empty, empty, holdings_accounts_empty(snap))
-    lots = holdings.lots_with_terms(snap)
-    pos = holdings.positions(snap, lots)
-    accts = holdings.accounts(snap, pos)
+        token.progress(2, "Reading accounts, prices and FX")
+    frames = book_frames.load_frames(database, token.progress if token else None)
     if token:
         token.progress(100, "Book loaded")
-    return BookData(snap, lots, pos, accts)
+    return BookData(frames.snap, frames.positions, frames.accounts)
 
 
-def holdings_accounts_empty(snap: BookSnapshot) -> pd.DataFrame:
-    return snap.accounts.reset_index(drop=True)
+def refresh_accounts(database: Database, data: BookData, account_ids: list[int]) -> BookData:
+    """`data` with the rows of these accounts recomputed (engine.views.book.refresh_accounts)."""
+    old = book_frames.BookFrames(data.snap, data.positions, data.accounts)
+    new = book_frames.refresh_accounts(database, old, account_ids)
+    return BookData(new.snap, new.positions, new.accounts)
 
 
 class Desk(QObject):
     """Shared by every panel of one main window."""
 
     book_ready = Signal(object)
+    accounts_refreshed = Signal(object, list)
+    """(BookData, account ids): only these accounts' rows changed (another desk booked a fill);
+    panels update those rows instead of redrawing the book."""
     book_failed = Signal(str)
     account_selected = Signal(int)
     message = Signal(str)
@@ -132,6 +130,9 @@ class Desk(QObject):
         self.book_cache = book_cache
         self._loading = False
         self._reload_due = False
+        self._refreshing = False
+        self._stale_accounts: set[int] = set()
+        self._stale_orders: set[int] = set()
         self.dark = False
 
     def run(
@@ -178,11 +179,51 @@ class Desk(QObject):
         self.book_ready.emit(data)
         if self._reload_due:
             self.load_book()
+        else:  # accounts changed while it loaded: the load may have read them before the change
+            self.accounts_changed()
 
     def _book_err(self, msg: str) -> None:
         self._loading = False
         self.book_failed.emit(msg)
         self.message.emit(f"Could not load the book: {msg}")
+
+    def accounts_changed(self, account_ids: Iterable[int] = (), order_ids: Iterable[int] = ()) -> None:
+        """Another desk changed these accounts (or booked these orders, whose accounts are looked
+        up): recompute their rows only, in a worker, one refresh in flight (asks meanwhile fold
+        into the next). A whole reload in flight or due makes this unnecessary."""
+        self._stale_accounts.update(int(i) for i in account_ids)
+        self._stale_orders.update(int(i) for i in order_ids)
+        if self.book is None or self._loading or self._refreshing:
+            return
+        if not (self._stale_accounts or self._stale_orders):
+            return
+        ids, orders = sorted(self._stale_accounts), sorted(self._stale_orders)
+        self._stale_accounts, self._stale_orders = set(), set()
+        self._refreshing = True
+        base = self.book
+        database = self.database
+
+        def work(_t: CancelToken) -> tuple[BookData, list[int]]:
+            wanted = sorted(set(ids) | set(book_frames.accounts_of_orders(database, orders)))
+            return refresh_accounts(database, base, wanted), wanted
+
+        self.jobs.start("Updating accounts", work, self._refreshed, self._refresh_err)
+
+    def _refreshed(self, result: tuple[BookData, list[int]]) -> None:
+        self._refreshing = False
+        data, ids = result
+        if self.book is not None and not self._loading:
+            if ids:
+                data.cached_at = self.book.cached_at
+                self.book = data
+                self.accounts_refreshed.emit(data, ids)
+        else:  # a whole load is in flight: these accounts again after it
+            self._stale_accounts.update(ids)
+        self.accounts_changed()
+
+    def _refresh_err(self, msg: str) -> None:
+        self._refreshing = False
+        self.message.emit(f"Updating accounts: {msg}")
 
     def _on_events(self, events: list[Event]) -> None:
         if any(isinstance(e, BookChanged) for e in events):

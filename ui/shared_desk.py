@@ -4,7 +4,9 @@ It shows Live / Offline in the status bar, greys out every dock's content while 
 unreachable (nothing can be written, or read, until the listener reconnects and catches up), and
 refreshes the docks a change concerns — approvals, proposals, audit — at most once a second
 each, so another desk's decision appears here within about a second; orders and fills another
-desk changed are re-read row by row in the blotters.
+desk changed are re-read row by row in the blotters, and a fill's accounts (whose lots and cash
+it books) are recomputed in the desk's book (`Desk.accounts_changed`): the holdings grid and the
+heatmap update those accounts' rows only.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QMainWindow
 
 from engine.shared.feed import Change
+from ui.desk import Desk
 from ui.live.feed import LiveFeed
 from ui.live.guard import OFFLINE_TIP
 from ui.live.indicator import ConnectionIndicator
@@ -72,11 +75,14 @@ class SharedDeskLink(QObject):
 
     def _changed(self, batch: Sequence[Change]) -> None:
         orders: set[int] = set()
+        filled: set[int] = set()
         keyed: dict[str, set[int]] = {}
         for change in batch:
             self._due.update(REFRESHES.get(change.type, ()))
             if change.type in ORDER_TYPES and isinstance(change.ids.get("order"), int):
                 orders.add(change.ids["order"])
+                if change.type == "fill":
+                    filled.add(change.ids["order"])
             if change.type == "approval" and change.ids.get("entity") == "proposal":
                 try:  # the proposal's Compliance column follows its case
                     keyed.setdefault("proposals", set()).add(int(str(change.ids.get("entity_id"))))
@@ -96,12 +102,20 @@ class SharedDeskLink(QObject):
             reread = getattr(panel, "reread", None)
             if reread is not None:
                 reread(sorted(ids))
+        desk = self._desk()
+        if filled and desk is not None and desk.book is not None:
+            desk.accounts_changed(order_ids=sorted(filled))  # those accounts' rows, not the book
         if orders:  # keyed re-reads of just those rows in the blotters (no full reload)
             for panel in self.docks.values():
                 hook = getattr(panel, "changed_elsewhere", None)
                 if hook is not None and panel.loaded:
                     hook(sorted(orders))
         self._refresh_due()
+
+    def _desk(self) -> Desk | None:
+        for panel in self.docks.values():
+            return panel.desk
+        return None
 
     def _followed(self, dock: str, change: Change) -> bool:
         """A proposal this desk's own running rebalance just created: the proposals dock reads

@@ -84,6 +84,8 @@ class DriftHeatmap(QWidget):
         self.codes: list[str] = []
         self.buckets: list[str] = []
         self.limit = 0.05
+        self.rows_updated = 0
+        """Account rows replaced by `update_rows` (not a whole redraw), for tests and benchmarks."""
         self.kind = QComboBox()
         self.kind.addItems(["sector", "asset class", "currency"])
         self.kind.currentTextChanged.connect(self.bucket_kind_changed.emit)
@@ -117,7 +119,7 @@ class DriftHeatmap(QWidget):
         self.plot_widget.scene().sigMouseMoved.connect(self._hover)
         self.plot_widget.scene().sigMouseClicked.connect(self._click)
 
-        self.table_model = FrameTableModel([Column("code", "Account")])
+        self.table_model = FrameTableModel([Column("code", "Account")], key="account_id")
         self.table_view = DataTableView(self.table_model)
         self.table_view.doubleClicked.connect(
             lambda idx: self.account_clicked.emit(int(self.table_model.value(idx.row(), "account_id")))
@@ -211,9 +213,7 @@ class DriftHeatmap(QWidget):
         self.bands = np.asarray(bands)[order]
         finite = np.abs(self.values[np.isfinite(self.values)])
         self.limit = float(max(np.percentile(finite, 99) if finite.size else 0.0, 0.005))
-        pts = self.limit * 100
-        self.image.setImage(self.values * 100, levels=(-pts, pts), autoLevels=False)
-        self.colorbar.setLevels((-pts, pts))
+        self._paint()
         self.bottom.set_names(self.codes)
         self.left.set_names(self.buckets)
         self._fit_labels()
@@ -221,12 +221,60 @@ class DriftHeatmap(QWidget):
         vb = self.plot.getViewBox()
         vb.setLimits(xMin=0, xMax=max(n, 1), yMin=0, yMax=max(m, 1), minXRange=min(5, max(n, 1)))
         vb.setRange(xRange=(0, max(n, 1)), yRange=(0, max(m, 1)), padding=0)
+        self._summarize()
+        self._fill_table()
+
+    def _paint(self) -> None:
+        pts = self.limit * 100
+        self.image.setImage(self.values * 100, levels=(-pts, pts), autoLevels=False)
+        self.colorbar.setLevels((-pts, pts))
+
+    def _summarize(self) -> None:
+        n, m = self.values.shape if self.values.size else (0, 0)
         out = int((np.abs(self.values).max(axis=1) > self.bands).sum()) if n else 0
         self.summary.setText(
             f"  {n:,} accounts × {m} buckets; {out:,} with a bucket beyond its band; "
             f"colour scale ±{self.limit * 100:.1f} pts. Scroll or drag to zoom; click an account."
         )
-        self._fill_table()
+
+    def update_rows(
+        self,
+        account_ids: np.ndarray,
+        buckets: list[str],
+        values: np.ndarray,
+        weights: np.ndarray,
+        targets: np.ndarray,
+        bands: np.ndarray,
+    ) -> bool:
+        """Replace the rows of these accounts where they stand (the columns do not move under the
+        user's pointer; the colour scale stays). False when the rows do not fit this matrix
+        (other buckets, an account it does not show): the caller redraws the whole matrix."""
+        if list(buckets) != self.buckets or not len(self.account_ids):
+            return False
+        where = {int(a): i for i, a in enumerate(self.account_ids.tolist())}
+        rows = [where.get(int(a), -1) for a in np.asarray(account_ids).tolist()]
+        if any(r < 0 for r in rows):
+            return False
+        self.values[rows] = values
+        self.weights[rows] = weights
+        self.targets[rows] = targets
+        self.bands[rows] = bands
+        self.rows_updated += len(rows)
+        self._paint()
+        self._summarize()
+        self._update_table(rows)
+        return True
+
+    def _update_table(self, rows: list[int]) -> None:
+        """The table lists the worst TABLE_LIMIT accounts of the last whole draw: rows of those
+        accounts are re-read by key (the model's ranged update), the others are not in it."""
+        shown = [r for r in rows if r < TABLE_LIMIT]
+        if not shown:
+            return
+        frame = pd.DataFrame({"account_id": self.account_ids[shown], "code": [self.codes[r] for r in shown]})
+        for j in range(len(self.buckets)):
+            frame[f"b{j}"] = self.values[shown, j]
+        self.table_model.upsert(frame)
 
     def _fill_table(self) -> None:
         cols = [Column("code", "Account")] + [

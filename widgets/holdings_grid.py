@@ -102,7 +102,11 @@ class HoldingsGrid(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.level = "accounts"
-        self.models = {name: FrameTableModel(cols) for name, cols in LEVELS.items()}
+        # accounts keyed by id: a few accounts another desk changed are upserted, not reloaded
+        self.models = {
+            name: FrameTableModel(cols, key="account_id" if name == "accounts" else None)
+            for name, cols in LEVELS.items()
+        }
         self.views = {name: DataTableView(m) for name, m in self.models.items()}
         self.crumb = QLabel("All accounts")
         self.crumb.setOpenExternalLinks(False)

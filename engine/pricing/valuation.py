@@ -163,7 +163,12 @@ def value_lots(
     """Lots with price, mv_local, mv_base, cost_base and unrealized_base (float64 analytics)."""
     lots = load_lots(session, account_ids)
     fx = fx or FxTable.load(session, end=as_of)
-    prices = last_prices(session, as_of)
+    return value_loaded(lots, last_prices(session, as_of), fx, as_of)
+
+
+def value_loaded(lots: pd.DataFrame, prices: pd.DataFrame, fx: FxTable, as_of: date) -> pd.DataFrame:
+    """`value_lots` on lots already read (`load_lots`) with the last prices already read: the
+    columns are added in place (a caller valuing a big read slice by slice)."""
     lots["price"] = lots["security_id"].map(prices["close"]) if len(prices) else np.nan
     if lots["price"].isna().any():
         sid = int(lots.loc[lots["price"].isna(), "security_id"].iloc[0])

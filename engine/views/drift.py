@@ -33,11 +33,16 @@ class DriftMatrix:
         return int(rows), int(cols)
 
 
-def drift_matrix(pos: pd.DataFrame, accounts: pd.DataFrame, by: str = "sector") -> DriftMatrix:
-    """Aggregate position drift into one matrix; rows follow `accounts` order."""
+def drift_matrix(
+    pos: pd.DataFrame, accounts: pd.DataFrame, by: str = "sector", buckets: list[str] | None = None
+) -> DriftMatrix:
+    """Aggregate position drift into one matrix; rows follow `accounts` order. With `buckets`
+    (another matrix's, for a few accounts' rows of it) the columns are those."""
     col = BUCKETS[by]
-    agg = pos.groupby(["account_id", col])[["weight", "target"]].sum().reset_index()
-    buckets = sorted(agg[col].astype(str).unique(), key=lambda b: (b in ("Cash", "cash"), b))
+    agg = pos.groupby(["account_id", col], observed=True)[["weight", "target"]].sum().reset_index()
+    agg[col] = agg[col].astype(str)
+    if buckets is None:
+        buckets = sorted(agg[col].unique(), key=lambda b: (b in ("Cash", "cash"), b))
     ids = accounts["account_id"].to_numpy()
     w = (
         agg.pivot(index="account_id", columns=col, values="weight")
@@ -58,3 +63,18 @@ def drift_matrix(pos: pd.DataFrame, accounts: pd.DataFrame, by: str = "sector") 
         targets=t.to_numpy(dtype=float),
         bands=accounts["drift_band"].to_numpy(dtype=float),
     )
+
+
+def drift_rows(
+    pos: pd.DataFrame, accounts: pd.DataFrame, account_ids: list[int], by: str, buckets: list[str]
+) -> DriftMatrix | None:
+    """The matrix rows of `account_ids` only (their positions grouped, no other account's), on
+    the columns `buckets`; None when one of them holds a bucket the matrix has no column for (the
+    whole matrix is due then)."""
+    col = BUCKETS[by]
+    mine = pos[pos["account_id"].isin(account_ids)]
+    held = set(mine.loc[(mine["weight"] != 0) | (mine["target"] != 0), col].astype(str))
+    if not held <= set(buckets):
+        return None
+    rows = accounts[accounts["account_id"].isin(account_ids)]
+    return drift_matrix(mine, rows, by, buckets)

@@ -48,11 +48,12 @@ def exposure(snap: BookSnapshot, scope: Scope) -> tuple[str, pd.DataFrame]:
     cols = ["currency", "local", "positions", "cash", "exposure", "pct", "change_today", "hedge_ratio"]
     if snap.as_of is None or len(ids) == 0:
         return ccy, pd.DataFrame(columns=cols)
-    lots = snap.lots[snap.lots["account_id"].isin(ids)]
+    totals = snap.lot_totals()
+    lots = totals[totals["account_id"].isin(ids)]
     cash = snap.cash[snap.cash["account_id"].isin(ids)]
     local = pd.concat(
         [
-            lots.groupby("currency")["mv_local"].sum().rename("positions"),
+            lots.groupby("currency", observed=True)["mv_local"].sum().rename("positions"),
             cash.groupby("currency")["amount"].sum().rename("cash"),
         ],
         axis=1,

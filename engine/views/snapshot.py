@@ -41,6 +41,12 @@ class BookSnapshot:
     meta: dict[str, str] = field(default_factory=dict)
     fixings: tuple[date, ...] = ()
     """The last two FX fixing dates on or before as_of (latest first), for today's FX move."""
+    values: pd.Series | None = None
+    """Account values kept when the lots are let go (engine.views.book): the desk holds positions,
+    not 1.35M lots; `account_value()` answers from here then."""
+    lot_currency: pd.DataFrame | None = None
+    """Lots' local market value per (account_id, currency), kept when the lots are let go (the FX
+    exposure panel's input)."""
 
     @property
     def empty(self) -> bool:
@@ -48,10 +54,20 @@ class BookSnapshot:
 
     def account_value(self) -> pd.Series:
         """Total value (lots plus cash) per account id, in the account's base currency."""
+        if self.values is not None:
+            return self.values.reindex(self.accounts.index, fill_value=0.0)
         lots = self.lots.groupby("account_id")["mv_base"].sum()
         cash = self.cash.groupby("account_id")["value_base"].sum()
         total = lots.add(cash, fill_value=0.0)
         return total.reindex(self.accounts.index, fill_value=0.0)
+
+    def lot_totals(self) -> pd.DataFrame:
+        """Lots' mv_local per (account_id, currency): from the lots, or the summary kept without them."""
+        if self.lot_currency is not None:
+            return self.lot_currency
+        if self.lots.empty:
+            return pd.DataFrame({"account_id": [], "currency": [], "mv_local": []})
+        return self.lots.groupby(["account_id", "currency"], observed=True)["mv_local"].sum().reset_index()
 
 
 def book_as_of(session: Session) -> date | None:
@@ -111,8 +127,21 @@ def lot_refs(database: Database, lot_ids: list[int]) -> dict[int, str]:
     return {int(i): str(r) for i, r in rows}
 
 
-def load_snapshot(database: Database, as_of: date | None = None) -> BookSnapshot:
-    """Read and value the whole book as of `as_of` (the book's as-of date by default)."""
+def compact_lots(lots: pd.DataFrame) -> pd.DataFrame:
+    """Currency codes as categoricals (two bytes a lot, not a string object), in place."""
+    for col in ("base_currency", "currency"):
+        if col in lots:
+            lots[col] = lots[col].astype("category")
+    if "acquired" in lots:
+        lots["acquired"] = pd.to_datetime(lots["acquired"])
+    return lots
+
+
+def load_snapshot(database: Database, as_of: date | None = None, with_lots: bool = True) -> BookSnapshot:
+    """Read and value the whole book as of `as_of` (the book's as-of date by default).
+
+    `with_lots=False` reads everything but the lots (an empty frame): engine.views.book values
+    them account chunk by chunk and keeps positions only."""
     with database.session() as session:
         meta = {m.key: m.value for m in session.scalars(select(BookMeta))}
         as_of = as_of or book_as_of(session)
@@ -125,7 +154,7 @@ def load_snapshot(database: Database, as_of: date | None = None) -> BookSnapshot
                 as_of, FxTable(pd.DataFrame()), empty, empty, accounts, securities, targets, meta
             )
         fx = FxTable.load(session, end=as_of)
-        lots = value_lots(session, as_of, fx)
+        lots = value_lots(session, as_of, fx) if with_lots else pd.DataFrame()
         cash = value_cash(session, as_of, fx)
         fixings = tuple(
             session.scalars(
@@ -139,8 +168,6 @@ def load_snapshot(database: Database, as_of: date | None = None) -> BookSnapshot
     # The lot references (1.35M strings on the 10,000-account book, ~3 CPU-s through the ORM and
     # ~100 MB) are read for one position's lots when it is opened (lot_refs), not here; the
     # currency codes are categoricals (two bytes a lot instead of a string object).
-    for col in ("base_currency", "currency"):
-        if col in lots:
-            lots[col] = lots[col].astype("category")
-    lots["acquired"] = pd.to_datetime(lots["acquired"])
+    if with_lots:
+        compact_lots(lots)
     return BookSnapshot(as_of, fx, lots, cash, accounts, securities, targets, meta, fixings)

@@ -257,7 +257,9 @@ def test_drift_heatmap_matches_a_hand_valuation_and_click_opens_the_account(
     assert sig.args == [acct]
     grid = pm_window.docks["holdings"].grid
     assert grid.level == "positions" and set(grid.model.column_values("account_id")) == {acct}
-    heat.kind.setCurrentText("currency")
+    heat.kind.setCurrentText("currency")  # grouped again in a worker (1.2M positions at scale)
+    panel = pm_window.docks["drift"]
+    qtbot_module.waitUntil(lambda: panel._asked == panel._asked_done, timeout=15_000)
     assert set(heat.buckets) <= {"USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "HKD"}
     assert np.abs(heat.values.sum(axis=1)).max() < 1e-9  # weights and targets both sum to 1
     expect = reference_drift(reference_account(demo_db, heat.codes[0], as_of), "currency")

@@ -108,6 +108,8 @@ class TcaPanel(Panel):
         }
         for by, g in self.groups.items():
             g.view.export_name = f"tca_{by}"
+            # a few numeric columns: fitted to their content, not the last one stretched to the edge
+            g.view.horizontalHeader().setStretchLastSection(False)
             g.bar.hide()
         self.stack = QStackedWidget()
         for g in self.groups.values():
