@@ -10,7 +10,7 @@ the broker's status for the rest.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -34,6 +34,7 @@ from engine.oms.messages import (
     SessionState,
 )
 from engine.oms.post_trade import PostTrade
+from engine.oms.progress import record as record_progress
 from engine.oms.recovery import already_recovered, execution_row, missing_fill, recovered_report
 from engine.oms.resend import resent_since_asked
 from engine.oms.retry import is_transient
@@ -95,11 +96,13 @@ class Executions:
         elif isinstance(m, BusinessReject):
             self.post_trade.apply_business_reject(tx, m)
 
-    def apply_batch(self, messages: Sequence[Inbound]) -> None:
+    def apply_batch(self, messages: Sequence[Inbound], progress: Mapping[str, int] | None = None) -> None:
         """Apply many broker messages in one transaction, each in its own savepoint: one bad
         message is logged, alerted and skipped, the others are kept. Session changes are applied
         after. A transient database error (engine.oms.retry) is raised, never skipped: the whole
-        transaction rolls back and the caller (engine.oms.loop) applies the batch again."""
+        transaction rolls back and the caller (engine.oms.loop) applies the batch again.
+        `progress`: the last MsgSeqNum of each session in the batch, recorded in the same
+        transaction (engine.oms.progress), so the resume point moves exactly when they apply."""
         later = [m for m in messages if isinstance(m, SessionState)]
         with self.ctx.tx() as tx:
             for m in messages:
@@ -113,6 +116,8 @@ class Executions:
                         raise
                     log.exception("failed to apply %r", m)
                     self.ctx.alert(tx, None, getattr(m, "cl_ord_id", ""), f"could not apply {m!r}: {exc}")
+            if progress:
+                record_progress(tx.session, progress)
         for m in later:
             self._session(m)
 
