@@ -48,6 +48,9 @@ class Tx:
     session: Session
     events: list[Event] = field(default_factory=list)
     outbound: list[Outbound] = field(default_factory=list)
+    exec_ids: set[tuple[str, str]] | None = None
+    """(broker, ExecID) applied so far, when a batch read them up front (Executions.apply_batch);
+    None: ask the database."""
 
 
 @dataclass

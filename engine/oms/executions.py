@@ -105,6 +105,7 @@ class Executions:
         transaction (engine.oms.progress), so the resume point moves exactly when they apply."""
         later = [m for m in messages if isinstance(m, SessionState)]
         with self.ctx.tx() as tx:
+            held = self._prefetch(tx, messages)  # noqa: F841  (kept: the identity map holds them weakly)
             for m in messages:
                 if isinstance(m, SessionState):
                     continue
@@ -112,6 +113,8 @@ class Executions:
                     with tx.session.begin_nested():
                         self._one(tx, m)
                 except Exception as exc:
+                    if isinstance(m, ExecReport) and tx.exec_ids is not None:  # its row rolled back
+                        tx.exec_ids.discard((m.broker, m.exec_id))
                     if is_transient(exc):  # retried by the loop, never dropped
                         raise
                     log.exception("failed to apply %r", m)
@@ -120,6 +123,27 @@ class Executions:
                 record_progress(tx.session, progress)
         for m in later:
             self._session(m)
+
+    @staticmethod
+    def _prefetch(tx: Tx, messages: Sequence[Inbound]) -> list[object]:
+        """Read what a batch's execution reports look up - their ExecIDs already applied, their
+        ClOrdIDs and orders - in three statements, not three per message. Returns the loaded rows
+        (the caller keeps them for the batch, so the session finds them by identity)."""
+        reports = [m for m in messages if isinstance(m, ExecReport)]
+        if not reports:
+            return []
+        s = tx.session
+        rows = s.execute(
+            select(Execution.broker, Execution.exec_id).where(
+                Execution.exec_id.in_({r.exec_id for r in reports})
+            )
+        )
+        tx.exec_ids = {(str(b), str(e)) for b, e in rows}
+        keys = {k for r in reports for k in (r.cl_ord_id, r.orig_cl_ord_id) if k}
+        links = list(s.scalars(select(ClientOrderId).where(ClientOrderId.cl_ord_id.in_(keys))))
+        ids = {link.order_id for link in links}
+        orders = list(s.scalars(select(Order).where(Order.id.in_(ids)))) if ids else []
+        return [*links, *orders]
 
     def _session(self, m: SessionState) -> None:
         self.ctx.sessions[m.broker] = m
@@ -150,9 +174,12 @@ class Executions:
     def _exec(self, tx: Tx, r: ExecReport) -> None:
         ctx = self.ctx
         s = tx.session
-        dup = s.scalar(
-            select(Execution.id).where(Execution.broker == r.broker, Execution.exec_id == r.exec_id)
-        )
+        if tx.exec_ids is not None:
+            dup: object = (r.broker, r.exec_id) if (r.broker, r.exec_id) in tx.exec_ids else None
+        else:
+            dup = s.scalar(
+                select(Execution.id).where(Execution.broker == r.broker, Execution.exec_id == r.exec_id)
+            )
         if dup is not None:
             ctx.duplicates += 1
             log.info("duplicate ExecID %s from %s ignored (PossDup=%s)", r.exec_id, r.broker, r.poss_dup)
@@ -168,6 +195,8 @@ class Executions:
             )
             return
         s.add(execution_row(o.id, r))
+        if tx.exec_ids is not None:
+            tx.exec_ids.add((r.broker, r.exec_id))
         if r.broker_order_id and not o.broker_order_id:
             o.broker_order_id = r.broker_order_id
         if r.unknown_order:
