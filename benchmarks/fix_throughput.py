@@ -1,34 +1,56 @@
-"""FIX round trips through the OMS against the SIMULATED broker in another process.
+"""FIX round trips through the OMS: lone orders against the SIMULATED broker in another process and
+against QuickFIX's C++ example executor ($WORKSTATION_QF_EXECUTOR, when built), with the bare
+QuickFIX round trip (benchmarks/fix_bare.py: no OMS, no database) measured in the same run.
 
-Part 1: lone orders, release -> fill recorded in the database: orders/s and p50/p99 latency.
-Part 2: a rebalance's child orders (default 20,000 over 10,000 accounts) aggregated into blocks,
-routed, filled in parts, allocated back to every account: wall time end to end.
+Part 1, lone orders (account orders, no blocks), each from its route to its fill recorded in the
+database (OrderChanged after the commit):
+  - one at a time: each order routed on its own (its own `route([id])`) once the last one filled:
+    p50/p99, and where the time goes (milestones after the route call, from timestamps taken in the
+    run: committed pending_new, handed to QuickFIX, route returned, ack and fill received by the
+    FIX callback, ack and fill recorded);
+  - stream: every order released at once, the OMS routing what is released each pass of its loop
+    (`--wave` per route call, as the headless OMS does) while it applies fills: orders/s, p50/p99.
+The executor fills limit orders at once without a New ack, so its ack rows are empty.
+Part 2 (`--blocks`): a rebalance's child orders (default 20,000 over 10,000 accounts) aggregated
+into blocks, routed, filled in parts, allocated back to every account: wall time end to end.
 
-Usage: .venv/bin/python benchmarks/fix_throughput.py [--orders 500] [--accounts 10000]
+Usage: .venv/bin/python benchmarks/fix_throughput.py [--orders 1000] [--lone 200] [--blocks]
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import cProfile
+import functools
+import os
 import resource
-import statistics
+import socket
+import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from fix_bare import BareClient, median, pct  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
+from connectors.fix.config import dictionary_path  # noqa: E402
 from engine.oms.drafts import OrderDraft  # noqa: E402
 from engine.oms.events import OrderChanged  # noqa: E402
-from engine.oms.tables import Allocation, AllocInstruction  # noqa: E402
+from engine.oms.messages import ExecReport, NewOrder  # noqa: E402
+from engine.oms.router import Router  # noqa: E402
+from engine.oms.tables import Allocation, AllocInstruction, Order  # noqa: E402
 from engine.store.accounts import Account, Household  # noqa: E402
 from tests.conftest import migrated  # noqa: E402
-from tests.connectors.fix.harness import Oms, Sim  # noqa: E402
+from tests.connectors.fix.harness import Oms, Sim, free_port  # noqa: E402
+from tests.connectors.fix.test_quickfix_executor import EXECUTOR  # noqa: E402
 from tests.engine.oms.book import PassAll, RecordingBooker, make_book  # noqa: E402
 
 
@@ -46,45 +68,263 @@ def add_accounts(db, n: int) -> list[str]:  # type: ignore[no-untyped-def]
     return [r["code"] for r in rows]
 
 
+STAGES = (
+    ("committed", "committed pending_new (route tx)"),
+    ("wire", "handed to QuickFIX (on the wire)"),
+    ("routed", "route returned (sent_at stamped)"),
+    ("ack_rx", "ack received (FIX callback)"),
+    ("ack_db", "ack recorded (committed)"),
+    ("fill_rx", "fill received (FIX callback)"),
+    ("fill_db", "fill recorded (committed)"),
+)
+
+
+class Stages:
+    """Timestamps (time.time) of each order's milestones, taken by wrapping the OMS's seams."""
+
+    def __init__(self, oms: Oms) -> None:
+        self.at: dict[str, dict[str, float]] = defaultdict(dict)
+        self.current: list[str] = []
+        gw, mgr = oms.gateway, oms.manager
+        send, apply_batch = gw.send, mgr.apply_batch
+
+        self.cpu: dict[str, float] = defaultdict(float)  # part -> engine-thread CPU seconds
+        ctx, loop = mgr.ctx, oms.loop
+        send_all, stamp_sent, route, tick = ctx.send_all, ctx.stamp_sent, mgr.route, loop._tick
+
+        def cpu(part: str, fn):  # type: ignore[no-untyped-def]
+            def run(*a, **kw):  # type: ignore[no-untyped-def]
+                t = time.thread_time()
+                try:
+                    return fn(*a, **kw)
+                finally:
+                    self.cpu[part] += time.thread_time() - t
+
+            return run
+
+        ctx.send_all = cpu("send", send_all)  # type: ignore[method-assign]
+        ctx.stamp_sent = cpu("stamp", stamp_sent)  # type: ignore[method-assign]
+        mgr.route = cpu("route", route)  # type: ignore[method-assign]
+        loop._tick = cpu("tick", tick)  # type: ignore[method-assign]
+
+        def timed_send(m):  # type: ignore[no-untyped-def]
+            send(m)
+            if isinstance(m, NewOrder):
+                self.at[m.cl_ord_id].setdefault("wire", time.time())
+
+        @functools.partial(cpu, "apply")
+        def timed_apply(messages, *rest):  # type: ignore[no-untyped-def]
+            for m in messages:
+                if isinstance(m, ExecReport):
+                    key = "fill_rx" if m.exec_type == "F" else "ack_rx" if m.exec_type == "0" else ""
+                    if key:
+                        self.at[m.cl_ord_id].setdefault(key, m.received_at.timestamp())
+            return apply_batch(messages, *rest)
+
+        def changed(e: OrderChanged) -> None:
+            key = {"new": "ack_db", "filled": "fill_db"}.get(e.status)
+            if key:
+                self.at[e.cl_ord_id].setdefault(key, time.time())
+
+        def checkpoint(point: str) -> None:
+            if point == "after_commit":
+                for cl in self.current:
+                    self.at[cl].setdefault("committed", time.time())
+
+        gw.send = timed_send  # type: ignore[method-assign]
+        mgr.apply_batch = timed_apply  # type: ignore[method-assign]
+        mgr.bus.subscribe(OrderChanged, changed)
+        Router.checkpoint = staticmethod(checkpoint)  # type: ignore[method-assign]
+
+    def cpu_table(self, n: int, total: float) -> list[tuple[str, float]]:
+        """Engine-thread CPU ms per order by part; `total`: the thread's CPU over the run."""
+        c = self.cpu
+        parts = [
+            ("route: the pending_new transaction (checks, state machine, audit, commit)",
+             c["route"] - c["send"] - c["stamp"]),
+            ("route: hand-off to QuickFIX (send_all)", c["send"]),
+            ("route: sent_at and arrival mark (own transaction)", c["stamp"]),
+            ("apply ack and fill (transactions, booking, audit, progress)", c["apply"]),
+            ("periodic tick (held orders, allocations, TCA marks)", c["tick"]),
+        ]  # fmt: skip
+        parts.append(("the loop itself (waiting, taking, the rest)", total - sum(x for _, x in parts)))
+        return [(name, x / max(n, 1) * 1000) for name, x in parts]
+
+    def table(self, cls: list[str]) -> list[tuple[str, int, float, float]]:
+        rows = []
+        for key, name in STAGES:
+            xs = [(self.at[c][key] - self.at[c]["release"]) * 1000 for c in cls if key in self.at[c]]
+            rows.append((name, len(xs), median(xs), pct(xs, 0.99)))
+        return rows
+
+
+def lone(  # type: ignore[type-arg]
+    oms: Oms, codes: list[str], n_lone: int, n_stream: int, wave: int, limit: bool, profile: str | None = None
+) -> dict:
+    """Part 1 against whatever `oms` is connected to."""
+    kw = dict(order_type="limit", limit_price=Decimal("100.5")) if limit else {}
+    drafts = [OrderDraft(codes[i % len(codes)], "AAPL", "buy", Decimal(100), broker="SIM", **kw)  # type: ignore[arg-type]
+              for i in range(n_lone + n_stream)]  # fmt: skip
+    ids = oms.create(*drafts)
+    with oms.database.session() as s:
+        cl_of = dict(s.execute(select(Order.id, Order.cl_ord_id).where(Order.id.in_(ids))).all())
+    stages = Stages(oms)
+    filled = lambda i: "fill_db" in stages.at[cl_of[i]]  # noqa: E731
+    # one at a time
+    prof = cProfile.Profile() if profile else None
+    if prof is not None:
+        prof.enable()
+    lat, cpu0, thread0 = [], time.process_time(), time.thread_time()
+    stages.cpu.clear()
+    for i in ids[:n_lone]:
+        cl = cl_of[i]
+        stages.current = [cl]
+        stages.at[cl]["release"] = time.time()
+        oms.manager.route([i])
+        stages.at[cl]["routed"] = time.time()
+        assert oms.loop.run_until(lambda i=i: filled(i), 30), f"order {i} not filled"
+        lat.append((stages.at[cl]["fill_db"] - stages.at[cl]["release"]) * 1000)
+    cpu_one = (time.process_time() - cpu0) / max(n_lone, 1) * 1000
+    cpu_parts = stages.cpu_table(n_lone, time.thread_time() - thread0)
+    if prof is not None:
+        prof.disable()
+        prof.dump_stats(str(profile))
+    # stream
+    rest = ids[n_lone:]
+    cpu0, t0 = time.process_time(), time.time()
+    for k in range(0, len(rest), wave):
+        part = rest[k : k + wave]
+        stages.current = [cl_of[i] for i in part]
+        now = time.time()
+        for i in part:
+            stages.at[cl_of[i]]["release"] = now
+        oms.manager.route(part)
+        oms.loop.step(0.0)
+    assert oms.loop.run_until(lambda: all(filled(i) for i in rest), 600), "stream not filled"
+    wall = max(stages.at[cl_of[i]]["fill_db"] for i in rest) - t0
+    slat = [(stages.at[cl_of[i]]["fill_db"] - stages.at[cl_of[i]]["release"]) * 1000 for i in rest]
+    return dict(
+        one=lat, one_cpu=cpu_one, stages=stages.table([cl_of[i] for i in ids[:n_lone]]), cpu=cpu_parts,
+        rate=len(rest) / wall, stream=slat, stream_cpu=(time.process_time() - cpu0) / max(len(rest), 1) * 1000,
+    )  # fmt: skip
+
+
+def bare(tmp: Path, port: int, n_lone: int, n_stream: int) -> dict:  # type: ignore[type-arg]
+    c = BareClient(tmp, port)
+    try:
+        c.one_at_a_time(20)  # warm up
+        one = c.one_at_a_time(n_lone)
+        rate, stream = c.stream(n_stream)
+    finally:
+        c.stop()
+    return dict(one=one, rate=rate, stream=stream)
+
+
+def start_executor(tmp: Path) -> tuple[int, subprocess.Popen]:  # type: ignore[type-arg]
+    """QuickFIX's example executor as SIM (FIX 4.4) for the OMS (WS) and the bare client (BARE)."""
+    port = free_port()
+    tmp.mkdir(parents=True, exist_ok=True)
+    cfg = tmp / "executor.cfg"
+    lines = ["[DEFAULT]", "ConnectionType=acceptor", f"SocketAcceptPort={port}", "SocketReuseAddress=Y",
+             "StartTime=00:00:00", "EndTime=00:00:00", f"FileStorePath={tmp / 'ex-store'}",
+             "UseDataDictionary=Y", f"DataDictionary={dictionary_path()}"]  # fmt: skip
+    for client in ("WS", "BARE"):
+        lines += ["", "[SESSION]", "BeginString=FIX.4.4", "SenderCompID=SIM", f"TargetCompID={client}"]
+    cfg.write_text("\n".join(lines) + "\n")
+    proc = subprocess.Popen([str(EXECUTOR), str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return port, proc
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("QuickFIX executor did not start") from None
+            time.sleep(0.05)
+
+
+def print_part1(name: str, r: dict, b: dict) -> None:  # type: ignore[type-arg]
+    print(f"\n== lone orders against {name} (load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
+    print(f"{'case':<52} {'n':>6} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/order':>13}")
+    one, st = r["one"], r["stream"]
+    print(
+        f"{'OMS, one at a time: route -> fill in DB':<52} {len(one):>6} {1000 / median(one):>8.0f} "
+        f"{median(one):>8.2f} {pct(one, 0.99):>8.2f} {r['one_cpu']:>13.2f}"
+    )
+    print(
+        f"{'OMS, stream: released -> fill in DB':<52} {len(st):>6} {r['rate']:>8.0f} "
+        f"{median(st):>8.2f} {pct(st, 0.99):>8.2f} {r['stream_cpu']:>13.2f}"
+    )
+    bo, bs = b["one"], b["stream"]
+    print(
+        f"{'bare QuickFIX, one at a time: send -> fill':<52} {len(bo):>6} {1000 / median(bo):>8.0f} "
+        f"{median(bo):>8.2f} {pct(bo, 0.99):>8.2f} {'':>13}"
+    )
+    print(
+        f"{'bare QuickFIX, stream: send -> fill':<52} {len(bs):>6} {b['rate']:>8.0f} "
+        f"{median(bs):>8.2f} {pct(bs, 0.99):>8.2f} {'':>13}"
+    )
+    print("  where the time goes (one at a time), ms after the route call:")
+    for stage, n, p50, p99 in r["stages"]:
+        print(f"    {stage:<48} {n:>6} {'':>8} {p50:>8.2f} {p99:>8.2f}")  # fmt: skip
+    print("  engine-thread CPU per order (one at a time), ms:")
+    for part, ms in r["cpu"]:
+        print(f"    {part:<75} {ms:>8.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--orders", type=int, default=500)
+    ap.add_argument("--orders", type=int, default=1000, help="lone orders in the stream")
+    ap.add_argument("--lone", type=int, default=200, help="lone orders routed one at a time")
+    ap.add_argument("--wave", type=int, default=50, help="released orders per route call in the stream")
+    ap.add_argument("--blocks", action="store_true", help="also part 2: a rebalance's children in blocks")
     ap.add_argument("--accounts", type=int, default=10000)
+    ap.add_argument("--profile", help="write a cProfile of the one-at-a-time run against the simulator here")
     ap.add_argument("--per-account", type=int, default=2)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="fixbench-"))
     db = migrated(f"sqlite:///{tmp / 'book.db'}")
     make_book(db)
-    codes = add_accounts(db, args.accounts)
-    sim = Sim(tmp, "--ignore-market-hours", "--fill-parts", "1", "--fill-interval", "0").ready()
+    codes = add_accounts(db, args.accounts if args.blocks else 100)
+    sim = Sim(tmp, "--ignore-market-hours", "--fill-parts", "1", "--fill-interval", "0", clients="WS,BARE")
+    atexit.register(sim.stop)  # a child process: never left running, whatever fails
+    sim.ready()
     rows = []
     try:
+        b = bare(tmp / "bare-sim", sim.port, args.lone, args.orders)
         oms = Oms(db, tmp, sim.port, checker=PassAll(), booker=RecordingBooker())
-        filled_at: dict[int, float] = {}
-        oms.manager.bus.subscribe(
-            OrderChanged,
-            lambda e: filled_at.setdefault(e.order_id, time.perf_counter()) if e.status == "filled" else None,
-        )
-        # Part 1: lone orders, routed in waves of 50
-        ids = oms.create(
-            *[
-                OrderDraft(codes[i % len(codes)], "AAPL", "buy", Decimal(100), broker="SIM")
-                for i in range(args.orders)
-            ]
-        )
-        sent_at: dict[int, float] = {}
-        t0 = time.perf_counter()
-        for k in range(0, len(ids), 50):
-            wave = ids[k : k + 50]
-            now = time.perf_counter()
-            sent_at.update({i: now for i in wave})
-            oms.manager.route(wave)
-            oms.loop.step(0.0)
-        oms.loop.run_until(lambda: all(i in filled_at for i in ids), 600)
-        wall = time.perf_counter() - t0
-        lat = sorted((filled_at[i] - sent_at[i]) * 1000 for i in ids)
-        rows.append(("lone orders, release->fill in DB", len(ids), wall, len(ids) / wall,
-                     statistics.median(lat), lat[int(0.99 * (len(lat) - 1))]))  # fmt: skip
+        r = lone(oms, codes, args.lone, args.orders, args.wave, limit=False, profile=args.profile)
+        print_part1("the SIMULATED broker (another process)", r, b)
+        if not args.blocks:
+            oms.stop()
+    finally:
+        if not args.blocks:
+            sim.stop()
+    if EXECUTOR.exists():
+        exdb = migrated(f"sqlite:///{tmp / 'book-ex.db'}")
+        make_book(exdb)
+        excodes = add_accounts(exdb, 100)
+        port, proc = start_executor(tmp / "ex")
+        try:
+            b = bare(tmp / "bare-ex", port, args.lone, args.orders)
+            exoms = Oms(exdb, tmp / "ex", port, checker=PassAll(), booker=RecordingBooker())
+            r = lone(exoms, excodes, args.lone, args.orders, args.wave, limit=True)
+            exoms.stop()
+            print_part1("QuickFIX's C++ example executor", r, b)
+        finally:
+            proc.kill()
+            proc.wait()
+    else:
+        print(f"\n(QuickFIX executor not built at {EXECUTOR}: set WORKSTATION_QF_EXECUTOR)")
+    if not args.blocks:
+        return
+    filled_at: dict[int, float] = {}
+    oms.manager.bus.subscribe(
+        OrderChanged,
+        lambda e: filled_at.setdefault(e.order_id, time.perf_counter()) if e.status == "filled" else None,
+    )
+    print("\n== a rebalance's child orders in blocks, against the SIMULATED broker")
+    try:
         # Part 2: child orders of a rebalance, as blocks with allocations
         syms = ("AAPL", "VOD.L", "7203.T")
         drafts = [

@@ -105,6 +105,27 @@ def main() -> int:
         sim.link.connect()
         panel = w.docks["orders"]
         rows = []
+        marks: dict[str, float] = {}  # where the time goes: wall stamps of the send's hops
+        link, mgr = sim.link, sim.link.manager
+        call, create, route = link.call, mgr.create, mgr.route
+
+        def stamped(name: str, fn):  # type: ignore[no-untyped-def]
+            def run(*a, **kw):  # type: ignore[no-untyped-def]
+                marks.setdefault(name, time.time())
+                cpu = time.thread_time()
+                try:
+                    return fn(*a, **kw)
+                finally:
+                    marks.setdefault(name + " done", time.time())
+                    marks.setdefault(name + " cpu", time.thread_time() - cpu + w0)
+
+            return run
+
+        link.call = stamped("worker", call)  # type: ignore[method-assign]
+        mgr.create = stamped("create", create)  # type: ignore[method-assign]
+        mgr.route = stamped("route", route)  # type: ignore[method-assign]
+        hops: list[dict[str, float]] = []
+        w0 = 0.0
         for i in range(args.sends):
             d = panel.open_ticket()
             d.keys.setText("A000001")
@@ -114,7 +135,9 @@ def main() -> int:
             assert pump_until(lambda d=d: d.plan is not None and not d.busy and not d.stale)
             assert d.send_button.isEnabled(), d.summary.text()
             before = set(db.session().scalars(select(Order.id)))
+            marks.clear()
             t0 = clock.now()
+            w0 = time.time()
             QTest.keyClick(d, Qt.Key.Key_Return)
 
             def sent(before: set[int] = before) -> bool:
@@ -135,11 +158,25 @@ def main() -> int:
             with db.session() as s:
                 o = s.scalars(select(Order).where(Order.id.notin_(before))).one()
                 rows.append((o.sent_at - t0).total_seconds() * 1000)
+                hops.append({k: (v - w0) * 1000 for k, v in marks.items()})
         print(f"load average: {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} {os.getloadavg()[2]:.1f}")
         print("send  Enter -> NewOrderSingle handed to QuickFIX (ms)")
         for i, ms in enumerate(rows, 1):
             print(f"{i:4d}  {ms:8.1f}")
         print(f"median {statistics.median(rows):.1f} ms, worst {max(rows):.1f} ms over {len(rows)} sends")
+        print("where the time goes, median ms after Enter:")
+        for name, what in (
+            ("worker", "a desk worker calls the OMS link (GUI -> worker hop)"),
+            ("create", "the engine thread starts create (worker -> engine hop)"),
+            ("create done", "create returned (permission, compliance check, case, audit, commit)"),
+            ("route", "route starts"),
+            ("route done", "route returned (pending_new committed, handed to QuickFIX, sent_at)"),
+            ("create cpu", "CPU of create on the engine thread"),
+            ("route cpu", "CPU of route on the engine thread"),
+        ):
+            xs = [h[name] for h in hops if name in h]
+            if xs:
+                print(f"  {what:<72} {statistics.median(xs):8.1f}")
     finally:  # the simulated broker is a child process: never leave it running
         sim.stop()
     return 0

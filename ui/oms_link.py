@@ -28,6 +28,8 @@ from engine.oms.service import OrderManager, RouteResult
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+STEP_WAIT = 0.25
+"""Seconds the engine thread waits on its inbox when no broker message and no command comes."""
 
 
 class FixSessions(Protocol):
@@ -98,8 +100,8 @@ class OmsLink:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            try:
-                self.loop.step(timeout=0.02)
+            try:  # a queued command wakes the wait (OmsLoop.wake): it never waits for the timeout
+                self.loop.step(timeout=STEP_WAIT)
             except Exception:  # the loop logs its own; this guards release_due
                 log.exception("OMS engine step failed")
             while True:
@@ -120,6 +122,7 @@ class OmsLink:
         self._ensure_thread()
         fut: Future[T] = Future()
         self._commands.put((fn, fut))
+        self.loop.wake()
         return fut.result(timeout)
 
     # ---- sessions ------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ class SimAllocations:
             "allocs": [[x[T.ALLOC_ACCOUNT], x[T.ALLOC_QTY]] for x in lines],
         }
         if self.sim.cfg.ignore_allocs:
-            self.sim._note("allocation_ignored", **note)
+            self.sim.note("allocation_ignored", **note)
             return
         again = self.answers.get(alloc_id)
         answer = again or self._check(m, orders, lines)
@@ -92,7 +92,7 @@ class SimAllocations:
         if answer.status == "0" and not fix42:
             answer.report_id = answer.report_id or f"{self.sim.prefix}-AR{next(self.reports)}"
             self._report(m, sid, answer.report_id, orders, lines)
-        self.sim._note("allocation", status=answer.status, code=answer.code, text=answer.text,
+        self.sim.note("allocation", status=answer.status, code=answer.code, text=answer.text,
                        again=again is not None, **note)  # fmt: skip
 
     def _check(
@@ -153,7 +153,7 @@ class SimAllocations:
                     g.setField(T.INDIVIDUAL_ALLOC_REJ_CODE, "0")
                     g.setField(T.ALLOC_TEXT, "unknown account")
                     p.addGroup(g)
-        self.sim._send(p, sid)
+        self.sim.send(p, sid)
 
     def _report(
         self,
@@ -184,4 +184,4 @@ class SimAllocations:
             g.setField(T.ALLOC_ACCOUNT, str(x[T.ALLOC_ACCOUNT]))
             g.setField(T.ALLOC_QTY, str(x[T.ALLOC_QTY]))
             r.addGroup(g)
-        self.sim._send(r, sid)
+        self.sim.send(r, sid)

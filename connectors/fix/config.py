@@ -48,6 +48,7 @@ DEFAULTS = {
     "EndTime": "00:00:00",
     "UseDataDictionary": "Y",
     "PersistMessages": "Y",
+    "SocketNodelay": "Y",  # TCP_NODELAY: a lone order is not held back by Nagle (a 40 ms delayed ACK)
 }
 
 

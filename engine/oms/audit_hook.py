@@ -6,7 +6,8 @@ no code path can change an order's state without an audit entry:
 
 - before_flush: new OrderEvent objects (their `at` is fixed here so both rows share it);
 - do_orm_execute: `insert(order_events)` statements with their parameter rows;
-- before_commit: flush, then append everything collected as one batched chain append.
+- before_commit of the outermost transaction: flush, then append everything collected as one
+  batched chain append (a savepoint's release appends nothing yet).
 
 Entries collected inside a savepoint that rolls back are dropped with it; a rolled-back
 transaction drops them all. Each entry: who (the event's user, or "oms" for broker reports),
@@ -72,7 +73,10 @@ def _collect_bulk(state: ORMExecuteState) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _append(session: Session) -> None:
-    if not session.info.get(PENDING):
+    # SQLAlchemy fires before_commit for a savepoint's release too: its entries wait for the
+    # outermost commit (one chain append per transaction, not one per savepoint of a batch), and
+    # still go if an enclosing savepoint rolls back (its mark, below).
+    if not session.info.get(PENDING) or session.in_nested_transaction():
         return
     session.flush()  # OrderEvents still unflushed are collected now, not after this hook
     drafts = session.info.pop(PENDING)

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -48,6 +48,9 @@ class Tx:
     session: Session
     events: list[Event] = field(default_factory=list)
     outbound: list[Outbound] = field(default_factory=list)
+    exec_ids: set[tuple[str, str]] | None = None
+    """(broker, ExecID) applied so far, when a batch read them up front (Executions.apply_batch);
+    None: ask the database."""
 
 
 @dataclass
@@ -73,6 +76,7 @@ class OmsContext:
     settles: dict[tuple[str, date, int], date] = field(default_factory=dict)
     after_send: Callable[[set[str]], None] | None = None
     """Told the AllocIDs of allocation instructions a session took (engine.oms.post_trade)."""
+    _release_times: dict[tuple[str, datetime], datetime | None] = field(default_factory=dict)
     market_data: MarketDataPort = field(default_factory=NoMarketData)
     """Arrival prices and the market's prints for transaction cost analysis (engine.oms.marks)."""
 
@@ -97,6 +101,17 @@ class OmsContext:
             return {}
         with guarded("the kill switch"):
             return dict(self.kill_switch.stopped_traders(s, usernames))
+
+    def release_time(self, mic: str, now: datetime) -> datetime | None:
+        """MarketClock.release_time, remembered per market and minute (the calendars' resolution:
+        the same minute always gets the same answer), so routing a lone order does not ask the
+        exchange calendar each time."""
+        key = (mic, now.astimezone(UTC).replace(second=0, microsecond=0))
+        if key not in self._release_times:
+            if len(self._release_times) > 4096:
+                self._release_times.clear()
+            self._release_times[key] = self.markets.release_time(mic, now)
+        return self._release_times[key]
 
     @property
     def markets(self) -> MarketClock:

@@ -10,7 +10,7 @@ the broker's status for the rest.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -34,6 +34,7 @@ from engine.oms.messages import (
     SessionState,
 )
 from engine.oms.post_trade import PostTrade
+from engine.oms.progress import record as record_progress
 from engine.oms.recovery import already_recovered, execution_row, missing_fill, recovered_report
 from engine.oms.resend import resent_since_asked
 from engine.oms.retry import is_transient
@@ -95,13 +96,16 @@ class Executions:
         elif isinstance(m, BusinessReject):
             self.post_trade.apply_business_reject(tx, m)
 
-    def apply_batch(self, messages: Sequence[Inbound]) -> None:
+    def apply_batch(self, messages: Sequence[Inbound], progress: Mapping[str, int] | None = None) -> None:
         """Apply many broker messages in one transaction, each in its own savepoint: one bad
         message is logged, alerted and skipped, the others are kept. Session changes are applied
         after. A transient database error (engine.oms.retry) is raised, never skipped: the whole
-        transaction rolls back and the caller (engine.oms.loop) applies the batch again."""
+        transaction rolls back and the caller (engine.oms.loop) applies the batch again.
+        `progress`: the last MsgSeqNum of each session in the batch, recorded in the same
+        transaction (engine.oms.progress), so the resume point moves exactly when they apply."""
         later = [m for m in messages if isinstance(m, SessionState)]
         with self.ctx.tx() as tx:
+            held = self._prefetch(tx, messages)  # noqa: F841  (kept: the identity map holds them weakly)
             for m in messages:
                 if isinstance(m, SessionState):
                     continue
@@ -109,12 +113,37 @@ class Executions:
                     with tx.session.begin_nested():
                         self._one(tx, m)
                 except Exception as exc:
+                    if isinstance(m, ExecReport) and tx.exec_ids is not None:  # its row rolled back
+                        tx.exec_ids.discard((m.broker, m.exec_id))
                     if is_transient(exc):  # retried by the loop, never dropped
                         raise
                     log.exception("failed to apply %r", m)
                     self.ctx.alert(tx, None, getattr(m, "cl_ord_id", ""), f"could not apply {m!r}: {exc}")
+            if progress:
+                record_progress(tx.session, progress)
         for m in later:
             self._session(m)
+
+    @staticmethod
+    def _prefetch(tx: Tx, messages: Sequence[Inbound]) -> list[object]:
+        """Read what a batch's execution reports look up - their ExecIDs already applied, their
+        ClOrdIDs and orders - in three statements, not three per message. Returns the loaded rows
+        (the caller keeps them for the batch, so the session finds them by identity)."""
+        reports = [m for m in messages if isinstance(m, ExecReport)]
+        if not reports:
+            return []
+        s = tx.session
+        rows = s.execute(
+            select(Execution.broker, Execution.exec_id).where(
+                Execution.exec_id.in_({r.exec_id for r in reports})
+            )
+        )
+        tx.exec_ids = {(str(b), str(e)) for b, e in rows}
+        keys = {k for r in reports for k in (r.cl_ord_id, r.orig_cl_ord_id) if k}
+        links = list(s.scalars(select(ClientOrderId).where(ClientOrderId.cl_ord_id.in_(keys))))
+        ids = {link.order_id for link in links}
+        orders = list(s.scalars(select(Order).where(Order.id.in_(ids)))) if ids else []
+        return [*links, *orders]
 
     def _session(self, m: SessionState) -> None:
         self.ctx.sessions[m.broker] = m
@@ -145,9 +174,12 @@ class Executions:
     def _exec(self, tx: Tx, r: ExecReport) -> None:
         ctx = self.ctx
         s = tx.session
-        dup = s.scalar(
-            select(Execution.id).where(Execution.broker == r.broker, Execution.exec_id == r.exec_id)
-        )
+        if tx.exec_ids is not None:
+            dup: object = (r.broker, r.exec_id) if (r.broker, r.exec_id) in tx.exec_ids else None
+        else:
+            dup = s.scalar(
+                select(Execution.id).where(Execution.broker == r.broker, Execution.exec_id == r.exec_id)
+            )
         if dup is not None:
             ctx.duplicates += 1
             log.info("duplicate ExecID %s from %s ignored (PossDup=%s)", r.exec_id, r.broker, r.poss_dup)
@@ -163,6 +195,8 @@ class Executions:
             )
             return
         s.add(execution_row(o.id, r))
+        if tx.exec_ids is not None:
+            tx.exec_ids.add((r.broker, r.exec_id))
         if r.broker_order_id and not o.broker_order_id:
             o.broker_order_id = r.broker_order_id
         if r.unknown_order:

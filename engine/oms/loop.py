@@ -15,9 +15,10 @@ Nothing is lost on the wire:
   not block or refuse the QuickFIX callback instead: a blocked callback stops heartbeats and the
   session is logged out, and a refused message costs a reconnect and a resend that depends on the
   broker's store. The thread keeps stepping while it waits, so the desk's commands still run.
-- A crash while messages wait loses none either: after each applied batch the loop records the
-  last MsgSeqNum applied per session (engine.oms.progress), and at the next start the FIX gateway
-  has the broker send everything after it again (duplicates are recognised by ExecID).
+- A crash while messages wait loses none either: each batch records the last MsgSeqNum applied
+  per session (engine.oms.progress) in the transaction that applies it, and at the next start the FIX gateway
+  has the broker send everything after it again (duplicates are recognised by ExecID). A message
+  dropped as bad (below) moves the resume point past itself in a transaction of its own.
 - A non-transient failure is a bad message, not a bad batch: the batch is applied again one
   message at a time, and only a message that fails on its own is dropped, with an OrderAlert.
 - A SessionGap (a ResendRequest received, a SequenceReset-GapFill sent or received) means
@@ -38,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.oms.events import OrderAlert
-from engine.oms.messages import Inbound, SessionGap, SessionState
+from engine.oms.messages import Inbound, SessionGap, SessionState, Wake
 from engine.oms.progress import first_seen, last_seqs
 from engine.oms.progress import record as record_progress
 from engine.oms.retry import Backoff, is_transient
@@ -54,7 +55,8 @@ GAP_MAX_WAIT = 5.0
 class _Work:
     """One unit the loop applies and, on a transient error, retries as a whole."""
 
-    kind: str  # batch (broker messages, one transaction), progress (of a batch), session, reconcile
+    kind: str  # batch (broker messages and their progress, one transaction), progress (of a dropped
+    # message), session, reconcile
     messages: list[Inbound] = field(default_factory=list)
     broker: str = ""
 
@@ -100,6 +102,10 @@ class OmsLoop:
         """Work failed for a transient reason and waits for its retry; the inbox is not read."""
         return self.backoff.waiting
 
+    def wake(self) -> None:
+        """Make a `step` waiting on the inbox return now (from any thread): a command is waiting."""
+        self.inbox.put(Wake())
+
     def step(self, timeout: float = 0.05) -> int:
         """Apply everything waiting (waiting up to `timeout` for the first); returns how many."""
         if self.backoff.waiting:
@@ -112,7 +118,7 @@ class OmsLoop:
         self._arm_due()
         n = self._drain()
         if not self.backoff.waiting:
-            self._tick()
+            self._tick(busy=n > 0)
         self.applied += n
         return n
 
@@ -140,11 +146,13 @@ class OmsLoop:
         return batch
 
     def _plan(self, batch: list[Inbound]) -> None:
-        """Runs of broker messages become one transaction each, then a record of how far each
+        """Runs of broker messages become one transaction each, with the record of how far each
         session got (engine.oms.progress); session changes apply alone, in their place; gap
-        notices arm a reconcile."""
+        notices arm a reconcile; a Wake only ends the wait."""
         run: list[Inbound] = []
         for m in batch:
+            if isinstance(m, Wake):
+                continue
             if isinstance(m, SessionGap):
                 self._gap(m)
             elif isinstance(m, SessionState):
@@ -156,10 +164,8 @@ class OmsLoop:
         self._run(run)
 
     def _run(self, run: list[Inbound]) -> None:
-        if run:
+        if run:  # its sessions' resume points commit with it (OrderManager.apply_batch)
             self._work.append(_Work("batch", run))
-            if last_seqs(run):
-                self._work.append(_Work("progress", run))
 
     def _gap(self, m: SessionGap) -> None:
         now = time.monotonic()
@@ -178,7 +184,7 @@ class OmsLoop:
 
     def _apply(self, w: _Work) -> None:
         if w.kind == "batch":
-            self.manager.apply_batch(w.messages)
+            self.manager.apply_batch(w.messages, last_seqs(w.messages))
         elif w.kind == "progress":
             with self.manager.database.transaction() as s:
                 record_progress(s, last_seqs(w.messages))
@@ -226,6 +232,8 @@ class OmsLoop:
             return
         what = repr(w.messages[0]) if w.messages else str(w)
         log.error("dropped %s: %s: %s", what, type(exc).__name__, exc, exc_info=exc)
+        if w.kind == "batch" and last_seqs(w.messages):  # a restart resumes after it, not at it
+            self._work.appendleft(_Work("progress", w.messages))
         self.dropped += len(w.messages)
         self.manager.ctx.alerts += 1
         cl_ord_id = getattr(w.messages[0], "cl_ord_id", "") if w.messages else ""
@@ -233,9 +241,13 @@ class OmsLoop:
             OrderAlert(order_id=None, cl_ord_id=cl_ord_id, message=f"could not apply {what}: {exc}")
         )
 
-    def _tick(self) -> None:
+    def _tick(self, busy: bool = False) -> None:
+        """The periodic work (held orders due, allocation instructions, TCA marks). A step that
+        applied broker messages leaves it to the next idle step, so a fill is not followed by
+        polls before the next message is taken, unless it is a whole period overdue."""
         now = time.monotonic()
-        if now - self._last_tick < self.tick_every:
+        since = now - self._last_tick
+        if since < self.tick_every or (busy and since < 2 * self.tick_every):
             return
         self._last_tick = now
         try:

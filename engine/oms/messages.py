@@ -151,7 +151,15 @@ class BusinessReject:
     seq_num: int = 0
 
 
-Inbound = ExecReport | CancelReject | AllocAck | AllocReport | BusinessReject | SessionState | SessionGap
+@dataclass(frozen=True, slots=True)
+class Wake:
+    """Not from a broker: wakes the engine thread waiting on its inbox (engine.oms.loop.OmsLoop.wake),
+    so a desk command queued to that thread runs now rather than after the wait."""
+
+
+Inbound = (
+    ExecReport | CancelReject | AllocAck | AllocReport | BusinessReject | SessionState | SessionGap | Wake
+)
 SequencedInbound = (ExecReport, CancelReject, AllocAck, AllocReport, BusinessReject)
 """Broker messages that carry their session and MsgSeqNum (resume points, engine.oms.progress)."""
 

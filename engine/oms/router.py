@@ -86,7 +86,12 @@ class Router:
                 x.id: x
                 for x in s.scalars(select(Security).where(Security.id.in_({o.security_id for o in orders})))
             }
-            codes = dict(s.execute(select(Account.id, Account.code)).all()) if orders else {}
+            account_ids = {o.account_id for o in orders if o.account_id is not None}
+            codes = (
+                dict(s.execute(select(Account.id, Account.code).where(Account.id.in_(account_ids))).all())
+                if account_ids
+                else {}
+            )
             allowed = ctx.routable(s, {codes[o.account_id] for o in orders if o.account_id is not None})
             traders = ctx.stopped_traders(s, {o.created_by for o in orders if o.created_by})
             now = ctx.clock.now()
@@ -112,7 +117,7 @@ class Router:
                     ctx.alert(tx, o, o.cl_ord_id, f"routing stopped for trader {o.created_by} (kill switch)")
                     skipped.append(o.id)
                     continue
-                release_at = None if outside_hours else ctx.markets.release_time(sec.mic, now)
+                release_at = None if outside_hours else ctx.release_time(sec.mic, now)
                 if release_at is not None:
                     o.release_at = release_at
                     ctx.move(tx, o, I.HOLD, None, {"market": sec.mic, "release_at": release_at.isoformat()})

@@ -14,7 +14,7 @@ no `None` that switches one off, and a control that fails refuses the action (Co
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -249,6 +249,7 @@ class OrderManager:
         """Apply one broker message (engine.oms.executions.Executions.apply)."""
         self.executions.apply(message)
 
-    def apply_batch(self, messages: Sequence[Inbound]) -> None:
-        """Apply broker messages in one transaction, one savepoint each (Executions.apply_batch)."""
-        self.executions.apply_batch(messages)
+    def apply_batch(self, messages: Sequence[Inbound], progress: Mapping[str, int] | None = None) -> None:
+        """Apply broker messages in one transaction, one savepoint each (Executions.apply_batch);
+        `progress` (session -> last MsgSeqNum applied, engine.oms.progress) commits with them."""
+        self.executions.apply_batch(messages, progress)
