@@ -303,21 +303,27 @@ def _fallback(
     ctx: Context, accounts: list[AccountInput], why: str
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Account by account, in order, with the run's style rules (`styled`: budgets, forced
-    deferral, the improvement threshold); a wash group sold in an earlier account is not bought later."""
+    deferral, the improvement threshold); a wash group sold in an earlier account is not bought
+    later, and one bought earlier is not sold at a loss later (a gain sale may remain: solved
+    one by one, the household's one-direction rule holds only for loss sales)."""
     u = ctx.u
     index = {str(x): i for i, x in enumerate(u.symbols)}
     sold: dict[int, str] = {}
+    bought: set[int] = set()
     spent: dict[int, float] = {}
     recs = []
     for a in accounts:
         if sold:
             a.wash_blocked = {**a.wash_blocked, **sold}
+        if bought:  # no loss sale of a group an earlier account buys (a wash sale)
+            a.recent_buys = a.recent_buys | bought
         rec = rebalance_styled(ctx, a, spent)
         for t in rec["trades"]:
+            g = int(u.wash_group[index[t["symbol"]]])
             if t["side"] == "sell":
-                sold[int(u.wash_group[index[t["symbol"]]])] = (
-                    f"household: {t['symbol']} sold in {a.code} in this run"
-                )
+                sold[g] = f"household: {t['symbol']} sold in {a.code} in this run"
+            else:
+                bought.add(g)
         recs.append(rec)
     return recs, {"rung": "account-by-account", "reason": why}
 

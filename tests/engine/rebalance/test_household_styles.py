@@ -165,3 +165,40 @@ def test_a_directed_trade_with_households_is_refused() -> None:
         RunOptions(style="minmax", households=True, min_improvement=0.001, defer_gains_days=30)
     )
     assert ok.households and ok.style == Style.MINMAX
+
+
+def test_household_proposals_are_checked_exactly_after_rounding(loaded: Any, monkeypatch: Any) -> None:
+    """A rounding that breaks the account's cash (every buy 50x) is caught by the exact check:
+    no household proposal is accepted with it; the household falls back to account solves."""
+    import engine.rebalance.household_solve as hs
+    from engine.rebalance.rounding import round_trades
+
+    def broken(*args: Any, **kw: Any) -> Any:
+        r = round_trades(*args, **kw)
+        r.buy_qty = r.buy_qty * 50
+        return r
+
+    monkeypatch.setattr(hs, "round_trades", broken)
+    u, _ = loaded
+    by = _by_code(loaded)
+    accounts = _household([by[c] for c in PAIR], _spec())
+    recs = _run(u, accounts)
+    fig = recs[0]["household"]
+    assert fig["rung"] == "account-by-account"
+    assert "after rounding" in fig["reason"]
+    assert all(r["rung"] != "household" for r in recs)
+    assert [r["status"] for r in recs] == ["ok"] * len(recs)
+    # Solved one by one, no wash sale across the household: no group bought in one account and
+    # sold at a loss in another.
+    index = {str(x): i for i, x in enumerate(u.symbols)}
+    group = {str(x): int(u.wash_group[i]) for x, i in index.items()}
+    buys = {group[t["symbol"]] for r in recs for t in r["trades"] if t["side"] == "buy"}
+    losses = {
+        group[t["symbol"]]
+        for r in recs
+        for t in r["trades"]
+        if t["side"] == "sell" and any(lot["gain"] < 0 for lot in t["lots"])
+    }
+    assert not buys & losses
+    for a, r in zip(accounts, recs):  # the fallback's proposals keep the cash: no overdraft
+        assert min(r["after"]["cash"].values(), default=0.0) >= -0.01, (a.code, r["after"]["cash"])
