@@ -22,6 +22,10 @@ value V_H):
                                                             nothing beyond them
               ytd_tax + sum_a s_a tax_a'l_a <= cap          annual tax budget (hard), when set:
                                                             cap = max(ytd_tax, 0) + budget
+              max(tax_a, 0)'l_a <= 0.98 cap_a / V_a         an account's own annual budget left
+                                                            (`rebalance tax-budget set`), as in
+                                                            `qp_year`: its gains' tax, losses not
+                                                            netted (rounding cannot break it)
 
 The documented design also had + CV (ytd_tax + sum_a s_a tax_a'l_a), so a net loss carried
 forward would be worth CV of its tax; the code never applied it (the term was added to a copy of
@@ -63,6 +67,7 @@ ACCOUNT_TE = 0.05
 # tracking error holds the aggregate near its target, inefficient holdings move to them.
 LOCATION = 0.005
 INEFFICIENT_SECTORS = frozenset({"Fixed Income", "Real Estate"})
+ACCOUNT_CAP_SHARE = 0.98  # an account's own budget is kept a little inside (as `qp_year`)
 # The year's tax z enters as (1 - CARRY_VALUE) max(z, 0) (t >= z, t >= 0): see the module
 # docstring for the carry-forward term that was designed but is not applied.
 CARRY_VALUE = 0.25
@@ -90,6 +95,7 @@ class Member:
     share: float  # V_a / V_H in the reporting currency
     taxable: bool
     values: dict[str, np.ndarray | float]  # the account's arrays (directions and bands applied)
+    tax_cap: float | None = None  # the account's annual budget left: cap on its gains' tax (base ccy)
 
 
 @dataclass
@@ -235,6 +241,18 @@ def build_household_qp(
                 vals_.append(m.share * vm["ltax"])
     if budget is not None:  # the year's tax after this run: ytd_tax + sum s_a tax_a'l_a <= budget
         hh_in.append(budget - ytd_tax)
+    for m, vm, o in zip(members, maps, offs):  # each account's own budget left (its gains' tax)
+        if m.tax_cap is None:
+            continue
+        nl = len(vm["li"])
+        lot_w = np.asarray(m.values["lot_w"], dtype=float)[: vm["n"]]
+        li, lj = np.nonzero(lot_w > 0)
+        gain_tax = np.maximum(signed_lot_tax(m.p)[: vm["n"]][li, lj], 0.0)
+        row = r + len(hh_in)
+        rows.append(np.full(nl, row))
+        cols.append(o + vm["ol"] + np.arange(nl))
+        vals_.append(gain_tax)
+        hh_in.append(ACCOUNT_CAP_SHARE * max(m.tax_cap, 0.0) / m.p.value)
     m_all = r + len(hh_in)
     A = sps.csc_matrix(
         (np.concatenate(vals_), (np.concatenate(rows), np.concatenate(cols))), shape=(m_all, nx)

@@ -35,7 +35,7 @@ from engine.rebalance.record import build_record
 from engine.rebalance.rounding import Rounded, round_trades
 from engine.rebalance.settings import Mode
 from engine.rebalance.solve import ACCEPTED, ROUNDINGS, Context, _skip, check_rounded, rebalance_account
-from engine.rebalance.styled import rebalance_styled
+from engine.rebalance.styled import TAX_TOL, rebalance_styled
 from engine.rebalance.styles import StylePlan
 
 DIRECTION_PASSES = 4  # solves until every wash group has one direction across the household
@@ -45,6 +45,14 @@ HOUSEHOLD_NOTE = (
     "location puts tax-inefficient holdings in tax-deferred accounts)"
 )
 BUDGET_RETRIES = 4  # re-solves with a tighter budget when the relieved lots cost more tax
+
+
+def account_cap(p: Prepared) -> float | None:
+    """What is left of the account's own annual tax budget (base currency), or None."""
+    y = p.account.year
+    if y is None or y.account_budget is None:
+        return None
+    return max(y.account_budget - max(y.own_ytd_tax, 0.0), 0.0)
 
 
 def _solvable(ctx: Context, a: AccountInput) -> bool:
@@ -179,7 +187,7 @@ def _solve(
         for p, (vals, blocked) in zip(preps, saved):
             p.values, p.blocked = dict(vals), blocked.copy()
         members = [
-            Member(p, float(sh), p.account.tax_status == "taxable", _values(p, u))
+            Member(p, float(sh), p.account.tax_status == "taxable", _values(p, u), account_cap(p))
             for p, sh in zip(preps, shares)
         ]
         rung = "household"
@@ -247,6 +255,11 @@ def _round_all(
             last = str(out.violations[0])
         if rec is None:
             return recs, f"{p.account.code} after rounding {last}"
+        if m.tax_cap is not None and float(rec["est_tax"]) > m.tax_cap + TAX_TOL:
+            return recs, (
+                f"{p.account.code} after rounding tax budget: estimated tax {rec['est_tax']:,.2f} > "
+                f"{m.tax_cap:,.2f} {p.account.base} left of its annual budget"
+            )
         recs.append(rec)
     return recs, _conflicts(u, recs)
 

@@ -202,3 +202,27 @@ def test_household_proposals_are_checked_exactly_after_rounding(loaded: Any, mon
     assert not buys & losses
     for a, r in zip(accounts, recs):  # the fallback's proposals keep the cash: no overdraft
         assert min(r["after"]["cash"].values(), default=0.0) >= -0.01, (a.code, r["after"]["cash"])
+
+
+def test_an_accounts_annual_tax_budget_holds_in_the_household(loaded: Any) -> None:
+    from dataclasses import replace
+
+    from engine.rebalance.tax_year import TaxYear
+
+    u, _ = loaded
+    members = [a for a in _unforced(loaded, 8) if a.tax_status == "taxable"][:3]  # no forced sale
+    free = _run(u, _household(members, _spec()))
+    taxes = {r["account"]: float(r["est_tax"]) for r in free}
+    code = max(taxes, key=lambda c: taxes[c])
+    assert taxes[code] > 100  # the account pays tax when free
+    budget = round(taxes[code] / 3, 2)
+    year = TaxYear(
+        ytd_tax=0.0, own_ytd_tax=0.0, account_budget=budget, household_budget=None, household_ytd_tax=0.0
+    )
+    accounts = [replace(a, year=year) if a.code == code else a for a in _household(members, _spec())]
+    recs = _run(u, accounts)
+    assert [r["status"] for r in recs] == ["ok"] * len(members)
+    assert {r["rung"] for r in recs} == {"household"}  # solved together, within the budget
+    capped = next(r for r in recs if r["account"] == code)
+    assert float(capped["est_tax"]) <= budget + 0.01
+    _invariants(u, recs)
