@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.rebalance import styles
 from engine.rebalance.book import AccountInput, Universe
 from engine.rebalance.household_figures import (
     after_figures,
@@ -26,6 +27,7 @@ from engine.rebalance.household_figures import (
     ytd_net_tax,
 )
 from engine.rebalance.household_qp import Member, build_household_qp, solve_household_qp
+from engine.rebalance.household_styles import below_threshold
 from engine.rebalance.households import HouseholdSpec
 from engine.rebalance.prepare import Prepared, suspension
 from engine.rebalance.problem import RELAXED_BAND
@@ -33,6 +35,8 @@ from engine.rebalance.record import build_record
 from engine.rebalance.rounding import Rounded, round_trades
 from engine.rebalance.settings import Mode
 from engine.rebalance.solve import ACCEPTED, ROUNDINGS, Context, _skip, check_rounded, rebalance_account
+from engine.rebalance.styled import TAX_TOL, rebalance_styled
+from engine.rebalance.styles import StylePlan
 
 DIRECTION_PASSES = 4  # solves until every wash group has one direction across the household
 BUDGET_MARGIN = 0.98  # the QP keeps the tax budget a little inside, so rounding does not cross it
@@ -41,6 +45,14 @@ HOUSEHOLD_NOTE = (
     "location puts tax-inefficient holdings in tax-deferred accounts)"
 )
 BUDGET_RETRIES = 4  # re-solves with a tighter budget when the relieved lots cost more tax
+
+
+def account_cap(p: Prepared) -> float | None:
+    """What is left of the account's own annual tax budget (base currency), or None."""
+    y = p.account.year
+    if y is None or y.account_budget is None:
+        return None
+    return max(y.account_budget - max(y.own_ytd_tax, 0.0), 0.0)
 
 
 def _solvable(ctx: Context, a: AccountInput) -> bool:
@@ -128,6 +140,7 @@ def _solve(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     u, s = ctx.u, ctx.s
     preps = prepare_all(ctx, accounts)
+    plans = [styles.apply(p, u, s) for p in preps]  # min/max, tactical, gains deferral: what may trade
     shares = shares_of(u, spec, preps)
     union = np.unique(np.concatenate([p.idx for p in preps]))
     target = target_of(u, spec, preps, shares, union)
@@ -154,15 +167,18 @@ def _solve(
         recs, extra = _fallback(ctx, accounts, why)
         return done(recs, extra["rung"], why)
 
-    if s.mode == Mode.FULL and s.skip_in_band and all(_skip(p) for p in preps):
+    idles = [pl.idle if pl is not None else None for pl in plans]
+    idle = all(idles)  # the style leaves no account anything to trade
+    if (s.mode == Mode.FULL and s.skip_in_band and all(_skip(p) for p in preps)) or idle:
         facts = [ctx.facts.setdefault(p.account.base, {}) for p in preps]
         outs = [check_rounded(p, u, s, r, f) for p, r, f in zip(preps, empty, facts)]
         if all(o.ok for o in outs):
+            whys = [str(w) for w in idles] if idle else ["within band: no trades needed"] * len(preps)
             quiet = [
-                build_record(p, u, s, r, o, "ok", "within band: no trades needed", "in-band", t0)
-                for p, r, o in zip(preps, empty, outs)
+                build_record(p, u, s, r, o, "ok", w, "in-band", t0)
+                for p, r, o, w in zip(preps, empty, outs, whys)
             ]
-            return done(quiet, "in-band", "every account within its band")
+            return done(quiet, "in-band", whys[0] if idle else "every account within its band")
     saved = [(dict(p.values), p.blocked.copy()) for p in preps]
     cap = None if spec.tax_budget is None else max(ytd_net, 0.0) + spec.tax_budget * BUDGET_MARGIN
     budget = None if cap is None else cap / value_h
@@ -171,7 +187,7 @@ def _solve(
         for p, (vals, blocked) in zip(preps, saved):
             p.values, p.blocked = dict(vals), blocked.copy()
         members = [
-            Member(p, float(sh), p.account.tax_status == "taxable", _values(p, u))
+            Member(p, float(sh), p.account.tax_status == "taxable", _values(p, u), account_cap(p))
             for p, sh in zip(preps, shares)
         ]
         rung = "household"
@@ -187,10 +203,13 @@ def _solve(
             res = _directed(ctx, members, union, target, ytd_net / value_h, None)
         if res is None:
             return fallback("household solve: the solver found no solution")
-        recs, failed = _round_all(ctx, members, res, rung, why, t0)
+        recs, failed = _round_all(ctx, members, plans, res, rung, why, t0)
         if failed:
             return fallback(f"household solve: {failed}")
         result = done(recs, rung, why)
+        skipped = below_threshold(s, preps, recs, result[1])
+        if skipped is not None:
+            return done(skipped, "below-threshold", skipped[0]["reason"])
         over = result[1]["est_tax"] - (spec.tax_budget or 0.0)
         if spec.tax_budget is None or rung != "household" or over <= 0.01:
             return result
@@ -203,6 +222,7 @@ def _solve(
 def _round_all(
     ctx: Context,
     members: list[Member],
+    plans: list[StylePlan | None],
     res: tuple[list[tuple[np.ndarray, np.ndarray]], float | None, list[np.ndarray]],
     rung: str,
     why: str,
@@ -212,7 +232,7 @@ def _round_all(
     u, s = ctx.u, ctx.s
     sol, objective, chosen = res
     recs: list[dict[str, Any]] = []
-    for m, (buy_w, sell_w), lots in zip(members, sol, chosen):
+    for m, plan, (buy_w, sell_w), lots in zip(members, plans, sol, chosen):
         p = m.p
         # Sells relieve the lots the household problem chose (specific identification), so the
         # tax the budget and the year's netting counted is the tax of the proposal; a security
@@ -226,6 +246,7 @@ def _round_all(
         for sell_up, nearest in ROUNDINGS:
             r = round_trades(p, u, s, buy_w, sell_w, sell_up, nearest)
             out = check_rounded(p, u, s, r, ctx.facts.setdefault(p.account.base, {}))
+            out = styles.check(plan, p, u, r, out)  # no trade in a frozen position, no deferred lot
             if out.ok:
                 rec = build_record(p, u, s, r, out, "ok", why, rung, t0, objective=objective)
                 if rec.get("drift_note"):  # more drift than before: the household says why too
@@ -234,6 +255,11 @@ def _round_all(
             last = str(out.violations[0])
         if rec is None:
             return recs, f"{p.account.code} after rounding {last}"
+        if m.tax_cap is not None and float(rec["est_tax"]) > m.tax_cap + TAX_TOL:
+            return recs, (
+                f"{p.account.code} after rounding tax budget: estimated tax {rec['est_tax']:,.2f} > "
+                f"{m.tax_cap:,.2f} {p.account.base} left of its annual budget"
+            )
         recs.append(rec)
     return recs, _conflicts(u, recs)
 
@@ -289,20 +315,28 @@ def _conflicts(u: Universe, recs: list[dict[str, Any]]) -> str:
 def _fallback(
     ctx: Context, accounts: list[AccountInput], why: str
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Account by account, in order; a wash group sold in an earlier account is not bought later."""
+    """Account by account, in order, with the run's style rules (`styled`: budgets, forced
+    deferral, the improvement threshold); a wash group sold in an earlier account is not bought
+    later, and one bought earlier is not sold at a loss later (a gain sale may remain: solved
+    one by one, the household's one-direction rule holds only for loss sales)."""
     u = ctx.u
     index = {str(x): i for i, x in enumerate(u.symbols)}
     sold: dict[int, str] = {}
+    bought: set[int] = set()
+    spent: dict[int, float] = {}
     recs = []
     for a in accounts:
         if sold:
             a.wash_blocked = {**a.wash_blocked, **sold}
-        rec = rebalance_account(ctx, a)
+        if bought:  # no loss sale of a group an earlier account buys (a wash sale)
+            a.recent_buys = a.recent_buys | bought
+        rec = rebalance_styled(ctx, a, spent)
         for t in rec["trades"]:
+            g = int(u.wash_group[index[t["symbol"]]])
             if t["side"] == "sell":
-                sold[int(u.wash_group[index[t["symbol"]]])] = (
-                    f"household: {t['symbol']} sold in {a.code} in this run"
-                )
+                sold[g] = f"household: {t['symbol']} sold in {a.code} in this run"
+            else:
+                bought.add(g)
         recs.append(rec)
     return recs, {"rung": "account-by-account", "reason": why}
 

@@ -49,6 +49,15 @@ def _bad(field: str, reason: str) -> WorkstationError:
     return WorkstationError(f"{field}: {reason}")
 
 
+# Why a directed trade and household solves do not combine (documented in docs/rebalance.md).
+HOUSEHOLD_DIRECTED = (
+    "style directed does not combine with households: a directed trade buys or sells a percentage "
+    "of each account's own value, in priority order up to a limit across accounts, and keeps each "
+    "account's other positions; a household solve moves the household's accounts together toward "
+    "its target and would offset the trade in the household's other accounts: run it without households"
+)
+
+
 def _in(field: str, value: float, lo: float, hi: float) -> None:
     if not (math.isfinite(value) and lo <= value <= hi):
         raise _bad(field, f"{value:g} is out of range: expected {lo:g} to {hi:g}")
@@ -82,11 +91,8 @@ def build_settings(o: RunOptions) -> RebalanceSettings:
         raise _bad("directed", "a directed trade and style directed go together")
     if style == Style.DIRECTED and mode != Mode.FULL:
         raise _bad("mode", "style directed trades one security: it takes no mode")
-    if o.households and (style != Style.STANDARD or o.min_improvement or o.defer_gains_days):
-        raise _bad(
-            "households",
-            "style, min improvement and defer gains apply to accounts solved one by one: not with households",
-        )
+    if o.households and style == Style.DIRECTED:
+        raise _bad("households", HOUSEHOLD_DIRECTED)
     return RebalanceSettings(
         mode=mode,
         max_turnover=_DEFAULT.max_turnover if o.max_turnover is None else o.max_turnover,

@@ -157,6 +157,11 @@ def below_threshold(a: AccountInput, s: RebalanceSettings, rec: dict[str, Any]) 
         f"skipped: tracking error improves {gain:.4%} ({te0:.4%} -> {te1:.4%}), "
         f"less than the threshold {s.min_improvement:.4%}"
     )
+    return skipped_record(rec, why, gain, s.min_improvement)
+
+
+def skipped_record(rec: dict[str, Any], why: str, gain: float, threshold: float) -> dict[str, Any]:
+    """The record with no trades (rung `below-threshold`): what it would have traded in `skipped`."""
     before = rec["before"]
     eff = rec.get("effective_drift") or {}
     return {
@@ -171,6 +176,6 @@ def below_threshold(a: AccountInput, s: RebalanceSettings, rec: dict[str, Any]) 
         "turnover": 0.0,
         "drift_note": None,
         "effective_drift": {"before": eff.get("before"), "after": eff.get("before")},
-        "skipped": {"te_improvement": round(gain, 8), "threshold": s.min_improvement,
+        "skipped": {"te_improvement": round(gain, 8), "threshold": threshold,
                     "trades": len(rec["trades"]), "turnover": rec["turnover"]},
     }  # fmt: skip

@@ -91,6 +91,7 @@ def _dialog(qtbot, **form: object) -> RunOptionsDialog:  # type: ignore[no-untyp
             ["--style", "tactical", "--sleeve", "equity,Technology"],
         ),
         ({"households": True, "turnover": "35%"}, ["--households", "--max-turnover", "0.35"]),
+        ({"style": 1, "households": True}, ["--style", "minmax", "--households"]),  # styles solve households
         ({"tax_budget": "25,000", "turnover": "10"}, ["--tax-budget", "25000", "--max-turnover", "0.1"]),
         ({}, []),
     ],
@@ -110,7 +111,6 @@ def test_the_dialog_builds_the_clis_settings(qtbot, form: dict[str, object], arg
         ({"sleeve": "equity"}, "sleeve"),  # a standard run: the sleeve box is off and ignored
         ({"turnover": "abc"}, "max turnover: 'abc' is not a number"),
         ({"turnover": "250"}, "max turnover: 2.5 is out of range"),
-        ({"style": 1, "households": True}, "households: style, min improvement and defer gains"),
         ({"tax_budget": "lots"}, "tax budget: 'lots' is not an amount"),
         ({"cash_raise": "-5"}, "cash raise: -5 must be an amount >= 0"),
         ({"cash_raise": "5000", "cash_raise_by": "2026-13-01"}, "cash raise by: '2026-13-01' is not a date"),

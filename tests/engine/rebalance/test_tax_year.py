@@ -296,7 +296,7 @@ def test_cli_sets_and_lists_tax_budgets(book_path: Path, tmp_path: Path, capsys:
     assert _gains_only(rec) <= 750.0 + 0.01 and rec["tax_budget"]["cap"] == 750.0
     assert main([*db, "rebalance", "tax-budget", "set", "NOPE", "--amount", "1", "--user", "pat.pm"]) == 2
     capsys.readouterr()
-    for bad in (["--households", "--defer-gains", "10"], ["--style", "minmax", "--households"],
+    for bad in (["--households", "--style", "directed", "--directed", "AGA:buy:0.02"],
                 ["--sleeve", "etf"], ["--style", "tactical"], ["--style", "tactical", "--sleeve", "nope"]):  # fmt: skip
         assert main([*db, "rebalance", "--no-save", *bad]) == 2
         assert capsys.readouterr().err.startswith("error:")
