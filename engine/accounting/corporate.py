@@ -259,11 +259,18 @@ def book_dividend(
     delta: dict[int, Decimal] = {}
     for m in moves:
         delta[m["account_id"]] = delta.get(m["account_id"], Decimal(0)) + m["amount"]
-    with session.no_autoflush:
-        for account_id, d in delta.items():
-            bal = session.get(CashBalance, (account_id, ccy))
-            assert bal is not None
-            bal.unsettled = Decimal(bal.unsettled or 0) + d
+    balances = {
+        b.account_id: b
+        for i in range(0, len(ids), 500)
+        for b in session.scalars(
+            select(CashBalance).where(
+                CashBalance.account_id.in_(ids[i : i + 500]), CashBalance.currency == ccy
+            )
+        )
+    }
+    for account_id, d in delta.items():
+        bal = balances[account_id]
+        bal.unsettled = Decimal(bal.unsettled or 0) + d
     session.flush()
     return ActionResult(ref=spec.ref, applied=True, lots=0, payments=tuple(payments))
 

@@ -86,6 +86,7 @@ class BulkTradeBooker:
         self.session = session
         self.booker = booker or LedgerBooker()
         self._fx: dict[date, FxTable] = {}
+        self._rates: dict[tuple[str, str, date], Decimal] = {}
         self._settle: dict[tuple[str, date], date] = {}
         self._months: dict[str, int | None] = {}
         self._pending: list[_Plan] = []
@@ -100,10 +101,14 @@ class BulkTradeBooker:
     def _fx_rate(self, from_ccy: str, to_ccy: str, on: date) -> Decimal:
         if from_ccy == to_ccy:
             return Decimal(1)
-        table = self._fx.get(on)
-        if table is None:
-            table = self._fx[on] = FxTable.load(self.session, start=on, end=on + timedelta(days=1))
-        return table.rate(from_ccy, to_ccy, on)
+        key = (from_ccy, to_ccy, on)
+        rate = self._rates.get(key)
+        if rate is None:
+            table = self._fx.get(on)
+            if table is None:
+                table = self._fx[on] = FxTable.load(self.session, start=on, end=on + timedelta(days=1))
+            rate = self._rates[key] = table.rate(from_ccy, to_ccy, on)
+        return rate
 
     def _settle_date(self, mic: str, on: date) -> date:
         key = (mic, on)
@@ -120,10 +125,11 @@ class BulkTradeBooker:
 
     def _load_lots(self, pairs: set[tuple[int, int]]) -> None:
         ids = sorted({a for a, _ in pairs})
+        sids = sorted({s for _, s in pairs})
         for lid, aid, sid, ref, qty, cost, acq, fx in chunked(
             self.session,
             select(TaxLot.id, TaxLot.account_id, TaxLot.security_id, TaxLot.lot_ref, TaxLot.quantity,
-                   TaxLot.unit_cost, TaxLot.acquired, TaxLot.fx_rate),
+                   TaxLot.unit_cost, TaxLot.acquired, TaxLot.fx_rate).where(TaxLot.security_id.in_(sids)),
             TaxLot.account_id, ids,
         ):  # fmt: skip
             if (aid, sid) in pairs:
