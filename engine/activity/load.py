@@ -35,7 +35,7 @@ from engine.activity.checks import (
     load_accounts,
     security_index,
 )
-from engine.activity.post import Posted, Poster
+from engine.activity.post import Posted, Poster, post_trades
 from engine.activity.rows import KINDS, TRADES, ParsedActivity
 from engine.activity.tables import ActivityFile, ActivityLine
 from engine.audit.chain import record
@@ -176,11 +176,18 @@ def book_activity_file(
         problems.extend(Problem(getattr(e, "row", 1), e.field, e.reason) for e in errors)
         posted_by: list[tuple[Checked, Posted]] = list(zip(cash, booked_cash, strict=False))
         poster = Poster(session, custodian, _fx_for(session, rest))
-        for c in rest:
+        i = 0
+        while i < len(rest):
+            if rest[i].row.kind in TRADES:  # a run of trades away: booked set-wise (the same rows)
+                j = next((k for k in range(i, len(rest)) if rest[k].row.kind not in TRADES), len(rest))
+                posted_by += post_trades(poster, rest[i:j], problems)
+                i = j
+                continue
             try:
-                posted_by.append((c, poster.post(c)))
+                posted_by.append((rest[i], poster.post(rest[i])))
             except BookingError as exc:
-                problems.append(Problem(c.row.row, exc.field, exc.reason))
+                problems.append(Problem(rest[i].row.row, exc.field, exc.reason))
+            i += 1
         lines: list[dict[str, Any]] = []
         for c, posted in posted_by:
             r = c.row

@@ -27,7 +27,8 @@ from engine.accounting.relief import OpenLot, ReliefError, choose_lots
 from engine.accounting.rules import long_after_months
 from engine.accounting.tables import Booking
 from engine.activity.checks import Checked
-from engine.errors import NotFound
+from engine.activity.trades_bulk import BulkTradeBooker
+from engine.errors import NotFound, Problem
 from engine.model.currency import round_money
 from engine.model.enums import LotRelief, Side
 from engine.model.trades import TradeFill
@@ -59,6 +60,7 @@ class Poster:
         self.session = session
         self.custodian = custodian
         self.booker = LedgerBooker(fx)
+        self.fx = fx
 
     def post(self, c: Checked) -> Posted:
         """Book one line in the caller's transaction; BookingError names the field and reason."""
@@ -71,28 +73,22 @@ class Poster:
         return handler(c, source_ref(self.custodian, c.row.reference))
 
     def _trade(self, c: Checked, ref: str) -> Posted:
+        result = self.booker.book(self.session, self.fill(c))
+        realized = [(g.lot_ref, g.quantity, g.gain_base, g.term) for g in result.realized]
+        return Posted(
+            result.booking_id,
+            trade_detail(result.cash_amount, result.settle_date, result.lot_opened, realized),
+        )
+
+    def fill(self, c: Checked) -> TradeFill:
+        """The trade away as the booker takes it."""
         r = c.row
         assert c.security is not None and r.quantity is not None and r.price is not None
-        result = self.booker.book(
-            self.session,
-            TradeFill(
-                account=c.account.code, symbol=c.security.symbol, side=Side(r.kind), quantity=r.quantity,
-                price=r.price, trade_date=r.trade_date, source_ref=ref, settle_date=r.settle_date,
-                commission=r.commission,
-            ),
+        return TradeFill(
+            account=c.account.code, symbol=c.security.symbol, side=Side(r.kind), quantity=r.quantity,
+            price=r.price, trade_date=r.trade_date, source_ref=source_ref(self.custodian, r.reference),
+            settle_date=r.settle_date, commission=r.commission,
         )  # fmt: skip
-        detail: dict[str, Any] = {
-            "cash": str(result.cash_amount),
-            "settle_date": result.settle_date.isoformat(),
-        }
-        if result.lot_opened:
-            detail["lot_opened"] = result.lot_opened
-        if result.realized:
-            detail["realized"] = [
-                {"lot": g.lot_ref, "quantity": str(g.quantity), "gain_base": str(g.gain_base), "term": g.term}
-                for g in result.realized
-            ]
-        return Posted(result.booking_id, detail)
 
     def _booking(self, c: Checked, ref: str, kind: str, cash: Decimal, **kw: Any) -> Booking:
         r = c.row
@@ -210,3 +206,35 @@ class Poster:
                 row.quantity = left
         self.session.flush()
         return Posted(b.id, {"lots_relieved": relieved})
+
+
+def trade_detail(cash: Decimal, settle: date, lot_opened: str | None, realized: Any) -> dict[str, Any]:
+    """A trade line's detail: cash, settle date, the lot opened, the lots relieved with gains."""
+    detail: dict[str, Any] = {"cash": str(cash), "settle_date": settle.isoformat()}
+    if lot_opened:
+        detail["lot_opened"] = lot_opened
+    if realized:
+        detail["realized"] = [
+            {"lot": lot, "quantity": str(q), "gain_base": str(g), "term": term}
+            for lot, q, g, term in realized
+        ]
+    return detail
+
+
+def post_trades(
+    poster: Poster, lines: list[Checked], problems: list[Problem]
+) -> list[tuple[Checked, Posted]]:
+    """Book a run of trades away set-wise (engine.activity.trades_bulk: the rows the single-line
+    path writes, in order); a refused line is added to `problems` (row, field, reason)."""
+
+    def refused(n: int, exc: BookingError) -> None:
+        problems.append(Problem(lines[n].row.row, exc.field, exc.reason))
+
+    booked = BulkTradeBooker(poster.session, poster.booker, poster.fx).book_all(
+        [poster.fill(c) for c in lines], on_error=refused
+    )
+    return [
+        (c, Posted(b.booking_id, trade_detail(b.cash_amount, b.settle_date, b.lot_opened, b.realized)))
+        for c, b in zip(lines, booked, strict=True)
+        if b is not None
+    ]

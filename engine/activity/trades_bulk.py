@@ -23,6 +23,7 @@ and balances come out exactly as if every fill had been booked one by one):
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -32,6 +33,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.accounting.booking import UNIT, LedgerBooker
+from engine.accounting.errors import BookingError
 from engine.accounting.holding import term
 from engine.accounting.relief import OpenLot, ReliefError, choose_lots
 from engine.accounting.rules import long_after_months
@@ -82,9 +84,14 @@ class _Plan:
 class BulkTradeBooker:
     """Books a list of fills in the caller's transaction (see the module docstring)."""
 
-    def __init__(self, session: Session, booker: LedgerBooker | None = None) -> None:
+    def __init__(
+        self, session: Session, booker: LedgerBooker | None = None, fx: FxTable | None = None
+    ) -> None:
+        """`booker`: the single-fill booker (one given with an FX table books with it); `fx`: the
+        rates around the fills' trade dates (as LedgerBooker(fx) takes them), else read per date."""
         self.session = session
-        self.booker = booker or LedgerBooker()
+        self.booker = booker or LedgerBooker(fx)
+        self._given_fx = fx
         self._fx: dict[date, FxTable] = {}
         self._rates: dict[tuple[str, str, date], Decimal] = {}
         self._settle: dict[tuple[str, date], date] = {}
@@ -103,7 +110,9 @@ class BulkTradeBooker:
             return Decimal(1)
         key = (from_ccy, to_ccy, on)
         rate = self._rates.get(key)
-        if rate is None:
+        if rate is None and self._given_fx is not None:
+            rate = self._rates[key] = self._given_fx.rate(from_ccy, to_ccy, on)
+        elif rate is None:
             table = self._fx.get(on)
             if table is None:
                 table = self._fx[on] = FxTable.load(self.session, start=on, end=on + timedelta(days=1))
@@ -286,9 +295,13 @@ class BulkTradeBooker:
 
     # ---- the driver -----------------------------------------------------------------------
 
-    def book_all(self, fills: list[TradeFill]) -> list[Booked]:
-        """Book `fills` in their order; BookingError (from the booker) stops at the first refused
-        fill, with what came before it written (the caller's savepoint decides)."""
+    def book_all(
+        self, fills: list[TradeFill], on_error: Callable[[int, BookingError], None] | None = None
+    ) -> list[Booked | None]:
+        """Book `fills` in their order; what each booked, in order. A fill the booker refuses
+        (BookingError) is given to `on_error` (index, error) and booking goes on (None in its
+        place), like booking one by one and collecting the refusals; without `on_error` the error
+        propagates, with what came before it written (the caller's transaction decides)."""
         accts = load_accounts(self.session, {f.account for f in fills})
         secs = load_securities(self.session, {f.symbol for f in fills})
         slow = single_path(self.session, fills, accts, secs)
@@ -316,16 +329,22 @@ class BulkTradeBooker:
                         self._pending_buys.add(key)
                     continue
             self._write()
-            r = self.booker.book(self.session, f)
-            self._out.append(Booked(
-                r.booking_id, r.cash_amount, r.settle_date, r.lot_opened,
-                tuple((g.lot_ref, g.quantity, g.gain_base, g.term) for g in r.realized),
-            ))  # fmt: skip
-            a_, s_ = accts.get(f.account), secs.get(f.symbol)
-            if a_ is not None and s_ is not None:  # its lots (and a wash match's) are read again
+            try:
+                r = self.booker.book(self.session, f)
+            except BookingError as exc:
+                if on_error is None:
+                    raise
+                on_error(n, exc)
+                self._out.append(None)
+            else:
+                self._out.append(Booked(
+                    r.booking_id, r.cash_amount, r.settle_date, r.lot_opened,
+                    tuple((g.lot_ref, g.quantity, g.gain_base, g.term) for g in r.realized),
+                ))  # fmt: skip
+            a_ = accts.get(f.account)
+            if a_ is not None:  # its lots (and a wash match's) are read again
                 for k in [k for k in self._lots if hh_of.get(k[0], -1) == a_.household or k[0] == a_.id]:
                     del self._lots[k]
         self._write()
-        out = [b for b in self._out if b is not None]
-        self._out = []
+        out, self._out = self._out, []
         return out
