@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.accounting.tables import CashMovement
@@ -80,17 +80,37 @@ def post_cash(
 
 
 def settle_due(session: Session, as_of: date, account_ids: list[int] | None = None) -> int:
-    """Move every unsettled movement with settle date on or before `as_of` to settled."""
-    q = select(CashMovement).where(CashMovement.settled.is_(False), CashMovement.settle_date <= as_of)
+    """Move every unsettled movement with settle date on or before `as_of` to settled.
+
+    Set-wise: the due movements are read once (plain rows), each balance moves by their sum
+    (Decimal, as one by one) and one UPDATE marks them settled; movements already in the
+    session are updated with it (synchronize_session)."""
+    session.flush()
+    cond = [CashMovement.settled.is_(False), CashMovement.settle_date <= as_of]
     if account_ids is not None:
-        q = q.where(CashMovement.account_id.in_(account_ids))
+        cond.append(CashMovement.account_id.in_(account_ids))
+    delta: dict[tuple[int, str], Decimal] = {}
     n = 0
-    for mv in session.scalars(q):
-        bal = _balance(session, mv.account_id, mv.currency)
-        bal.unsettled = Decimal(bal.unsettled) - Decimal(mv.amount)
-        bal.settled = Decimal(bal.settled) + Decimal(mv.amount)
-        mv.settled = True
+    for account_id, currency, amount in session.execute(
+        select(CashMovement.account_id, CashMovement.currency, CashMovement.amount).where(*cond)
+    ):
+        key = (int(account_id), str(currency))
+        delta[key] = delta.get(key, Decimal(0)) + Decimal(amount)
         n += 1
+    if not n:
+        return 0
+    ids = sorted({a for a, _ in delta})
+    found: dict[tuple[int, str], CashBalance] = {}
+    for i in range(0, len(ids), 500):
+        for bal in session.scalars(select(CashBalance).where(CashBalance.account_id.in_(ids[i : i + 500]))):
+            found[(bal.account_id, bal.currency)] = bal
+    for key, amount in delta.items():
+        bal = found.get(key) or _balance(session, *key)
+        bal.unsettled = Decimal(bal.unsettled or 0) - amount
+        bal.settled = Decimal(bal.settled or 0) + amount
+    session.execute(
+        update(CashMovement).where(*cond).values(settled=True).execution_options(synchronize_session="fetch")
+    )
     session.flush()
     return n
 

@@ -24,18 +24,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from engine.accounting.cash import ensure_balances, post_cash
+from engine.accounting.cash import ensure_balances
 from engine.accounting.errors import BookingError
 from engine.accounting.rules import withholding_rate
-from engine.accounting.tables import Booking, CorporateAction, RealizedGain
+from engine.accounting.tables import Booking, CashMovement, CorporateAction, RealizedGain
 from engine.model.currency import round_money
 from engine.state.corporate import BOOKED, CORPORATE_ACTIONS
 from engine.store.accounts import Account
 from engine.store.base import utcnow
-from engine.store.positions import TaxLot
+from engine.store.positions import CashBalance, TaxLot
 from engine.store.reference import Security
 
 KINDS = ("split", "dividend", "rename")
@@ -218,7 +218,8 @@ def book_dividend(
         for a in session.scalars(select(Account).where(Account.id.in_(ids[i : i + 500])))
     }
     rates: dict[str, Decimal] = {}
-    bookings: dict[int, tuple[Booking, Decimal, Decimal]] = {}
+    rows: list[dict[str, Any]] = []
+    amounts: list[tuple[int, Decimal, Decimal]] = []
     for account_id in ids:
         account = accounts[account_id]
         gross = round_money(held[account_id] * amount * mult, ccy)
@@ -227,48 +228,49 @@ def book_dividend(
                 session, security.country, account.tax_jurisdiction, spec.ex_date
             )
         tax = round_money(gross * rates[account.tax_jurisdiction], ccy)
-        booking = Booking(
-            source_ref=f"CA:{spec.ref}:{account.code}",
-            kind="dividend",
-            account_id=account_id,
-            security_id=security.id,
-            quantity=held[account_id],
-            price=spec.amount,
-            currency=ccy,
-            cash_amount=gross - tax,
-            trade_date=spec.ex_date,
-            settle_date=pay,
-            commission=Decimal(0),
-            fees=Decimal(0),
-            replacement_used=Decimal(0),
-        )
-        session.add(booking)
-        bookings[account_id] = (booking, gross, tax)
-    session.flush()  # one flush for every booking: their ids, before the cash refers to them
+        rows.append(dict(
+            source_ref=f"CA:{spec.ref}:{account.code}", kind="dividend", account_id=account_id,
+            security_id=security.id, side=None, quantity=held[account_id], price=spec.amount, currency=ccy,
+            cash_amount=gross - tax, trade_date=spec.ex_date, settle_date=pay, commission=Decimal(0),
+            fees=Decimal(0), replacement_used=Decimal(0), lot_ref=None,
+        ))  # fmt: skip
+        amounts.append((account_id, gross, tax))
+    if not rows:
+        return ActionResult(ref=spec.ref, applied=True, lots=0, payments=())
+    # Set-wise: the bookings in one statement (ids in order), their movements in another, each
+    # balance moved once by the movements' sum (the same rows post_cash writes one by one).
+    booking_ids = list(
+        session.scalars(insert(Booking).returning(Booking.id, sort_by_parameter_order=True), rows)
+    )
+    moves: list[dict[str, Any]] = []
+    for booking_id, (account_id, gross, tax) in zip(booking_ids, amounts, strict=True):
+        account = accounts[account_id]
+        rate = rates[account.tax_jurisdiction]
+        common: dict[str, Any] = dict(account_id=account_id, currency=ccy, trade_date=spec.ex_date,
+                                      settle_date=pay, booking_id=booking_id, settled=False)  # fmt: skip
+        moves.append({**common, "amount": round_money(gross, ccy), "kind": "dividend",
+                      "note": f"{security.symbol} {spec.amount}/sh"})  # fmt: skip
+        if tax:
+            moves.append({**common, "amount": round_money(-tax, ccy), "kind": "withholding",
+                          "note": f"{security.country} withholding {rate:%} for {account.tax_jurisdiction} resident"})  # fmt: skip
+        payments.append((account.code, gross, tax))
+    session.execute(insert(CashMovement), moves)
     ensure_balances(session, ids, ccy)
-    with session.no_autoflush:
-        for account_id, (booking, gross, tax) in bookings.items():
-            account = accounts[account_id]
-            rate = rates[account.tax_jurisdiction]
-            common: dict[str, Any] = dict(
-                account_id=account_id,
-                currency=ccy,
-                trade_date=spec.ex_date,
-                settle_date=pay,
-                booking_id=booking.id,
+    delta: dict[int, Decimal] = {}
+    for m in moves:
+        delta[m["account_id"]] = delta.get(m["account_id"], Decimal(0)) + m["amount"]
+    balances = {
+        b.account_id: b
+        for i in range(0, len(ids), 500)
+        for b in session.scalars(
+            select(CashBalance).where(
+                CashBalance.account_id.in_(ids[i : i + 500]), CashBalance.currency == ccy
             )
-            post_cash(
-                session, amount=gross, kind="dividend", note=f"{security.symbol} {spec.amount}/sh", **common
-            )
-            if tax:
-                post_cash(
-                    session,
-                    amount=-tax,
-                    kind="withholding",
-                    note=f"{security.country} withholding {rate:%} for {account.tax_jurisdiction} resident",
-                    **common,
-                )
-            payments.append((account.code, gross, tax))
+        )
+    }
+    for account_id, d in delta.items():
+        bal = balances[account_id]
+        bal.unsettled = Decimal(bal.unsettled or 0) + d
     session.flush()
     return ActionResult(ref=spec.ref, applied=True, lots=0, payments=tuple(payments))
 

@@ -35,7 +35,7 @@ from engine.activity.checks import (
     load_accounts,
     security_index,
 )
-from engine.activity.post import Posted, Poster
+from engine.activity.post import Posted, Poster, post_trades
 from engine.activity.reversals import find_originals
 from engine.activity.rows import KINDS, TRADES, ParsedActivity
 from engine.activity.tables import ActivityFile, ActivityLine
@@ -180,11 +180,18 @@ def book_activity_file(
         poster = Poster(session, custodian, _fx_for(session, rest))
         poster.originals = originals
         poster.booked = {c.row.reference: p.booking_id for c, p in posted_by}
-        for c in rest:
+        i = 0
+        while i < len(rest):
+            if rest[i].row.kind in TRADES:  # a run of trades away: booked set-wise (the same rows)
+                j = next((k for k in range(i, len(rest)) if rest[k].row.kind not in TRADES), len(rest))
+                posted_by += post_trades(poster, rest[i:j], problems)
+                i = j
+                continue
             try:
-                posted_by.append((c, poster.post(c)))
+                posted_by.append((rest[i], poster.post(rest[i])))
             except BookingError as exc:
-                problems.append(Problem(c.row.row, exc.field, exc.reason))
+                problems.append(Problem(rest[i].row.row, exc.field, exc.reason))
+            i += 1
         lines: list[dict[str, Any]] = []
         for c, posted in posted_by:
             r = c.row

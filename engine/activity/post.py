@@ -29,7 +29,8 @@ from engine.accounting.tables import Booking, CashMovement
 from engine.activity.checks import Checked
 from engine.activity.lots import LotNamingError, picks_for
 from engine.activity.reversals import Original
-from engine.errors import NotFound
+from engine.activity.trades_bulk import BulkTradeBooker
+from engine.errors import NotFound, Problem
 from engine.model.currency import round_money
 from engine.model.enums import LotRelief, Side
 from engine.model.trades import LotPick, TradeFill
@@ -61,6 +62,7 @@ class Poster:
         self.session = session
         self.custodian = custodian
         self.booker = LedgerBooker(fx)
+        self.fx = fx
         self.originals: dict[str, Original] = {}  # reversal reference -> the line it cancels
         self.booked: dict[str, int] = {}  # reference -> booking id of this file's lines booked so far
 
@@ -103,29 +105,24 @@ class Poster:
         )
 
     def _trade(self, c: Checked, ref: str) -> Posted:
+        result = self.booker.book(self.session, self.fill(c))
+        realized = [(g.lot_ref, g.quantity, g.gain_base, g.term) for g in result.realized]
+        return Posted(
+            result.booking_id,
+            trade_detail(result.cash_amount, result.settle_date, result.lot_opened, realized),
+        )
+
+    def fill(self, c: Checked) -> TradeFill:
+        """The trade away as the booker takes it."""
         r = c.row
         assert c.security is not None and r.quantity is not None and r.price is not None
+        ref = source_ref(self.custodian, r.reference)
         picks = self._specific(c, ref) if r.kind == "sell" else None
-        result = self.booker.book(
-            self.session,
-            TradeFill(
-                account=c.account.code, symbol=c.security.symbol, side=Side(r.kind), quantity=r.quantity,
-                price=r.price, trade_date=r.trade_date, source_ref=ref, settle_date=r.settle_date,
-                commission=r.commission, lots=picks or (),
-            ),
+        return TradeFill(
+            account=c.account.code, symbol=c.security.symbol, side=Side(r.kind), quantity=r.quantity,
+            price=r.price, trade_date=r.trade_date, source_ref=ref, settle_date=r.settle_date,
+            commission=r.commission, lots=picks or (),
         )  # fmt: skip
-        detail: dict[str, Any] = {
-            "cash": str(result.cash_amount),
-            "settle_date": result.settle_date.isoformat(),
-        }
-        if result.lot_opened:
-            detail["lot_opened"] = result.lot_opened
-        if result.realized:
-            detail["realized"] = [
-                {"lot": g.lot_ref, "quantity": str(g.quantity), "gain_base": str(g.gain_base), "term": g.term}
-                for g in result.realized
-            ]
-        return Posted(result.booking_id, detail)
 
     def _booking(self, c: Checked, ref: str, kind: str, cash: Decimal, **kw: Any) -> Booking:
         r = c.row
@@ -267,3 +264,42 @@ class Poster:
                 row.quantity = left
         self.session.flush()
         return Posted(b.id, {"lots_relieved": relieved})
+
+
+def trade_detail(cash: Decimal, settle: date, lot_opened: str | None, realized: Any) -> dict[str, Any]:
+    """A trade line's detail: cash, settle date, the lot opened, the lots relieved with gains."""
+    detail: dict[str, Any] = {"cash": str(cash), "settle_date": settle.isoformat()}
+    if lot_opened:
+        detail["lot_opened"] = lot_opened
+    if realized:
+        detail["realized"] = [
+            {"lot": lot, "quantity": str(q), "gain_base": str(g), "term": term}
+            for lot, q, g, term in realized
+        ]
+    return detail
+
+
+def post_trades(
+    poster: Poster, lines: list[Checked], problems: list[Problem]
+) -> list[tuple[Checked, Posted]]:
+    """Book a run of trades away set-wise (engine.activity.trades_bulk: the rows the single-line
+    path writes, in order); a refused line is added to `problems` (row, field, reason)."""
+
+    fills: list[TradeFill] = []
+    kept: list[Checked] = []
+    for c in lines:  # a sale that must name its lots and does not is refused here, with its row
+        try:
+            fills.append(poster.fill(c))
+            kept.append(c)
+        except BookingError as exc:
+            problems.append(Problem(c.row.row, exc.field, exc.reason))
+
+    def refused(n: int, exc: BookingError) -> None:
+        problems.append(Problem(kept[n].row.row, exc.field, exc.reason))
+
+    booked = BulkTradeBooker(poster.session, poster.booker, poster.fx).book_all(fills, on_error=refused)
+    return [
+        (c, Posted(b.booking_id, trade_detail(b.cash_amount, b.settle_date, b.lot_opened, b.realized)))
+        for c, b in zip(kept, booked, strict=True)
+        if b is not None
+    ]

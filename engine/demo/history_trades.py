@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.accounting.booking import LedgerBooker
+from engine.activity.trades_bulk import BulkTradeBooker
 from engine.demo.history_events import money
 from engine.demo.history_values import Market, Snapshot
 from engine.model.enums import Side
@@ -101,10 +102,15 @@ def rebalance_trades(
     return fills
 
 
-def book_fills(session: Session, fills: list[TradeFill]) -> int:
-    """Book every fill (sells first, so lots are relieved before cash is spent); returns booked."""
+def book_fills(session: Session, fills: list[TradeFill], *, bulk: bool = True) -> int:
+    """Book every fill (sells first, so lots are relieved before cash is spent); returns booked.
+    `bulk`: set-wise (engine.activity.trades_bulk, the same rows); False: one by one through
+    LedgerBooker (the reference the tests compare the bulk path with)."""
+    ordered = sorted(fills, key=lambda f: (f.side != Side.SELL, f.account, f.symbol))
+    if bulk:
+        return sum(b is not None for b in BulkTradeBooker(session).book_all(ordered))
     booker = LedgerBooker()
-    for f in sorted(fills, key=lambda f: (f.side != Side.SELL, f.account, f.symbol)):
+    for f in ordered:
         booker.book(session, f)
     return len(fills)
 
