@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +34,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache for bulk loads and revaluation scans
     cur.close()
+
+
+def _begin_before_first_savepoint(conn: Connection, _name: str | None) -> None:
+    """Python's sqlite3 starts no transaction before a SAVEPOINT, so SQLite would open one for it
+    and the savepoint's RELEASE would commit it: a later error could not roll those writes back.
+    Begin the transaction first, so a savepoint is always nested inside the one it belongs to."""
+    dbapi = conn.connection.dbapi_connection
+    if dbapi is not None and not dbapi.in_transaction:
+        dbapi.execute("BEGIN")
 
 
 def _private_sqlite(path: Path) -> None:
@@ -92,6 +101,7 @@ class Database:
         self.engine: Engine = create_engine(self.url, **engine_kwargs)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "savepoint", _begin_before_first_savepoint)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.secret_box: SecretBox | None = None
         if secret_box is not None:
