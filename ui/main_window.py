@@ -146,7 +146,7 @@ class MainWindow(QMainWindow):
         self.shared = SharedDeskLink(self, desk.database.engine.url, self.docks)
         desk.message.connect(lambda m: self.statusBar().showMessage(m, 15_000))
         desk.jobs.started.connect(self.progress.track)
-        desk.jobs.ended.connect(lambda j: self.progress.ended(j, len(desk.jobs.running)))
+        desk.jobs.ended.connect(self._job_ended)  # a method: Qt drops it with the window
         desk.book_ready.connect(self._book_status)
         self.set_theme(self.theme)
         self._restore_columns()
@@ -214,6 +214,9 @@ class MainWindow(QMainWindow):
         sb.addPermanentWidget(self.asof_label)
         sb.addPermanentWidget(self.user_label)
         sb.addPermanentWidget(self.db_label)
+
+    def _job_ended(self, job: Job) -> None:
+        self.progress.ended(job, len(self.desk.jobs.running))
 
     def _book_status(self, data: object) -> None:
         snap = data.snap  # type: ignore[attr-defined]

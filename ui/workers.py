@@ -83,6 +83,20 @@ class Job(QRunnable):
             self.signals.done.emit(result)
 
 
+def _to_live_widgets(fn: Callable[[Any], None]) -> Callable[[Any], None]:
+    """A job's result for a window closed while it ran has nowhere to go: drop it instead of
+    raising inside Qt's event loop ("Internal C++ object ... already deleted")."""
+
+    def deliver(value: Any) -> None:
+        try:
+            fn(value)
+        except RuntimeError as exc:
+            if "already deleted" not in str(exc):
+                raise
+
+    return deliver
+
+
 class Jobs(QObject):
     """Starts jobs and keeps them alive until they report; `busy` lists running job names."""
 
@@ -110,9 +124,9 @@ class Jobs(QObject):
             self.ended.emit(job)
 
         if on_done is not None:
-            job.signals.done.connect(on_done)
+            job.signals.done.connect(_to_live_widgets(on_done))
         if on_error is not None:
-            job.signals.failed.connect(on_error)
+            job.signals.failed.connect(_to_live_widgets(on_error))
         for sig in (job.signals.done, job.signals.failed, job.signals.cancelled):
             sig.connect(finish)
         self.started.emit(job)
