@@ -15,8 +15,7 @@ value V_H):
                                                             diagonal of its tracking-error matrix
               + sum_a s_a (cost + tp)'(b_a + l_a)           costs, as in the account problem
               + LOCATION * sum_{a taxable} s_a w_a[inefficient]   asset location (soft)
-              + (1 - CV) t                                  estimated tax of the household's
-                                                            year (CV = CARRY_VALUE; see below)
+              + t                                           estimated tax of the household's year
     s.t.      t >= 0,  t >= ytd_tax + sum_a s_a tax_a'l_a   losses net against this run's and the
                                                             year's gains first, and are worth
                                                             nothing beyond them
@@ -27,12 +26,10 @@ value V_H):
                                                             `qp_year`: its gains' tax, losses not
                                                             netted (rounding cannot break it)
 
-The documented design also had + CV (ytd_tax + sum_a s_a tax_a'l_a), so a net loss carried
-forward would be worth CV of its tax; the code never applied it (the term was added to a copy of
-q), and applying it makes every household of the demo book harvest losses it cannot use this
-year (-24,000 to -96,000 of estimated tax for three-account households). Until that is decided the
-objective is as it has run: a gain costs (1 - CV) of its tax, a loss saves as much while the
-year has gains to offset, and nothing beyond.
+A net gain costs its full estimated tax; a net loss beyond this run's and the year's gains is
+worth nothing in this objective (a carry-forward value would make households harvest losses they
+cannot use this year; it needs a loss threshold chosen with it). An earlier design weighed the
+tax by 0.75 and meant to value a carried loss at 0.25 of its tax, but only the 0.75 ever ran.
 
 The lot tax here is signed (a loss saves tax only while the household's year has gains to
 offset); each account's own tax term is left out of its block.
@@ -68,9 +65,7 @@ ACCOUNT_TE = 0.05
 LOCATION = 0.005
 INEFFICIENT_SECTORS = frozenset({"Fixed Income", "Real Estate"})
 ACCOUNT_CAP_SHARE = 0.98  # an account's own budget is kept a little inside (as `qp_year`)
-# The year's tax z enters as (1 - CARRY_VALUE) max(z, 0) (t >= z, t >= 0): see the module
-# docstring for the carry-forward term that was designed but is not applied.
-CARRY_VALUE = 0.25
+# The year's tax z enters as max(z, 0) (t >= z, t >= 0): see the module docstring.
 
 
 def tax_inefficient(u: Universe, idx: np.ndarray) -> np.ndarray:
@@ -262,7 +257,7 @@ def build_household_qp(
     pdiag = np.concatenate([*p_diag, 2 * ra * spec2, np.full(k, 2 * ra), [0.0]])
     ar = np.arange(nx, dtype=np.int64)
     P = sps.csc_matrix((pdiag, ar, np.arange(nx + 1, dtype=np.int64)), shape=(nx, nx))
-    q = np.concatenate([*qs, np.zeros(nU + k), [1.0 - CARRY_VALUE]])
+    q = np.concatenate([*qs, np.zeros(nU + k), [1.0]])
     return P, q, A, b, cones, maps, offs, oT, const
 
 

@@ -13,7 +13,6 @@ import pytest
 from engine.rebalance.household_figures import prepare_all, shares_of, target_of
 from engine.rebalance.household_qp import (
     ACCOUNT_TE,
-    CARRY_VALUE,
     LOCATION,
     Member,
     signed_lot_tax,
@@ -85,9 +84,7 @@ def _cvxpy(members: list[Member], u: Any, union: np.ndarray, target: np.ndarray,
     cons.append(t >= ytd + taxes)
     if budget is not None:
         cons.append(ytd + taxes <= budget)
-    obj += (
-        ra * (cp.sum_squares(B.T @ agg) + cp.sum(cp.multiply(spec2, cp.square(agg)))) + (1 - CARRY_VALUE) * t
-    )
+    obj += ra * (cp.sum_squares(B.T @ agg) + cp.sum(cp.multiply(spec2, cp.square(agg)))) + t
     prob = cp.Problem(cp.Minimize(obj), cons)
     prob.solve(solver=cp.CLARABEL)
     assert prob.status == "optimal"
