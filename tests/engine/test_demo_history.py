@@ -315,7 +315,7 @@ def test_the_same_seed_builds_the_same_history(
 
 LINE_BY_LINE = {
     "bookings": (534, "a724f477434db70e"),
-    "lots": (3446, "0da04fd9333cd213"),
+    "lots": (3446, "27fda46c38c8aa32"),
     "gains": (77, "8617dc9215f133f2"),
     "moves": (695, "3f5bcdc517ef68ed"),
     "cash": (69, "3ebec1b0178cabd8"),
