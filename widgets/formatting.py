@@ -51,10 +51,21 @@ def fmt_price(value: Any) -> str:
 
 
 def fmt_pct(value: Any, signed: bool = False) -> str:
-    """A fraction as a percentage: 0.0123 -> 1.23% (or +1.23% when signed)."""
+    """A fraction as a percentage: 0.0123 -> 1.23% (or +1.23% when signed); -0.00001 shows 0.00%,
+    never -0.00% (rounded first, then the negative zero dropped)."""
     if _missing(value):
         return ""
-    return f"{float(value) * 100:+.2f}%" if signed else f"{float(value) * 100:.2f}%"
+    shown = round(float(value) * 100, 2) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return f"{shown:+.2f}%" if signed else f"{shown:.2f}%"
+
+
+def sign_value(kind: str, value: Any) -> float:
+    """The number whose sign colours a cell: a percentage as shown (two decimals), so a cell that
+    reads 0.00% is never red or green; other kinds as they are."""
+    v = float(value)
+    if kind in ("pct", "drift"):
+        return round(v * 100, 2) + 0.0
+    return v
 
 
 def fmt_datetime(value: Any, tz: ZoneInfo | None = None) -> str:

@@ -21,7 +21,7 @@ from PySide6.QtGui import QColor
 
 from widgets.colors import UpDown
 from widgets.columns import Column
-from widgets.formatting import format_value
+from widgets.formatting import format_value, sign_value
 
 Index = QModelIndex | QPersistentModelIndex
 RAW_ROLE = int(Qt.ItemDataRole.UserRole) + 1
@@ -190,7 +190,7 @@ class FrameTableModel(QAbstractTableModel):
             if not (col.signed and col.numeric):
                 return None
             try:
-                return self.updown.for_value(float(self._data[col.key][row]))
+                return self.updown.for_value(sign_value(col.kind, self._data[col.key][row]))
             except (TypeError, ValueError):
                 return None
         if role == _BACKGROUND:
@@ -223,7 +223,7 @@ class FrameTableModel(QAbstractTableModel):
                 colour = None
                 if col.signed and col.numeric:
                     try:
-                        colour = self.updown.for_value(float(self._data[col.key][row]))
+                        colour = self.updown.for_value(sign_value(col.kind, self._data[col.key][row]))
                     except (TypeError, ValueError):
                         colour = None
                 if colour is not None:

@@ -40,3 +40,19 @@ def test_blotter_cells_do_not_inherit_the_previous_cells_colour(qapp) -> None:  
     assert fg.data() is not None
     b.model.multiData(b.model.index(0, 0), span)
     assert fg.data() is None
+
+
+def test_a_percentage_that_reads_zero_is_neither_negative_nor_coloured(qapp) -> None:  # type: ignore[no-untyped-def]
+    """The Compare dock showed "-0.00%" in red for a change of -0.00001%: the text is rounded first
+    and the colour follows what the cell shows, not the raw float."""
+    model = FrameTableModel([Column("name", "Name"), Column("d", "Change", "drift", signed=True)], key="name")
+    model.set_frame(pd.DataFrame({"name": ["a", "b"], "d": [-1e-7, -0.00006]}))
+    display = Qt.ItemDataRole.DisplayRole
+    fg = Qt.ItemDataRole.ForegroundRole
+    assert model.data(model.index(0, 1), display) == "+0.00%"
+    assert model.data(model.index(0, 1), fg) is None
+    assert model.data(model.index(1, 1), display) == "-0.01%"  # rounds to a visible loss: coloured
+    assert model.data(model.index(1, 1), fg) == model.updown.down
+    role = QModelRoleData(int(fg))
+    model.multiData(model.index(0, 1), QModelRoleDataSpan(role))
+    assert role.data() is None
