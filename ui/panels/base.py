@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDockWidget, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QSplitter, QVBoxLayout, QWidget
 
 from ui.desk import Desk
 
@@ -44,3 +45,18 @@ class Panel(QDockWidget):
 
     def apply_theme(self, dark: bool) -> None:
         """Re-colour what the palette does not reach (charts, status colours)."""
+
+    def set_split_body(self, bar: QWidget, upper: QWidget, lower: QWidget, sizes: list[int]) -> None:
+        """The dock's body: a toolbar on top of a vertical splitter (a list above its detail), the
+        splitter taking all the height the bar leaves."""
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(upper)
+        split.addWidget(lower)
+        split.setSizes(sizes)
+        body = QWidget()
+        outer = QVBoxLayout(body)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(bar)
+        outer.addWidget(split, 1)
+        self.setWidget(body)

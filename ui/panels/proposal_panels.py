@@ -4,14 +4,13 @@ release to trading (the proposal's trades become orders in the blotter)."""
 from __future__ import annotations
 
 import pandas as pd
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -133,17 +132,7 @@ class ProposalsPanel(TradeEditMixin, ProposalRunMixin, LiveTablePanel):
         lay.setContentsMargins(4, 2, 4, 0)
         lay.addWidget(self.detail)
         lay.addWidget(self.trades_view, 1)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.blotter)
-        split.addWidget(lower)
-        split.setSizes([300, 200])
-        body = QWidget()
-        outer = QVBoxLayout(body)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(0)
-        outer.addWidget(bar)
-        outer.addWidget(split, 1)
-        self.setWidget(body)
+        self.set_split_body(bar, self.blotter, lower, [300, 200])
         self.blotter.set_actions(
             [
                 RowAction("Accept and send to compliance", self.accept, shortcut="Ctrl+Return"),

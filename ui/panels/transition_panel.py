@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QInputDialog, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QInputDialog, QPushButton, QVBoxLayout, QWidget
 
 from engine.views import transitions
 from ui.desk import Desk
@@ -115,17 +114,7 @@ class TransitionsPanel(Panel):
         lay.setSpacing(0)
         lay.addWidget(self.caption)
         lay.addWidget(self.steps, 1)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.plans)
-        split.addWidget(lower)
-        split.setSizes([200, 260])
-        body = QWidget()
-        outer = QVBoxLayout(body)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(0)
-        outer.addWidget(bar)
-        outer.addWidget(split, 1)
-        self.setWidget(body)
+        self.set_split_body(bar, self.plans, lower, [200, 260])
         self.plan: dict[str, Any] = {}
         self.shown: int | None = None
         self.reload_after("proposals", "transitions")
