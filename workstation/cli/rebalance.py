@@ -6,25 +6,15 @@ import argparse
 import json
 import sys
 from collections import Counter
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-
-from engine.access.guard import require
-from engine.access.permissions import Permission
 from engine.errors import WorkstationError
-from engine.rebalance.batches import resolve_batch
 from engine.rebalance.book import book_as_of, load_accounts, load_universe
 from engine.rebalance.bulk import select_account_ids
 from engine.rebalance.drift import book_drift
 from engine.rebalance.events import RebalanceProgress
-from engine.rebalance.households import list_groups, set_group
-from engine.rebalance.review import review
 from engine.rebalance.run_options import build_settings, run_styled
 from engine.rebalance.settings import Mode, RebalanceSettings
-from engine.rebalance.tables import Proposal
-from engine.release.proposals import ReleaseErrors, releasable, release_proposals
 from workstation.cli import rebalance_compare, rebalance_edit, rebalance_exceptions, rebalance_transition
 from workstation.cli.args import (
     amount,
@@ -40,13 +30,15 @@ from workstation.cli.args import (
     workers,
 )
 from workstation.cli.output import dumps, table
+from workstation.cli.rebalance_households import add_household_arguments
 from workstation.cli.rebalance_modes import (
     add_style_arguments,
     add_tax_budget_arguments,
     run_options,
 )
-from workstation.cli.users import PASSWORD_ENV, add_user_option, sign_in
-from workstation.compose import open_store, order_manager
+from workstation.cli.rebalance_review import REVIEW_HELP, add_release_arguments, add_review_arguments
+from workstation.cli.users import PASSWORD_ENV, sign_in
+from workstation.compose import open_store
 
 
 def _selection(p: argparse.ArgumentParser) -> None:
@@ -181,212 +173,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             "(`workstation oms --headless` routes them); releasing again creates nothing.",
         )
     )
-
-
-REVIEW_HELP = {
-    "accept": "Accept proposals a solve produced (status ok, or rejected before): they go on to compliance "
-    "and release. --user signs in and needs rebalance.run; each decision is audited.",
-    "reject": "Reject proposals (status ok, or accepted and not yet released) with a reason. --user signs "
-    "in and needs rebalance.run; each decision is audited.",
-}
-
-
-def add_household_arguments(h: argparse.ArgumentParser) -> None:
-    """`rebalance households [--json]` and `rebalance households set H --target MODEL|blend --user U`."""
-    h.add_argument("--json", dest="households_json", action="store_true", help="print the groups as JSON")
-    h.set_defaults(func=cmd_households)
-    hsub = h.add_subparsers(dest="households_command", metavar="SUBCOMMAND")
-    st = hsub.add_parser(
-        "set",
-        help="create or change a household group (needs models.edit)",
-        description="The household's accounts then rebalance in one problem with `rebalance --households`.",
-    )
-    st.add_argument("household", metavar="H", help="household code")
-    st.add_argument(
-        "--target",
-        required=True,
-        metavar="MODEL|blend",
-        help="a model code, or blend: the value-weighted blend of the accounts' models",
-    )
-    st.add_argument("--currency", metavar="CCY", help="reporting currency (default USD, or the one base)")
-    st.add_argument(
-        "--tax-budget",
-        dest="group_tax_budget",
-        type=amount,
-        metavar="AMOUNT",
-        help="cap on additional estimated tax this year, reporting currency",
-    )
-    st.add_argument(
-        "--carry-forward", type=amount, default=0.0, metavar="AMOUNT", help="loss carry-forward (default 0)"
-    )
-    add_user_option(st)
-    st.add_argument("--json", dest="set_json", action="store_true", help="print the group as JSON")
-    st.set_defaults(func=cmd_household_set)
-
-
-def cmd_households(args: argparse.Namespace) -> int:
-    """List the household groups."""
-    with open_store(args.db) as database, database.session() as s:
-        groups = list_groups(s)
-    if args.households_json:
-        print(dumps({"households": groups}))
-        return 0
-    print(
-        table(
-            ["household", "target", "ccy", "tax budget", "carry-forward", "accounts"],
-            [
-                [
-                    g["household"],
-                    g["target"],
-                    g["reporting_currency"],
-                    "-" if g["tax_budget"] is None else f"{g['tax_budget']:,.0f}",
-                    f"{g['carry_forward']:,.0f}",
-                    ", ".join(f"{a['account']} ({a['tax_status']})" for a in g["accounts"]),
-                ]
-                for g in groups
-            ],
-            right={3, 4},
-        )
-    )
-    print(f"{len(groups)} household group(s)")
-    return 0
-
-
-def cmd_household_set(args: argparse.Namespace) -> int:
-    """Create or change one group; refused (exit 2, audited) without models.edit."""
-    with open_store(args.db) as database:
-        user = sign_in(database, args.user)
-        with database.transaction() as s:
-            out = set_group(
-                s,
-                user,
-                args.household,
-                args.target,
-                currency=args.currency.upper() if args.currency else None,
-                tax_budget=None if args.group_tax_budget is None else Decimal(str(args.group_tax_budget)),
-                carry_forward=Decimal(str(args.carry_forward)),
-            )
-    if args.set_json:
-        print(dumps(out))
-    else:
-        budget = "none" if out["tax_budget"] is None else f"{out['tax_budget']:,.2f}"
-        print(
-            f"household {out['household']}: target {out['target']}, {out['reporting_currency']}, "
-            f"tax budget {budget}, carry-forward {out['carry_forward']:,.2f}"
-        )
-    return 0
-
-
-def add_review_arguments(r: argparse.ArgumentParser, decision: str) -> None:
-    """The accept and reject commands' options."""
-    r.add_argument("ids", nargs="*", type=int, metavar="ID", help="proposal ids")
-    r.add_argument(
-        "--run",
-        metavar="BATCH",
-        help="every proposal of this bulk run waiting for review (status ok); the batch id or its first 6+ characters",
-    )
-    add_user_option(r)
-    r.add_argument("--reason", required=decision == "reject", default="", help="recorded in the audit log")
-    r.add_argument("--json", dest="review_json", action="store_true", help="print the outcome as JSON")
-    r.set_defaults(func=cmd_review, decision=decision)
-
-
-def cmd_review(args: argparse.Namespace) -> int:
-    """Accept or reject proposals one by one; prints each outcome (any failure: exit 2 after the others)."""
-    if bool(args.ids) == bool(args.run):
-        raise WorkstationError(f"rebalance {args.decision}: give proposal ids or --run BATCH (one of them)")
-    with open_store(args.db) as database:
-        user = sign_in(database, args.user)
-        with database.session() as s:
-            require(s, user, Permission.REBALANCE_RUN)  # refused once, audited, before any proposal
-            ids = list(args.ids) if args.ids else waiting_for_review(s, resolve_batch(s, args.run))
-        if not ids:
-            raise WorkstationError(f"run {args.run} has no proposal waiting for review")
-        done: list[dict[str, Any]] = []
-        errors: list[dict[str, Any]] = []
-        for pid in ids:
-            try:
-                with database.transaction() as s:
-                    status = review(s, user, pid, args.decision, args.reason)
-            except WorkstationError as exc:
-                errors.append({"id": pid, "error": str(exc)})
-            else:
-                done.append({"id": pid, "status": status})  # only once committed
-    if args.review_json:
-        print(dumps({"proposals": done, "errors": errors}))
-    else:
-        for d in done:
-            print(f"proposal {d['id']}: {d['status']}")
-    for e in errors:
-        print(f"error: {e['error']}", file=sys.stderr)
-    return 2 if errors else 0
-
-
-def waiting_for_review(session: Any, batch_id: str) -> list[int]:
-    """The ids of a run's proposals a PM has not reviewed yet (status ok), in id order."""
-    return list(
-        session.scalars(
-            select(Proposal.id)
-            .where(Proposal.batch_id == batch_id, Proposal.status == "ok")
-            .order_by(Proposal.id)
-        )
-    )
-
-
-def add_release_arguments(r: argparse.ArgumentParser) -> None:
-    """The release command's options."""
-    g = r.add_mutually_exclusive_group(required=True)
-    g.add_argument("--proposals", metavar="IDS", help="comma-separated proposal ids")
-    g.add_argument(
-        "--run",
-        metavar="BATCH",
-        help="every accepted proposal of this bulk run (the batch id or its first 6+ characters)",
-    )
-    add_user_option(r)
-    r.add_argument("--broker", metavar="NAME", help="FIX session (TargetCompID) the orders go to")
-    r.add_argument(
-        "--fx-broker", metavar="NAME", help="FX spot orders' broker (default: the same as --broker)"
-    )
-    r.add_argument("--reason", default="", help="recorded in the audit log")
-    r.add_argument("--json", dest="release_json", action="store_true", help="print one record per proposal")
-    r.set_defaults(func=cmd_release)
-
-
-def cmd_release(args: argparse.Namespace) -> int:
-    """Release proposals to orders; prints what each became (a refusal: exit 2 after the others)."""
-    with open_store(args.db) as database:
-        user = sign_in(database, args.user)
-        if args.run:
-            with database.session() as s:
-                ids = releasable(s, resolve_batch(s, args.run))
-            if not ids:
-                raise WorkstationError(f"run {args.run} has no accepted proposal waiting for release")
-        else:
-            try:
-                ids = [int(x) for x in args.proposals.split(",") if x.strip()]
-            except ValueError:
-                raise WorkstationError(f"--proposals takes ids like 12,13 (got {args.proposals!r})") from None
-        manager = order_manager(database)
-        failed: ReleaseErrors | None = None
-        try:
-            done = release_proposals(
-                manager, user, ids, broker=args.broker, fx_broker=args.fx_broker, reason=args.reason
-            )
-        except ReleaseErrors as exc:
-            done, failed = exc.done, exc
-    if args.release_json:
-        print(dumps([o.as_dict() for o in done]))
-    else:
-        for o in done:
-            st = ", ".join(f"{n} {k}" for k, n in o.statuses.items())
-            print(
-                f"proposal {o.proposal_id} {o.account}: {o.state.replace('_', ' ')}"
-                + (f", {len(o.order_ids)} order(s) ({st})" if o.order_ids else "")
-                + (f"; {o.message}" if o.message and o.state != "released" else "")
-            )
-    if failed is not None:
-        raise failed
-    return 0
 
 
 def add_drift_arguments(d: argparse.ArgumentParser) -> None:
