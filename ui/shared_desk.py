@@ -31,6 +31,11 @@ REFRESHES: dict[str, tuple[str, ...]] = {
     "approval": ("audit",),  # the case (queue) and its proposal are re-read by id (KEYED, below)
     "kill_switch": ("approvals", "audit", "killswitch"),  # another desk's switch shows here at once
     "rule": ("approvals", "audit"),
+    # A proposal's row is re-read by id in the proposals dock (KEYED); the docks built on runs and
+    # proposals as a whole (the runs to compare, exceptions, transition steps) reload, visible ones
+    # only and at most once a second. Not the household view: it values the household against a
+    # risk model of the whole universe (seconds), so it reloads on its own Refresh.
+    "proposal": ("compare", "exceptions", "transitions"),
 }
 KEYED = {"proposal": "proposals", "approval": "approvals"}
 """Change type -> dock that re-reads only the rows named in the change's ids (a bulk rebalance

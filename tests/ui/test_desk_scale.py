@@ -245,3 +245,27 @@ def test_the_approval_queue_takes_another_desks_cases_row_by_row(qtbot_module, p
     finally:
         panel.fetch = fetch  # type: ignore[method-assign]
         other.dispose()
+
+
+def test_another_desks_run_appears_among_the_runs_to_compare(qtbot_module, pat, book) -> None:  # type: ignore[no-untyped-def]
+    """The Compare dock follows the shared change feed: a run another desk stores shows up in its
+    run lists without a manual refresh (it used to wait for this desk's own next run)."""
+    compare = pat.docks["compare"]
+    compare.show()
+    compare.raise_()
+    qtbot_module.waitUntil(lambda: compare.loaded and not pat.desk.jobs.running, timeout=15_000)
+    batch = "elsewhere-compare-run"
+    assert compare.run_a.findData(batch) < 0
+    other = Database(book.url)
+    try:
+        with other.transaction() as s:
+            acct = s.scalars(select(Account).order_by(Account.id)).first()
+            s.add(Proposal(batch_id=batch, account_id=acct.id, mode="full", status="ok",  # type: ignore[union-attr]
+                           created_by="pia.pm", payload={"trades": []}))  # fmt: skip
+        qtbot_module.waitUntil(
+            lambda: compare.run_a.findData(batch) >= 0 and compare.run_b.findData(batch) >= 0, timeout=15_000
+        )
+        label = compare.run_a.itemText(compare.run_a.findData(batch))
+        assert "1 account(s)" in label and "pia.pm" in label
+    finally:
+        other.dispose()
