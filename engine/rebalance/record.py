@@ -13,6 +13,7 @@ from engine.rebalance.check import Outcome
 from engine.rebalance.explain import drift_note, effective_drift
 from engine.rebalance.prepare import Prepared
 from engine.rebalance.rounding import Rounded
+from engine.rebalance.run_limits import run_limits
 from engine.rebalance.settings import FX_COST, Mode, RebalanceSettings
 from engine.reports.numbers import allocate
 
@@ -207,4 +208,5 @@ def build_record(
             "before": effective_drift(p, s, p.w0, p.cash0),
             "after": effective_drift(p, s, w1, cash_after),
         },
+        "limits": run_limits(s),
     }

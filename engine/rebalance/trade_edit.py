@@ -42,7 +42,8 @@ from engine.rebalance.prepare import Prepared, prepare
 from engine.rebalance.record import build_record
 from engine.rebalance.rounding import Rounded
 from engine.rebalance.rounding import _fx as spot_trades
-from engine.rebalance.settings import Mode, RebalanceSettings
+from engine.rebalance.run_limits import settings_for
+from engine.rebalance.settings import RebalanceSettings
 from engine.rebalance.solve import check_rounded
 from engine.rebalance.tables import Proposal
 from engine.shared.errors import ConcurrentChange
@@ -182,16 +183,6 @@ def apply_edit(
     else:
         out[k] = {**t, "quantity": float(edit.quantity or 0.0)}
     return out, str(t["side"]), before
-
-
-def settings_for(payload: dict[str, Any]) -> RebalanceSettings:
-    """The limits a proposal is re-checked against: the firm's, with the proposal's mode (a cash raise
-    keeps at least the cash the account had: its amount is not stored with the proposal)."""
-    try:
-        mode = Mode(str(payload.get("mode") or "full"))
-    except ValueError:
-        mode = Mode.FULL
-    return RebalanceSettings(mode=mode, skip_in_band=False)
 
 
 def recheck(

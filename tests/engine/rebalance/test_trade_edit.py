@@ -246,3 +246,35 @@ def test_cli_edit_prints_json_and_exits_1_on_a_failed_recheck(
     assert out["ok"] is True and out["trades"] == len(original["trades"]) - 1
     assert main([*args, "--remove", "--user", PM]) == 2  # the trade is gone: one error line
     assert "no trade in" in capsys.readouterr().err
+
+
+def test_an_edit_is_rechecked_against_the_runs_own_limits(edited_book: Database) -> None:
+    """A run with a 3% turnover cap keeps its cap after an edit: selling a whole position that the
+    cap held back is a "max turnover" violation (the re-check used the firm's 100% before)."""
+    with edited_book.session() as s:
+        ids = list(s.scalars(select(Account.id).order_by(Account.id).limit(8)))
+    run = run_bulk(
+        edited_book, RebalanceSettings(skip_in_band=False, max_turnover=0.03), ids, executor="inline", user=PM
+    )
+    picked = None
+    with edited_book.session() as s:
+        for p in s.scalars(
+            select(Proposal).where(Proposal.batch_id == run.batch_id, Proposal.status == "ok")
+        ):
+            pay = p.payload or {}
+            assert pay["limits"]["max_turnover"] == 0.03 and pay["turnover"] <= 0.03 + 1e-9
+            for t in pay.get("trades") or []:
+                held = pay["before"]["holdings"].get(t["symbol"], 0.0)
+                price = t["est_value_base"] / t["quantity"]
+                if t["side"] == "sell" and held * price / pay["value_base"] > 0.035:
+                    picked = (p.id, t["symbol"], held)
+                    break
+            if picked:
+                break
+    assert picked is not None, "no sell of a position above 3.5% of its account in the capped run"
+    pid, symbol, held = picked
+    out = edit_trade(edited_book, PM, pid, TradeEdit(symbol, quantity=held), screen=compliance_screen)
+    assert not out["ok"]
+    assert any(v.startswith("max turnover") and "> 3.00%" in v for v in out["violations"])
+    status, payload = _payload(edited_book, pid)
+    assert status == "ok" and payload["limits"]["max_turnover"] == 0.03  # the edit keeps the run's limits
