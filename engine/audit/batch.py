@@ -70,14 +70,12 @@ def record_many(session: Session, drafts: Sequence[AuditDraft]) -> int:
             }
         )  # fmt: skip
         prev = digest
-    # Every appender holds the head lock, so this batch's entries are the newest: the last id
-    # comes back from the insert itself where the database returns ids from an executemany.
+    # Every appender holds the head lock, so this batch's entries are the newest. One entry (an
+    # order's change, a fill) returns its id; a batch is one executemany (SQLite would return
+    # ids row by row), then its last id is the table's newest.
     et = cast(Table, AuditEntry.__table__)
-    if dialect.insert_executemany_returning_sort_by_parameter_order:
-        ids = (
-            session.execute(insert(et).returning(et.c.id, sort_by_parameter_order=True), rows).scalars().all()
-        )
-        last_id = ids[-1]
+    if len(rows) == 1 and dialect.insert_returning:
+        last_id = session.execute(insert(et).returning(et.c.id), rows[0]).scalar_one()
     else:
         session.execute(insert(et), rows)
         last_id = session.execute(select(func.max(et.c.id))).scalar_one()
