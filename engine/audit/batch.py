@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.audit.canonical import canonical_json, entry_hash
@@ -40,13 +40,21 @@ def record_many(session: Session, drafts: Sequence[AuditDraft]) -> int:
     if not drafts:
         return 0
     n = len(drafts)
-    bumped: Any = session.execute(
-        update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=AuditHead.seq + n)
-    )
-    if not bumped.rowcount:
+    ht = cast(Table, AuditHead.__table__)
+    dialect = session.get_bind().dialect
+    bump = update(ht).where(ht.c.id == HEAD_ID).values(seq=ht.c.seq + n)
+    prev: str | None = None
+    if dialect.update_returning:  # the bump and the last hash in one statement
+        row = session.execute(bump.returning(ht.c.hash)).first()
+        found = row is not None
+        prev = row[0] if row is not None else None
+    else:
+        found = bool(session.execute(bump).rowcount)  # type: ignore[attr-defined]
+        if found:
+            prev = session.execute(select(ht.c.hash).where(ht.c.id == HEAD_ID)).scalar_one()
+    if not found:
         session.add(AuditHead(id=HEAD_ID, seq=n, last_id=None, hash=None))
         session.flush()
-    prev = session.execute(select(AuditHead.hash).where(AuditHead.id == HEAD_ID)).scalar_one()
     names = {d.username for d in drafts}
     user_ids = dict(session.execute(select(User.username, User.id).where(User.username.in_(names))).all())
     rows: list[dict[str, Any]] = []
@@ -62,11 +70,16 @@ def record_many(session: Session, drafts: Sequence[AuditDraft]) -> int:
             }
         )  # fmt: skip
         prev = digest
-    # Core executemany inserts in order; every appender holds the head lock, so the newest id
-    # in the table is this batch's last entry.
-    session.execute(insert(AuditEntry), rows)
-    last_id = session.execute(select(func.max(AuditEntry.id))).scalar_one()
-    session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(hash=prev, last_id=last_id))
+    # Every appender holds the head lock, so this batch's entries are the newest. One entry (an
+    # order's change, a fill) returns its id; a batch is one executemany (SQLite would return
+    # ids row by row), then its last id is the table's newest.
+    et = cast(Table, AuditEntry.__table__)
+    if len(rows) == 1 and dialect.insert_returning:
+        last_id = session.execute(insert(et).returning(et.c.id), rows[0]).scalar_one()
+    else:
+        session.execute(insert(et), rows)
+        last_id = session.execute(select(func.max(et.c.id))).scalar_one()
+    session.execute(update(ht).where(ht.c.id == HEAD_ID).values(hash=prev, last_id=last_id))
     head = session.identity_map.get(session.identity_key(AuditHead, HEAD_ID))
     if head is not None:
         session.expire(head)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from engine.compliance.tables import DeskAccount
 from engine.errors import ConcurrentUpdate, NotFound
-from engine.pricing.fx import FxTable
+from engine.pricing.fx_memo import fx_table
 from engine.pricing.prices import last_prices, latest_price_date
 from engine.store.accounts import Account, Household, Model
 from engine.store.market import PriceBar
@@ -220,7 +220,7 @@ def load_book(
     recent = _frame(session, rq, ["account_id", "security_id", "last_buy"])
     cash = _frame(session, cq, ["account_id", "currency", "amount"])
     cash = cash[cash["account_id"].isin(acct_pos.keys())]
-    fxt = FxTable.load(session, start=as_of, end=as_of)
+    fxt = fx_table(session, as_of, as_of)  # rebuilt only when the rates read differ
     currencies = sorted(
         set(sec["currency"]) | set(acct["base_currency"]) | set(cash["currency"]) | set(fxt.currencies)
     )

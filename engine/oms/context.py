@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from engine.clock import Clock
@@ -142,14 +142,18 @@ class OmsContext:
 
     def stamp_sent(self, cl_ord_ids: set[str]) -> None:
         """Record when orders were handed to their FIX session (the first time only), and the
-        market then: the arrival price (engine.oms.marks)."""
+        market then: the arrival price (engine.oms.marks). Core statements, no ORM objects: one
+        UPDATE (its version bumped, as an ORM write would) of the orders not stamped yet."""
+        t = cast(Table, Order.__table__)
         with self.database.transaction() as s:
             stamp = self.clock.now()
-            first = []
-            for o in s.scalars(select(Order).where(Order.cl_ord_id.in_(cl_ord_ids))):
-                if o.sent_at is None:
-                    first.append(o)
-                o.sent_at = o.sent_at or stamp
+            todo = t.c.cl_ord_id.in_(sorted(cl_ord_ids)) & t.c.sent_at.is_(None)
+            stamp_it = update(t).values(sent_at=stamp, version=t.c.version + 1)
+            if s.get_bind().dialect.update_returning:
+                first = list(s.execute(stamp_it.where(todo).returning(t.c.id, t.c.security_id)).all())
+            else:
+                first = list(s.execute(select(t.c.id, t.c.security_id).where(todo)).all())
+                s.execute(stamp_it.where(t.c.id.in_([r.id for r in first])))
             if first:
                 try:  # TCA's mark never costs the stamp: a failure here is logged, the order unmeasured
                     with s.begin_nested():

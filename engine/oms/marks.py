@@ -17,6 +17,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -53,7 +54,16 @@ def _last(port: MarketDataPort, symbol: str, at: datetime) -> MarketPrint | None
         return None
 
 
-def mark_arrivals(s: Session, port: MarketDataPort, orders: Iterable[Order], now: datetime) -> int:
+class Sent(Protocol):
+    """What the arrival mark reads of an order just sent (an Order, or a row of its columns)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def security_id(self) -> int: ...
+
+
+def mark_arrivals(s: Session, port: MarketDataPort, orders: Iterable[Sent], now: datetime) -> int:
     """Store the arrival price of orders just handed to their broker for the first time."""
     orders = list(orders)
     if not orders:
