@@ -17,7 +17,9 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,100 @@ class Heartbeat:
             probe(now)
 
 
+def run_until(predicate: Any, timeout_ms: int, sleepy: bool = False) -> bool:
+    """Run Qt's own event loop, as `app.exec()` does in the desktop, until `predicate()` holds
+    (checked every 20 ms by a timer). `ui.startup.process_events_until` (tests, screenshots)
+    sleeps 10 ms between passes of `processEvents()`, time in which no timer of the GUI thread
+    can fire: on a loaded machine most of the stalls it showed were those sleeps (the stall
+    sampler found the GUI thread in `time.sleep`). `sleepy` measures with that loop instead."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    if sleepy:
+        from ui.startup import process_events_until
+
+        return process_events_until(predicate, timeout_ms)
+    deadline = time.monotonic() + timeout_ms / 1000
+    loop = QEventLoop()
+
+    def check() -> None:
+        if predicate() or time.monotonic() > deadline:
+            loop.quit()
+
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(check)
+    timer.start()
+    if not predicate():
+        loop.exec()
+    timer.stop()
+    return bool(predicate())
+
+
+class StallSampler:
+    """A plain thread that, while the GUI heartbeat is overdue (no tick for more than the stall
+    limit), notes what every thread of this process is doing: its innermost frame in the project's
+    code and its innermost frame at all. Samples are taken when this thread gets the GIL, so they
+    name who held it (or was running) while the GUI thread waited."""
+
+    def __init__(self, beat: Heartbeat, every_s: float = 0.01) -> None:
+        self.beat = beat
+        self.every_s = every_s
+        self.counts: Counter[tuple[str, str, str]] = Counter()
+        self.samples = 0
+        self._stop = threading.Event()
+        self._gui = threading.get_ident()
+        self._thread = threading.Thread(target=self._run, name="stall-sampler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        names = {t.ident: t.name for t in threading.enumerate()}
+        me = threading.get_ident()
+        limit = (HEARTBEAT_MS + STALL_MS) / 1000
+        while not self._stop.wait(self.every_s):
+            if time.perf_counter() - self.beat.last < limit:
+                continue
+            self.samples += 1
+            frames = sys._current_frames()
+            if len(names) != len(frames):
+                names = {t.ident: t.name for t in threading.enumerate()}
+            for ident, frame in frames.items():
+                if ident == me:
+                    continue
+                where, ours = self._describe(frame)
+                if where.startswith(("threading.py:wait", "queue.py:get", "selectors.py:select")):
+                    continue  # an idle worker
+                who = "GUI" if ident == self._gui else names.get(ident, str(ident))
+                self.counts[(who, ours, where)] += 1
+
+    @staticmethod
+    def _describe(frame: Any) -> tuple[str, str]:
+        root = str(Path(__file__).resolve().parents[1])
+        inner = f"{Path(frame.f_code.co_filename).name}:{frame.f_code.co_name}"
+        ours = ""
+        f = frame
+        while f is not None:
+            name = f.f_code.co_filename
+            if name.startswith(root) and "/benchmarks/" not in name:
+                ours = f"{os.path.relpath(name, root)}:{f.f_code.co_name}:{f.f_lineno}"
+                break
+            f = f.f_back
+        return inner, ours
+
+    def report(self, top: int = 15) -> list[str]:
+        lines = [
+            f"stall samples: {self.samples} (every {self.every_s * 1000:.0f} ms while the GUI was overdue)"
+        ]
+        for (who, ours, where), n in self.counts.most_common(top):
+            lines.append(f"  {n:5d}  {who:<14} {ours:<60} {where}")
+        return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", help="an existing book (default: build a demo book first)")
@@ -74,6 +170,12 @@ def main() -> None:
     ap.add_argument("--mode", default="full")
     ap.add_argument("--cancel-after", type=float, default=8.0, help="seconds into the second run")
     ap.add_argument("--no-cancel-run", action="store_true")
+    ap.add_argument("--sample-stalls", action="store_true", help="print what ran while the GUI stalled")
+    ap.add_argument(
+        "--sleepy-loop",
+        action="store_true",
+        help="wait with process_events_until (sleeps 10 ms a pass), as before",
+    )
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="ws-bulk-ui-")
     if args.db:
@@ -94,9 +196,11 @@ def main() -> None:
     from ui.desk import Desk
     from ui.main_window import MainWindow
     from ui.settings import UserSettings
-    from ui.startup import process_events_until
     from ui.theme import apply_theme
     from workstation.compose import open_store
+
+    def process_events_until(predicate: Any, timeout_ms: int) -> bool:
+        return run_until(predicate, timeout_ms, args.sleepy_loop)
 
     apply_theme(app, "light")
     database = open_store(url)
@@ -114,6 +218,9 @@ def main() -> None:
     rows_before = panel.blotter.model.total_rows
     beat = Heartbeat()
     beat.start()
+    sampler = StallSampler(beat) if args.sample_stalls else None
+    if sampler is not None:
+        sampler.start()
     rss_idle = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     def one_run(cancel_after: float | None) -> dict[str, Any]:
@@ -218,7 +325,19 @@ def main() -> None:
         f"{peaks.get('rebalance_process', 'n/a')} / {peaks.get('largest_solver_worker', 'n/a')} MiB "
         f"(largest child of this process incl. any book build: {child:,.0f} MiB) |"
     )
+    print(
+        f"| event loop while waiting | {'process_events_until (10 ms sleeps)' if args.sleepy_loop else 'QEventLoop.exec'} |"
+    )
     print(f"| load average (1, 5, 15 min) start -> end | {load0} -> {load1} |")
+    cpu_s = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(
+        f"| CPU s: GUI process / its children (rebalance child and solvers) | "
+        f"{cpu_s.ru_utime + cpu_s.ru_stime:,.1f} / {kids.ru_utime + kids.ru_stime:,.1f} |"
+    )
+    if sampler is not None:
+        sampler.stop()
+        print("\n".join(sampler.report()))
     window.setProperty("force_close", True)
     window.close()
     desk.jobs.wait()

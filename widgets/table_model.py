@@ -118,6 +118,9 @@ class FrameTableModel(QAbstractTableModel):
         full repaint costs ~15-25 ms of GUI CPU, so a stream repaints at most ~4 times a second."""
         self._last_flush = -1e9
         self.flushes = 0
+        self.version = 0
+        """Bumped whenever the stored rows may have changed (a reload or a merge): a view that
+        derives something from every row (a filter's choices) recomputes only when it moved."""
         self.unchanged = 0
         """Rows upserted with the values they already had (not told to the views)."""
 
@@ -128,6 +131,7 @@ class FrameTableModel(QAbstractTableModel):
         self._pending.clear()
         self._deferred = None
         self._display = {}
+        self.version += 1
         self._data = {c: frame[c].to_numpy(copy=True) for c in frame.columns}
         for key in [c.key for c in self.columns] + ([self.key] if self.key else []):
             if key not in self._data:
@@ -379,6 +383,7 @@ class FrameTableModel(QAbstractTableModel):
         if not self._pending:
             return None
         self.flushes += 1
+        self.version += 1
         self._last_flush = time.monotonic()
         batch = pd.concat(self._pending, ignore_index=True) if len(self._pending) > 1 else self._pending[0]
         self._pending = []

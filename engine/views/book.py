@@ -1,11 +1,10 @@
-"""The PM desk's book: positions and account rows, valued account chunk by chunk, without the lots.
+"""The PM desk's book: positions and account rows valued from the lots' columns, without the lots.
 
-The 10,000-account demo book has 1.35M open lots. Valued all at once (`load_snapshot` with its
-lots, then `holdings.positions`) the read peaked at about 1 GB, and the desk kept the lots for
-the FX panel and the lots drill-down. Here the lots are read and valued `CHUNK` accounts at a
-time (the same `value_lots`, `lots_with_terms`, `positions` and `accounts` as before, on a
-snapshot cut to those accounts), each chunk reduced to its positions, its account rows and its
-lots' local value per currency, and let go. What the desk keeps:
+The 10,000-account demo book has 1.35M open lots. The lots are read once as numpy columns
+(`engine.pricing.lot_columns`: one aggregate query whose texts numpy parses, not a Python
+tuple per lot) and valued in numpy for the whole book (`engine.views.book_values`: the figures
+of `value_lots`, `holdings.positions` and `holdings.accounts`, FX once per currency pair, sums
+by position index). What the desk keeps:
 
 * positions (one row per account and security or cash currency), their text columns as
   categoricals;
@@ -14,28 +13,28 @@ lots' local value per currency, and let go. What the desk keeps:
   `snap.lots` is empty. One position's lots are read when it is opened (`position_lots`).
 
 `refresh_accounts` recomputes the rows of a few accounts another desk changed (a fill booked
-lots and cash) with the same chunk function, and splices them in: the other accounts' rows are
-not recomputed.
+lots and cash) the same way, and splices them in: the other accounts' rows are not recomputed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Float, cast, select
 
+from engine.accounting.holding import last_long_acquisition
 from engine.oms.tables import Order
+from engine.pricing.lot_columns import LotColumns, read_lot_columns
 from engine.pricing.prices import last_prices
 from engine.pricing.valuation import load_lots, value_cash, value_loaded
 from engine.store.database import Database
+from engine.store.reference import Security
 from engine.views import holdings
+from engine.views.book_values import value_book
 from engine.views.snapshot import BookSnapshot, compact_lots, load_snapshot, lot_refs
 
-CHUNK = 1000
-"""Accounts valued together: ~135k lots on the demo book, a tenth of the whole at once."""
 TEXT_COLUMNS = ("symbol", "name", "sector", "asset_class", "currency", "mic", "base_currency", "account")
 Progress = Callable[[int, str], None]
 
@@ -47,73 +46,22 @@ class BookFrames:
     accounts: pd.DataFrame
 
 
-@dataclass
-class Chunk:
-    positions: pd.DataFrame
-    accounts: pd.DataFrame
-    lot_currency: pd.DataFrame
-
-
 def read_lots(
     database: Database, snap: BookSnapshot, ids: list[int] | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The open lots (of `ids`, default all) and the last prices, unvalued: one read."""
+) -> tuple[LotColumns, pd.DataFrame, pd.Series]:
+    """The open lots (of `ids`, default all) as columns with their term on the as-of date, the
+    last prices and the securities' price multipliers: one session."""
     assert snap.as_of is not None
     with database.session() as session:
-        return load_lots(session, ids), last_prices(session, snap.as_of)
+        lots = read_lot_columns(session, last_long_acquisition(snap.as_of), ids)
+        prices = last_prices(session, snap.as_of)
+        mult = session.execute(select(Security.id, cast(Security.price_multiplier, Float))).all()
+    return lots, prices, pd.Series({int(i): float(m) for i, m in mult}, dtype=float)
 
 
-def value_chunk(snap: BookSnapshot, lots: pd.DataFrame, prices: pd.DataFrame, ids: Sequence[int]) -> Chunk:
-    """Positions, account rows and lot totals of the accounts `ids` from their lots (read, not
-    valued yet), with the snapshot's cash, FX and as-of date, exactly as `holdings` computes them
-    for the whole book."""
-    assert snap.as_of is not None
-    lots = value_loaded(lots, prices, snap.fx, snap.as_of)
-    index = pd.Index(ids)
-    part = replace(
-        snap,
-        lots=lots,
-        cash=snap.cash[snap.cash["account_id"].isin(index)],
-        accounts=snap.accounts.loc[index],
-        values=None,
-        lot_currency=None,
-    )
-    lots = holdings.lots_with_terms(part)
-    pos = holdings.positions(part, lots)
-    accts = holdings.accounts(part, pos)
-    totals = part.lot_totals()
-    totals["currency"] = totals["currency"].astype(str)
-    return Chunk(pos, accts, totals)
-
-
-def _categories(pos: pd.DataFrame, key: np.ndarray, columns: Sequence[str]) -> None:
-    """Text columns that are a function of the integer `key` as categoricals, in place: the key
-    is factorized (integers: fast) and each column's text looked at once per distinct key, not
-    once per row (factorizing 1.2M strings took ~0.6 CPU-s a column)."""
-    codes, _ = pd.factorize(key)
-    _, first = np.unique(codes, return_index=True)
-    for col in columns:
-        if col not in pos:
-            continue
-        reps = pos[col].to_numpy(dtype=object)[first]
-        rep_codes, cats = pd.factorize(reps)
-        pos[col] = pd.Categorical.from_codes(rep_codes[codes], categories=cats)
-
-
-def compact(pos: pd.DataFrame, like: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Text columns as categoricals (in place); with `like`, on the union of its categories and
-    the new values, so a splice keeps the dtype (concat of different categoricals is object)."""
-    if like is None:
-        if pos.empty:
-            return pos
-        key = pos["security_id"].to_numpy(dtype=np.int64).copy()
-        cash = key < 0  # cash rows: one key per currency
-        if cash.any():
-            ccy, _ = pd.factorize(pos["currency"].to_numpy(dtype=object)[cash])
-            key[cash] = -1 - ccy
-        _categories(pos, key, ("symbol", "name", "sector", "asset_class", "currency", "mic"))
-        _categories(pos, pos["account_id"].to_numpy(dtype=np.int64), ("base_currency", "account"))
-        return pos
+def compact(pos: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as categoricals (in place) on the union of `like`'s categories and the new
+    values, so a splice keeps the dtype (concat of different categoricals is object)."""
     for col in TEXT_COLUMNS:
         if col not in pos:
             continue
@@ -128,40 +76,22 @@ def compact(pos: pd.DataFrame, like: pd.DataFrame | None = None) -> pd.DataFrame
     return pos
 
 
-def load_frames(database: Database, progress: Progress | None = None, chunk: int = CHUNK) -> BookFrames:
-    """The whole book for the desk: the lots read once (numbers, not valued yet), then valued
-    and reduced to positions `chunk` accounts at a time (see the module's note)."""
+def load_frames(database: Database, progress: Progress | None = None) -> BookFrames:
+    """The whole book for the desk: the lots read once as columns, valued in numpy, let go."""
     snap = load_snapshot(database, with_lots=False)
     if snap.empty:
         return BookFrames(snap, pd.DataFrame(), snap.accounts.reset_index(drop=True))
     if progress is not None:
         progress(10, "Reading lots")
-    every, prices = read_lots(database, snap)
-    order = np.argsort(every["account_id"].to_numpy(), kind="stable")
-    by_account = every["account_id"].to_numpy()[order]
-    ids = np.sort(snap.accounts.index.to_numpy())
-    parts: list[Chunk] = []
-    for start in range(0, len(ids), chunk):
-        group = ids[start : start + chunk]
-        if progress is not None:
-            progress(
-                20 + int(75 * start / len(ids)), f"Valuing accounts {start + 1:,}-{start + len(group):,}"
-            )
-        lo, hi = by_account.searchsorted(group[0], "left"), by_account.searchsorted(group[-1], "right")
-        lots = every.iloc[np.sort(order[lo:hi])].reset_index(drop=True)
-        parts.append(value_chunk(snap, lots, prices, [int(i) for i in group]))
-    del every, order, by_account
-    pos = compact(pd.concat([p.positions for p in parts], ignore_index=True))
-    accts = (
-        pd.concat([p.accounts for p in parts], ignore_index=True)
-        .set_index("account_id", drop=False)
-        .loc[snap.accounts.index]
-        .reset_index(drop=True)
-    )
-    snap.values = accts.set_index("account_id")["value_base"]
-    snap.lot_currency = pd.concat([p.lot_currency for p in parts], ignore_index=True)
+    lots, prices, mult = read_lots(database, snap)
+    if progress is not None:
+        progress(50, f"Valuing {len(lots):,} lots")
+    valued = value_book(snap, lots, prices, mult, snap.accounts.index.tolist())
+    del lots
+    snap.values = valued.accounts.set_index("account_id")["value_base"]
+    snap.lot_currency = valued.lot_currency
     snap.lots = pd.DataFrame()
-    return BookFrames(snap, pos, accts)
+    return BookFrames(snap, valued.positions, valued.accounts)
 
 
 def refresh_accounts(database: Database, book: BookFrames, account_ids: Iterable[int]) -> BookFrames:
@@ -176,7 +106,7 @@ def refresh_accounts(database: Database, book: BookFrames, account_ids: Iterable
     keep_cash = ~snap.cash["account_id"].isin(ids)
     new_cash = pd.concat([snap.cash[keep_cash], cash[cash["account_id"].isin(ids)]], ignore_index=True)
     snap2 = replace(snap, cash=new_cash)
-    part = value_chunk(snap2, *read_lots(database, snap2, ids), ids)
+    part = value_book(snap2, *read_lots(database, snap2, ids), ids)
     old = book.positions
     pos = pd.concat([old[~old["account_id"].isin(ids)], compact(part.positions, like=old)], ignore_index=True)
     for col in TEXT_COLUMNS:  # widen the old rows' categories to the spliced ones
