@@ -59,8 +59,9 @@ def move_balances(session: Session, deltas: Deltas) -> int:
             .values(settled=bindparam("v_settled"), unsettled=bindparam("v_unsettled")),
             moved,
         )
+    cls, _, token = session.identity_key(CashBalance, next(iter(deltas)))  # one key's shape for all
     for key in deltas:
-        obj = session.identity_map.get(session.identity_key(CashBalance, key))
+        obj = session.identity_map.get((cls, key, token))
         if obj is not None:
             session.expire(obj)
     return len(deltas)

@@ -35,6 +35,7 @@ from engine.model.currency import round_money
 from engine.state.corporate import BOOKED, CORPORATE_ACTIONS
 from engine.store.accounts import Account
 from engine.store.base import utcnow
+from engine.store.bulk import table_of
 from engine.store.positions import TaxLot
 from engine.store.reference import Security
 
@@ -250,7 +251,9 @@ def book_dividend(
     # Set-wise: the bookings in one statement (ids in order), their movements in another, each
     # balance moved once by the movements' sum (the same rows post_cash writes one by one).
     booking_ids = list(
-        session.scalars(insert(Booking).returning(Booking.id, sort_by_parameter_order=True), rows)
+        session.scalars(
+            insert(table_of(Booking)).returning(table_of(Booking).c.id, sort_by_parameter_order=True), rows
+        )
     )
     moves: list[dict[str, Any]] = []
     for booking_id, (account_id, gross, tax) in zip(booking_ids, amounts, strict=True):
@@ -264,7 +267,7 @@ def book_dividend(
             moves.append({**common, "amount": round_money(-tax, ccy), "kind": "withholding",
                           "note": f"{security.country} withholding {rate:%} for {account.tax_jurisdiction} resident"})  # fmt: skip
         payments.append((account.code, gross, tax))
-    session.execute(insert(CashMovement), moves)
+    session.execute(insert(table_of(CashMovement)), moves)
     delta: dict[tuple[int, str], tuple[Decimal, Decimal]] = {}
     for m in moves:
         key = (m["account_id"], ccy)

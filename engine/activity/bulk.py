@@ -26,6 +26,7 @@ from engine.activity.checks import Checked
 from engine.activity.post import Posted, source_ref
 from engine.errors import NotFound
 from engine.model.currency import round_money
+from engine.store.bulk import table_of
 
 CASH_KINDS = frozenset({"dividend", "interest", "fee", "deposit", "withdrawal", "fx"})
 ZERO = Decimal(0)
@@ -136,7 +137,8 @@ def post_cash_lines(
         return [], errors
     ids = list(
         session.scalars(
-            insert(Booking).returning(Booking.id, sort_by_parameter_order=True), [p.booking for p in plans]
+            insert(table_of(Booking)).returning(table_of(Booking).c.id, sort_by_parameter_order=True),
+            [p.booking for p in plans],
         )
     )
     moves = []
@@ -144,7 +146,7 @@ def post_cash_lines(
         for m in p.moves:
             m["booking_id"] = booking_id
             moves.append(m)
-    session.execute(insert(CashMovement), moves)
+    session.execute(insert(table_of(CashMovement)), moves)
     _balances(session, moves)
     session.flush()
     return [Posted(i, p.detail) for i, p in zip(ids, plans, strict=True)], []

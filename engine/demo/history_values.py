@@ -76,8 +76,8 @@ class Market:
         c = cols.get_indexer(pd.Index(np.asarray(ccy, dtype=object)))
         if (b < 0).any() or (c < 0).any():
             raise KeyError("a currency without ECB rates in the simulated market")
-        pairs, which = np.unique(np.stack([b, c], axis=1), axis=0, return_inverse=True)
-        return pairs, which.ravel()
+        codes, which = np.unique(b * len(cols) + c, return_inverse=True)
+        return np.stack([codes // len(cols), codes % len(cols)], axis=1), which.ravel()
 
     def pair_rates(self, rows: np.ndarray, pairs: np.ndarray, which: np.ndarray) -> np.ndarray:
         """days(rows) x items: each pair's rate (base per ccy) computed once, spread to its items."""

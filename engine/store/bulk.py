@@ -57,6 +57,12 @@ def _sqlite_column(series: pd.Series, coltype: Any) -> list[Any]:
     return [v.item() if isinstance(v, np.generic) else v for v in values]
 
 
+def table_of(orm: type) -> Table:
+    """A mapped class's table: a bulk insert of it is a Core executemany, without the ORM's
+    per-row bulk work (same rows, same Python-side defaults)."""
+    return cast(Table, orm.__table__)  # type: ignore[attr-defined]
+
+
 def insert_frame(session: Session, table: Table | FromClause, frame: pd.DataFrame, chunk: int = CHUNK) -> int:
     """Insert every row of `frame` (columns named as the table's) into `table`; returns rows."""
     table = cast(Table, table)  # an ORM class's __table__ is typed as FromClause; it is a Table
