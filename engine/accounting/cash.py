@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from engine.accounting.balances import move_balances
 from engine.accounting.tables import CashMovement
 from engine.model.currency import round_money
 from engine.store.positions import CashBalance
@@ -83,8 +84,8 @@ def settle_due(session: Session, as_of: date, account_ids: list[int] | None = No
     """Move every unsettled movement with settle date on or before `as_of` to settled.
 
     Set-wise: the due movements are read once (plain rows), each balance moves by their sum
-    (Decimal, as one by one) and one UPDATE marks them settled; movements already in the
-    session are updated with it (synchronize_session)."""
+    (Decimal, as one by one; engine.accounting.balances.move_balances) and one UPDATE marks them
+    settled; movements already in the session are updated with it (synchronize_session)."""
     session.flush()
     cond = [CashMovement.settled.is_(False), CashMovement.settle_date <= as_of]
     if account_ids is not None:
@@ -99,15 +100,7 @@ def settle_due(session: Session, as_of: date, account_ids: list[int] | None = No
         n += 1
     if not n:
         return 0
-    ids = sorted({a for a, _ in delta})
-    found: dict[tuple[int, str], CashBalance] = {}
-    for i in range(0, len(ids), 500):
-        for bal in session.scalars(select(CashBalance).where(CashBalance.account_id.in_(ids[i : i + 500]))):
-            found[(bal.account_id, bal.currency)] = bal
-    for key, amount in delta.items():
-        bal = found.get(key) or _balance(session, *key)
-        bal.unsettled = Decimal(bal.unsettled or 0) - amount
-        bal.settled = Decimal(bal.settled or 0) + amount
+    move_balances(session, {key: (amount, -amount) for key, amount in delta.items()})
     session.execute(
         update(CashMovement).where(*cond).values(settled=True).execution_options(synchronize_session="fetch")
     )

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from engine.accounting.cash import ensure_balances
+from engine.accounting.balances import ZERO, move_balances
 from engine.accounting.errors import BookingError
 from engine.accounting.rules import withholding_rate
 from engine.accounting.tables import Booking, CashMovement, CorporateAction, RealizedGain
@@ -35,7 +35,8 @@ from engine.model.currency import round_money
 from engine.state.corporate import BOOKED, CORPORATE_ACTIONS
 from engine.store.accounts import Account
 from engine.store.base import utcnow
-from engine.store.positions import CashBalance, TaxLot
+from engine.store.bulk import table_of
+from engine.store.positions import TaxLot
 from engine.store.reference import Security
 
 KINDS = ("split", "dividend", "rename")
@@ -164,8 +165,16 @@ def entitled(session: Session, security_id: int, ex_date: date) -> dict[int, Dec
     """Shares each account held on the eve of the ex-date: open lots bought before it, plus the
     shares of such lots sold on or after it (a dividend booked on its pay date still pays them)."""
     held: dict[int, Decimal] = {}
-    for lot in held_before(session, security_id, ex_date):
-        held[lot.account_id] = held.get(lot.account_id, Decimal(0)) + Decimal(lot.quantity)
+    # Plain rows, not ORM lots: a dividend reads every holder's lots and changes none of them.
+    lots = session.execute(
+        select(TaxLot.account_id, TaxLot.lot_ref, TaxLot.quantity, TaxLot.acquired)
+        .where(TaxLot.security_id == security_id)
+        .order_by(TaxLot.id)
+    ).all()
+    lot_starts = trade_starts(session, security_id, {(int(a), str(r)) for a, r, _, _ in lots})
+    for account_id, lot_ref, quantity, acquired in lots:
+        if (_start(lot_starts, account_id, lot_ref) or acquired) < ex_date:
+            held[account_id] = held.get(account_id, Decimal(0)) + Decimal(quantity)
     sold = session.execute(
         select(RealizedGain.account_id, RealizedGain.lot_ref, RealizedGain.quantity).where(
             RealizedGain.security_id == security_id, RealizedGain.sold >= ex_date
@@ -215,7 +224,9 @@ def book_dividend(
     accounts = {
         a.id: a
         for i in range(0, len(ids), 500)
-        for a in session.scalars(select(Account).where(Account.id.in_(ids[i : i + 500])))
+        for a in session.execute(
+            select(Account.id, Account.code, Account.tax_jurisdiction).where(Account.id.in_(ids[i : i + 500]))
+        )
     }
     rates: dict[str, Decimal] = {}
     rows: list[dict[str, Any]] = []
@@ -240,7 +251,9 @@ def book_dividend(
     # Set-wise: the bookings in one statement (ids in order), their movements in another, each
     # balance moved once by the movements' sum (the same rows post_cash writes one by one).
     booking_ids = list(
-        session.scalars(insert(Booking).returning(Booking.id, sort_by_parameter_order=True), rows)
+        session.scalars(
+            insert(table_of(Booking)).returning(table_of(Booking).c.id, sort_by_parameter_order=True), rows
+        )
     )
     moves: list[dict[str, Any]] = []
     for booking_id, (account_id, gross, tax) in zip(booking_ids, amounts, strict=True):
@@ -254,24 +267,12 @@ def book_dividend(
             moves.append({**common, "amount": round_money(-tax, ccy), "kind": "withholding",
                           "note": f"{security.country} withholding {rate:%} for {account.tax_jurisdiction} resident"})  # fmt: skip
         payments.append((account.code, gross, tax))
-    session.execute(insert(CashMovement), moves)
-    ensure_balances(session, ids, ccy)
-    delta: dict[int, Decimal] = {}
+    session.execute(insert(table_of(CashMovement)), moves)
+    delta: dict[tuple[int, str], tuple[Decimal, Decimal]] = {}
     for m in moves:
-        delta[m["account_id"]] = delta.get(m["account_id"], Decimal(0)) + m["amount"]
-    balances = {
-        b.account_id: b
-        for i in range(0, len(ids), 500)
-        for b in session.scalars(
-            select(CashBalance).where(
-                CashBalance.account_id.in_(ids[i : i + 500]), CashBalance.currency == ccy
-            )
-        )
-    }
-    for account_id, d in delta.items():
-        bal = balances[account_id]
-        bal.unsettled = Decimal(bal.unsettled or 0) + d
-    session.flush()
+        key = (m["account_id"], ccy)
+        delta[key] = (ZERO, delta.get(key, (ZERO, ZERO))[1] + m["amount"])
+    move_balances(session, delta)
     return ActionResult(ref=spec.ref, applied=True, lots=0, payments=tuple(payments))
 
 

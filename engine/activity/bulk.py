@@ -15,17 +15,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from engine.accounting.balances import move_balances
 from engine.accounting.errors import BookingError
 from engine.accounting.settlement import fx_settle_date
 from engine.accounting.tables import Booking, CashMovement
-from engine.activity.checks import CHUNK, Checked
+from engine.activity.checks import Checked
 from engine.activity.post import Posted, source_ref
 from engine.errors import NotFound
 from engine.model.currency import round_money
-from engine.store.positions import CashBalance
+from engine.store.bulk import table_of
 
 CASH_KINDS = frozenset({"dividend", "interest", "fee", "deposit", "withdrawal", "fx"})
 ZERO = Decimal(0)
@@ -108,25 +109,16 @@ def _plan(c: Checked, custodian: str) -> _Plan:
 
 
 def _balances(session: Session, moves: list[dict[str, Any]]) -> None:
-    """Add each movement to its account's settled or unsettled balance (one read per chunk)."""
-    delta: dict[tuple[int, str], list[Decimal]] = {}
+    """Add each movement to its account's settled or unsettled balance (read once, written once)."""
+    delta: dict[tuple[int, str], tuple[Decimal, Decimal]] = {}
     for m in moves:
-        d = delta.setdefault((m["account_id"], m["currency"]), [ZERO, ZERO])
-        d[0 if m["settled"] else 1] += m["amount"]
-    ids = sorted({k[0] for k in delta})
-    found: dict[tuple[int, str], CashBalance] = {}
-    for i in range(0, len(ids), CHUNK):
-        for bal in session.scalars(select(CashBalance).where(CashBalance.account_id.in_(ids[i : i + CHUNK]))):
-            found[(bal.account_id, bal.currency)] = bal
-    for (account_id, ccy), (settled, unsettled) in delta.items():
-        have = found.get((account_id, ccy))
-        if have is None:
-            session.add(
-                CashBalance(account_id=account_id, currency=ccy, settled=settled, unsettled=unsettled)
-            )
+        settled, unsettled = delta.get((m["account_id"], m["currency"]), (ZERO, ZERO))
+        if m["settled"]:
+            settled += m["amount"]
         else:
-            have.settled = Decimal(have.settled) + settled
-            have.unsettled = Decimal(have.unsettled or 0) + unsettled
+            unsettled += m["amount"]
+        delta[(m["account_id"], m["currency"])] = (settled, unsettled)
+    move_balances(session, delta)
 
 
 def post_cash_lines(
@@ -145,7 +137,8 @@ def post_cash_lines(
         return [], errors
     ids = list(
         session.scalars(
-            insert(Booking).returning(Booking.id, sort_by_parameter_order=True), [p.booking for p in plans]
+            insert(table_of(Booking)).returning(table_of(Booking).c.id, sort_by_parameter_order=True),
+            [p.booking for p in plans],
         )
     )
     moves = []
@@ -153,7 +146,7 @@ def post_cash_lines(
         for m in p.moves:
             m["booking_id"] = booking_id
             moves.append(m)
-    session.execute(insert(CashMovement), moves)
+    session.execute(insert(table_of(CashMovement)), moves)
     _balances(session, moves)
     session.flush()
     return [Posted(i, p.detail) for i, p in zip(ids, plans, strict=True)], []

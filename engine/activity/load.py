@@ -42,6 +42,7 @@ from engine.activity.tables import ActivityFile, ActivityLine
 from engine.audit.chain import record
 from engine.errors import ImportValidationError, Problem
 from engine.pricing.fx import FxTable
+from engine.store.bulk import table_of
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,7 @@ def book_activity_file(
         if problems:
             raise ImportValidationError(source_name, problems)
         if lines:
-            session.execute(insert(ActivityLine), lines)
+            session.execute(insert(table_of(ActivityLine)), lines)
         f.counts = {k: counts[k] for k in KINDS if counts[k]}
         record(session, username, "activity.load", "activity_file", f.id, None,
                {"file": source_name, "sha256": content_hash, "custodian": custodian, "format": parsed.format,

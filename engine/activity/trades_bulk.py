@@ -45,6 +45,7 @@ from engine.model.currency import round_money
 from engine.model.enums import LotRelief, Side
 from engine.model.trades import TradeFill
 from engine.pricing.fx import FxTable
+from engine.store.bulk import table_of
 from engine.store.positions import CashBalance, TaxLot
 
 CHUNK = 500
@@ -226,7 +227,7 @@ class BulkTradeBooker:
         plans, self._pending = self._pending, []
         s = self.session
         if plans:
-            ids = list(s.scalars(insert(Booking).returning(Booking.id, sort_by_parameter_order=True),
+            ids = list(s.scalars(insert(table_of(Booking)).returning(table_of(Booking).c.id, sort_by_parameter_order=True),
                                  [p.booking for p in plans]))  # fmt: skip
             refs, lots, gains, moves = [], [], [], []
             for bid, p in zip(ids, plans, strict=True):
@@ -239,16 +240,21 @@ class BulkTradeBooker:
                 bt = cast(Table, Booking.__table__)
                 s.execute(update(bt).where(bt.c.id == bindparam("b_id")).values(lot_ref=bindparam("b_ref")), refs)  # fmt: skip
             if gains:
-                s.execute(insert(RealizedGain), gains)
+                s.execute(insert(table_of(RealizedGain)), gains)
             if lots:
                 new_ids = list(
-                    s.scalars(insert(TaxLot).returning(TaxLot.id, sort_by_parameter_order=True), lots)
+                    s.scalars(
+                        insert(table_of(TaxLot)).returning(
+                            table_of(TaxLot).c.id, sort_by_parameter_order=True
+                        ),
+                        lots,
+                    )
                 )
                 for lid, lot in zip(new_ids, lots, strict=True):
                     self._lots.setdefault((lot["account_id"], lot["security_id"]), []).append(
                         _Lot(lid, lot["lot_ref"], lot["quantity"], lot["unit_cost"], lot["acquired"], lot["fx_rate"])
                     )  # fmt: skip
-            s.execute(insert(CashMovement), moves)
+            s.execute(insert(table_of(CashMovement)), moves)
             self._balances(moves)
             for bid, p in zip(ids, plans, strict=True):
                 self._out[p.at] = Booked(

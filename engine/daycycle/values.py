@@ -33,6 +33,7 @@ from engine.pricing.prices import last_prices
 from engine.pricing.staleness import fx_last_dates, load_policy, price_frame, stale_fx, stale_prices
 from engine.pricing.valuation import load_lot_values, pair_rates, value_cash
 from engine.store.accounts import Account
+from engine.store.bulk import table_of
 from engine.store.reference import Security
 
 CASH_KINDS: dict[str, str] = {
@@ -188,7 +189,7 @@ def store_daily_values(session: Session, valuation: Valuation) -> dict[str, Any]
                      "value": m + c, "flows": f_cash + f_tr, "cash_flows": f_cash, "transfers": f_tr,
                      "income": _money(inc, ccy), "fees": _money(fee, ccy), "stale": int(stale)})  # fmt: skip
     for i in range(0, len(rows), 5000):
-        session.execute(insert(AccountDailyValue), rows[i : i + 5000])
+        session.execute(insert(table_of(AccountDailyValue)), rows[i : i + 5000])
     moved = flows[(flows["cash_flows"] != 0) | (flows["transfers"] != 0)]
     return {
         "accounts": len(rows),

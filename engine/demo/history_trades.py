@@ -53,52 +53,77 @@ def rebalance_trades(
                    Security.asset_class)
         ).all()
     }  # fmt: skip
-    excluded = set(session.execute(select(AccountExclusion.account_id, AccountExclusion.security_id)).all())
+    excluded = {
+        (int(a), int(x))
+        for a, x in session.execute(select(AccountExclusion.account_id, AccountExclusion.security_id))
+    }
     t = pd.Timestamp(day)
     eur = {str(c): float(v) for c, v in market.eur_per.loc[t].items()}
     px_today = {str(k): float(v) for k, v in closes_today.items() if np.isfinite(v)}
-    held_by: dict[int, list[tuple[int, float]]] = {}
+    acct = pd.DataFrame(
+        [(int(aid), str(code), str(base), float(cash_target or 0), model_code.get(model_id or -1, ""))
+         for aid, code, base, cash_target, model_id in accts],
+        columns=["account_id", "code", "base", "cash_target", "model"],
+    )  # fmt: skip
+    acct["value"] = values.reindex(acct["account_id"], fill_value=0.0).astype(float).to_numpy()
+    acct = acct[(acct["value"] > 0) & acct["model"].map(lambda m: bool(weights.get(m)))]
+    sec_frame = pd.DataFrame(
+        [(i, *v) for i, v in secs.items()],
+        columns=["security_id", "symbol", "ccy", "lot", "mult", "asset_class"],
+    )
+    model_w = pd.DataFrame(
+        [(m, sym, float(x)) for m, w in weights.items() for sym, x in w.items()],
+        columns=["model", "symbol", "w"],
+    )
     pos = snap.positions.groupby(["account_id", "security_id"], as_index=False)["quantity"].sum()
-    for aid, sid, q in zip(pos["account_id"], pos["security_id"], pos["quantity"]):
-        held_by.setdefault(int(aid), []).append((int(sid), float(q)))
-    fills: list[TradeFill] = []
-    for aid, code, base, cash_target, model_id in accts:
-        w = weights.get(model_code.get(model_id or -1, ""), {})
-        value = float(values.get(aid, 0.0))
-        if value <= 0 or not w:
-            continue
-        invest = value * (1.0 - float(cash_target or 0))
-        mine: list[tuple[float, TradeFill]] = []
-        for sid, qty in held_by.get(aid, []):
-            sym, ccy, lot, mult, asset_class = secs[sid]
-            px = px_today.get(sym)
-            if sym not in w or sym in skip or (aid, sid) in excluded or px is None:
-                continue
-            unit = px * mult * eur[str(base)] / eur[ccy]
-            gap = w[sym] * invest - qty * unit
-            if unit <= 0 or abs(gap) <= max(REL_DRIFT * w[sym] * invest, ABS_DRIFT * value):
-                continue
-            n = np.floor(abs(gap) / unit / lot) * lot
-            if gap < 0:
-                n = min(n, qty)
-            if n <= 0:
-                continue
-            dec = 0 if ccy == "JPY" else 3 if asset_class == "fixed_income" else 2
-            mine.append(
-                (
-                    -abs(gap),
-                    TradeFill(
-                        account=str(code),
-                        symbol=sym,
-                        side=Side.BUY if gap > 0 else Side.SELL,
-                        quantity=Decimal(int(n)) if n == int(n) else Decimal(repr(n)),
-                        price=Decimal(repr(round(float(px), dec))),
-                        trade_date=day,
-                        source_ref=f"SIMBRK-{day:%Y%m%d}-{code}-{sym}"[:64],
-                    ),
-                )
+    pos = (
+        pos.merge(acct, on="account_id")
+        .merge(sec_frame, on="security_id")
+        .merge(model_w, on=["model", "symbol"])
+    )
+    pos["px"] = pos["symbol"].map(px_today)
+    ok = pos["px"].notna() & ~pos["symbol"].isin(list(skip))
+    if excluded:
+        ok &= np.array(
+            [(int(a), int(x)) not in excluded for a, x in zip(pos["account_id"], pos["security_id"])],
+            dtype=bool,
+        )
+    pos = pos[ok]
+    # The same float operations, in the same order, as one position at a time (so the same fills).
+    px, mult, qty = pos["px"].to_numpy(), pos["mult"].to_numpy(), pos["quantity"].to_numpy(dtype=float)
+    w, value, lot = pos["w"].to_numpy(), pos["value"].to_numpy(), pos["lot"].to_numpy()
+    invest = value * (1.0 - pos["cash_target"].to_numpy())
+    unit = px * mult * pos["base"].map(eur).to_numpy() / pos["ccy"].map(eur).to_numpy()
+    gap = w * invest - qty * unit
+    trade = ~((unit <= 0) | (np.abs(gap) <= np.maximum(REL_DRIFT * w * invest, ABS_DRIFT * value)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n = np.floor(np.abs(gap) / unit / lot) * lot
+    n = np.where(gap < 0, np.minimum(n, qty), n)
+    trade &= n > 0
+    mine: dict[str, list[tuple[float, TradeFill]]] = {}
+    cand = pos.assign(gap=gap, n=n)[trade]
+    for code, sym, ccy, asset_class, g, k, price in zip(
+        cand["code"], cand["symbol"], cand["ccy"], cand["asset_class"], cand["gap"], cand["n"], cand["px"]
+    ):  # fmt: skip
+        k = float(k)
+        dec = 0 if ccy == "JPY" else 3 if asset_class == "fixed_income" else 2
+        mine.setdefault(code, []).append(
+            (
+                -abs(float(g)),
+                TradeFill(
+                    account=str(code),
+                    symbol=str(sym),
+                    side=Side.BUY if g > 0 else Side.SELL,
+                    quantity=Decimal(int(k)) if k == int(k) else Decimal(repr(k)),
+                    price=Decimal(repr(round(float(price), dec))),
+                    trade_date=day,
+                    source_ref=f"SIMBRK-{day:%Y%m%d}-{code}-{sym}"[:64],
+                ),
             )
-        fills += [f for _, f in sorted(mine, key=lambda x: (x[0], x[1].symbol))[:MAX_FILLS]]
+        )
+    fills: list[TradeFill] = []
+    for code in acct["code"]:
+        fills += [f for _, f in sorted(mine.get(code, []), key=lambda x: (x[0], x[1].symbol))[:MAX_FILLS]]
     return fills
 
 

@@ -30,6 +30,7 @@ from engine.store.base import utcnow
 from engine.store.bulk import insert_frame
 from engine.store.positions import CashBalance
 
+DAY_CELLS = 2_000_000  # days x positions valued at a time (16 MB per array)
 BULK_NOTE = "simulated history: nothing booked on this date; value from the last close's holdings"
 
 
@@ -63,9 +64,25 @@ class Market:
 
     def rate(self, rows: np.ndarray, ccy: Sequence[str], base: Sequence[str]) -> np.ndarray:
         """days(rows) x items: units of `base` per unit of `ccy`."""
+        return self.pair_rates(rows, *self.pairs(ccy, base))
+
+    def pairs(
+        self, ccy: Sequence[str] | pd.Series, base: Sequence[str] | pd.Series
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(each distinct base/ccy pair as column indexes: pairs x 2, each item's pair): looked up
+        by array, not per item (a book's positions are hundreds of thousands of items)."""
+        cols = self.eur_per.columns
+        b = cols.get_indexer(pd.Index(np.asarray(base, dtype=object)))
+        c = cols.get_indexer(pd.Index(np.asarray(ccy, dtype=object)))
+        if (b < 0).any() or (c < 0).any():
+            raise KeyError("a currency without ECB rates in the simulated market")
+        codes, which = np.unique(b * len(cols) + c, return_inverse=True)
+        return np.stack([codes // len(cols), codes % len(cols)], axis=1), which.ravel()
+
+    def pair_rates(self, rows: np.ndarray, pairs: np.ndarray, which: np.ndarray) -> np.ndarray:
+        """days(rows) x items: each pair's rate (base per ccy) computed once, spread to its items."""
         e = self.eur_per.to_numpy()[rows]
-        col = {c: i for i, c in enumerate(self.eur_per.columns)}
-        return e[:, [col[b] for b in base]] / e[:, [col[c] for c in ccy]]
+        return (e[:, pairs[:, 0]] / e[:, pairs[:, 1]])[:, which]
 
 
 @dataclass(frozen=True)
@@ -104,26 +121,44 @@ class Snapshot:
 
 
 def value_days(snap: Snapshot, market: Market, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
-    """(market value, cash): days x accounts (snapshot's account order), in each base currency."""
+    """(market value, cash): days x accounts (snapshot's account order), in each base currency.
+    Each account's items are summed in the snapshot's order (bincount adds in index order, as
+    np.add.at did), in chunks of days so 10,000 accounts' positions stay a few MB at a time."""
     rows = market.prices.index.get_indexer(days)
     ids = snap.accounts.index.to_numpy()
     base = snap.accounts["base_currency"]
-    mv = np.zeros((len(days), len(ids)))
-    p = snap.positions
+    n_acc = len(ids)
+    mv = np.zeros((len(days), n_acc))
+    cash = np.zeros_like(mv)
+    p, c = snap.positions, snap.cash
+    prices = market.prices.to_numpy()
     if len(p):
         col = market.prices.columns.get_indexer(p["security_id"])
-        px = np.nan_to_num(market.prices.to_numpy()[rows][:, col])
-        rate = market.rate(rows, list(p["currency"]), list(base.reindex(p["account_id"])))
-        each = px * rate * (p["quantity"].to_numpy() * p["price_multiplier"].to_numpy())
-        at = np.searchsorted(ids, p["account_id"].to_numpy())
-        np.add.at(mv.T, at, each.T)
-    cash = np.zeros_like(mv)
-    c = snap.cash
+        p_pairs = market.pairs(p["currency"], base.reindex(p["account_id"]))
+        qm = p["quantity"].to_numpy() * p["price_multiplier"].to_numpy()
+        p_at = np.searchsorted(ids, p["account_id"].to_numpy())
     if len(c):
-        rate = market.rate(rows, list(c["currency"]), list(base.reindex(c["account_id"])))
-        at = np.searchsorted(ids, c["account_id"].to_numpy())
-        np.add.at(cash.T, at, (rate * c["amount"].to_numpy()).T)
+        c_pairs = market.pairs(c["currency"], base.reindex(c["account_id"]))
+        amount = c["amount"].to_numpy()
+        c_at = np.searchsorted(ids, c["account_id"].to_numpy())
+    step = max(1, DAY_CELLS // max(1, len(p)))
+    for lo in range(0, len(days), step):
+        r = rows[lo : lo + step]
+        n = len(r)
+        if len(p):
+            px = np.nan_to_num(prices[r][:, col])
+            each = px * market.pair_rates(r, *p_pairs) * qm
+            mv[lo : lo + n] = _sum_by(each, p_at, n_acc)
+        if len(c):
+            cash[lo : lo + n] = _sum_by(market.pair_rates(r, *c_pairs) * amount, c_at, n_acc)
     return mv, cash
+
+
+def _sum_by(each: np.ndarray, at: np.ndarray, n_acc: int) -> np.ndarray:
+    """days x items -> days x accounts: each row's items summed into their account, in order."""
+    n = each.shape[0]
+    flat = (np.arange(n)[:, None] * n_acc + at[None, :]).ravel()
+    return np.bincount(flat, weights=each.ravel(), minlength=n * n_acc).reshape(n, n_acc)
 
 
 def store_quiet_days(

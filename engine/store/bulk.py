@@ -31,8 +31,10 @@ def _sqlite_column(series: pd.Series, coltype: Any) -> list[Any]:
     if isinstance(coltype, DateTime):
         raise TypeError("bulk insert of datetimes is not supported; use the ORM")
     if isinstance(coltype, Date):
-        out = pd.to_datetime(series).dt.strftime("%Y-%m-%d")
-        return out.where(series.notna(), None).tolist()
+        # Formatted once per distinct date (a bulk of daily values repeats a few dates).
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        text = [*pd.to_datetime(pd.Series(uniques)).dt.strftime("%Y-%m-%d").tolist(), None]
+        return [text[i] for i in codes.tolist()]
     if isinstance(coltype, JSON):
         return [None if v is None else json.dumps(v) for v in series]
     if isinstance(coltype, Boolean):
@@ -46,9 +48,19 @@ def _sqlite_column(series: pd.Series, coltype: Any) -> list[Any]:
             else series
         )
         arr = pd.to_numeric(values, errors="raise").astype(float).to_numpy()
+        if not np.isnan(arr).any():
+            return arr.tolist()
         return [None if math.isnan(v) else v for v in arr.tolist()]
+    if series.dtype.kind in "iub":  # no missing values in these dtypes: Python ints (bools) at once
+        return series.to_numpy().tolist()
     values = series.astype(object).where(series.notna(), None)
     return [v.item() if isinstance(v, np.generic) else v for v in values]
+
+
+def table_of(orm: type) -> Table:
+    """A mapped class's table: a bulk insert of it is a Core executemany, without the ORM's
+    per-row bulk work (same rows, same Python-side defaults)."""
+    return cast(Table, orm.__table__)  # type: ignore[attr-defined]
 
 
 def insert_frame(session: Session, table: Table | FromClause, frame: pd.DataFrame, chunk: int = CHUNK) -> int:
