@@ -62,7 +62,8 @@ def _insert(session: Session, table: str, statement_id: int, data: dict[str, Seq
     sql = f'INSERT INTO "{table}" ({", ".join(names)}) VALUES ({", ".join("?" * len(names))})'
     cur = conn.connection.cursor()
     try:
-        cur.executemany(sql, zip(*columns))  # tuples built one at a time, not a list of a million
+        # sqlite3 takes any iterable: tuples built one at a time, not a list of a million
+        cur.executemany(sql, zip(*columns))  # type: ignore[arg-type]
     finally:
         cur.close()
     return n
