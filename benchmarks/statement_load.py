@@ -9,7 +9,7 @@ Then:
 For each file: parse (read_statement) and store (store_statement, in a transaction that is rolled
 back, so the book is left as it was and the run can be repeated), wall and CPU seconds, then the
 total against the 5 s target. Then all six files again as one load: each file read in a reading
-thread while the one before it is stored (connectors.custodian.readahead, what `load_files` does),
+thread while the one before it is stored (connectors.custodian.readahead; the loaders do not use it),
 one transaction rolled back: the wall and CPU seconds of the whole (CPU of both threads). `--pg URL` (an empty PostgreSQL database, e.g. a scratch one) also
 times the store on PostgreSQL (COPY): the book's accounts are copied there first. `--reference`
 also times the row-by-row reference readers for comparison. On a machine shared with other jobs

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from connectors.custodian.profile import Profile, profile_for
-from connectors.custodian.readahead import read_ahead
+from connectors.custodian.read import read_statement
 from engine.reconcile.load import LoadResult, store_statement
 from engine.store.database import Database
 
@@ -17,12 +17,8 @@ def load_files(
     profile: Profile | None = None,
     loaded_by: str | None = None,
 ) -> list[LoadResult]:
-    """Store every file in one transaction (all or nothing), each file read while the one before
-    it is stored (connectors.custodian.readahead): a refused file, wherever it is in the list,
-    rolls back the files stored before it."""
+    """Parse every file first, then store them all in one transaction (all or nothing)."""
     prof = profile or profile_for(custodian)
+    parsed = [read_statement(p, prof) for p in paths]
     with database.transaction() as session:
-        return [
-            store_statement(session, f.statement, f.name, f.sha256, loaded_by)
-            for f in read_ahead((p, prof) for p in paths)
-        ]
+        return [store_statement(session, f.statement, f.name, f.sha256, loaded_by) for f in parsed]

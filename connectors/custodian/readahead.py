@@ -7,6 +7,10 @@ processes. Files are handed over in the order given; a file that is refused rais
 ImportValidationError in the caller when the caller reaches it (inside the caller's transaction,
 so an all-or-nothing load still stores nothing). At most one file is read ahead (memory: one
 parsed statement beside the one being stored).
+
+Not used by the loaders: on the shared 2-core machine (load 5-16) it measured slower in wall
+time than reading and storing file by file, and about 0.5-3 CPU s more (docs/reconcile.md,
+"Loading speed"); `benchmarks/statement_load.py` times it so it can be judged on a quiet machine.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The fast load (column readers, files read ahead in a thread, bulk executemany/COPY) stores
+"""The fast load (column readers, bulk executemany/COPY; files read ahead in a thread or not) stores
 exactly the rows of the reference load (row-by-row reader, one ORM object per line): the two
 dumps, values and (on SQLite) storage classes, compared by SHA-256 on both backends; and a bad
 file after a good one in the same load stores nothing."""
@@ -6,6 +6,7 @@ file after a good one in the same load stores nothing."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,9 @@ from sqlalchemy import func, select, text
 from connectors.custodian.csvfile import read_csv_statement
 from connectors.custodian.load import load_files
 from connectors.custodian.profile import profile_for
+from connectors.custodian.readahead import read_ahead
 from engine.errors import ImportValidationError
+from engine.reconcile.load import store_statement
 from engine.reconcile.statement import ParsedStatement
 from engine.reconcile.tables import Statement, StatementCash, StatementPosition
 from engine.store.database import Database
@@ -95,7 +98,7 @@ def test_fast_load_stores_the_reference_rows_on_both_backends(database: Database
     pos, cash = tmp_path / "pos.csv", tmp_path / "cash.csv"
     pos.write_text(_positions(2_000), encoding="utf-8")
     cash.write_text(CASH, encoding="utf-8")
-    fast = load_files(database, [pos, cash], CUST, loaded_by=OPS)  # cash read while pos is stored
+    fast = load_files(database, [pos, cash], CUST, loaded_by=OPS)
     prof = profile_for(CUST)
     for done, path in zip(fast, (pos, cash)):
         ref_id = _reference_store(database, read_csv_statement(path, prof, slow=True), path.name)
@@ -114,8 +117,37 @@ def test_a_bad_file_after_a_good_one_stores_nothing(database: Database, tmp_path
     bad.write_text(HEAD + f"{CUST},A000001,{AAA},ISIN,5,USD,1,2026-10-30\n{CUST},A000001,{AAA},ISIN,5x,USD,1,"
                    "2026-10-30\n", encoding="utf-8")  # fmt: skip
     with pytest.raises(ImportValidationError) as e:
-        load_files(database, [good, bad], CUST, loaded_by=OPS)  # good is stored before bad is refused
+        load_files(database, [good, bad], CUST, loaded_by=OPS)
     assert e.value.lines() == ["bad.csv: row 3, column quantity: '5x' is not a number"]
     with database.session() as s:
         assert s.scalar(select(func.count()).select_from(Statement)) == 0
         assert s.scalar(select(func.count()).select_from(StatementPosition)) == 0
+
+
+def test_read_ahead_stores_the_same_rows_and_a_late_bad_file_stores_nothing(
+    database: Database, tmp_path: Path
+) -> None:
+    """Files read in a thread while the one before is stored: same rows as the plain load; a bad
+    file after a good one raises in the caller's transaction after the good one was stored."""
+    build(database)
+    pos, cash, bad = tmp_path / "pos.csv", tmp_path / "cash.csv", tmp_path / "bad.csv"
+    pos.write_text(_positions(1_000), encoding="utf-8")
+    cash.write_text(CASH, encoding="utf-8")
+    bad.write_text(HEAD + f"{CUST},A000001,{AAA},ISIN,5x,USD,1,2026-10-30\n", encoding="utf-8")
+    prof = profile_for(CUST)
+    with pytest.raises(ImportValidationError) as e, database.transaction() as s:
+        for f in read_ahead([(pos, prof), (bad, prof)]):
+            store_statement(s, f.statement, f.name, f.sha256, OPS)
+    assert e.value.lines() == ["bad.csv: row 2, column quantity: '5x' is not a number"]
+    with database.session() as s:
+        assert s.scalar(select(func.count()).select_from(StatementPosition)) == 0
+    with database.transaction() as s:
+        ahead = [
+            store_statement(s, f.statement, f.name, f.sha256, OPS)
+            for f in read_ahead([(pos, prof), (cash, prof)])
+        ]
+    plain = load_files(database, [pos, cash], CUST, profile=replace(prof), loaded_by=OPS)
+    assert all(p.duplicate for p in plain)  # same bytes, same hashes: already stored
+    for done, path in zip(ahead, (pos, cash)):
+        ref_id = _reference_store(database, read_csv_statement(path, prof, slow=True), path.name)
+        assert _digest(database, done.statement_id) == _digest(database, ref_id)
