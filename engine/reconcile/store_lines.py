@@ -15,6 +15,7 @@ from itertools import repeat
 import numpy as np
 from sqlalchemy.orm import Session
 
+from engine.reconcile.nogc import gc_paused
 from engine.reconcile.statement import NUMBER_COLUMNS, StatementColumns
 
 CHUNK = 100_000
@@ -40,10 +41,16 @@ def prepared(cols: StatementColumns, uppercase: tuple[str, ...]) -> dict[str, Se
 
 
 def insert_lines(session: Session, table: str, statement_id: int, data: dict[str, Sequence[object]]) -> int:
-    """Insert the lines (columns named as the table's) for `statement_id`; returns the row count."""
-    n = len(data["row"])
-    if n == 0:
+    """Insert the lines (columns named as the table's) for `statement_id`; returns the row count.
+    The cyclic collector is paused meanwhile: a million row tuples would make it walk them all."""
+    if not data["row"]:
         return 0
+    with gc_paused():
+        return _insert(session, table, statement_id, data)
+
+
+def _insert(session: Session, table: str, statement_id: int, data: dict[str, Sequence[object]]) -> int:
+    n = len(data["row"])
     conn = session.connection()
     names = ["statement_id", *data]
     if conn.dialect.name == "postgresql":
@@ -53,11 +60,10 @@ def insert_lines(session: Session, table: str, statement_id: int, data: dict[str
     for c, values in data.items():
         columns.append(_floats(values) if c in NUMBER_COLUMNS else values)
     sql = f'INSERT INTO "{table}" ({", ".join(names)}) VALUES ({", ".join("?" * len(names))})'
-    rows = list(zip(*columns))
     cur = conn.connection.cursor()
     try:
-        for start in range(0, n, CHUNK):
-            cur.executemany(sql, rows[start : start + CHUNK])
+        # sqlite3 takes any iterable: tuples built one at a time, not a list of a million
+        cur.executemany(sql, zip(*columns))  # type: ignore[arg-type]
     finally:
         cur.close()
     return n
