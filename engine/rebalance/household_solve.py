@@ -18,6 +18,7 @@ import numpy as np
 
 from engine.rebalance import styles
 from engine.rebalance.book import AccountInput, Universe
+from engine.rebalance.household_band import household_in_band
 from engine.rebalance.household_figures import (
     after_figures,
     aggregate_te,
@@ -44,6 +45,7 @@ HOUSEHOLD_NOTE = (
     "household solve: the household's aggregate is held to its target, not each account (asset "
     "location puts tax-inefficient holdings in tax-deferred accounts)"
 )
+WITHIN_BAND = "within band: no trades needed"
 BUDGET_RETRIES = 4  # re-solves with a tighter budget when the relieved lots cost more tax
 
 
@@ -169,16 +171,22 @@ def _solve(
 
     idles = [pl.idle if pl is not None else None for pl in plans]
     idle = all(idles)  # the style leaves no account anything to trade
-    if (s.mode == Mode.FULL and s.skip_in_band and all(_skip(p) for p in preps)) or idle:
+    in_band = None  # why the household needs no solve (a full run that skips in-band accounts)
+    alone = [_skip(p) for p in preps]
+    if s.mode == Mode.FULL and s.skip_in_band:
+        in_band = (
+            "every account within its band" if all(alone) else household_in_band(preps, shares, union, target)
+        )
+    if in_band or idle:
         facts = [ctx.facts.setdefault(p.account.base, {}) for p in preps]
         outs = [check_rounded(p, u, s, r, f) for p, r, f in zip(preps, empty, facts)]
         if all(o.ok for o in outs):
-            whys = [str(w) for w in idles] if idle else ["within band: no trades needed"] * len(preps)
+            whys = [str(w) for w in idles] if idle else [WITHIN_BAND if ok else str(in_band) for ok in alone]
             quiet = [
                 build_record(p, u, s, r, o, "ok", w, "in-band", t0)
                 for p, r, o, w in zip(preps, empty, outs, whys)
             ]
-            return done(quiet, "in-band", whys[0] if idle else "every account within its band")
+            return done(quiet, "in-band", whys[0] if idle else str(in_band))
     saved = [(dict(p.values), p.blocked.copy()) for p in preps]
     cap = None if spec.tax_budget is None else max(ytd_net, 0.0) + spec.tax_budget * BUDGET_MARGIN
     budget = None if cap is None else cap / value_h

@@ -15,7 +15,7 @@ from engine.rebalance.prepare import Prepared
 from engine.rebalance.rounding import Rounded
 from engine.rebalance.run_limits import run_limits
 from engine.rebalance.settings import FX_COST, Mode, RebalanceSettings
-from engine.reports.numbers import allocate
+from engine.rebalance.shares import unit_shares
 
 
 def tracking_error(p: Prepared, u: Universe, w: np.ndarray) -> float:
@@ -40,7 +40,7 @@ def _side(p: Prepared, u: Universe, w: np.ndarray, qty: np.ndarray, cash: dict[s
     total = sum(values)
     if total > 0:
         w = qty * p.pb / total
-        shares = [float(x) for x in allocate([v / total for v in values], 8, 1)]
+        shares = unit_shares([v / total for v in values], 8)
     else:
         shares = [round(x, 8) for x in w[held].tolist()] + [0.0] * len(cash_keys)
     weights = dict(zip(names + [f"CASH:{c}" for c in cash_keys], shares))
