@@ -119,8 +119,8 @@ def write(session: Session, plan: Plan) -> Counts:
                 changed.append(row)
             else:
                 counts.unchanged += 1
-        for batch in chunks(new, 5000):
-            session.execute(insert(FxRate), batch)
+        for batch in chunks(new, 5000):  # Core executemany: the ORM's per-row insert bookkeeping
+            session.execute(insert(FxRate.__table__), batch)  # took 3 of the history's 6.6 CPU s
         if changed:
             session.execute(update(FxRate), changed)  # ORM bulk update by primary key
         counts.inserted, counts.updated = len(new), len(changed)
