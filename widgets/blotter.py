@@ -19,7 +19,7 @@ from widgets.colors import status_color
 from widgets.columns import Column
 from widgets.empty_state import EmptyStateStack
 from widgets.flow_layout import FlowBar
-from widgets.formatting import format_value
+from widgets.formatting import format_value, sign_value
 from widgets.table_model import (
     _ALIGN,
     _BACKGROUND,
@@ -97,7 +97,7 @@ class BlotterModel(FrameTableModel):
                     cell[_FOREGROUND] = self.side_colors[1]
             if col.signed and col.numeric:
                 try:
-                    fg = self._updown.for_value(float(value))
+                    fg = self._updown.for_value(sign_value(col.kind, value, ccy))
                 except (TypeError, ValueError):
                     fg = None
                 if fg is not None:

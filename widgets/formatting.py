@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine.model.currency import minor_units
 from engine.reports import numbers
 
 _DISPLAY_TZ: list[ZoneInfo | None] = [None]
@@ -59,12 +60,15 @@ def fmt_pct(value: Any, signed: bool = False) -> str:
     return f"{shown:+.2f}%" if signed else f"{shown:.2f}%"
 
 
-def sign_value(kind: str, value: Any) -> float:
-    """The number whose sign colours a cell: a percentage as shown (two decimals), so a cell that
-    reads 0.00% is never red or green; other kinds as they are."""
+def sign_value(kind: str, value: Any, currency: str | None = None) -> float:
+    """The number whose sign colours a cell, rounded as the cell shows it (a percentage to two
+    decimals, money to its currency's minor units), so a cell that reads 0.00% or 0.00 is never
+    red or green; other kinds as they are."""
     v = float(value)
     if kind in ("pct", "drift"):
         return round(v * 100, 2) + 0.0
+    if kind in ("money", "amount"):
+        return round(v, minor_units(currency if isinstance(currency, str) and currency else "USD")) + 0.0
     return v
 
 

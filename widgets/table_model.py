@@ -194,12 +194,16 @@ class FrameTableModel(QAbstractTableModel):
             if not (col.signed and col.numeric):
                 return None
             try:
-                return self.updown.for_value(sign_value(col.kind, self._data[col.key][row]))
+                return self.updown.for_value(sign_value(col.kind, self._data[col.key][row], self._currency(col, row)))
             except (TypeError, ValueError):
                 return None
         if role == _BACKGROUND:
             return self.background_fn(self, row) if self.background_fn is not None else None
         return self._data[col.key][row]  # RAW_ROLE
+
+    def _currency(self, col: Column, row: int) -> str | None:
+        """The row's currency for a money column (its minor units round the colour's sign)."""
+        return self._data[col.currency_key][row] if col.currency_key else None
 
     def multiData(self, index: Index, span: Any) -> None:
         """All roles of one cell in one Python call (views ask seven roles per cell per paint)."""
@@ -227,7 +231,7 @@ class FrameTableModel(QAbstractTableModel):
                 colour = None
                 if col.signed and col.numeric:
                     try:
-                        colour = self.updown.for_value(sign_value(col.kind, self._data[col.key][row]))
+                        colour = self.updown.for_value(sign_value(col.kind, self._data[col.key][row], self._currency(col, row)))
                     except (TypeError, ValueError):
                         colour = None
                 if colour is not None:

@@ -56,3 +56,30 @@ def test_a_percentage_that_reads_zero_is_neither_negative_nor_coloured(qapp) -> 
     role = QModelRoleData(int(fg))
     model.multiData(model.index(0, 1), QModelRoleDataSpan(role))
     assert role.data() is None
+
+
+def test_blotter_cells_that_read_zero_are_not_coloured(qapp) -> None:  # type: ignore[no-untyped-def]
+    """The Blotter's own row cache coloured by the raw float too: the Compare dock showed "+0.00%"
+    in red for -0.00001 and a tax difference of -0.001 USD ("0.00") in red."""
+    from widgets.blotter import Blotter
+
+    b = Blotter(
+        [
+            Column("name", "Name"),
+            Column("d", "Drift B-A", "drift", signed=True),
+            Column("tax", "Tax B-A", "money", "ccy", signed=True),
+            Column("ccy", "Ccy"),
+        ],
+        "name",
+        "",
+        [],
+    )
+    b.model.set_frame(
+        pd.DataFrame({"name": ["a", "b"], "d": [-1e-7, -0.0002], "tax": [-0.001, -0.4], "ccy": ["USD", "JPY"]})
+    )
+    fg, display = Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.DisplayRole
+    m = b.model
+    assert [m.data(m.index(0, c), display) for c in (1, 2)] == ["+0.00%", "0.00 USD"]
+    assert m.data(m.index(0, 1), fg) is None and m.data(m.index(0, 2), fg) is None
+    assert m.data(m.index(1, 1), display) == "-0.02%" and m.data(m.index(1, 1), fg) == m.updown.down
+    assert m.data(m.index(1, 2), display) == "0 JPY" and m.data(m.index(1, 2), fg) is None  # yen: no decimals
