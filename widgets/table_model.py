@@ -194,7 +194,9 @@ class FrameTableModel(QAbstractTableModel):
             if not (col.signed and col.numeric):
                 return None
             try:
-                return self.updown.for_value(sign_value(col.kind, self._data[col.key][row], self._currency(col, row)))
+                return self.updown.for_value(
+                    sign_value(col.kind, self._data[col.key][row], self._currency(col, row))
+                )
             except (TypeError, ValueError):
                 return None
         if role == _BACKGROUND:
@@ -231,7 +233,9 @@ class FrameTableModel(QAbstractTableModel):
                 colour = None
                 if col.signed and col.numeric:
                     try:
-                        colour = self.updown.for_value(sign_value(col.kind, self._data[col.key][row], self._currency(col, row)))
+                        colour = self.updown.for_value(
+                            sign_value(col.kind, self._data[col.key][row], self._currency(col, row))
+                        )
                     except (TypeError, ValueError):
                         colour = None
                 if colour is not None:

@@ -75,7 +75,9 @@ def test_blotter_cells_that_read_zero_are_not_coloured(qapp) -> None:  # type: i
         [],
     )
     b.model.set_frame(
-        pd.DataFrame({"name": ["a", "b"], "d": [-1e-7, -0.0002], "tax": [-0.001, -0.4], "ccy": ["USD", "JPY"]})
+        pd.DataFrame(
+            {"name": ["a", "b"], "d": [-1e-7, -0.0002], "tax": [-0.001, -0.4], "ccy": ["USD", "JPY"]}
+        )
     )
     fg, display = Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.DisplayRole
     m = b.model
