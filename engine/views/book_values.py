@@ -73,21 +73,6 @@ def _targets(snap: BookSnapshot, acct_ids: np.ndarray) -> tuple[np.ndarray, np.n
     return key, t["weight"].to_numpy(dtype=float)[idx] * (1.0 - cash_target)
 
 
-def _cash_rows(snap: BookSnapshot) -> pd.DataFrame:
-    """The cash lines of `holdings.positions`: one per account and currency held, and the base
-    currency's (carrying the cash target) always."""
-    accts = snap.accounts
-    cash = snap.cash.groupby(["account_id", "currency"])[["amount", "value_base"]].sum().reset_index()
-    base_rows = (
-        accts[["account_id", "base_currency", "cash_target"]]
-        .reset_index(drop=True)
-        .rename(columns={"base_currency": "currency"})
-    )
-    cash = cash.merge(base_rows, on=["account_id", "currency"], how="outer")
-    cash["target"] = cash["cash_target"].fillna(0.0)
-    return cash.fillna({"amount": 0.0, "value_base": 0.0})
-
-
 def group(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(sorted distinct keys, each row's index into them), by a stable sort: numpy 2's hashing
     `np.unique` took ~1.3 s on 1.35M keys that arrive nearly sorted (timsort: ~0.05 s)."""
@@ -162,7 +147,7 @@ def value_book(
     t_key, t_value = _targets(snap, acct_ids)
     keys = union_sorted(held, t_key)
     hp, tp = np.searchsorted(keys, held), np.searchsorted(keys, t_key)
-    cash = _cash_rows(snap)
+    cash = holdings.cash_rows(snap)
     n, m = len(keys), len(cash)
 
     def column(

@@ -83,16 +83,8 @@ def positions(snap: BookSnapshot, lots: pd.DataFrame | None = None) -> pd.DataFr
     pos["asset_class"] = pos["security_id"].map(sec["asset_class"])
     pos["currency"] = pos["security_id"].map(sec["currency"])
     pos["mic"] = pos["security_id"].map(sec["mic"])
-    cash = snap.cash.groupby(["account_id", "currency"])[["amount", "value_base"]].sum().reset_index()
-    base_rows = (
-        accts[["account_id", "base_currency", "cash_target"]]
-        .reset_index(drop=True)
-        .rename(columns={"base_currency": "currency"})
-    )
-    cash = cash.merge(base_rows, on=["account_id", "currency"], how="outer")
-    cash["target"] = cash["cash_target"].fillna(0.0)
-    cash = cash.fillna({"amount": 0.0, "value_base": 0.0})
-    cash_rows = pd.DataFrame(
+    cash = cash_rows(snap)
+    cash_lines = pd.DataFrame(
         {
             "account_id": cash["account_id"],
             "security_id": -1,
@@ -113,7 +105,7 @@ def positions(snap: BookSnapshot, lots: pd.DataFrame | None = None) -> pd.DataFr
             "mic": "",
         }
     )
-    pos = pd.concat([pos, cash_rows], ignore_index=True)
+    pos = pd.concat([pos, cash_lines], ignore_index=True)
     pos["security_id"] = pos["security_id"].astype(np.int64)
     pos["account_value"] = pos["account_id"].map(total).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -166,3 +158,18 @@ def lots_of(
     sel["symbol"] = sel["security_id"].map(ref)
     sel["acquired_date"] = sel["acquired"].dt.date
     return sel.sort_values("acquired", ignore_index=True)
+
+
+def cash_rows(snap: BookSnapshot) -> pd.DataFrame:
+    """The cash lines of `positions`: one per account and currency held, and the base
+    currency's (carrying the cash target) always."""
+    accts = snap.accounts
+    cash = snap.cash.groupby(["account_id", "currency"])[["amount", "value_base"]].sum().reset_index()
+    base_rows = (
+        accts[["account_id", "base_currency", "cash_target"]]
+        .reset_index(drop=True)
+        .rename(columns={"base_currency": "currency"})
+    )
+    cash = cash.merge(base_rows, on=["account_id", "currency"], how="outer")
+    cash["target"] = cash["cash_target"].fillna(0.0)
+    return cash.fillna({"amount": 0.0, "value_base": 0.0})
