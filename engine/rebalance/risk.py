@@ -6,6 +6,9 @@ each security's local currency (currency risk is reported apart, as currency dri
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from datetime import date, timedelta
 
 import numpy as np
@@ -19,6 +22,13 @@ from engine.store.market import PriceBar
 FACTORS = 15
 WINDOW_DAYS = 400
 MIN_SPECIFIC_VOL = 0.02
+KEEP = 4
+"""Risk models remembered (a few as-of dates); the oldest used is dropped first."""
+
+_memo: OrderedDict[bytes, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_lock = threading.Lock()
+stats = {"built": 0, "reused": 0}
+"""How often a model was built and reused (tests read it)."""
 
 
 def factor_model(returns: np.ndarray, k: int = FACTORS) -> tuple[np.ndarray, np.ndarray]:
@@ -34,7 +44,8 @@ def factor_model(returns: np.ndarray, k: int = FACTORS) -> tuple[np.ndarray, np.
 
 
 def attach_risk(session: Session, u: Universe, as_of: date, k: int = FACTORS) -> None:
-    """Fill u.exposures and u.specific from the last ~year of closes."""
+    """Fill u.exposures and u.specific from the last ~year of closes: built once per distinct set of
+    closes (the PCA costs a household view or a rebalance run most of its universe load)."""
     rows = session.execute(
         select(PriceBar.security_id, PriceBar.date, cast(PriceBar.close, Float)).where(
             PriceBar.date > as_of - timedelta(days=WINDOW_DAYS), PriceBar.date <= as_of
@@ -42,15 +53,55 @@ def attach_risk(session: Session, u: Universe, as_of: date, k: int = FACTORS) ->
     ).all()
     # By column: a frame built from SQLAlchemy rows inspects each row (a third of this read).
     sid, day, close = zip(*rows) if rows else ((), (), ())
-    df = pd.DataFrame({"sid": sid, "date": day, "close": close})
-    if df.empty:
+    if not sid:
         u.exposures = np.zeros((len(u.ids), 1))
         u.specific = np.full(len(u.ids), 0.2)
         return
-    wide = df.pivot(index="date", columns="sid", values="close").reindex(columns=u.ids).sort_index()
+    key = _key(u.ids, k, sid, day, close)
+    with _lock:
+        hit = _memo.get(key)
+        if hit is not None:
+            _memo.move_to_end(key)
+            stats["reused"] += 1
+    if hit is None:
+        hit = _build(u.ids, k, sid, day, close)
+        with _lock:
+            _memo[key] = hit
+            while len(_memo) > KEEP:
+                _memo.popitem(last=False)
+            stats["built"] += 1
+    u.exposures, u.specific = hit[0].copy(), hit[1].copy()
+
+
+def _key(
+    ids: np.ndarray, k: int, sid: tuple[int, ...], day: tuple[date, ...], close: tuple[float, ...]
+) -> bytes:
+    """A digest of everything the model is built from: the universe's order, k and every close in
+    the window, so a price added, corrected or removed (by any desk) builds a new model."""
+    h = hashlib.blake2b(digest_size=32)
+    h.update(np.asarray(ids, dtype=np.int64).tobytes())
+    h.update(np.int64(k).tobytes())
+    h.update(np.asarray(sid, dtype=np.int64).tobytes())
+    h.update(np.fromiter((d.toordinal() for d in day), dtype=np.int64, count=len(day)).tobytes())
+    h.update(np.asarray(close, dtype=np.float64).tobytes())
+    return h.digest()
+
+
+def _build(
+    ids: np.ndarray, k: int, sid: tuple[int, ...], day: tuple[date, ...], close: tuple[float, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(exposures, specific) of the universe `ids` from the window's closes (PCA of log returns)."""
+    df = pd.DataFrame({"sid": sid, "date": day, "close": close})
+    wide = df.pivot(index="date", columns="sid", values="close").reindex(columns=ids).sort_index()
     rets = np.log(wide.ffill()).diff().iloc[1:].to_numpy()
     b, s = factor_model(rets, min(k, max(1, len(rets) - 1)))
     missing = np.isnan(wide.to_numpy()).all(axis=0)
     b[missing] = 0.0
     s[missing] = 0.3
-    u.exposures, u.specific = b, s
+    return b, s
+
+
+def forget() -> None:
+    """Drop every remembered model (tests)."""
+    with _lock:
+        _memo.clear()
