@@ -141,6 +141,17 @@ def _gains(session: Session, as_of: date, where: Any) -> list[Any]:
     )
 
 
+def realized_by_term(session: Session, as_of: date, account_ids: list[int]) -> dict[int, dict[str, float]]:
+    """Per account: its net realized gains this calendar year by term ("short", "long"), in its base
+    currency (what the year's tax is estimated on; the Household dock shows them)."""
+    out: dict[int, dict[str, float]] = {}
+    for aid, _hh, _status, _juris, _base, term, gain in _gains(session, as_of, Account.id.in_(account_ids)):
+        if gain is not None:
+            by = out.setdefault(aid, {"short": 0.0, "long": 0.0})
+            by["long" if term == "long" else "short"] += float(gain)
+    return out
+
+
 def _tax(status: str, juris: str, term: str, gain: float) -> float:
     rates = rates_for(juris, status)
     return gain * (rates.long_term if term == "long" else rates.short_term)

@@ -21,6 +21,7 @@ from engine.rebalance.record import tracking_error
 from engine.rebalance.settings import RebalanceSettings
 from engine.rebalance.solve import Context
 from engine.rebalance.tables import HouseholdGroup, Proposal
+from engine.rebalance.tax_year import realized_by_term
 from engine.store.accounts import Account, Household, Model
 from engine.store.database import Database
 
@@ -37,6 +38,11 @@ ACCOUNT_KEYS = [
     "cash",
     "max_drift",
     "tracking_error",
+    "ytd_short",
+    "ytd_long",
+    "ytd_tax",
+    "tax_budget",
+    "budget_left",
 ]
 DRIFT_KEYS = ["symbol", "sector", "weight", "target", "drift", "accounts"]
 PROPOSAL_KEYS = [
@@ -157,10 +163,15 @@ def household_view(database: Database, code: str) -> HouseholdView:
     )
     drift = drift[(drift["weight"].abs() > 1e-12) | (drift["target"].abs() > 1e-12)]
     drift = drift.reindex(drift["drift"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+    with database.session() as s:
+        realized = realized_by_term(s, u.as_of, [p.account.id for p in preps])
     rows = []
     for p, sh in zip(preps, shares):
         a = p.account
         d = np.abs(p.w0 - p.wm).max(initial=0.0)
+        gains = realized.get(a.id, {"short": 0.0, "long": 0.0})
+        own_tax = a.year.own_ytd_tax if a.year is not None else 0.0
+        budget = a.year.account_budget if a.year is not None else None
         rows.append(
             {
                 "account": a.code,
@@ -174,9 +185,16 @@ def household_view(database: Database, code: str) -> HouseholdView:
                 "cash": float(p.cash0),
                 "max_drift": float(max(d, abs(p.cash0 - a.cash_target))),
                 "tracking_error": tracking_error(p, u, p.w0),
+                "ytd_short": round(gains["short"], 2),
+                "ytd_long": round(gains["long"], 2),
+                "ytd_tax": round(own_tax, 2),
+                "tax_budget": budget,
+                "budget_left": None if budget is None else round(budget - max(own_tax, 0.0), 2),
             }
         )
     frame = pd.DataFrame(rows, columns=ACCOUNT_KEYS)
+    to_hh = np.array([u.fx_to[spec.currency][p.account.base] for p in preps], dtype=float)
+    taxable = np.array([p.account.tax_status == "taxable" for p in preps], dtype=bool)
     summary = {
         "household": code,
         "name": name,
@@ -188,11 +206,22 @@ def household_view(database: Database, code: str) -> HouseholdView:
         "tracking_error": te,
         "max_drift": float(drift["drift"].abs().max()) if len(drift) else 0.0,
         "tax_budget": spec.tax_budget,
+        # The year so far in the household's currency: sums of the taxable accounts' lines shown.
+        "ytd_gain": _sum_in(frame, "ytd_short", to_hh, taxable) + _sum_in(frame, "ytd_long", to_hh, taxable),
+        "ytd_tax": _sum_in(frame, "ytd_tax", to_hh, taxable),
+        "carry_forward": spec.carry_forward,
         "as_of": u.as_of.isoformat(),
     }
     props, run = _proposals(database, ids)
     summary["run"] = run
     return HouseholdView(summary, frame, drift, props)
+
+
+def _sum_in(frame: pd.DataFrame, column: str, to_hh: np.ndarray, taxable: np.ndarray) -> float:
+    """The taxable accounts' `column` (base currencies) summed in the household's currency."""
+    if not len(frame):
+        return 0.0
+    return round(float((frame[column].to_numpy(dtype=float) * to_hh)[taxable].sum()), 2)
 
 
 def _proposals(database: Database, account_ids: list[int]) -> tuple[pd.DataFrame, dict[str, Any] | None]:

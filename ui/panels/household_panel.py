@@ -1,7 +1,8 @@
 """The household view (PM workspace): one household's accounts together, their values in the
 household's reporting currency and shares, the aggregate's drift and tracking error against the
 household target (its group's model, or the blend of its accounts' models, as the household solve
-measures it), and the proposals of its latest household run. Read in a worker through
+measures it), the proposals of its latest household run, and its tax year (realized gains by term,
+estimated tax, budgets, carry-forward). Read in a worker through
 engine.views.household."""
 
 from __future__ import annotations
@@ -32,6 +33,17 @@ ACCOUNT_COLUMNS = [
     Column("max_drift", "Max drift (own model)", "pct"),
     Column("tracking_error", "TE (own model)", "pct"),
 ]
+TAX_COLUMNS = [
+    Column("account", "Account"),
+    Column("tax_status", "Tax status", "words"),
+    Column("ytd_short", "Short-term net (YTD)", "money", "base_currency", signed=True),
+    Column("ytd_long", "Long-term net (YTD)", "money", "base_currency", signed=True),
+    Column("ytd_tax", "Est. tax (YTD)", "money", "base_currency"),
+    Column(
+        "tax_budget", "Annual budget", "money", "base_currency", tooltip="the account's annual tax budget"
+    ),
+    Column("budget_left", "Budget left", "money", "base_currency", signed=True),
+]
 DRIFT_COLUMNS = [
     Column("symbol", "Symbol"),
     Column("sector", "Sector"),
@@ -52,6 +64,20 @@ PROPOSAL_COLUMNS = [
     Column("created_by", "By"),
     Column("batch", "Batch"),
 ]
+
+
+def tax_caption(summary: dict[str, Any]) -> str:
+    """The household's tax year in its currency: the sums of the lines below, carry-forward, budget."""
+    s = summary
+    ccy = str(s.get("currency", ""))
+    text = (
+        f"  Realized this year (taxable accounts): net {fmt_money(s.get('ytd_gain', 0.0), ccy)}, "
+        f"est. tax {fmt_money(s.get('ytd_tax', 0.0), ccy)}; loss carry-forward "
+        f"{fmt_money(s.get('carry_forward', 0.0), ccy)}"
+    )
+    budget = s.get("tax_budget")
+    text += "; no household tax budget" if budget is None else f"; household budget {fmt_money(budget, ccy)}"
+    return text
 
 
 def caption_text(summary: dict[str, Any]) -> str:
@@ -92,9 +118,19 @@ class HouseholdPanel(Panel):
         self.drift.view.export_name = "household_drift"
         self.proposals = Blotter(PROPOSAL_COLUMNS, "id", "No proposal for these accounts yet", [])
         self.proposals.view.export_name = "household_proposals"
+        self.taxes = Blotter(TAX_COLUMNS, "account", "No household chosen", [])
+        self.taxes.view.export_name = "household_tax_year"
+        self.tax_caption = ElidedLabel("")
+        tax_page = QWidget()
+        tax_lay = QVBoxLayout(tax_page)
+        tax_lay.setContentsMargins(0, 0, 0, 0)
+        tax_lay.setSpacing(0)
+        tax_lay.addWidget(self.tax_caption)
+        tax_lay.addWidget(self.taxes, 1)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.drift, "Drift vs household target")
         self.tabs.addTab(self.proposals, "Proposals")
+        self.tabs.addTab(tax_page, "Tax year")
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.accounts)
         split.addWidget(self.tabs)
@@ -136,9 +172,11 @@ class HouseholdPanel(Panel):
             self.accounts.model.set_frame(hv.accounts)
             self.drift.model.set_frame(hv.drift)
             self.proposals.model.set_frame(hv.proposals)
-            for b in (self.accounts, self.drift, self.proposals):
+            self.taxes.model.set_frame(hv.accounts)
+            for b in (self.accounts, self.drift, self.proposals, self.taxes):
                 b.view.fit_columns()
             self.caption.setText(caption_text(hv.summary))
+            self.tax_caption.setText(tax_caption(hv.summary))
 
         def failed(msg: str) -> None:
             self.caption.setText(f"  Household {code}: {msg}")
