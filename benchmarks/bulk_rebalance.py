@@ -33,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from household_bench import bare_cpu_per_account, ensure_groups, tax_alpha
 from sqlalchemy import select
 
-from engine.rebalance.bulk import load_run, run_bulk
+from engine.rebalance.bulk import run_bulk
+from engine.rebalance.run_inputs import load_run
 from engine.rebalance.settings import Mode, RebalanceSettings
 from engine.store.accounts import Account
 from engine.store.database import Database

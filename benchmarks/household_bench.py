@@ -13,12 +13,13 @@ import numpy as np
 from sqlalchemy import func, select
 
 from engine.rebalance.book import AccountInput, Universe
-from engine.rebalance.bulk import load_run, run_bulk
+from engine.rebalance.bulk import run_bulk
 from engine.rebalance.household_figures import household_figures
 from engine.rebalance.household_solve import first_problem
 from engine.rebalance.households import set_group
 from engine.rebalance.prepare import prepare
 from engine.rebalance.qp import SOLVER_TOLERANCES, build_qp
+from engine.rebalance.run_inputs import load_run
 from engine.rebalance.settings import RebalanceSettings
 from engine.rebalance.solve import Context
 from engine.rebalance.tables import HouseholdGroup

@@ -11,12 +11,9 @@ On a local process pool accounts are read in chunks while earlier batches solve.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import ctypes
 import logging
 import multiprocessing as mp
 import os
-import signal
-import sys
 import threading
 import time
 import uuid
@@ -35,33 +32,25 @@ from engine.rebalance import equivalents
 from engine.rebalance.book import (
     AccountInput,
     Universe,
-    attach_settlement,
-    book_as_of,
     load_accounts,
-    load_universe,
 )
+from engine.rebalance.bulk_worker import dask_batch, init_worker, pool_batch, run_batch
 from engine.rebalance.drift import book_drift
 from engine.rebalance.events import RebalanceProgress
 from engine.rebalance.exceptions import breaches, queue
-from engine.rebalance.harvest import apply_identical_groups, attach_harvest_history, substitute_groups
-from engine.rebalance.household_solve import rebalance_household
+from engine.rebalance.harvest import attach_harvest_history, substitute_groups
 from engine.rebalance.households import attach_groups
-from engine.rebalance.risk import attach_risk
+from engine.rebalance.run_inputs import LOAD_CHUNK, id_chunks, load_book_universe, load_run
 from engine.rebalance.settings import Mode, RebalanceSettings, Style
 from engine.rebalance.solve import Context
-from engine.rebalance.styled import rebalance_styled
 from engine.rebalance.tables import Proposal
 from engine.rebalance.tax_year import attach_tax_year
 from engine.state.proposals import PROPOSALS
-from engine.store.accounts import Account, Household, Model
 from engine.store.base import table_of
 from engine.store.database import Database
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 100
-# With a process pool, accounts are read this many at a time and the first batches are solved
-# while later ones are still being read (the read is about a sixth of a 10,000-account run).
-LOAD_CHUNK = 2000
 
 
 class CancelToken:
@@ -89,95 +78,6 @@ class BulkResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-# ---- worker side -------------------------------------------------------------------------
-
-_CTX: Context | None = None
-
-
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-PARENT_POLL_S = 0.5
-
-
-def die_with_parent(parent: int) -> None:
-    """End this worker when the run's process ends, even by SIGKILL, so no solver is left
-    orphaned: Linux's PR_SET_PDEATHSIG, elsewhere a thread that polls for the parent. (The
-    signal follows the thread that forked the worker: run_bulk submits, and so forks, in its own
-    thread and joins the pool before it returns.)"""
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
-        except (OSError, AttributeError):
-            armed = False
-        if armed:
-            if os.getppid() != parent:  # the parent died before the signal was armed
-                os._exit(1)
-            return
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_POLL_S)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-def _init_worker(u: Universe, s: RebalanceSettings, parent: int) -> None:
-    die_with_parent(parent)
-    global _CTX
-    _CTX = Context(u, s)
-
-
-def run_batch(ctx: Context, batch: list[AccountInput]) -> list[dict[str, Any]]:
-    """Solve a batch in order; a household's loss sales block later buys in that household."""
-    out = []
-    sold_loss: dict[int, dict[int, str]] = {}
-    bought: dict[int, set[int]] = {}
-    u = ctx.u
-    sym_index = {str(s): i for i, s in enumerate(u.symbols)}
-    grouped: set[int] = set()
-    spent: dict[int, float] = {}  # tax of the household's accounts already solved (tax budgets)
-    for a in batch:
-        if ctx.s.households and a.group is not None:  # the household's accounts in one problem
-            if a.household_id not in grouped:
-                grouped.add(a.household_id)
-                out.extend(rebalance_household(ctx, [b for b in batch if b.household_id == a.household_id]))
-            continue
-        extra = sold_loss.get(a.household_id)
-        if extra:
-            a.wash_blocked = {**a.wash_blocked, **extra}
-        if bought.get(a.household_id):
-            a.recent_buys = a.recent_buys | bought[a.household_id]
-        rec = rebalance_styled(ctx, a, spent)
-        out.append(rec)
-        if rec["status"] != "ok":
-            continue
-        for t in rec["trades"]:
-            g = int(u.wash_group[sym_index[t["symbol"]]])
-            if t["side"] == "sell" and any(lot["gain"] < 0 for lot in t.get("lots", [])):
-                sold_loss.setdefault(a.household_id, {})[g] = (
-                    f"wash sale: {t['symbol']} sold at a loss in {a.code} in this run"
-                )
-            elif t["side"] == "buy":
-                bought.setdefault(a.household_id, set()).add(g)
-    return out
-
-
-def _pool_batch(batch: list[AccountInput]) -> list[dict[str, Any]]:
-    assert _CTX is not None, "worker not initialised"
-    return run_batch(_CTX, batch)
-
-
-def _dask_batch(
-    ctx_parts: tuple[Universe, RebalanceSettings], batch: list[AccountInput]
-) -> list[dict[str, Any]]:
-    global _CTX
-    u, s = ctx_parts
-    if _CTX is None or _CTX.u is not u or _CTX.s != s:
-        _CTX = Context(u, s)
-    return run_batch(_CTX, batch)
-
-
 # ---- driver side -------------------------------------------------------------------------
 
 
@@ -189,91 +89,6 @@ def batches(accounts: list[AccountInput], size: int = BATCH_SIZE) -> list[list[A
         cur.append(a)
         nxt = accounts[i + 1] if i + 1 < len(accounts) else None
         if len(cur) >= size and (nxt is None or nxt.household_id != a.household_id):
-            out.append(cur)
-            cur = []
-    if cur:
-        out.append(cur)
-    return out
-
-
-def select_account_ids(
-    database: Database,
-    *,
-    codes: Iterable[str] | None = None,
-    model: str | None = None,
-    household: str | None = None,
-) -> list[int] | None:
-    """Account ids chosen by code list, model code or household code; None means all."""
-    from engine.errors import NotFound
-
-    with database.session() as session:
-        q = select(Account.id).order_by(Account.id)
-        if codes:
-            wanted = list(codes)
-            found = dict(
-                session.execute(select(Account.code, Account.id).where(Account.code.in_(wanted))).all()
-            )
-            missing = [c for c in wanted if c not in found]
-            if missing:
-                raise NotFound(f"no such account: {', '.join(missing)}")
-            q = q.where(Account.id.in_(list(found.values())))
-        if model:
-            mid = session.scalar(select(Model.id).where(Model.code == model))
-            if mid is None:
-                raise NotFound(f"no such model: {model}")
-            q = q.where(Account.model_id == mid)
-        if household:
-            hid = session.scalar(select(Household.id).where(Household.code == household))
-            if hid is None:
-                raise NotFound(f"no such household: {household}")
-            q = q.where(Account.household_id == hid)
-        if not (codes or model or household):
-            return None
-        return list(session.scalars(q))
-
-
-def load_book_universe(database: Database, settings: RebalanceSettings | None = None) -> Universe:
-    """Securities, prices, FX and the risk model (and settlement dates for a cash raise by a date)."""
-    with database.session() as session:
-        as_of = book_as_of(session)
-        u = load_universe(session, as_of)
-        apply_identical_groups(session, u)
-        attach_risk(session, u, as_of)
-        if settings is not None and settings.cash_raise_by is not None:
-            attach_settlement(session, u, settings.trade_date or as_of)
-    if settings is not None and settings.equivalents_file is not None:  # a bad file stops the run here
-        equivalents.derive(u, settings.equivalents_file or None)
-    return u
-
-
-def load_run(
-    database: Database, account_ids: list[int] | None, settings: RebalanceSettings | None = None
-) -> tuple[Universe, list[AccountInput]]:
-    u = load_book_universe(database, settings)
-    with database.session() as session:
-        accounts = load_accounts(session, u, account_ids)
-        attach_harvest_history(session, u, accounts)
-        attach_tax_year(session, u, accounts)
-        equivalents.assign(u, accounts)
-        if settings is not None and settings.households:
-            attach_groups(session, u, accounts)
-    return u, accounts
-
-
-def id_chunks(database: Database, account_ids: list[int] | None, size: int = LOAD_CHUNK) -> list[list[int]]:
-    """The selected account ids in load order (household, id), cut every ~size accounts at a
-    household boundary, so each chunk loads with its households' whole wash-sale history."""
-    with database.session() as session:
-        q = select(Account.id, Account.household_id).order_by(Account.household_id, Account.id)
-        if account_ids is not None:
-            q = q.where(Account.id.in_(account_ids))
-        rows = session.execute(q).all()
-    out: list[list[int]] = []
-    cur: list[int] = []
-    for i, (aid, hh) in enumerate(rows):
-        cur.append(int(aid))
-        nxt = rows[i + 1][1] if i + 1 < len(rows) else None
-        if len(cur) >= size and nxt != hh:
             out.append(cur)
             cur = []
     if cur:
@@ -425,10 +240,10 @@ def run_bulk(
         with cf.ProcessPoolExecutor(
             max_workers=workers,
             mp_context=mp.get_context(method),
-            initializer=_init_worker,
+            initializer=init_worker,
             initargs=(u, settings, os.getpid()),
         ) as pool:
-            futures = {pool.submit(_pool_batch, c): c for c in chunks}
+            futures = {pool.submit(pool_batch, c): c for c in chunks}
             if streamed:
                 for ids in id_groups:
                     if cancel.cancelled:
@@ -442,7 +257,7 @@ def run_bulk(
                             attach_groups(session, u, part)
                     accounts.extend(part)
                     for c in batches(part, batch_size):
-                        futures[pool.submit(_pool_batch, c)] = c
+                        futures[pool.submit(pool_batch, c)] = c
                 load_s = time.perf_counter() - t0  # the last chunk read (overlapping the solves)
             cancelled = _drain(cf.as_completed(futures), futures, arrived, cancel, settings)
     elif executor.startswith("dask://") or executor.startswith("tcp://"):
@@ -516,7 +331,7 @@ def _run_dask(
     addr = "tcp://" + address.split("://", 1)[1]
     with Client(addr) as client:
         parts = client.scatter((u, settings), broadcast=True)
-        futures = {client.submit(_dask_batch, parts, c, pure=False): c for c in chunks}
+        futures = {client.submit(dask_batch, parts, c, pure=False): c for c in chunks}
         return _drain(as_completed(list(futures)), futures, arrived, cancel, settings)
 
 

@@ -36,12 +36,12 @@ from engine.access.guard import require
 from engine.access.permissions import Permission
 from engine.errors import NotFound, WorkstationError
 from engine.rebalance.book import AccountInput, Universe
-from engine.rebalance.bulk import load_run
 from engine.rebalance.check import Violation
 from engine.rebalance.prepare import Prepared, prepare
 from engine.rebalance.record import build_record
 from engine.rebalance.rounding import Rounded
 from engine.rebalance.rounding import _fx as spot_trades
+from engine.rebalance.run_inputs import load_run
 from engine.rebalance.run_limits import settings_for
 from engine.rebalance.settings import RebalanceSettings
 from engine.rebalance.solve import check_rounded

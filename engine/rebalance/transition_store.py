@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from engine.access.guard import require
 from engine.access.permissions import Permission
 from engine.errors import NotFound, RebalanceInfeasible, WorkstationError
-from engine.rebalance.bulk import load_run
 from engine.rebalance.exceptions import queue
+from engine.rebalance.run_inputs import load_run
 from engine.rebalance.settings import RebalanceSettings
 from engine.rebalance.tables import Proposal
 from engine.rebalance.transition import Budget, plan_transition, solve_step

@@ -14,10 +14,10 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from engine.errors import NotFound
-from engine.rebalance.bulk import load_run
 from engine.rebalance.household_figures import aggregate_te, prepare_all, shares_of, target_of
 from engine.rebalance.households import BLEND, HouseholdSpec
 from engine.rebalance.record import tracking_error
+from engine.rebalance.run_inputs import load_run
 from engine.rebalance.settings import RebalanceSettings
 from engine.rebalance.solve import Context
 from engine.rebalance.tables import HouseholdGroup, Proposal

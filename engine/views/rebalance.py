@@ -40,7 +40,7 @@ class Selection:
 
 def account_ids(database: Database, sel: Selection) -> tuple[list[int] | None, bool]:
     """(ids or None for all, drifted_only)."""
-    from engine.rebalance.bulk import select_account_ids  # cvxpy: imported on first use, not at startup
+    from engine.rebalance.run_inputs import select_account_ids  # cvxpy: imported on first use, not at startup
 
     if sel.kind == "model":
         return select_account_ids(database, model=sel.value), False

@@ -365,8 +365,8 @@ def test_fx_exposure_panel_matches_a_hand_valuation_for_the_firm_and_a_household
 
 def test_grid_drift_agrees_with_the_rebalance_engines_drift(pm_window, demo_db) -> None:  # type: ignore[no-untyped-def]
     """The heatmap/grid adapter and engine/rebalance/drift.py use the same conventions."""
-    from engine.rebalance.bulk import load_run
     from engine.rebalance.drift import book_drift
+    from engine.rebalance.run_inputs import load_run
 
     u, accounts = load_run(demo_db, None)
     bd = book_drift(u, accounts)

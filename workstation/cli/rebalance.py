@@ -10,9 +10,9 @@ from typing import Any
 
 from engine.errors import WorkstationError
 from engine.rebalance.book import book_as_of, load_accounts, load_universe
-from engine.rebalance.bulk import select_account_ids
 from engine.rebalance.drift import book_drift
 from engine.rebalance.events import RebalanceProgress
+from engine.rebalance.run_inputs import select_account_ids
 from engine.rebalance.run_options import build_settings, run_styled
 from engine.rebalance.settings import Mode, RebalanceSettings
 from workstation.cli import rebalance_compare, rebalance_edit, rebalance_exceptions, rebalance_transition

@@ -11,7 +11,7 @@ import pytest
 import resources
 from engine.demo.build import build_demo_book
 from engine.rebalance.book import AccountInput, Universe
-from engine.rebalance.bulk import load_run
+from engine.rebalance.run_inputs import load_run
 from engine.store.database import Database
 from tests.conftest import migrated
 

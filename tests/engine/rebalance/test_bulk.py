@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 import resources
 from engine.demo.build import build_demo_book
-from engine.rebalance import bulk
+from engine.rebalance import bulk, run_inputs
 from engine.rebalance.bulk import CancelToken, run_bulk
 from engine.rebalance.events import RebalanceProgress
 from engine.rebalance.settings import RebalanceSettings
@@ -71,7 +71,7 @@ def test_process_pool_matches_inline(book: Database, loaded: Any, monkeypatch: p
     s = RebalanceSettings(skip_in_band=False, time_limit_s=30.0)  # a loaded machine must not change rungs
     a = run_bulk(book, s, ids, executor="inline", save=False)
     monkeypatch.setattr(bulk, "LOAD_CHUNK", 5)
-    assert len(bulk.id_chunks(book, ids, 5)) >= 2
+    assert len(run_inputs.id_chunks(book, ids, 5)) >= 2
     b = run_bulk(book, s, ids, executor="process", workers=2, batch_size=4, save=False)
     assert _signature(a.records) == _signature(b.records)
 

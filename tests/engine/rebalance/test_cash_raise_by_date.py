@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from engine.rebalance.book import attach_settlement
-from engine.rebalance.bulk import load_run
+from engine.rebalance.run_inputs import load_run
 from engine.rebalance.settings import Mode, RebalanceSettings
 from engine.rebalance.solve import Context, rebalance_account
 from engine.store.database import Database

@@ -13,7 +13,8 @@ import pytest
 
 from engine.errors import WorkstationError
 from engine.rebalance.book import AccountInput, Universe
-from engine.rebalance.bulk import load_run, run_batch
+from engine.rebalance.bulk import run_batch
+from engine.rebalance.run_inputs import load_run
 from engine.rebalance.run_options import RunOptions, build_settings
 from engine.rebalance.settings import DirectedTrade, RebalanceSettings, Style
 from engine.rebalance.solve import Context

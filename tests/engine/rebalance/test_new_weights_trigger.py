@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from engine.portfolio_models import versions
 from engine.portfolio_models.versions import weights_of
-from engine.rebalance.bulk import load_run
 from engine.rebalance.drift import book_drift
+from engine.rebalance.run_inputs import load_run
 from engine.store.accounts import Account, Model, ModelComponent
 from engine.store.database import Database
 

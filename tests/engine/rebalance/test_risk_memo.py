@@ -10,7 +10,7 @@ import numpy as np
 from sqlalchemy import select, update
 
 from engine.rebalance import risk
-from engine.rebalance.bulk import load_book_universe
+from engine.rebalance.run_inputs import load_book_universe
 from engine.store.database import Database
 from engine.store.market import PriceBar
 

@@ -20,7 +20,8 @@ from engine.demo.build import build_demo_book
 from engine.errors import ImportValidationError, PermissionDenied
 from engine.rebalance import equivalents
 from engine.rebalance.book import AccountInput, Universe
-from engine.rebalance.bulk import load_run, run_batch
+from engine.rebalance.bulk import run_batch
+from engine.rebalance.run_inputs import load_run
 from engine.rebalance.settings import Mode, RebalanceSettings
 from engine.rebalance.solve import Context
 from engine.rebalance.tax_year import TaxYear, list_budgets, set_account_budget

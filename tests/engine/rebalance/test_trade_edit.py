@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import NotFound, PermissionDenied, WorkstationError
-from engine.rebalance.bulk import load_run, run_bulk
+from engine.rebalance.bulk import run_bulk
 from engine.rebalance.exceptions import breaches
 from engine.rebalance.review import review
+from engine.rebalance.run_inputs import load_run
 from engine.rebalance.settings import RebalanceSettings
 from engine.rebalance.tables import Proposal
 from engine.rebalance.trade_edit import TradeEdit, edit_trade, household_conflicts
