@@ -33,7 +33,9 @@ stats = {"built": 0, "reused": 0}
 
 def factor_model(returns: np.ndarray, k: int = FACTORS) -> tuple[np.ndarray, np.ndarray]:
     """(B, s) from a T x N matrix of daily returns: annualised exposures and specific volatility."""
-    r = np.nan_to_num(returns - np.nanmean(returns, axis=0), nan=0.0)
+    seen = (~np.isnan(returns)).sum(axis=0)  # np.nanmean's own sum / count, without its warning
+    mean = np.nansum(returns, axis=0) / np.maximum(seen, 1)  # for a security with no returns yet
+    r = np.nan_to_num(returns - mean, nan=0.0)
     t = max(len(r) - 1, 1)
     cov = r.T @ r / t * 252.0
     vals, vecs = np.linalg.eigh(cov)
