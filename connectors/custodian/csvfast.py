@@ -85,7 +85,9 @@ def read_columns(rr: RowReader, rows: Rows) -> StatementColumns:
     return _assemble(rr, rows, bad, out, names)
 
 
-def _array(values: list[str]) -> Array:
+def _array(values: Sequence[str]) -> Array:
+    if isinstance(values, np.ndarray):
+        return values
     out = np.empty(len(values), dtype=object)
     out[:] = values
     return out
