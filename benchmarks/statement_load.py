@@ -8,9 +8,7 @@ Then:
 
 For each file: parse (read_statement) and store (store_statement, in a transaction that is rolled
 back, so the book is left as it was and the run can be repeated), wall and CPU seconds, then the
-total against the 5 s target. Then all six files again as one load: each file read in a reading
-thread while the one before it is stored (connectors.custodian.readahead; the loaders do not use it),
-one transaction rolled back: the wall and CPU seconds of the whole (CPU of both threads). `--pg URL` (an empty PostgreSQL database, e.g. a scratch one) also
+total against the 5 s target. `--pg URL` (an empty PostgreSQL database, e.g. a scratch one) also
 times the store on PostgreSQL (COPY): the book's accounts are copied there first. `--reference`
 also times the row-by-row reference readers for comparison. On a machine shared with other jobs
 compare CPU seconds: wall time grows with the load average, printed before and after.
@@ -30,7 +28,6 @@ from connectors.custodian.csvfile import read_csv_statement
 from connectors.custodian.iso20022 import message_version
 from connectors.custodian.profile import profile_for
 from connectors.custodian.read import StatementFile, read_statement
-from connectors.custodian.readahead import read_ahead
 from connectors.custodian.semt002 import read_semt002
 from connectors.custodian.xmltree import Tree
 from engine.reconcile.load import store_statement
@@ -64,17 +61,6 @@ def _store(database: Database, f: StatementFile) -> Clock:
         with Clock() as c:
             # another hash than the file's: stored even if the book has loaded this file already
             store_statement(s, f.statement, f.name, hashlib.sha256(f.sha256.encode()).hexdigest(), OPS)
-            s.flush()
-        s.rollback()
-    return c
-
-
-def _pipelined(database: Database, files: list[tuple[Path, str]]) -> Clock:
-    """All files as one load: the next read while the current is stored; rolled back."""
-    with database.transaction() as s:
-        with Clock() as c:
-            for f in read_ahead((path, profile_for(cust)) for path, cust in files):
-                store_statement(s, f.statement, f.name, hashlib.sha256(f.sha256.encode()).hexdigest(), OPS)
             s.flush()
         s.rollback()
     return c
@@ -153,9 +139,6 @@ def main() -> None:
             line += f" {ref.wall:8.2f}/{ref.cpu:7.2f}"
         print(line)
     lines = sum(r[2] for r in rows)
-    files = [(args.files / name, cust) for cust, name in FILES]
-    piped = _pipelined(database, files)
-    piped_pg = _pipelined(pg, files) if pg is not None else None
     print(
         f"{'total':<32} {'':<16} {lines:9,} {tot[0]:7.2f}/{tot[1]:6.2f} {tot[2]:7.2f}/{tot[3]:6.2f}"
         + (f" {tot[4]:7.2f}/{tot[5]:6.2f}" if pg is not None else "")
@@ -164,10 +147,6 @@ def main() -> None:
         f"\nparse + store, SQLite: {tot[0] + tot[2]:.2f} s wall, {tot[1] + tot[3]:.2f} s CPU"
         + (f"; PostgreSQL: {tot[0] + tot[4]:.2f} s wall, {tot[1] + tot[5]:.2f} s CPU" if pg else "")
         + " (target: under 5 s)"
-    )
-    print(
-        f"all six files read ahead while storing, SQLite: {piped.wall:.2f} s wall, {piped.cpu:.2f} s CPU"
-        + (f"; PostgreSQL: {piped_pg.wall:.2f} s wall, {piped_pg.cpu:.2f} s CPU" if piped_pg else "")
     )
     print(f"load average before: {load_before}; after: {Path('/proc/loadavg').read_text().strip()}")
 

@@ -5,8 +5,8 @@ the young generation fills, the collector walks every live container (all the ce
 read), which took about half of a large file's parse time. Nothing built here forms reference
 cycles, so reference counting frees it all; the collector is switched back on afterwards.
 
-The pause is counted: a file parsed in a reading thread while the caller's thread stores another
-(connectors.custodian.readahead) keeps the collector off until the last of them is done.
+The pause is counted: two threads that each pause it (a desktop worker loading while another
+reads) keep the collector off until the last of them is done.
 """
 
 from __future__ import annotations
