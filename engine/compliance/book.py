@@ -17,10 +17,11 @@ import pandas as pd
 from sqlalchemy import Float, cast, func, select
 from sqlalchemy.orm import Session
 
+from engine.compliance.book_rows import ADV_DAYS, average_volumes, days_since_buy, fx_matrix, last_closes
 from engine.compliance.tables import DeskAccount
 from engine.errors import ConcurrentUpdate, NotFound
 from engine.pricing.fx_memo import fx_table
-from engine.pricing.prices import last_prices, latest_price_date
+from engine.pricing.prices import latest_price_date
 from engine.store.accounts import Account, Household, Model
 from engine.store.market import PriceBar
 from engine.store.meta import BookMeta
@@ -28,7 +29,6 @@ from engine.store.positions import CashBalance, TaxLot
 from engine.store.reference import Security
 
 RECENT_DAYS = 30
-ADV_DAYS = 20
 
 
 def book_as_of(session: Session) -> date:
@@ -175,8 +175,9 @@ def load_book(
             "restricted_client_types", "restricted_domiciles", "mult", "asset_class",
         ],
     )  # fmt: skip
-    prices = last_prices(session, as_of, security_ids)
-    sec["price"] = sec["id"].map(prices["close"]).astype(float) if len(prices) else np.nan
+    sec_ids = [int(i) for i in sec["id"]]
+    closes = last_closes(session, as_of, security_ids)
+    sec["price"] = np.array([closes.get(i, np.nan) for i in sec_ids], dtype=float)
     vq = select(PriceBar.security_id, PriceBar.date, PriceBar.volume).where(
         PriceBar.date > as_of - timedelta(days=ADV_DAYS * 2 + 10), PriceBar.date <= as_of
     )
@@ -184,15 +185,11 @@ def load_book(
         vq = vq.where(
             PriceBar.security_id.in_(sorted(adv_ids if adv_ids is not None else security_ids or ()))
         )
-    vol = _frame(session, vq, ["security_id", "date", "volume"])
-    if len(vol):
-        vol = vol.dropna().sort_values(["security_id", "date"])
-        adv = vol.groupby("security_id")["volume"].apply(lambda s: float(np.mean(s.to_numpy()[-ADV_DAYS:])))
-        sec["adv"] = sec["id"].map(adv).astype(float)
-    else:
-        sec["adv"] = np.nan
-    acct_pos = {int(i): n for n, i in enumerate(acct["id"])}
-    sec_pos = {int(i): n for n, i in enumerate(sec["id"])}
+    adv = average_volumes(session.execute(vq).all())
+    sec["adv"] = np.array([adv.get(i, np.nan) for i in sec_ids], dtype=float)
+    acct_ids = [int(i) for i in acct["id"]]
+    acct_pos = {i: n for n, i in enumerate(acct_ids)}
+    sec_pos = {i: n for n, i in enumerate(sec_ids)}
     lq = select(
         TaxLot.account_id,
         TaxLot.security_id,
@@ -210,36 +207,20 @@ def load_book(
         cast(CashBalance.settled, Float) + cast(CashBalance.unsettled, Float),
     )
     if account_codes is not None:
-        ids = [int(i) for i in acct["id"]]
-        lq = lq.where(TaxLot.account_id.in_(ids))
-        rq = rq.where(TaxLot.account_id.in_(ids))
-        cq = cq.where(CashBalance.account_id.in_(ids))
+        lq = lq.where(TaxLot.account_id.in_(acct_ids))
+        rq = rq.where(TaxLot.account_id.in_(acct_ids))
+        cq = cq.where(CashBalance.account_id.in_(acct_ids))
     lots = fetch_tuples(session, lq)
     arr = np.array(lots, dtype=float).reshape(-1, 4)
     pos = _aggregate_lots(arr, acct_pos, sec_pos, sec["mult"].to_numpy(dtype=float))
-    recent = _frame(session, rq, ["account_id", "security_id", "last_buy"])
-    cash = _frame(session, cq, ["account_id", "currency", "amount"])
-    cash = cash[cash["account_id"].isin(acct_pos.keys())]
+    cash = [(acct_pos[int(a)], str(c), x) for a, c, x in session.execute(cq).all() if int(a) in acct_pos]
     fxt = fx_table(session, as_of, as_of)  # rebuilt only when the rates read differ
     currencies = sorted(
-        set(sec["currency"]) | set(acct["base_currency"]) | set(cash["currency"]) | set(fxt.currencies)
+        set(sec["currency"]) | set(acct["base_currency"]) | {c for _a, c, _x in cash} | set(fxt.currencies)
     )
     cidx = {c: i for i, c in enumerate(currencies)}
-    n = len(currencies)
-    frm = np.repeat(np.array(currencies, dtype=object), n)
-    to = np.tile(np.array(currencies, dtype=object), n)
-    fx = fxt.rates(frm, to, as_of).reshape(n, n)
-    days = np.full(len(pos["a"]), np.inf)
-    if len(recent):
-        rk = (
-            recent["account_id"].map(acct_pos).to_numpy() * len(sec)
-            + recent["security_id"].map(sec_pos).to_numpy()
-        )
-        rd = (pd.Timestamp(as_of) - pd.to_datetime(recent["last_buy"])).dt.days.to_numpy(dtype=float)
-        pk = pos["a"] * len(sec) + pos["s"]
-        at = np.clip(np.searchsorted(pk, rk), 0, max(len(pk) - 1, 0))
-        hit = (len(pk) > 0) & (pk[at] == rk) if len(pk) else np.zeros(len(rk), dtype=bool)
-        days[at[hit]] = rd[hit]
+    fx = fx_matrix(fxt, tuple(currencies), as_of)
+    days = days_since_buy(session.execute(rq).all(), as_of, acct_pos, sec_pos, pos["a"], pos["s"])
     acct = acct.reset_index(drop=True)
     sec = sec.reset_index(drop=True)
     return Book(
@@ -251,9 +232,9 @@ def load_book(
         pos_q=pos["q"],
         pos_cost_base=pos["cost"],
         pos_last_buy=days,
-        cash_a=cash["account_id"].map(acct_pos).to_numpy(dtype=np.int64),
-        cash_c=cash["currency"].map(cidx).to_numpy(dtype=np.int64),
-        cash_amt=cash["amount"].to_numpy(dtype=float),
+        cash_a=np.array([a for a, _c, _x in cash], dtype=np.int64),
+        cash_c=np.array([cidx[c] for _a, c, _x in cash], dtype=np.int64),
+        cash_amt=np.array([x for _a, _c, x in cash], dtype=float),
         currencies=currencies,
         fx=fx,
         acct_index={str(c): i for i, c in enumerate(acct["code"])},
