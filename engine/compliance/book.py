@@ -18,6 +18,7 @@ from sqlalchemy import Float, cast, func, select
 from sqlalchemy.orm import Session
 
 from engine.compliance.book_rows import ADV_DAYS, average_volumes, days_since_buy, fx_matrix, last_closes
+from engine.compliance.reads import note
 from engine.compliance.tables import DeskAccount
 from engine.errors import ConcurrentUpdate, NotFound
 from engine.pricing.fx_memo import fx_table
@@ -93,9 +94,11 @@ def fetch_tuples(session: Session, stmt: Any) -> list[tuple[Any, ...]]:
     compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params = compiled.params
     args: Any = tuple(params[k] for k in compiled.positiontup or ()) if compiled.positional else params
+    sql = str(compiled)
+    note(sql, args)  # a preview check replays its reads at Send (engine.compliance.reads)
     cur = conn.connection.cursor()
     try:
-        cur.execute(str(compiled), args)
+        cur.execute(sql, args)
         return list(cur.fetchall())
     finally:
         cur.close()

@@ -22,6 +22,7 @@ from engine.access.guard import require
 from engine.access.permissions import Permission
 from engine.audit.chain import record
 from engine.clock import Clock, SystemClock
+from engine.compliance import preview
 from engine.compliance.book import Book, book_as_of, load_book
 from engine.compliance.projection import Context, FxLeg, Orders, prepare_orders
 from engine.compliance.rules import Rule, rules_in_force
@@ -284,31 +285,55 @@ class ComplianceChecker:
     """engine.ports.PreTradeChecker: checks, stores the results and audits the run."""
 
     def __init__(
-        self, clock: Clock | None = None, persist: bool = True, enforce_permission: bool = True
+        self,
+        clock: Clock | None = None,
+        persist: bool = True,
+        enforce_permission: bool = True,
+        remember: bool = False,
     ) -> None:
         """The caller (the user the check runs for) needs compliance.check; a refusal raises
         PermissionDenied and is audited. `enforce_permission=False` is for system jobs that run
-        on nobody's behalf (benchmarks, a book rebuild), never for a user's action."""
+        on nobody's behalf (benchmarks, a book rebuild), never for a user's action. `remember`:
+        a preview (the ticket's, before Send) whose run a check of the same orders may reuse when
+        nothing it read has changed (engine.compliance.preview)."""
         self.clock = clock or SystemClock()
         self.persist = persist
         self.enforce_permission = enforce_permission
+        self.remember = remember
         self.last_run: CheckRun | None = None
+        self.last_reused = False
 
     def check(self, session: Session, orders: Sequence[OrderIntent], username: str) -> list[CheckOutcome]:
         if self.enforce_permission:
             require(session, username, Permission.CHECK_RUN)
         if not orders:
             return []
-        run = run_check(session, orders, now=self.clock.now())
+        now = self.clock.now()
+        run = None if self.remember else _reused(session, orders, username, now)
+        self.last_reused = run is not None
+        if run is None and self.remember:
+            run = preview.preview_check(
+                session, orders, username, now, lambda: run_check(session, orders, now=now)
+            )
+        elif run is None:
+            run = run_check(session, orders, now=now)
         self.last_run = run
         if self.persist:
             run.persist(session, username, "order", [o.ref or None for o in orders])
-            record(
-                session,
-                username,
-                "compliance.check",
-                "check_run",
-                run.run_id,
-                after={"orders": len(orders), "outcomes": run.counts(), "refs": [o.ref for o in orders][:50]},
-            )
-        return run.outcomes()
+            after = {"orders": len(orders), "outcomes": run.counts(), "refs": [o.ref for o in orders][:50]}
+            if self.last_reused:
+                after["preview"] = "reused: nothing it read had changed"
+            record(session, username, "compliance.check", "check_run", run.run_id, after=after)
+        return [
+            CheckOutcome(ref=o.ref or str(i), outcome=c.outcome, messages=c.messages)
+            for i, (o, c) in enumerate(zip(orders, run.outcomes(), strict=True))
+        ]
+
+
+def _reused(session: Session, orders: Sequence[OrderIntent], username: str, now: datetime) -> CheckRun | None:
+    """The ticket preview's run of these very orders if provably still the check now; any error
+    on the way means no reuse (the full check runs)."""
+    try:
+        return preview.reuse(session, orders, username, now)
+    except Exception:  # fail closed: the full check decides
+        return None

@@ -31,6 +31,10 @@ from engine.ticket.accounts import TicketAccount, accounts_for
 from engine.ticket.lookup import Listing, find_security
 from engine.ticket.sizing import Size, shares_for
 
+PREVIEW_REF = "ticket:"
+"""The preview's order references: never an order's ClOrdID or id (which the duplicate and daily
+limits would leave out of the live orders they count), so the preview counts what Send counts."""
+
 
 class TicketError(WorkstationError):
     """What is wrong with a ticket: every (field, reason) at once, nothing created."""
@@ -214,7 +218,8 @@ def _account_values(
 
 def check(session: Session, ticket: TicketPlan, username: str, clock: Clock) -> TicketPlan:
     """Compliance's verdict on each order of the ticket, as the OMS's create would get it (the real
-    checker, the user's permission compliance.check; nothing is stored)."""
+    checker, the user's permission compliance.check; nothing is stored). The run is remembered:
+    Send's create reuses it only if nothing it read has changed (engine.compliance.preview)."""
     r = ticket.request
     intents = [
         OrderIntent(
@@ -224,16 +229,19 @@ def check(session: Session, ticket: TicketPlan, username: str, clock: Clock) -> 
             ln.quantity,
             r.order_type,
             r.limit_price,
-            ref=ln.account,
+            ref=PREVIEW_REF + ln.account,
         )
         for ln in ticket.orders
     ]
     outcomes = {
-        o.ref: o for o in ComplianceChecker(clock=clock, persist=False).check(session, intents, username)
+        o.ref: o
+        for o in ComplianceChecker(clock=clock, persist=False, remember=True).check(
+            session, intents, username
+        )
     }
     lines = []
     for ln in ticket.lines:
-        o = outcomes.get(ln.account) if ln.quantity > 0 else None
+        o = outcomes.get(PREVIEW_REF + ln.account) if ln.quantity > 0 else None
         if o is None:
             lines.append(ln)
             continue
