@@ -32,6 +32,7 @@ from sqlalchemy import select  # noqa: E402
 app = QApplication.instance() or QApplication(sys.argv)
 
 from engine.clock import SystemClock  # noqa: E402
+from engine.compliance import preview  # noqa: E402
 from engine.oms.tables import Order  # noqa: E402
 from engine.store.accounts import Account  # noqa: E402
 from engine.store.positions import CashBalance  # noqa: E402
@@ -141,6 +142,8 @@ def main() -> int:
             QTest.keyClick(d, Qt.Key.Key_Return)
 
             def sent(before: set[int] = before) -> bool:
+                if "route done" not in marks and "create done" not in marks:
+                    return False  # not there yet: no query every millisecond competing for the GIL
                 with db.session() as s:
                     return any(
                         o.sent_at is not None for o in s.scalars(select(Order).where(Order.id.notin_(before)))
@@ -164,6 +167,15 @@ def main() -> int:
         for i, ms in enumerate(rows, 1):
             print(f"{i:4d}  {ms:8.1f}")
         print(f"median {statistics.median(rows):.1f} ms, worst {max(rows):.1f} ms over {len(rows)} sends")
+        print(
+            f"Send reused the preview check {preview.stats['reused']} time(s), checked again "
+            f"{preview.stats['checked_again']} time(s) (something it read had changed)"
+        )
+        first = hops[0] if hops else {}
+        print(
+            "the first send, ms after Enter: "
+            + ", ".join(f"{k} {v:.1f}" for k, v in sorted(first.items(), key=lambda kv: kv[1]))
+        )
         print("where the time goes, median ms after Enter:")
         for name, what in (
             ("worker", "a desk worker calls the OMS link (GUI -> worker hop)"),

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from engine.access.guard import require
@@ -154,7 +154,7 @@ class CheckRun:
                     }
                 )
         if rows:
-            session.execute(insert(CheckResult), rows)
+            session.execute(insert(cast(Table, CheckResult.__table__)), rows)  # Core executemany, no ORM path
         return len(rows)
 
 
