@@ -81,14 +81,19 @@ def days_since_buy(
     if not rows or not len(pos_a):
         return days
     n_sec = len(sec_pos)
-    at = {int(k): n for n, k in enumerate(pos_a * n_sec + pos_s)}
+    keys, ages = [], []
     for aid, sid, last in rows:
         a, s = acct_pos.get(int(aid)), sec_pos.get(int(sid))
-        if a is None or s is None or last is None:
-            continue
-        n = at.get(a * n_sec + s)
-        if n is not None:
-            days[n] = float((as_of - _as_date(last)).days)
+        if a is not None and s is not None and last is not None:
+            keys.append(a * n_sec + s)
+            ages.append(float((as_of - _as_date(last)).days))
+    if not keys:
+        return days
+    pk = pos_a * n_sec + pos_s  # sorted: positions come out of np.unique
+    rk = np.asarray(keys, dtype=np.int64)
+    at = np.clip(np.searchsorted(pk, rk), 0, len(pk) - 1)
+    hit = pk[at] == rk
+    days[at[hit]] = np.asarray(ages)[hit]
     return days
 
 

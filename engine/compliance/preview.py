@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.compliance.reads import Read, Writes, digest, recording
+from engine.compliance.reads import Read, digest, recording
 from engine.oms.tables import Order
 from engine.ports import OrderIntent
 
@@ -105,7 +105,7 @@ def preview_check(
         run = check()
     try:
         d = digest(session, log)  # the same snapshot: the very rows the check read
-    except Writes:
+    except Exception:  # a write among the reads (Writes) or a failed read: nothing remembered
         return run
     with _lock:
         _memo[(username, terms(intents))] = Preview(now, tuple(log), d, run)

@@ -192,3 +192,18 @@ def test_other_orders_or_another_user_never_get_the_preview(book: Database) -> N
     assert send(oms, AAA, user="tr2")[1] is False  # the preview was tr1's
     assert preview.stats == before  # neither even looked at it: it waits for tr1's very orders
     assert len(preview._memo) == 1
+
+
+def test_the_tickets_own_check_is_what_send_reuses(book: Database) -> None:
+    from engine.ticket.service import TicketRequest, check, plan
+    from engine.ticket.sizing import Size
+
+    oms, clock = oms_and_clock(book)
+    req = TicketRequest("accounts", ("U1",), "AAA", "buy", Size("quantity", Decimal(10)))
+    with book.session() as s:
+        p = check(s, plan(s, req, clock), "tr1", clock)
+    assert [(ln.account, ln.quantity, ln.outcome) for ln in p.lines] == [("U1", Decimal(10), "pass")]
+    ids = oms.create(p.drafts(), "tr1")
+    assert oms.ctx.checker.last_reused is True  # type: ignore[attr-defined]
+    with book.session() as s:
+        assert str(s.get(Order, ids[0]).status) == "released"  # type: ignore[union-attr]
