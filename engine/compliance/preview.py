@@ -84,8 +84,11 @@ def _snapshot(session: Session) -> bool:
         conn = session.connection()
         if not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
             conn.exec_driver_sql("BEGIN")  # WAL: the read snapshot holds until rollback
+        # rows already in the identity map (the ticket read the as-of date) would be used without
+        # a query, so unrecorded: expired, each is read again inside the snapshot and recorded
+        session.expire_all()
         return True
-    session.rollback()  # nothing written: end the transaction the ticket was sized in
+    session.rollback()  # nothing written: end the transaction the ticket was sized in (expires all)
     session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     return True
 

@@ -207,3 +207,17 @@ def test_the_tickets_own_check_is_what_send_reuses(book: Database) -> None:
     assert oms.ctx.checker.last_reused is True  # type: ignore[attr-defined]
     with book.session() as s:
         assert str(s.get(Order, ids[0]).status) == "released"  # type: ignore[union-attr]
+
+
+def test_rows_the_session_already_held_are_read_again_and_recorded(book: Database) -> None:
+    """The ticket reads the as-of date before its check: the preview must still record that read,
+    or a new as-of date would not change the digest."""
+    from engine.store.meta import BookMeta
+
+    _oms, clock = oms_and_clock(book)
+    with book.session() as s:
+        meta = s.get(BookMeta, "as_of")  # held: it stays in the session's identity map
+        ComplianceChecker(clock=clock, persist=False, remember=True).check(s, [AAA], "tr1")
+        assert meta is not None
+    (p,) = preview._memo.values()
+    assert any("FROM book_meta" in sql for sql, _params in p.reads)
