@@ -244,6 +244,8 @@ def test_keyboard_only_ticket_notional_in_euros_is_sized_checked_and_sent(
     qtbot.waitUntil(lambda: not d.isVisible(), timeout=30_000)
     made = created_by_ticket(book, before)
     assert [(o.quantity, o.created_by, o.broker) for o in made] == [(expected, "tara.trader", SIM)] * 2
+    # nothing the check read changed between Enter and Enter: create reused the ticket's check
+    assert sim.link.manager.ctx.checker.last_reused is True
     qtbot.waitUntil(
         lambda: all(o.status == "new" for o in created_by_ticket(book, before)), timeout=20_000
     )  # acknowledged by the simulated broker: it was on the wire
