@@ -55,7 +55,7 @@ class Preview:
     run: CheckRun
 
 
-_memo: OrderedDict[tuple[str, Terms], Preview] = OrderedDict()
+_memo: OrderedDict[tuple[str, int, Terms], Preview] = OrderedDict()
 _lock = threading.Lock()
 stats = {"remembered": 0, "reused": 0, "checked_again": 0}
 """How often a preview was remembered, reused at Send, or not (tests and benchmarks read it)."""
@@ -111,7 +111,7 @@ def preview_check(
     except Exception:  # a write among the reads (Writes) or a failed read: nothing remembered
         return run
     with _lock:
-        _memo[(username, terms(intents))] = Preview(now, tuple(log), d, run)
+        _memo[(username, len(intents), terms(intents))] = Preview(now, tuple(log), d, run)
         while len(_memo) > KEEP:
             _memo.popitem(last=False)
         stats["remembered"] += 1
@@ -134,8 +134,12 @@ def _windows_slid_over_an_order(session: Session, p: Preview, now: datetime) -> 
 
 def reuse(session: Session, intents: Sequence[OrderIntent], username: str, now: datetime) -> CheckRun | None:
     """The preview's run if it is provably the check of `intents` now (see the module); else None."""
+    with _lock:  # a batch no preview has the size of (a rebalance) is not even keyed
+        if not any(u == username and n == len(intents) for u, n, _t in _memo):
+            return None
+    key = (username, len(intents), terms(intents))
     with _lock:
-        p = _memo.pop((username, terms(intents)), None)
+        p = _memo.pop(key, None)
     if p is None:
         return None
     same_day = now.utcoffset() == p.now.utcoffset() and now.date() == p.now.date()
