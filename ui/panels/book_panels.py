@@ -56,12 +56,12 @@ class BookPanel(Panel):
     def load(self) -> None:
         if self.desk.book is not None:
             self.show_book(self.desk.book)
-        else:
-            self.desk.load_book()
+        else:  # the other book docks' first show asks too: one load serves them all
+            self.desk.ensure_book()
 
     def refresh(self) -> None:
         self.loaded = True
-        self.desk.load_book()
+        self.desk.refresh_book()
 
     def show_book(self, data: BookData) -> None:
         raise NotImplementedError

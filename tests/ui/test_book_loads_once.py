@@ -1,0 +1,41 @@
+"""The PM workspace's three book docks (heatmap, FX, accounts grid) share ONE load of the book at
+startup and one per Refresh all: each asking for its own read and valued the 10,000-account book
+twice (about 2 CPU-s and a second set of frames while the window was starting)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+
+from engine.views.users import desk_users
+from tests.ui.helpers import close_window
+from ui.desk import Desk
+from ui.main_window import MainWindow
+from ui.screenshot import wait_ready
+from ui.settings import UserSettings
+from ui.workers import Job, Jobs
+
+
+def test_the_book_docks_share_one_load_at_startup_and_on_refresh(qtbot, demo_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    user = next(u for u in desk_users(demo_db) if u.username == "pat.pm")
+    desk = Desk(demo_db, user, jobs=Jobs())
+    started: list[str] = []
+    desk.jobs.started.connect(lambda job: started.append(job.name) if isinstance(job, Job) else None)
+    store = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(desk, UserSettings(user.username, store), theme="light", restore=False)
+    qtbot.addWidget(window)
+    window.resize(1400, 900)
+    window.show()
+    assert wait_ready(window, 60_000)
+    book_docks = [window.docks[n] for n in ("drift", "fx", "holdings")]
+    assert all(d.isVisible() and d.loaded for d in book_docks)
+    assert started.count("Loading the book") == 1
+    assert started.count("Drift by bucket") == 1
+    assert desk.book is not None and len(desk.book.accounts) == 12
+    assert window.docks["holdings"].grid.models["accounts"].rowCount() == 12
+    first = desk.book
+
+    window.refresh_all()
+    assert wait_ready(window, 60_000)
+    assert started.count("Loading the book") == 2
+    assert desk.book is not first and desk.book.accounts.equals(first.accounts)
+    close_window(window)
