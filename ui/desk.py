@@ -26,6 +26,7 @@ from engine.views import book as book_frames
 from engine.views.snapshot import BookSnapshot
 from engine.views.users import DeskUser
 from ui.bridge import EngineBridge
+from ui.pages import use_small_pages
 from ui.workers import CancelToken, Jobs
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ class Desk(QObject):
         book_cache: BookCache | None = None,
     ) -> None:
         super().__init__(parent)
+        use_small_pages()  # the book's arrays: ~0.8 CPU-s less in page faults (ui.pages)
         self.database = database
         self.user = user
         self.bus = bus or EventBus()
