@@ -7,6 +7,7 @@ row-by-row read with the same figures."""
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import date
 
 import numpy as np
@@ -21,6 +22,7 @@ from engine.pricing import lot_columns
 from engine.pricing.lot_columns import parse_ints, read_lot_columns, read_lot_rows
 from engine.store.database import Database
 from engine.views import book, holdings, snapshot
+from tests.conftest import migrated
 from tests.engine.compliance.minibook import build_minibook
 
 FLOAT_COLUMNS = [
@@ -165,3 +167,40 @@ def test_parse_ints_in_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
         parse_ints("1,2,3,4,5", 6)
     with pytest.raises(ValueError, match="more integers"):
         parse_ints("1,2,3,4,5,6,7", 6)
+
+
+def test_the_lots_are_read_on_their_own_thread_beside_the_snapshot(
+    demo: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lots' aggregate query (GIL released inside the driver) runs on a thread of its own
+    while the snapshot's frames are built; the figures are the lot-by-lot path's."""
+    threads: list[str] = []
+    read = book.read_lots_as_of
+
+    def traced(*args: object) -> object:
+        threads.append(threading.current_thread().name)
+        return read(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(book, "read_lots_as_of", traced)
+    frames = assert_same_book(demo)
+    assert len(threads) == 1 and threads[0].startswith("lot-read")
+    assert len(frames.accounts) == 6
+
+
+def test_an_in_memory_book_reads_its_lots_on_the_same_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each thread's connection to an in-memory SQLite book is an empty database of its own."""
+    database = migrated("sqlite://")
+    build_minibook(database)
+    threads: list[str] = []
+    read = book.read_lots_as_of
+
+    def traced(*args: object) -> object:
+        threads.append(threading.current_thread().name)
+        return read(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(book, "read_lots_as_of", traced)
+    assert not book.readable_from_another_thread(database)
+    frames = assert_same_book(database)
+    assert threads == [threading.current_thread().name]
+    assert frames.accounts.set_index("code").loc["U1", "value_base"] == pytest.approx(20_000)
+    database.dispose()
