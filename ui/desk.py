@@ -147,6 +147,11 @@ class Desk(QObject):
     ) -> None:
         self.jobs.start(name, fn, on_done, on_error or (lambda msg: self.message.emit(f"{name}: {msg}")))
 
+    @property
+    def book_loading(self) -> bool:
+        """A whole load of the book is in flight."""
+        return self._loading
+
     def ensure_book(self) -> None:
         """Load the book unless it is loaded or a load is in flight: the first show of each of
         the three book docks asks for it, and only a reload (a refresh, a change) loads it again.

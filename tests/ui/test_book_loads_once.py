@@ -1,6 +1,7 @@
 """The PM workspace's three book docks (heatmap, FX, accounts grid) share ONE load of the book at
 startup and one per Refresh all: each asking for its own read and valued the 10,000-account book
-twice (about 2 CPU-s and a second set of frames while the window was starting)."""
+twice (about 2 CPU-s and a second set of frames while the window was starting). The performance
+dock beside them loads once the book is on screen."""
 
 from __future__ import annotations
 
@@ -19,7 +20,11 @@ def test_the_book_docks_share_one_load_at_startup_and_on_refresh(qtbot, demo_db,
     user = next(u for u in desk_users(demo_db) if u.username == "pat.pm")
     desk = Desk(demo_db, user, jobs=Jobs())
     started: list[str] = []
+    events: list[tuple[str, str]] = []
     desk.jobs.started.connect(lambda job: started.append(job.name) if isinstance(job, Job) else None)
+    desk.jobs.started.connect(lambda job: events.append(("start", job.name)))
+    desk.jobs.ended.connect(lambda job: events.append(("end", job.name)))
+    desk.book_ready.connect(lambda _data: events.append(("shown", "book")))
     store = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     window = MainWindow(desk, UserSettings(user.username, store), theme="light", restore=False)
     qtbot.addWidget(window)
@@ -30,6 +35,10 @@ def test_the_book_docks_share_one_load_at_startup_and_on_refresh(qtbot, demo_db,
     assert all(d.isVisible() and d.loaded for d in book_docks)
     assert started.count("Loading the book") == 1
     assert started.count("Drift by bucket") == 1
+    # the performance dock (visible beside the book) asks for its data once the book is shown
+    assert events.index(("shown", "book")) < events.index(("start", "Loading accounts"))
+    assert window.docks["performance"].chart.account.count() == 12
+    assert window.docks["performance"].data is not None
     assert desk.book is not None and len(desk.book.accounts) == 12
     assert window.docks["holdings"].grid.models["accounts"].rowCount() == 12
     first = desk.book

@@ -76,6 +76,7 @@ def figures(d: PerformanceData) -> list[tuple[str, str, str]]:
 class PerformancePanel(Panel):
     name = "performance"
     title = "Performance and risk"
+    after_book = True  # one account's history: it can wait for the book the window opens on
 
     def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(desk, parent)
