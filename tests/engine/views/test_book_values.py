@@ -21,7 +21,7 @@ from engine.demo.build import build_demo_book
 from engine.pricing import lot_columns
 from engine.pricing.lot_columns import parse_ints, read_lot_columns, read_lot_rows
 from engine.store.database import Database
-from engine.views import book, holdings, snapshot
+from engine.views import book, book_values, holdings, snapshot
 from tests.conftest import migrated
 from tests.engine.compliance.minibook import build_minibook
 
@@ -204,3 +204,18 @@ def test_an_in_memory_book_reads_its_lots_on_the_same_thread(monkeypatch: pytest
     assert threads == [threading.current_thread().name]
     assert frames.accounts.set_index("code").loc["U1", "value_base"] == pytest.approx(20_000)
     database.dispose()
+
+
+def test_positions_ordered_by_account_then_value_as_lexsort_orders_them() -> None:
+    rng = np.random.default_rng(7)
+    n = 20_000
+    account = rng.integers(1, 300, n)
+    value = rng.choice([0.0, -0.0, 5.0, 12.5, np.nan, -3.0], n)  # many ties, zeros, NaN
+    value[::7] = rng.normal(size=len(value[::7]))
+    got = book_values.by_account_then_value(account, value)
+    np.testing.assert_array_equal(got, np.lexsort((-value, account)))
+    big = np.array([2**61, 1, 2**61, 1])
+    np.testing.assert_array_equal(
+        book_values.by_account_then_value(big, np.array([1.0, 2.0, 3.0, 2.0])), [1, 3, 2, 0]
+    )
+    assert len(book_values.by_account_then_value(np.zeros(0, np.int64), np.zeros(0))) == 0
