@@ -106,6 +106,10 @@ class BlotterModel(FrameTableModel):
         self._display[row] = out  # type: ignore[assignment]
         return out
 
+    def _cell_text(self, row: int, c: int) -> str:
+        cells = self._display.get(row) or self._row_cells(row)
+        return str(cells[c].get(_DISPLAY) or "")  # type: ignore[union-attr]
+
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         role = int(role)
         if role not in _HANDLED or not index.isValid():

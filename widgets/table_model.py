@@ -178,15 +178,7 @@ class FrameTableModel(QAbstractTableModel):
         c = index.column()
         row = int(self._view[index.row()])
         if role == _DISPLAY:
-            cached = self._display.get(row)
-            if cached is None:
-                cached = self._display[row] = [None] * len(self.columns)
-            text = cached[c]
-            if text is None:
-                col = self.columns[c]
-                ccy = self._data[col.currency_key][row] if col.currency_key else None
-                text = cached[c] = format_value(col.kind, self._data[col.key][row], ccy, col.signed)
-            return text
+            return self._cell_text(row, c)
         col = self.columns[c]
         if role == _ALIGN:
             return _RIGHT if col.numeric else _LEFT
@@ -202,6 +194,22 @@ class FrameTableModel(QAbstractTableModel):
         if role == _BACKGROUND:
             return self.background_fn(self, row) if self.background_fn is not None else None
         return self._data[col.key][row]  # RAW_ROLE
+
+    def _cell_text(self, row: int, c: int) -> str:
+        """The display text of stored row `row`, column `c` (formatted once, then cached)."""
+        cached = self._display.get(row)
+        if cached is None:
+            cached = self._display[row] = [None] * len(self.columns)
+        text = cached[c]
+        if text is None:
+            col = self.columns[c]
+            ccy = self._data[col.currency_key][row] if col.currency_key else None
+            text = cached[c] = format_value(col.kind, self._data[col.key][row], ccy, col.signed)
+        return text
+
+    def display_text(self, view_row: int, c: int) -> str:
+        """What the view shows in row `view_row` (as sorted and filtered), column `c`."""
+        return self._cell_text(int(self._view[view_row]), c)
 
     def _currency(self, col: Column, row: int) -> str | None:
         """The row's currency for a money column (its minor units round the colour's sign)."""

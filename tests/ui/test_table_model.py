@@ -305,3 +305,28 @@ def test_the_timer_merges_first_and_tells_the_views_on_the_next_turn(qtbot) -> N
     model.upsert(pd.DataFrame({"id": [4], "name": ["y"]}))
     model.flush()  # the explicit flush stays synchronous
     assert model.pending == 0 and model.value(4, "name") == "y"
+
+
+@pytest.mark.parametrize("kind", ["frame", "blotter"])
+def test_columns_fit_their_widest_text_measured_from_the_longest_ones(qtbot, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """fit_columns measures only the longest texts of the first rows in pixels; the widths are
+    those of the widest text of those rows (plus padding), never below the header's."""
+    from widgets.blotter import BlotterModel
+
+    model = (BlotterModel if kind == "blotter" else FrameTableModel)(COLS, key="id")
+    df = frame(300)
+    df.loc[17, "name"] = "a much longer account name than the others"
+    df.loc[250, "name"] = "past the sampled rows, ignored entirely by the sizing"
+    model.set_frame(df)
+    view = DataTableView(model)
+    qtbot.addWidget(view)
+    for r in (0, 17, 199):
+        for c in range(len(COLS)):
+            assert model.display_text(r, c) == model.data(model.index(r, c))
+    view.fit_columns()
+    fm = view.fontMetrics()
+    for c, col in enumerate(COLS):
+        texts = [str(model.data(model.index(r, c)) or "") for r in range(200)]
+        every = max([fm.horizontalAdvance(col.title) + 28] + [fm.horizontalAdvance(t) + 16 for t in texts])
+        assert view.columnWidth(c) == min(every, 360), col.key
+    assert view.columnWidth(0) == fm.horizontalAdvance("a much longer account name than the others") + 16

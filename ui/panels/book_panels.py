@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pandas as pd
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from engine.reports.numbers import allocate_money, weights
@@ -49,7 +50,9 @@ class BookPanel(Panel):
 
     def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(desk, parent)
-        desk.book_ready.connect(self.show_book)
+        # queued: each book dock draws the new book in a turn of the event loop of its own, so the
+        # GUI thread answers (paints, input) between the grid, the FX table and the heatmap
+        desk.book_ready.connect(self.show_book, Qt.ConnectionType.QueuedConnection)
         desk.book_failed.connect(self.show_failure)
         desk.accounts_refreshed.connect(self.update_accounts)
 
