@@ -2,7 +2,9 @@
 
 Prints wall and process CPU for the snapshot without lots, the lot read (`read_lots`: one
 aggregate query whose integer texts numpy parses), the numpy valuation (`value_book`) and the
-whole `load_frames`, with the lots and positions counted, the peak RSS and the load average.
+whole `load_frames` (which reads the lots on a thread beside the snapshot), with the lots and
+positions counted, the peak RSS and the load average. numpy's huge pages are off as on the desk
+(`ui.pages`) unless --huge-pages.
 `--rows` also times the row-by-row lot read (`read_lot_rows`) for comparison.
 """
 
@@ -26,7 +28,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True, help="a book's URL, e.g. sqlite:////tmp/book.db")
     ap.add_argument("--rows", action="store_true", help="also time the row-by-row lot read")
+    ap.add_argument(
+        "--huge-pages",
+        action="store_true",
+        help="leave numpy's huge-page requests on (the desk turns them off)",
+    )
     args = ap.parse_args()
+    if not args.huge_pages:
+        from ui.pages import use_small_pages
+
+        use_small_pages()
     from engine.accounting.holding import last_long_acquisition
     from engine.pricing.lot_columns import read_lot_rows
     from engine.store.database import Database
@@ -47,7 +58,7 @@ def main() -> None:
     snap = load_snapshot(database, with_lots=False)
     t = step("snapshot without lots (accounts, securities, models, FX, cash)", t)
     lots, prices, mult = read_lots(database, snap)
-    t = step(f"lot read: {len(lots):,} lots as columns, last prices, multipliers", t)
+    t = step(f"lot read: {len(lots):,} lots as columns, last prices, multipliers (after the snapshot)", t)
     valued = value_book(snap, lots, prices, mult, snap.accounts.index.tolist())
     t = step(f"valued in numpy: {len(valued.positions):,} positions, {len(valued.accounts):,} accounts", t)
     if args.rows:
@@ -58,7 +69,7 @@ def main() -> None:
     del lots, valued
     t = (time.perf_counter(), cpu())
     frames = load_frames(database)
-    step(f"load_frames, whole ({len(frames.positions):,} positions)", t)
+    step(f"load_frames, whole: the lot read beside the snapshot ({len(frames.positions):,} positions)", t)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("| step | wall s | process CPU s |")
     print("|---|---|---|")
