@@ -12,7 +12,7 @@ import os
 import pickle
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from engine.clock import Clock, SystemClock
 from engine.events import BookChanged, Event, EventBus
 from engine.store.database import Database
 from engine.views import book as book_frames
+from engine.views.drift import DriftMatrix, drift_matrix
 from engine.views.snapshot import BookSnapshot
 from engine.views.users import DeskUser
 from ui.bridge import EngineBridge
@@ -30,7 +31,7 @@ from ui.pages import use_small_pages
 from ui.workers import CancelToken, Jobs
 
 log = logging.getLogger(__name__)
-CACHE_FORMAT = 3  # 3: no lots (positions and account rows only, text as categoricals)
+CACHE_FORMAT = 4  # 3: no lots (positions and account rows only, text as categoricals); 4: drift
 
 
 @dataclass
@@ -44,6 +45,9 @@ class BookData:
     cached_at: float | None = None
     """Set when this is the last session's copy (epoch seconds it was saved): shown while the
     fresh book loads, then replaced."""
+    drift: dict[str, DriftMatrix] = field(default_factory=dict)
+    """The heatmap's matrices (bucket kind -> matrix) grouped in the load's own worker, for the
+    kinds a heatmap asked for (`Desk.want_drift`): drawn with the book, no second job."""
 
 
 class BookCache:
@@ -80,13 +84,20 @@ class BookCache:
         tmp.replace(self.path)
 
 
-def load_book(database: Database, token: CancelToken | None = None) -> BookData:
+def load_book(
+    database: Database, token: CancelToken | None = None, drift_kinds: Iterable[str] = ()
+) -> BookData:
+    """The valued book, with the drift matrices of `drift_kinds` grouped from its positions."""
     if token:
         token.progress(2, "Reading accounts, prices and FX")
     frames = book_frames.load_frames(database, token.progress if token else None)
+    data = BookData(frames.snap, frames.positions, frames.accounts)
+    if not data.positions.empty:
+        for kind in drift_kinds:
+            data.drift[kind] = drift_matrix(data.positions, data.accounts, kind)
     if token:
         token.progress(100, "Book loaded")
-    return BookData(frames.snap, frames.positions, frames.accounts)
+    return data
 
 
 def refresh_accounts(database: Database, data: BookData, account_ids: list[int]) -> BookData:
@@ -133,6 +144,7 @@ class Desk(QObject):
         self._loading = False
         self._reload_due = False
         self._refresh_queued = False
+        self._drift_kinds: set[str] = set()
         self._refreshing = False
         self._stale_accounts: set[int] = set()
         self._stale_orders: set[int] = set()
@@ -146,6 +158,10 @@ class Desk(QObject):
         on_error: Callable[[str], None] | None = None,
     ) -> None:
         self.jobs.start(name, fn, on_done, on_error or (lambda msg: self.message.emit(f"{name}: {msg}")))
+
+    def want_drift(self, kind: str) -> None:
+        """The heatmap shows this bucket kind (and no other): the book's loads group it."""
+        self._drift_kinds = {kind}
 
     @property
     def book_loading(self) -> bool:
@@ -183,7 +199,7 @@ class Desk(QObject):
         self.jobs.start("Loading the book", self._load_fresh, self._book_done, self._book_err)
 
     def _load_fresh(self, token: CancelToken) -> BookData:
-        data = load_book(self.database, token)
+        data = load_book(self.database, token, sorted(self._drift_kinds))
         if self.book_cache is not None:
             try:
                 self.book_cache.save(data)

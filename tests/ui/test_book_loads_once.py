@@ -1,12 +1,13 @@
 """The PM workspace's three book docks (heatmap, FX, accounts grid) share ONE load of the book at
 startup and one per Refresh all: each asking for its own read and valued the 10,000-account book
 twice (about 2 CPU-s and a second set of frames while the window was starting). The performance
-dock beside them loads once the book is on screen."""
+dock beside them loads once the book is on screen; the heatmap's matrix comes with the book."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings
 
+from engine.views.drift import drift_matrix
 from engine.views.users import desk_users
 from tests.ui.helpers import close_window
 from ui.desk import Desk
@@ -34,7 +35,12 @@ def test_the_book_docks_share_one_load_at_startup_and_on_refresh(qtbot, demo_db,
     book_docks = [window.docks[n] for n in ("drift", "fx", "holdings")]
     assert all(d.isVisible() and d.loaded for d in book_docks)
     assert started.count("Loading the book") == 1
-    assert started.count("Drift by bucket") == 1
+    # the heatmap's matrix is grouped in the book's own load: no second job
+    assert started.count("Drift by bucket") == 0
+    heatmap = window.docks["drift"].heatmap
+    expected = drift_matrix(desk.book.positions, desk.book.accounts, heatmap.kind.currentText())
+    assert sorted(heatmap.account_ids.tolist()) == sorted(expected.account_ids.tolist())
+    assert len(heatmap.account_ids) == 12 and heatmap.buckets == expected.buckets
     # the performance dock (visible beside the book) asks for its data once the book is shown
     assert events.index(("shown", "book")) < events.index(("start", "Loading accounts"))
     assert window.docks["performance"].chart.account.count() == 12
@@ -43,8 +49,15 @@ def test_the_book_docks_share_one_load_at_startup_and_on_refresh(qtbot, demo_db,
     assert window.docks["holdings"].grid.models["accounts"].rowCount() == 12
     first = desk.book
 
+    heatmap.kind.setCurrentText("currency")  # a kind the book has not grouped: a job, then the loads'
+    assert wait_ready(window, 60_000)
+    assert started.count("Drift by bucket") == 1
+    assert heatmap.buckets == drift_matrix(desk.book.positions, desk.book.accounts, "currency").buckets
+
     window.refresh_all()
     assert wait_ready(window, 60_000)
     assert started.count("Loading the book") == 2
+    assert started.count("Drift by bucket") == 1
+    assert set(desk.book.drift) == {"currency"}
     assert desk.book is not first and desk.book.accounts.equals(first.accounts)
     close_window(window)

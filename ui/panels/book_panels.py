@@ -193,6 +193,10 @@ class DriftPanel(BookPanel):
         self.heatmap.account_clicked.connect(desk.account_selected.emit)
         self.heatmap.bucket_kind_changed.connect(lambda _k: self.load())
 
+    def load(self) -> None:
+        self.desk.want_drift(self.heatmap.kind.currentText())  # grouped in the book's load
+        super().load()
+
     def show_book(self, data: BookData) -> None:
         if data.positions.empty:
             self.heatmap.map_stack.set_message(
@@ -203,6 +207,14 @@ class DriftPanel(BookPanel):
         kind = self.heatmap.kind.currentText()
         self._asked += 1
         asked = self._asked
+        ready = data.drift.get(kind)
+        if ready is not None:  # grouped in the book's own load
+            self._asked_done = asked
+            self.heatmap.set_matrix(
+                ready.account_ids, ready.account_codes, ready.buckets, ready.values, ready.weights,
+                ready.targets, ready.bands,
+            )  # fmt: skip
+            return
 
         def show(m: drift.DriftMatrix) -> None:
             if asked == self._asked:  # a later book or bucket kind supersedes this one
