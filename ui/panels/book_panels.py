@@ -261,8 +261,13 @@ class FxPanel(BookPanel):
         self.panel.scope_changed.connect(self._scope)
         self._scopes_set = False
 
+    def load(self) -> None:
+        self.desk.want_fx(self.scope)  # computed in the book's load
+        super().load()
+
     def _scope(self, kind: str, key: str) -> None:
         self.scope = Scope(kind, key)
+        self.desk.want_fx(self.scope)
         if self.desk.book is not None:
             self.show_book(self.desk.book)
 
@@ -271,7 +276,7 @@ class FxPanel(BookPanel):
         if not self._scopes_set and not snap.accounts.empty:
             self.panel.set_scopes(sorted(snap.accounts["household"].unique()), snap.accounts["code"].tolist())
             self._scopes_set = True
-        ccy, frame = exposure(snap, self.scope)
+        ccy, frame = data.fx.get(self.scope) or exposure(snap, self.scope)
         fix = " vs ".join(str(d) for d in snap.fixings) if snap.fixings else "n/a"
         self.panel.set_exposure(frame, self.scope.label(), ccy, f"fixings {fix}")
 
