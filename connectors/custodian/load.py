@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from connectors.custodian.childread import read_statements
 from connectors.custodian.profile import Profile, profile_for
-from connectors.custodian.read import read_statement
 from engine.reconcile.load import LoadResult, store_statement
 from engine.store.database import Database
 
@@ -17,8 +17,9 @@ def load_files(
     profile: Profile | None = None,
     loaded_by: str | None = None,
 ) -> list[LoadResult]:
-    """Parse every file first, then store them all in one transaction (all or nothing)."""
+    """Parse every file first (a semt.002 one in a child process meanwhile, see
+    connectors.custodian.childread), then store them all in one transaction (all or nothing)."""
     prof = profile or profile_for(custodian)
-    parsed = [read_statement(p, prof) for p in paths]
+    parsed = read_statements([(p, prof) for p in paths])
     with database.transaction() as session:
         return [store_statement(session, f.statement, f.name, f.sha256, loaded_by) for f in parsed]

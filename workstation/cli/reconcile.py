@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from connectors.custodian.childread import read_statements
 from connectors.custodian.profile import load_profile, profile_for
-from connectors.custodian.read import read_statement
 from engine.demo.custodian_files import write_custodian_files
 from engine.reconcile import queries, workflow
 from engine.reconcile.load import store_statement
@@ -147,7 +147,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     user in and store them all in one transaction as that user."""
     database = open_store(args.db)
     profile = load_profile(args.profile) if args.profile else profile_for(args.custodian)
-    parsed = [read_statement(p, profile) for p in args.files]
+    parsed = read_statements([(p, profile) for p in args.files])  # a semt.002 one in a child process
     user = sign_in(database, args.user)
     with database.transaction() as session:
         results = [store_statement(session, f.statement, f.name, f.sha256, user) for f in parsed]

@@ -6,16 +6,22 @@ file after a good one in the same load stores nothing."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sqlalchemy import func, select, text
 
+from connectors.custodian import childread
+from connectors.custodian.childread import is_semt002
 from connectors.custodian.csvfile import read_csv_statement
 from connectors.custodian.csvrows import Rows
+from connectors.custodian.iso20022 import message_version
 from connectors.custodian.load import load_files
-from connectors.custodian.profile import profile_for
+from connectors.custodian.profile import Profile, profile_for
+from connectors.custodian.semt002 import read_semt002
+from connectors.custodian.xmltree import Tree
 from engine.errors import ImportValidationError
 from engine.reconcile.statement import ParsedStatement
 from engine.reconcile.tables import Statement, StatementCash, StatementPosition
@@ -127,3 +133,70 @@ def test_a_bad_file_after_a_good_one_stores_nothing(database: Database, tmp_path
     with database.session() as s:
         assert s.scalar(select(func.count()).select_from(Statement)) == 0
         assert s.scalar(select(func.count()).select_from(StatementPosition)) == 0
+
+
+def semt002(n: int, bad_at: int | None = None) -> bytes:
+    """A semt.002 V11 file of n balances over the two accounts (ISIN and SEDOL ids, short
+    positions, values in either currency block, a false sign, none); `bad_at` gets an ISIN whose
+    check digit is wrong."""
+    bals: list[list[str]] = [[], []]
+    for i in range(n):
+        ident = f"<ISIN>{AAA}</ISIN>" if i % 4 else f"<OthrId><Id>{VOD}</Id><Tp><Cd>SEDL</Cd></Tp></OthrId>"
+        if i == bad_at:
+            ident = f"<ISIN>{AAA[:-1]}{(int(AAA[-1]) + 1) % 10}</ISIN>"
+        short = "<ShrtLngInd>SHOR</ShrtLngInd>" if i % 7 == 3 else ""
+        qty = QUANTITIES[i % 5].strip().lstrip("+")
+        value = VALUES[i % len(VALUES)].lstrip("+")
+        block = ("InstrmCcyAmts", "AcctBaseCcyAmts")[i % 2]
+        sign = "<Sgn>false</Sgn>" if i % 3 == 0 else ""
+        amount = f'<{block}><HldgVal><Amt Ccy="USD">{value}</Amt>{sign}</HldgVal></{block}>' if value else ""
+        bals[i % 2].append(
+            f"<BalForSubAcct><FinInstrmId>{ident}</FinInstrmId><AggtBal>{short}<Qty><Qty><Unit>{qty}</Unit>"
+            f"</Qty></Qty></AggtBal>{amount}</BalForSubAcct>\n"
+        )
+    subs = "".join(
+        f"<SubAcctDtls><SfkpgAcct><Id>SIMC/00000{k + 1}</Id></SfkpgAcct>\n{''.join(b)}</SubAcctDtls>\n"
+        for k, b in enumerate(bals)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:semt.002.001.11">\n<SctiesBalCtdyRpt>\n'
+        "<StmtGnlDtls><StmtDtTm><Dt>2026-10-30</Dt></StmtDtTm><StmtBsis><Cd>SETT</Cd></StmtBsis></StmtGnlDtls>\n"
+        f"<SfkpgAcct><Id>OMNI</Id></SfkpgAcct>\n{subs}</SctiesBalCtdyRpt>\n</Document>\n"
+    ).encode()
+
+
+def iso_profile() -> Profile:
+    """Custodian C's profile (SIMC/nnnnnn accounts) under the mini book's custodian name."""
+    return replace(profile_for("SIM-CUSTODIAN-C"), name=CUST)
+
+
+def test_semt002_read_in_a_child_process_stores_the_reference_rows(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parallel path: the first semt.002 file of a load is read in a child process."""
+    children: list[str] = []
+
+    class Spy(childread.ChildRead):
+        def __init__(self, path: Path, profile: Profile) -> None:
+            children.append(path.name)
+            super().__init__(path, profile)
+
+    monkeypatch.setattr(childread, "ChildRead", Spy)
+    build(database)
+    big, small = tmp_path / "big.xml", tmp_path / "small.xml"
+    big.write_bytes(semt002(2_000))
+    small.write_bytes(semt002(9))
+    prof = iso_profile()
+    assert [is_semt002(p) for p in (big, small)] == [True, True]
+    fast = load_files(database, [big, small], CUST, profile=prof, loaded_by=OPS)
+    for done, path in zip(fast, (big, small)):
+        tree = Tree(path.name, path.read_bytes())
+        ref = read_semt002(tree, message_version(tree), prof)  # the reference reader, in this process
+        ref_id = _reference_store(database, ref, path.name)
+        got, want = _digest(database, done.statement_id), _digest(database, ref_id)
+        assert got == want and got[1] == done.lines
+    assert [r.lines for r in fast] == [2_000, 9] and children == ["big.xml"]
+    with database.session() as s:
+        q = s.execute(select(StatementPosition.quantity).order_by(StatementPosition.id).limit(4)).scalars()
+        assert [float(x) for x in q] == [10, 0.000001, 7, -3.25]  # A000001's balances first
