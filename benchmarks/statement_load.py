@@ -173,7 +173,8 @@ def main() -> None:
         + " (target: under 5 s)"
     )
     how = "semt.002 in a child process" if child is not None else "one process"
-    print(f"end to end ({how}): {end_wall:.2f} s wall, {end_cpu:.2f} s CPU (this process + child)")
+    split = f"; this process {end_cpu - child.cpu:.2f}, child {child.cpu:.2f}" if child is not None else ""
+    print(f"end to end ({how}): {end_wall:.2f} s wall, {end_cpu:.2f} s CPU (this process + child{split})")
     print(f"load average before: {load_before}; after: {Path('/proc/loadavg').read_text().strip()}")
 
 
