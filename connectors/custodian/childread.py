@@ -90,13 +90,18 @@ def is_semt002(path: Path) -> bool:
     return b"<" in head[:64] and b":semt.002." in head
 
 
+def _can_fork() -> bool:
+    """Fork is there (POSIX) and no other thread runs: a fork beside one may deadlock the child."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
 def read_statements(files: list[tuple[Path, Profile]]) -> list[StatementFile]:
     """read_statement for every file, in order; with more than one file, the first semt.002 one
     is read in a child process meanwhile (started first). Not when this process runs other
     threads: a forked child could wait forever on a lock one of them held. Raises the refusal of
     the first refused file in order, as reading them one by one does."""
     slow = None
-    if len(files) > 1 and threading.active_count() == 1:  # a fork beside other threads may deadlock
+    if len(files) > 1 and _can_fork():
         slow = next((i for i, (p, _) in enumerate(files) if is_semt002(p)), None)
     if slow is None:
         return [read_statement(p, prof) for p, prof in files]

@@ -4,6 +4,7 @@ read here (row, field, reason), a child that dies or raises is named, and nothin
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,20 @@ def test_the_first_refusal_in_file_order_is_reported(
     second = _refused(sqlite_database, [bad_csv, big])  # the child reads big.xml, stopped unread
     assert second and all(line.startswith("bad.csv: ") for line in second)
     assert len(started) == 2 and all(c._proc.exitcode is not None for c in started)  # none left running
+
+
+def test_no_child_is_forked_beside_another_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With another thread running, the files are read here, one by one, to the same statements."""
+    started: list[Path] = []
+    monkeypatch.setattr(childread, "ChildRead", lambda path, profile: started.append(path))
+    paths, prof = _files(tmp_path), iso_profile()
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        got = childread.read_statements([(p, prof) for p in paths])
+    finally:
+        stop.set()
+        other.join()
+    assert started == [] and [f.statement.lines for f in got] == [3_000, 5]
+    assert got[0].statement.positions == read_statement(paths[0], prof).statement.positions
