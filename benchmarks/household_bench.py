@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from engine.rebalance.book import AccountInput, Universe
 from engine.rebalance.bulk import run_bulk
+from engine.rebalance.context import Context
 from engine.rebalance.household_figures import household_figures
 from engine.rebalance.household_solve import first_problem
 from engine.rebalance.households import set_group
@@ -21,7 +22,6 @@ from engine.rebalance.prepare import prepare
 from engine.rebalance.qp import SOLVER_TOLERANCES, build_qp
 from engine.rebalance.run_inputs import load_run
 from engine.rebalance.settings import RebalanceSettings
-from engine.rebalance.solve import Context
 from engine.rebalance.tables import HouseholdGroup
 from engine.store.accounts import Account, Household
 from engine.store.database import Database

@@ -35,6 +35,7 @@ from engine.rebalance.book import (
     load_accounts,
 )
 from engine.rebalance.bulk_worker import dask_batch, init_worker, pool_batch, run_batch
+from engine.rebalance.context import Context
 from engine.rebalance.drift import book_drift
 from engine.rebalance.events import RebalanceProgress
 from engine.rebalance.exceptions import breaches, queue
@@ -42,7 +43,6 @@ from engine.rebalance.harvest import attach_harvest_history, substitute_groups
 from engine.rebalance.households import attach_groups
 from engine.rebalance.run_inputs import LOAD_CHUNK, id_chunks, load_book_universe, load_run
 from engine.rebalance.settings import Mode, RebalanceSettings, Style
-from engine.rebalance.solve import Context
 from engine.rebalance.tables import Proposal
 from engine.rebalance.tax_year import attach_tax_year
 from engine.state.proposals import PROPOSALS

@@ -12,9 +12,9 @@ import time
 from typing import Any
 
 from engine.rebalance.book import AccountInput, Universe
+from engine.rebalance.context import Context
 from engine.rebalance.household_solve import rebalance_household
 from engine.rebalance.settings import RebalanceSettings
-from engine.rebalance.solve import Context
 from engine.rebalance.styled import rebalance_styled
 
 _CTX: Context | None = None

@@ -31,13 +31,14 @@ from engine.errors import NotFound, WorkstationError
 from engine.rebalance.book import AccountInput, Universe
 from engine.rebalance.bulk import BulkResult, persist, summarize
 from engine.rebalance.check import Outcome, Violation
+from engine.rebalance.context import Context
 from engine.rebalance.prepare import Prepared, prepare
 from engine.rebalance.record import build_record
 from engine.rebalance.rounding import Rounded
 from engine.rebalance.rounding import _fx as fx_trades
 from engine.rebalance.run_inputs import load_run
 from engine.rebalance.settings import DirectedTrade, RebalanceSettings
-from engine.rebalance.solve import Context, check_rounded
+from engine.rebalance.solve import check_rounded
 from engine.store.database import Database
 
 RUNG = "directed"

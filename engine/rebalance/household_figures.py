@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from engine.rebalance.book import AccountInput, Universe
+from engine.rebalance.context import Context
 from engine.rebalance.households import BLEND, HouseholdSpec
 from engine.rebalance.prepare import Prepared, prepare
-from engine.rebalance.solve import Context
 from engine.rebalance.taxes import rates_for
 
 

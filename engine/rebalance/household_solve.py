@@ -18,6 +18,8 @@ import numpy as np
 
 from engine.rebalance import styles
 from engine.rebalance.book import AccountInput, Universe
+from engine.rebalance.buckets import RELAXED_BAND
+from engine.rebalance.context import Context
 from engine.rebalance.household_band import household_in_band
 from engine.rebalance.household_figures import (
     after_figures,
@@ -31,11 +33,10 @@ from engine.rebalance.household_qp import Member, build_household_qp, solve_hous
 from engine.rebalance.household_styles import below_threshold
 from engine.rebalance.households import HouseholdSpec
 from engine.rebalance.prepare import Prepared, suspension
-from engine.rebalance.problem import RELAXED_BAND
 from engine.rebalance.record import build_record
 from engine.rebalance.rounding import Rounded, round_trades
 from engine.rebalance.settings import Mode
-from engine.rebalance.solve import ACCEPTED, ROUNDINGS, Context, _skip, check_rounded, rebalance_account
+from engine.rebalance.solve import ACCEPTED, ROUNDINGS, _skip, check_rounded, rebalance_account
 from engine.rebalance.styled import TAX_TOL, rebalance_styled
 from engine.rebalance.styles import StylePlan
 

@@ -13,7 +13,7 @@ from engine.corporate.pending import PendingAction
 from engine.pricing.staleness import StaleItem
 from engine.rebalance import harvest as tlh
 from engine.rebalance.book import AccountInput, Universe
-from engine.rebalance.problem import GROUP_BUCKETS, RELAXED_BAND, bucket
+from engine.rebalance.buckets import GROUP_BUCKETS, RELAXED_BAND, bucket
 from engine.rebalance.settings import Mode, RebalanceSettings
 from engine.rebalance.taxes import gain_per_unit, is_long_term, lot_tax_per_unit, rates_for
 

@@ -37,21 +37,12 @@ import cvxpy as cp
 import numpy as np
 import scipy.sparse as sps
 
-SIZE_BUCKETS = (32, 64, 96, 128, 160, 192, 256, 320, 400, 480)
-# Slot 0 always spans every security (most are held); later slots are few and coarse buckets
-# keep the number of compiled shapes per worker small (each compile costs about 0.2-0.5 s).
-SLOT_BUCKETS = (0, 8, 32, 64, 128, 192, 256, 320, 400, 480)
-GROUP_BUCKETS = (16, 32, 64, 128)
-RELAXED_BAND = 10.0
+from engine.rebalance.buckets import SIZE_BUCKETS, SLOT_BUCKETS, bucket
+from engine.rebalance.prepare import Prepared
+from engine.rebalance.settings import RebalanceSettings
+
 # Weights are fractions of the account: 1e-7 is far below a board lot, and saves iterations.
 SOLVER_TOLERANCES = {"tol_gap_abs": 1e-7, "tol_gap_rel": 1e-7, "tol_feas": 1e-7}
-
-
-def bucket(x: int, buckets: tuple[int, ...]) -> int:
-    for b in buckets:
-        if x <= b:
-            return b
-    return int(np.ceil(x / buckets[-1]) * buckets[-1])
 
 
 @dataclass(frozen=True)
@@ -310,3 +301,15 @@ def problem_for(shape: Shape) -> RebalanceProblem:
             prob = RebalanceProblem(shape)
         _CACHE[shape] = prob
     return prob
+
+
+def shape_of(p: Prepared, s: RebalanceSettings) -> Shape:
+    return shape_for(
+        p.values,
+        p.n,
+        p.k_pad,
+        p.values["bt"].shape[0],  # type: ignore[union-attr]
+        risk_aversion=s.risk_aversion,
+        trade_penalty=s.trade_penalty,
+        cash_penalty=s.cash_penalty,
+    )

@@ -18,6 +18,7 @@ import numpy as np
 
 from engine.rebalance import styles
 from engine.rebalance.book import AccountInput, Universe
+from engine.rebalance.buckets import RELAXED_BAND
 from engine.rebalance.check import (
     CheckFx,
     CheckTrade,
@@ -27,9 +28,9 @@ from engine.rebalance.check import (
     SecurityFacts,
     check_proposal,
 )
+from engine.rebalance.context import Context
 from engine.rebalance.heuristic import proportional
 from engine.rebalance.prepare import Prepared, late_settling, prepare, suspended_reason, suspension
-from engine.rebalance.problem import RELAXED_BAND, Shape, shape_for
 from engine.rebalance.qp import DirectQP
 from engine.rebalance.qp_year import year_qp
 from engine.rebalance.record import build_record
@@ -50,33 +51,6 @@ def _reach(p: Prepared, buy_ub: np.ndarray, lot_w: np.ndarray) -> np.ndarray:
         ~can_sell & (gap < 0), -gap + 1e-6, 0.0
     )
     return out
-
-
-class Context:
-    """Per-process state: the universe, settings, and per-base price vectors (built once)."""
-
-    def __init__(self, u: Universe, s: RebalanceSettings) -> None:
-        self.u = u
-        self.s = s
-        self._pb: dict[str, np.ndarray] = {}
-        self.facts: dict[str, dict[int, SecurityFacts]] = {}  # base -> checker facts per security
-
-    def pb(self, base: str) -> np.ndarray:
-        if base not in self._pb:
-            self._pb[base] = self.u.price_base(base)
-        return self._pb[base]
-
-
-def shape_of(p: Prepared, s: RebalanceSettings) -> Shape:
-    return shape_for(
-        p.values,
-        p.n,
-        p.k_pad,
-        p.values["bt"].shape[0],  # type: ignore[union-attr]
-        risk_aversion=s.risk_aversion,
-        trade_penalty=s.trade_penalty,
-        cash_penalty=s.cash_penalty,
-    )
 
 
 def _facts(

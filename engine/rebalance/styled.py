@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from engine.rebalance.book import AccountInput
+from engine.rebalance.context import Context
 from engine.rebalance.settings import Mode, RebalanceSettings
-from engine.rebalance.solve import Context, rebalance_account
+from engine.rebalance.solve import rebalance_account
 from engine.rebalance.styles import style_note
 from engine.rebalance.taxes import is_long_term
 

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.rebalance.book import Universe
+from engine.rebalance.buckets import RELAXED_BAND
 from engine.rebalance.check import Outcome, Violation
 from engine.rebalance.deferral import deferred_lots
 from engine.rebalance.prepare import BIG, Prepared
-from engine.rebalance.problem import RELAXED_BAND
 from engine.rebalance.rounding import Rounded
 from engine.rebalance.rounding import _over_cap as over_cap
 from engine.rebalance.settings import RebalanceSettings, Style

@@ -22,8 +22,9 @@ import numpy as np
 
 from engine.errors import NotFound, WorkstationError
 from engine.rebalance.book import AccountInput, Universe
+from engine.rebalance.context import Context
 from engine.rebalance.settings import Mode, RebalanceSettings
-from engine.rebalance.solve import Context, rebalance_account
+from engine.rebalance.solve import rebalance_account
 from engine.rebalance.taxes import rates_for
 
 TAX_RETRIES = 4

@@ -14,12 +14,12 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from engine.errors import NotFound
+from engine.rebalance.context import Context
 from engine.rebalance.household_figures import aggregate_te, prepare_all, shares_of, target_of
 from engine.rebalance.households import BLEND, HouseholdSpec
 from engine.rebalance.record import tracking_error
 from engine.rebalance.run_inputs import load_run
 from engine.rebalance.settings import RebalanceSettings
-from engine.rebalance.solve import Context
 from engine.rebalance.tables import HouseholdGroup, Proposal
 from engine.rebalance.tax_year import realized_by_term
 from engine.store.accounts import Account, Household, Model

@@ -36,6 +36,27 @@ def test_shell_paints_before_pandas_and_sqlalchemy_are_imported() -> None:
     )
 
 
+def test_the_desk_starts_without_the_optimiser() -> None:
+    """cvxpy (and the scipy.stats it pulls in: ~0.85 s) loads with the first rebalance, not with the
+    window: the start path's read models use the cvxpy-free pieces (buckets, context)."""
+    code = textwrap.dedent(
+        """
+        import os, sys
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        from PySide6.QtWidgets import QApplication
+        app = QApplication([])
+        from ui.coldstart import BACKGROUND
+        for name in BACKGROUND:
+            __import__(name)
+        import ui.desk, ui.main_window, workstation.compose
+        print(sorted(m for m in ("cvxpy", "scipy.stats", "scipy.optimize") if m in sys.modules))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=".")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_gui_thread_turns_while_modules_import(qapp) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtCore import QTimer
 

@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 
 from engine.rebalance.book import attach_settlement
+from engine.rebalance.context import Context
 from engine.rebalance.run_inputs import load_run
 from engine.rebalance.settings import Mode, RebalanceSettings
-from engine.rebalance.solve import Context, rebalance_account
+from engine.rebalance.solve import rebalance_account
 from engine.store.database import Database
 
 T1 = ("XNYS", "XNAS")

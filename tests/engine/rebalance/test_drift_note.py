@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 
 from engine.rebalance.book import AccountInput, Universe
+from engine.rebalance.context import Context
 from engine.rebalance.explain import total_and_max
 from engine.rebalance.prepare import prepare
 from engine.rebalance.rounding import round_trades
 from engine.rebalance.settings import Mode, RebalanceSettings
-from engine.rebalance.solve import Context, rebalance_account
+from engine.rebalance.solve import rebalance_account
 
 AS_OF = date(2026, 11, 20)
 SYMBOLS = ["AAA", "BBB", "CCC", "DDD"]

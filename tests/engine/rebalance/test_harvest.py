@@ -23,9 +23,10 @@ from engine.accounting.tables import Booking, RealizedGain
 from engine.errors import ImportValidationError
 from engine.rebalance.book import AccountInput, Universe
 from engine.rebalance.bulk import run_batch
+from engine.rebalance.context import Context
 from engine.rebalance.harvest import SUBSTITUTES_FILE, attach_harvest_history, read_substitutes
 from engine.rebalance.settings import Mode, RebalanceSettings
-from engine.rebalance.solve import Context, rebalance_account
+from engine.rebalance.solve import rebalance_account
 from engine.store.database import Database
 from workstation.cli.main import main
 

@@ -18,9 +18,9 @@ import pytest
 
 from engine.rebalance.book import AccountInput, Universe
 from engine.rebalance.bulk import run_batch
+from engine.rebalance.context import Context
 from engine.rebalance.households import HouseholdSpec
 from engine.rebalance.settings import RebalanceSettings
-from engine.rebalance.solve import Context
 from workstation.cli.main import main
 
 HH = 990_001  # a synthetic household id for pairs built from demo accounts

@@ -13,9 +13,9 @@ import numpy as np
 
 from engine.rebalance.book import AccountInput, Universe
 from engine.rebalance.bulk import run_batch
+from engine.rebalance.context import Context
 from engine.rebalance.settings import RebalanceSettings
 from engine.rebalance.shares import unit_shares
-from engine.rebalance.solve import Context
 from engine.reports.numbers import allocate
 from tests.engine.rebalance.test_household import _by_code, _household, _spec
 

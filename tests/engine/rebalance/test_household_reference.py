@@ -10,6 +10,7 @@ import cvxpy as cp
 import numpy as np
 import pytest
 
+from engine.rebalance.context import Context
 from engine.rebalance.household_figures import prepare_all, shares_of, target_of
 from engine.rebalance.household_qp import (
     ACCOUNT_TE,
@@ -21,7 +22,6 @@ from engine.rebalance.household_qp import (
 )
 from engine.rebalance.household_solve import _values
 from engine.rebalance.settings import RebalanceSettings
-from engine.rebalance.solve import Context
 from tests.engine.rebalance.test_household import _by_code, _household, _spec
 
 NO_LIMIT = 9.99

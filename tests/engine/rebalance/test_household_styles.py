@@ -14,10 +14,10 @@ import pytest
 from engine.errors import WorkstationError
 from engine.rebalance.book import AccountInput, Universe
 from engine.rebalance.bulk import run_batch
+from engine.rebalance.context import Context
 from engine.rebalance.run_inputs import load_run
 from engine.rebalance.run_options import RunOptions, build_settings
 from engine.rebalance.settings import DirectedTrade, RebalanceSettings, Style
-from engine.rebalance.solve import Context
 from tests.engine.rebalance.test_household import _by_code, _household, _spec
 
 PAIR = ("A000012", "A000037")  # a taxable account and an IRA (USD)

@@ -17,15 +17,17 @@ import pytest
 from sqlalchemy import select
 
 from engine.rebalance.book import AccountInput, Universe
+from engine.rebalance.buckets import RELAXED_BAND
 from engine.rebalance.bulk import run_batch
+from engine.rebalance.context import Context
 from engine.rebalance.heuristic import proportional
 from engine.rebalance.prepare import prepare
-from engine.rebalance.problem import RELAXED_BAND, problem_for
+from engine.rebalance.problem import problem_for, shape_of
 from engine.rebalance.qp import DirectQP
 from engine.rebalance.record import build_record, tracking_error
 from engine.rebalance.rounding import round_trades
 from engine.rebalance.settings import Mode, RebalanceSettings
-from engine.rebalance.solve import Context, _reach, check_rounded, rebalance_account, shape_of
+from engine.rebalance.solve import _reach, check_rounded, rebalance_account
 from engine.store.database import Database
 from engine.store.positions import CashBalance, TaxLot
 from engine.store.reference import Security

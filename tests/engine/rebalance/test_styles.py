@@ -14,8 +14,8 @@ import pytest
 
 from engine.rebalance.book import AccountInput, Universe
 from engine.rebalance.bulk import run_batch
+from engine.rebalance.context import Context
 from engine.rebalance.settings import RebalanceSettings, Style
-from engine.rebalance.solve import Context
 
 TOL = 1e-6
 

@@ -21,9 +21,9 @@ from engine.errors import ImportValidationError, PermissionDenied
 from engine.rebalance import equivalents
 from engine.rebalance.book import AccountInput, Universe
 from engine.rebalance.bulk import run_batch
+from engine.rebalance.context import Context
 from engine.rebalance.run_inputs import load_run
 from engine.rebalance.settings import Mode, RebalanceSettings
-from engine.rebalance.solve import Context
 from engine.rebalance.tax_year import TaxYear, list_budgets, set_account_budget
 from engine.rebalance.taxes import DEFAULT_RATES, TAX_RATES, is_long_term
 from engine.store.database import Database
