@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 
-from engine.oms import routing
+from engine.oms import routing, wave_route
 from engine.oms.blocks import Blocks
 from engine.oms.commands import Commands
 from engine.oms.context import OmsContext, Tx
@@ -61,6 +62,7 @@ class Router:
         outside_hours: bool = False,
         username: str | None = None,
         broker: str | None = None,
+        wave: bool = False,
     ) -> RouteResult:
         """Route released orders (blocks and lone account orders). An order for a closed market is
         held until its open, unless `outside_hours` (the trader's command, for brokers that take
@@ -69,7 +71,10 @@ class Router:
         recorded on each order's event; an order whose strategy that broker lacks is refused.
         A kill switch that cannot answer refuses the whole route (ControlFailed, nothing sent).
         `username`: a desk user's command, refused without orders.route (audited, nothing routed);
-        without it the OMS itself routes (the headless OMS, release_due)."""
+        without it the OMS itself routes (the headless OMS, release_due). Ordinary lone orders move
+        in bulk (engine.oms.wave_route), the others one by one. `wave`: the engine thread routes
+        the calls waiting (engine.oms.waves): the orders' sent_at is written by its next
+        transaction, not one of its own."""
         ctx = self.ctx
         sent: list[int] = []
         held: list[int] = []
@@ -78,24 +83,46 @@ class Router:
             s = tx.session
             if username is not None:
                 ctx.allowed(s, username, "orders.route")
-            q = select(Order).where(Order.status == S.RELEASED, Order.parent_id.is_(None))
+            if wave:
+                ctx.stamp_waiting(tx)  # the last wave's hand-off times
+            t = cast(Table, Order.__table__)
+            q = select(t).where(t.c.status == S.RELEASED, t.c.parent_id.is_(None))
             if order_ids is not None:
-                q = q.where(Order.id.in_(order_ids))
-            orders = list(s.scalars(q.order_by(Order.id)))
+                q = q.where(t.c.id.in_(order_ids))
+            rows = list(s.execute(q.order_by(t.c.id)))
             secs = {
                 x.id: x
-                for x in s.scalars(select(Security).where(Security.id.in_({o.security_id for o in orders})))
+                for x in s.scalars(select(Security).where(Security.id.in_({r.security_id for r in rows})))
             }
-            account_ids = {o.account_id for o in orders if o.account_id is not None}
+            account_ids = {r.account_id for r in rows if r.account_id is not None}
             codes = (
                 dict(s.execute(select(Account.id, Account.code).where(Account.id.in_(account_ids))).all())
                 if account_ids
                 else {}
             )
-            allowed = ctx.routable(s, {codes[o.account_id] for o in orders if o.account_id is not None})
-            traders = ctx.stopped_traders(s, {o.created_by for o in orders if o.created_by})
+            allowed = ctx.routable(s, {codes[r.account_id] for r in rows if r.account_id is not None})
+            traders = ctx.stopped_traders(s, {r.created_by for r in rows if r.created_by})
             now = ctx.clock.now()
+            bulk = [
+                r
+                for r in rows
+                if wave_route.ordinary(
+                    ctx, r, codes.get(r.account_id), allowed, traders, secs[r.security_id].mic, now, broker,
+                    outside_hours,
+                )
+            ]  # fmt: skip
+            wave_route.submit(ctx, tx, bulk, {r.id: secs[r.security_id].mic for r in bulk}, outside_hours)
             sends: list[tuple[Order, NewOrder]] = []
+            for r in bulk:
+                sec, o = secs[r.security_id], cast(Order, r)  # a Core row with the order's columns
+                sends.append((o, routing.new_order(o, sec.symbol, sec.mic, codes.get(r.account_id))))
+            done = {r.id for r in bulk}
+            others = [r.id for r in rows if r.id not in done]
+            orders = (
+                list(s.scalars(select(Order).where(Order.id.in_(others)).order_by(Order.id)))
+                if others
+                else []
+            )
             for o in orders:
                 sec = secs[o.security_id]
                 account = codes.get(o.account_id) if o.account_id is not None else None
@@ -128,6 +155,7 @@ class Router:
                 ctx.move(tx, o, I.SUBMIT, None, {"market": sec.mic, "outside_hours": outside_hours})
                 self.blocks.follow(tx, o, "submit")
                 sends.append((o, routing.new_order(o, sec.symbol, sec.mic, account)))
+            sends.sort(key=lambda x: x[0].id)
             # Several brokers for one security and side: their orders go in rotation (engine.oms.rotation).
             for o, message in rotate(s, sends, now):
                 tx.outbound.append(message)
@@ -136,7 +164,9 @@ class Router:
             outbound, tx.outbound = tx.outbound, []
         self.checkpoint("after_commit")
         handed = ctx.send_all(outbound)
-        if handed:
+        if handed and wave:
+            ctx.stamp_later(handed)
+        elif handed:
             ctx.stamp_sent(handed)
         self.checkpoint("after_send")
         return RouteResult(sent, held, skipped)
