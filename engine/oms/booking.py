@@ -5,7 +5,7 @@ the order's own account) at the average price and are booked through accounting,
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -29,7 +29,7 @@ from engine.oms.post_trade import PostTrade
 from engine.oms.status import OrderStatus
 from engine.oms.tables import Allocation, Order
 from engine.store.accounts import Account
-from engine.store.reference import SettlementCycle
+from engine.store.reference import Security, SettlementCycle
 
 log = logging.getLogger("engine.oms.service")
 S = OrderStatus
@@ -43,6 +43,14 @@ class _Child:
     account_id: int | None
     side: str
     lot_instructions: Any
+
+
+@dataclass(frozen=True)
+class LoneFill:
+    """A lone account order a wave filled (engine.oms.wave_fills): its columns and its last report."""
+
+    order: Mapping[str, Any]
+    report: ExecReport
 
 
 class Booking:
@@ -126,6 +134,94 @@ class Booking:
                 for c in children
             }
             self.blocks.set_children(tx, o, {}, "allocated", {"block": o.cl_ord_id}, per_child)
+
+    def allocate_lone(self, tx: Tx, fills: Sequence[LoneFill]) -> dict[int, date]:
+        """`allocate` for the lone account orders one wave finished: one read each of what is
+        allocated already, their securities and their accounts, every booking in one savepoint
+        (one by one when accounting refuses any, so only the refused ones wait, alerted), one
+        INSERT of the allocations. The same fills are booked in the same order as one `allocate`
+        per order would book them. Returns each allocated order's trade date."""
+        s = tx.session
+        done = set(
+            s.scalars(
+                select(Allocation.block_id).where(Allocation.block_id.in_([f.order["id"] for f in fills]))
+            )
+        )
+        todo = [f for f in fills if f.order["id"] not in done]
+        if not todo:
+            return {}
+        secs = {
+            x.id: x
+            for x in s.scalars(
+                select(Security).where(Security.id.in_({f.order["security_id"] for f in todo}))
+            )
+        }
+        codes = dict(
+            s.execute(
+                select(Account.id, Account.code).where(Account.id.in_({f.order["account_id"] for f in todo}))
+            ).all()
+        )
+        now = self.ctx.clock.now()
+        dates: dict[int, date] = {}
+        settles: dict[tuple[str, date], date | None] = {}
+        items: list[tuple[dict[str, Any], str, Decimal, tuple[str, str] | None]] = []
+        for f in todo:
+            o = f.order
+            sec = secs[o["security_id"]]
+            fx = fx_pair(sec.symbol) if sec.asset_class == FX_ASSET_CLASS else None
+            trade_date = self._session_date(sec.mic, f.report.transact_time or now)
+            key = (sec.symbol if fx else sec.mic, trade_date)
+            if key not in settles:  # one settlement cycle read per market and day in the wave
+                settles[key] = (
+                    self._fx_settle_date(fx, trade_date) if fx else self._settle_date(s, sec.mic, trade_date)
+                )
+            settle_date = settles[key]
+            dates[o["id"]] = trade_date
+            qty = Decimal(o["cum_qty"])
+            if qty <= 0:
+                continue
+            child = _Child(
+                o["id"], o["cl_ord_id"], o["quantity"], o["account_id"], o["side"], o["lot_instructions"]
+            )
+            a = {
+                "block_id": o["id"], "child_id": o["id"], "account_id": o["account_id"], "quantity": qty,
+                "avg_px": o["avg_px"], "trade_date": trade_date, "settle_date": settle_date,
+                "source_ref": f"{o['cl_ord_id']}/{o['cl_ord_id']}", "booked_at": None, "created_at": now,
+            }  # fmt: skip
+            items.append((a | {"_child": child}, sec.symbol, Decimal(o["avg_px"]), fx))
+        self._book_wave(tx, items, codes, now)
+        if items:
+            rows = [{k: v for k, v in a.items() if k != "_child"} for a, *_ in items]
+            s.execute(insert(cast(Table, Allocation.__table__)), rows)
+        return dates
+
+    def _book_wave(
+        self,
+        tx: Tx,
+        items: list[tuple[dict[str, Any], str, Decimal, tuple[str, str] | None]],
+        codes: dict[int, str],
+        now: datetime,
+    ) -> None:
+        """`_book_all` over several orders' allocations (each with its own terms)."""
+
+        def fill(a: dict[str, Any], symbol: str, price: Decimal) -> TradeFill:
+            c = a["_child"]
+            return self._fill_of(c, symbol, codes[c.account_id], a["quantity"], price, a["trade_date"],
+                                 a["settle_date"], a["source_ref"])  # fmt: skip
+
+        try:
+            with tx.session.begin_nested():
+                for a, symbol, price, fx in items:
+                    self._post(tx.session, fill(a, symbol, price), fx)
+        except Exception:
+            for a, symbol, price, fx in items:
+                c = a["_child"]
+                if self._book(tx, c, symbol, codes[c.account_id], a["quantity"], price, a["trade_date"],
+                              a["settle_date"], a["source_ref"], fx):  # fmt: skip
+                    a["booked_at"] = now
+            return
+        for a, *_ in items:
+            a["booked_at"] = now
 
     def _book_all(
         self,

@@ -51,6 +51,8 @@ class Tx:
     exec_ids: set[tuple[str, str]] | None = None
     """(broker, ExecID) applied so far, when a batch read them up front (Executions.apply_batch);
     None: ask the database."""
+    stamped: int = 0
+    """How many of OmsContext.unstamped this transaction wrote (dropped after the commit)."""
 
 
 @dataclass
@@ -79,6 +81,8 @@ class OmsContext:
     _release_times: dict[tuple[str, datetime], datetime | None] = field(default_factory=dict)
     market_data: MarketDataPort = field(default_factory=NoMarketData)
     """Arrival prices and the market's prints for transaction cost analysis (engine.oms.marks)."""
+    unstamped: list[tuple[datetime, set[str]]] = field(default_factory=list)
+    """Orders a wave handed to their sessions, with when, whose sent_at the next wave writes."""
 
     # ------------------------------------------------------------------ controls
 
@@ -130,6 +134,7 @@ class OmsContext:
             with conflicts(s):  # another desk changed one of these orders first: ConcurrentChange
                 yield tx
                 s.flush()
+        del self.unstamped[: tx.stamped]
         for ev in tx.events:
             self.bus.publish(ev)
         handed = self.send_all(tx.outbound)
@@ -142,24 +147,40 @@ class OmsContext:
 
     def stamp_sent(self, cl_ord_ids: set[str]) -> None:
         """Record when orders were handed to their FIX session (the first time only), and the
-        market then: the arrival price (engine.oms.marks). Core statements, no ORM objects: one
-        UPDATE (its version bumped, as an ORM write would) of the orders not stamped yet."""
-        t = cast(Table, Order.__table__)
+        market then: the arrival price (engine.oms.marks), in a transaction of its own."""
         with self.database.transaction() as s:
-            stamp = self.clock.now()
-            todo = t.c.cl_ord_id.in_(sorted(cl_ord_ids)) & t.c.sent_at.is_(None)
-            stamp_it = update(t).values(sent_at=stamp, version=t.c.version + 1)
-            if s.get_bind().dialect.update_returning:
-                first = list(s.execute(stamp_it.where(todo).returning(t.c.id, t.c.security_id)).all())
-            else:
-                first = list(s.execute(select(t.c.id, t.c.security_id).where(todo)).all())
-                s.execute(stamp_it.where(t.c.id.in_([r.id for r in first])))
-            if first:
-                try:  # TCA's mark never costs the stamp: a failure here is logged, the order unmeasured
-                    with s.begin_nested():
-                        mark_arrivals(s, self.market_data, first, stamp)
-                except Exception:
-                    log.exception("arrival prices not marked for %d order(s)", len(first))
+            self._stamp(s, cl_ord_ids, self.clock.now())
+
+    def stamp_later(self, cl_ord_ids: set[str]) -> None:
+        """`stamp_sent` folded into the engine thread's next transaction (a wave's, `stamp_waiting`):
+        the hand-off time is taken now, written then (engine.oms.waves)."""
+        if cl_ord_ids:
+            self.unstamped.append((self.clock.now(), set(cl_ord_ids)))
+
+    def stamp_waiting(self, tx: Tx) -> None:
+        """Write the hand-off times `stamp_later` kept, in the caller's transaction (forgotten only
+        once it commits: a rolled-back wave leaves them for the next)."""
+        for stamp, ids in self.unstamped:
+            self._stamp(tx.session, ids, stamp)
+        tx.stamped = len(self.unstamped)
+
+    def _stamp(self, s: Session, cl_ord_ids: set[str], stamp: datetime) -> None:
+        """Core statements, no ORM objects: one UPDATE (its version bumped, as an ORM write would)
+        of the orders not stamped yet, then their arrival marks in a savepoint."""
+        t = cast(Table, Order.__table__)
+        todo = t.c.cl_ord_id.in_(sorted(cl_ord_ids)) & t.c.sent_at.is_(None)
+        stamp_it = update(t).values(sent_at=stamp, version=t.c.version + 1)
+        if s.get_bind().dialect.update_returning:
+            first = list(s.execute(stamp_it.where(todo).returning(t.c.id, t.c.security_id)).all())
+        else:
+            first = list(s.execute(select(t.c.id, t.c.security_id).where(todo)).all())
+            s.execute(stamp_it.where(t.c.id.in_([r.id for r in first])))
+        if first:
+            try:  # TCA's mark never costs the stamp: a failure here is logged, the order unmeasured
+                with s.begin_nested():
+                    mark_arrivals(s, self.market_data, first, stamp)
+            except Exception:
+                log.exception("arrival prices not marked for %d order(s)", len(first))
 
     def send_all(self, messages: Sequence[Outbound]) -> set[str]:
         """Hand messages to their sessions; returns the ClOrdIDs actually handed over."""

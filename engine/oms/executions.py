@@ -42,6 +42,7 @@ from engine.oms.router import Router
 from engine.oms.status import FINAL, FIX_ORD_STATUS, OrderStatus
 from engine.oms.tables import ClientOrderId, Execution, Order
 from engine.oms.transitions import Incoming, event_of
+from engine.oms.wave_fills import WaveFills
 from engine.store.accounts import Account
 
 log = logging.getLogger("engine.oms.service")
@@ -75,6 +76,7 @@ class Executions:
         self.booking = booking
         self.router = router
         self.post_trade = post_trade
+        self.wave = WaveFills(ctx, booking)
 
     def apply(self, message: Inbound) -> None:
         """Apply one broker message (on the engine thread). Never raises for bad broker data."""
@@ -105,6 +107,8 @@ class Executions:
         transaction (engine.oms.progress), so the resume point moves exactly when they apply."""
         later = [m for m in messages if isinstance(m, SessionState)]
         with self.ctx.tx() as tx:
+            self.ctx.stamp_waiting(tx)  # the last wave's hand-off times (engine.oms.waves)
+            messages = self.wave.apply(tx, messages)  # ordinary acks and fills in bulk
             held = self._prefetch(tx, messages)  # noqa: F841  (kept: the identity map holds them weakly)
             for m in messages:
                 if isinstance(m, SessionState):
