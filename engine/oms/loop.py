@@ -35,7 +35,8 @@ import logging
 import queue
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from engine.oms.events import OrderAlert
@@ -43,7 +44,9 @@ from engine.oms.messages import Inbound, SessionGap, SessionState, Wake
 from engine.oms.progress import first_seen, last_seqs
 from engine.oms.progress import record as record_progress
 from engine.oms.retry import Backoff, is_transient
+from engine.oms.router import RouteResult
 from engine.oms.service import OrderManager
+from engine.oms.waves import RouteCall, route_calls
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +59,16 @@ class _Work:
     """One unit the loop applies and, on a transient error, retries as a whole."""
 
     kind: str  # batch (broker messages and their progress, one transaction), progress (of a dropped
-    # message), session, reconcile
+    # message), session, reconcile, routes (the route calls waiting: engine.oms.waves)
     messages: list[Inbound] = field(default_factory=list)
     broker: str = ""
+    calls: list[RouteCall] = field(default_factory=list)
 
     def __str__(self) -> str:
         if self.kind == "reconcile":
             return f"reconcile of {self.broker} after a sequence gap"
+        if self.kind == "routes":
+            return f"a wave of {len(self.calls)} route call(s)"
         if self.kind == "progress":
             return f"recording the sequence numbers of {len(self.messages)} applied message(s)"
         return f"{self.kind} of {len(self.messages)} message(s)"
@@ -96,6 +102,9 @@ class OmsLoop:
         self._post_backoff = Backoff(log)
         self._work: deque[_Work] = deque()
         self._gaps: dict[str, tuple[float, float]] = {}  # broker -> (first notice, due)
+        self._calls: queue.SimpleQueue[RouteCall] = queue.SimpleQueue()
+        self.routed = 0
+        """Route calls answered so far (engine.oms.waves)."""
 
     @property
     def retrying(self) -> bool:
@@ -106,6 +115,22 @@ class OmsLoop:
         """Make a `step` waiting on the inbox return now (from any thread): a command is waiting."""
         self.inbox.put(Wake())
 
+    def route(
+        self,
+        order_ids: Sequence[int],
+        *,
+        username: str | None = None,
+        broker: str | None = None,
+        outside_hours: bool = False,
+    ) -> Future[RouteResult]:
+        """Queue a route of released orders to the engine thread (from any thread) and wake it:
+        it routes every call waiting in one wave (engine.oms.waves). The Future carries this
+        call's RouteResult, or its refusal (PermissionDenied, ControlFailed, ...)."""
+        call = RouteCall(tuple(order_ids), username, broker, outside_hours)
+        self._calls.put(call)
+        self.wake()
+        return call.done
+
     def step(self, timeout: float = 0.05) -> int:
         """Apply everything waiting (waiting up to `timeout` for the first); returns how many."""
         if self.backoff.waiting:
@@ -114,7 +139,9 @@ class OmsLoop:
                 time.sleep(min(wait, timeout))
                 return 0
         else:
-            self._plan(self._take(timeout))
+            taken = self._take(timeout)
+            self._route_calls()
+            self._plan(taken)
         self._arm_due()
         n = self._drain()
         if not self.backoff.waiting:
@@ -144,6 +171,17 @@ class OmsLoop:
         except queue.Empty:
             pass
         return batch
+
+    def _route_calls(self) -> None:
+        """Every route call waiting becomes one unit of work, applied before the broker messages."""
+        calls: list[RouteCall] = []
+        try:
+            while True:
+                calls.append(self._calls.get_nowait())
+        except queue.Empty:
+            pass
+        if calls:
+            self._work.append(_Work("routes", calls=calls))
 
     def _plan(self, batch: list[Inbound]) -> None:
         """Runs of broker messages become one transaction each, with the record of how far each
@@ -183,7 +221,9 @@ class OmsLoop:
     # ------------------------------------------------------------------ applying
 
     def _apply(self, w: _Work) -> None:
-        if w.kind == "batch":
+        if w.kind == "routes":
+            self.routed += route_calls(self.manager.router, w.calls)
+        elif w.kind == "batch":
             self.manager.apply_batch(w.messages, last_seqs(w.messages))
         elif w.kind == "progress":
             with self.manager.database.transaction() as s:
@@ -222,7 +262,14 @@ class OmsLoop:
         return n
 
     def _bad(self, w: _Work, exc: Exception) -> None:
-        """A non-transient failure: split a batch into single messages; drop a lone one, alerted."""
+        """A non-transient failure: split a batch into single messages; drop a lone one, alerted.
+        Route calls still waiting for an answer get the failure."""
+        if w.kind == "routes":
+            log.error("%s failed: %s: %s", w, type(exc).__name__, exc, exc_info=exc)
+            for c in w.calls:
+                if not c.done.done() and c.done.set_running_or_notify_cancel():
+                    c.done.set_exception(exc)
+            return
         if w.kind == "batch" and len(w.messages) > 1:
             log.warning("a batch of %d failed (%s); applying its messages one by one", len(w.messages), exc)
             self._work.extendleft(_Work("batch", [m]) for m in reversed(w.messages))
