@@ -17,9 +17,9 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.oms.marks_tables import MarketPrintRow, OrderMarks
@@ -74,16 +74,19 @@ def mark_arrivals(s: Session, port: MarketDataPort, orders: Iterable[Sent], now:
     symbols = {
         i: sym for i, sym in s.execute(select(Security.id, Security.symbol).where(Security.id.in_(ids)))
     }
+    rows = []
     for o in todo:
         p = _last(port, symbols[o.security_id], now)
-        s.add(
-            OrderMarks(order_id=o.id, source=port.source, arrival_at=now, arrival_px=p.price if p else None)
+        rows.append(
+            {"order_id": o.id, "source": port.source, "arrival_at": now, "arrival_px": p.price if p else None}
         )
+    if rows:  # one INSERT for a wave's orders (Core: no ORM object per order)
+        s.execute(insert(cast(Table, OrderMarks.__table__)), rows)
     return len(todo)
 
 
-def _when(e: Execution) -> datetime:
-    return e.transact_time or e.received_at
+def _when(e: Any) -> datetime:
+    return cast(datetime, e.transact_time or e.received_at)
 
 
 def _sampled(prints: list[MarketPrint]) -> list[MarketPrint]:
@@ -116,39 +119,58 @@ def store_prints(s: Session, source: str, security_id: int, prints: list[MarketP
 
 
 def capture_intervals(s: Session, port: MarketDataPort, now: datetime, limit: int = 200) -> int:
-    """Take the fill interval, its prints and the end price of up to `limit` final orders."""
+    """Take the fill interval, its prints and the end price of up to `limit` final orders. Core
+    reads and one UPDATE of the marks (a wave's orders finish together: no ORM object per order)."""
+    m, t = cast(Table, OrderMarks.__table__), cast(Table, Order.__table__)
     rows = s.execute(
-        select(OrderMarks, Order, Security.symbol)
-        .join(Order, Order.id == OrderMarks.order_id)
-        .join(Security, Security.id == Order.security_id)
-        .where(OrderMarks.captured_at.is_(None), Order.status.in_(DONE))
-        .order_by(OrderMarks.order_id)
+        select(m.c.order_id, m.c.source, t.c.quantity, t.c.security_id, Security.symbol)
+        .join(t, t.c.id == m.c.order_id)
+        .join(Security, Security.id == t.c.security_id)
+        .where(m.c.captured_at.is_(None), t.c.status.in_(DONE))
+        .order_by(m.c.order_id)
         .limit(limit)
     ).all()
-    by_order: dict[int, list[Execution]] = defaultdict(list)
-    if rows:
-        q = select(Execution).where(Execution.order_id.in_([o.id for _, o, _ in rows])).order_by(Execution.id)
-        for e in s.scalars(q):
-            by_order[e.order_id].append(e)
+    if not rows:
+        return 0
+    e = cast(Table, Execution.__table__)
+    by_order: dict[int, list[Any]] = defaultdict(list)
+    q = select(e.c.order_id, e.c.exec_type, e.c.last_qty, e.c.transact_time, e.c.received_at)
+    for x in s.execute(q.where(e.c.order_id.in_([r.order_id for r in rows])).order_by(e.c.id)):
+        by_order[x.order_id].append(x)
     pending: dict[tuple[str, int], list[MarketPrint]] = defaultdict(list)
-    for marks, o, symbol in rows:
-        reports = by_order[o.id]
-        fills = [e for e in reports if e.exec_type == "F" and e.last_qty > 0]
+    updates = []
+    for r in rows:
+        v: dict[str, Any] = {
+            "interval_from": None,
+            "interval_to": None,
+            "prints": None,
+            "end_at": None,
+            "end_px": None,
+        }
+        reports = by_order[r.order_id]
+        fills = [x for x in reports if x.exec_type == "F" and x.last_qty > 0]
         if fills:
-            marks.interval_from = min(_when(e) for e in fills)
-            marks.interval_to = max(_when(e) for e in fills)
+            v["interval_from"] = min(_when(x) for x in fills)
+            v["interval_to"] = max(_when(x) for x in fills)
             try:
-                prints = _sampled(port.prints(symbol, marks.interval_from, marks.interval_to))
+                prints = _sampled(port.prints(r.symbol, v["interval_from"], v["interval_to"]))
             except Exception:
-                log.exception("market data: no prints for %s", symbol)
+                log.exception("market data: no prints for %s", r.symbol)
                 prints = []
-            pending[(marks.source, o.security_id)].extend(prints)
-            marks.prints = len(prints)
-        if reports and sum((e.last_qty for e in fills), start=type(o.quantity)(0)) < o.quantity:
-            marks.end_at = max(_when(e) for e in reports)
-            p = _last(port, symbol, marks.end_at)
-            marks.end_px = p.price if p else None
-        marks.captured_at = now
+            pending[(r.source, r.security_id)].extend(prints)
+            v["prints"] = len(prints)
+        if reports and sum((x.last_qty for x in fills), start=type(r.quantity)(0)) < r.quantity:
+            v["end_at"] = max(_when(x) for x in reports)
+            p = _last(port, r.symbol, v["end_at"])
+            v["end_px"] = p.price if p else None
+        updates.append({"_id": r.order_id, **{f"v_{k}": x for k, x in v.items()}})
+    cols = ("interval_from", "interval_to", "prints", "end_at", "end_px")
+    stmt = (
+        update(m)
+        .where(m.c.order_id == bindparam("_id"))
+        .values({k: bindparam(f"v_{k}") for k in cols} | {"captured_at": now})
+    )
+    s.execute(stmt, updates)
     with s.no_autoflush:
         for (source, security_id), prints in pending.items():
             store_prints(
