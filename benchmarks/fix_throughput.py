@@ -4,12 +4,15 @@ QuickFIX round trip (benchmarks/fix_bare.py: no OMS, no database) measured in th
 
 Part 1, lone orders (account orders, no blocks), each from its route to its fill recorded in the
 database (OrderChanged after the commit):
-  - one at a time: each order routed on its own (its own `route([id])`) once the last one filled:
-    p50/p99, and where the time goes (milestones after the route call, from timestamps taken in the
-    run: committed pending_new, handed to QuickFIX, route returned, ack and fill received by the
+  - one at a time: each order routed by its own call (`OmsLoop.route([id])`, queued to the engine
+    thread, as the desk's ticket or blotter routes one order) once the last one filled: p50/p99,
+    and where the time goes (milestones after the route call, from timestamps taken in the run:
+    committed pending_new, handed to QuickFIX, route call answered, ack and fill received by the
     FIX callback, ack and fill recorded);
-  - stream: every order released at once, the OMS routing what is released each pass of its loop
-    (`--wave` per route call, as the headless OMS does) while it applies fills: orders/s, p50/p99.
+  - streams: a caller thread makes one route call per order, paced at `--rate` calls a second
+    (default 1,000), then `--orders` more all at once; the engine thread routes the calls waiting
+    and applies the reports waiting in waves (engine.oms.waves): orders/s, p50/p99 from each call
+    to its fill in the database, CPU of the process per order.
 The executor fills limit orders at once without a New ack, so its ack rows are empty.
 Part 2 (`--blocks`): a rebalance's child orders (default 20,000 over 10,000 accounts) aggregated
 into blocks, routed, filled in parts, allocated back to every account: wall time end to end.
@@ -29,6 +32,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from decimal import Decimal
@@ -71,7 +75,7 @@ def add_accounts(db, n: int) -> list[str]:  # type: ignore[no-untyped-def]
 STAGES = (
     ("committed", "committed pending_new (route tx)"),
     ("wire", "handed to QuickFIX (on the wire)"),
-    ("routed", "route returned (sent_at stamped)"),
+    ("routed", "route call answered (Future done)"),
     ("ack_rx", "ack received (FIX callback)"),
     ("ack_db", "ack recorded (committed)"),
     ("fill_rx", "fill received (FIX callback)"),
@@ -90,7 +94,7 @@ class Stages:
 
         self.cpu: dict[str, float] = defaultdict(float)  # part -> engine-thread CPU seconds
         ctx, loop = mgr.ctx, oms.loop
-        send_all, stamp_sent, route, tick = ctx.send_all, ctx.stamp_sent, mgr.route, loop._tick
+        send_all, stamp_sent, route, tick = ctx.send_all, ctx.stamp_sent, mgr.router.route, loop._tick
 
         def cpu(part: str, fn):  # type: ignore[no-untyped-def]
             def run(*a, **kw):  # type: ignore[no-untyped-def]
@@ -104,7 +108,7 @@ class Stages:
 
         ctx.send_all = cpu("send", send_all)  # type: ignore[method-assign]
         ctx.stamp_sent = cpu("stamp", stamp_sent)  # type: ignore[method-assign]
-        mgr.route = cpu("route", route)  # type: ignore[method-assign]
+        mgr.router.route = cpu("route", route)  # type: ignore[method-assign]
         loop._tick = cpu("tick", tick)  # type: ignore[method-assign]
 
         def timed_send(m):  # type: ignore[no-untyped-def]
@@ -140,11 +144,11 @@ class Stages:
         """Engine-thread CPU ms per order by part; `total`: the thread's CPU over the run."""
         c = self.cpu
         parts = [
-            ("route: the pending_new transaction (checks, state machine, audit, commit)",
+            ("route: the wave's transaction (checks, state machine, audit, last sent_at, commit)",
              c["route"] - c["send"] - c["stamp"]),
             ("route: hand-off to QuickFIX (send_all)", c["send"]),
-            ("route: sent_at and arrival mark (own transaction)", c["stamp"]),
-            ("apply ack and fill (transactions, booking, audit, progress)", c["apply"]),
+            ("route: sent_at in its own transaction (direct route() only)", c["stamp"]),
+            ("apply ack and fill (transaction, sent_at, booking, audit, progress)", c["apply"]),
             ("periodic tick (held orders, allocations, TCA marks)", c["tick"]),
         ]  # fmt: skip
         parts.append(("the loop itself (waiting, taking, the rest)", total - sum(x for _, x in parts)))
@@ -159,16 +163,25 @@ class Stages:
 
 
 def lone(  # type: ignore[type-arg]
-    oms: Oms, codes: list[str], n_lone: int, n_stream: int, wave: int, limit: bool, profile: str | None = None
+    oms: Oms,
+    codes: list[str],
+    n_lone: int,
+    n_stream: int,
+    rate: float,
+    limit: bool,
+    profile: str | None = None,
 ) -> dict:
-    """Part 1 against whatever `oms` is connected to."""
+    """Part 1 against whatever `oms` is connected to: every order is routed by its own call queued
+    to the engine thread (OmsLoop.route, as the desk's ticket and blotter route one order)."""
     kw = dict(order_type="limit", limit_price=Decimal("100.5")) if limit else {}
     drafts = [OrderDraft(codes[i % len(codes)], "AAPL", "buy", Decimal(100), broker="SIM", **kw)  # type: ignore[arg-type]
-              for i in range(n_lone + n_stream)]  # fmt: skip
+              for i in range(n_lone + 2 * n_stream)]  # fmt: skip
     ids = oms.create(*drafts)
     with oms.database.session() as s:
         cl_of = dict(s.execute(select(Order.id, Order.cl_ord_id).where(Order.id.in_(ids))).all())
     stages = Stages(oms)
+    for cl in cl_of.values():  # made here, not by two threads at once
+        stages.at[cl]["created"] = time.time()
     filled = lambda i: "fill_db" in stages.at[cl_of[i]]  # noqa: E731
     # one at a time
     prof = cProfile.Profile() if profile else None
@@ -180,33 +193,48 @@ def lone(  # type: ignore[type-arg]
         cl = cl_of[i]
         stages.current = [cl]
         stages.at[cl]["release"] = time.time()
-        oms.manager.route([i])
-        stages.at[cl]["routed"] = time.time()
+        done = oms.loop.route([i])
+        done.add_done_callback(lambda _f, cl=cl: stages.at[cl].setdefault("routed", time.time()))
         assert oms.loop.run_until(lambda i=i: filled(i), 30), f"order {i} not filled"
         lat.append((stages.at[cl]["fill_db"] - stages.at[cl]["release"]) * 1000)
     cpu_one = (time.process_time() - cpu0) / max(n_lone, 1) * 1000
     cpu_parts = stages.cpu_table(n_lone, time.thread_time() - thread0)
+    out = dict(one=lat, one_cpu=cpu_one, stages=stages.table([cl_of[i] for i in ids[:n_lone]]), cpu=cpu_parts)
+    # streams: a caller thread routes each order by its own call, paced at `rate` per second, then
+    # all at once (a burst); the engine thread routes and applies whatever is waiting, in waves
+    for name, part, pace in (("paced", ids[n_lone : n_lone + n_stream], rate),
+                             ("burst", ids[n_lone + n_stream :], 0.0)):  # fmt: skip
+        stages.current = []
+
+        def caller(part: list[int] = part, pace: float = pace) -> None:
+            t0 = time.perf_counter()
+            for k, i in enumerate(part):
+                if pace:
+                    wait = t0 + k / pace - time.perf_counter()
+                    if wait > 0:
+                        time.sleep(wait)
+                stages.at[cl_of[i]]["release"] = time.time()
+                oms.loop.route([i])
+
+        cpu0, t0 = time.process_time(), time.time()
+        waves0, steps = oms.loop.routed, 0
+        thread = threading.Thread(target=caller, name="route-caller")
+        thread.start()
+        deadline = time.monotonic() + 600
+        while not all(filled(i) for i in part) and time.monotonic() < deadline:
+            oms.loop.step(0.05)
+            steps += 1
+        thread.join()
+        assert all(filled(i) for i in part), f"{name} stream not filled"
+        wall = max(stages.at[cl_of[i]]["fill_db"] for i in part) - t0
+        slat = [(stages.at[cl_of[i]]["fill_db"] - stages.at[cl_of[i]]["release"]) * 1000 for i in part]
+        out[name] = dict(rate=len(part) / wall, lat=slat, offered=pace,
+                         cpu=(time.process_time() - cpu0) / max(len(part), 1) * 1000,
+                         calls=oms.loop.routed - waves0, steps=steps)  # fmt: skip
     if prof is not None:
         prof.disable()
         prof.dump_stats(str(profile))
-    # stream
-    rest = ids[n_lone:]
-    cpu0, t0 = time.process_time(), time.time()
-    for k in range(0, len(rest), wave):
-        part = rest[k : k + wave]
-        stages.current = [cl_of[i] for i in part]
-        now = time.time()
-        for i in part:
-            stages.at[cl_of[i]]["release"] = now
-        oms.manager.route(part)
-        oms.loop.step(0.0)
-    assert oms.loop.run_until(lambda: all(filled(i) for i in rest), 600), "stream not filled"
-    wall = max(stages.at[cl_of[i]]["fill_db"] for i in rest) - t0
-    slat = [(stages.at[cl_of[i]]["fill_db"] - stages.at[cl_of[i]]["release"]) * 1000 for i in rest]
-    return dict(
-        one=lat, one_cpu=cpu_one, stages=stages.table([cl_of[i] for i in ids[:n_lone]]), cpu=cpu_parts,
-        rate=len(rest) / wall, stream=slat, stream_cpu=(time.process_time() - cpu0) / max(len(rest), 1) * 1000,
-    )  # fmt: skip
+    return out
 
 
 def bare(tmp: Path, port: int, n_lone: int, n_stream: int) -> dict:  # type: ignore[type-arg]
@@ -245,23 +273,27 @@ def start_executor(tmp: Path) -> tuple[int, subprocess.Popen]:  # type: ignore[t
 
 def print_part1(name: str, r: dict, b: dict) -> None:  # type: ignore[type-arg]
     print(f"\n== lone orders against {name} (load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
-    print(f"{'case':<52} {'n':>6} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/order':>13}")
-    one, st = r["one"], r["stream"]
+    print(f"{'case':<56} {'n':>6} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/order':>13}")
+    one = r["one"]
     print(
-        f"{'OMS, one at a time: route -> fill in DB':<52} {len(one):>6} {1000 / median(one):>8.0f} "
+        f"{'OMS, one at a time: route call -> fill in DB':<56} {len(one):>6} {1000 / median(one):>8.0f} "
         f"{median(one):>8.2f} {pct(one, 0.99):>8.2f} {r['one_cpu']:>13.2f}"
     )
-    print(
-        f"{'OMS, stream: released -> fill in DB':<52} {len(st):>6} {r['rate']:>8.0f} "
-        f"{median(st):>8.2f} {pct(st, 0.99):>8.2f} {r['stream_cpu']:>13.2f}"
-    )
+    for key in ("paced", "burst"):
+        st = r[key]
+        what = f"offered {st['offered']:.0f}/s" if st["offered"] else "all at once"
+        label = f"OMS, stream of lone route calls ({what})"
+        print(
+            f"{label:<56} {len(st['lat']):>6} {st['rate']:>8.0f} "
+            f"{median(st['lat']):>8.2f} {pct(st['lat'], 0.99):>8.2f} {st['cpu']:>13.2f}"
+        )
     bo, bs = b["one"], b["stream"]
     print(
-        f"{'bare QuickFIX, one at a time: send -> fill':<52} {len(bo):>6} {1000 / median(bo):>8.0f} "
+        f"{'bare QuickFIX, one at a time: send -> fill':<56} {len(bo):>6} {1000 / median(bo):>8.0f} "
         f"{median(bo):>8.2f} {pct(bo, 0.99):>8.2f} {'':>13}"
     )
     print(
-        f"{'bare QuickFIX, stream: send -> fill':<52} {len(bs):>6} {b['rate']:>8.0f} "
+        f"{'bare QuickFIX, stream: send -> fill':<56} {len(bs):>6} {b['rate']:>8.0f} "
         f"{median(bs):>8.2f} {pct(bs, 0.99):>8.2f} {'':>13}"
     )
     print("  where the time goes (one at a time), ms after the route call:")
@@ -276,10 +308,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--orders", type=int, default=1000, help="lone orders in the stream")
     ap.add_argument("--lone", type=int, default=200, help="lone orders routed one at a time")
-    ap.add_argument("--wave", type=int, default=50, help="released orders per route call in the stream")
+    ap.add_argument(
+        "--rate", type=float, default=1000.0, help="route calls per second offered in the paced stream"
+    )
     ap.add_argument("--blocks", action="store_true", help="also part 2: a rebalance's children in blocks")
     ap.add_argument("--accounts", type=int, default=10000)
-    ap.add_argument("--profile", help="write a cProfile of the one-at-a-time run against the simulator here")
+    ap.add_argument("--profile", help="write a cProfile of the engine thread's lone orders against the simulator here")
     ap.add_argument("--per-account", type=int, default=2)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="fixbench-"))
@@ -293,7 +327,7 @@ def main() -> None:
     try:
         b = bare(tmp / "bare-sim", sim.port, args.lone, args.orders)
         oms = Oms(db, tmp, sim.port, checker=PassAll(), booker=RecordingBooker())
-        r = lone(oms, codes, args.lone, args.orders, args.wave, limit=False, profile=args.profile)
+        r = lone(oms, codes, args.lone, args.orders, args.rate, limit=False, profile=args.profile)
         print_part1("the SIMULATED broker (another process)", r, b)
         if not args.blocks:
             oms.stop()
@@ -308,7 +342,7 @@ def main() -> None:
         try:
             b = bare(tmp / "bare-ex", port, args.lone, args.orders)
             exoms = Oms(exdb, tmp / "ex", port, checker=PassAll(), booker=RecordingBooker())
-            r = lone(exoms, excodes, args.lone, args.orders, args.wave, limit=True)
+            r = lone(exoms, excodes, args.lone, args.orders, args.rate, limit=True)
             exoms.stop()
             print_part1("QuickFIX's C++ example executor", r, b)
         finally:

@@ -176,8 +176,8 @@ class WaveFills:
         if r.exec_type == "F":
             if r.last_qty <= 0 or r.last_px <= 0 or cum != 0:
                 return None  # a bad fill is alerted, a later fill sums the stored ones: one by one
-            cum = r.last_qty
-            avg = (r.last_qty * r.last_px / cum).quantize(PX)
+            cum = r.last_qty.quantize(PX)  # as the stored fills add up (Quantity: 6 decimals)
+            avg = (cum * r.last_px.quantize(PX) / cum).quantize(PX)
             incoming = I.FULL_FILL if r.leaves_qty == 0 or r.ord_status == "2" else I.PARTIAL_FILL
         else:
             incoming = I.NEW
