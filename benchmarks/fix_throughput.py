@@ -313,7 +313,9 @@ def main() -> None:
     )
     ap.add_argument("--blocks", action="store_true", help="also part 2: a rebalance's children in blocks")
     ap.add_argument("--accounts", type=int, default=10000)
-    ap.add_argument("--profile", help="write a cProfile of the engine thread's lone orders against the simulator here")
+    ap.add_argument(
+        "--profile", help="write a cProfile of the engine thread's lone orders against the simulator here"
+    )
     ap.add_argument("--per-account", type=int, default=2)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="fixbench-"))
