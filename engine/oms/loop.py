@@ -1,5 +1,10 @@
 """The engine thread of the OMS: drains the inbox filled by FIX callbacks and applies each message.
 
+Each step is a wave: every route call queued by callers (`OmsLoop.route`, engine.oms.waves) and
+then every broker message waiting, each in one transaction with bulk statements for the ordinary
+orders (engine.oms.wave_route, engine.oms.wave_fills). A wave is whatever is waiting when the step
+looks: no timer, so a lone call or report goes at once.
+
 FIX callbacks run on quickfix's threads and only put immutable messages on a `queue.SimpleQueue`;
 this loop is the one place that changes order state, and it also releases held orders when their
 market opens (asking the injected clock).

@@ -103,14 +103,15 @@ class Router:
             allowed = ctx.routable(s, {codes[r.account_id] for r in rows if r.account_id is not None})
             traders = ctx.stopped_traders(s, {r.created_by for r in rows if r.created_by})
             now = ctx.clock.now()
+            mics = {secs[r.security_id].mic for r in rows}
+            market_open = {m: outside_hours or ctx.release_time(m, now) is None for m in mics}
             bulk = [
                 r
                 for r in rows
                 if wave_route.ordinary(
-                    ctx, r, codes.get(r.account_id), allowed, traders, secs[r.security_id].mic, now, broker,
-                    outside_hours,
+                    r, codes.get(r.account_id), allowed, traders, market_open[secs[r.security_id].mic], broker
                 )
-            ]  # fmt: skip
+            ]
             wave_route.submit(ctx, tx, bulk, {r.id: secs[r.security_id].mic for r in bulk}, outside_hours)
             sends: list[tuple[Order, NewOrder]] = []
             for r in bulk:

@@ -27,17 +27,15 @@ S = OrderStatus
 
 
 def ordinary(
-    ctx: OmsContext,
     r: Row[Any],
     code: str | None,
     allowed: set[str],
     stopped: Mapping[str, str],
-    mic: str,
-    now: datetime,
+    market_open: bool,
     broker: str | None,
-    outside_hours: bool,
 ) -> bool:
-    """Whether released order `r` goes in bulk (else one by one, where it is alerted or held)."""
+    """Whether released order `r` goes in bulk (else one by one, where it is alerted or held).
+    `market_open`: its market is open now, or the trader routes outside hours."""
     return (
         r.account_id is not None
         and bool(r.broker)
@@ -45,7 +43,7 @@ def ordinary(
         and code is not None
         and code in allowed
         and r.created_by not in stopped
-        and (outside_hours or ctx.release_time(mic, now) is None)
+        and market_open
     )
 
 
