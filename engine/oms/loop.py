@@ -148,9 +148,10 @@ class OmsLoop:
             self._route_calls()
             self._plan(taken)
         self._arm_due()
+        routed = self.routed
         n = self._drain()
-        if not self.backoff.waiting:
-            self._tick(busy=n > 0)
+        if not self.backoff.waiting:  # a wave that routed is busy too: its reports come next
+            self._tick(busy=n > 0 or self.routed > routed)
         self.applied += n
         return n
 

@@ -40,15 +40,21 @@ class RouteCall:
         return (self.username, self.broker, self.outside_hours)
 
 
-def share(result: RouteResult, ids: Sequence[int]) -> RouteResult:
-    """The part of a wave's result that concerns one call's orders."""
-    mine = set(ids)
-    return RouteResult(
-        [i for i in result.sent if i in mine],
-        [i for i in result.held if i in mine],
-        [i for i in result.skipped if i in mine],
-        {i: why for i, why in result.refused.items() if i in mine},
-    )
+def share(result: RouteResult, calls: Sequence[RouteCall]) -> dict[int, RouteResult]:
+    """Each call's part of a wave's result (by id() of the call): the outcome of its own orders."""
+    of: dict[int, list[RouteCall]] = {}
+    for c in calls:
+        for i in c.order_ids:
+            of.setdefault(i, []).append(c)
+    parts = {id(c): RouteResult([], [], [], {}) for c in calls}
+    for name in ("sent", "held", "skipped"):
+        for i in getattr(result, name):
+            for c in of.get(i, ()):
+                getattr(parts[id(c)], name).append(i)
+    for i, why in result.refused.items():
+        for c in of.get(i, ()):
+            parts[id(c)].refused[i] = why
+    return parts
 
 
 def _tell(call: RouteCall, result: RouteResult | None = None, error: BaseException | None = None) -> None:
@@ -81,8 +87,9 @@ def route_calls(router: Router, calls: Sequence[RouteCall]) -> int:
             for c in group:
                 _alone(router, c)
             continue
+        parts = share(result, group)
         for c in group:
-            _tell(c, share(result, c.order_ids))
+            _tell(c, parts[id(c)])
     return len(calls)
 
 

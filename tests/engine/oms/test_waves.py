@@ -19,8 +19,10 @@ from engine.oms import wave_fills, wave_route
 from engine.oms.drafts import OrderDraft
 from engine.oms.loop import OmsLoop
 from engine.oms.messages import ExecReport, Inbound, NewOrder
+from engine.oms.router import RouteResult
 from engine.oms.service import OrderManager
 from engine.oms.tables import Allocation, Execution, Order
+from engine.oms.waves import RouteCall, share
 from engine.store.database import Database
 from tests.engine.oms.book import Gateway, make_book, make_oms
 from tests.engine.oms.ledger_digest import digest
@@ -236,3 +238,11 @@ def test_a_lone_call_goes_at_once_and_its_sent_at_with_the_next_wave(database: D
     with database.session() as s:
         o = s.get_one(Order, oid)
         assert o.status == "filled" and o.sent_at is not None
+
+
+def test_each_call_is_told_the_outcome_of_its_own_orders() -> None:
+    a, b, c = RouteCall((1, 2)), RouteCall((2,)), RouteCall((3, 4))
+    parts = share(RouteResult([1, 2], [3], [4], {4: "held replace"}), [a, b, c])
+    assert parts[id(a)] == RouteResult([1, 2], [], [], {})
+    assert parts[id(b)] == RouteResult([2], [], [], {})
+    assert parts[id(c)] == RouteResult([], [3], [4], {4: "held replace"})
