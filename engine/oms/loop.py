@@ -303,6 +303,11 @@ class OmsLoop:
         if since < self.tick_every or (busy and since < 2 * self.tick_every):
             return
         self._last_tick = now
+        try:  # sent_at of orders no wave has written yet (a broker that has not answered)
+            self.manager.stamp_waiting()
+        except Exception as exc:  # kept in memory: the next wave or tick writes them
+            if not is_transient(exc):
+                log.exception("writing when orders were sent failed")
         try:
             self.manager.release_due()
         except Exception as exc:

@@ -238,6 +238,15 @@ class OrderManager:
         self.post_trade.send_pending()
         self.post_trade.overdue()
 
+    def stamp_waiting(self) -> int:
+        """Write the hand-off times a wave's route left for the next transaction (OmsContext.
+        stamp_later) in one of their own: the periodic tick, when no wave came to write them."""
+        n = sum(len(ids) for _, ids in self.ctx.unstamped)
+        if n:
+            with self.ctx.tx() as tx:
+                self.ctx.stamp_waiting(tx)
+        return n
+
     def capture_marks(self) -> int:
         """Take the fill interval, market prints and end price of final orders (engine.oms.marks)."""
         with self.ctx.database.transaction() as s:

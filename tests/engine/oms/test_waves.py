@@ -224,6 +224,7 @@ def test_a_lone_call_goes_at_once_and_its_sent_at_with_the_next_wave(database: D
     m = oms(database, gw)
     inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
     loop = OmsLoop(m, inbox, tick_every=60, settle=0.0)
+    loop.step(0)  # the first tick, now: the next is a minute away
     [oid] = m.create(drafts(BUYS[:1], "buy"))
     call = loop.route([oid])
     loop.step(5.0)  # returns at once: the call woke it
@@ -246,3 +247,17 @@ def test_each_call_is_told_the_outcome_of_its_own_orders() -> None:
     assert parts[id(a)] == RouteResult([1, 2], [], [], {})
     assert parts[id(b)] == RouteResult([2], [], [], {})
     assert parts[id(c)] == RouteResult([], [3], [4], {4: "held replace"})
+
+
+def test_an_idle_tick_writes_the_sent_at_no_wave_wrote(database: Database) -> None:
+    gw = Gateway()
+    m = oms(database, gw)
+    loop = OmsLoop(m, queue.SimpleQueue(), tick_every=0.0, settle=0.0)
+    [oid] = m.create(drafts(BUYS[:1], "buy"))
+    call = loop.route([oid])
+    loop.step(0)  # routes, then ticks (no report came)
+    assert call.result(timeout=0).sent == [oid]
+    loop.step(0)
+    assert not m.ctx.unstamped
+    with database.session() as s:
+        assert s.get_one(Order, oid).sent_at is not None
