@@ -110,4 +110,19 @@ def start_simulated_orders(database: Any) -> Any:
         return None
     sim = SimulatedTrading.start(database)
     print(f"trader screenshot: {sim.label}; {len(sim.order_ids)} demo orders routed", file=sys.stderr)
+    # The picture shows orders working: wait for two rounds of partial fills (the SIMULATED broker
+    # fills in parts every few seconds), or 30 s at most.
+    sim.wait(lambda: _fills_per_sent_order(database) >= 2.0, seconds=30.0)
     return sim
+
+
+def _fills_per_sent_order(database: Any) -> float:
+    """Fill executions received per order at the broker (0 when none was sent)."""
+    from sqlalchemy import func, select
+
+    from engine.oms.tables import Execution, Order
+
+    with database.session() as s:
+        sent = s.scalar(select(func.count()).select_from(Order).where(Order.sent_at.is_not(None))) or 0
+        fills = s.scalar(select(func.count()).select_from(Execution).where(Execution.exec_type == "F")) or 0
+    return fills / sent if sent else 0.0
