@@ -15,34 +15,18 @@ from datetime import date, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.pricing.fx import FxTable
-from engine.store.market import PriceBar
-from engine.store.reference import Security
+from engine.pricing.prices import last_close_rows
 
 ADV_DAYS = 20
 
 
 def last_closes(session: Session, as_of: date, security_ids: Collection[int] | None) -> dict[int, float]:
-    """Each priced security's last close on or before `as_of` (engine.pricing.prices.last_prices:
-    the same two index seeks per security), as a dict."""
-
-    def last(column: Any) -> Any:
-        return (
-            select(column)
-            .where(PriceBar.security_id == Security.id, PriceBar.date <= as_of)
-            .order_by(PriceBar.date.desc())
-            .limit(1)
-            .correlate(Security)
-            .scalar_subquery()
-        )
-
-    q = select(Security.id, last(PriceBar.date), last(PriceBar.close))
-    if security_ids is not None:
-        q = q.where(Security.id.in_(sorted(security_ids)))
-    return {int(i): float(c) for i, d, c in session.execute(q).all() if d is not None}
+    """Each priced security's last close on or before `as_of` (engine.pricing.prices.last_close_rows),
+    as a dict."""
+    return {int(i): float(c) for i, _d, c in last_close_rows(session, as_of, security_ids)}
 
 
 def average_volumes(rows: Sequence[Any]) -> dict[int, float]:

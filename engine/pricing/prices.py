@@ -14,9 +14,8 @@ from engine.store.market import PriceBar
 from engine.store.reference import Security
 
 
-def last_prices(session: Session, as_of: date, security_ids: Collection[int] | None = None) -> pd.DataFrame:
-    """One row per priced security: security_id (index), date and close (float) of its last bar.
-
+def last_close_rows(session: Session, as_of: date, security_ids: Collection[int] | None = None) -> list[Any]:
+    """(security_id, date, close) of each priced security's last bar on or before `as_of`;
     `security_ids` limits it to those securities (a single order's check needs a handful, not the
     whole price history scanned)."""
 
@@ -35,8 +34,13 @@ def last_prices(session: Session, as_of: date, security_ids: Collection[int] | N
     q = select(Security.id, last(PriceBar.date), last(PriceBar.close))
     if security_ids is not None:
         q = q.where(Security.id.in_(sorted(security_ids)))
-    rows = [r for r in session.execute(q).all() if r[1] is not None]
-    df = pd.DataFrame(rows, columns=["security_id", "date", "close"])
+    return [r for r in session.execute(q).all() if r[1] is not None]
+
+
+def last_prices(session: Session, as_of: date, security_ids: Collection[int] | None = None) -> pd.DataFrame:
+    """One row per priced security: security_id (index), date and close (float) of its last bar
+    (`last_close_rows` as a frame)."""
+    df = pd.DataFrame(last_close_rows(session, as_of, security_ids), columns=["security_id", "date", "close"])
     df["close"] = df["close"].astype(float)
     return df.set_index("security_id")
 
