@@ -25,11 +25,14 @@ from engine.errors import ConfigurationError
 from engine.oms.loop import OmsLoop
 from engine.oms.messages import Inbound
 from engine.oms.service import OrderManager, RouteResult
+from engine.oms.warm import WarmUp
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 STEP_WAIT = 0.25
 """Seconds the engine thread waits on its inbox when no broker message and no command comes."""
+WARM_WAIT = 0.02
+"""The wait between two pieces of the first route's warm-up (engine.oms.warm): the GUI breathes."""
 
 
 class FixSessions(Protocol):
@@ -84,6 +87,8 @@ class OmsLink:
         """Shared by several desks (the screenshot demo): `close` leaves it running, `shutdown` stops it."""
         self.inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
         self.loop = OmsLoop(manager, self.inbox, tick_every=0.5)
+        self.warm = WarmUp(manager.ctx)
+        """The first route's one-time loads, done on the engine thread's idle steps (engine.oms.warm)."""
         self.gateway: FixSessions | None = None
         self._commands: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
         self._stop = threading.Event()
@@ -100,10 +105,14 @@ class OmsLink:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            applied = -1
             try:  # a queued command wakes the wait (OmsLoop.wake): it never waits for the timeout
-                self.loop.step(timeout=STEP_WAIT)
+                applied = self.loop.step(timeout=STEP_WAIT if self.warm.done else WARM_WAIT)
             except Exception:  # the loop logs its own; this guards release_due
                 log.exception("OMS engine step failed")
+            idle = applied == 0 and not self.loop.retrying and self._commands.empty() and self.inbox.empty()
+            if idle and not self.warm.done:  # one piece per idle step: a command waits for one at most
+                self.warm.step()
             while True:
                 try:
                     fn, fut = self._commands.get_nowait()
