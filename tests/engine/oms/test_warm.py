@@ -24,6 +24,7 @@ from engine.oms.warm import WarmUp
 from engine.ports import MarketPrint
 from engine.store.database import Database
 from engine.store.people import AuditEntry
+from engine.store.reference import Security
 from tests.engine.oms.book import Gateway, make_book, make_oms
 from tests.engine.oms.test_wire_loop import OPEN
 from ui.oms_link import OmsLink
@@ -113,11 +114,8 @@ def test_the_warm_up_changes_nothing_and_the_route_after_it_routes(database: Dat
     steps = 0
     while w.step():
         steps += 1
-    assert w.done and steps == 1 + len(w.warmed)  # the plan, then one piece each
-    cals = [x for x in w.warmed if x.startswith("calendar ")]
-    assert {"calendar XNAS", "calendar XLON", "calendar XTKS"} <= set(cals) and len(cals) == len(set(cals))
-    assert set(cals[:3]) == {"calendar XLON", "calendar XNAS", "calendar XTKS"}  # the book's markets first
-    assert w.warmed[1] == "market data AAPL"  # after the busiest market: the arrival mark follows a send
+    assert w.done and steps == 1 + 3  # the plan, then the markets of the desk's orders and the tape
+    assert w.warmed == ["calendar XNAS", "market data AAPL", "calendar XTKS"]  # not XLON: no order
     assert len(tape.asked) == 1
     assert snapshot(database) == before  # orders, events, executions, audit chain head: all unchanged
     assert gw.sent == [] and events == []  # nothing on the wire, nothing published
@@ -147,9 +145,23 @@ def test_the_desk_link_warms_up_on_its_idle_steps(sqlite_database: Database) -> 
         deadline = time.monotonic() + 60
         while not link.warm.done and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert link.warm.done and link.warm.warmed[:2] == ["calendar XLON", "market data AAPL"]
-        assert {"calendar XNAS", "calendar XTKS"} <= set(link.warm.warmed)
+        assert link.warm.done and link.warm.warmed == ["calendar XNAS", "market data AAPL", "calendar XTKS"]
         assert snapshot(sqlite_database) == before and gw.sent == [] and events == []
         link.call(lambda: routed_correctly(sqlite_database, m, gw, ids))
     finally:
         link.shutdown()
+
+
+def test_a_desk_without_recent_orders_warms_its_busiest_market_only(database: Database) -> None:
+    make_book(database)
+    tape = Tape()
+    with database.transaction() as s:  # two securities in Tokyo: the busiest market
+        s.add(Security(symbol="6758.T", name="6758.T", asset_class="equity", currency="JPY", mic="XTKS",
+                       country="JP", sector="Information Technology", issuer="6758.T", lot_size=100))  # fmt: skip
+    m = make_oms(database, gateway=Gateway(), clock=ManualClock(OPEN), market_data=tape)
+    before = snapshot(database)
+    w = WarmUp(m.ctx)
+    while w.step():
+        pass
+    assert w.warmed == ["calendar XTKS", "market data 7203.T"] and tape.asked == ["7203.T"]
+    assert snapshot(database) == before
