@@ -38,11 +38,21 @@ def _refused(database: Database, paths: list[Path]) -> list[str]:
     return e.value.lines()
 
 
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child path even where an earlier test left a thread behind (a pytest-xdist worker runs
+    many modules): these children only read a test file."""
+    monkeypatch.setattr(childread, "_can_fork", lambda: True)
+
+
 def _in_child(monkeypatch: pytest.MonkeyPatch, what: str) -> None:
-    """Make the child (it reads big.xml) exit with code 3 or raise; this process reads normally."""
+    """Make the child (it reads big.xml) exit with code 3 or raise; this process reads normally
+    (and never exits: read here, big.xml fails the test instead)."""
+    parent = os.getpid()
 
     def reading(path: Path, profile: Profile) -> StatementFile:
         if path.name == "big.xml":
+            assert os.getpid() != parent, "big.xml was read in this process, not in a child"
             if what == "dies":
                 os._exit(3)
             raise RuntimeError("disk on fire")
@@ -51,7 +61,9 @@ def _in_child(monkeypatch: pytest.MonkeyPatch, what: str) -> None:
     monkeypatch.setattr(childread, "read_statement", reading)
 
 
-def test_a_refusal_in_the_child_names_row_field_and_reason(sqlite_database: Database, tmp_path: Path) -> None:
+def test_a_refusal_in_the_child_names_row_field_and_reason(
+    sqlite_database: Database, tmp_path: Path, forks: None
+) -> None:
     build(sqlite_database)
     paths = _files(tmp_path, bad_at=2_500)
     with pytest.raises(ImportValidationError) as here:
@@ -69,7 +81,12 @@ def test_a_refusal_in_the_child_names_row_field_and_reason(sqlite_database: Data
     ],
 )
 def test_a_child_that_dies_or_raises_fails_the_load(
-    sqlite_database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, what: str, reason: str
+    sqlite_database: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    what: str,
+    reason: str,
+    forks: None,
 ) -> None:
     build(sqlite_database)
     _in_child(monkeypatch, what)
@@ -77,7 +94,7 @@ def test_a_child_that_dies_or_raises_fails_the_load(
 
 
 def test_the_first_refusal_in_file_order_is_reported(
-    sqlite_database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite_database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forks: None
 ) -> None:
     """A later file refused here waits for the child's earlier one; an earlier one stops the child."""
     build(sqlite_database)

@@ -183,6 +183,7 @@ def test_semt002_read_in_a_child_process_stores_the_reference_rows(
             super().__init__(path, profile)
 
     monkeypatch.setattr(childread, "ChildRead", Spy)
+    monkeypatch.setattr(childread, "_can_fork", lambda: True)  # even beside an earlier test's thread
     build(database)
     big, small = tmp_path / "big.xml", tmp_path / "small.xml"
     big.write_bytes(semt002(2_000))
