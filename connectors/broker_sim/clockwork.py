@@ -51,7 +51,15 @@ class Clockwork:
                 log.exception("sim: tick failed")
 
     def started(self, o: SimOrder) -> None:
-        """An acknowledged order works from now on: look at it at once."""
+        """An acknowledged order works from now on: look at it at once. With --fill-interval 0 its
+        first part is due now, so this thread (the ack's, under the lock) fills it right after the
+        ack instead of handing it to the worker (a thread switch and a look at every working order);
+        the worker does the rest."""
+        sim = self.sim
+        if sim.cfg.fill_interval <= 0 and not self.step(
+            o, time.monotonic(), sim.markets.clock.now().timestamp()
+        ):
+            return
         self.working[o.order_id] = o
         self.wake.set()
 
@@ -126,7 +134,6 @@ class Clockwork:
 
     def tick(self) -> None:
         sim = self.sim
-        cfg = sim.cfg
         now = time.monotonic()
         with sim.lock:
             if sim.drop_due and not sim.dropped:
@@ -138,35 +145,43 @@ class Clockwork:
                     sim.ack(o)
             sim_now = sim.markets.clock.now().timestamp()
             for key, o in list(self.working.items()):
-                if not o.live:
+                if not self.step(o, now, sim_now):
                     del self.working[key]
-                    continue
-                if o.on_close:
-                    if o.close_at is not None and sim_now >= o.close_at:
-                        self._at_close(o)
-                    continue
-                if o.close_at is not None and sim_now >= o.close_at:
-                    self._expire(o, "day order expired at the close")
-                    continue
-                if o.expire_at is not None and sim_now >= o.expire_at:
-                    self._expire(o, "GTD order expired")
-                    continue
-                if cfg.fill_parts <= 0 or now < o.next_fill or not self.is_open(o.mic):
-                    continue
-                at = None
-                if o.stop is not None and not o.triggered:
-                    at = self._trigger(o)
-                    if at is None:
-                        continue
-                part = max((o.qty / cfg.fill_parts).to_integral_value(rounding=ROUND_FLOOR), Decimal(1))
-                left = o.qty - o.cum
-                qty = left if o.fills + 1 >= cfg.fill_parts else min(part, left)
-                self.fill(o, qty, at)
-                o.next_fill = now + cfg.fill_interval
-                if o.live and cfg.unsolicited_cancel_rate and sim.rng.random() < cfg.unsolicited_cancel_rate:
-                    o.status = "4"
-                    sim.report(o, "4", text="unsolicited cancel (fault injection)")
-                    sim.note("unsolicited_cancel", cl_ord_id=o.cl_ord_id)
+
+    def step(self, o: SimOrder, now: float, sim_now: float) -> bool:
+        """One look at a working order at `now` (monotonic) and `sim_now` (sim epoch seconds): expire
+        it, trigger its stop, or fill its next part when due. False once it no longer works."""
+        sim = self.sim
+        cfg = sim.cfg
+        if not o.live:
+            return False
+        if o.on_close:
+            if o.close_at is not None and sim_now >= o.close_at:
+                self._at_close(o)
+            return True
+        if o.close_at is not None and sim_now >= o.close_at:
+            self._expire(o, "day order expired at the close")
+            return True
+        if o.expire_at is not None and sim_now >= o.expire_at:
+            self._expire(o, "GTD order expired")
+            return True
+        if cfg.fill_parts <= 0 or now < o.next_fill or not self.is_open(o.mic):
+            return True
+        at = None
+        if o.stop is not None and not o.triggered:
+            at = self._trigger(o)
+            if at is None:
+                return True
+        part = max((o.qty / cfg.fill_parts).to_integral_value(rounding=ROUND_FLOOR), Decimal(1))
+        left = o.qty - o.cum
+        qty = left if o.fills + 1 >= cfg.fill_parts else min(part, left)
+        self.fill(o, qty, at)
+        o.next_fill = now + cfg.fill_interval
+        if o.live and cfg.unsolicited_cancel_rate and sim.rng.random() < cfg.unsolicited_cancel_rate:
+            o.status = "4"
+            sim.report(o, "4", text="unsolicited cancel (fault injection)")
+            sim.note("unsolicited_cancel", cl_ord_id=o.cl_ord_id)
+        return o.live
 
     def _drop(self) -> None:
         sim = self.sim
