@@ -42,7 +42,7 @@ import quickfix as fix
 from connectors.broker_sim.allocations import SimAllocations
 from connectors.broker_sim.clockwork import Clockwork
 from connectors.broker_sim.faults import SimSettings
-from connectors.broker_sim.orders import SimOrder, get, problem
+from connectors.broker_sim.orders import SimOrder, fields, problem
 from connectors.broker_sim.reports import Fill, cancel_reject, execution_report
 from connectors.broker_sim.tape import SimulatedTape
 from connectors.fix import tags as T
@@ -132,8 +132,11 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
         if self.cfg.drop_after and not self.dropped and self.sent_app >= self.cfg.drop_after:
             self.drop_due = True
             self.clockwork.wake.set()
-        is_report = m.getHeader().getField(T.MSG_TYPE) == "8"
-        if self.cfg.duplicate_rate and is_report and self.rng.random() < self.cfg.duplicate_rate:
+        if (
+            self.cfg.duplicate_rate
+            and m.getHeader().getField(T.MSG_TYPE) == "8"
+            and self.rng.random() < self.cfg.duplicate_rate
+        ):
             dup = fix.Message(m)
             dup.getHeader().setField(T.POSS_RESEND, "Y")
             fix.Session.sendToTarget(dup, sid)
@@ -167,13 +170,13 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
         self.send(cancel_reject(cl, orig, status, to, reason, text, oid), sid)
         self.note("cancel_reject", cl_ord_id=orig, text=text)
 
-    def _expiry(self, m: fix.Message, mic: str) -> float | None:
+    def _expiry(self, f: dict[int, str], mic: str) -> float | None:
         """ExpireTime (126), else the close of ExpireDate (432) at the order's exchange, in epoch seconds."""
-        if m.isSetField(T.EXPIRE_TIME):
-            at = parse_timestamp(m.getField(T.EXPIRE_TIME))
+        if T.EXPIRE_TIME in f:
+            at = parse_timestamp(f[T.EXPIRE_TIME])
             return None if at is None else at.timestamp()
-        if m.isSetField(T.EXPIRE_DATE):
-            day = datetime.strptime(m.getField(T.EXPIRE_DATE), "%Y%m%d").replace(tzinfo=UTC)
+        if T.EXPIRE_DATE in f:
+            day = datetime.strptime(f[T.EXPIRE_DATE], "%Y%m%d").replace(tzinfo=UTC)
             try:
                 return self.markets.next_close(mic or "XNYS", day).timestamp()
             except Exception:
@@ -183,18 +186,19 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
     # ------------------------------------------------------------ messages
 
     def _new(self, m: fix.Message, sid: fix.SessionID) -> None:
-        cl = m.getField(T.CL_ORD_ID)
-        header = m.getHeader()
-        resent = any(header.isSetField(t) and header.getField(t) == "Y" for t in (T.POSS_DUP, T.POSS_RESEND))
-        symbol = m.getField(T.SYMBOL)
-        fx = get(m, T.SECURITY_TYPE) == T.SECURITY_TYPE_FX
-        mic = "" if fx else get(m, T.SECURITY_EXCHANGE) or "XNYS"  # FX trades round the clock
-        qty = Decimal(m.getField(T.ORDER_QTY))
-        limit = Decimal(m.getField(T.PRICE)) if m.isSetField(T.PRICE) else None
-        stop = Decimal(m.getField(T.STOP_PX)) if m.isSetField(T.STOP_PX) else None
-        order_type = m.getField(T.ORD_TYPE)
+        f = fields(m)
+        cl = f[T.CL_ORD_ID]
+        resent = f.get(T.POSS_DUP) == "Y" or f.get(T.POSS_RESEND) == "Y"
+        symbol = f[T.SYMBOL]
+        fx = f.get(T.SECURITY_TYPE) == T.SECURITY_TYPE_FX
+        mic = "" if fx else f.get(T.SECURITY_EXCHANGE) or "XNYS"  # FX trades round the clock
+        qty = Decimal(f[T.ORDER_QTY])
+        limit = Decimal(f[T.PRICE]) if T.PRICE in f else None
+        stop = Decimal(f[T.STOP_PX]) if T.STOP_PX in f else None
+        order_type = f[T.ORD_TYPE]
+        tif = f.get(T.TIME_IN_FORCE)
         # A plain limit's price stands in for an unknown market; a stop's or an on-close limit does not.
-        quoted = limit if order_type == "2" and get(m, T.TIME_IN_FORCE) != "7" else None
+        quoted = limit if order_type == "2" and tif != "7" else None
         ref = self.prices.get(symbol) or quoted or (Decimal(0) if fx else Decimal(100))
         o = SimOrder(
             cl_ord_id=cl,
@@ -202,18 +206,18 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
             sid=sid,
             symbol=symbol,
             mic=mic,
-            side=m.getField(T.SIDE),
+            side=f[T.SIDE],
             qty=qty,
             order_type=order_type,
             limit=limit,
-            tif=get(m, T.TIME_IN_FORCE) or "0",
+            tif=tif or "0",
             ref_px=ref,
             fx=fx,
             stop=stop,
-            expire_at=self._expiry(m, mic),
-            strategy=get(m, T.TARGET_STRATEGY),
-            strategy_params=get(m, T.TARGET_STRATEGY_PARAMETERS),
-            rate=get(m, T.PARTICIPATION_RATE),
+            expire_at=self._expiry(f, mic),
+            strategy=f.get(T.TARGET_STRATEGY),
+            strategy_params=f.get(T.TARGET_STRATEGY_PARAMETERS),
+            rate=f.get(T.PARTICIPATION_RATE),
         )
         if cl in self.orders:
             if resent:
@@ -230,7 +234,7 @@ class BrokerSimulator(fix.Application):  # type: ignore[misc]
             reason = (99, "limit order without a positive limit price")
         elif (bad := problem(o)) is not None:
             reason = bad
-        elif fx and (len(symbol) != 6 or get(m, T.CURRENCY) not in (None, symbol[:3])):
+        elif fx and (len(symbol) != 6 or f.get(T.CURRENCY) not in (None, symbol[:3])):
             reason = (99, f"FX spot {symbol}: Currency must be the dealt currency {symbol[:3]}")
         elif fx and ref <= 0:
             reason = (1, f"no FX quote for {symbol}")
