@@ -170,6 +170,7 @@ def lone(  # type: ignore[type-arg]
     rate: float,
     limit: bool,
     profile: str | None = None,
+    counterpart: int | None = None,
 ) -> dict:
     """Part 1 against whatever `oms` is connected to: every order is routed by its own call queued
     to the engine thread (OmsLoop.route, as the desk's ticket and blotter route one order)."""
@@ -187,7 +188,7 @@ def lone(  # type: ignore[type-arg]
     prof = cProfile.Profile() if profile else None
     if prof is not None:
         prof.enable()
-    lat, cpu0, thread0 = [], time.process_time(), time.thread_time()
+    lat, cpu0, thread0, peer0 = [], time.process_time(), time.thread_time(), process_cpu(counterpart)
     stages.cpu.clear()
     for i in ids[:n_lone]:
         cl = cl_of[i]
@@ -199,7 +200,8 @@ def lone(  # type: ignore[type-arg]
         lat.append((stages.at[cl]["fill_db"] - stages.at[cl]["release"]) * 1000)
     cpu_one = (time.process_time() - cpu0) / max(n_lone, 1) * 1000
     cpu_parts = stages.cpu_table(n_lone, time.thread_time() - thread0)
-    out = dict(one=lat, one_cpu=cpu_one, stages=stages.table([cl_of[i] for i in ids[:n_lone]]), cpu=cpu_parts)
+    out = dict(one=lat, one_cpu=cpu_one, stages=stages.table([cl_of[i] for i in ids[:n_lone]]), cpu=cpu_parts,
+               peer=(process_cpu(counterpart) - peer0) / max(n_lone, 1) * 1000)  # fmt: skip
     # streams: a caller thread routes each order by its own call, paced at `rate` per second, then
     # all at once (a burst); the engine thread routes and applies whatever is waiting, in waves
     for name, part, pace in (("paced", ids[n_lone : n_lone + n_stream], rate),
@@ -216,7 +218,12 @@ def lone(  # type: ignore[type-arg]
                 stages.at[cl_of[i]]["release"] = time.time()
                 oms.loop.route([i])
 
-        cpu0, t0, thread0 = time.process_time(), time.time(), time.thread_time()
+        cpu0, t0, thread0, peer0 = (
+            time.process_time(),
+            time.time(),
+            time.thread_time(),
+            process_cpu(counterpart),
+        )
         waves0, steps = oms.loop.routed, 0
         thread = threading.Thread(target=caller, name="route-caller")
         thread.start()
@@ -231,22 +238,35 @@ def lone(  # type: ignore[type-arg]
         out[name] = dict(rate=len(part) / wall, lat=slat, offered=pace,
                          cpu=(time.process_time() - cpu0) / max(len(part), 1) * 1000,
                          engine=(time.thread_time() - thread0) / max(len(part), 1) * 1000,
-                         calls=oms.loop.routed - waves0, steps=steps)  # fmt: skip
+                         calls=oms.loop.routed - waves0, steps=steps,
+                         peer=(process_cpu(counterpart) - peer0) / max(len(part), 1) * 1000)  # fmt: skip
     if prof is not None:
         prof.disable()
         prof.dump_stats(str(profile))
     return out
 
 
-def bare(tmp: Path, port: int, n_lone: int, n_stream: int) -> dict:  # type: ignore[type-arg]
+def process_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) of another process so far (Linux /proc; 0 without a pid)."""
+    if pid is None:
+        return 0.0
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bare(tmp: Path, port: int, n_lone: int, n_stream: int, counterpart: int | None = None) -> dict:  # type: ignore[type-arg]
     c = BareClient(tmp, port)
     try:
         c.one_at_a_time(20)  # warm up
+        peer0 = process_cpu(counterpart)
         one = c.one_at_a_time(n_lone)
+        peer1 = process_cpu(counterpart)
         rate, stream = c.stream(n_stream)
+        peer2 = process_cpu(counterpart)
     finally:
         c.stop()
-    return dict(one=one, rate=rate, stream=stream)
+    return dict(one=one, rate=rate, stream=stream, peer_one=(peer1 - peer0) / max(n_lone, 1) * 1000,
+                peer_stream=(peer2 - peer1) / max(n_stream, 1) * 1000)  # fmt: skip
 
 
 def start_executor(tmp: Path) -> tuple[int, subprocess.Popen]:  # type: ignore[type-arg]
@@ -301,6 +321,9 @@ def print_part1(name: str, r: dict, b: dict) -> None:  # type: ignore[type-arg]
         f"{'bare QuickFIX, stream: send -> fill':<56} {len(bs):>6} {b['rate']:>8.0f} "
         f"{median(bs):>8.2f} {pct(bs, 0.99):>8.2f} {'':>13}"
     )
+    print(f"  the counterpart's process CPU ms per order: OMS one at a time {r['peer']:.3f}, paced"
+          f" {r['paced']['peer']:.3f}, all at once {r['burst']['peer']:.3f}; bare one at a time"
+          f" {b['peer_one']:.3f}, bare stream {b['peer_stream']:.3f}")  # fmt: skip
     print("  where the time goes (one at a time), ms after the route call:")
     for stage, n, p50, p99 in r["stages"]:
         print(f"    {stage:<48} {n:>6} {'':>8} {p50:>8.2f} {p99:>8.2f}")  # fmt: skip
@@ -332,9 +355,10 @@ def main() -> None:
     sim.ready()
     rows = []
     try:
-        b = bare(tmp / "bare-sim", sim.port, args.lone, args.orders)
+        b = bare(tmp / "bare-sim", sim.port, args.lone, args.orders, sim.proc.pid)
         oms = Oms(db, tmp, sim.port, checker=PassAll(), booker=RecordingBooker())
-        r = lone(oms, codes, args.lone, args.orders, args.rate, limit=False, profile=args.profile)
+        r = lone(oms, codes, args.lone, args.orders, args.rate, limit=False, profile=args.profile,
+                 counterpart=sim.proc.pid)  # fmt: skip
         print_part1("the SIMULATED broker (another process)", r, b)
         if not args.blocks:
             oms.stop()
@@ -347,9 +371,9 @@ def main() -> None:
         excodes = add_accounts(exdb, 100)
         port, proc = start_executor(tmp / "ex")
         try:
-            b = bare(tmp / "bare-ex", port, args.lone, args.orders)
+            b = bare(tmp / "bare-ex", port, args.lone, args.orders, proc.pid)
             exoms = Oms(exdb, tmp / "ex", port, checker=PassAll(), booker=RecordingBooker())
-            r = lone(exoms, excodes, args.lone, args.orders, args.rate, limit=True)
+            r = lone(exoms, excodes, args.lone, args.orders, args.rate, limit=True, counterpart=proc.pid)
             exoms.stop()
             print_part1("QuickFIX's C++ example executor", r, b)
         finally:
