@@ -66,10 +66,6 @@ class SimOrder:
         return self.tif == "7" or self.order_type in ("5", "B")
 
 
-def get(m: fix.FieldMap, tag: int) -> str | None:
-    return m.getField(tag) if m.isSetField(tag) else None
-
-
 def fields(m: fix.Message) -> dict[int, str]:
     """Tag -> value of a message's header and body in one call into QuickFIX (a tag repeated in a
     group keeps its last value: read only tags outside groups). A NewOrderSingle is read this way,
