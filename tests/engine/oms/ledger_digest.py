@@ -75,3 +75,16 @@ def digest(database: Database) -> dict[str, Any]:
         ).all()
         out["audit"] = sorted((e, _norm(b, names), _norm(a, names)) for e, b, a in entries)
     return out
+
+
+def same_ledger(waves: Database, one_by_one: Database) -> dict[str, Any]:
+    """Fail naming the first table whose rows differ (what each side wrote alone); both audit chains
+    must verify. Returns the wave book's digest for further checks."""
+    da, db_ = digest(waves), digest(one_by_one)
+    assert da["audit_ok"] and db_["audit_ok"]
+    for table in da:
+        if da[table] != db_[table]:
+            only_a = [x for x in da[table] if x not in db_[table]]
+            only_b = [x for x in db_[table] if x not in da[table]]
+            raise AssertionError(f"{table}: waves wrote {only_a}, one by one {only_b}")
+    return da

@@ -25,7 +25,7 @@ from engine.oms.tables import Allocation, Execution, Order
 from engine.oms.waves import RouteCall, share
 from engine.store.database import Database
 from tests.engine.oms.book import Gateway, make_book, make_oms
-from tests.engine.oms.ledger_digest import digest
+from tests.engine.oms.ledger_digest import digest, same_ledger
 from tests.engine.oms.test_wire_loop import OPEN
 from tests.engine.oms.two_books import two_books  # noqa: F401  (the fixture)
 
@@ -115,14 +115,7 @@ def test_waves_write_the_ledger_one_by_one_writes(
     assert m.executions.wave.applied == 12  # 4 buys sent and 2 sells: ack and fill each, in bulk
     assert loop.routed == 7
     one_by_one(b, monkeypatch)
-    da, db_ = digest(a), digest(b)
-    assert da["audit_ok"] and db_["audit_ok"]
-    for table in da:
-        if da[table] != db_[table]:
-            only_a = [x for x in da[table] if x not in db_[table]]
-            pytest.fail(
-                f"{table}: waves wrote {only_a}, one by one {[x for x in db_[table] if x not in da[table]]}"
-            )
+    da = same_ledger(a, b)
     with a.session() as s:
         statuses = dict(s.execute(select(Order.status, func.count()).group_by(Order.status)).all())
         assert statuses == {"filled": 6, "held": 1}
