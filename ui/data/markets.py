@@ -2,33 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import select
 
+from engine.markets.sessions import session_bounds_apart
 from engine.store.database import Database
 from engine.store.reference import Exchange, Security
 from widgets.market_clock import MarketSchedule
 
 
 def market_schedules(database: Database, now: datetime, days: int = 10) -> list[MarketSchedule]:
-    """Sessions of the markets the book trades (or all exchanges if no securities), around `now`."""
-    import exchange_calendars as xcals
+    """Sessions of the markets the book trades (or all exchanges if no securities), around `now`.
 
+    The calendars are built in a child process (`session_bounds_apart`): in the desk's process
+    they held the GIL for about 0.6 s and stalled the GUI thread while big tables loaded."""
     with database.session() as s:
         exchanges = s.execute(select(Exchange.mic, Exchange.name, Exchange.timezone, Exchange.calendar)).all()
         traded = set(s.scalars(select(Security.mic).distinct()))
     if traded:
         exchanges = [e for e in exchanges if e[0] in traded]
-    start = pd.Timestamp(now.date() - timedelta(days=days))
-    end = pd.Timestamp(now.date() + timedelta(days=days))
-    out = []
-    for mic, name, tz, cal_name in sorted(exchanges):
-        cal = xcals.get_calendar(cal_name, start=start - pd.Timedelta(days=5), end=end + pd.Timedelta(days=5))
-        sched = cal.schedule.loc[start:end]
-        opens = sched["open"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[s]")
-        closes = sched["close"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[s]")
-        out.append(MarketSchedule(mic, name, tz, np.asarray(opens), np.asarray(closes)))
-    return out
+    bounds = session_bounds_apart([e[3] for e in exchanges], now.date(), days)
+    return [MarketSchedule(mic, name, tz, *bounds[cal]) for mic, name, tz, cal in sorted(exchanges)]
