@@ -24,9 +24,12 @@ def audit_entries(
     since: datetime | None = None,
     until: datetime | None = None,
     order_events: bool = True,
+    ids: list[int] | None = None,
+    after_id: int | None = None,
 ) -> pd.DataFrame:
     """The newest `limit` entries with `since` <= at < `until` (timezone-aware), without the
-    routine ones (order status changes, day-close steps) unless `order_events`."""
+    routine ones (order status changes, day-close steps) unless `order_events`; only those of
+    `ids`, or only those after `after_id` (the trail is append-only: a panel reads what is new)."""
     q = (
         select(
             AuditEntry.id,
@@ -47,6 +50,10 @@ def audit_entries(
         q = q.where(AuditEntry.at < until)
     if not order_events:
         q = q.where(AuditEntry.action.not_in(ROUTINE_ACTIONS))
+    if ids is not None:
+        q = q.where(AuditEntry.id.in_(ids))
+    if after_id is not None:
+        q = q.where(AuditEntry.id > after_id)
     with database.session() as s:
         rows = [(*r[:7], (r[7] or "")[:12]) for r in s.execute(q).all()]
     return pd.DataFrame(rows, columns=AUDIT_KEYS)

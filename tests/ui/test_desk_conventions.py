@@ -267,3 +267,42 @@ def test_audit_trail_dates_and_order_noise(qtbot, cases, tmp_path: Path) -> None
         assert m.rowCount() == 1 and m.value(0, "entity_id") == "OLD"
     finally:
         close_window(cora)
+
+
+def test_audit_trail_adds_new_entries_without_reading_the_trail_again(  # type: ignore[no-untyped-def]
+    qtbot, cases, tmp_path: Path
+) -> None:
+    """A change elsewhere (an approval, a login) reads only the entries after the newest shown and
+    shows them first; the trail is append-only, so the rows already shown are never read again."""
+    from engine.audit.chain import record
+
+    database, _heavy, _lapsed = cases
+    cora = open_window(qtbot, database, "cora.compliance", tmp_path / "n.ini")
+    try:
+        panel = cora.docks["audit"]
+        panel.show()
+        panel.raise_()
+        panel.refresh()
+        m = panel.blotter.model
+        qtbot.waitUntil(lambda: not cora.desk.jobs.running and m.total_rows > 0, timeout=30_000)
+        before = m.total_rows
+        reads: list[tuple[object, object]] = []
+        fetch = panel.fetch
+
+        def spy(ids: list[int] | None, after_id: int | None = None):  # type: ignore[no-untyped-def]
+            reads.append((ids, after_id))
+            return fetch(ids, after_id)
+
+        panel.fetch = spy  # type: ignore[method-assign]
+        with database.transaction() as s:
+            for i in range(3):
+                record(s, "cora.compliance", "rule.change", "rule", f"NEW{i}", reason="tightened")
+        cora.desk.data_changed.emit("approvals")
+        qtbot.waitUntil(lambda: m.total_rows == before + 3, timeout=30_000)
+        assert len(reads) == 1 and reads[0][0] is None and isinstance(reads[0][1], int) and reads[0][1] > 0
+        assert [m.value(r, "entity_id") for r in range(3)] == ["NEW2", "NEW1", "NEW0"]  # newest first
+        cora.desk.data_changed.emit("approvals")  # nothing new: one small read, no row changes
+        qtbot.waitUntil(lambda: len(reads) == 2 and not cora.desk.jobs.running, timeout=30_000)
+        assert m.total_rows == before + 3 and reads[1][0] is None and reads[1][1] >= reads[0][1] + 3
+    finally:
+        close_window(cora)

@@ -309,7 +309,10 @@ class AuditPanel(LiveTablePanel):
 
     def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(desk, parent)
-        desk.data_changed.connect(lambda _what: self.loaded and self.load())
+        self._newer = False  # entries may have been added since the last read
+        self._last_id = 0  # the newest entry read
+        desk.data_changed.connect(self._newer_due)
+        self.blotter.view.sortByColumn(0, Qt.SortOrder.DescendingOrder)  # newest first, new rows too
         today = desk.clock.now().astimezone(desk.clock.user_tz).date()
         self.date_from = self._date_edit(
             today - timedelta(days=AUDIT_DAYS - 1), "first day shown (your zone)"
@@ -351,7 +354,35 @@ class AuditPanel(LiveTablePanel):
         self._query = (*self.window_utc(), self.order_events.isChecked())  # read here, not in the worker
         super().load()
 
-    def fetch(self, ids: list[int] | None) -> pd.DataFrame:
+    def fetch(self, ids: list[int] | None, after_id: int | None = None) -> pd.DataFrame:
         since, until, orders = getattr(self, "_query", (None, None, False))
-        frame = audit_entries(self.desk.database, since=since, until=until, order_events=orders)
-        return frame if ids is None else frame[frame["id"].isin(ids)]
+        return audit_entries(
+            self.desk.database, since=since, until=until, order_events=orders, ids=ids, after_id=after_id
+        )
+
+    def _newer_due(self, _what: str) -> None:
+        """Something was done (an approval, a login, a day step): read the entries after the newest
+        shown, on the 100 ms timer, and add them; the trail is append-only, so it is never reread."""
+        if self.loaded:
+            self._newer = True
+            if not self._timer.isActive():
+                self._timer.start()
+
+    def _has_dirty(self) -> bool:
+        return self._newer or super()._has_dirty()
+
+    def _reload_dirty(self) -> None:
+        if not self._newer:
+            super()._reload_dirty()
+            return
+        self._newer, after = False, self._last_id
+        self._read("Updating audit trail", lambda _t: self.fetch(None, after), self._added)
+
+    def _loaded(self, frame: pd.DataFrame) -> None:
+        super()._loaded(frame)
+        self._last_id = int(frame["id"].max()) if len(frame) else 0
+
+    def _added(self, frame: pd.DataFrame) -> None:
+        if len(frame):
+            self._last_id = max(self._last_id, int(frame["id"].max()))
+            self.blotter.model.upsert(frame)
