@@ -28,7 +28,7 @@ from engine.access.errors import SegregationOfDuties
 from engine.access.guard import require
 from engine.access.permissions import Permission
 from engine.audit.chain import record, record_separately
-from engine.compliance.checker import CheckRun, run_check
+from engine.compliance.checker import CheckBasis, CheckRun, check_basis, run_check
 from engine.compliance.killswitch import describe as describe_switch
 from engine.compliance.killswitch import stopping
 from engine.compliance.projection import FxLeg, fx_legs_from_trades
@@ -196,8 +196,14 @@ def fx_legs_for(session: Session, entity: str, entity_id: str) -> list[FxLeg]:
         raise WorkstationError(f"proposal {entity_id}: unreadable FX trade ({exc})") from None
 
 
-def _apply_check(session: Session, user: str, case: ApprovalCase, intents: Sequence[OrderIntent]) -> CheckRun:
-    run = run_check(session, intents, fx_legs=fx_legs_for(session, case.entity, case.entity_id))
+def _apply_check(
+    session: Session, user: str, case: ApprovalCase, intents: Sequence[OrderIntent], basis: CheckBasis | None
+) -> CheckRun:
+    fx_legs = fx_legs_for(session, case.entity, case.entity_id)
+    if basis is None:
+        run = run_check(session, intents, fx_legs=fx_legs)
+    else:
+        run = run_check(session, intents, fx_legs=fx_legs, book=basis.book, rules=basis.rules, now=basis.now)
     run.persist(session, user, case.entity, [case.entity_id] * len(intents))
     worst = max(run.order_codes) if len(intents) else 0
     case.outcome = ("pass", "warn", "flag", "block")[int(worst)]
@@ -214,8 +220,10 @@ def submit(
     entity_id: object,
     intents: Sequence[OrderIntent] | None = None,
     created_by: str | None = None,
+    basis: CheckBasis | None = None,
 ) -> CaseView:
-    """Open a case (draft), check it (checked) and, if anything is flagged, queue it for approval."""
+    """Open a case (draft), check it (checked) and, if anything is flagged, queue it for approval.
+    `basis`: the book and rules already loaded for a batch of cases (`submit_many`)."""
     require(session, username, Permission.SUBMIT)
     if entity not in ENTITIES:
         raise WorkstationError(f"approvals cover orders and proposals, not {entity!r}")
@@ -232,11 +240,26 @@ def submit(
         CASES.start(session, case, DRAFT, actor=username, event="open")
     else:
         _move(session, username, case, "reopen")
-    run = _apply_check(session, username, case, intents)
+    run = _apply_check(session, username, case, intents, basis)
     _move(session, username, case, "checked", extra={"run": run.run_id, "counts": run.counts()})
     if case.outcome in ("flag", "block"):
         _move(session, username, case, "pending", extra={"hard_block": case.hard_block})
     return CaseView.of(case)
+
+
+def submit_many(session: Session, username: str, entity: str, entity_ids: Sequence[object]) -> list[CaseView]:
+    """`submit` for each of many orders or proposals, each checked on its own as before, with the
+    book and rules loaded once for all of them (a flagged batch of 3,675 orders loaded them 3,675
+    times: about 40 CPU ms of each case's check)."""
+    require(session, username, Permission.SUBMIT)
+    if entity not in ENTITIES:
+        raise WorkstationError(f"approvals cover orders and proposals, not {entity!r}")
+    ids = [str(e) for e in entity_ids]
+    intents = {eid: intents_for(session, entity, eid) for eid in ids}
+    if len(ids) < 2:
+        return [submit(session, username, entity, eid, intents[eid]) for eid in ids]
+    basis = check_basis(session, [i for eid in ids for i in intents[eid]], datetime.now(UTC))
+    return [submit(session, username, entity, eid, intents[eid], basis=basis) for eid in ids]
 
 
 def _approvers(session: Session, case: ApprovalCase) -> list[str]:
@@ -367,7 +390,7 @@ def check_routable(
         why = "; ".join(changes)
         record(session, username, "approval.recheck", f"approval:{entity}", eid, {"terms": case.terms},
                {"terms": new_terms}, why)  # fmt: skip
-        run = _apply_check(session, username, case, intents)
+        run = _apply_check(session, username, case, intents, None)
         if case.outcome in ("flag", "block"):
             _move(session, username, case, "pending", why, {"run": run.run_id})
             msgs = [

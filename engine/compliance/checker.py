@@ -267,18 +267,45 @@ def run_check(
     """Check orders (and any FX funding legs with them) against the projected post-trade book.
     Without `book`, a small batch loads only what its rules read (engine.compliance.scope), a large
     one the full book. Writes nothing."""
-    as_of = as_of or (book.as_of if book else book_as_of(session))
     now = now or datetime.now(UTC)
-    rules = list(rules) if rules is not None else rules_in_force(session, as_of)
     if book is None:
-        scope = book_scope(session, intents, rules, now)
-        book = (
-            load_book(session, as_of)
-            if scope is None
-            else load_book(session, as_of, scope.account_codes, scope.security_ids, scope.order_security_ids)
-        )
+        basis = check_basis(session, intents, now, as_of=as_of, rules=rules)
+        book, rules = basis.book, basis.rules
+    elif rules is None:
+        rules = rules_in_force(session, as_of or book.as_of)
     orders = prepare_orders(book, intents, source=source, first_row=first_row, rows=rows)
-    return evaluate(session, book, orders, rules, now, fx_legs)
+    return evaluate(session, book, orders, list(rules), now, fx_legs)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckBasis:
+    """What a check reads besides its orders: the book (scoped to what its rules read), the rules
+    in force and the instant. Loaded once, it serves many separate checks (one per approval case)."""
+
+    book: Book
+    rules: list[Rule]
+    now: datetime
+
+
+def check_basis(
+    session: Session,
+    intents: Sequence[OrderIntent],
+    now: datetime,
+    *,
+    as_of: date | None = None,
+    rules: Sequence[Rule] | None = None,
+) -> CheckBasis:
+    """The book and rules a check of `intents` reads (a small batch: only what its rules read, a
+    large one: the full book). A basis loaded for many orders is a superset of each one's own."""
+    as_of = as_of or book_as_of(session)
+    rules = list(rules) if rules is not None else rules_in_force(session, as_of)
+    scope = book_scope(session, intents, rules, now)
+    book = (
+        load_book(session, as_of)
+        if scope is None
+        else load_book(session, as_of, scope.account_codes, scope.security_ids, scope.order_security_ids)
+    )
+    return CheckBasis(book, rules, now)
 
 
 class ComplianceChecker:

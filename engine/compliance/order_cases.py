@@ -23,8 +23,7 @@ class OrderApprovalCases:
     """Opens, decides and reads the approval cases of orders."""
 
     def open(self, session: Session, order_ids: Sequence[int], username: str) -> None:
-        for oid in order_ids:
-            approvals.submit(session, username, "order", oid)
+        approvals.submit_many(session, username, "order", order_ids)
 
     def decide(self, session: Session, order_id: int, username: str, reason_code: str, comment: str) -> bool:
         case = approvals.find_case(session, "order", order_id)
