@@ -73,6 +73,7 @@ def add_accounts(db, n: int) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 STAGES = (
+    ("picked", "route wave started (engine thread takes the call)"),
     ("committed", "committed pending_new (route tx)"),
     ("wire", "handed to QuickFIX (on the wire)"),
     ("routed", "route call answered (Future done)"),
@@ -93,6 +94,8 @@ class Stages:
         send, apply_batch = gw.send, mgr.apply_batch
 
         self.cpu: dict[str, float] = defaultdict(float)  # part -> engine-thread CPU seconds
+        self.cl_of: dict[int, str] = {}  # order id -> ClOrdID (set by the caller)
+        self.waves: list[tuple[str, int, float]] = []  # (route|apply, size, wall seconds)
         ctx, loop = mgr.ctx, oms.loop
         send_all, stamp_sent, route, tick = ctx.send_all, ctx.stamp_sent, mgr.router.route, loop._tick
 
@@ -108,7 +111,19 @@ class Stages:
 
         ctx.send_all = cpu("send", send_all)  # type: ignore[method-assign]
         ctx.stamp_sent = cpu("stamp", stamp_sent)  # type: ignore[method-assign]
-        mgr.router.route = cpu("route", route)  # type: ignore[method-assign]
+
+        def picked(order_ids, *a, **kw):  # type: ignore[no-untyped-def]
+            t = time.time()
+            for i in order_ids:
+                cl = self.cl_of.get(i)
+                if cl is not None:
+                    self.at[cl].setdefault("picked", t)
+            try:
+                return route(order_ids, *a, **kw)
+            finally:
+                self.waves.append(("route", len(order_ids), time.time() - t))
+
+        mgr.router.route = cpu("route", picked)  # type: ignore[method-assign]
         loop._tick = cpu("tick", tick)  # type: ignore[method-assign]
 
         def timed_send(m):  # type: ignore[no-untyped-def]
@@ -123,7 +138,11 @@ class Stages:
                     key = "fill_rx" if m.exec_type == "F" else "ack_rx" if m.exec_type == "0" else ""
                     if key:
                         self.at[m.cl_ord_id].setdefault(key, m.received_at.timestamp())
-            return apply_batch(messages, *rest)
+            t = time.time()
+            try:
+                return apply_batch(messages, *rest)
+            finally:
+                self.waves.append(("apply", len(messages), time.time() - t))
 
         def changed(e: OrderChanged) -> None:
             key = {"new": "ack_db", "filled": "fill_db"}.get(e.status)
@@ -154,6 +173,17 @@ class Stages:
         parts.append(("the loop itself (waiting, taking, the rest)", total - sum(x for _, x in parts)))
         return [(name, x / max(n, 1) * 1000) for name, x in parts]
 
+    def wave_table(self, since: int) -> list[tuple[str, int, float, float, float, float]]:
+        """Per kind of wave since index `since`: count, p50 and max size, p50 and p99 wall ms."""
+        out = []
+        for kind in ("route", "apply"):
+            ws = [w for w in self.waves[since:] if w[0] == kind]
+            sizes, walls = [float(w[1]) for w in ws], [w[2] * 1000 for w in ws]
+            out.append(
+                (kind, len(ws), median(sizes), max(sizes, default=0.0), median(walls), pct(walls, 0.99))
+            )
+        return out
+
     def table(self, cls: list[str]) -> list[tuple[str, int, float, float]]:
         rows = []
         for key, name in STAGES:
@@ -181,6 +211,7 @@ def lone(  # type: ignore[type-arg]
     with oms.database.session() as s:
         cl_of = dict(s.execute(select(Order.id, Order.cl_ord_id).where(Order.id.in_(ids))).all())
     stages = Stages(oms)
+    stages.cl_of = dict(cl_of)
     for cl in cl_of.values():  # made here, not by two threads at once
         stages.at[cl]["created"] = time.time()
     filled = lambda i: "fill_db" in stages.at[cl_of[i]]  # noqa: E731
@@ -208,7 +239,10 @@ def lone(  # type: ignore[type-arg]
                              ("burst", ids[n_lone + n_stream :], 0.0)):  # fmt: skip
         stages.current = []
 
-        def caller(part: list[int] = part, pace: float = pace) -> None:
+        caller_tid: list[int] = []
+
+        def caller(part: list[int] = part, pace: float = pace, tids: list[int] = caller_tid) -> None:
+            tids.append(threading.get_native_id())
             t0 = time.perf_counter()
             for k, i in enumerate(part):
                 if pace:
@@ -224,7 +258,7 @@ def lone(  # type: ignore[type-arg]
             time.thread_time(),
             process_cpu(counterpart),
         )
-        waves0, steps = oms.loop.routed, 0
+        waves0, steps, wave0, threads0 = oms.loop.routed, 0, len(stages.waves), thread_cpu()
         thread = threading.Thread(target=caller, name="route-caller")
         thread.start()
         deadline = time.monotonic() + 600
@@ -232,17 +266,39 @@ def lone(  # type: ignore[type-arg]
             oms.loop.step(0.05)
             steps += 1
         thread.join()
+        threads1 = thread_cpu()
         assert all(filled(i) for i in part), f"{name} stream not filled"
+        by_thread = {t: threads1[t] - threads0.get(t, 0.0) for t in threads1}
+        main_cpu = by_thread.pop(threading.get_native_id(), 0.0)
+        caller_cpu = sum(by_thread.pop(t, 0.0) for t in caller_tid)
+        threads = {"engine thread (the loop: route and apply waves)": main_cpu,
+                   "route caller thread": caller_cpu,
+                   "QuickFIX's threads (socket, callbacks, log) and the rest": sum(by_thread.values())}  # fmt: skip
         wall = max(stages.at[cl_of[i]]["fill_db"] for i in part) - t0
         slat = [(stages.at[cl_of[i]]["fill_db"] - stages.at[cl_of[i]]["release"]) * 1000 for i in part]
         out[name] = dict(rate=len(part) / wall, lat=slat, offered=pace,
                          cpu=(time.process_time() - cpu0) / max(len(part), 1) * 1000,
                          engine=(time.thread_time() - thread0) / max(len(part), 1) * 1000,
                          calls=oms.loop.routed - waves0, steps=steps,
+                         stages=stages.table([cl_of[i] for i in part]), waves=stages.wave_table(wave0),
+                         threads={k: v / max(len(part), 1) * 1000 for k, v in threads.items()},
                          peer=(process_cpu(counterpart) - peer0) / max(len(part), 1) * 1000)  # fmt: skip
     if prof is not None:
         prof.disable()
         prof.dump_stats(str(profile))
+    return out
+
+
+def thread_cpu() -> dict[int, float]:
+    """CPU seconds (user + system) of each thread of this process so far, by native id (Linux /proc)."""
+    out: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for d in Path("/proc/self/task").iterdir():
+        try:
+            stat = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        out[int(d.name)] = (int(stat[11]) + int(stat[12])) / tick
     return out
 
 
@@ -327,6 +383,19 @@ def print_part1(name: str, r: dict, b: dict) -> None:  # type: ignore[type-arg]
     print("  where the time goes (one at a time), ms after the route call:")
     for stage, n, p50, p99 in r["stages"]:
         print(f"    {stage:<48} {n:>6} {'':>8} {p50:>8.2f} {p99:>8.2f}")  # fmt: skip
+    for key in ("paced", "burst"):
+        st = r[key]
+        what = f"offered {st['offered']:.0f}/s" if st["offered"] else "all at once"
+        print(f"  where the time goes (stream {what}), ms after the route call:")
+        for stage, n, p50, p99 in st["stages"]:
+            print(f"    {stage:<48} {n:>6} {'':>8} {p50:>8.2f} {p99:>8.2f}")  # fmt: skip
+        print("    waves: kind, count, size p50 / max, wall ms p50 / p99:")
+        for kind, n, s50, smax, w50, w99 in st["waves"]:
+            print(f"      {kind:<6} {n:>6} {s50:>7.0f} / {smax:<6.0f} {w50:>8.2f} / {w99:<8.2f}")
+        print(
+            "    process CPU ms per order by thread: "
+            + "; ".join(f"{k} {v:.3f}" for k, v in st["threads"].items())
+        )
     print("  engine-thread CPU per order (one at a time), ms:")
     for part, ms in r["cpu"]:
         print(f"    {part:<75} {ms:>8.2f}")
@@ -345,7 +414,23 @@ def main() -> None:
         "--profile", help="write a cProfile of the engine thread's lone orders against the simulator here"
     )
     ap.add_argument("--per-account", type=int, default=2)
+    ap.add_argument(
+        "--wave", type=int, default=0, help="route calls per engine step (OmsLoop.wave; 0: its default)"
+    )
+    ap.add_argument(
+        "--batch", type=int, default=0, help="broker messages per step (OmsLoop.batch; 0: its default)"
+    )
     args = ap.parse_args()
+
+    def tune(oms: Oms) -> None:
+        if args.wave:
+            oms.loop.wave = args.wave
+        if args.batch:
+            oms.loop.batch = args.batch
+        print(
+            f"(engine loop: at most {oms.loop.wave} route calls and {oms.loop.batch} broker messages a step)"
+        )
+
     tmp = Path(tempfile.mkdtemp(prefix="fixbench-"))
     db = migrated(f"sqlite:///{tmp / 'book.db'}")
     make_book(db)
@@ -357,6 +442,7 @@ def main() -> None:
     try:
         b = bare(tmp / "bare-sim", sim.port, args.lone, args.orders, sim.proc.pid)
         oms = Oms(db, tmp, sim.port, checker=PassAll(), booker=RecordingBooker())
+        tune(oms)
         r = lone(oms, codes, args.lone, args.orders, args.rate, limit=False, profile=args.profile,
                  counterpart=sim.proc.pid)  # fmt: skip
         print_part1("the SIMULATED broker (another process)", r, b)
@@ -373,6 +459,7 @@ def main() -> None:
         try:
             b = bare(tmp / "bare-ex", port, args.lone, args.orders, proc.pid)
             exoms = Oms(exdb, tmp / "ex", port, checker=PassAll(), booker=RecordingBooker())
+            tune(exoms)
             r = lone(exoms, excodes, args.lone, args.orders, args.rate, limit=True, counterpart=proc.pid)
             exoms.stop()
             print_part1("QuickFIX's C++ example executor", r, b)
