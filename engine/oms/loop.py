@@ -3,7 +3,11 @@
 Each step is a wave: every route call queued by callers (`OmsLoop.route`, engine.oms.waves) and
 then every broker message waiting, each in one transaction with bulk statements for the ordinary
 orders (engine.oms.wave_route, engine.oms.wave_fills). A wave is whatever is waiting when the step
-looks: no timer, so a lone call or report goes at once.
+looks: no timer, so a lone call or report goes at once. A wave is capped (`wave` route calls,
+`batch` broker messages): under a flood, a wave of thousands would hold every order in it until
+its last one is written and handed to QuickFIX, and the counterpart would sit idle meanwhile; with
+the cap the first orders are on the wire while the next wave is routed, and the calls left wait
+in their queue for the next step (which then does not sleep).
 
 FIX callbacks run on quickfix's threads and only put immutable messages on a `queue.SimpleQueue`;
 this loop is the one place that changes order state, and it also releases held orders when their
@@ -89,9 +93,12 @@ class OmsLoop:
         tick_every: float = 0.5,
         batch: int = 500,
         settle: float = 0.3,
+        wave: int = 200,
     ) -> None:
         self.manager = manager
         self.batch = batch
+        self.wave = wave
+        """Route calls taken per step at most (the rest wait for the next step)."""
         self.inbox = inbox
         self.tick_every = tick_every
         self.settle = settle
@@ -144,7 +151,7 @@ class OmsLoop:
                 time.sleep(min(wait, timeout))
                 return 0
         else:
-            taken = self._take(timeout)
+            taken = self._take(0.0 if not self._calls.empty() else timeout)
             self._route_calls()
             self._plan(taken)
         self._arm_due()
@@ -179,10 +186,11 @@ class OmsLoop:
         return batch
 
     def _route_calls(self) -> None:
-        """Every route call waiting becomes one unit of work, applied before the broker messages."""
+        """The route calls waiting (at most `wave` of them) become one unit of work, applied before
+        the broker messages."""
         calls: list[RouteCall] = []
         try:
-            while True:
+            while len(calls) < self.wave:
                 calls.append(self._calls.get_nowait())
         except queue.Empty:
             pass
