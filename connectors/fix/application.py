@@ -201,7 +201,7 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
             broker = broker_of(sessionID)
             where = {"session_id": sessionID.toString(), "seq_num": _int(message.getHeader(), T.MSG_SEQ_NUM)}
             if kind == "8":
-                self.inbox.put(replace(exec_report(message, broker, version_of(sessionID)), **where))
+                self.inbox.put(exec_report(message, broker, version_of(sessionID), **where))
             elif kind == "9":
                 self.inbox.put(replace(cancel_reject(message, broker), **where))
             elif kind == "P":

@@ -189,6 +189,22 @@ def test_redact_masks_password_tags_only() -> None:
     assert redact("Created session") == "Created session"
 
 
+def test_redact_without_the_regex_is_the_regex() -> None:
+    """The shortcut (no "554=" or "925=" in the text: returned as is) changes nothing: random texts
+    of tags, separators and near-misses, compared with the regex applied to every text."""
+    import random
+    import re
+
+    from connectors.fix.log import _SECRET
+
+    rng = random.Random(11)
+    pieces = ["554", "925", "5540", "1554", "55", "4=", "=", "\x01", "35=A", "x", "p=w", "9250", ""]
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(12)))
+        assert redact(text) == _SECRET.sub(r"\1\2=***", text), repr(text)
+    assert isinstance(_SECRET, re.Pattern)
+
+
 @pytest.mark.parametrize("stored", [False, True], ids=["insecure-keychain", "no-password"])
 def test_headless_oms_refuses_with_one_error_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, stored: bool
