@@ -254,3 +254,23 @@ def test_an_idle_tick_writes_the_sent_at_no_wave_wrote(database: Database) -> No
     assert not m.ctx.unstamped
     with database.session() as s:
         assert s.get_one(Order, oid).sent_at is not None
+
+
+def test_a_wave_takes_at_most_its_cap_of_calls_and_the_rest_go_next_step_without_a_wait(
+    database: Database,
+) -> None:
+    gw = Gateway()
+    m = oms(database, gw)
+    loop = OmsLoop(m, queue.SimpleQueue(), tick_every=60, settle=0.0, wave=2)
+    ids = m.create(drafts(BUYS[:3] + SELLS[:1], "buy"))
+    calls = [loop.route([i]) for i in ids]
+    loop.step(0)
+    assert [c.done() for c in calls] == [True, True, False, False]
+    assert len([x for x in gw.sent if isinstance(x, NewOrder)]) == 2
+    waits: list[float] = []
+    take = loop._take
+    loop._take = lambda timeout: waits.append(timeout) or take(timeout)  # type: ignore[method-assign]
+    loop.step(5.0)  # calls wait: the step does not sleep on the inbox first
+    assert waits == [0.0]
+    assert all(c.done() for c in calls) and loop.routed == 4
+    assert sorted(i for c in calls for i in c.result().sent) == sorted(ids)
