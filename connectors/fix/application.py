@@ -183,10 +183,9 @@ class WorkstationApplication(fix.Application):  # type: ignore[misc]
         if header.isSetField(T.POSS_DUP) and header.getField(T.POSS_DUP) == "Y":
             raise fix.DoNotSend()
         try:
-            self.orders_sent.note(
-                broker_of(sessionID), _int(header, T.MSG_SEQ_NUM), message, msg_type(message)
-            )
-            if msg_type(message) == "J":
+            kind = msg_type(message)
+            self.orders_sent.note(broker_of(sessionID), _int(header, T.MSG_SEQ_NUM), message, kind)
+            if kind == "J":
                 with self._lock:
                     sent = self.allocs_sent.setdefault(broker_of(sessionID), {})
                     sent[_int(header, T.MSG_SEQ_NUM)] = message.getField(T.ALLOC_ID)
