@@ -427,9 +427,8 @@ def main() -> None:
             oms.loop.wave = args.wave
         if args.batch:
             oms.loop.batch = args.batch
-        print(
-            f"(engine loop: at most {oms.loop.wave} route calls and {oms.loop.batch} broker messages a step)"
-        )
+        cap = getattr(oms.loop, "wave", "all the")  # the code before the cap had none
+        print(f"(engine loop: at most {cap} route calls and {oms.loop.batch} broker messages a step)")
 
     tmp = Path(tempfile.mkdtemp(prefix="fixbench-"))
     db = migrated(f"sqlite:///{tmp / 'book.db'}")
