@@ -97,7 +97,10 @@ class _Fields:
         (a value QuickFIX could not read back from a string - empty, or with SOH - is set so)."""
         if all(isinstance(v, str) and v and "\x01" not in v for v in self.fields.values()):
             text = "".join(f"{t}={v}\x01" for t, v in self.fields.items())
-            return fix.Message(f"{T.MSG_TYPE}={msg_type}\x01{text}", False)
+            try:
+                return fix.Message(f"{T.MSG_TYPE}={msg_type}\x01{text}", False)
+            except Exception:  # QuickFIX could not parse it: the fields are set one by one below
+                pass
         m = _message(msg_type)
         for t, v in self.fields.items():
             m.setField(t, v)
@@ -341,7 +344,10 @@ def _flat_fields(m: fix.Message) -> dict[str, str] | None:
     """A flat message's fields by tag, from one toString (a SWIG call per field costs more than the
     split), or None when it has a tag outside _PLAIN_REPORT_TAGS (a group, a custom tag) or a tag
     twice: the caller then reads it field by field."""
-    parts = m.toString().split("\x01")
+    try:
+        parts = m.toString().split("\x01")
+    except Exception:  # a field QuickFIX cannot give as text: read the fields one by one
+        return None
     if parts and parts[-1] == "":
         parts.pop()
     try:

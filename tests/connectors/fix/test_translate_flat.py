@@ -177,3 +177,35 @@ def test_a_new_order_written_as_one_string_is_the_message_set_field_by_field(
             if version is FIX44:
                 validate(fast, target="SIM", version=version)
     assert translate._Fields.message is one_by_one
+
+
+def test_a_report_or_order_quickfix_cannot_give_as_text_goes_field_by_field(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If toString or the one-string parse fails, the old field-by-field path answers instead."""
+    from decimal import Decimal
+
+    from connectors.fix.translate import to_fix
+    from engine.oms.messages import NewOrder
+
+    m = _message(BASE, {})
+    expected = exec_report(m, "SIM")
+
+    class Broken(fix.Message):  # type: ignore[misc]
+        def toString(self, *a: object) -> str:
+            raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+
+    b = Broken(m)
+    got = exec_report(b, "SIM")
+    assert dataclasses.replace(got, received_at=expected.received_at) == expected
+    o = NewOrder("SIM", "C1", "AAPL", "XNAS", "buy", Decimal(100), "market", "day", "USD")
+    want = to_fix(o).getField(11)
+
+    def refuse(*a: object) -> fix.Message:
+        if len(a) == 2:
+            raise fix.InvalidMessage("refused")
+        return real()
+
+    real = fix.Message
+    monkeypatch.setattr(translate.fix, "Message", refuse)
+    assert to_fix(o).getField(11) == want
