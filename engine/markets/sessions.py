@@ -13,6 +13,7 @@ import multiprocessing as mp
 import os
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
+from functools import lru_cache
 
 import numpy as np
 
@@ -50,7 +51,13 @@ def _be_nice() -> None:
 def session_bounds_apart(calendars: list[str], around: date, days: int) -> Bounds:
     """`session_bounds` for `days` either side of `around`, computed in a spawned child process
     (no fork of a threaded GUI process); blocks the calling thread (never the GUI's) until done.
-    A failure in the child is raised here."""
+    The same question asked again in this process (a refresh, another window) is answered from
+    memory: sessions of past and coming days do not change. A failure in the child is raised here."""
+    return _apart(tuple(sorted(set(calendars))), around, days)
+
+
+@lru_cache(maxsize=8)
+def _apart(calendars: tuple[str, ...], around: date, days: int) -> Bounds:
     start, end = around - timedelta(days=days), around + timedelta(days=days)
     with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"), initializer=_be_nice) as pool:
         return pool.submit(session_bounds, list(calendars), start, end).result()

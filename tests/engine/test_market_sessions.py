@@ -32,3 +32,10 @@ def test_new_york_around_thanksgiving_2026() -> None:
 def test_an_unknown_calendar_is_an_error_from_the_child() -> None:
     with pytest.raises(Exception, match="NOPE"):
         session_bounds_apart(["NOPE"], date(2026, 11, 26), 3)
+
+
+def test_the_same_question_again_is_answered_from_memory() -> None:
+    first = session_bounds_apart(["XLON", "XNYS"], date(2026, 12, 7), 2)
+    again = session_bounds_apart(["XNYS", "XLON", "XNYS"], date(2026, 12, 7), 2)  # same set, any order
+    assert again is first  # no second child
+    assert session_bounds_apart(["XLON", "XNYS"], date(2026, 12, 8), 2) is not first
