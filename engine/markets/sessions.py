@@ -1,7 +1,7 @@
 """Exchange sessions (opens and closes in UTC) for a date range, built in a process of their own.
 
-Building an exchange_calendars calendar is pure pandas work that holds the GIL for 40-60 ms per
-market (about 0.6 s for the demo book's 13 markets, the package's import included). In the desk's
+Building exchange_calendars calendars is pandas work that holds the GIL: 0.6-1.2 CPU s for the
+demo book's 13 markets, the package's import included (measured 7-8 December). In the desk's
 process that stalled the GUI thread while the 20,000-order blotter loaded; a spawned child does it
 on the other core and sends back plain numpy arrays. Nothing is read from the store here: the
 caller says which calendars, the child only computes.
