@@ -15,7 +15,7 @@ performance takes out of return) = cash flows + transfers; income and fees are r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -59,6 +59,9 @@ class Valuation:
     accounts: pd.DataFrame
     lots: int
     exceptions: list[dict[str, Any]]
+    lot_frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    """The open lots as read for this valuation (load_lot_values' columns and more): a caller that
+    needs the same lots after the close (the demo history's snapshot) need not read them again."""
 
     def counts(self) -> dict[str, Any]:
         a = self.accounts
@@ -119,7 +122,7 @@ def revalue(session: Session, day: date) -> Valuation:
             uses |= set(accts.index[accts["base_currency"] == ccy])
             exceptions.append({**item.as_dict(), "kind": "stale_fx", "accounts": len(uses)})
             accts.loc[accts.index.isin(list(uses)), "stale"] += 1
-    return Valuation(day, accts, len(lots), exceptions)
+    return Valuation(day, accts, len(lots), exceptions, lot_frame=lots)
 
 
 def previous_close(session: Session, day: date) -> date | None:

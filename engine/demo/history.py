@@ -15,20 +15,22 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.access.guard import require
 from engine.access.permissions import Permission
 from engine.audit.chain import record
 from engine.daycycle.cycle import close_day
 from engine.daycycle.inbox import InboxKind
-from engine.daycycle.steps import STEPS
+from engine.daycycle.steps import STEPS, DayContext, Outcome, Step
+from engine.daycycle.values import Valuation
 from engine.demo.history_events import actions, cash_lines
 from engine.demo.history_files import write_actions, write_activity
 from engine.demo.history_plan import HistoryPlan
@@ -65,6 +67,24 @@ def _check(day: date, steps: list[dict[str, Any]]) -> None:
         if st["status"] != "done" or (st["name"] in ("load", "corporate_actions") and st["exceptions"]):
             raise HistoryError(f"simulated history, close of {day}: step {st['name']} {st['status']}: "
                                f"{str(st['exceptions'])[:2000]}")  # fmt: skip
+
+
+def _keeping(steps: Sequence[Step], kept: dict[date, Valuation]) -> tuple[Step, ...]:
+    """`steps` with the revaluation's result kept per date: the lots it read are the close's
+    (no step after it books anything), so the snapshot after the close need not read them again."""
+
+    def keep(step: Step) -> Step:
+        def run(ctx: DayContext, session: Session | None) -> Outcome:
+            out = step.run(ctx, session)
+            if ctx.valuation is not None:
+                kept[ctx.day] = ctx.valuation
+            return out
+
+        return replace(step, run=run)
+
+    later = [s.name for s in steps][[s.name for s in steps].index("revalue") + 1 :]
+    assert set(later) <= {"daily_values", "reconcile", "drift"}, "a step after revalue that books"
+    return tuple(keep(s) if s.name == "revalue" else s for s in steps)
 
 
 def run_history(
@@ -119,15 +139,21 @@ def run_history(
             out.add("corporate_actions", len(acts))
             write_actions(inbox, day, acts)
             steps = STEPS if i == len(plan.closes) - 1 else HISTORY_STEPS
-            result = close_day(database, day, OPS_USER, inbox=inbox, kinds=kinds, steps=steps)
+            kept: dict[date, Valuation] = {}
+            result = close_day(database, day, OPS_USER, inbox=inbox, kinds=kinds, steps=_keeping(steps, kept))
             _check(day, result.steps)
             out.closes += 1
             if observe is not None:
                 observe(day)
-            with database.session() as s:
-                snap = Snapshot.take(s)
             nxt = plan.closes[i + 1] if i + 1 < len(plan.closes) else None
             quiet = [d for d in weekdays if d > day and (nxt is None or d < nxt)]
+            if quiet or nxt is not None:  # after the last close with nothing after it, none is needed
+                valued = kept.get(day)
+                with database.session() as s:
+                    if valued is not None and valued.lot_frame is not None:
+                        snap = Snapshot.of_lots(s, valued.lot_frame)
+                    else:
+                        snap = Snapshot.take(s)
             if quiet:
                 with database.transaction() as s:
                     store_quiet_days(s, snap, market, quiet, OPS_USER)

@@ -95,11 +95,17 @@ class Snapshot:
 
     @classmethod
     def take(cls, session: Session) -> Snapshot:
+        """The book as stored now: every lot read."""
+        return cls.of_lots(session, load_lot_values(session))
+
+    @classmethod
+    def of_lots(cls, session: Session, lots: pd.DataFrame) -> Snapshot:
+        """The book with `lots` (as load_lot_values read them, other columns ignored) and the
+        stored cash: a close's revaluation read the lots already, and they did not change since."""
         accts = pd.DataFrame(
             session.execute(select(Account.id, Account.base_currency).order_by(Account.id)).all(),
             columns=["account_id", "base_currency"],
         ).set_index("account_id")
-        lots = load_lot_values(session)
         lots = lots[lots["quantity"] != 0]
         pos = (
             lots.assign(currency=lots["currency"].astype(str))
@@ -177,14 +183,17 @@ def store_quiet_days(
         sel = dec == d
         mv_r[:, sel], cash_r[:, sel] = np.round(mv[:, sel], int(d)), np.round(cash[:, sel], int(d))
     n_days, n_acc = mv.shape
+    # Account-major (each account's days together): the primary key (account_id, day) then grows
+    # at one place per account instead of at every account on every day (a third less CPU and a
+    # fraction of the page writes on SQLite). The stored rows are the same.
     frame = pd.DataFrame(
         {
-            "account_id": np.tile(ids, n_days),
-            "day": np.repeat(np.array(days, dtype=object), n_acc),
-            "base_currency": np.tile(base, n_days),
-            "market_value": mv_r.ravel(),
-            "cash": cash_r.ravel(),
-            "value": (mv_r + cash_r).ravel(),
+            "account_id": np.repeat(ids, n_days),
+            "day": np.tile(np.array(days, dtype=object), n_acc),
+            "base_currency": np.repeat(base, n_days),
+            "market_value": mv_r.T.ravel(),
+            "cash": cash_r.T.ravel(),
+            "value": (mv_r + cash_r).T.ravel(),
             "flows": 0.0,
             "cash_flows": 0.0,
             "transfers": 0.0,
