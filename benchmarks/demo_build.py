@@ -72,10 +72,13 @@ class Phases:
                            ("rebalance_trades", "close: rebalance gaps"), ("book_fills", "close: fills booked"),
                            ("fx_lines", "close: fx lines"), ("write_activity", "close: files written"),
                            ("write_actions", "close: files written"), ("close_day", "close: close_day (all)"),
-                           ("store_quiet_days", "quiet days (all)")):  # fmt: skip
+                           ("store_quiet_days", "quiet days (all, in this process)"),
+                           ("record_quiet_days", "quiet: day runs recorded (audit)"),
+                           ("store_pending", "quiet: wait for the worker + insert"),
+                           ("insert_quiet_values", "quiet: values inserted")):  # fmt: skip
             self.wrap(history, attr, name)
-        self.wrap(values, "value_days", "quiet: values computed")
-        self.wrap(values, "insert_frame", "quiet: values inserted")
+        self.wrap(values, "value_days", "quiet: values computed (in this process)")
+        self.wrap(values, "insert_quiet_values", "quiet: values inserted")
         self.wrap(values.Snapshot, "take", "snapshot taken (lots read)")
         self.wrap(values.Snapshot, "of_lots", "snapshot of lots")
         for attr in ("STEPS", "HISTORY_STEPS"):
@@ -119,7 +122,7 @@ def main() -> None:
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
     print(
         f"{'accounts':>9} {'years':>5} {'lots':>10} {'prices':>9} {'closes':>6} {'trades':>7} {'build s':>8} "
-        f"{'cpu s':>7} {'acct/s':>8} {'peak RSS MB':>12}"
+        f"{'cpu s':>7} {'child cpu':>9} {'acct/s':>8} {'peak RSS MB':>12}"
     )
     for n in args.accounts:
         path = Path(args.db_dir) / f"bench_demo_{n}.db"
@@ -131,6 +134,7 @@ def main() -> None:
         if args.phases:
             phases.install()
         t0, c0 = time.perf_counter(), time.process_time()
+        k0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         build = build_demo_book(
             database,
             resources.path("reference"),
@@ -141,11 +145,13 @@ def main() -> None:
             inbox_kinds=inbox_kinds() if args.history_years else None,
         )
         secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+        k1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the quiet-days worker, once it ended
+        child = k1.ru_utime + k1.ru_stime - k0.ru_utime - k0.ru_stime
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         h = build.history
         print(
             f"{n:>9,} {args.history_years:>5} {build.rows['tax_lots']:>10,} {build.rows['prices']:>9,} "
-            f"{h.get('closes', 0):>6} {h.get('trades', 0):>7,} {secs:>8.1f} {cpu:>7.1f} {n / secs:>8.0f} {peak:>12.0f}",
+            f"{h.get('closes', 0):>6} {h.get('trades', 0):>7,} {secs:>8.1f} {cpu:>7.1f} {child:>9.1f} {n / secs:>8.0f} {peak:>12.0f}",
             flush=True,
         )
         if args.phases:

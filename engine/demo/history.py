@@ -12,9 +12,11 @@ between two real closes are closed in bulk (engine.demo.history_values).
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -35,7 +37,17 @@ from engine.demo.history_events import actions, cash_lines
 from engine.demo.history_files import write_actions, write_activity
 from engine.demo.history_plan import HistoryPlan
 from engine.demo.history_trades import book_fills, fx_lines, rebalance_trades
-from engine.demo.history_values import Market, Snapshot, store_quiet_days, value_days
+from engine.demo.history_values import (
+    Market,
+    QuietValues,
+    Snapshot,
+    init_worker,
+    insert_quiet_values,
+    quiet_values_in_worker,
+    record_quiet_days,
+    store_quiet_days,
+    value_days,
+)
 from engine.errors import WorkstationError
 from engine.store.accounts import Account
 from engine.store.database import Database
@@ -87,6 +99,15 @@ def _keeping(steps: Sequence[Step], kept: dict[date, Valuation]) -> tuple[Step, 
     return tuple(keep(s) if s.name == "revalue" else s for s in steps)
 
 
+def store_pending(database: Database, pending: list[Future[QuietValues]]) -> None:
+    """Store the quiet days' values the worker computed, in the order they were asked for (before
+    the next close: its flows count from the last date with stored values)."""
+    while pending:
+        values = pending.pop(0).result()
+        with database.transaction() as s:
+            insert_quiet_values(s, values)
+
+
 def run_history(
     database: Database,
     plan: HistoryPlan,
@@ -96,12 +117,25 @@ def run_history(
     progress: Callable[[str], None] = lambda _line: None,
     workdir: Path | None = None,
     observe: Callable[[date], None] | None = None,
+    parallel: bool = True,
 ) -> HistoryResult:
     """Drive the book from the plan's start to its end (see the module docstring). `observe` is
-    called with each real close's date once it is closed (tests look at the book then)."""
+    called with each real close's date once it is closed (tests look at the book then).
+
+    With `parallel`, the quiet days' values are computed in one worker process (they need only
+    the snapshot and the market) while this process books the next quarter's rebalance; their
+    day runs are recorded here at once (the audit in the same order), the values stored before
+    the next close. Without it, both in this process, in one transaction."""
     out = HistoryResult()
     own = workdir is None
     root = Path(tempfile.mkdtemp(prefix="demo-history-")) if workdir is None else workdir
+    pool = (
+        ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker,
+                            initargs=(market,))
+        if parallel
+        else None
+    )  # fmt: skip
+    pending: list[Future[QuietValues]] = []
     try:
         with database.session() as s:
             accts = pd.DataFrame(
@@ -140,6 +174,7 @@ def run_history(
             write_actions(inbox, day, acts)
             steps = STEPS if i == len(plan.closes) - 1 else HISTORY_STEPS
             kept: dict[date, Valuation] = {}
+            store_pending(database, pending)
             result = close_day(database, day, OPS_USER, inbox=inbox, kinds=kinds, steps=_keeping(steps, kept))
             _check(day, result.steps)
             out.closes += 1
@@ -154,7 +189,12 @@ def run_history(
                         snap = Snapshot.of_lots(s, valued.lot_frame)
                     else:
                         snap = Snapshot.take(s)
-            if quiet:
+            if quiet and pool is not None:
+                pending.append(pool.submit(quiet_values_in_worker, snap.portable(), quiet))
+                with database.transaction() as s:
+                    record_quiet_days(s, quiet, len(snap.accounts), OPS_USER)
+                out.quiet_days += len(quiet)
+            elif quiet:
                 with database.transaction() as s:
                     store_quiet_days(s, snap, market, quiet, OPS_USER)
                 out.quiet_days += len(quiet)
@@ -163,7 +203,10 @@ def run_history(
             )
             if own:
                 shutil.rmtree(inbox, ignore_errors=True)
+        store_pending(database, pending)
     finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
         if own:
             shutil.rmtree(root, ignore_errors=True)
     return out
