@@ -27,10 +27,12 @@ from engine.pricing.valuation import load_lot_values
 from engine.state.daycycle import DAY_RUNS, DAY_STEPS, RUNNING
 from engine.store.accounts import Account
 from engine.store.base import utcnow
-from engine.store.bulk import insert_frame
+from engine.store.bulk import CHUNK, insert_frame
 from engine.store.positions import CashBalance
 
 DAY_CELLS = 2_000_000  # days x positions valued at a time (16 MB per array)
+QUIET_COLUMNS = ("account_id", "day", "base_currency", "market_value", "cash", "value", "flows", "cash_flows",
+                 "transfers", "income", "fees", "stale")  # fmt: skip
 BULK_NOTE = "simulated history: nothing booked on this date; value from the last close's holdings"
 
 
@@ -212,13 +214,36 @@ def quiet_values(snap: Snapshot, market: Market, days: list[date]) -> QuietValue
 
 
 def insert_quiet_values(session: Session, q: QuietValues) -> int:
-    """Store the quiet days' values with zero flows; returns rows stored."""
+    """Store the quiet days' values with zero flows (the rows of quiet_frame, in its order);
+    returns rows stored."""
     n_days, n_acc = q.market_value.shape
     mv_r, cash_r = q.market_value, q.cash
-    # Account-major (each account's days together): the primary key (account_id, day) then grows
-    # at one place per account instead of at every account on every day (a third less CPU and a
-    # fraction of the page writes on SQLite). The stored rows are the same.
-    frame = pd.DataFrame(
+    conn = session.connection()
+    if conn.dialect.name == "sqlite" and not (np.isnan(mv_r).any() or np.isnan(cash_r).any()):
+        # The values insert_frame would bind, built straight from the arrays (no frame, no
+        # per-value date formatting): ISO dates, REALs, 0.0 flows, 0 stale; the same rows.
+        n = n_days * n_acc
+        zeros = [0.0] * n
+        columns = [
+            np.repeat(q.ids, n_days).tolist(), [d.isoformat() for d in q.days] * n_acc,
+            np.repeat(q.base, n_days).tolist(), mv_r.T.ravel().tolist(), cash_r.T.ravel().tolist(),
+            (mv_r + cash_r).T.ravel().tolist(), zeros, zeros, zeros, zeros, zeros, [0] * n,
+        ]  # fmt: skip
+        rows = list(zip(*columns))
+        sql = f'INSERT INTO "{AccountDailyValue.__tablename__}" ({", ".join(QUIET_COLUMNS)}) VALUES ({", ".join("?" * len(QUIET_COLUMNS))})'
+        for start in range(0, n, CHUNK):
+            conn.exec_driver_sql(sql, rows[start : start + CHUNK])
+        return n
+    return insert_frame(session, AccountDailyValue.__table__, quiet_frame(q))
+
+
+def quiet_frame(q: QuietValues) -> pd.DataFrame:
+    """The quiet days' rows as a frame, account-major (each account's days together): the primary
+    key (account_id, day) then grows at one place per account instead of at every account on
+    every day (a third less CPU and a fraction of the page writes on SQLite)."""
+    n_days, n_acc = q.market_value.shape
+    mv_r, cash_r = q.market_value, q.cash
+    return pd.DataFrame(
         {
             "account_id": np.repeat(q.ids, n_days),
             "day": np.tile(np.array(q.days, dtype=object), n_acc),
@@ -233,8 +258,7 @@ def insert_quiet_values(session: Session, q: QuietValues) -> int:
             "fees": 0.0,
             "stale": 0,
         }
-    )
-    return insert_frame(session, AccountDailyValue.__table__, frame)
+    )[list(QUIET_COLUMNS)]
 
 
 def record_quiet_days(session: Session, days: list[date], n_acc: int, username: str) -> None:
