@@ -72,7 +72,6 @@ class Phases:
                            ("rebalance_trades", "close: rebalance gaps"), ("book_fills", "close: fills booked"),
                            ("fx_lines", "close: fx lines"), ("write_activity", "close: files written"),
                            ("write_actions", "close: files written"), ("close_day", "close: close_day (all)"),
-                           ("store_quiet_days", "quiet days (all, in this process)"),
                            ("record_quiet_days", "quiet: day runs recorded (audit)"),
                            ("store_pending", "quiet: wait for the worker + insert"),
                            ("insert_quiet_values", "quiet: values inserted")):  # fmt: skip

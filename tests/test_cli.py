@@ -151,3 +151,28 @@ def test_no_terminal_for_a_password_is_one_clear_line(
     capsys.readouterr()
     assert main(["--db", sqlite_url, "users", "list", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"users": []}  # nothing was written
+
+
+def test_a_demo_whose_history_was_cut_off_is_built_again(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build killed while its SIMULATED history runs leaves every meta key but the last: the next
+    `workstation demo` with the same options builds it again instead of keeping a partial history."""
+    import engine.demo.build as build
+
+    args = ["--db", sqlite_url, "demo", "--accounts", "4", "--seed", "3", "--history-years", "1", "--json"]
+    real = build.run_history
+
+    def cut_off(*a: object, **k: object) -> object:
+        raise KeyboardInterrupt("killed part way")
+
+    monkeypatch.setattr(build, "run_history", cut_off)
+    with pytest.raises(KeyboardInterrupt):
+        main(args)
+    capsys.readouterr()
+    monkeypatch.setattr(build, "run_history", real)
+    assert main(args) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["built_seconds"] is not None and again["history"]["years"] == 1  # rebuilt, whole
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["built_seconds"] is None  # finished: kept

@@ -314,8 +314,15 @@ def build_demo_book(
         market = Market.build(closes, sec_id, currency, ecb, days)
         done = run_history(database, plan, market, weights, inbox_kinds, progress=progress, observe=observe)
         history = {"closes": done.closes, "quiet_days": done.quiet_days, "trades": done.trades, **done.counts}
+        with database.transaction() as session:  # only a finished history is the same book again
+            session.add(BookMeta(key=HISTORY_DONE, value=str(history_years)))
     return DemoBuild(accounts=accounts, seed=seed, as_of=as_of, seconds=time.perf_counter() - t0, rows=rows,
                      history_years=history_years, history=history)  # fmt: skip
+
+
+HISTORY_DONE = "demo_history_done"
+"""Written when the SIMULATED history has run to its end: a build cut off part way (a crash, a
+kill) has every meta key but this, and `workstation demo` builds it again instead of keeping it."""
 
 
 def _years_back(day: date, years: int) -> date:

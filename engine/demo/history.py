@@ -45,7 +45,6 @@ from engine.demo.history_values import (
     insert_quiet_values,
     quiet_values_in_worker,
     record_quiet_days,
-    store_quiet_days,
     value_days,
 )
 from engine.errors import WorkstationError
@@ -117,24 +116,19 @@ def run_history(
     progress: Callable[[str], None] = lambda _line: None,
     workdir: Path | None = None,
     observe: Callable[[date], None] | None = None,
-    parallel: bool = True,
 ) -> HistoryResult:
     """Drive the book from the plan's start to its end (see the module docstring). `observe` is
     called with each real close's date once it is closed (tests look at the book then).
 
-    With `parallel`, the quiet days' values are computed in one worker process (they need only
-    the snapshot and the market) while this process books the next quarter's rebalance; their
-    day runs are recorded here at once (the audit in the same order), the values stored before
-    the next close. Without it, both in this process, in one transaction."""
+    The quiet days' values are computed in one worker process (they need only the snapshot and
+    the market) while this process books the next quarter's rebalance; their day runs are
+    recorded here at once (the audit in the same order), the values stored before the next close."""
     out = HistoryResult()
     own = workdir is None
     root = Path(tempfile.mkdtemp(prefix="demo-history-")) if workdir is None else workdir
-    pool = (
-        ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker,
-                            initargs=(market,))
-        if parallel
-        else None
-    )  # fmt: skip
+    pool = ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker, initargs=(market,)
+    )
     pending: list[Future[QuietValues]] = []
     try:
         with database.session() as s:
@@ -189,14 +183,10 @@ def run_history(
                         snap = Snapshot.of_lots(s, valued.lot_frame)
                     else:
                         snap = Snapshot.take(s)
-            if quiet and pool is not None:
+            if quiet:
                 pending.append(pool.submit(quiet_values_in_worker, snap.portable(), quiet))
                 with database.transaction() as s:
                     record_quiet_days(s, quiet, len(snap.accounts), OPS_USER)
-                out.quiet_days += len(quiet)
-            elif quiet:
-                with database.transaction() as s:
-                    store_quiet_days(s, snap, market, quiet, OPS_USER)
                 out.quiet_days += len(quiet)
             progress(
                 f"history {day}: {len(lines)} activity lines, {len(acts)} actions, {len(quiet)} quiet days"
@@ -205,8 +195,7 @@ def run_history(
                 shutil.rmtree(inbox, ignore_errors=True)
         store_pending(database, pending)
     finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        pool.shutdown(cancel_futures=True)
         if own:
             shutil.rmtree(root, ignore_errors=True)
     return out

@@ -4,8 +4,9 @@ Between two real closes nothing is booked (the plan puts every flow, trade and a
 close), so each account's holdings and cash stay as the earlier close left them and only prices
 and FX move. `Market` holds the closes and ECB rates forward-filled over the weekdays (the same
 numbers the store has: last close on or before the date, last fixing on or before it), `Snapshot`
-the positions and cash after a close; `store_quiet_days` values every account on each quiet day
-with numpy, inserts the rows in bulk, and records each date as a closed day run whose one step
+the positions and cash after a close; `quiet_values` values every account on each quiet day
+with numpy (in the history's worker process), `insert_quiet_values` inserts the rows in bulk, and
+`record_quiet_days` records each date as a closed day run whose one step
 (`daily_values`) says it was closed in bulk: every status through engine.state.daycycle, audited.
 """
 
@@ -282,17 +283,6 @@ def record_quiet_days(session: Session, days: list[date], n_acc: int, username: 
     DAY_STEPS.fire_many(session, steps, "finish", actor=username, detail={"bulk": True})
     runs = list(session.scalars(select(DayRun).where(DayRun.id.in_(run_ids))))
     DAY_RUNS.fire_many(session, runs, "close", actor=username, detail={"bulk": True})
-
-
-def store_quiet_days(
-    session: Session, snap: Snapshot, market: Market, days: list[date], username: str
-) -> int:
-    """Value and close each of `days` in bulk (see the module docstring); returns rows stored."""
-    if not days:
-        return 0
-    stored = insert_quiet_values(session, quiet_values(snap, market, days))
-    record_quiet_days(session, days, len(snap.accounts), username)
-    return stored
 
 
 def stored_days(session: Session) -> int:

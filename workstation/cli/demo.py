@@ -8,7 +8,7 @@ from typing import Any
 
 import resources
 from engine.book.summary import book_summary
-from engine.demo.build import build_demo_book, existing_demo
+from engine.demo.build import HISTORY_DONE, build_demo_book, existing_demo
 from engine.demo.summary import history_summary, render_history
 from engine.store.database import mask_url
 from workstation.cli.args import demo_accounts, fraction, history_years, output_dir, seed
@@ -85,6 +85,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         and have.get("demo_accounts") == str(args.accounts)
         and have.get("demo_seed") == str(args.seed)
         and have.get("demo_history_years", "0") == str(args.history_years)
+        and (args.history_years == 0 or have.get(HISTORY_DONE) == str(args.history_years))
     )
     built = None
     if not same or args.rebuild:
