@@ -29,6 +29,7 @@ from engine.rebalance.household_figures import (
     target_of,
     ytd_net_tax,
 )
+from engine.rebalance.household_net import net_conflicts
 from engine.rebalance.household_qp import Member, build_household_qp, solve_household_qp
 from engine.rebalance.household_styles import below_threshold
 from engine.rebalance.households import HouseholdSpec
@@ -41,6 +42,7 @@ from engine.rebalance.styled import TAX_TOL, rebalance_styled
 from engine.rebalance.styles import StylePlan
 
 DIRECTION_PASSES = 4  # solves until every wash group has one direction across the household
+NET_CONFLICTS = True  # settle the first solve's conflicts by netting (`household_net`) before re-solving
 BUDGET_MARGIN = 0.98  # the QP keeps the tax budget a little inside, so rounding does not cross it
 HOUSEHOLD_NOTE = (
     "household solve: the household's aggregate is held to its target, not each account (asset "
@@ -192,6 +194,7 @@ def _solve(
     cap = None if spec.tax_budget is None else max(ytd_net, 0.0) + spec.tax_budget * BUDGET_MARGIN
     budget = None if cap is None else cap / value_h
     why = "optimal"
+    net = True  # off again after a netted solution failed to round: the re-solve's may not
     for _ in range(BUDGET_RETRIES):
         for p, (vals, blocked) in zip(preps, saved):
             p.values, p.blocked = dict(vals), blocked.copy()
@@ -200,7 +203,7 @@ def _solve(
             for p, sh in zip(preps, shares)
         ]
         rung = "household"
-        res = _directed(ctx, members, union, target, ytd_net / value_h, budget)
+        res = _directed(ctx, members, union, target, ytd_net / value_h, budget, net)
         if res is None and budget is not None:
             rung = "household-relaxed"
             why = (
@@ -209,10 +212,13 @@ def _solve(
             )
             for m, p in zip(members, preps):
                 m.values = _values(p, u)
-            res = _directed(ctx, members, union, target, ytd_net / value_h, None)
+            res = _directed(ctx, members, union, target, ytd_net / value_h, None, net)
         if res is None:
             return fallback("household solve: the solver found no solution")
         recs, failed = _round_all(ctx, members, plans, res, rung, why, t0)
+        if failed and res[3]:
+            net = False
+            continue
         if failed:
             return fallback(f"household solve: {failed}")
         result = done(recs, rung, why)
@@ -232,14 +238,14 @@ def _round_all(
     ctx: Context,
     members: list[Member],
     plans: list[StylePlan | None],
-    res: tuple[list[tuple[np.ndarray, np.ndarray]], float | None, list[np.ndarray]],
+    res: tuple[list[tuple[np.ndarray, np.ndarray]], float | None, list[np.ndarray], bool],
     rung: str,
     why: str,
     t0: float,
 ) -> tuple[list[dict[str, Any]], str]:
     """Each account rounded and checked exactly (first rounding that passes); '' or what failed."""
     u, s = ctx.u, ctx.s
-    sol, objective, chosen = res
+    sol, objective, chosen, _ = res
     recs: list[dict[str, Any]] = []
     for m, plan, (buy_w, sell_w), lots in zip(members, plans, sol, chosen):
         p = m.p
@@ -280,13 +286,22 @@ def _directed(
     target: np.ndarray,
     ytd: float,
     budget: float | None,
-) -> tuple[list[tuple[np.ndarray, np.ndarray]], float | None, list[np.ndarray]] | None:
+    net: bool = True,
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], float | None, list[np.ndarray], bool] | None:
     """Solve, fix each traded wash group's household direction (sales forced by exclusions win,
-    else the larger side), and re-solve until no group is both bought and sold."""
+    else the larger side), and net the conflicts (`household_net`) or re-solve until no group is
+    both bought and sold."""
     u, s = ctx.u, ctx.s
     no_buy: set[int] = set()
     no_sell: set[int] = set()
-    for _ in range(DIRECTION_PASSES):
+    forced = {int(g) for m in members for g in u.wash_group[m.p.idx[m.p.excluded & (m.p.w0 > 0)]]}
+    net = net and NET_CONFLICTS
+    if net and forced:
+        # A group some account must sell (an exclusion) is sold, so the rule below would forbid
+        # its buys after the first solve anyway: forbid them before it and save that re-solve.
+        no_buy |= forced
+        _restrict(u, members, no_buy, no_sell)
+    for n_pass in range(DIRECTION_PASSES):
         res = solve_household_qp(
             members, u, union, target, s.risk_aversion, s.trade_penalty, s.cash_penalty, ytd, budget,
             s.time_limit_s * max(1, len(members)),
@@ -295,15 +310,19 @@ def _directed(
             return None
         buys, sells = _directions(u, members, res.sol)
         both = set(buys) & set(sells)
-        forced = {int(g) for m in members for g in u.wash_group[m.p.idx[m.p.excluded & (m.p.w0 > 0)]]}
         # Every traded group keeps its direction from here on, so a re-solve cannot start a new
         # conflict in a group that had none.
         no_buy |= {g for g in sells if g not in buys or g in forced or sells[g] >= buys[g]}
         no_sell |= {g for g in buys if g not in no_buy}
         if not both:
             _restrict(u, members, no_buy, no_sell)  # rounding's repair must keep them too
-            return res.sol, res.objective, res.lots or []
+            return res.sol, res.objective, res.lots or [], False
+        netted = None
+        if net and n_pass == 0:
+            netted = net_conflicts(members, u, res, {g: g in no_buy for g in both}, ytd)
         _restrict(u, members, no_buy, no_sell)
+        if netted is not None and netted.sol is not None:
+            return netted.sol, netted.objective, netted.lots or [], True
     return None
 
 
