@@ -100,8 +100,6 @@ class HouseholdQPResult:
     objective: float | None
     tax_frac: float | None = None  # t: the household's estimated tax of the year (fraction of V_H)
     lots: list[np.ndarray] | None = None  # per member: lot slots the solve sold from (bool, n x L)
-    x: np.ndarray | None = None  # the solution vector (for netting conflicts, `household_net`)
-    data: tuple[Any, ...] | None = None  # (P, q, A, b, n_eq, maps, offs, oT, oD, const, union)
 
 
 def solve_household_qp(
@@ -131,11 +129,7 @@ def solve_household_qp(
         sol = clarabel.DefaultSolver(P, q, A, b, cones, settings).solve()
     except Exception as exc:  # a solver panic is a rung failure, not a crash
         return HouseholdQPResult(f"solver_error: {exc}", None, None)
-    res = _result(members, sol, maps, offs, oT, const)
-    if res.x is not None:
-        oD = oT - len(union) - (u.exposures.shape[1] if u.exposures is not None else 1)
-        res.data = (P, q, A, b, int(cones[0].dim), maps, offs, oT, oD, const, union)
-    return res
+    return _result(members, sol, maps, offs, oT, const)
 
 
 def build_household_qp(
@@ -274,14 +268,6 @@ def _result(
     if status not in ("optimal", "optimal_inaccurate"):
         return HouseholdQPResult(status, None, None)
     x = np.asarray(sol.x)
-    out, lots = extract(members, x, maps, offs)
-    return HouseholdQPResult(status, out, float(sol.obj_val) + const, float(x[oT]), lots, x)
-
-
-def extract(
-    members: list[Member], x: np.ndarray, maps: list[dict[str, Any]], offs: np.ndarray
-) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[np.ndarray]]:
-    """Per member (buy, sell) weights of its account and the lot slots sold from, from x."""
     out = []
     lots = []
     for m, vm, off in zip(members, maps, offs):
@@ -297,4 +283,4 @@ def extract(
         keep = sold > 1e-7
         chosen[li[keep], lj[keep]] = True
         lots.append(chosen)
-    return out, lots
+    return HouseholdQPResult(status, out, float(sol.obj_val) + const, float(x[oT]), lots)

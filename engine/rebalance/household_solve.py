@@ -29,7 +29,6 @@ from engine.rebalance.household_figures import (
     target_of,
     ytd_net_tax,
 )
-from engine.rebalance.household_net import net_conflicts
 from engine.rebalance.household_qp import Member, build_household_qp, solve_household_qp
 from engine.rebalance.household_styles import below_threshold
 from engine.rebalance.households import HouseholdSpec
@@ -42,7 +41,9 @@ from engine.rebalance.styled import TAX_TOL, rebalance_styled
 from engine.rebalance.styles import StylePlan
 
 DIRECTION_PASSES = 4  # solves until every wash group has one direction across the household
-NET_CONFLICTS = True  # settle the first solve's conflicts by netting (`household_net`) before re-solving
+# Forbid buys of a group an account must sell (an exclusion) before the first solve: the direction
+# rule forbids them after it anyway, so this only saves that re-solve (False: the plain rule).
+FORCED_FIRST = True
 BUDGET_MARGIN = 0.98  # the QP keeps the tax budget a little inside, so rounding does not cross it
 HOUSEHOLD_NOTE = (
     "household solve: the household's aggregate is held to its target, not each account (asset "
@@ -194,7 +195,6 @@ def _solve(
     cap = None if spec.tax_budget is None else max(ytd_net, 0.0) + spec.tax_budget * BUDGET_MARGIN
     budget = None if cap is None else cap / value_h
     why = "optimal"
-    net = True  # off again after a netted solution failed to round: the re-solve's may not
     for _ in range(BUDGET_RETRIES):
         for p, (vals, blocked) in zip(preps, saved):
             p.values, p.blocked = dict(vals), blocked.copy()
@@ -203,7 +203,7 @@ def _solve(
             for p, sh in zip(preps, shares)
         ]
         rung = "household"
-        res = _directed(ctx, members, union, target, ytd_net / value_h, budget, net)
+        res = _directed(ctx, members, union, target, ytd_net / value_h, budget)
         if res is None and budget is not None:
             rung = "household-relaxed"
             why = (
@@ -212,13 +212,10 @@ def _solve(
             )
             for m, p in zip(members, preps):
                 m.values = _values(p, u)
-            res = _directed(ctx, members, union, target, ytd_net / value_h, None, net)
+            res = _directed(ctx, members, union, target, ytd_net / value_h, None)
         if res is None:
             return fallback("household solve: the solver found no solution")
         recs, failed = _round_all(ctx, members, plans, res, rung, why, t0)
-        if failed and res[3]:
-            net = False
-            continue
         if failed:
             return fallback(f"household solve: {failed}")
         result = done(recs, rung, why)
@@ -238,14 +235,14 @@ def _round_all(
     ctx: Context,
     members: list[Member],
     plans: list[StylePlan | None],
-    res: tuple[list[tuple[np.ndarray, np.ndarray]], float | None, list[np.ndarray], bool],
+    res: tuple[list[tuple[np.ndarray, np.ndarray]], float | None, list[np.ndarray]],
     rung: str,
     why: str,
     t0: float,
 ) -> tuple[list[dict[str, Any]], str]:
     """Each account rounded and checked exactly (first rounding that passes); '' or what failed."""
     u, s = ctx.u, ctx.s
-    sol, objective, chosen, _ = res
+    sol, objective, chosen = res
     recs: list[dict[str, Any]] = []
     for m, plan, (buy_w, sell_w), lots in zip(members, plans, sol, chosen):
         p = m.p
@@ -286,22 +283,18 @@ def _directed(
     target: np.ndarray,
     ytd: float,
     budget: float | None,
-    net: bool = True,
-) -> tuple[list[tuple[np.ndarray, np.ndarray]], float | None, list[np.ndarray], bool] | None:
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], float | None, list[np.ndarray]] | None:
     """Solve, fix each traded wash group's household direction (sales forced by exclusions win,
-    else the larger side), and net the conflicts (`household_net`) or re-solve until no group is
-    both bought and sold."""
+    else the larger side), and re-solve until no group is both bought and sold."""
     u, s = ctx.u, ctx.s
     no_buy: set[int] = set()
     no_sell: set[int] = set()
     forced = {int(g) for m in members for g in u.wash_group[m.p.idx[m.p.excluded & (m.p.w0 > 0)]]}
-    net = net and NET_CONFLICTS
-    if net and forced:
-        # A group some account must sell (an exclusion) is sold, so the rule below would forbid
-        # its buys after the first solve anyway: forbid them before it and save that re-solve.
-        no_buy |= forced
+    must = {int(g) for m in members for g in u.wash_group[m.p.idx[_must_sell(m)]]}
+    if FORCED_FIRST and must:
+        no_buy |= must
         _restrict(u, members, no_buy, no_sell)
-    for n_pass in range(DIRECTION_PASSES):
+    for _ in range(DIRECTION_PASSES):
         res = solve_household_qp(
             members, u, union, target, s.risk_aversion, s.trade_penalty, s.cash_penalty, ytd, budget,
             s.time_limit_s * max(1, len(members)),
@@ -316,14 +309,18 @@ def _directed(
         no_sell |= {g for g in buys if g not in no_buy}
         if not both:
             _restrict(u, members, no_buy, no_sell)  # rounding's repair must keep them too
-            return res.sol, res.objective, res.lots or [], False
-        netted = None
-        if net and n_pass == 0:
-            netted = net_conflicts(members, u, res, {g: g in no_buy for g in both}, ytd)
+            return res.sol, res.objective, res.lots or []
         _restrict(u, members, no_buy, no_sell)
-        if netted is not None and netted.sol is not None:
-            return netted.sol, netted.objective, netted.lots or [], True
     return None
+
+
+def _must_sell(m: Member) -> np.ndarray:
+    """Bool over the account's securities: excluded holdings it must sell in full and can (their
+    weight is capped at zero, not kept as legacy, and some lot is sellable)."""
+    p = m.p
+    w_ub = p.w_ub if p.w_ub is not None else np.full(p.n, np.inf)
+    sellable = (np.asarray(m.values["lot_w"], dtype=float)[: p.n] > 0).any(axis=1)
+    return p.excluded & (p.w0 > 0) & (w_ub[: p.n] <= 0) & sellable
 
 
 def _conflicts(u: Universe, recs: list[dict[str, Any]]) -> str:
