@@ -41,9 +41,6 @@ from engine.rebalance.styled import TAX_TOL, rebalance_styled
 from engine.rebalance.styles import StylePlan
 
 DIRECTION_PASSES = 4  # solves until every wash group has one direction across the household
-# Forbid buys of a group an account must sell (an exclusion) before the first solve: the direction
-# rule forbids them after it anyway, so this only saves that re-solve (False: the plain rule).
-FORCED_FIRST = True
 BUDGET_MARGIN = 0.98  # the QP keeps the tax budget a little inside, so rounding does not cross it
 HOUSEHOLD_NOTE = (
     "household solve: the household's aggregate is held to its target, not each account (asset "
@@ -289,11 +286,6 @@ def _directed(
     u, s = ctx.u, ctx.s
     no_buy: set[int] = set()
     no_sell: set[int] = set()
-    forced = {int(g) for m in members for g in u.wash_group[m.p.idx[m.p.excluded & (m.p.w0 > 0)]]}
-    must = {int(g) for m in members for g in u.wash_group[m.p.idx[_must_sell(m)]]}
-    if FORCED_FIRST and must:
-        no_buy |= must
-        _restrict(u, members, no_buy, no_sell)
     for _ in range(DIRECTION_PASSES):
         res = solve_household_qp(
             members, u, union, target, s.risk_aversion, s.trade_penalty, s.cash_penalty, ytd, budget,
@@ -303,6 +295,7 @@ def _directed(
             return None
         buys, sells = _directions(u, members, res.sol)
         both = set(buys) & set(sells)
+        forced = {int(g) for m in members for g in u.wash_group[m.p.idx[m.p.excluded & (m.p.w0 > 0)]]}
         # Every traded group keeps its direction from here on, so a re-solve cannot start a new
         # conflict in a group that had none.
         no_buy |= {g for g in sells if g not in buys or g in forced or sells[g] >= buys[g]}
@@ -312,15 +305,6 @@ def _directed(
             return res.sol, res.objective, res.lots or []
         _restrict(u, members, no_buy, no_sell)
     return None
-
-
-def _must_sell(m: Member) -> np.ndarray:
-    """Bool over the account's securities: excluded holdings it must sell in full and can (their
-    weight is capped at zero, not kept as legacy, and some lot is sellable)."""
-    p = m.p
-    w_ub = p.w_ub if p.w_ub is not None else np.full(p.n, np.inf)
-    sellable = (np.asarray(m.values["lot_w"], dtype=float)[: p.n] > 0).any(axis=1)
-    return p.excluded & (p.w0 > 0) & (w_ub[: p.n] <= 0) & sellable
 
 
 def _conflicts(u: Universe, recs: list[dict[str, Any]]) -> str:
