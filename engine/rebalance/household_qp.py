@@ -119,17 +119,74 @@ def solve_household_qp(
     P, q, A, b, cones, maps, offs, oT, const = build_household_qp(
         members, u, union, target, ra, tp, cpen, ytd_tax, budget
     )
+    settings = _settings(time_limit)
+    try:
+        sol = clarabel.DefaultSolver(P, q, A, b, cones, settings).solve()
+    except Exception as exc:  # a solver panic is a rung failure, not a crash
+        return HouseholdQPResult(f"solver_error: {exc}", None, None)
+    return _result(members, sol, maps, offs, oT, const)
+
+
+def _settings(time_limit: float) -> Any:
+    """Clarabel settings of a household solve."""
     settings = clarabel.DefaultSettings()
     settings.verbose = False
     settings.time_limit = float(time_limit)
     for key, val in SOLVER_TOLERANCES.items():
         setattr(settings, key, val)
     settings.iterative_refinement_enable = False
-    try:
-        sol = clarabel.DefaultSolver(P, q, A, b, cones, settings).solve()
-    except Exception as exc:  # a solver panic is a rung failure, not a crash
-        return HouseholdQPResult(f"solver_error: {exc}", None, None)
-    return _result(members, sol, maps, offs, oT, const)
+    return settings
+
+
+class HouseholdProblem:
+    """One household QP kept across the direction passes. Every buy and lot keeps its variable
+    and upper-bound row, so a pass that forbids trades changes only b (the bound to 0) and
+    Clarabel re-solves with `update(b=...)`, keeping its setup (a third of a solve: the KKT
+    system's analysis); the first solve builds it. Same problem as removing the variables, which
+    `solve_household_qp` does (tested: same objective and trades)."""
+
+    def __init__(
+        self,
+        members: list[Member],
+        u: Universe,
+        union: np.ndarray,
+        target: np.ndarray,
+        ra: float,
+        tp: float,
+        cpen: float,
+        ytd_tax: float,
+        budget: float | None,
+        time_limit: float,
+    ) -> None:
+        self.members, self.u = members, u
+        data = build_household_qp(members, u, union, target, ra, tp, cpen, ytd_tax, budget, all_buy_rows=True)
+        self.P, self.q, self.A, self.b, self.cones, self.maps, self.offs, self.oT, self.const = data
+        self.time_limit = time_limit
+        self.solver: Any = None
+
+    def solve(self, no_buy: set[int], no_sell: set[int]) -> HouseholdQPResult:
+        """Solve with the buys of `no_buy` groups and the sales of `no_sell` groups (not of an
+        excluded holding: the account must sell it) bounded at zero in every account."""
+        b = self.b
+        if no_buy or no_sell:
+            b = b.copy()
+            for m, vm in zip(self.members, self.maps):
+                g = self.u.wash_group[m.p.idx]
+                stop_buy = np.isin(g, list(no_buy))
+                stop_sell = np.isin(g, list(no_sell)) & ~m.p.excluded
+                b[vm["g_buy"] + np.flatnonzero(stop_buy[vm["bi"]])] = 0.0
+                b[vm["g_lot"] + np.flatnonzero(stop_sell[vm["li"]])] = 0.0
+        try:
+            if self.solver is None:
+                self.solver = clarabel.DefaultSolver(
+                    self.P, self.q, self.A, b, self.cones, _settings(self.time_limit)
+                )
+            else:
+                self.solver.update(b=b)
+            sol = self.solver.solve()
+        except Exception as exc:  # a solver panic is a rung failure, not a crash
+            return HouseholdQPResult(f"solver_error: {exc}", None, None)
+        return _result(self.members, sol, self.maps, self.offs, self.oT, self.const)
 
 
 def build_household_qp(
@@ -142,8 +199,10 @@ def build_household_qp(
     cpen: float,
     ytd_tax: float,
     budget: float | None,
+    all_buy_rows: bool = False,
 ) -> tuple[Any, ...]:
-    """Clarabel data (P upper triangle, q, A, b, cones) and the variable maps of the household."""
+    """Clarabel data (P upper triangle, q, A, b, cones) and the variable maps of the household
+    (`all_buy_rows`: see `HouseholdProblem`)."""
     qs, bs = [], []
     p_diag: list[np.ndarray] = []
     a_rows: list[np.ndarray] = []
@@ -159,12 +218,13 @@ def build_household_qp(
         bt = np.asarray(vals["bt"], dtype=float)
         vals["spec2"] = np.asarray(vals["spec2"], dtype=float) + (bt * bt).sum(axis=0)
         vals["bt"] = bt[:0]  # no factor rows in the account's block: its pull is diagonal
-        P, q, A, b, cn, vm = build_qp(vals, ra * ACCOUNT_TE, tp, cpen)
+        P, q, A, b, cn, vm = build_qp(vals, ra * ACCOUNT_TE, tp, cpen, all_buy_rows)
         n = vm["n"]
         if m.taxable:
             q[vm["od"] + np.flatnonzero(tax_inefficient(u, m.p.idx))] += LOCATION
         lot_w = np.asarray(vals["lot_w"], dtype=float)[:n]
         li, lj = np.nonzero(lot_w > 0)
+        vm["lj"] = lj  # the lot slots of the variables (the values may change after the build)
         vm["ltax"] = signed_lot_tax(m.p)[:n][li, lj] if m.taxable else np.zeros(len(li))
         p_diag.append(P.diagonal() * m.share)
         qs.append(q * m.share)
@@ -195,7 +255,9 @@ def build_household_qp(
     rows, cols, vals_ = [], [], []
     rhs_eq, rhs_in = [], []
     r_eq, r_in = 0, n_eq
-    for ar, ac, av, b, ne, ni in zip(a_rows, a_cols, a_vals, bs, eq_rows, in_rows):
+    for ar, ac, av, b, ne, ni, vm in zip(a_rows, a_cols, a_vals, bs, eq_rows, in_rows, maps):
+        if all_buy_rows:  # where this account's buy and lot upper-bound rows land
+            vm["g_buy"], vm["g_lot"] = vm["r_buy"] - ne + r_in, vm["r_lot"] - ne + r_in
         is_eq = ar < ne
         rows.append(np.where(is_eq, ar + r_eq, ar - ne + r_in))
         cols.append(ac)
@@ -278,8 +340,7 @@ def _result(
         sell = np.bincount(vm["li"], weights=sold, minlength=vm["n"])
         out.append((np.maximum(buy, 0.0), np.maximum(sell, 0.0)))
         chosen = np.zeros(np.asarray(m.values["lot_w"]).shape, dtype=bool)
-        lot_w = np.asarray(m.values["lot_w"], dtype=float)[: vm["n"]]
-        li, lj = np.nonzero(lot_w > 0)
+        li, lj = vm["li"], vm["lj"]
         keep = sold > 1e-7
         chosen[li[keep], lj[keep]] = True
         lots.append(chosen)

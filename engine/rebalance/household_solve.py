@@ -29,7 +29,7 @@ from engine.rebalance.household_figures import (
     target_of,
     ytd_net_tax,
 )
-from engine.rebalance.household_qp import Member, build_household_qp, solve_household_qp
+from engine.rebalance.household_qp import HouseholdProblem, Member, build_household_qp
 from engine.rebalance.household_styles import below_threshold
 from engine.rebalance.households import HouseholdSpec
 from engine.rebalance.prepare import Prepared, suspension
@@ -286,11 +286,12 @@ def _directed(
     u, s = ctx.u, ctx.s
     no_buy: set[int] = set()
     no_sell: set[int] = set()
+    prob = HouseholdProblem(
+        members, u, union, target, s.risk_aversion, s.trade_penalty, s.cash_penalty, ytd, budget,
+        s.time_limit_s * max(1, len(members)),
+    )  # fmt: skip
     for _ in range(DIRECTION_PASSES):
-        res = solve_household_qp(
-            members, u, union, target, s.risk_aversion, s.trade_penalty, s.cash_penalty, ytd, budget,
-            s.time_limit_s * max(1, len(members)),
-        )  # fmt: skip
+        res = prob.solve(no_buy, no_sell)
         if res.status not in ACCEPTED or res.sol is None:
             return None
         buys, sells = _directions(u, members, res.sol)

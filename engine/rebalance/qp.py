@@ -76,9 +76,11 @@ class DirectQP:
 
 
 def build_qp(
-    values: dict[str, np.ndarray | float], ra: float, tp: float, cpen: float
+    values: dict[str, np.ndarray | float], ra: float, tp: float, cpen: float, all_buy_rows: bool = False
 ) -> tuple[sps.csc_matrix, np.ndarray, sps.csc_matrix, np.ndarray, list[Any], dict[str, Any]]:
-    """Clarabel data (P, q, A, b, cones) for the account's logical arrays, and the variable map."""
+    """Clarabel data (P, q, A, b, cones) for the account's logical arrays, and the variable map.
+    `all_buy_rows`: every buy gets an upper-bound row (NO_LIMIT when uncapped) and the map says
+    where the buy and lot upper-bound rows are, so a re-solve can forbid trades through b alone."""
     w0 = np.asarray(values["w0"], dtype=float)
     n = w0.shape[0]
     wm = np.asarray(values["wm"], dtype=float)[:n]
@@ -152,13 +154,15 @@ def build_qp(
     add(r + np.arange(nb), ob + np.arange(nb), -1.0)
     rhs.append(np.zeros(nb))
     r += nb
-    capped = np.flatnonzero(buy_ub[bi] < NO_LIMIT)
+    capped = np.arange(nb) if all_buy_rows else np.flatnonzero(buy_ub[bi] < NO_LIMIT)
+    r_buy = r
     add(r + np.arange(len(capped)), ob + capped, 1.0)
-    rhs.append(buy_ub[bi][capped])
+    rhs.append(np.minimum(buy_ub[bi][capped], 10 * NO_LIMIT))
     r += len(capped)
     add(r + np.arange(nl), ol + np.arange(nl), -1.0)
     rhs.append(np.zeros(nl))
     r += nl
+    r_lot = r
     add(r + np.arange(nl), ol + np.arange(nl), 1.0)
     rhs.append(lw)
     r += nl
@@ -193,6 +197,8 @@ def build_qp(
     b = np.concatenate(rhs)
     cones = [clarabel.ZeroConeT(n_eq), clarabel.NonnegativeConeT(r - n_eq)]
     vmap = {"n": n, "bi": bi, "li": li, "ob": ob, "ol": ol, "od": od, "const": cpen * ct * ct}
+    if all_buy_rows:
+        vmap["r_buy"], vmap["r_lot"] = r_buy, r_lot  # rows of buy j and lot t: r_buy + j, r_lot + t
     return P, q, A, b, cones, vmap
 
 
