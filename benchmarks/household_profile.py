@@ -71,8 +71,14 @@ class _Clarabel:
 
         def make(*args: Any) -> Any:
             class Run:
+                def __init__(self) -> None:
+                    self.solver = timed("Clarabel setup+solve", lambda: real(*args))()
+
+                def update(self, **kw: Any) -> Any:
+                    return timed("Clarabel setup+solve", lambda: self.solver.update(**kw))()
+
                 def solve(self) -> Any:
-                    return timed("Clarabel setup+solve", lambda: real(*args).solve())()
+                    return timed("Clarabel setup+solve", lambda: self.solver.solve())()
 
             return Run()
 
