@@ -41,28 +41,43 @@ def free_port() -> int:
 class Sim:
     """`workstation broker-sim` in its own process."""
 
+    STARTS = 3
+    """A free port can be taken by another process (a parallel test's connection) in the seconds
+    the simulator takes to import and bind: it is then started again on another port."""
+
     def __init__(self, tmp: Path, *flags: str, clients: str = "WS") -> None:
+        self.tmp, self.flags, self.clients = tmp, flags, clients
+        self._start()
+        self._ready = False
+
+    def _start(self) -> None:
         self.port = free_port()
-        self.journal = tmp / f"sim-{self.port}.jsonl"
+        self.journal = self.tmp / f"sim-{self.port}.jsonl"
         cmd = [
             PY, "-m", "workstation.cli.main", "broker-sim", "--port", str(self.port),
-            "--state-dir", str(tmp / f"sim-{self.port}"), "--journal", str(self.journal),
-            "--clients", clients, "--fill-interval", "0.05", *flags,
+            "--state-dir", str(self.tmp / f"sim-{self.port}"), "--journal", str(self.journal),
+            "--clients", self.clients, "--fill-interval", "0.05", *self.flags,
         ]  # fmt: skip
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         self.proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT
         )
-        self._ready = False
 
     def ready(self) -> Sim:
         """Wait for the "listening" line (start many at once, then wait: imports take seconds)."""
-        if not self._ready:
+        for attempt in range(1, self.STARTS + 1):
+            if self._ready:
+                break
             assert self.proc.stdout is not None
             line = self.proc.stdout.readline()
-            if "listening" not in line:
-                raise RuntimeError(f"simulator did not start: {line}{self.proc.stdout.read()}")
-            self._ready = True
+            if "listening" in line:
+                self._ready = True
+                break
+            out = line + self.proc.stdout.read()
+            self.proc.wait(10)
+            if "Address already in use" not in out or attempt == self.STARTS:
+                raise RuntimeError(f"simulator did not start: {out}")
+            self._start()  # its port was taken meanwhile: another one
         return self
 
     def events(self) -> list[dict[str, Any]]:
