@@ -361,19 +361,19 @@ def main() -> None:
         "window open -> every row shown: wall / process CPU",
         lambda r: f"{r['shown_s']:.1f} s / {r['shown_cpu_s']:.1f} s",
     )
+
+    def stalls(r: dict[str, Any], phase: str) -> str:
+        """Count and worst of a phase's stalls over 100 ms, and the most GUI-thread CPU in one."""
+        gaps, cpu = r[f"{phase}_stalls"], r[f"{phase}_stall_cpu"]
+        return f"{len(gaps)}, {max(gaps, default=0):,.0f} ms ({max(cpu, default=0):,.0f} ms)"
+
     row(
         "GUI stalls > 100 ms while loading: count, worst (GUI-thread CPU in worst-CPU stall)",
-        lambda r: (
-            f"{len(r['load_stalls'])}, {max(r['load_stalls'], default=0):,.0f} ms "
-            f"({max(r['load_stall_cpu'], default=0):,.0f} ms)"
-        ),
+        lambda r: stalls(r, "load"),
     )
     row(
         "then the workspace's other loads (book, audit...) + 2 s: duration, stalls > 100 ms, worst (GUI CPU)",
-        lambda r: (
-            f"{r['settle_s']:.1f} s, {len(r['settle_stalls'])}, {max(r['settle_stalls'], default=0):,.0f} ms "
-            f"({max(r['settle_stall_cpu'], default=0):,.0f} ms)"
-        ),
+        lambda r: f"{r['settle_s']:.1f} s, {stalls(r, 'settle')}",
     )
     row("another desk changes (cancel / approve)", lambda r: f"{r['changed']} in {r['written_s']:.1f} s")
     row("first write -> table shows all of them", lambda r: f"{r['taken_s']:.1f} s ({r['taken_rows']} rows)")
@@ -381,13 +381,7 @@ def main() -> None:
         "rows whose status changed in the model / whole reloads (model resets)",
         lambda r: f"{r['rows_differing']} / {r['resets']}",
     )
-    row(
-        "GUI stalls > 100 ms during the change: count, worst (GUI CPU)",
-        lambda r: (
-            f"{len(r['change_stalls'])}, {max(r['change_stalls'], default=0):,.0f} ms "
-            f"({max(r['change_stall_cpu'], default=0):,.0f} ms)"
-        ),
-    )
+    row("GUI stalls > 100 ms during the change: count, worst (GUI CPU)", lambda r: stalls(r, "change"))
     row(
         "rows visible before -> after",
         lambda r: f"{r['visible_before_after'][0]:,} -> {r['visible_before_after'][1]:,}",
